@@ -1,0 +1,135 @@
+"""The ``pointplan`` command line.
+
+Sub-commands: ``info`` (what data was found), ``check`` (the rules), ``assess`` (coverage,
+access and load tables), ``propose`` (new points), ``map`` (interactive map) and ``run``
+(everything, into one output folder). Exit codes: 0 success, 1 a finding of severity
+"error" with ``check --strict``, 2 a usage or input error (with a message, never a
+traceback), 3 missing or corrupt reference data, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from pointplan import __version__, settings
+from pointplan._errors import DataIntegrityError, DataNotFoundError, PointplanError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_DATA = 3
+EXIT_INTERRUPTED = 130
+
+logger = logging.getLogger("pointplan")
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print the data folders, each dataset's status and the located/missing sites."""
+    from pointplan.data import data_dirs, data_status
+    from pointplan.points import SCENARIOS, branch_report, load_points
+
+    _print(f"pointplan {__version__}")
+    _print("Data folders searched (first match wins):")
+    for d in data_dirs():
+        _print(f"  {'✓' if d.is_dir() else '·'} {d}")
+    st = data_status()
+    _print("\nReference datasets:")
+    for row in st.itertuples():
+        flag = {"ok": "OK     ", "missing": "MISSING", "corrupt": "CORRUPT"}[row.status]
+        need = "" if row.required else " (optional)"
+        where = row.path or row.detail
+        _print(f"  [{flag}] {row.relpath}{need} — {row.title}\n            {where}")
+    missing_required = st[(st["status"] != "ok") & st["required"]]
+    if len(missing_required):
+        _print(
+            "\nRequired data is missing or corrupt. Set POINTPLAN_DATA_DIR to the folder "
+            "holding hanoi/, population/ and osm/ (see data/README.md)."
+        )
+        return EXIT_DATA
+    pts = load_points(args.scenario)
+    br = branch_report()
+    _print(f"\nScenario {args.scenario!r}: {SCENARIOS[args.scenario]}")
+    _print(f"  points: {len(pts)} — " + ", ".join(f"{k} {v}" for k, v in pts['kind'].value_counts().items()))
+    _print(f"  branches: {int(br['located'].sum())} of {settings.branches_expected} located")
+    for row in br.itertuples():
+        state = f"located ({row.location_precision})" if row.located else "missing: address not published"
+        _print(f"    {row.point_id} {state}")
+    prec = pts["location_precision"].value_counts()
+    _print("  location precision: " + ", ".join(f"{k} {v}" for k, v in prec.items()))
+    if pts.attrs.get("missing_sites"):
+        _print("  sites not placed (no published address): " + ", ".join(pts.attrs["missing_sites"]))
+    _print(
+        "\nNot available offline: head-office and branch coordinates (stand-ins are used and "
+        "flagged), a city-wide road network (travel times fall back to straight-line × "
+        "circuity), per-unit dossier counts (city averages are spread by population)."
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``pointplan`` command."""
+    parser = argparse.ArgumentParser(
+        prog="pointplan",
+        description="Plan Hanoi's public administrative service points (Điểm Phục vụ hành chính công).",
+    )
+    parser.add_argument("--version", action="version", version=f"pointplan {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    parser.add_argument("--data-dir", help="folder with the reference data (else POINTPLAN_DATA_DIR, ...)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_info = sub.add_parser("info", help="what data was found, where, and what is missing")
+    p_info.add_argument("--scenario", default="hanoi-2025", help="scenario to describe")
+    p_info.set_defaults(func=cmd_info)
+    _extend(sub)
+    return parser
+
+
+def _extend(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the analysis sub-commands (defined in :mod:`pointplan.workflow`)."""
+    try:
+        from pointplan.workflow import add_subcommands
+    except ImportError:  # pragma: no cover - during development only
+        return
+    add_subcommands(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s")
+    if args.data_dir:
+        from pathlib import Path
+
+        settings.data_dir = Path(args.data_dir)
+    if getattr(args, "quiet", False):
+        settings.progress = False
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return func(args)
+    except (DataNotFoundError, DataIntegrityError) as exc:
+        sys.stderr.write(f"pointplan: data problem: {exc}\n")
+        return EXIT_DATA
+    except PointplanError as exc:
+        sys.stderr.write(f"pointplan: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("pointplan: interrupted; outputs already written are complete, none is half-written\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

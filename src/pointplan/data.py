@@ -1,0 +1,522 @@
+"""Locating, verifying and loading the reference data; the Hanoi 2025 model.
+
+The reference files are public data kept *outside* the repository (see ``data/README.md``).
+pointplan finds them in the first of these folders that holds them:
+
+1. ``pointplan.settings.data_dir`` if set;
+2. the ``POINTPLAN_DATA_DIR`` environment variable;
+3. the project's own ``data/`` folder (a checkout's ``data/``);
+4. ``../shared/data`` next to the checkout, or next to the current working directory.
+
+Every file is checked against a registry of sizes and sha256 digests, so a truncated or
+altered copy is reported instead of giving wrong answers.
+
+Examples
+--------
+>>> import pointplan
+>>> units = pointplan.load_units()          # doctest: +SKIP
+>>> len(units), int(units["population"].sum())  # doctest: +SKIP
+(126, 8807523)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from pointplan import settings
+from pointplan._errors import DataIntegrityError, DataNotFoundError, InputError
+from pointplan._text import name_key, normalize_name
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "data_dirs",
+    "data_file",
+    "data_status",
+    "load_boundary",
+    "load_known_sites",
+    "load_old_to_new",
+    "load_units",
+    "old_unit_reference",
+    "representative_points",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Official figures the loaded units are validated against (Resolution 1656/NQ-UBTVQH15).
+HANOI_UNITS = 126
+HANOI_PHUONG = 51
+HANOI_XA = 75
+HANOI_POPULATION = 8_807_523
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One reference file: where it lives below the data folder and how to verify it."""
+
+    key: str
+    relpath: str
+    size: int
+    sha256: str
+    title: str
+    licence: str
+    required: bool = True
+
+
+#: Registry of the reference files (size in bytes and sha256 of the copy documented in
+#: ``data/README.md``).
+DATASETS: dict[str, Dataset] = {
+    d.key: d
+    for d in (
+        Dataset(
+            "units",
+            "hanoi/units_2025.geojson",
+            3399403,
+            "9a7e69b8ebd5119305fc9846365f14ce3b8bca5cf10a0732806c62b1b1c711d9",
+            "126 commune-level units of Hanoi (2025), official map (bando/sapnhap)",
+            "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
+        ),
+        Dataset(
+            "boundary",
+            "hanoi/boundary_2025.geojson",
+            29060,
+            "19c05ec84b0951b48bb58e08a0ce7b35a3b1d35cde5851f75f056a6bacc3d208",
+            "Hanoi city outline (2025)",
+            "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
+        ),
+        Dataset(
+            "nq1656",
+            "hanoi/nq1656_units.csv",
+            116718,
+            "9d2501a4242a904a12b352d3a1db94d8a202331bba9265c9d60e2563e883b24a",
+            "Units as listed in Resolution 1656/NQ-UBTVQH15",
+            "public legal text; figures from sapnhap.bando.com.vn",
+        ),
+        Dataset(
+            "old_to_new",
+            "hanoi/old_to_new_units.csv",
+            82886,
+            "0b758bbc71a024326512446ed98b967e4085cfcade794b40bceb6da0a70a805d",
+            "Pre-2025 wards/communes -> 2025 units (794 rows)",
+            "MIT (vietnamadminunits 1.0.4)",
+        ),
+        Dataset(
+            "known_sites",
+            "hanoi/known_service_sites.csv",
+            4128,
+            "72222d3b13ef8076fbd3134e39c2c19dd676b22426aacb4e52e92777775cb1b0",
+            "Known sites of the Centre (addresses only, with sources)",
+            "compiled from public news and government pages",
+        ),
+        Dataset(
+            "worldpop_hanoi",
+            "population/worldpop_2020_1km_hanoi.tif",
+            35169,
+            "48e56d2c4adcb3b868981f5fdbe30aeb7b069481abebe0626fd873c6120201aa",
+            "WorldPop 2020 1 km population, Hanoi window",
+            "CC-BY-4.0, WorldPop (doi 10.5258/SOTON/WP00671)",
+        ),
+        Dataset(
+            "worldpop_vnm",
+            "population/worldpop_2020_1km_vnm.tif",
+            1897702,
+            "55cc3fb948c9afec65d674f3ae43f2e47c7cdd2ab89e232b66d52959dcc92415",
+            "WorldPop 2020 1 km population, all of Vietnam",
+            "CC-BY-4.0, WorldPop (doi 10.5258/SOTON/WP00671)",
+            required=False,
+        ),
+        Dataset(
+            "osm_vanmieu",
+            "osm/vanmieu.osm",
+            2070773,
+            "574ac8ef3b0efe8502de79edaccfff438eb5457cf03a8fe4d1f4d7381d801a95",
+            "OpenStreetMap extract around Văn Miếu (central Hanoi)",
+            "ODbL 1.0, © OpenStreetMap contributors",
+            required=False,
+        ),
+        Dataset(
+            "osm_vanmieu_bike",
+            "osm/vanmieu_bike.graphml",
+            631305,
+            "f3b4d7f04fc5953e7a50e0d9f623ae7203f635aa0495df03ab1e8865568d9619",
+            "osmnx bike graph of the Văn Miếu extract",
+            "ODbL 1.0, © OpenStreetMap contributors",
+            required=False,
+        ),
+    )
+}
+
+_ENV = "POINTPLAN_DATA_DIR"
+
+
+def _project_root() -> Path | None:
+    """Return the checkout root when pointplan runs from a source tree (src layout)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "src" / "pointplan").is_dir():
+            return parent
+    return None
+
+
+def data_dirs() -> list[Path]:
+    """Return the folders searched for reference data, in order of preference.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Candidate folders (they need not exist).
+    """
+    dirs: list[Path] = []
+    if settings.data_dir is not None:
+        dirs.append(Path(settings.data_dir))
+    env = os.environ.get(_ENV)
+    if env:
+        dirs.append(Path(env))
+    root = _project_root()
+    if root is not None:
+        dirs.append(root / "data")
+        dirs.append(root.parent / "shared" / "data")
+    cwd = Path.cwd()
+    dirs.extend([cwd / "data", cwd.parent / "shared" / "data"])
+    seen: set[Path] = set()
+    out = []
+    for d in dirs:
+        r = d.expanduser().resolve()
+        if r not in seen:
+            seen.add(r)
+            out.append(r)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: Path, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _how_to_fix() -> str:
+    return (
+        f"Set the environment variable {_ENV} to the folder that holds 'hanoi/', "
+        "'population/' and 'osm/' (the project's reference data, see data/README.md), "
+        "or set pointplan.settings.data_dir, or place the data in ../shared/data next "
+        "to the checkout."
+    )
+
+
+def data_file(key_or_relpath: str, *, verify: bool | None = None) -> Path:
+    """Return the path of a reference file, verified.
+
+    Parameters
+    ----------
+    key_or_relpath
+        A key of :data:`DATASETS` (``"units"``) or a path below the data folder
+        (``"hanoi/units_2025.geojson"``).
+    verify
+        Check size and sha256 against the registry (default: ``settings.verify_checksums``;
+        the size is always checked).
+
+    Returns
+    -------
+    pathlib.Path
+        The file's absolute path.
+
+    Raises
+    ------
+    DataNotFoundError
+        The file is in none of the searched folders (the message lists them).
+    DataIntegrityError
+        The file's size or checksum differs from the registry.
+    """
+    ds = DATASETS.get(key_or_relpath)
+    if ds is None:
+        ds = next((d for d in DATASETS.values() if d.relpath == key_or_relpath), None)
+    relpath = ds.relpath if ds else key_or_relpath
+    searched = data_dirs()
+    for folder in searched:
+        path = folder / relpath
+        if path.is_file():
+            break
+    else:
+        listing = "\n".join(f"  - {d}" for d in searched)
+        msg = (
+            f"Reference file '{relpath}' was not found. Folders searched:\n{listing}\n"
+            + _how_to_fix()
+        )
+        raise DataNotFoundError(msg)
+    if ds is not None:
+        stat = path.stat()
+        if stat.st_size != ds.size:
+            msg = (
+                f"Reference file {path} has {stat.st_size} bytes but {ds.size} were expected: "
+                "it is truncated or a different version. Restore the original file "
+                "(see data/README.md for its source)."
+            )
+            raise DataIntegrityError(msg)
+        if settings.verify_checksums if verify is None else verify:
+            digest = _sha256(path, stat.st_mtime_ns, stat.st_size)
+            if digest != ds.sha256:
+                msg = (
+                    f"Reference file {path} is altered: sha256 {digest[:12]}… differs from the "
+                    f"registered {ds.sha256[:12]}…. Restore the original file (see "
+                    "data/README.md for its source) or, if you deliberately use a newer "
+                    "version, set pointplan.settings.verify_checksums = False."
+                )
+                raise DataIntegrityError(msg)
+    return path
+
+
+def data_status() -> pd.DataFrame:
+    """Report every registered dataset: found or missing, where, and whether it verifies.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset: ``key``, ``relpath``, ``title``, ``licence``, ``required``,
+        ``status`` (``ok``, ``missing``, ``corrupt``), ``path``, ``detail``.
+    """
+    rows = []
+    for ds in DATASETS.values():
+        row = {
+            "key": ds.key,
+            "relpath": ds.relpath,
+            "title": ds.title,
+            "licence": ds.licence,
+            "required": ds.required,
+        }
+        try:
+            path = data_file(ds.key)
+            row.update(status="ok", path=str(path), detail="")
+        except DataNotFoundError:
+            row.update(status="missing", path="", detail="not found in any data folder")
+        except DataIntegrityError as exc:
+            row.update(status="corrupt", path="", detail=str(exc))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_vector(path: Path) -> gpd.GeoDataFrame:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        msg = f"Could not read {path}: {exc}. Restore the original file (see data/README.md)."
+        raise DataIntegrityError(msg) from exc
+    if gdf.crs is None:
+        gdf = gdf.set_crs(settings.geographic_crs)
+    return gdf
+
+
+@lru_cache(maxsize=2)
+def _load_units_cached(path: Path, validate: bool) -> gpd.GeoDataFrame:
+    raw = _read_vector(path)
+    gdf = raw.rename(columns={"type": "kind"})
+    gdf["code"] = gdf["code"].astype(str).str.zfill(5)
+    for col in ("name", "full_name", "hq_address", "merged_from"):
+        gdf[col] = gdf[col].fillna("").map(normalize_name)
+    gdf["population"] = gdf["population"].astype("int64")
+    gdf["area_km2"] = gdf["area_km2"].astype(float)
+    gdf = gdf.to_crs(settings.geographic_crs).set_index("code").sort_index()
+    gdf.index.name = "code"
+    keep = [
+        "name",
+        "full_name",
+        "name_en",
+        "kind",
+        "area_km2",
+        "population",
+        "hq_address",
+        "merged_from",
+        "population_corrected",
+        "worldpop2020_1km_zonal_sum",
+        "bando_id",
+        "geometry",
+    ]
+    gdf = gdf[[c for c in keep if c in gdf.columns]]
+    if validate:
+        _validate_units(gdf, path)
+    return gdf
+
+
+def _validate_units(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    problems = []
+    if len(gdf) != HANOI_UNITS:
+        problems.append(f"{len(gdf)} units instead of {HANOI_UNITS}")
+    kinds = gdf["kind"].value_counts()
+    if kinds.get("phuong", 0) != HANOI_PHUONG or kinds.get("xa", 0) != HANOI_XA:
+        problems.append(f"unit kinds {kinds.to_dict()} instead of 51 phuong + 75 xa")
+    total = int(gdf["population"].sum())
+    if total != HANOI_POPULATION:
+        problems.append(f"population sum {total:,} instead of {HANOI_POPULATION:,}")
+    if gdf.index.duplicated().any():
+        problems.append(f"duplicate codes {sorted(gdf.index[gdf.index.duplicated()])}")
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        problems.append(f"invalid geometry in units {list(gdf.index[invalid])}")
+    # Overlaps: total pairwise intersection area, in the projected CRS.
+    proj = gdf.geometry.to_crs(settings.projected_crs)
+    tree = shapely.STRtree(proj.values)
+    left, right = tree.query(proj.values, predicate="intersects")
+    mask = left < right
+    if mask.any():
+        inter = shapely.intersection(proj.values[left[mask]], proj.values[right[mask]])
+        areas = shapely.area(inter)
+        bad = areas > 1000.0  # m²: slivers below 0.1 ha are digitising noise
+        if bad.any():
+            pairs = [
+                f"{gdf.index[a]}/{gdf.index[b]} ({ar / 1e6:.3f} km²)"
+                for a, b, ar in zip(left[mask][bad], right[mask][bad], areas[bad], strict=True)
+            ]
+            problems.append("overlapping units " + ", ".join(pairs[:10]))
+    if problems:
+        msg = (
+            f"The units file {path} does not match the official 2025 figures: "
+            + "; ".join(problems)
+            + ". Restore the original file (see data/README.md)."
+        )
+        raise DataIntegrityError(msg)
+
+
+def load_units(*, validate: bool = True) -> gpd.GeoDataFrame:
+    """Load Hanoi's 126 commune-level units (since 1 July 2025).
+
+    Parameters
+    ----------
+    validate
+        Check the official figures on load: 126 units, 51 phường + 75 xã, population
+        8,807,523, valid geometry, no overlaps.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, indexed by ``code`` (5-digit string, leading zeros kept), with columns
+        ``name``, ``full_name``, ``name_en``, ``kind`` (``phuong``/``xa``), ``area_km2``,
+        ``population`` (official 2025 figure), ``hq_address``, ``merged_from`` and the
+        polygon geometry. Names are normalised with :func:`pointplan.normalize_name`.
+        A fresh copy is returned each call, so callers may modify it.
+
+    Raises
+    ------
+    DataNotFoundError, DataIntegrityError
+        The file is missing, altered, or does not match the official figures.
+
+    Examples
+    --------
+    >>> units = load_units()  # doctest: +SKIP
+    >>> units.loc["00070", "full_name"]  # doctest: +SKIP
+    'Phường Hoàn Kiếm'
+    """
+    path = data_file("units")
+    return _load_units_cached(path, validate).copy()
+
+
+def load_boundary() -> gpd.GeoDataFrame:
+    """Load the Hanoi city outline (one polygon, EPSG:4326).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A one-row frame with the city outline.
+    """
+    gdf = _read_vector(data_file("boundary"))
+    return gdf.to_crs(settings.geographic_crs)[["geometry"]]
+
+
+def load_old_to_new() -> pd.DataFrame:
+    """Load the pre-2025 → 2025 unit mapping (794 rows; codes as strings).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``old_district_code``, ``old_district``, ``old_ward_code``, ``old_ward``,
+        ``new_ward_code``, ``new_ward``, ``whole_or_part``, ``is_default_new_ward`` (bool),
+        ``old_ward_lat``, ``old_ward_lon``; names normalised.
+    """
+    path = data_file("old_to_new")
+    df = pd.read_csv(
+        path,
+        dtype={"old_district_code": str, "old_ward_code": str, "new_ward_code": str},
+        encoding="utf-8",
+    )
+    for col in ("old_district", "old_ward", "new_ward"):
+        df[col] = df[col].fillna("").map(normalize_name)
+    df["is_default_new_ward"] = df["is_default_new_ward"].map(
+        lambda v: str(v).strip().lower() == "true"
+    )
+    return df
+
+
+def load_known_sites() -> pd.DataFrame:
+    """Load the Centre's known sites as published (addresses and sources, no coordinates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``kind``, ``name``, ``address``, ``status``, ``source``.
+    """
+    df = pd.read_csv(data_file("known_sites"), dtype=str, encoding="utf-8").fillna("")
+    for col in ("name", "address"):
+        df[col] = df[col].map(normalize_name)
+    return df
+
+
+def old_unit_reference(old_ward: str, old_district: str | None = None) -> tuple[float, float]:
+    """Return the (lon, lat) reference point of a pre-2025 ward from the mapping file.
+
+    Parameters
+    ----------
+    old_ward
+        Name of the pre-2025 ward or commune, e.g. ``"Phường Xuân La"``.
+    old_district
+        Its pre-2025 district, to disambiguate names that occur twice.
+
+    Returns
+    -------
+    tuple of float
+        Longitude and latitude (EPSG:4326) of the old unit's reference point.
+    """
+    df = load_old_to_new()
+    keys = df["old_ward"].map(lambda s: name_key(s, keep_prefix=True))
+    mask = keys == name_key(old_ward, keep_prefix=True)
+    if not mask.any():
+        mask = df["old_ward"].map(name_key) == name_key(old_ward)
+    if old_district is not None:
+        mask &= df["old_district"].map(name_key) == name_key(old_district)
+    hits = df.loc[mask, ["old_ward_lon", "old_ward_lat"]].drop_duplicates()
+    if len(hits) != 1:
+        msg = (
+            f"Old unit {old_ward!r}{' in ' + old_district if old_district else ''} matches "
+            f"{len(hits)} reference points in the old→new mapping; give the old district too."
+        )
+        raise InputError(msg)
+    lon, lat = hits.iloc[0]
+    return float(lon), float(lat)
+
+
+def representative_points(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Return a point guaranteed inside each unit (computed in the projected CRS).
+
+    Parameters
+    ----------
+    units
+        Unit polygons with a CRS.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Points in the units' CRS, same index.
+    """
+    proj = units.geometry.to_crs(settings.projected_crs)
+    pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), index=units.index, crs=proj.crs)
+    return pts.to_crs(units.crs)

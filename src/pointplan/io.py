@@ -1,0 +1,241 @@
+"""Reading and writing scenarios and tables, atomically.
+
+Every file pointplan writes goes to a temporary file in the same folder first and is then
+moved into place with :func:`os.replace`, so an interrupted run never leaves a half-written
+file and the previous version survives. Tables are written for Excel users: CSV as UTF-8
+*with BOM* (Excel then shows Vietnamese correctly) or ``.xlsx``. Scenarios are GeoPackages
+(layers ``units`` and ``points``) that QGIS opens directly.
+
+Examples
+--------
+>>> import pointplan, tempfile, pathlib
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "scenario.gpkg"
+>>> pointplan.write_scenario(out, pointplan.load_units(), pointplan.load_points())  # doctest: +SKIP
+>>> units, points = pointplan.read_scenario(out)                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from pointplan._errors import InputError, OutputError
+
+__all__ = [
+    "atomic_path",
+    "check_output_path",
+    "read_scenario",
+    "write_json",
+    "write_scenario",
+    "write_table",
+    "write_text",
+]
+
+
+def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """Check that ``path`` may be written: not an input, folder writable.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    inputs
+        Files the run reads; writing over one of them is refused.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved path.
+
+    Raises
+    ------
+    OutputError
+        The path is an input file, a folder, or its folder is not writable.
+    """
+    p = Path(path).expanduser().resolve()
+    for inp in inputs:
+        if inp is not None and Path(inp).expanduser().resolve() == p:
+            msg = f"Refusing to write {p}: it is one of the inputs. Choose another output path."
+            raise OutputError(msg)
+    if p.is_dir():
+        msg = f"Cannot write {p}: it is a folder."
+        raise OutputError(msg)
+    parent = p.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"Cannot create the output folder {parent}: {exc.strerror}."
+        raise OutputError(msg) from exc
+    if not os.access(parent, os.W_OK):
+        msg = f"No permission to write in {parent}. Choose an output folder you can write to."
+        raise OutputError(msg)
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it into place on success.
+
+    On an exception (or an interruption) the temporary file is removed and any previous
+    ``path`` is left untouched.
+    """
+    final = check_output_path(path, inputs)
+    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers such as GDAL want to create the file themselves
+    try:
+        yield tmp
+        tmp.replace(final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_text(path: str | Path, text: str, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """Write UTF-8 text atomically; return the path."""
+    with atomic_path(path, inputs) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: str | Path, obj: Any, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """Write JSON (UTF-8, Vietnamese kept readable) atomically; return the path."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+    return write_text(path, text + "\n", inputs=inputs)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if obj is pd.NA:
+        return None
+    return str(obj)
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    index: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
+
+    Geometry columns are dropped (use :func:`write_scenario` or GeoJSON for geodata).
+
+    Parameters
+    ----------
+    df
+        The table.
+    path
+        ``.csv`` or ``.xlsx``.
+    index
+        Write the index as a column.
+    inputs
+        Input files that must not be overwritten.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    p = check_output_path(path, inputs)
+    table = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        msg = f"Unsupported table format {p.suffix!r} for {p}: use .csv or .xlsx."
+        raise InputError(msg)
+    with atomic_path(p, inputs) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=index, encoding="utf-8-sig", lineterminator="\r\n")
+        else:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+                table.to_excel(writer, index=index, sheet_name="pointplan")
+    return p
+
+
+def write_scenario(
+    path: str | Path,
+    units: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    *,
+    extra_layers: dict[str, gpd.GeoDataFrame] | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write a scenario to a GeoPackage with layers ``units`` and ``points``.
+
+    Parameters
+    ----------
+    path
+        The ``.gpkg`` file (replaced atomically if it exists).
+    units, points
+        The frames; indexes are written as columns (``code``, ``point_id``).
+    extra_layers
+        More layers by name (e.g. ``{"proposals": gdf}``).
+    inputs
+        Input files that must not be overwritten.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    layers = {"units": units, "points": points, **(extra_layers or {})}
+    with atomic_path(path, inputs) as tmp:
+        for name, gdf in layers.items():
+            frame = gdf.copy()
+            if name == "units":
+                frame = frame.reset_index(names="code") if "code" not in frame else frame
+            else:
+                frame = frame.reset_index(drop="point_id" in frame.columns)
+            for col in frame.columns:
+                if col != "geometry" and frame[col].dtype == object:
+                    frame[col] = frame[col].astype("string")
+            frame.to_file(tmp, layer=name, driver="GPKG")
+    return Path(path)
+
+
+def read_scenario(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read a scenario GeoPackage written by :func:`write_scenario`.
+
+    Returns
+    -------
+    tuple of geopandas.GeoDataFrame
+        ``(units, points)``: units indexed by ``code``, points validated and indexed by
+        ``point_id``.
+    """
+    import pyogrio
+
+    from pointplan.points import validate_points
+
+    p = Path(path)
+    if not p.is_file():
+        msg = f"Scenario file {p} does not exist."
+        raise InputError(msg)
+    try:
+        names = {name for name, _ in pyogrio.list_layers(p)}
+    except Exception as exc:
+        msg = f"{p} is not a readable GeoPackage: {exc}"
+        raise InputError(msg) from exc
+    missing = {"units", "points"} - names
+    if missing:
+        msg = f"{p} lacks the layer(s) {sorted(missing)}; it has {sorted(names)}."
+        raise InputError(msg)
+    units = gpd.read_file(p, layer="units")
+    units["code"] = units["code"].astype(str).str.zfill(5)
+    units = units.set_index("code")
+    points = gpd.read_file(p, layer="points")
+    points = validate_points(points, units=units, what=f"points layer of {p.name}")
+    return units, points

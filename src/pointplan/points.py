@@ -1,0 +1,549 @@
+"""Service points: the Hanoi 2025 scenario, users' own point files, and their schema.
+
+Every points frame pointplan returns or accepts has the columns of :data:`POINT_COLUMNS`.
+Where a location is not known (head-office and branch coordinates are not published), the
+point is placed at an honest stand-in and says so in ``location_precision``:
+
+============================== =========================================================
+``location_precision``         meaning
+============================== =========================================================
+``surveyed``                   coordinates supplied by the user (GPS, cadastral survey)
+``geocoded``                   geocoded from the address (OpenStreetMap Nominatim)
+``old_unit_reference``         the reference point of the pre-2025 ward named in the
+                               address (typically within 0.5–1.5 km of the real site)
+``unit_representative_point``  a point inside the unit's polygon; the real head office
+                               may be several km away in a large rural commune
+============================== =========================================================
+
+Examples
+--------
+>>> import pointplan
+>>> pts = pointplan.load_points()                          # doctest: +SKIP
+>>> pts["kind"].value_counts().to_dict()                   # doctest: +SKIP
+{'unit_point': 126, 'branch': 3, 'community': 1, 'mobile': 1}
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pointplan import settings
+from pointplan._errors import (
+    CRSError,
+    InputError,
+    MissingColumnError,
+    PrecisionWarning,
+)
+from pointplan._text import name_key, normalize_name
+from pointplan._validate import (
+    VIETNAM_BBOX,
+    check_geometries,
+    check_in_area,
+    check_nonnegative,
+    check_unique,
+)
+from pointplan.data import load_units, old_unit_reference, representative_points
+
+__all__ = [
+    "LOCATION_PRECISIONS",
+    "POINT_COLUMNS",
+    "POINT_KINDS",
+    "SCENARIOS",
+    "assign_units",
+    "branch_report",
+    "load_points",
+    "read_points",
+    "validate_points",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Kinds of service point.
+POINT_KINDS: tuple[str, ...] = (
+    "branch",
+    "unit_point",
+    "community",
+    "mobile",
+    "kiosk",
+    "head_office",
+    "proposed",
+)
+
+#: Location precision flags, best first.
+LOCATION_PRECISIONS: tuple[str, ...] = (
+    "surveyed",
+    "geocoded",
+    "old_unit_reference",
+    "unit_representative_point",
+)
+
+#: Columns of every points frame (plus ``geometry``).
+POINT_COLUMNS: tuple[str, ...] = (
+    "point_id",
+    "name",
+    "kind",
+    "unit_code",
+    "declared_unit_code",
+    "address",
+    "counters",
+    "location_precision",
+    "source",
+    "notes",
+)
+
+#: Scenarios :func:`load_points` knows.
+SCENARIOS: dict[str, str] = {
+    "hanoi-2025": "126 unit points at head-office stand-ins, the 3 located branches, the "
+    "Đại Thanh community point and the Mỹ Đức mobile point",
+    "hanoi-2025-kiosks": "hanoi-2025 plus the planned mall kiosks that can be placed",
+    "units-only": "only the 126 unit points (one per unit, the legal minimum)",
+}
+
+# Vietnamese and English aliases users type for kinds.
+_KIND_ALIASES = {
+    "branch": "branch",
+    "chi nhánh": "branch",
+    "chi nhanh": "branch",
+    "unit_point": "unit_point",
+    "unit point": "unit_point",
+    "điểm": "unit_point",
+    "điểm phục vụ": "unit_point",
+    "ward_point": "unit_point",
+    "community": "community",
+    "cộng đồng": "community",
+    "mobile": "mobile",
+    "lưu động": "mobile",
+    "kiosk": "kiosk",
+    "head_office": "head_office",
+    "trụ sở": "head_office",
+    "proposed": "proposed",
+    "đề xuất": "proposed",
+}
+
+_LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinh độ", "x")
+_LAT_NAMES = ("lat", "latitude", "vi_do", "vĩ độ", "y")
+
+
+def _table(name: str) -> pd.DataFrame:
+    ref = resources.files("pointplan") / "tables" / name
+    with resources.as_file(ref) as path:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _empty_points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in POINT_COLUMNS},
+        geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
+        crs=settings.geographic_crs,
+    )
+
+
+def assign_units(
+    points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None
+) -> pd.Series:
+    """Return the code of the unit each point lies in (spatial join).
+
+    Parameters
+    ----------
+    points
+        Points with a CRS.
+    units
+        Unit polygons indexed by code (default :func:`pointplan.load_units`).
+
+    Returns
+    -------
+    pandas.Series
+        Index of ``points``; the unit code, or ``None`` for points outside every unit.
+    """
+    units = load_units() if units is None else units
+    pts = points.geometry.to_crs(units.crs)
+    left, right = units.geometry.sindex.query(pts.values, predicate="intersects")
+    codes = np.full(len(points), None, dtype=object)
+    # A point on a shared border touches two units: keep the first (lowest code).
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    first = np.unique(left, return_index=True)[1]
+    codes[left[first]] = np.asarray(units.index)[right[first]]
+    return pd.Series(codes, index=points.index, name="unit_code")
+
+
+def _scenario_sites(scenario: str) -> pd.DataFrame:
+    sites = _table("hanoi_2025_sites.csv")
+    wanted = {"hanoi-2025": {"hanoi-2025"}, "hanoi-2025-kiosks": {"hanoi-2025", "hanoi-2025-kiosks"}}
+    return sites[sites["scenario"].isin(wanted.get(scenario, set()))]
+
+
+def branch_report() -> pd.DataFrame:
+    """Report the Centre's 12 branches: which are located, where, and how precisely.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per branch (12): ``point_id``, ``name``, ``address``, ``located``,
+        ``location_precision``, ``source``, ``notes``.
+
+    Examples
+    --------
+    >>> rep = branch_report()
+    >>> int(rep["located"].sum()), len(rep)
+    (3, 12)
+    """
+    sites = _table("hanoi_2025_sites.csv")
+    br = sites[sites["kind"] == "branch"].copy()
+    br["located"] = br["locate_by"] != "missing"
+    br["location_precision"] = np.where(
+        br["locate_by"] == "old_unit", "old_unit_reference", ""
+    )
+    cols = ["point_id", "name", "address", "located", "location_precision", "source", "notes"]
+    return br[cols].reset_index(drop=True)
+
+
+def load_points(
+    scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """Load the service points of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        One of :data:`SCENARIOS`: ``"hanoi-2025"`` (default), ``"hanoi-2025-kiosks"`` or
+        ``"units-only"``.
+    units
+        The units (default :func:`pointplan.load_units`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 points with the columns of :data:`POINT_COLUMNS`, indexed by
+        ``point_id``. ``attrs`` holds ``scenario``, ``branches_expected`` (12),
+        ``branches_located`` and ``missing_sites`` (ids of sites that could not be placed).
+
+    Raises
+    ------
+    InputError
+        For an unknown scenario.
+
+    Notes
+    -----
+    Head-office and branch coordinates are not available offline: unit points sit at a
+    point inside their unit (``unit_representative_point``) and located branches at the
+    reference point of the pre-2025 ward their address names (``old_unit_reference``).
+    Nothing is invented: the 9 branches whose addresses were not published are reported
+    in ``attrs["missing_sites"]`` and by :func:`branch_report`. Replace stand-ins with
+    real coordinates via :func:`read_points` or :func:`pointplan.geocode.geocode_points`.
+    """
+    if scenario not in SCENARIOS:
+        msg = f"Unknown scenario {scenario!r}. Choose one of {sorted(SCENARIOS)}."
+        raise InputError(msg)
+    units = load_units() if units is None else units
+    rep = representative_points(units).to_crs(settings.geographic_crs)
+    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
+
+    unit_pts = pd.DataFrame(
+        {
+            "point_id": "DP" + units.index.astype(str),
+            "name": "Điểm Phục vụ hành chính công " + units["full_name"],
+            "kind": "unit_point",
+            "declared_unit_code": units.index.astype(str),
+            "address": units["hq_address"],
+            "counters": pd.NA,
+            "location_precision": "unit_representative_point",
+            "source": "units_2025.geojson hq_address (sapnhap.bando)",
+            "notes": "",
+        },
+        index=units.index,
+    )
+    hit = unit_pts.index.intersection(overrides.index)
+    unit_pts.loc[hit, "address"] = overrides.loc[hit, "address"].map(normalize_name)
+    unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
+    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"]
+    geoms = list(rep.values)
+    frames = [unit_pts]
+
+    missing: list[str] = []
+    n_branches = 0
+    if scenario != "units-only":
+        rows = []
+        for site in _scenario_sites(scenario).itertuples(index=False):
+            if site.kind == "branch":
+                n_branches += 1
+            if site.locate_by == "missing":
+                missing.append(site.point_id)
+                continue
+            if site.locate_by == "old_unit":
+                lon, lat = old_unit_reference(site.old_ward, site.old_district)
+                precision = "old_unit_reference"
+                geom = gpd.points_from_xy([lon], [lat])[0]
+            else:  # unit_point: the unit's stand-in
+                geom = rep.loc[site.declared_unit_code]
+                precision = "unit_representative_point"
+            rows.append(
+                {
+                    "point_id": site.point_id,
+                    "name": normalize_name(site.name),
+                    "kind": site.kind,
+                    "declared_unit_code": site.declared_unit_code or None,
+                    "address": normalize_name(site.address),
+                    "counters": int(site.counters) if site.counters else pd.NA,
+                    "location_precision": precision,
+                    "source": site.source,
+                    "notes": site.notes,
+                }
+            )
+            geoms.append(geom)
+        frames.append(pd.DataFrame(rows))
+    df = pd.concat(frames, ignore_index=True)
+    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=settings.geographic_crs)
+    gdf["counters"] = gdf["counters"].astype("Int64")
+    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
+    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
+    gdf.index.name = None
+    located = int((gdf["kind"] == "branch").sum())
+    gdf.attrs.update(
+        scenario=scenario,
+        branches_expected=settings.branches_expected,
+        branches_located=located,
+        missing_sites=missing,
+    )
+    return gdf
+
+
+def _normalise_kind(values: pd.Series, what: str) -> pd.Series:
+    keys = values.fillna("").astype(str).map(lambda s: normalize_name(s).lower().replace("-", "_"))
+    out = keys.map(_KIND_ALIASES)
+    bad = out.isna()
+    if bad.any():
+        msg = (
+            f"{what}: unknown kind(s) {sorted(set(values[bad].astype(str)))} in rows "
+            f"{list(values.index[bad][:8])}. Use one of {list(POINT_KINDS)} "
+            "(Vietnamese forms such as 'chi nhánh', 'cộng đồng', 'lưu động' are accepted)."
+        )
+        raise InputError(msg)
+    return out
+
+
+def _find_col(columns: pd.Index, names: tuple[str, ...]) -> str | None:
+    lookup = {name_key(str(c)): str(c) for c in columns}
+    for n in names:
+        if name_key(n) in lookup:
+            return lookup[name_key(n)]
+    return None
+
+
+def validate_points(
+    points: gpd.GeoDataFrame,
+    *,
+    units: gpd.GeoDataFrame | None = None,
+    what: str = "points",
+    source: str = "user",
+    default_precision: str = "surveyed",
+) -> gpd.GeoDataFrame:
+    """Validate a points frame against the schema and complete it (returns a new frame).
+
+    Parameters
+    ----------
+    points
+        A GeoDataFrame of points with a CRS and at least ``name`` (``point_id`` and
+        ``kind`` are filled when absent: ids ``P0001``…, kind ``unit_point``).
+    units
+        The units, to fill ``unit_code`` (default :func:`pointplan.load_units`).
+    what
+        How to name the input in error messages (e.g. the file name).
+    source
+        Value for ``source`` where it is missing.
+    default_precision
+        Value for ``location_precision`` where it is missing.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns of :data:`POINT_COLUMNS`, indexed by ``point_id``; the input is
+        never modified.
+
+    Raises
+    ------
+    InputError, MissingColumnError, CRSError, GeometryError
+        With the rows and columns at fault and how to fix them.
+    """
+    if not isinstance(points, gpd.GeoDataFrame):
+        msg = f"{what} must be a GeoDataFrame, got {type(points).__name__}."
+        raise InputError(msg)
+    if len(points) == 0:
+        msg = f"{what} has no rows: give at least one point."
+        raise InputError(msg)
+    if points.crs is None:
+        msg = (
+            f"{what} has no CRS. If the coordinates are longitude/latitude, set "
+            "gdf.set_crs('EPSG:4326'); if they are UTM 48N metres, 'EPSG:32648'."
+        )
+        raise CRSError(msg)
+    gdf = points.copy()
+    check_geometries(gdf, what, types=("Point",))
+    if "name" not in gdf.columns:
+        msg = (
+            f"{what} lacks the column 'name'; it has {[str(c) for c in gdf.columns]}. "
+            "Add a 'name' column (e.g. 'Điểm Phục vụ hành chính công phường X')."
+        )
+        raise MissingColumnError(msg)
+    if "point_id" not in gdf.columns:
+        gdf["point_id"] = [f"P{i:04d}" for i in range(1, len(gdf) + 1)]
+    gdf["point_id"] = gdf["point_id"].astype(str).str.strip()
+    check_unique(gdf, "point_id", what)
+    gdf["name"] = gdf["name"].fillna("").astype(str).map(normalize_name)
+    gdf["kind"] = _normalise_kind(gdf["kind"], what) if "kind" in gdf else "unit_point"
+    if "counters" in gdf.columns:
+        gdf["counters"] = check_nonnegative(gdf, "counters", what, allow_na=True).astype(
+            "Int64"
+        )
+    for col, default in (
+        ("address", ""),
+        ("location_precision", default_precision),
+        ("source", source),
+        ("notes", ""),
+        ("declared_unit_code", None),
+        ("counters", pd.NA),
+    ):
+        if col not in gdf.columns:
+            gdf[col] = default
+        elif default is not None and default is not pd.NA:
+            gdf[col] = gdf[col].fillna(default).astype(str)
+    bad_prec = ~gdf["location_precision"].isin(LOCATION_PRECISIONS)
+    if bad_prec.any():
+        msg = (
+            f"{what}: location_precision must be one of {list(LOCATION_PRECISIONS)}; rows "
+            f"{list(gdf.index[bad_prec][:8])} have {sorted(set(gdf['location_precision'][bad_prec]))}."
+        )
+        raise InputError(msg)
+    dec = gdf["declared_unit_code"]
+    gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
+    gdf = gdf.to_crs(settings.geographic_crs)
+    check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
+    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
+    outside = gdf["unit_code"].isna()
+    if outside.any():
+        warnings.warn(
+            f"{what}: {int(outside.sum())} point(s) lie outside Hanoi's units "
+            f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
+            "assessment reports them.",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
+    gdf.index.name = None
+    return gdf
+
+
+def read_points(
+    path: str | Path,
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    units: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a user's service points from CSV (lon/lat columns), GeoJSON or GeoPackage.
+
+    Parameters
+    ----------
+    path
+        The file. CSV is read as UTF-8 (with or without BOM, as Excel writes it).
+    lon_col, lat_col
+        Coordinate columns of a CSV (default: the first of ``lon``/``lng``/``longitude``/
+        ``kinh_do``/``x`` and ``lat``/``latitude``/``vi_do``/``y``).
+    crs
+        CRS of CSV coordinates (default EPSG:4326); for GeoJSON/GeoPackage the file's own.
+    layer
+        GeoPackage layer (default: ``points`` if present, else the first).
+    units
+        The units used to fill ``unit_code``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Validated points (see :func:`validate_points`), ``location_precision`` defaulting
+        to ``surveyed`` and ``source`` to the file name.
+
+    Examples
+    --------
+    >>> import io, tempfile, pathlib
+    >>> tmp = pathlib.Path(tempfile.mkdtemp()) / "pts.csv"
+    >>> _ = tmp.write_text("name,kind,lon,lat\\nĐiểm A,unit_point,105.85,21.03\\n", encoding="utf-8")
+    >>> read_points(tmp)[["name", "unit_code"]].iloc[0].tolist()   # doctest: +SKIP
+    ['Điểm A', '00070']
+    """
+    path = Path(path)
+    what = f"points file {path}"
+    if not path.is_file():
+        msg = f"{what} does not exist. Check the path (current folder: {Path.cwd()})."
+        raise InputError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{what} is empty (0 bytes)."
+        raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        try:
+            df = pd.read_csv(
+                path, sep=None, engine="python", encoding="utf-8-sig", dtype=str
+            )
+        except UnicodeDecodeError as exc:
+            msg = f"{what} is not UTF-8 text. Save it from Excel as 'CSV UTF-8'."
+            raise InputError(msg) from exc
+        except pd.errors.ParserError as exc:
+            msg = f"{what} could not be parsed as CSV: {exc}"
+            raise InputError(msg) from exc
+        except pd.errors.EmptyDataError as exc:
+            msg = f"{what} has no header or rows."
+            raise InputError(msg) from exc
+        df.columns = [str(c).strip() for c in df.columns]
+        lon = lon_col or _find_col(df.columns, _LON_NAMES)
+        lat = lat_col or _find_col(df.columns, _LAT_NAMES)
+        if lon is None or lat is None or lon not in df.columns or lat not in df.columns:
+            msg = (
+                f"{what} needs longitude and latitude columns (e.g. 'lon' and 'lat'); it has "
+                f"{list(df.columns)}. Rename them or pass lon_col=/lat_col= "
+                "(--lon-col/--lat-col on the command line)."
+            )
+            raise MissingColumnError(msg)
+        xy = {}
+        for col in (lon, lat):
+            txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
+            vals = pd.to_numeric(txt, errors="coerce")
+            bad = vals.isna()
+            if bad.any():
+                rows = [int(i) + 2 for i in df.index[bad][:8]]  # +2: header and 1-based
+                msg = (
+                    f"{what}: column '{col}' must hold numbers; lines {rows} hold "
+                    f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
+                )
+                raise InputError(msg)
+            xy[col] = vals
+        df = df.drop(columns=[lon, lat])
+        gdf = gpd.GeoDataFrame(
+            df, geometry=gpd.points_from_xy(xy[lon], xy[lat]), crs=crs or settings.geographic_crs
+        )
+    elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
+        import pyogrio
+
+        try:
+            if suffix == ".gpkg" and layer is None:
+                layers = [name for name, _ in pyogrio.list_layers(path)]
+                layer = "points" if "points" in layers else layers[0]
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        except Exception as exc:
+            msg = f"{what} could not be read as {suffix[1:]}: {exc}"
+            raise InputError(msg) from exc
+        if crs is not None and gdf.crs is None:
+            gdf = gdf.set_crs(crs)
+    else:
+        msg = f"{what}: unsupported format {suffix!r}. Use .csv, .geojson or .gpkg."
+        raise InputError(msg)
+    return validate_points(gdf, units=units, what=what, source=path.name)

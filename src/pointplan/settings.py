@@ -1,0 +1,63 @@
+"""Global settings of pointplan.
+
+Module-level, typed and documented, in the style of ``osmnx.settings``: change them
+by assignment, e.g. ``pointplan.settings.default_mode = "walk"``. Functions read them
+at call time, so a change applies to every later call.
+
+Examples
+--------
+>>> import pointplan
+>>> pointplan.settings.projected_crs
+'EPSG:32648'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Folder holding the reference data (``hanoi/``, ``population/``, ``osm/``). ``None``
+#: means "look it up": the ``POINTPLAN_DATA_DIR`` environment variable, else the
+#: project's own ``data/`` folder, else ``../shared/data`` next to the checkout (or
+#: next to the current working directory). See :func:`pointplan.data.data_dirs`.
+data_dir: Path | None = None
+
+#: Folder for downloads and geocoding caches. Defaults to ``$POINTPLAN_CACHE_DIR``
+#: or ``~/.cache/pointplan``.
+cache_dir: Path = Path(
+    os.environ.get("POINTPLAN_CACHE_DIR", Path.home() / ".cache" / "pointplan")
+)
+
+#: Projected CRS used for every distance and area computation (UTM zone 48N).
+projected_crs: str = "EPSG:32648"
+
+#: Geographic CRS of inputs and outputs (WGS84 longitude/latitude).
+geographic_crs: str = "EPSG:4326"
+
+#: Verify the sha256 of reference files on load (size is always checked).
+verify_checksums: bool = True
+
+#: Allow code to reach the internet (osmnx downloads, geocoding). Off by default:
+#: pointplan never goes online unless asked.
+allow_downloads: bool = False
+
+#: Default travel mode: one of ``"walk"``, ``"bike"``, ``"motorbike"``, ``"car"``.
+default_mode: str = "motorbike"
+
+#: City standard (Hanoi): every resident within this many minutes of a point ...
+standard_minutes: float = 30.0
+
+#: ... or within this distance (metres) of a point.
+standard_distance_m: float = 5000.0
+
+#: Expected number of service points by the rules (one per unit, Plan 322/KH-UBND).
+min_points: int = 126
+
+#: Branches the Centre keeps (Plan 322/KH-UBND).
+branches_expected: int = 12
+
+#: Language of labels: ``"vi"`` (default) or ``"en"``.
+language: str = "vi"
+
+#: Show tqdm progress bars in long loops.
+progress: bool = False
