@@ -1,0 +1,290 @@
+"""Assessment: hand-worked answers on a tiny synthetic city, cross-checks on the real one."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import pointplan
+from pointplan import InputError, MissingColumnError
+from pointplan.access import assess, check_rules, e2sfca, two_sfca, weighted_gini, weighted_quantile
+from pointplan.network import CrowFliesEngine
+
+X0, Y0 = 585_000.0, 2_325_000.0
+UTM = "EPSG:32648"
+
+
+@pytest.fixture
+def tiny():
+    """Two units: A (phường, 2×2 km) and B (xã, 10×2 km east of A); one point in A.
+
+    Travel: straight line, circuity 1, 12 km/h = 5 min per km.
+    d0, d1 are 0.5 km from P1 (2.5 min), d2 is 3 km (15 min), d3 is 10.5 km (52.5 min).
+    """
+    units = gpd.GeoDataFrame(
+        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
+        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
+        index=pd.Index(["00001", "00002"], name="code"),
+        crs=UTM,
+    )
+    demand = gpd.GeoDataFrame(
+        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
+        geometry=gpd.points_from_xy(
+            [X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4
+        ),
+        crs=UTM,
+    )
+    points = gpd.GeoDataFrame(
+        {"point_id": ["P1"], "name": ["P1"], "kind": ["unit_point"], "unit_code": ["00001"], "counters": [2],
+         "location_precision": ["surveyed"], "declared_unit_code": ["00001"]},
+        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
+        crs=UTM,
+    )
+    visits = pd.Series({"00001": 30.0, "00002": 10.0})
+    engine = CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0)
+    return units, demand, points, visits, engine
+
+
+def _assess(tiny, points=None, **kw):
+    units, demand, pts, visits, engine = tiny
+    return assess(points if points is not None else pts, units, demand, engine=engine, visits=visits, modes=(), **kw)
+
+
+def test_hand_worked_coverage_and_times(tiny) -> None:
+    a = _assess(tiny)
+    d = a.demand
+    assert d["minutes"].to_numpy() == pytest.approx([2.5, 2.5, 15.0, 52.5])
+    assert d["nearest_point"].tolist() == ["P1"] * 4
+    assert d["within_standard"].tolist() == [True, True, True, False]
+    u = a.units
+    assert u.loc["00001", "coverage_share"] == pytest.approx(1.0)
+    assert u.loc["00002", "coverage_share"] == pytest.approx(0.6)
+    assert u.loc["00002", "population_beyond_standard"] == pytest.approx(40)
+    assert u.loc["00002", "mean_minutes"] == pytest.approx(30.0)  # (60*15 + 40*52.5)/100
+    assert u.loc["00002", "median_minutes"] == pytest.approx(15.0)
+    assert u.loc["00002", "p90_minutes"] == pytest.approx(52.5)
+    assert u.loc["00002", "max_minutes"] == pytest.approx(52.5)
+    assert u.loc["00002", "share_beyond_30"] == pytest.approx(0.4)
+    assert u.loc["00001", "n_points"] == 1 and u.loc["00002", "n_points"] == 0
+    s = a.summary
+    assert s["population_within_standard_share"] == pytest.approx(0.9)
+    assert s["mean_minutes_to_nearest"] == pytest.approx(9.375)  # 3750 / 400
+    assert s["share_beyond_30_min"] == pytest.approx(0.1)
+    assert s["share_beyond_15_min"] == pytest.approx(0.1)  # 15 min is not beyond 15
+    assert s["travel_time_method"] == "crow_flies_circuity"
+    assert (a.units["travel_time_method"] == "crow_flies_circuity").all()
+
+
+def test_or_rule_distance_alone_counts(tiny) -> None:
+    # With 10 minutes only, d2 (15 min) is still within 5 km (3 km straight line).
+    a = _assess(tiny, max_minutes=10)
+    assert a.demand["within_standard"].tolist() == [True, True, True, False]
+    b = _assess(tiny, max_minutes=10, max_distance_m=2000)
+    assert b.demand["within_standard"].tolist() == [True, True, False, False]
+
+
+def test_own_unit_view(tiny) -> None:
+    a = _assess(tiny)
+    own = a.demand["own_unit_minutes"].to_numpy()
+    assert own[:2] == pytest.approx([2.5, 2.5])
+    assert np.isinf(own[2:]).all()  # unit B has no point of its own
+    assert math.isnan(a.units.loc["00002", "own_unit_mean_minutes"])
+
+
+def test_two_sfca_and_e2sfca_by_hand(tiny) -> None:
+    a = _assess(tiny)
+    # 2SFCA (30 min): P1 reaches 100+200+60 = 360 people: 2 counters / 360 per person.
+    assert a.demand["two_sfca"].to_numpy() == pytest.approx([2 / 360 * 1e4] * 3 + [0.0])
+    # E2SFCA: weights 1, 1, 0.68 (15 min), 0 (beyond 30): 2 / 340.8.
+    r = 2 / (100 + 200 + 0.68 * 60)
+    assert a.demand["e2sfca"].to_numpy() == pytest.approx([r * 1e4, r * 1e4, 0.68 * r * 1e4, 0.0])
+
+
+def test_load_by_hand(tiny) -> None:
+    a = _assess(tiny)
+    p = a.points.loc["P1"]
+    assert a.demand["visits_per_day"].to_numpy() == pytest.approx([10, 20, 6, 4])
+    assert p["visits_per_day"] == pytest.approx(40)
+    assert p["capacity_per_day"] == pytest.approx(2 * 32)
+    assert p["utilisation"] == pytest.approx(40 / 64)
+    assert p["load_status"] == "ok"
+    assert p["population_served"] == pytest.approx(400)
+    # One point only: the Huff model sends everyone there too.
+    assert p["visits_per_day_huff"] == pytest.approx(40)
+
+
+def test_overload_and_huff_split(tiny) -> None:
+    units, demand, pts, visits, engine = tiny
+    two = pd.concat(
+        [
+            pts.assign(counters=1),
+            gpd.GeoDataFrame(
+                {"point_id": ["P2"], "name": ["P2"], "kind": ["kiosk"], "unit_code": ["00002"], "counters": [1],
+                 "location_precision": ["surveyed"], "declared_unit_code": ["00002"]},
+                geometry=[shapely.Point(X0 + 11000, Y0 + 1000)], crs=UTM,
+            ),
+        ]
+    )
+    a = assess(two, units, demand, engine=engine, visits=visits * 2, modes=(), visits_per_counter=30)
+    # Nearest: d0, d1, d2 -> P1 (20+40+12 = 72 visits), d3 -> P2 (8 visits).
+    assert a.points.loc["P1", "visits_per_day"] == pytest.approx(72)
+    assert a.points.loc["P2", "visits_per_day"] == pytest.approx(8)
+    assert a.points.loc["P1", "load_status"] == "overloaded"  # 72 > 30
+    assert "point_overloaded" in set(a.findings["rule"])
+    # Huff: d2 is 15 min from P1 and 35 min from P2 (beyond the 30-min catchment): P1 only;
+    # so Huff equals nearest here. Total visits are conserved in any case.
+    assert a.points["visits_per_day_huff"].sum() == pytest.approx(80)
+    assert a.summary["population_within_standard_share"] == pytest.approx(1.0)
+
+
+def test_compare_before_after(tiny) -> None:
+    units, demand, pts, visits, engine = tiny
+    before = _assess(tiny)
+    extra = gpd.GeoDataFrame(
+        {"point_id": ["P2"], "name": ["P2"], "kind": ["unit_point"], "unit_code": ["00002"], "counters": [1],
+         "location_precision": ["surveyed"], "declared_unit_code": ["00002"]},
+        geometry=[shapely.Point(X0 + 11000, Y0 + 1000)], crs=UTM,
+    )
+    after = _assess(tiny, points=pd.concat([pts, extra]), name="after")
+    cmp = before.compare(after)
+    assert cmp.loc["population_within_standard_share", "change"] == pytest.approx(0.1)
+    assert cmp.loc["units_without_point", "scenario"] == 1
+    assert cmp.loc["units_without_point", "after"] == 0
+
+
+def test_rule_findings_tiny(tiny) -> None:
+    a = _assess(tiny)
+    f = a.findings
+    assert set(f.loc[f["rule"] == "unit_without_point", "unit_code"]) == {"00002"}
+    assert f.loc[f["rule"] == "too_few_points", "severity"].item() == "error"
+    assert f["severity"].iloc[0] == "error"  # errors first
+    assert (f["message"].str.len() > 0).all() and (f["message_en"].str.len() > 0).all()
+
+
+def test_equity_table(tiny) -> None:
+    a = _assess(tiny)
+    eq = a.equity
+    assert eq.loc["phuong", "coverage_share"] == pytest.approx(1.0)
+    assert eq.loc["xa", "coverage_share"] == pytest.approx(0.6)
+    assert eq.loc["xa", "mean_minutes"] == pytest.approx(30.0)
+    x = a.demand["minutes"].to_numpy()
+    w = a.demand["population"].to_numpy()
+    assert eq.loc["city", "gini_minutes"] == pytest.approx(_gini_brute(x, w))
+
+
+def _gini_brute(x, w):
+    num = sum(wi * wj * abs(xi - xj) for (xi, wi), (xj, wj) in itertools.product(zip(x, w), repeat=2))
+    return num / (2 * sum(w) ** 2 * (np.dot(w, x) / sum(w)))
+
+
+def test_weighted_gini_matches_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x = rng.gamma(2, 10, size=30)
+        w = rng.integers(1, 50, size=30).astype(float)
+        assert weighted_gini(x, w) == pytest.approx(_gini_brute(x, w))
+
+
+def test_weighted_quantile_matches_expansion() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 100, size=40).astype(float)
+    w = rng.integers(1, 6, size=40)
+    expanded = np.sort(np.repeat(x, w))
+    for q in (0.1, 0.5, 0.9, 1.0):
+        k = int(np.ceil(q * len(expanded))) - 1
+        assert weighted_quantile(x, w, q) == expanded[max(k, 0)]
+
+
+def test_fca_equal_to_pysal_access() -> None:
+    access = pytest.importorskip("access")
+    from access import weights
+
+    rng = np.random.default_rng(3)
+    n, m = 40, 6
+    dxy = rng.uniform(0, 20_000, size=(n, 2))
+    sxy = rng.uniform(0, 20_000, size=(m, 2))
+    minutes = np.linalg.norm(dxy[:, None, :] - sxy[None, :, :], axis=2) / 1000 * 3  # 20 km/h
+    pop = rng.integers(100, 5000, size=n).astype(float)
+    counters = rng.integers(1, 6, size=m).astype(float)
+    ii, jj = np.nonzero(minutes <= 60)
+    od = pd.DataFrame({"i": ii, "j": jj, "minutes": minutes[ii, jj]})
+    ours2 = two_sfca(od, pop, counters, 30.0)
+    ours_e = e2sfca(od, pop, counters)
+    demand_df = pd.DataFrame({"geoid": np.arange(n), "pop": pop})
+    supply_df = pd.DataFrame({"geoid": np.arange(m), "counters": counters})
+    cost = pd.DataFrame({"origin": ii, "dest": jj, "cost": minutes[ii, jj]})
+    A = access.Access(
+        demand_df=demand_df, demand_index="geoid", demand_value="pop",
+        supply_df=supply_df, supply_index="geoid", supply_value="counters",
+        cost_df=cost, cost_origin="origin", cost_dest="dest", cost_name="cost",
+    )
+    theirs2 = A.two_stage_fca(name="t", max_cost=30)["t_counters"].reindex(range(n)).fillna(0).to_numpy()
+    theirs_e = A.enhanced_two_stage_fca(
+        name="e", max_cost=30, weight_fn=weights.step_fn({10: 1, 20: 0.68, 30: 0.22})
+    )["e_counters"].reindex(range(n)).fillna(0).to_numpy()
+    assert ours2 == pytest.approx(theirs2, rel=1e-12, abs=1e-15)
+    assert ours_e == pytest.approx(theirs_e, rel=1e-12, abs=1e-15)
+    assert (ours2 > 0).sum() > n // 2  # not a vacuous comparison
+
+
+def test_nearest_equals_brute_force_on_real_points(units, points) -> None:
+    demand = pointplan.demand.build_demand(units)
+    sample = demand.iloc[::7]
+    a = assess(points, units, sample, modes=(), visits=pointplan.demand.visits_per_day(units).loc[:, "visits_per_day"] * 0 + 1)
+    eng = a.engine
+    dxy = np.column_stack([sample.to_crs(UTM).geometry.x, sample.to_crs(UTM).geometry.y])
+    pxy = np.column_stack([points.to_crs(UTM).geometry.x, points.to_crs(UTM).geometry.y])
+    dist = np.linalg.norm(dxy[:, None, :] - pxy[None, :, :], axis=2)
+    expect_min = dist.min(axis=1) * eng.circuity / (eng.speed_kmh * 1000 / 60)
+    assert a.demand["minutes"].to_numpy() == pytest.approx(expect_min)
+    assert a.demand["straight_m"].to_numpy() == pytest.approx(dist.min(axis=1))
+
+
+def test_real_rules(units, points) -> None:
+    f = check_rules(points, units)
+    assert "unit_without_point" not in set(f["rule"])
+    assert "too_few_points" not in set(f["rule"])
+    br = f[f["rule"] == "branches_not_located"]
+    assert "3/12" in br["message"].item()
+    mism = f[f["rule"] == "declared_unit_mismatch"]
+    assert {"CN01", "CN07"} <= set(mism["point_id"])
+    assert (mism["severity"] == "info").all()  # stand-in locations: not an error
+    shared = f[f["rule"] == "shared_location"]
+    assert "DP10441,LD01" in set(shared["point_id"]) or "LD01,DP10441" in set(shared["point_id"])
+
+
+def test_missing_unit_rule_on_real_units(units, points) -> None:
+    f = check_rules(points.drop(index="DP00070"), units)
+    miss = f[f["rule"] == "unit_without_point"]
+    assert miss["unit_code"].tolist() == ["00070"]
+    assert "Hoàn Kiếm" in miss["message"].item()
+    assert f.loc[f["rule"] == "too_few_points", "message_en"].item().startswith("125 service points")
+
+
+def test_bad_inputs(tiny) -> None:
+    units, demand, pts, visits, engine = tiny
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        assess(pd.DataFrame(pts), units, demand, engine=engine, visits=visits)
+    with pytest.raises(MissingColumnError, match="population"):
+        assess(pts, units, demand.drop(columns="population"), engine=engine, visits=visits)
+    with pytest.raises(InputError, match="negative"):
+        assess(pts, units, demand.assign(population=[-1.0, 1, 1, 1]), engine=engine, visits=visits)
+    with pytest.raises(InputError, match="duplicate point_id"):
+        assess(pd.concat([pts, pts]), units, demand, engine=engine, visits=visits)
+    with pytest.raises(InputError, match="max_minutes"):
+        assess(pts, units, demand, engine=engine, visits=visits, max_minutes=0)
+
+
+def test_inputs_not_modified(tiny) -> None:
+    units, demand, pts, visits, engine = tiny
+    before = (units.copy(), demand.copy(), pts.copy())
+    _assess(tiny)
+    pd.testing.assert_frame_equal(units, before[0])
+    pd.testing.assert_frame_equal(demand, before[1])
+    pd.testing.assert_frame_equal(pts, before[2])
