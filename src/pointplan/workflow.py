@@ -1,0 +1,658 @@
+"""The planner's workflow end to end: load, assess, propose, map, report.
+
+:func:`run` is what ``pointplan run --out DIR`` does, and what a notebook calls to get the
+same outputs. :func:`propose_points` proposes new points for an assessment and re-assesses
+the scenario with them (the before/after comparison).
+
+Outputs of :func:`run` (all written atomically, never over an input):
+
+``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
+``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv`` and
+``scenario.gpkg`` (layers units, points, proposals, demand for QGIS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from pointplan import settings
+from pointplan._errors import InputError, OutputError
+
+__all__ = ["DEFAULT_ADD", "add_subcommands", "default_candidates", "propose_points", "run"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Number of points ``pointplan run`` proposes by default.
+DEFAULT_ADD = 10
+
+SUMMARY_KEYS = (
+    "units",
+    "points",
+    "branches_expected",
+    "branches_located",
+    "population",
+    "population_within_standard_share",
+    "mean_minutes_to_nearest",
+    "rule_findings",
+    "travel_time_method",
+    "proposals",
+)
+
+
+def default_candidates(
+    assessment: Any,
+    *,
+    spacing_m: float = 1500.0,
+    n_clusters: int = 40,
+    user_candidates: gpd.GeoDataFrame | None = None,
+    seed: int = 0,
+) -> gpd.GeoDataFrame:
+    """Candidate sites for new points: a grid over populated land, clusters of the
+    least-served demand (population-weighted k-means) and any user sites.
+
+    Parameters
+    ----------
+    assessment
+        The assessment of the current points (its demand gives weights and who is
+        least served).
+    spacing_m
+        Grid spacing of the generated candidates.
+    n_clusters
+        Number of k-means centroids over the least-served demand (travel time above the
+        city's 75th percentile, or beyond the standard).
+    user_candidates
+        Sites supplied by the user (malls, community houses), kept as given.
+    seed
+        Random seed of k-means.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source``.
+    """
+    from pointplan.access import weighted_quantile
+    from pointplan.candidates import cluster_candidates, grid_candidates
+
+    d = assessment.demand
+    grid = grid_candidates(d, spacing_m=spacing_m)
+    q75 = weighted_quantile(d["minutes"], d["population"], 0.75)
+    under = (d["minutes"] > q75) | ~d["within_standard"]
+    n = int(min(n_clusters, max(1, under.sum() // 3)))
+    frames = [grid]
+    if under.sum() >= 1:
+        frames.append(cluster_candidates(d, n, underserved_mask=under.to_numpy().copy(), seed=seed))
+    if user_candidates is not None:
+        frames.append(user_candidates.to_crs(settings.geographic_crs))
+    cand = pd.concat(frames, ignore_index=True)
+    cand["candidate_id"] = cand["candidate_id"].astype(str)
+    dup = cand["candidate_id"].duplicated(keep="first")
+    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
+    return gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+
+
+def propose_points(
+    assessment: Any,
+    k: int | None = DEFAULT_ADD,
+    *,
+    objective: str = "pmedian",
+    candidates: gpd.GeoDataFrame | None = None,
+    user_candidates: gpd.GeoDataFrame | None = None,
+    method: str = "greedy+swap",
+    time_limit_s: float = 60.0,
+    target_share: float = 1.0,
+    require_unit_coverage: bool = False,
+    budget_per_kind: Mapping[str, int] | None = None,
+    reassess: bool = True,
+    counters_proposed: int | None = None,
+) -> Any:
+    """Propose new points for an assessed scenario and assess the scenario with them.
+
+    Parameters
+    ----------
+    assessment
+        The assessment of the current points (:func:`pointplan.assess`).
+    k
+        Points to add (``None`` with ``objective="lscp"``: as few as reach ``target_share``).
+    objective
+        ``"pmedian"`` (minimise population-weighted travel time; default, because in Hanoi
+        the 30-minute/5-km standard is met by motorbike almost everywhere), ``"mclp"``
+        (maximise people within the standard) or ``"lscp"``.
+    candidates
+        Candidate sites (default :func:`default_candidates`).
+    user_candidates
+        Extra user sites added to the default candidates.
+    method
+        ``"greedy+swap"`` (fast), ``"greedy"`` or ``"exact"`` (HiGHS MILP with a time limit).
+    time_limit_s
+        Time limit of the exact solver.
+    target_share
+        LSCP coverage target.
+    require_unit_coverage
+        Require a new point in every unit that has none.
+    budget_per_kind
+        At most this many new points of each candidate kind.
+    reassess
+        Assess the scenario with the proposed points and attach the comparison.
+    counters_proposed
+        Counters of each proposed point for the re-assessment (default the assessment's
+        default for ``proposed``).
+
+    Returns
+    -------
+    pointplan.optimize.Proposal
+        Ranked proposed points with their gains; ``before_after`` holds ``{"before",
+        "after", "compare"}`` when ``reassess``.
+    """
+    from pointplan.access import assess
+    from pointplan.optimize import propose
+
+    if candidates is None:
+        candidates = default_candidates(assessment, user_candidates=user_candidates)
+    params = assessment.params
+    prop = propose(
+        assessment.demand,
+        assessment.points,
+        candidates,
+        k,
+        objective=objective,  # type: ignore[arg-type]
+        engine=assessment.engine,
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        target_share=target_share,
+        method=method,  # type: ignore[arg-type]
+        time_limit_s=time_limit_s,
+        require_unit_coverage=require_unit_coverage,
+        budget_per_kind=budget_per_kind,
+    )
+    if reassess and len(prop.points):
+        new = prop.points.copy()
+        new_pts = gpd.GeoDataFrame(
+            {
+                "point_id": "DX" + new["rank"].astype(int).astype(str).str.zfill(2),
+                "name": "Điểm đề xuất #" + new["rank"].astype(int).astype(str),
+                "kind": "proposed",
+                "unit_code": new["unit_code"],
+                "declared_unit_code": new["unit_code"],
+                "address": "",
+                "counters": counters_proposed if counters_proposed is not None else pd.NA,
+                "location_precision": "surveyed",
+                "source": "pointplan proposal (" + new["candidate_id"].astype(str) + ")",
+                "notes": "",
+            },
+            geometry=new.geometry.values,
+            crs=new.crs,
+        ).set_index("point_id", drop=False)
+        base_cols = [c for c in assessment.points.columns if c in new_pts.columns or c == "geometry"]
+        before_pts = assessment.points[base_cols]
+        after_pts = pd.concat([before_pts, new_pts.to_crs(before_pts.crs)[base_cols]])
+        after_pts.index.name = None
+        demand_cols = ["population", "unit_code", "geometry"]
+        after = assess(
+            gpd.GeoDataFrame(after_pts, geometry="geometry", crs=before_pts.crs),
+            assessment.units,
+            gpd.GeoDataFrame(assessment.demand[demand_cols].copy(), geometry="geometry"),
+            engine=assessment.engine,
+            max_minutes=params["max_minutes"],
+            max_distance_m=params["max_distance_m"],
+            modes=params["modes"],
+            visits=assessment.units["visits_per_day"],
+            counters_default=params["counters_default"],
+            visits_per_counter=params["visits_per_counter"],
+            availability=params["availability"],
+            rule_kinds=params["rule_kinds"],
+            name=f"{assessment.name} + {len(new_pts)} {objective}",
+        )
+        prop.before_after = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+    return prop
+
+
+def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
+    s = dict(assessment.summary)
+    f = assessment.findings
+    s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
+    s["findings"] = [
+        {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
+        for r in f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
+    ]
+    props: list[dict[str, Any]] = []
+    if proposal is not None:
+        for _, r in proposal.points.iterrows():
+            props.append(
+                {
+                    "rank": int(r["rank"]),
+                    "candidate_id": str(r["candidate_id"]),
+                    "kind": str(r["kind"]),
+                    "unit_code": None if pd.isna(r["unit_code"]) else str(r["unit_code"]),
+                    "lon": round(float(r.geometry.x), 6),
+                    "lat": round(float(r.geometry.y), 6),
+                    "gain_people_covered": float(r["gain_people_covered"]),
+                    "gain_person_minutes_saved": float(r["gain_person_minutes_saved"]),
+                    "serves_units": str(r["serves_units"]),
+                }
+            )
+        ps = {k: v for k, v in proposal.summary.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        ba = getattr(proposal, "before_after", None)
+        if isinstance(ba, dict):
+            after = ba["after"].summary
+            ps["after"] = {
+                k: after[k]
+                for k in (
+                    "population_within_standard_share",
+                    "mean_minutes_to_nearest",
+                    "p90_minutes_to_nearest",
+                    "within_minutes_share_by_mode",
+                    "points_overloaded",
+                )
+            }
+        s["proposals_summary"] = {"objective": proposal.objective, **ps}
+    s["proposals"] = props
+    missing = [k for k in SUMMARY_KEYS if k not in s]
+    if missing:  # pragma: no cover - guards the contract
+        msg = f"summary lacks {missing}"
+        raise RuntimeError(msg)
+    return s
+
+
+def _step(label: str, progress: bool) -> Callable[[], None]:
+    t0 = time.perf_counter()
+    logger.info("%s …", label)
+
+    def done() -> None:
+        logger.info("%s: %.1f s", label, time.perf_counter() - t0)
+
+    return done
+
+
+def run(
+    out_dir: str | Path,
+    *,
+    points: str | Path | gpd.GeoDataFrame | None = None,
+    scenario: str = "hanoi-2025",
+    mode: str | None = None,
+    network: str | Path | None = None,
+    add: int = DEFAULT_ADD,
+    objective: str = "pmedian",
+    method: str = "greedy+swap",
+    candidates: str | Path | None = None,
+    max_minutes: float | None = None,
+    max_distance_m: float | None = None,
+    demand_cell_m: float | None = None,
+    dossiers: str | Path | None = None,
+    offline_map: bool = False,
+    lang: str = "vi",
+    geocode: bool = False,
+) -> dict[str, Path]:
+    """Run the whole workflow and write every output into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder (created). Existing outputs are replaced atomically.
+    points
+        The user's points file (CSV lon/lat, GeoJSON, GeoPackage) or frame; default the
+        ``scenario``.
+    scenario
+        Built-in scenario when ``points`` is not given.
+    mode
+        Travel mode (default ``settings.default_mode``).
+    network
+        Road network file (``.osm``/``.graphml``); default straight-line fallback.
+    add
+        Number of points to propose (0: no proposal).
+    objective, method
+        Proposal objective (``pmedian``/``mclp``/``lscp``) and solver.
+    candidates
+        The user's candidate sites file, added to the generated ones.
+    max_minutes, max_distance_m
+        The standard.
+    demand_cell_m
+        Demand cell size (default 1 km; e.g. 250).
+    dossiers
+        CSV of dossier records (columns ``ward`` and optionally ``district``, old or new
+        names) to compute visits per unit instead of the city average.
+    offline_map
+        Also write ``map_offline.html`` (self-contained, works with no internet).
+    lang
+        ``"vi"`` or ``"en"`` labels.
+    geocode
+        Geocode stand-in addresses (needs ``settings.allow_downloads``).
+
+    Returns
+    -------
+    dict
+        Output name -> path.
+    """
+    from pointplan import maps
+    from pointplan.access import assess
+    from pointplan.data import load_units
+    from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
+    from pointplan.io import check_output_path, write_json, write_scenario, write_table
+    from pointplan.points import load_points, read_points
+    from pointplan.report import points_table, units_table, write_report
+
+    out = Path(out_dir).expanduser()
+    inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
+    for inp in inputs:
+        if Path(inp).expanduser().resolve() == out.resolve():
+            msg = f"The output folder {out} is one of the inputs. Choose another --out folder."
+            raise OutputError(msg)
+        if not Path(inp).expanduser().exists():
+            msg = f"Input file {inp} does not exist."
+            raise InputError(msg)
+    if out.exists() and not out.is_dir():
+        msg = f"--out {out} is a file, not a folder. Choose a folder for the outputs."
+        raise OutputError(msg)
+    check_output_path(out / "summary.json", inputs)
+    if lang not in ("vi", "en"):
+        msg = f"lang must be 'vi' or 'en', got {lang!r}."
+        raise InputError(msg)
+
+    done = _step("Loading units and points", settings.progress)
+    units = load_units()
+    if points is None:
+        pts = load_points(scenario, units=units)
+    elif isinstance(points, gpd.GeoDataFrame):
+        pts = points
+    else:
+        pts = read_points(points, units=units)
+    if geocode:
+        from pointplan.geocode import geocode_points
+
+        pts = geocode_points(pts)
+    done()
+
+    visits = None
+    conversion = None
+    if dossiers is not None:
+        records = pd.read_csv(dossiers, dtype=str, encoding="utf-8-sig")
+        district_col = "district" if "district" in records.columns else None
+        conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
+        counts = aggregate_dossiers(conversion)
+        visits = visits_per_day(units, counts=counts)
+
+    done = _step("Assessing", settings.progress)
+    net = None
+    if network is not None:
+        from pointplan.network import load_network
+
+        net = load_network(network, mode=mode or settings.default_mode)
+    from pointplan.demand import build_demand
+
+    demand = build_demand(units, cell_m=demand_cell_m)
+    a = assess(
+        pts,
+        units,
+        demand,
+        mode=mode,
+        network=net,
+        max_minutes=max_minutes,
+        max_distance_m=max_distance_m,
+        visits=visits,
+        name=scenario if points is None else Path(str(points)).stem if not isinstance(points, gpd.GeoDataFrame) else "user",
+    )
+    done()
+
+    proposal = None
+    if add and add > 0:
+        done = _step(f"Proposing {add} points ({objective})", settings.progress)
+        user_cand = None
+        if candidates is not None:
+            from pointplan.candidates import read_candidates
+
+            user_cand = read_candidates(candidates)
+        proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand)
+        done()
+
+    done = _step("Writing outputs", settings.progress)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["units.csv"] = write_table(units_table(a), out / "units.csv", inputs=inputs)
+    paths["points.csv"] = write_table(points_table(a), out / "points.csv", inputs=inputs)
+    paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
+    prop_gdf = (
+        proposal.points
+        if proposal is not None
+        else gpd.GeoDataFrame(
+            {c: [] for c in ("rank", "candidate_id", "kind", "unit_code", "gain_people_covered", "gain_person_minutes_saved", "serves_units", "source")},
+            geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
+        )
+    )
+    from pointplan.io import atomic_path
+
+    with atomic_path(out / "proposals.geojson", inputs) as tmp:
+        gj = prop_gdf.copy()
+        for col in gj.columns:
+            if col != "geometry" and gj[col].dtype == object:
+                gj[col] = gj[col].astype(str)
+        gj.to_file(tmp, driver="GeoJSON")
+    paths["proposals.geojson"] = out / "proposals.geojson"
+    paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
+    if conversion is not None:
+        paths["dossiers_unmatched.csv"] = write_table(conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs)
+    m = maps.assessment_map(a, proposal.points if proposal is not None else None, lang=lang)
+    paths["map.html"] = maps.save_map(m, out / "map.html")
+    if offline_map:
+        m_off = maps.assessment_map(a, proposal.points if proposal is not None else None, lang=lang, tiles=False)
+        paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
+    extra_layers = {"demand": a.demand[["population", "unit_code", "minutes", "within_standard", "geometry"]]}
+    if proposal is not None and len(proposal.points):
+        extra_layers["proposals"] = proposal.points
+    pts_layer = a.points.drop(columns=[c for c in ("counters_used", "counters_assumed") if c in a.points])
+    paths["scenario.gpkg"] = write_scenario(out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs)
+    paths["report.md"] = write_report(
+        a,
+        out,
+        proposal,
+        lang=lang,
+        extra_lines=[f"- Outputs: {', '.join(sorted(paths))}."],
+    )
+    done()
+    return paths
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument("--scenario", default="hanoi-2025", help="built-in scenario (hanoi-2025, hanoi-2025-kiosks, units-only)")
+    p.add_argument("--mode", choices=("walk", "bike", "motorbike", "car"), default=None, help="travel mode (default motorbike)")
+    p.add_argument("--network", help="road network file (.osm or .graphml); default straight-line × circuity")
+    p.add_argument("--max-minutes", type=float, default=None, help="standard: minutes (default 30)")
+    p.add_argument("--max-km", type=float, default=None, help="standard: straight-line km (default 5)")
+    p.add_argument("--demand-cell-m", type=float, default=None, help="demand grid cell in metres (default 1 km; e.g. 250)")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (Vietnamese by default)")
+    p.add_argument("--allow-downloads", action="store_true", help="allow osmnx downloads and geocoding")
+
+
+def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    from pointplan.data import load_units
+    from pointplan.points import load_points, read_points
+
+    units = load_units()
+    pts = read_points(args.points, units=units) if args.points else load_points(args.scenario, units=units)
+    return units, pts
+
+
+def _assess_cli(args: argparse.Namespace) -> Any:
+    from pointplan.access import assess
+    from pointplan.network import load_network
+
+    units, pts = _load_for_cli(args)
+    net = load_network(args.network, mode=args.mode or settings.default_mode) if args.network else None
+    from pointplan.demand import build_demand
+
+    return assess(
+        pts,
+        units,
+        build_demand(units, cell_m=args.demand_cell_m),
+        mode=args.mode,
+        network=net,
+        max_minutes=args.max_minutes,
+        max_distance_m=None if args.max_km is None else args.max_km * 1000,
+    )
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    paths = run(
+        args.out,
+        points=args.points,
+        scenario=args.scenario,
+        mode=args.mode,
+        network=args.network,
+        add=args.add,
+        objective=args.objective,
+        method=args.method,
+        candidates=args.candidates,
+        max_minutes=args.max_minutes,
+        max_distance_m=None if args.max_km is None else args.max_km * 1000,
+        demand_cell_m=args.demand_cell_m,
+        dossiers=args.dossiers,
+        offline_map=args.offline_map,
+        lang=args.lang,
+        geocode=args.geocode,
+    )
+    import json
+
+    s = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
+    _print(
+        f"{s['points']} points, {s['units']} units; within the standard "
+        f"{100 * s['population_within_standard_share']:.2f} %; mean {s['mean_minutes_to_nearest']:.1f} min "
+        f"({s['travel_time_method']}); walking ≤ {s['max_minutes']:g} min "
+        f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %; "
+        f"findings {s['rule_findings']}; {len(s['proposals'])} proposals"
+    )
+    for name, p in sorted(paths.items()):
+        _print(f"  {name:<22s} {p}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pointplan.access import check_rules
+
+    units, pts = _load_for_cli(args)
+    f = check_rules(pts, units)
+    col = "message" if args.lang == "vi" else "message_en"
+    for _, r in f.iterrows():
+        _print(f"[{r['severity']:<7s}] {r['rule']}: {r[col]}")
+    errors = int((f["severity"] == "error").sum())
+    _print(f"{errors} error(s), {int((f['severity'] == 'warning').sum())} warning(s)")
+    return 1 if (errors and args.strict) else 0
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from pointplan.io import write_json, write_table
+    from pointplan.report import points_table, units_table
+
+    a = _assess_cli(args)
+    out = Path(args.out)
+    write_table(units_table(a), out / "units.csv")
+    write_table(points_table(a), out / "points.csv")
+    write_json(out / "summary.json", _summary_json(a, None))
+    s = a.summary
+    _print(
+        f"within the standard {100 * s['population_within_standard_share']:.2f} %, mean "
+        f"{s['mean_minutes_to_nearest']:.1f} min, p90 {s['p90_minutes_to_nearest']:.1f} min "
+        f"({s['travel_time_method']}); tables in {out}"
+    )
+    return 0
+
+
+def _cmd_propose(args: argparse.Namespace) -> int:
+    from pointplan.io import atomic_path
+
+    a = _assess_cli(args)
+    user_cand = None
+    if args.candidates:
+        from pointplan.candidates import read_candidates
+
+        user_cand = read_candidates(args.candidates)
+    prop = propose_points(a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand)
+    out = Path(args.out)
+    with atomic_path(out / "proposals.geojson") as tmp:
+        prop.points.to_file(tmp, driver="GeoJSON")
+    for _, r in prop.points.iterrows():
+        _print(
+            f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): +{r['gain_people_covered']:,.0f} people covered, "
+            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved"
+        )
+    _print(f"proposals written to {out / 'proposals.geojson'}")
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from pointplan import maps
+
+    a = _assess_cli(args)
+    out = Path(args.out)
+    m = maps.assessment_map(a, lang=args.lang, tiles=not args.offline, metric=args.metric)
+    path = maps.save_map(m, out, offline=args.offline)
+    _print(f"map written to {path}")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``run``, ``check``, ``assess``, ``propose`` and ``map`` to the CLI parser."""
+    p = sub.add_parser("run", help="everything: assessment, proposals, map, tables and report")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--add", type=int, default=DEFAULT_ADD, help=f"points to propose (default {DEFAULT_ADD}; 0 = none)")
+    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
+    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
+    p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
+    p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
+    p.set_defaults(func=_with_downloads(_cmd_run))
+
+    p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
+    _common(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 when a rule is broken")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("assess", help="coverage, travel times and load tables")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_with_downloads(_cmd_assess))
+
+    p = sub.add_parser("propose", help="propose new points")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--add", type=int, default=DEFAULT_ADD)
+    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
+    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--candidates", help="your candidate sites")
+    p.set_defaults(func=_with_downloads(_cmd_propose))
+
+    p = sub.add_parser("map", help="write the interactive map")
+    _common(p)
+    p.add_argument("--out", required=True, help="output HTML file")
+    p.add_argument("--offline", action="store_true", help="self-contained HTML, no internet needed")
+    p.add_argument("--metric", default="coverage_share", help="unit metric to colour")
+    p.set_defaults(func=_with_downloads(_cmd_map))
+
+
+def _with_downloads(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def wrapped(args: argparse.Namespace) -> int:
+        if getattr(args, "allow_downloads", False):
+            settings.allow_downloads = True
+        return func(args)
+
+    return wrapped
