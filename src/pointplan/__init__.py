@@ -10,6 +10,9 @@ Examples
 >>> import pointplan
 >>> units = pointplan.load_units()      # doctest: +SKIP
 >>> points = pointplan.load_points()    # doctest: +SKIP
+>>> a = pointplan.assess(points, units)  # doctest: +SKIP
+>>> a.summary["population_within_standard_share"]  # doctest: +SKIP
+1.0
 """
 
 from __future__ import annotations
@@ -35,11 +38,16 @@ from pointplan._errors import (
     SolverError,
     UnreachableWarning,
 )
+from pointplan import demand, network
 from pointplan._text import name_key, normalize_name
+from pointplan.access import Assessment, assess, check_rules
 from pointplan.data import data_status, load_boundary, load_units
+from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
 from pointplan.io import read_scenario, write_scenario, write_table
+from pointplan.network import load_network, make_engine
 from pointplan.points import branch_report, load_points, read_points
+from pointplan.workflow import propose_points, run
 
 __version__ = "0.1.0"
 
@@ -61,19 +69,31 @@ __all__ = [
     "PointplanWarning",
     "PrecisionWarning",
     "SolverError",
+    "Assessment",
     "UnreachableWarning",
     "__version__",
+    "assess",
     "branch_report",
+    "build_demand",
+    "check_rules",
+    "convert_old_units",
+    "demand",
     "data_status",
     "geocode_points",
     "load_boundary",
+    "load_network",
     "load_points",
     "load_units",
+    "make_engine",
     "name_key",
+    "network",
     "normalize_name",
+    "propose_points",
     "read_points",
     "read_scenario",
+    "run",
     "settings",
+    "visits_per_day",
     "write_scenario",
     "write_table",
 ]

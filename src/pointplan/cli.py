@@ -4,7 +4,8 @@ Sub-commands: ``info`` (what data was found), ``check`` (the rules), ``assess`` 
 access and load tables), ``propose`` (new points), ``map`` (interactive map) and ``run``
 (everything, into one output folder). Exit codes: 0 success, 1 a finding of severity
 "error" with ``check --strict``, 2 a usage or input error (with a message, never a
-traceback), 3 missing or corrupt reference data, 130 interrupted.
+traceback), 3 missing or corrupt reference data, 4 an internal error (a bug: rerun with
+``-v`` for the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
+EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 
 logger = logging.getLogger("pointplan")
@@ -129,9 +131,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PointplanError as exc:
         sys.stderr.write(f"pointplan: error: {exc}\n")
         return EXIT_USAGE
+    except OSError as exc:
+        sys.stderr.write(f"pointplan: cannot read or write a file: {exc}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("pointplan: interrupted; outputs already written are complete, none is half-written\n")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not a user mistake: short message, traceback on -v
+        if args.verbose:
+            raise
+        sys.stderr.write(
+            f"pointplan: unexpected internal error ({type(exc).__name__}: {exc}). "
+            "Run again with -v to see the traceback and report it.\n"
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

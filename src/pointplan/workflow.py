@@ -264,12 +264,30 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     return s
 
 
+_STEPS = ("Loading units and points", "Assessing", "Proposing", "Writing outputs")
+_BAR: Any = None
+
+
 def _step(label: str, progress: bool) -> Callable[[], None]:
+    """Log a step of :func:`run`; with ``settings.progress`` also advance a tqdm bar."""
+    global _BAR
     t0 = time.perf_counter()
     logger.info("%s …", label)
+    if progress and _BAR is None:
+        from tqdm.auto import tqdm
+
+        _BAR = tqdm(total=len(_STEPS), desc="pointplan run", unit="step", leave=False)
+    if _BAR is not None:
+        _BAR.set_postfix_str(label)
 
     def done() -> None:
+        global _BAR
         logger.info("%s: %.1f s", label, time.perf_counter() - t0)
+        if _BAR is not None:
+            _BAR.update(1)
+            if _BAR.n >= _BAR.total or label == _STEPS[-1]:
+                _BAR.close()
+                _BAR = None
 
     return done
 

@@ -1,0 +1,109 @@
+"""The command line and the end-to-end run on the real Hanoi data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from pointplan import cli
+
+REQUIRED_SUMMARY_KEYS = {
+    "units",
+    "points",
+    "branches_expected",
+    "branches_located",
+    "population",
+    "population_within_standard_share",
+    "mean_minutes_to_nearest",
+    "rule_findings",
+    "travel_time_method",
+    "proposals",
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    rc = cli.main(["-q", "run", "--out", str(out), "--add", "3", "--offline-map"])
+    assert rc == 0
+    return out
+
+
+@pytest.mark.slow
+def test_run_writes_every_output(run_dir) -> None:
+    names = {p.name for p in run_dir.iterdir()}
+    for name in ("map.html", "map_offline.html", "units.csv", "points.csv", "proposals.geojson",
+                 "summary.json", "report.md", "scenario.gpkg", "findings.csv"):
+        assert name in names, name
+    assert any(n.endswith(".png") for n in names)
+    assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_run_summary_contract(run_dir) -> None:
+    s = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert REQUIRED_SUMMARY_KEYS <= set(s)
+    assert s["units"] == 126
+    assert s["points"] == 131
+    assert (s["branches_expected"], s["branches_located"]) == (12, 3)
+    assert s["population"] == pytest.approx(8_807_523)
+    assert 0.95 <= s["population_within_standard_share"] <= 1.0
+    assert s["travel_time_method"] == "crow_flies_circuity"
+    assert s["rule_findings"]["error"] == 0
+    assert len(s["proposals"]) == 3
+    assert [p["rank"] for p in s["proposals"]] == [1, 2, 3]
+    gains = [p["gain_person_minutes_saved"] for p in s["proposals"]]
+    assert gains == sorted(gains, reverse=True) and gains[0] > 0
+    assert s["proposals_summary"]["after"]["mean_minutes_to_nearest"] < s["mean_minutes_to_nearest"]
+
+
+@pytest.mark.slow
+def test_run_tables_open_in_excel_with_vietnamese(run_dir) -> None:
+    raw = (run_dir / "units.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    units = pd.read_csv(run_dir / "units.csv", encoding="utf-8-sig", dtype={"code": str})
+    assert len(units) == 126
+    for col in ("code", "name", "kind", "population", "points", "coverage_share", "mean_minutes",
+                "p90_minutes", "visits_per_day", "visits_per_counter"):
+        assert col in units.columns, col
+    assert "Hoàn Kiếm" in set(units["name"])
+    assert units["population"].sum() == 8_807_523
+    assert units["visits_per_day"].sum() == pytest.approx(8000 * 0.4005, rel=1e-6)
+    points = pd.read_csv(run_dir / "points.csv", encoding="utf-8-sig")
+    assert len(points) == 131
+    assert {"visits_per_day", "location_precision", "utilisation"} <= set(points.columns)
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Báo cáo") and "![](chart_minutes_cdf.png)" in report
+
+
+def test_info_lists_datasets_and_branches(capsys) -> None:
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "hanoi/units_2025.geojson" in out
+    assert "3 of 12 located" in out
+    assert "CN03 missing" in out
+
+
+def test_check_exit_codes(tmp_path, capsys) -> None:
+    assert cli.main(["check"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+    pts = tmp_path / "two.csv"
+    pts.write_text("name,lon,lat\nA,105.85,21.03\nB,105.80,21.00\n", encoding="utf-8")
+    assert cli.main(["check", "--points", str(pts), "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "too_few_points" in out and "unit_without_point" in out
+
+
+def test_user_error_has_no_traceback(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,lon,lat\nA,21.03,105.85\n", encoding="utf-8")
+    assert cli.main(["check", "--points", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "swapped" in err and "Traceback" not in err
+
+
+def test_no_command_prints_help(capsys) -> None:
+    assert cli.main([]) == 2
+    assert "usage" in capsys.readouterr().out
