@@ -38,7 +38,7 @@ from pointplan._errors import (
     SolverError,
     UnreachableWarning,
 )
-from pointplan import demand, network
+from pointplan import candidates, demand, network, optimize
 from pointplan._text import name_key, normalize_name
 from pointplan.access import Assessment, assess, check_rules
 from pointplan.data import data_status, load_boundary, load_units
@@ -46,6 +46,7 @@ from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
 from pointplan.io import read_scenario, write_scenario, write_table
 from pointplan.network import load_network, make_engine
+from pointplan.optimize import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
 from pointplan.points import branch_report, load_points, read_points
 from pointplan.workflow import propose_points, run
 
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "Assessment",
     "CRSError",
     "DataIntegrityError",
     "DataNotFoundError",
@@ -68,17 +70,19 @@ __all__ = [
     "PointplanError",
     "PointplanWarning",
     "PrecisionWarning",
+    "Proposal",
+    "SolveResult",
     "SolverError",
-    "Assessment",
     "UnreachableWarning",
     "__version__",
     "assess",
     "branch_report",
     "build_demand",
+    "candidates",
     "check_rules",
     "convert_old_units",
-    "demand",
     "data_status",
+    "demand",
     "geocode_points",
     "load_boundary",
     "load_network",
@@ -88,11 +92,16 @@ __all__ = [
     "name_key",
     "network",
     "normalize_name",
+    "optimize",
+    "propose",
     "propose_points",
     "read_points",
     "read_scenario",
     "run",
     "settings",
+    "solve_lscp",
+    "solve_mclp",
+    "solve_pmedian",
     "visits_per_day",
     "write_scenario",
     "write_table",
