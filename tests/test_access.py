@@ -288,3 +288,34 @@ def test_inputs_not_modified(tiny) -> None:
     pd.testing.assert_frame_equal(units, before[0])
     pd.testing.assert_frame_equal(demand, before[1])
     pd.testing.assert_frame_equal(pts, before[2])
+
+
+@pytest.mark.slow
+def test_assess_on_a_real_network_matches_the_engine(units) -> None:
+    """Văn Miếu extract: assess with a network gives the engine's times and says so."""
+    from pointplan.data import data_file
+    from pointplan.network import load_network, make_engine
+
+    G = load_network(data_file("osm_vanmieu"), mode="walk")
+    engine = make_engine(G, mode="walk")
+    rng = np.random.default_rng(4)
+    lon = rng.uniform(105.831, 105.841, size=25)
+    lat = rng.uniform(21.024, 21.031, size=25)
+    demand = gpd.GeoDataFrame({"population": rng.integers(10, 100, size=25).astype(float)},
+                              geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    pts = gpd.GeoDataFrame(
+        {"point_id": ["A", "B"], "name": ["A", "B"], "kind": ["unit_point", "kiosk"], "counters": [2, 1]},
+        geometry=gpd.points_from_xy([105.8335, 105.8390], [21.0270, 21.0290]), crs=4326,
+    )
+    demand["unit_code"] = pointplan.points.assign_units(demand, units).to_numpy()
+    pts["unit_code"] = pointplan.points.assign_units(pts, units).to_numpy()
+    visits = pd.Series(1.0, index=units.index)
+    a = assess(pts, units, demand, engine=engine, visits=visits, modes=(), max_minutes=5)
+    direct = engine.nearest(demand, pts.set_index("point_id", drop=False))
+    assert a.travel_time_method == "network" and a.summary["travel_time_method"] == "network"
+    assert a.demand["minutes"].to_numpy() == pytest.approx(direct["minutes"].to_numpy())
+    assert a.demand["nearest_point"].tolist() == direct["dest"].tolist()
+    # Walking on streets is slower than the straight line at walking speed.
+    crow = CrowFliesEngine("walk", circuity=1.0).nearest(demand, pts)["minutes"].to_numpy()
+    assert (a.demand["minutes"].to_numpy() >= crow - 1e-9).all()
+    assert a.demand["within_minutes"].tolist() == (direct["minutes"] <= 5 + 1e-6).tolist()
