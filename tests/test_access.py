@@ -319,3 +319,12 @@ def test_assess_on_a_real_network_matches_the_engine(units) -> None:
     crow = CrowFliesEngine("walk", circuity=1.0).nearest(demand, pts)["minutes"].to_numpy()
     assert (a.demand["minutes"].to_numpy() >= crow - 1e-9).all()
     assert a.demand["within_minutes"].tolist() == (direct["minutes"] <= 5 + 1e-6).tolist()
+
+
+def test_default_visits_follow_the_city_rate_for_a_subset(units, points) -> None:
+    """Two units get their population's share of the city's 8,000 dossiers a day, not all of it."""
+    sub = units.loc[["00190", "00226"]]
+    demand = pointplan.build_demand(sub)
+    a = assess(points[points["unit_code"].isin(sub.index)], sub, demand, modes=())
+    expected = 8000 * 0.4005 * sub["population"].sum() / 8_807_523
+    assert a.summary["visits_per_day"] == pytest.approx(expected, rel=1e-9)

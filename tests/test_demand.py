@@ -520,3 +520,10 @@ def test_points_falling_outside_are_moved_inside():
     assert 8.0 < out.x[1] < 10.0  # onto (piece ∩ unit) = box(8, 0, 10, 10)
     assert shapely.contains_properly(unit[0], shapely.points(out.x, out.y)).all()
     assert pd.isna(out.shape).all()  # shapes released
+
+
+def test_unit_type_without_accents_is_stripped() -> None:
+    """'Phuong Xuan La' (no accents) is the same ward as 'Phường Xuân La'."""
+    res = convert_old_units(pd.DataFrame({"ward": ["Phuong Xuan La", "Phường Xuân La"]}))
+    assert res.records["new_unit_code"].tolist() == ["00611", "00611"]
+    assert len(res.unmatched) == 0

@@ -19,6 +19,9 @@ from pointplan._text import strip_unit_prefix
         ("HOÀ", "HÒA"),
         ("Hoàng Liệt", "Hoàng Liệt"),  # tone before a final consonant stays
         ("Quý", "Quý"),  # "qu" is a consonant: no move
+        ("Xã Thuận An", "Xã Thuận An"),  # "uâ" is no oa/oe/uy pair: the dot stays
+        ("Hiệp Thuận", "Hiệp Thuận"),
+        ("Thuyết", "Thuyết"),
         ("  Xã   Dương  Hoà ", "Xã Dương Hòa"),
         (unicodedata.normalize("NFD", "Hoàn Kiếm"), "Hoàn Kiếm"),
     ],

@@ -48,7 +48,7 @@ from pointplan.io import read_scenario, write_scenario, write_table
 from pointplan.network import load_network, make_engine
 from pointplan.optimize import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
 from pointplan.points import branch_report, load_points, read_points
-from pointplan.workflow import propose_points, run
+from pointplan.workflow import default_candidates, propose_points, run
 
 __version__ = "0.1.0"
 
@@ -82,6 +82,7 @@ __all__ = [
     "check_rules",
     "convert_old_units",
     "data_status",
+    "default_candidates",
     "demand",
     "geocode_points",
     "load_boundary",

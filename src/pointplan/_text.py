@@ -27,7 +27,9 @@ __all__ = ["name_key", "normalize_name", "strip_unit_prefix"]
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 # Old-style -> new-style placement for a syllable that ends in oa/oe/uy (no final consonant).
-_PAIR = re.compile(r"(?<![qQ])([oOuU])([aAeEyY])([\u0300\u0301\u0303\u0309\u0323])(?=$|[^\w])")
+_PAIR = re.compile(
+    r"(?<![qQ])([oO][aAeE]|[uU][yY])([\u0300\u0301\u0303\u0309\u0323])(?=$|[^\w\u0300-\u036f])"
+)
 
 _PREFIXES = (
     "thành phố",
@@ -73,7 +75,7 @@ def normalize_name(text: str) -> str:
         raise TypeError(msg)
     decomposed = unicodedata.normalize("NFD", text)
     # In NFD, "oà" is o, a, U+0300: move the tone onto the first vowel.
-    moved = _PAIR.sub(lambda m: m.group(1) + m.group(3) + m.group(2), decomposed)
+    moved = _PAIR.sub(lambda m: m.group(1)[0] + m.group(2) + m.group(1)[1], decomposed)
     out = unicodedata.normalize("NFC", moved)
     return _SPACES.sub(" ", out).strip()
 

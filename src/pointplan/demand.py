@@ -1211,7 +1211,10 @@ def _unit_type(text: str) -> str | None:
 def _ascii_key(key: str) -> str:
     s = unicodedata.normalize("NFD", key.replace("đ", "d").replace("Đ", "D"))
     s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    return re.sub(r"[^0-9a-z]+", " ", s.casefold()).strip()
+    s = re.sub(r"[^0-9a-z]+", " ", s.casefold()).strip()
+    # Unit types typed without accents ("Phuong Xuan La"); not "xa", which starts real
+    # names (phường Xa La).
+    return re.sub(r"^(phuong|thi tran|quan|huyen)\s+", "", s)
 
 
 def _district_key(text: str) -> str:
