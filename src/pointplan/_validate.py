@@ -23,8 +23,11 @@ __all__ = [
     "check_geometries",
     "check_in_area",
     "check_nonnegative",
+    "check_number",
+    "check_projected",
     "check_unique",
     "ensure_gdf",
+    "projected_crs",
     "to_projected",
 ]
 
@@ -86,16 +89,34 @@ def check_projected(crs: object, what: str) -> pyproj.CRS:
     if not c.is_projected:
         msg = (
             f"{what} uses the geographic CRS {c.to_string()} (degrees): distances would be "
-            f"wrong. Use a projected CRS in metres such as {settings.projected_crs} (UTM 48N)."
+            "wrong. Use a projected CRS in metres such as 'EPSG:32648' (UTM 48N, Hanoi's zone)."
         )
         raise CRSError(msg)
     return c
 
 
+def projected_crs() -> pyproj.CRS:
+    """Return :data:`pointplan.settings.projected_crs`, checked to be projected (metres).
+
+    Every distance and area pointplan computes is measured in this CRS, so a user who
+    sets it to a geographic CRS (degrees) gets a :class:`CRSError` instead of distances
+    in degrees.
+    """
+    try:
+        crs = pyproj.CRS.from_user_input(settings.projected_crs)
+    except pyproj.exceptions.CRSError as exc:
+        msg = (
+            f"pointplan.settings.projected_crs = {settings.projected_crs!r} is not a CRS pyproj "
+            "knows. Use a projected CRS in metres such as 'EPSG:32648' (UTM 48N)."
+        )
+        raise CRSError(msg) from exc
+    return check_projected(crs, "pointplan.settings.projected_crs")
+
+
 def to_projected(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     """Return ``gdf`` in :data:`pointplan.settings.projected_crs` (a copy, never in place)."""
     check_crs(gdf, what)
-    return gdf.to_crs(settings.projected_crs)
+    return gdf.to_crs(projected_crs())
 
 
 def check_geometries(
@@ -111,6 +132,15 @@ def check_geometries(
         msg = (
             f"{what} has missing or empty geometries in rows {_rows(gdf.index[missing])}. "
             "Give those rows coordinates or drop them."
+        )
+        raise GeometryError(msg)
+    coords, which = shapely.get_coordinates(geom.values, include_z=False, return_index=True)
+    not_finite = ~np.isfinite(coords).all(axis=1)
+    if not_finite.any():
+        rows = gdf.index[np.unique(which[not_finite])]
+        msg = (
+            f"{what} has coordinates that are not finite numbers (NaN or infinity) in rows "
+            f"{_rows(rows)}. Give those rows real coordinates or drop them."
         )
         raise GeometryError(msg)
     if types is not None:
@@ -145,6 +175,7 @@ def check_in_area(
     x = np.asarray(geo.x if (geo.geom_type == "Point").all() else geo.representative_point().x)
     y = np.asarray(geo.y if (geo.geom_type == "Point").all() else geo.representative_point().y)
     xmin, ymin, xmax, ymax = bbox
+    # NaN/inf (e.g. metres declared as degrees) compare False: they count as outside.
     inside = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
     if inside.all():
         return
@@ -169,7 +200,10 @@ def check_unique(df: pd.DataFrame, column: str, what: str) -> None:
     """Check a column has no duplicates or missing values."""
     col = df[column]
     if col.isna().any():
-        msg = f"{what}: column '{column}' is empty in rows {_rows(df.index[col.isna()])}."
+        msg = (
+            f"{what}: column '{column}' is empty in rows {_rows(df.index[col.isna()])}. "
+            "Give every row a value."
+        )
         raise InputError(msg)
     dup = col.duplicated(keep=False)
     if dup.any():
@@ -181,24 +215,87 @@ def check_unique(df: pd.DataFrame, column: str, what: str) -> None:
 
 
 def check_nonnegative(
-    df: pd.DataFrame, column: str, what: str, *, allow_na: bool = False
+    df: pd.DataFrame,
+    column: str,
+    what: str,
+    *,
+    allow_na: bool = False,
+    integer: bool = False,
 ) -> pd.Series:
-    """Check a numeric column is a number >= 0 in every row; return it as float."""
+    """Check a numeric column is a finite number >= 0 in every row; return it as float.
+
+    With ``integer`` the numbers must also be whole (e.g. counters).
+    """
     raw = df[column]
+    if isinstance(raw, pd.DataFrame):
+        msg = f"{what}: the column '{column}' appears more than once. Keep one of them."
+        raise InputError(msg)
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        # blank cells typed in a spreadsheet count as missing, not as "not a number"
+        blank = raw.map(lambda v: isinstance(v, str) and not v.strip())
+        raw = raw.astype(object).where(~blank, None)
     values = pd.to_numeric(raw, errors="coerce")
     not_number = values.isna() & raw.notna()
     if not_number.any():
         bad = raw[not_number]
         msg = (
             f"{what}: column '{column}' must be numeric; rows {_rows(bad.index)} hold "
-            f"{_rows(bad.tolist(), 3)}."
+            f"{_rows(bad.tolist(), 3)}. Type plain numbers (e.g. 3, with a dot for decimals "
+            "and no units or thousands separators)."
         )
         raise InputError(msg)
     if not allow_na and values.isna().any():
-        msg = f"{what}: column '{column}' is missing (NaN) in rows {_rows(df.index[values.isna()])}."
+        msg = (
+            f"{what}: column '{column}' is missing (NaN) in rows {_rows(df.index[values.isna()])}. "
+            "Fill those cells in or drop the rows."
+        )
+        raise InputError(msg)
+    values = values.astype(float)
+    infinite = np.isinf(values)
+    if infinite.any():
+        msg = (
+            f"{what}: column '{column}' is infinite in rows {_rows(df.index[infinite])}. "
+            "Give finite numbers."
+        )
         raise InputError(msg)
     neg = values < 0
     if neg.any():
-        msg = f"{what}: column '{column}' is negative in rows {_rows(df.index[neg])}."
+        msg = (
+            f"{what}: column '{column}' is negative in rows {_rows(df.index[neg])} "
+            f"({_rows(values[neg].tolist(), 3)}). Give numbers >= 0."
+        )
         raise InputError(msg)
-    return values.astype(float)
+    if integer:
+        frac = values.notna() & (values != np.round(values))
+        if frac.any():
+            msg = (
+                f"{what}: column '{column}' must hold whole numbers; rows "
+                f"{_rows(df.index[frac])} hold {_rows(values[frac].tolist(), 3)}."
+            )
+            raise InputError(msg)
+    return values
+
+
+def check_number(
+    value: object,
+    what: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    allow_none: bool = False,
+) -> float | None:
+    """Check a scalar argument is a finite number (>= or > ``minimum``); return it as float."""
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        msg = f"{what} must be a number, got {value!r}."
+        raise InputError(msg) from None
+    if not np.isfinite(v):
+        msg = f"{what} must be a finite number, got {value!r}."
+        raise InputError(msg)
+    if minimum is not None and (v <= minimum if strict else v < minimum):
+        msg = f"{what} must be {'>' if strict else '>='} {minimum:g}, got {value!r}."
+        raise InputError(msg)
+    return v

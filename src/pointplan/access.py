@@ -44,7 +44,15 @@ from scipy.spatial import cKDTree
 
 from pointplan import settings
 from pointplan._errors import InputError, MissingColumnError
-from pointplan._validate import check_crs, check_nonnegative
+from pointplan._validate import (
+    VIETNAM_BBOX,
+    check_crs,
+    check_geometries,
+    check_in_area,
+    check_nonnegative,
+    check_number,
+    projected_crs,
+)
 
 __all__ = [
     "AVAILABILITY",
@@ -401,6 +409,8 @@ def _prepare_points(points: gpd.GeoDataFrame, counters_default: Mapping[str, int
         msg = f"points: duplicate point_id {dup[:8]}. Give each point its own id."
         raise InputError(msg)
     pts.index = pd.Index(pts["point_id"].astype(str), name=None)
+    check_geometries(pts, "points", types=("Point",))
+    check_in_area(pts, "points", bbox=VIETNAM_BBOX, area_name="Vietnam")
     for col, default in (("location_precision", "surveyed"), ("unit_code", None), ("name", "")):
         if col not in pts.columns:
             pts[col] = default
@@ -431,12 +441,22 @@ def _prepare_demand(demand: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.Ge
             f"{type(demand).__name__}. Build it with pointplan.demand.build_demand()."
         )
         raise InputError(msg)
+    if len(demand) == 0:
+        msg = "demand is empty: give at least one demand point (pointplan.demand.build_demand())."
+        raise InputError(msg)
     check_crs(demand, "demand")
+    check_geometries(demand, "demand")
     if "population" not in demand.columns:
         msg = "demand lacks the column 'population' (people at each demand point)."
         raise MissingColumnError(msg)
     dem = demand.copy()
     dem["population"] = check_nonnegative(dem, "population", "demand")
+    if not (dem["population"] > 0).any():
+        msg = (
+            "demand: every 'population' is 0, so there is nobody to assess. Check the "
+            "column (or the units' populations it was built from)."
+        )
+        raise InputError(msg)
     if "unit_code" not in dem.columns:
         from pointplan.points import assign_units
 
@@ -448,7 +468,7 @@ def _prepare_demand(demand: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.Ge
 
 def _xy(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.float64]:
     geo = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    proj = geo.to_crs(settings.projected_crs)
+    proj = geo.to_crs(projected_crs())
     return np.column_stack([proj.x.to_numpy(), proj.y.to_numpy()])
 
 
@@ -623,7 +643,8 @@ def _huff_visits(
     u = attractiveness[j] * np.exp(-beta_per_min * od["minutes"].to_numpy(dtype=float))
     denom = np.bincount(i, weights=u, minlength=visits.size)
     share = np.where(denom[i] > 0, u / np.where(denom[i] > 0, denom[i], 1.0), 0.0)
-    out = np.bincount(j, weights=share * visits[i], minlength=attractiveness.size)
+    # float even when nobody is in reach (bincount of nothing is an integer array)
+    out = np.bincount(j, weights=share * visits[i], minlength=attractiveness.size).astype(float)
     orphan = denom <= 0  # nobody in reach: they go to the nearest point
     ok = orphan & (nearest_j >= 0)
     out += np.bincount(nearest_j[ok], weights=visits[ok], minlength=attractiveness.size)
@@ -700,14 +721,28 @@ def assess(
     InputError, CRSError, MissingColumnError
         For unusable inputs, with the fix in the message.
     """
+    from pointplan.data import validate_units
     from pointplan.network import make_engine
 
     mode = mode or settings.default_mode
-    max_minutes = float(settings.standard_minutes if max_minutes is None else max_minutes)
-    max_distance_m = float(settings.standard_distance_m if max_distance_m is None else max_distance_m)
-    if max_minutes <= 0 or max_distance_m < 0:
-        msg = f"max_minutes must be > 0 and max_distance_m >= 0, got {max_minutes}, {max_distance_m}."
-        raise InputError(msg)
+    max_minutes = float(
+        check_number(
+            settings.standard_minutes if max_minutes is None else max_minutes,
+            "max_minutes",
+            minimum=0,
+            strict=True,
+        )  # type: ignore[arg-type]
+    )
+    max_distance_m = float(
+        check_number(
+            settings.standard_distance_m if max_distance_m is None else max_distance_m,
+            "max_distance_m",
+            minimum=0,
+        )  # type: ignore[arg-type]
+    )
+    check_number(visits_per_counter, "visits_per_counter", minimum=0, strict=True)
+    check_number(huff_beta_per_min, "huff_beta_per_min", minimum=0)
+    projected_crs()  # distances are never measured in degrees
     counters_default = {**DEFAULT_COUNTERS, **(counters_default or {})}
     availability = {**AVAILABILITY, **(availability or {})}
 
@@ -715,7 +750,7 @@ def assess(
         from pointplan.data import load_units
 
         units = load_units()
-    check_crs(units, "units")
+    validate_units(units, topology=False)
     pts = _prepare_points(points, counters_default)
     if pts["unit_code"].isna().all() or "unit_code" not in points.columns:
         from pointplan.points import assign_units
@@ -766,7 +801,22 @@ def assess(
     # --- visits and load ---------------------------------------------------------------
     from pointplan.demand import demand_visits, visits_per_day
 
-    unit_visits = visits_per_day(units) if visits is None else visits
+    if visits is None:
+        # The city's dossier rate per resident (8,000 a day for Hanoi's 8,807,523 people),
+        # so a study of some units (or another province) gets its share, not the whole city's.
+        from pointplan.data import HANOI_POPULATION
+        from pointplan.demand import DEFAULT_DOSSIERS_PER_DAY
+
+        upop = pd.to_numeric(units["population"], errors="coerce").sum() if "population" in units else 0.0
+        if not upop > 0:
+            upop = float(dem["population"].sum())
+        rate = DEFAULT_DOSSIERS_PER_DAY * float(upop) / HANOI_POPULATION
+        unit_visits = visits_per_day(units, dossiers_per_day=rate)
+    else:
+        unit_visits = visits
+    # A study of part of the city: only the units that have demand points take visits.
+    present = pd.Index(dem["unit_code"].dropna().astype(str).unique())
+    unit_visits = unit_visits.loc[unit_visits.index.astype(str).isin(present)]
     dem["visits_per_day"] = demand_visits(dem, unit_visits).reindex(dem.index).fillna(0.0).to_numpy()
     pos = pd.Series(np.arange(len(pts)), index=pts.index)
     # A part-time point (the mobile truck) that shares its location with a permanent point

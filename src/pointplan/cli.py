@@ -118,7 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         from pathlib import Path
 
-        settings.data_dir = Path(args.data_dir)
+        data_dir = Path(args.data_dir).expanduser()
+        if not data_dir.is_dir():
+            sys.stderr.write(
+                f"pointplan: data problem: --data-dir {data_dir} does not exist or is not a "
+                "folder. Give the folder that holds 'hanoi/', 'population/' and 'osm/' (see "
+                "data/README.md), or leave --data-dir out to use the default places.\n"
+            )
+            return EXIT_DATA
+        settings.data_dir = data_dir
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help()
@@ -135,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"pointplan: cannot read or write a file: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("pointplan: interrupted; outputs already written are complete, none is half-written\n")
+        sys.stderr.write(
+            "pointplan: interrupted; no output was changed: the previous outputs (if any) "
+            "are as they were\n"
+        )
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not a user mistake: short message, traceback on -v
         if args.verbose:

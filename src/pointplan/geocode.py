@@ -30,6 +30,7 @@ import shapely
 from pointplan import settings
 from pointplan._errors import GeocodingError, InputError, OfflineError
 from pointplan._text import normalize_name
+from pointplan._validate import check_columns, check_geometries, ensure_gdf, projected_crs
 
 __all__ = ["cache_path", "geocode", "geocode_points"]
 
@@ -60,9 +61,13 @@ def _load_cache(path: Path) -> dict[str, Any]:
 def _save_cache(path: Path, cache: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(cache, f, ensure_ascii=False, indent=1, sort_keys=True)
-    Path(tmp).replace(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(cache, f, ensure_ascii=False, indent=1, sort_keys=True)
+        Path(tmp).replace(path)
+    except BaseException:  # interrupted: keep the previous cache, leave no temporary file
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _geocode_online(query: str) -> tuple[float, float]:
@@ -161,11 +166,14 @@ def geocode_points(
         A copy; geocoded rows get ``location_precision="geocoded"``. ``attrs["geocoding"]``
         counts geocoded, not found, rejected and offline rows.
     """
+    ensure_gdf(points, "points")
+    check_columns(points, ["address", "location_precision"], "points")
+    check_geometries(points, "points", types=("Point",))
     out = points.copy()
     stats = {"geocoded": 0, "not_found": 0, "rejected": 0, "offline": 0}
     standin = out["location_precision"].isin(["old_unit_reference", "unit_representative_point"])
     todo = out.index[standin] if only_standins else out.index
-    proj_src = out.geometry.to_crs(settings.projected_crs)
+    proj_src = out.geometry.to_crs(projected_crs())
     for idx in todo:
         address = str(out.at[idx, "address"]).strip()
         if not address:
@@ -180,7 +188,7 @@ def geocode_points(
             stats["not_found"] += 1
             continue
         new = gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.geographic_crs)
-        shift = float(new.to_crs(settings.projected_crs).distance(proj_src.loc[idx]).iloc[0])
+        shift = float(new.to_crs(proj_src.crs).distance(proj_src.loc[idx]).iloc[0])
         if shift > max_shift_m:
             stats["rejected"] += 1
             continue

@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
     "atomic_path",
     "check_output_path",
     "read_scenario",
+    "staged_folder",
     "write_json",
     "write_scenario",
     "write_table",
@@ -69,10 +72,17 @@ def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Pa
         msg = f"Cannot write {p}: it is a folder."
         raise OutputError(msg)
     parent = p.parent
+    blocker = next((a for a in (parent, *parent.parents) if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        msg = (
+            f"Cannot write {p}: {blocker} is a file, not a folder. Choose an output folder "
+            "that is not (inside) a file."
+        )
+        raise OutputError(msg)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        msg = f"Cannot create the output folder {parent}: {exc.strerror}."
+        msg = f"Cannot create the output folder {parent}: {exc.strerror}. Choose another folder."
         raise OutputError(msg) from exc
     if not os.access(parent, os.W_OK):
         msg = f"No permission to write in {parent}. Choose an output folder you can write to."
@@ -99,6 +109,65 @@ def atomic_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``out_dir``; move its files into place on success.
+
+    Write a whole set of outputs into the staging folder; they replace the files of the
+    same name in ``out_dir`` only when the block ends without an error. On an exception
+    or an interruption (Ctrl+C) the staging folder is removed and every previous output
+    in ``out_dir`` is left as it was, so a set of outputs is never half old, half new.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder (created if needed).
+    inputs
+        Files the run reads; an output that would replace one of them is refused before
+        anything is moved.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder.
+    """
+    out = check_output_path(Path(out_dir).expanduser() / ".pointplan-write-check", inputs).parent
+    stage = Path(tempfile.mkdtemp(prefix=".pointplan-staging-", dir=out))
+    try:
+        yield stage
+        files = sorted(f for f in stage.rglob("*") if f.is_file() and not f.name.startswith("."))
+        targets = [out / f.relative_to(stage) for f in files]
+        for target in targets:  # refuse before anything is moved
+            check_output_path(target, inputs)
+        for f, target in zip(files, targets, strict=True):
+            f.replace(target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+#: Text a spreadsheet would run as a formula ("=HYPERLINK(...)", "+cmd|..."), unless it
+#: is just a signed number or phone number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBERISH = re.compile(r"^[+-]?[\d\s.,()]*$")
+
+
+def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that Excel would evaluate as formulas with an apostrophe."""
+    out = table
+    for col in table.columns:
+        values = table[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        risky = values.map(
+            lambda v: isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBERISH.match(v)
+        ).astype(bool)
+        if risky.any():
+            if out is table:
+                out = table.copy()
+            out[col] = values.astype(object).where(~risky, "'" + values.astype(str))
+    return out
 
 
 def write_text(path: str | Path, text: str, *, inputs: Iterable[str | Path] = ()) -> Path:
@@ -134,6 +203,9 @@ def write_table(
     """Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
 
     Geometry columns are dropped (use :func:`write_scenario` or GeoJSON for geodata).
+    Text cells that a spreadsheet would evaluate as a formula (starting with ``=``, ``+``,
+    ``-`` or ``@`` and not a number) are written with a leading apostrophe, so data is
+    never run as code when the table is opened in Excel.
 
     Parameters
     ----------
@@ -152,7 +224,7 @@ def write_table(
         The path written.
     """
     p = check_output_path(path, inputs)
-    table = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    table = _defuse_formulas(pd.DataFrame(df.drop(columns="geometry", errors="ignore")))
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         msg = f"Unsupported table format {p.suffix!r} for {p}: use .csv or .xlsx."

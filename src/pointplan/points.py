@@ -25,7 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -33,6 +36,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from pointplan import settings
 from pointplan._errors import (
@@ -44,12 +48,13 @@ from pointplan._errors import (
 from pointplan._text import name_key, normalize_name
 from pointplan._validate import (
     VIETNAM_BBOX,
+    check_crs,
     check_geometries,
     check_in_area,
     check_nonnegative,
     check_unique,
 )
-from pointplan.data import load_units, old_unit_reference, representative_points
+from pointplan.data import load_units, old_unit_reference, representative_points, validate_units
 
 __all__ = [
     "LOCATION_PRECISIONS",
@@ -164,6 +169,8 @@ def assign_units(
         Index of ``points``; the unit code, or ``None`` for points outside every unit.
     """
     units = load_units() if units is None else units
+    check_crs(points, "points")
+    check_crs(units, "units")
     pts = points.geometry.to_crs(units.crs)
     left, right = units.geometry.sindex.query(pts.values, predicate="intersects")
     codes = np.full(len(points), None, dtype=object)
@@ -317,6 +324,14 @@ def load_points(
 
 
 def _normalise_kind(values: pd.Series, what: str) -> pd.Series:
+    blank = values.isna() | (values.astype(str).str.strip() == "")
+    if blank.any():
+        msg = (
+            f"{what}: kind is empty in rows {list(values.index[blank][:8])}. Give each point "
+            f"a kind, one of {list(POINT_KINDS)}, or drop the 'kind' column to make every "
+            "point a unit_point."
+        )
+        raise InputError(msg)
     keys = values.fillna("").astype(str).map(lambda s: normalize_name(s).lower().replace("-", "_"))
     out = keys.map(_KIND_ALIASES)
     bad = out.isna()
@@ -385,7 +400,13 @@ def validate_points(
             "gdf.set_crs('EPSG:4326'); if they are UTM 48N metres, 'EPSG:32648'."
         )
         raise CRSError(msg)
+    if units is not None:
+        validate_units(units, topology=False)
     gdf = points.copy()
+    if gdf.columns.has_duplicates:
+        dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
+        msg = f"{what} has the column(s) {dup} more than once. Keep one of each."
+        raise InputError(msg)
     check_geometries(gdf, what, types=("Point",))
     if "name" not in gdf.columns:
         msg = (
@@ -397,12 +418,13 @@ def validate_points(
         gdf["point_id"] = [f"P{i:04d}" for i in range(1, len(gdf) + 1)]
     gdf["point_id"] = gdf["point_id"].astype(str).str.strip()
     check_unique(gdf, "point_id", what)
-    gdf["name"] = gdf["name"].fillna("").astype(str).map(normalize_name)
+    name = gdf["name"].astype(object)
+    gdf["name"] = name.where(name.notna(), "").astype(str).map(normalize_name)
     gdf["kind"] = _normalise_kind(gdf["kind"], what) if "kind" in gdf else "unit_point"
     if "counters" in gdf.columns:
-        gdf["counters"] = check_nonnegative(gdf, "counters", what, allow_na=True).astype(
-            "Int64"
-        )
+        gdf["counters"] = check_nonnegative(
+            gdf, "counters", what, allow_na=True, integer=True
+        ).astype("Int64")
     for col, default in (
         ("address", ""),
         ("location_precision", default_precision),
@@ -414,7 +436,8 @@ def validate_points(
         if col not in gdf.columns:
             gdf[col] = default
         elif default is not None and default is not pd.NA:
-            gdf[col] = gdf[col].fillna(default).astype(str)
+            values = gdf[col].astype(object)
+            gdf[col] = values.where(values.notna(), default).astype(str)
     bad_prec = ~gdf["location_precision"].isin(LOCATION_PRECISIONS)
     if bad_prec.any():
         msg = (
@@ -439,6 +462,108 @@ def validate_points(
     gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
     gdf.index.name = None
     return gdf
+
+
+def _sniff_separator(header: str) -> str:
+    """Return the separator of a CSV header line: the most frequent of , ; tab | (default ,)."""
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else ","
+
+
+def _read_points_csv(
+    path: Path, what: str, lon_col: str | None, lat_col: str | None, crs: str | None
+) -> gpd.GeoDataFrame:
+    """Read a points CSV (index = line numbers in the file) into a GeoDataFrame."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{what} is not UTF-8 text (byte {exc.start} cannot be decoded). Save it from "
+            "Excel as 'CSV UTF-8 (Comma delimited)'."
+        )
+        raise InputError(msg) from exc
+    if not text.strip():
+        msg = f"{what} is empty: it holds only blank lines or spaces. Give a header and rows."
+        raise InputError(msg)
+    lines = re.split(r"\r\n|\r|\n", text)  # as csv/pandas split them (not str.splitlines)
+    header = next(line for line in lines if line.strip())
+    sep = _sniff_separator(header)
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    width = None
+    long_lines = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        while row and not row[-1].strip():  # Excel may add empty trailing fields
+            row = row[:-1]
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            long_lines.append(reader.line_num)
+    if long_lines:
+        msg = (
+            f"{what}: lines {long_lines[:8]} have more fields than the header ({width}). "
+            f"Check for a stray separator '{sep}' (e.g. a comma inside a name: put the name "
+            "in double quotes) or a missing column name."
+        )
+        raise InputError(msg)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            index_col=False,
+            skip_blank_lines=False,
+            keep_default_na=False,
+        )
+    except pd.errors.ParserError as exc:
+        msg = (
+            f"{what} could not be parsed as CSV ({exc}). Check that every line has as many "
+            "fields as the header and that quotes are closed."
+        )
+        raise InputError(msg) from exc
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{what} has no header or rows."
+        raise InputError(msg) from exc
+    # line numbers in the file (header on the first non-blank line)
+    first = lines.index(header)
+    df.index = pd.RangeIndex(first + 2, first + 2 + len(df))
+    empty_cell = df.apply(lambda col: col.astype(str).str.strip() == "")
+    df = df[~empty_cell.all(axis=1)].mask(empty_cell)
+    if len(df) == 0:
+        msg = f"{what} has a header but no rows: give at least one point."
+        raise InputError(msg)
+    df.columns = [str(c).strip() for c in df.columns]
+    lon = lon_col or _find_col(df.columns, _LON_NAMES)
+    lat = lat_col or _find_col(df.columns, _LAT_NAMES)
+    if lon is None or lat is None or lon not in df.columns or lat not in df.columns:
+        msg = (
+            f"{what} needs longitude and latitude columns (e.g. 'lon' and 'lat'); it has "
+            f"{list(df.columns)}. Rename them or pass lon_col=/lat_col= "
+            "(--lon-col/--lat-col on the command line)."
+        )
+        raise MissingColumnError(msg)
+    xy = {}
+    for col in (lon, lat):
+        txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
+        vals = pd.to_numeric(txt.where(df[col].notna(), None), errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.astype(float))
+        if bad.any():
+            lines = [int(i) for i in df.index[bad][:8]]
+            msg = (
+                f"{what}: column '{col}' must hold numbers; lines {lines} hold "
+                f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
+            )
+            raise InputError(msg)
+        xy[col] = vals.astype(float)
+    df = df.drop(columns=[lon, lat])
+    return gpd.GeoDataFrame(
+        df,
+        geometry=gpd.points_from_xy(xy[lon], xy[lat]),
+        index=df.index,
+        crs=crs or settings.geographic_crs,
+    )
 
 
 def read_points(
@@ -489,47 +614,18 @@ def read_points(
         msg = f"{what} is empty (0 bytes)."
         raise InputError(msg)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
+    if crs is not None:
         try:
-            df = pd.read_csv(
-                path, sep=None, engine="python", encoding="utf-8-sig", dtype=str
-            )
-        except UnicodeDecodeError as exc:
-            msg = f"{what} is not UTF-8 text. Save it from Excel as 'CSV UTF-8'."
-            raise InputError(msg) from exc
-        except pd.errors.ParserError as exc:
-            msg = f"{what} could not be parsed as CSV: {exc}"
-            raise InputError(msg) from exc
-        except pd.errors.EmptyDataError as exc:
-            msg = f"{what} has no header or rows."
-            raise InputError(msg) from exc
-        df.columns = [str(c).strip() for c in df.columns]
-        lon = lon_col or _find_col(df.columns, _LON_NAMES)
-        lat = lat_col or _find_col(df.columns, _LAT_NAMES)
-        if lon is None or lat is None or lon not in df.columns or lat not in df.columns:
+            crs = pyproj.CRS.from_user_input(crs).to_string()
+        except pyproj.exceptions.CRSError as exc:
             msg = (
-                f"{what} needs longitude and latitude columns (e.g. 'lon' and 'lat'); it has "
-                f"{list(df.columns)}. Rename them or pass lon_col=/lat_col= "
-                "(--lon-col/--lat-col on the command line)."
+                f"crs={crs!r} for {what} is not a CRS pyproj knows. Give e.g. 'EPSG:4326' "
+                "(longitude/latitude) or 'EPSG:32648' (UTM 48N metres)."
             )
-            raise MissingColumnError(msg)
-        xy = {}
-        for col in (lon, lat):
-            txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
-            vals = pd.to_numeric(txt, errors="coerce")
-            bad = vals.isna()
-            if bad.any():
-                rows = [int(i) + 2 for i in df.index[bad][:8]]  # +2: header and 1-based
-                msg = (
-                    f"{what}: column '{col}' must hold numbers; lines {rows} hold "
-                    f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
-                )
-                raise InputError(msg)
-            xy[col] = vals
-        df = df.drop(columns=[lon, lat])
-        gdf = gpd.GeoDataFrame(
-            df, geometry=gpd.points_from_xy(xy[lon], xy[lat]), crs=crs or settings.geographic_crs
-        )
+            raise CRSError(msg) from exc
+    if suffix in (".csv", ".txt", ".tsv"):
+        gdf = _read_points_csv(path, what, lon_col, lat_col, crs)
+        what = f"{what} (rows are line numbers)"
     elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
         import pyogrio
 

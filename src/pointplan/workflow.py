@@ -4,7 +4,9 @@
 same outputs. :func:`propose_points` proposes new points for an assessment and re-assesses
 the scenario with them (the before/after comparison).
 
-Outputs of :func:`run` (all written atomically, never over an input):
+Outputs of :func:`run` (never over an input; written together into a hidden staging folder
+and moved into place only when all are ready, so an interrupted run leaves the previous
+outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
 ``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv`` and
@@ -18,7 +20,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,24 @@ logger.addHandler(logging.NullHandler())
 
 #: Number of points ``pointplan run`` proposes by default.
 DEFAULT_ADD = 10
+
+#: Files :func:`run` may write into its output folder (charts are ``chart_*.png``).
+RUN_OUTPUTS: tuple[str, ...] = (
+    "units.csv",
+    "points.csv",
+    "findings.csv",
+    "proposals.geojson",
+    "summary.json",
+    "dossiers_unmatched.csv",
+    "map.html",
+    "map_offline.html",
+    "scenario.gpkg",
+    "report.md",
+    "chart_minutes_cdf.png",
+    "chart_p90_units.png",
+    "chart_utilisation.png",
+    "chart_proposal_gains.png",
+)
 
 SUMMARY_KEYS = (
     "units",
@@ -351,27 +371,22 @@ def run(
     dict
         Output name -> path.
     """
-    from pointplan import maps
     from pointplan.access import assess
     from pointplan.data import load_units
     from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
-    from pointplan.io import check_output_path, write_json, write_scenario, write_table
+    from pointplan.io import check_output_path, staged_folder
     from pointplan.points import load_points, read_points
-    from pointplan.report import points_table, units_table, write_report
 
+    _check_run_arguments(mode, add, max_minutes, max_distance_m, demand_cell_m)
     out = Path(out_dir).expanduser()
     inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
+    _check_output_folder(out, inputs)
     for inp in inputs:
-        if Path(inp).expanduser().resolve() == out.resolve():
-            msg = f"The output folder {out} is one of the inputs. Choose another --out folder."
-            raise OutputError(msg)
-        if not Path(inp).expanduser().exists():
-            msg = f"Input file {inp} does not exist."
+        if not Path(inp).expanduser().is_file():
+            msg = f"Input file {inp} does not exist (or is a folder). Check the path."
             raise InputError(msg)
-    if out.exists() and not out.is_dir():
-        msg = f"--out {out} is a file, not a folder. Choose a folder for the outputs."
-        raise OutputError(msg)
-    check_output_path(out / "summary.json", inputs)
+    for name in RUN_OUTPUTS:
+        check_output_path(out / name, inputs)
     if lang not in ("vi", "en"):
         msg = f"lang must be 'vi' or 'en', got {lang!r}."
         raise InputError(msg)
@@ -393,7 +408,7 @@ def run(
     visits = None
     conversion = None
     if dossiers is not None:
-        records = pd.read_csv(dossiers, dtype=str, encoding="utf-8-sig")
+        records = _read_records(Path(dossiers))
         district_col = "district" if "district" in records.columns else None
         conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
         counts = aggregate_dossiers(conversion)
@@ -433,7 +448,31 @@ def run(
         done()
 
     done = _step("Writing outputs", settings.progress)
-    out.mkdir(parents=True, exist_ok=True)
+    # Every output is written into a staging folder and moved into place at the end, so
+    # an interrupted run leaves the previous outputs as they were.
+    with staged_folder(out, inputs) as stage:
+        written = _write_outputs(
+            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map
+        )
+    done()
+    return {name: out / Path(path).name for name, path in written.items()}
+
+
+def _write_outputs(
+    out: Path,
+    a: Any,
+    proposal: Any | None,
+    conversion: Any | None,
+    *,
+    inputs: list[str | Path],
+    lang: str,
+    offline_map: bool,
+) -> dict[str, Path]:
+    """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
+    from pointplan import maps
+    from pointplan.io import atomic_path, write_json, write_scenario, write_table
+    from pointplan.report import points_table, units_table, write_report
+
     paths: dict[str, Path] = {}
     paths["units.csv"] = write_table(units_table(a), out / "units.csv", inputs=inputs)
     paths["points.csv"] = write_table(points_table(a), out / "points.csv", inputs=inputs)
@@ -446,8 +485,6 @@ def run(
             geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
         )
     )
-    from pointplan.io import atomic_path
-
     with atomic_path(out / "proposals.geojson", inputs) as tmp:
         gj = prop_gdf.copy()
         for col in gj.columns:
@@ -475,8 +512,67 @@ def run(
         lang=lang,
         extra_lines=[f"- Outputs: {', '.join(sorted(paths))}."],
     )
-    done()
+    for png in sorted(out.glob("chart_*.png")):
+        paths[png.name] = png
     return paths
+
+
+def _read_records(path: Path) -> pd.DataFrame:
+    """Read a dossier-records CSV (UTF-8, with or without BOM) with clear errors."""
+    what = f"dossiers file {path}"
+    try:
+        records = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = f"{what} is not UTF-8 text. Save it from Excel as 'CSV UTF-8 (Comma delimited)'."
+        raise InputError(msg) from exc
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{what} is empty or has no header line ({exc}). Give a 'ward' column and rows."
+        raise InputError(msg) from exc
+    except pd.errors.ParserError as exc:
+        msg = f"{what} could not be parsed as CSV: {exc}"
+        raise InputError(msg) from exc
+    if "ward" not in records.columns:
+        msg = (
+            f"{what} lacks the column 'ward' (old or new ward name of each dossier); it has "
+            f"{list(records.columns)}. Rename the column."
+        )
+        raise InputError(msg)
+    return records
+
+
+def _check_output_folder(out: Path, inputs: Sequence[str | Path] = ()) -> None:
+    """Refuse an output folder that is an input file, a file, or inside a file."""
+    for inp in inputs:
+        if Path(inp).expanduser().resolve() == out.expanduser().resolve():
+            msg = (
+                f"--out {out} is one of the input files; writing there would destroy it. "
+                "Choose another --out folder."
+            )
+            raise OutputError(msg)
+    if out.exists() and not out.is_dir():
+        msg = f"--out {out} is a file, not a folder. Choose a folder for the outputs."
+        raise OutputError(msg)
+
+
+def _check_run_arguments(
+    mode: str | None,
+    add: int,
+    max_minutes: float | None,
+    max_distance_m: float | None,
+    demand_cell_m: float | None,
+) -> None:
+    """Validate the numeric arguments of :func:`run` before any long computation."""
+    from pointplan._validate import check_number
+
+    if mode is not None and mode not in ("walk", "bike", "motorbike", "car"):
+        msg = f"mode must be one of walk, bike, motorbike, car; got {mode!r}."
+        raise InputError(msg)
+    if isinstance(add, bool) or not isinstance(add, int) or add < 0:
+        msg = f"add (points to propose) must be a whole number >= 0, got {add!r}."
+        raise InputError(msg)
+    check_number(max_minutes, "max_minutes (--max-minutes)", minimum=0, strict=True, allow_none=True)
+    check_number(max_distance_m, "max_distance_m (--max-km)", minimum=0, allow_none=True)
+    check_number(demand_cell_m, "demand_cell_m (--demand-cell-m)", minimum=0, strict=True, allow_none=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -503,6 +599,37 @@ def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
     units = load_units()
     pts = read_points(args.points, units=units) if args.points else load_points(args.scenario, units=units)
     return units, pts
+
+
+def _cli_inputs(args: argparse.Namespace) -> list[str | Path]:
+    """Input files named on the command line (never overwritten by an output)."""
+    names = ("points", "network", "candidates", "dossiers")
+    return [getattr(args, n) for n in names if getattr(args, n, None)]
+
+
+def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Path:
+    """Check ``--out`` before any long computation; return it.
+
+    ``files`` are the names written inside the ``--out`` folder; without them ``--out``
+    is the output file itself.
+    """
+    from pointplan.io import check_output_path
+
+    max_m = None if args.max_km is None else args.max_km * 1000
+    _check_run_arguments(args.mode, 0, args.max_minutes, max_m, args.demand_cell_m)
+    out = Path(args.out).expanduser()
+    inputs = _cli_inputs(args)
+    for inp in inputs:
+        if not Path(inp).expanduser().is_file():
+            msg = f"Input file {inp} does not exist (or is a folder). Check the path."
+            raise InputError(msg)
+    if files:
+        _check_output_folder(out, inputs)
+        for name in files:
+            check_output_path(out / name, inputs)
+    else:
+        check_output_path(out, inputs)
+    return out
 
 
 def _assess_cli(args: argparse.Namespace) -> Any:
@@ -576,14 +703,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
-    from pointplan.io import write_json, write_table
+    from pointplan.io import staged_folder, write_json, write_table
     from pointplan.report import points_table, units_table
 
+    out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
     a = _assess_cli(args)
-    out = Path(args.out)
-    write_table(units_table(a), out / "units.csv")
-    write_table(points_table(a), out / "points.csv")
-    write_json(out / "summary.json", _summary_json(a, None))
+    inputs = _cli_inputs(args)
+    with staged_folder(out, inputs) as stage:
+        write_table(units_table(a), stage / "units.csv", inputs=inputs)
+        write_table(points_table(a), stage / "points.csv", inputs=inputs)
+        write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
     s = a.summary
     _print(
         f"within the standard {100 * s['population_within_standard_share']:.2f} %, mean "
@@ -596,6 +725,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 def _cmd_propose(args: argparse.Namespace) -> int:
     from pointplan.io import atomic_path
 
+    out = _check_cli_output(args, ("proposals.geojson",))
     a = _assess_cli(args)
     user_cand = None
     if args.candidates:
@@ -603,8 +733,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 
         user_cand = read_candidates(args.candidates)
     prop = propose_points(a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand)
-    out = Path(args.out)
-    with atomic_path(out / "proposals.geojson") as tmp:
+    with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON")
     for _, r in prop.points.iterrows():
         _print(
@@ -618,8 +747,8 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 def _cmd_map(args: argparse.Namespace) -> int:
     from pointplan import maps
 
+    out = _check_cli_output(args)
     a = _assess_cli(args)
-    out = Path(args.out)
     m = maps.assessment_map(a, lang=args.lang, tiles=not args.offline, metric=args.metric)
     path = maps.save_map(m, out, offline=args.offline)
     _print(f"map written to {path}")
