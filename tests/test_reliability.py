@@ -6,10 +6,6 @@ must raise a *specific* pointplan error that also subclasses the builtin one a P
 expects, with a message naming the row / column / file and saying how to fix it, never a
 bare pandas/shapely/numpy traceback. Parametrised cases carry an id naming the variant.
 
-Cases whose fix belongs to a module another engineer owns (network, demand, candidates,
-maps) are marked ``xfail(strict=True)`` with the defect in the reason: they turn into a
-failure (and must be un-marked) the day the module is fixed.
-
 Sections: A tables · B CRS and coordinates · C geometries · D Vietnamese text · E road
 networks · F reference data · G command line · H inputs never modified · I atomic outputs
 · J safety (escaping, no code from data, offline by default).
@@ -388,17 +384,11 @@ _DEGREES_DEFECT = (
         pytest.param("crow_flies_engine", id="crow-flies-engine"),
         pytest.param(
             "grid_candidates",
-            id="grid-candidates",
-            marks=pytest.mark.xfail(
-                strict=True, raises=AssertionError, reason=f"candidates.grid_candidates {_DEGREES_DEFECT}"
-            ),
+            id="grid-candidates"
         ),
         pytest.param(
             "uniform_demand",
-            id="uniform-demand",
-            marks=pytest.mark.xfail(
-                strict=True, raises=AssertionError, reason=f"demand.build_demand(method='uniform') {_DEGREES_DEFECT}"
-            ),
+            id="uniform-demand"
         ),
     ],
 )
@@ -601,11 +591,6 @@ def test_vietnamese_text_in_point_files(tmp_path, units) -> None:
     assert pts.iloc[0]["name"] == "Chi nhánh 1" and unicodedata.is_normalized("NFC", pts.iloc[0]["name"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_text.normalize_name keeps zero-width spaces and BOMs (web/Excel copies); "
-    "fix belongs to _text.py (lead): strip \\u200b\\u200c\\u200d\\ufeff",
-)
 def test_vietnamese_invisible_characters_join() -> None:
     """Zero-width spaces and a BOM pasted with a name: the same join key."""
     assert pointplan.name_key("Phường Hoàn\u200b Kiếm") == "hoàn kiếm"
@@ -818,11 +803,6 @@ def test_truncated_or_altered_data_file(damage: str, tmp_path, monkeypatch, caps
         pytest.param(b"", id="empty-file"),
         pytest.param(b"II*\x00" + bytes(200), id="truncated-tiff"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="demand.build_demand(raster=...) lets rasterio's RasterioIOError escape for an "
-    "unreadable raster; it should raise a pointplan error (DataIntegrityError/InputError) naming the file",
 )
 def test_unreadable_raster(content: bytes, tmp_path, tiny) -> None:
     """An unreadable population raster: a pointplan error naming the file."""
@@ -1156,11 +1136,6 @@ def test_interrupted_map_write_keeps_previous(tmp_path, monkeypatch) -> None:
     assert target.read_text(encoding="utf-8") == "previous"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="maps.save_map cleans its temporary file only on OSError: an interruption "
-    "(KeyboardInterrupt) leaves a hidden .map.html.*.tmp behind",
-)
 def test_interrupted_map_write_leaves_no_temporary_file(tmp_path, monkeypatch) -> None:
     """maps.save_map interrupted: no temporary file left in the output folder."""
     import folium

@@ -48,11 +48,16 @@ _PREFIXES = (
 
 _SPACES = re.compile(r"\s+")
 
+# Invisible characters that web pages and Excel leave in copied names: zero-width space,
+# non-joiner, joiner, word joiner, byte-order mark, soft hyphen.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
 
 def normalize_name(text: str) -> str:
     """Normalise a Vietnamese name for display and comparison.
 
-    NFC, the new tone-mark convention, single spaces, no leading or trailing space.
+    NFC, the new tone-mark convention, single spaces, no leading or trailing space, no
+    invisible characters (zero-width spaces, byte-order marks).
     Case and prefixes ("Phường", "Xã") are kept.
 
     Parameters
@@ -73,7 +78,7 @@ def normalize_name(text: str) -> str:
     if not isinstance(text, str):
         msg = f"normalize_name expects a string, got {type(text).__name__}: {text!r}"
         raise TypeError(msg)
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", _INVISIBLE.sub("", text))
     # In NFD, "oà" is o, a, U+0300: move the tone onto the first vowel.
     moved = _PAIR.sub(lambda m: m.group(1)[0] + m.group(2) + m.group(1)[1], decomposed)
     out = unicodedata.normalize("NFC", moved)

@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 
 from pointplan import settings
 from pointplan._errors import CRSError, GeometryError, InputError, MissingColumnError
-from pointplan._validate import HANOI_BBOX, check_columns, check_nonnegative, ensure_gdf
+from pointplan._validate import projected_crs, HANOI_BBOX, check_columns, check_nonnegative, ensure_gdf
 
 __all__ = [
     "clean_candidates",
@@ -57,7 +57,7 @@ _Y_NAMES = ("y", "northing")
 
 def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
     """Projected coordinates (n x 2) of point geometries (representative points else)."""
-    geom = gdf.geometry.to_crs(settings.projected_crs)
+    geom = gdf.geometry.to_crs(projected_crs())
     if not (geom.geom_type == "Point").all():
         geom = geom.representative_point()
     return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
@@ -185,7 +185,7 @@ def unit_candidates(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise GeometryError(msg)
     codes = gdf["code"] if "code" in gdf.columns else pd.Series(gdf.index, index=gdf.index)
     codes = codes.astype(str)
-    proj = gdf.geometry.to_crs(settings.projected_crs)
+    proj = gdf.geometry.to_crs(projected_crs())
     pts = shapely.point_on_surface(proj.values)
     xy = np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
     data: dict[str, Any] = {

@@ -58,6 +58,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -73,10 +74,12 @@ import numpy.typing as npt
 import pandas as pd
 import pyproj
 import rasterio
+import rasterio.errors
 import rasterio.windows
 import shapely
 
 from pointplan import settings
+from pointplan._validate import projected_crs
 from pointplan._errors import CRSError, DataNotFoundError, GeometryError, InputError
 from pointplan._text import name_key, normalize_name
 from pointplan.data import data_file, load_old_to_new, load_units
@@ -288,10 +291,27 @@ def _pixel_size_m(transform: rasterio.Affine, crs: pyproj.CRS, lat: float) -> tu
     return abs(transform.a) * factor, abs(transform.e) * factor
 
 
+@contextlib.contextmanager
+def _open_raster(path: Path) -> Iterator[rasterio.DatasetReader]:
+    """Open a raster; an unreadable or damaged file gives an InputError naming it.
+
+    Errors raised while reading inside the ``with`` block are converted too.
+    """
+    try:
+        with rasterio.open(path) as src:
+            yield src
+    except rasterio.errors.RasterioError as exc:
+        msg = (
+            f"Cannot read the population raster {path}: {exc}. Check that it is a complete "
+            "GeoTIFF (open it in QGIS) or restore it from its source (see data/README.md)."
+        )
+        raise InputError(msg) from exc
+
+
 def _default_raster(bounds_4326: tuple[float, float, float, float]) -> Path:
     """Pick the Hanoi WorldPop window when it covers the units, else the all-Vietnam raster."""
     path = data_file("worldpop_hanoi")
-    with rasterio.open(path) as src:
+    with _open_raster(path) as src:
         b = src.bounds
     minx, miny, maxx, maxy = bounds_4326
     if minx >= b.left and maxx <= b.right and miny >= b.bottom and maxy <= b.top:
@@ -527,7 +547,7 @@ def _raster_pieces(
 
     Returns pieces whose points are in the units' CRS (``geoms_u``, prepared).
     """
-    with rasterio.open(path) as src:
+    with _open_raster(path) as src:
         transform = src.transform
         if src.crs is None:
             msg = f"The raster {path} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4326)."
@@ -597,7 +617,7 @@ def _uniform_pieces(
 
     Built in the projected CRS; returns pieces whose points are in the units' CRS.
     """
-    crs = pyproj.CRS.from_user_input(settings.projected_crs)
+    crs = projected_crs()
     proj = np.asarray(gpd.GeoSeries(geoms_u, crs=units_crs).to_crs(crs).values, dtype=object)
     area = shapely.area(proj)
     bounds = shapely.bounds(proj)
@@ -906,7 +926,7 @@ def iter_raster_cells(
         msg = f"block_rows must be a positive integer, got {block_rows!r}."
         raise InputError(msg)
     path = data_file("worldpop_vnm") if raster is None else Path(raster)
-    with rasterio.open(path) as src:
+    with _open_raster(path) as src:
         t = src.transform
         rcrs = pyproj.CRS.from_user_input(src.crs)
         if bounds is None:

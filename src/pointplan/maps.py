@@ -1818,5 +1818,8 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
         Path(tmp).unlink(missing_ok=True)
         msg = f"Cannot write the map to {path}: {exc}. Choose a writable folder."
         raise OutputError(msg) from exc
+    except BaseException:  # interrupted: the previous map stays, no temporary file is left
+        Path(tmp).unlink(missing_ok=True)
+        raise
     logger.info("wrote %s (%.2f MB%s)", path, len(data) / 1e6, ", offline" if offline else "")
     return path
