@@ -581,6 +581,30 @@ def test_assessment_map_layers_and_title(hanoi_assessment: types.SimpleNamespace
     assert pm.ATTRIBUTION in page
 
 
+def test_extra_metric_layers_share_the_unit_shapes(hanoi_assessment: types.SimpleNamespace) -> None:
+    """More metric layers add their colours and tooltips, not another copy of the shapes."""
+    one = pm.assessment_map(hanoi_assessment, service_areas=False, uncovered=False, tiles=False)
+    three = pm.assessment_map(
+        hanoi_assessment, service_areas=False, uncovered=False, tiles=False,
+        extra_metrics=("mean_minutes", "population"),
+    )
+    unit_layers = [lay for lay in _layers(three) if lay.config.get("pane") == "pp-units"]
+    assert len(unit_layers) == 3
+    assert all(f["geometry"] is not None for f in unit_layers[0].data["features"])
+    for lay in unit_layers[1:]:
+        assert lay.config["share"] == unit_layers[0].config["share"] == "units"
+        assert all(f["geometry"] is None and "_p" not in f["properties"] for f in lay.data["features"])
+        # Each extra layer has its own colours.
+        assert [f["properties"]["_s"] for f in lay.data["features"]] != [
+            f["properties"]["_s"] for f in unit_layers[0].data["features"]
+        ]
+    groups = [c for c in three._children.values() if isinstance(c, folium.FeatureGroup)]
+    assert [g.show for g in groups[:3]] == [True, False, False]
+    size_one = len(one.get_root().render())
+    size_three = len(three.get_root().render())
+    assert size_three < size_one * 1.35
+
+
 def test_assessment_map_needs_what_it_draws(units: gpd.GeoDataFrame) -> None:
     with pytest.raises(InputError, match="assess"):
         pm.assessment_map(types.SimpleNamespace(units=units))

@@ -372,8 +372,22 @@ var pointplan = window.pointplan || (function () {
     if (!name) { return; }
     if (!map.getPane(name)) { map.createPane(name); map.getPane(name).style.zIndex = z; }
   }
+  var shared = {};
   function layer(map, group, data, cfg) {
     pane(map, cfg.pane, cfg.z);
+    if (cfg.share) {
+      // Layers of the same units share one copy of the shapes and popups in the page.
+      var feats = data.features || [];
+      var base = shared[cfg.share];
+      if (base) {
+        for (var i = 0; i < feats.length && i < base.length; i++) {
+          if (!feats[i].geometry) { feats[i].geometry = base[i].geometry; }
+          if (feats[i].properties && feats[i].properties._p === undefined) {
+            feats[i].properties._p = base[i].properties._p;
+          }
+        }
+      } else { shared[cfg.share] = feats; }
+    }
     var gj = L.geoJSON(data, {
       pane: cfg.pane || 'overlayPane',
       style: function (f) {
@@ -412,7 +426,10 @@ var pointplan = window.pointplan || (function () {
       L.DomEvent.disableScrollPropagation(d);
       return d;
     };
-    ctl.addTo(map);
+    if (!group) { ctl.addTo(map); } else {
+      // The group is put on the map after its children's scripts: look once it is.
+      setTimeout(function () { if (map.hasLayer(group) && !ctl._map) { ctl.addTo(map); } }, 0);
+    }
     if (group) {
       map.on('overlayadd', function (e) { if (e.layer === group) { ctl.addTo(map); } });
       map.on('overlayremove', function (e) { if (e.layer === group) { ctl.remove(); } });
@@ -771,6 +788,8 @@ def units_layer(
     simplify_tolerance_m: float = 40.0,
     name: str | None = None,
     show: bool = True,
+    share: str | None = None,
+    reuse_shared: bool = False,
 ) -> folium.FeatureGroup:
     """Draw units as a choropleth of a metric, with a legend and a tooltip per unit.
 
@@ -790,6 +809,12 @@ def units_layer(
         Layer name in the layer control (default: the metric's label).
     show
         Whether the layer is on when the map opens.
+    share
+        A key under which the page keeps one copy of the shapes and popups, so that
+        several metric layers of the same units do not repeat them.
+    reuse_shared
+        Take shapes and popups from the layer added earlier with the same ``share`` key
+        (same units, same order) instead of embedding them again.
 
     Returns
     -------
@@ -821,7 +846,7 @@ def units_layer(
             msg = f"units column {metric!r} must be numeric to colour a map by it."
             raise InputError(msg)
 
-    geoms = simplify_coverage(units, simplify_tolerance_m).to_crs(settings.geographic_crs)
+    geoms = None if reuse_shared else simplify_coverage(units, simplify_tolerance_m).to_crs(settings.geographic_crs)
     full = _as_str(units["full_name"]) if "full_name" in units else pd.Series("", units.index)
     short = _as_str(units["name"]) if "name" in units else pd.Series("", units.index)
     codes = pd.Series(units.index.astype(str), index=units.index)
@@ -884,8 +909,21 @@ def units_layer(
                 "_s": {"fillColor": fills[code]},
             }
         )
-    data = _features(geoms.values, props)
+    if reuse_shared:
+        if share is None:
+            msg = "reuse_shared=True needs the share key of an earlier units layer."
+            raise InputError(msg)
+        for p in props:
+            p.pop("_p", None)
+        data = {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": None, "properties": p} for p in props],
+        }
+    else:
+        assert geoms is not None
+        data = _features(geoms.values, props)
     config = {
+        "share": share,
         "pane": "pp-units",
         "z": 405,
         "style": {
@@ -1564,6 +1602,7 @@ def assessment_map(
     service_areas: bool = True,
     uncovered: bool = True,
     tiles: bool = True,
+    extra_metrics: Sequence[str] = (),
 ) -> folium.Map:
     """Map an assessment: units by a metric, points, service areas, uncovered demand, proposals.
 
@@ -1586,6 +1625,9 @@ def assessment_map(
         Draw the demand beyond the standard as cells (needs ``assessment.demand``).
     tiles
         Add the OpenStreetMap base layer.
+    extra_metrics
+        More unit metrics, each as its own layer (off at first; switch it on in the layer
+        control; its legend follows the layer).
 
     Returns
     -------
@@ -1627,7 +1669,10 @@ def assessment_map(
     _check_frame(units, "assessment.units", types=("Polygon", "MultiPolygon"), nonempty=True)
 
     m = _base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
-    units_layer(units, metric, lang=lang).add_to(m)
+    units_layer(units, metric, lang=lang, share="units").add_to(m)
+    for extra in dict.fromkeys(extra_metrics):
+        if extra != metric:
+            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
     if service_areas:
         service_areas_layer(assessment.service_areas(), lang=lang, max_minutes=minutes, mode=mode).add_to(m)
     if uncovered:

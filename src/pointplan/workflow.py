@@ -38,6 +38,11 @@ logger.addHandler(logging.NullHandler())
 #: Number of points ``pointplan run`` proposes by default.
 DEFAULT_ADD = 10
 
+#: Unit metrics drawn on the map of ``pointplan run``: the first is shown, the others are
+#: layers to switch on. Mean minutes first: by motorbike the 30-min/5-km standard is met
+#: almost everywhere, so coverage alone shows a uniform map.
+MAP_METRICS = ("mean_minutes", "coverage_share", "p90_minutes", "visits_per_counter", "e2sfca")
+
 #: Files :func:`run` may write into its output folder (charts are ``chart_*.png``).
 RUN_OUTPUTS: tuple[str, ...] = (
     "units.csv",
@@ -330,6 +335,7 @@ def run(
     offline_map: bool = False,
     lang: str = "vi",
     geocode: bool = False,
+    map_metric: str = MAP_METRICS[0],
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -365,6 +371,8 @@ def run(
         ``"vi"`` or ``"en"`` labels.
     geocode
         Geocode stand-in addresses (needs ``settings.allow_downloads``).
+    map_metric
+        Unit metric shown first on the map (the others of :data:`MAP_METRICS` are layers).
 
     Returns
     -------
@@ -452,7 +460,7 @@ def run(
     # an interrupted run leaves the previous outputs as they were.
     with staged_folder(out, inputs) as stage:
         written = _write_outputs(
-            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map
+            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
         )
     done()
     return {name: out / Path(path).name for name, path in written.items()}
@@ -467,6 +475,7 @@ def _write_outputs(
     inputs: list[str | Path],
     lang: str,
     offline_map: bool,
+    map_metric: str = MAP_METRICS[0],
 ) -> dict[str, Path]:
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
@@ -495,10 +504,12 @@ def _write_outputs(
     paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
     if conversion is not None:
         paths["dossiers_unmatched.csv"] = write_table(conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs)
-    m = maps.assessment_map(a, proposal.points if proposal is not None else None, lang=lang)
+    extra = [x for x in MAP_METRICS if x != map_metric]
+    prop_pts = proposal.points if proposal is not None else None
+    m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
     paths["map.html"] = maps.save_map(m, out / "map.html")
     if offline_map:
-        m_off = maps.assessment_map(a, proposal.points if proposal is not None else None, lang=lang, tiles=False)
+        m_off = maps.assessment_map(a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra)
         paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
     extra_layers = {"demand": a.demand[["population", "unit_code", "minutes", "within_standard", "geometry"]]}
     if proposal is not None and len(proposal.points):
@@ -673,6 +684,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         offline_map=args.offline_map,
         lang=args.lang,
         geocode=args.geocode,
+        map_metric=args.metric,
     )
     import json
 
@@ -767,6 +779,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
     p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
     p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
+    p.add_argument("--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})")
     p.set_defaults(func=_with_downloads(_cmd_run))
 
     p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
