@@ -37,9 +37,7 @@ from scipy.spatial import Delaunay, cKDTree
 from pointplan.optimize import solve_mclp, solve_pmedian
 
 
-def make_instance(
-    n_demand: int = 5000, n_cand: int = 500, seed: int = 42
-) -> tuple[np.ndarray, np.ndarray]:
+def make_instance(n_demand: int = 5000, n_cand: int = 500, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """Return (weights, minutes) with minutes a dense n_demand x n_cand matrix."""
     rng = np.random.default_rng(seed)
     size_m = 60_000.0
@@ -78,9 +76,7 @@ def make_instance(
     graph = (g + g_mst).tocsr()
     # demand: clustered like population; candidates: spread over populated land
     kd = rng.choice(12, size=n_demand, p=share / share.sum())
-    demand = np.clip(
-        centres[kd] + rng.normal(size=(n_demand, 2)) * spread[kd, None] * 1.2, 0, size_m
-    )
+    demand = np.clip(centres[kd] + rng.normal(size=(n_demand, 2)) * spread[kd, None] * 1.2, 0, size_m)
     weights = np.round(rng.lognormal(mean=7.0, sigma=0.9, size=n_demand))
     kc = rng.choice(12, size=int(n_cand * 0.8), p=share / share.sum())
     cand = np.vstack(
@@ -127,9 +123,7 @@ def _spopt_pmedian_child(minutes: np.ndarray, weights: np.ndarray, p: int, q: mp
 
 def _run_spopt_pmedian(minutes: np.ndarray, weights: np.ndarray, p: int, timeout_s: float) -> dict:
     q: mp.Queue = mp.Queue()
-    proc = mp.get_context("fork").Process(
-        target=_spopt_pmedian_child, args=(minutes, weights, p, q)
-    )
+    proc = mp.get_context("fork").Process(target=_spopt_pmedian_child, args=(minutes, weights, p, q))
     t0 = time.perf_counter()
     proc.start()
     proc.join(timeout_s)
@@ -142,13 +136,9 @@ def _run_spopt_pmedian(minutes: np.ndarray, weights: np.ndarray, p: int, timeout
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller instance (1,000 x 200, p = 40)")
-    ap.add_argument(
-        "--spopt-pmedian", action="store_true", help="also run spopt's p-median (slow, GBs)"
-    )
+    ap.add_argument("--spopt-pmedian", action="store_true", help="also run spopt's p-median (slow, GBs)")
     ap.add_argument("--spopt-timeout", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
@@ -168,10 +158,7 @@ def main() -> None:
     )
 
     t_sp, t_build, sp_obj, _ = _spopt_mclp(minutes, weights, radius, p)
-    print(
-        f"spopt MCLP: {t_sp:.2f} s ({t_build:.2f} s building the PuLP model), "
-        f"objective {sp_obj:,.0f}"
-    )
+    print(f"spopt MCLP: {t_sp:.2f} s ({t_build:.2f} s building the PuLP model), objective {sp_obj:,.0f}")
 
     # pointplan takes the sparse coverage (what propose() builds); its construction
     # from the dense matrix is timed with the solve
@@ -180,8 +167,7 @@ def main() -> None:
     ex = solve_mclp(weights, cov_pp, p, method="exact", time_limit_s=120)
     t_ex = time.perf_counter() - t0
     print(
-        f"pointplan exact MCLP: {t_ex:.3f} s, objective {ex.objective:,.0f}, status {ex.status}, "
-        f"gap {ex.gap_pct:.4f} %"
+        f"pointplan exact MCLP: {t_ex:.3f} s, objective {ex.objective:,.0f}, status {ex.status}, gap {ex.gap_pct:.4f} %"
     )
     t0 = time.perf_counter()
     cov_pp = sp.csr_matrix(minutes <= radius)

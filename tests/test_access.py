@@ -35,14 +35,19 @@ def tiny():
     )
     demand = gpd.GeoDataFrame(
         {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
-        geometry=gpd.points_from_xy(
-            [X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4
-        ),
+        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
         crs=UTM,
     )
     points = gpd.GeoDataFrame(
-        {"point_id": ["P1"], "name": ["P1"], "kind": ["unit_point"], "unit_code": ["00001"], "counters": [2],
-         "location_precision": ["surveyed"], "declared_unit_code": ["00001"]},
+        {
+            "point_id": ["P1"],
+            "name": ["P1"],
+            "kind": ["unit_point"],
+            "unit_code": ["00001"],
+            "counters": [2],
+            "location_precision": ["surveyed"],
+            "declared_unit_code": ["00001"],
+        },
         geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
         crs=UTM,
     )
@@ -125,9 +130,17 @@ def test_overload_and_huff_split(tiny) -> None:
         [
             pts.assign(counters=1),
             gpd.GeoDataFrame(
-                {"point_id": ["P2"], "name": ["P2"], "kind": ["kiosk"], "unit_code": ["00002"], "counters": [1],
-                 "location_precision": ["surveyed"], "declared_unit_code": ["00002"]},
-                geometry=[shapely.Point(X0 + 11000, Y0 + 1000)], crs=UTM,
+                {
+                    "point_id": ["P2"],
+                    "name": ["P2"],
+                    "kind": ["kiosk"],
+                    "unit_code": ["00002"],
+                    "counters": [1],
+                    "location_precision": ["surveyed"],
+                    "declared_unit_code": ["00002"],
+                },
+                geometry=[shapely.Point(X0 + 11000, Y0 + 1000)],
+                crs=UTM,
             ),
         ]
     )
@@ -144,12 +157,20 @@ def test_overload_and_huff_split(tiny) -> None:
 
 
 def test_compare_before_after(tiny) -> None:
-    units, demand, pts, visits, engine = tiny
+    _units, _demand, pts, _visits, _engine = tiny
     before = _assess(tiny)
     extra = gpd.GeoDataFrame(
-        {"point_id": ["P2"], "name": ["P2"], "kind": ["unit_point"], "unit_code": ["00002"], "counters": [1],
-         "location_precision": ["surveyed"], "declared_unit_code": ["00002"]},
-        geometry=[shapely.Point(X0 + 11000, Y0 + 1000)], crs=UTM,
+        {
+            "point_id": ["P2"],
+            "name": ["P2"],
+            "kind": ["unit_point"],
+            "unit_code": ["00002"],
+            "counters": [1],
+            "location_precision": ["surveyed"],
+            "declared_unit_code": ["00002"],
+        },
+        geometry=[shapely.Point(X0 + 11000, Y0 + 1000)],
+        crs=UTM,
     )
     after = _assess(tiny, points=pd.concat([pts, extra]), name="after")
     cmp = before.compare(after)
@@ -179,7 +200,7 @@ def test_equity_table(tiny) -> None:
 
 
 def _gini_brute(x, w):
-    num = sum(wi * wj * abs(xi - xj) for (xi, wi), (xj, wj) in itertools.product(zip(x, w), repeat=2))
+    num = sum(wi * wj * abs(xi - xj) for (xi, wi), (xj, wj) in itertools.product(zip(x, w, strict=False), repeat=2))
     return num / (2 * sum(w) ** 2 * (np.dot(w, x) / sum(w)))
 
 
@@ -220,14 +241,26 @@ def test_fca_equal_to_pysal_access() -> None:
     supply_df = pd.DataFrame({"geoid": np.arange(m), "counters": counters})
     cost = pd.DataFrame({"origin": ii, "dest": jj, "cost": minutes[ii, jj]})
     A = access.Access(
-        demand_df=demand_df, demand_index="geoid", demand_value="pop",
-        supply_df=supply_df, supply_index="geoid", supply_value="counters",
-        cost_df=cost, cost_origin="origin", cost_dest="dest", cost_name="cost",
+        demand_df=demand_df,
+        demand_index="geoid",
+        demand_value="pop",
+        supply_df=supply_df,
+        supply_index="geoid",
+        supply_value="counters",
+        cost_df=cost,
+        cost_origin="origin",
+        cost_dest="dest",
+        cost_name="cost",
     )
     theirs2 = A.two_stage_fca(name="t", max_cost=30)["t_counters"].reindex(range(n)).fillna(0).to_numpy()
-    theirs_e = A.enhanced_two_stage_fca(
-        name="e", max_cost=30, weight_fn=weights.step_fn({10: 1, 20: 0.68, 30: 0.22})
-    )["e_counters"].reindex(range(n)).fillna(0).to_numpy()
+    theirs_e = (
+        A.enhanced_two_stage_fca(name="e", max_cost=30, weight_fn=weights.step_fn({10: 1, 20: 0.68, 30: 0.22}))[
+            "e_counters"
+        ]
+        .reindex(range(n))
+        .fillna(0)
+        .to_numpy()
+    )
     assert ours2 == pytest.approx(theirs2, rel=1e-12, abs=1e-15)
     assert ours_e == pytest.approx(theirs_e, rel=1e-12, abs=1e-15)
     assert (ours2 > 0).sum() > n // 2  # not a vacuous comparison
@@ -236,7 +269,9 @@ def test_fca_equal_to_pysal_access() -> None:
 def test_nearest_equals_brute_force_on_real_points(units, points) -> None:
     demand = pointplan.demand.build_demand(units)
     sample = demand.iloc[::7]
-    a = assess(points, units, sample, modes=(), visits=pointplan.demand.visits_per_day(units).loc[:, "visits_per_day"] * 0 + 1)
+    a = assess(
+        points, units, sample, modes=(), visits=pointplan.demand.visits_per_day(units).loc[:, "visits_per_day"] * 0 + 1
+    )
     eng = a.engine
     dxy = np.column_stack([sample.to_crs(UTM).geometry.x, sample.to_crs(UTM).geometry.y])
     pxy = np.column_stack([points.to_crs(UTM).geometry.x, points.to_crs(UTM).geometry.y])
@@ -282,7 +317,7 @@ def test_bad_inputs(tiny) -> None:
 
 
 def test_inputs_not_modified(tiny) -> None:
-    units, demand, pts, visits, engine = tiny
+    units, demand, pts, _visits, _engine = tiny
     before = (units.copy(), demand.copy(), pts.copy())
     _assess(tiny)
     pd.testing.assert_frame_equal(units, before[0])
@@ -301,11 +336,13 @@ def test_assess_on_a_real_network_matches_the_engine(units) -> None:
     rng = np.random.default_rng(4)
     lon = rng.uniform(105.831, 105.841, size=25)
     lat = rng.uniform(21.024, 21.031, size=25)
-    demand = gpd.GeoDataFrame({"population": rng.integers(10, 100, size=25).astype(float)},
-                              geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    demand = gpd.GeoDataFrame(
+        {"population": rng.integers(10, 100, size=25).astype(float)}, geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
     pts = gpd.GeoDataFrame(
         {"point_id": ["A", "B"], "name": ["A", "B"], "kind": ["unit_point", "kiosk"], "counters": [2, 1]},
-        geometry=gpd.points_from_xy([105.8335, 105.8390], [21.0270, 21.0290]), crs=4326,
+        geometry=gpd.points_from_xy([105.8335, 105.8390], [21.0270, 21.0290]),
+        crs=4326,
     )
     demand["unit_code"] = pointplan.points.assign_units(demand, units).to_numpy()
     pts["unit_code"] = pointplan.points.assign_units(pts, units).to_numpy()

@@ -80,9 +80,7 @@ def test_unit_candidates_inside_polygons():
     assert out["candidate_id"].tolist() == ["unit-00001", "unit-00002"]
     assert out["unit_code"].tolist() == ["00001", "00002"]
     assert out["location_precision"].eq("unit_representative_point").all()
-    inside = units.to_crs("EPSG:32648").geometry.values.contains(
-        out.to_crs("EPSG:32648").geometry.values
-    )
+    inside = units.to_crs("EPSG:32648").geometry.values.contains(out.to_crs("EPSG:32648").geometry.values)
     assert inside.all()
 
 
@@ -117,9 +115,7 @@ def test_cluster_candidates_weighted_and_masked():
     expected = (a * heavy[:40, None]).sum(axis=0) / heavy[:40].sum()
     np.testing.assert_allclose(_utm(c)[0], expected, atol=1e-3)
     # only the underserved demand (cluster B) is clustered
-    only_b = cluster_candidates(
-        demand, 1, underserved_mask=np.r_[np.zeros(40), np.ones(41)].astype(bool)
-    )
+    only_b = cluster_candidates(demand, 1, underserved_mask=np.r_[np.zeros(40), np.ones(41)].astype(bool))
     np.testing.assert_allclose(_utm(only_b)[0], b.mean(axis=0), atol=1e-3)
     # reproducible for a seed
     pd.testing.assert_frame_equal(cluster_candidates(demand, 2, seed=1), out)
@@ -141,9 +137,7 @@ def test_cluster_candidates_validation():
 def test_read_candidates_csv_lonlat(tmp_path):
     p = tmp_path / "malls.csv"
     p.write_text(
-        "name,Longitude,Latitude,kind\n"
-        "Aeon Mall Long Bien,105.8997,21.0270,kiosk\n"
-        "Times City,105.8687,20.9953,\n",
+        "name,Longitude,Latitude,kind\nAeon Mall Long Bien,105.8997,21.0270,kiosk\nTimes City,105.8687,20.9953,\n",
         encoding="utf-8",
     )
     out = read_candidates(p)
@@ -182,9 +176,9 @@ def test_read_candidates_errors(tmp_path):
 
 def test_read_candidates_geojson_polygons(tmp_path):
     poly = shapely.box(X0, Y0, X0 + 200, Y0 + 100)
-    gdf = gpd.GeoDataFrame(
-        {"candidate_id": ["mall"], "kind": ["kiosk"]}, geometry=[poly], crs="EPSG:32648"
-    ).to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame({"candidate_id": ["mall"], "kind": ["kiosk"]}, geometry=[poly], crs="EPSG:32648").to_crs(
+        "EPSG:4326"
+    )
     p = tmp_path / "footprints.geojson"
     gdf.to_file(p, driver="GeoJSON")
     out = read_candidates(p)
@@ -205,9 +199,7 @@ def test_clean_candidates_reasons():
     cands.loc[5, "geometry"] = None
     cands = cands.to_crs("EPSG:4326")
     points = _pts([(10, 0)], point_id=["P1"]).to_crs("EPSG:4326")
-    boundary = gpd.GeoDataFrame(
-        geometry=[shapely.box(X0 - 5000, Y0 - 5000, X0 + 5000, Y0 + 5000)], crs="EPSG:32648"
-    )
+    boundary = gpd.GeoDataFrame(geometry=[shapely.box(X0 - 5000, Y0 - 5000, X0 + 5000, Y0 + 5000)], crs="EPSG:32648")
     kept, dropped = clean_candidates(cands, points, boundary, min_separation_m=50)
     assert kept["candidate_id"].tolist() == ["b"]
     reasons = dict(zip(dropped["candidate_id"], dropped["reason"], strict=True))

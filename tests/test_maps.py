@@ -585,7 +585,10 @@ def test_extra_metric_layers_share_the_unit_shapes(hanoi_assessment: types.Simpl
     """More metric layers add their colours and tooltips, not another copy of the shapes."""
     one = pm.assessment_map(hanoi_assessment, service_areas=False, uncovered=False, tiles=False)
     three = pm.assessment_map(
-        hanoi_assessment, service_areas=False, uncovered=False, tiles=False,
+        hanoi_assessment,
+        service_areas=False,
+        uncovered=False,
+        tiles=False,
         extra_metrics=("mean_minutes", "population"),
     )
     unit_layers = [lay for lay in _layers(three) if lay.config.get("pane") == "pp-units"]

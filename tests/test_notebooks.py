@@ -61,10 +61,7 @@ def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-    }
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
 def test_notebooks_are_numbered_01_to_06() -> None:
@@ -149,9 +146,7 @@ def _execute(path: Path, tmp: Path) -> Run:
 
 
 @pytest.fixture(scope="session")
-def executed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, Run], bool]:
+def executed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], bool]:
     """Execute every selected notebook once, :data:`WORKERS` kernels at a time.
 
     Returns the runs by file name and whether ``notebooks/`` was left untouched.
@@ -159,8 +154,7 @@ def executed(
     selected = [
         item.callspec.params["path"]
         for item in request.session.items
-        if getattr(item, "originalname", "") == "test_notebook_runs"
-        and hasattr(item, "callspec")
+        if getattr(item, "originalname", "") == "test_notebook_runs" and hasattr(item, "callspec")
     ]
     todo = [p for p in selected if not _missing_data(p.name[:2])]
     before = _snapshot(NOTEBOOK_DIR)
@@ -185,17 +179,8 @@ def test_notebook_runs(path: Path, executed: tuple[dict[str, Run], bool]) -> Non
     assert run.nb is not None
     cells = _code_cells(run.nb)
     assert all(c.execution_count is not None for c in cells)
-    stderr = [
-        o.text
-        for c in cells
-        for o in c.outputs
-        if o.output_type == "stream" and o.name == "stderr"
-    ]
+    stderr = [o.text for c in cells for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not stderr, f"{path.name} printed warnings or errors: {stderr}"
     last = cells[-1]
-    html = [
-        o
-        for o in last.outputs
-        if o.output_type in ("execute_result", "display_data") and "text/html" in o.data
-    ]
+    html = [o for o in last.outputs if o.output_type in ("execute_result", "display_data") and "text/html" in o.data]
     assert html, f"{path.name}: the last code cell must display a map or a table"

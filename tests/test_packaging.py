@@ -30,7 +30,7 @@ def test_environment_yml_mirrors_pyproject() -> None:
     listed = {**conda, **pip_specs}
     listed.pop("python", None)
     listed.pop("pip", None)
-    assert set(listed) == set(deps), (set(listed) ^ set(deps))
+    assert set(listed) == set(deps), set(listed) ^ set(deps)
     for name, spec in deps.items():
         assert listed[name] == spec, f"{name}: pyproject {spec} vs environment.yml {listed[name]}"
     assert any(p.replace(" ", "") == "-e.[dev]" for p in pip), "environment.yml must install pointplan itself"
@@ -43,8 +43,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     block = readme.split("<!-- test-command -->", 1)[1].split("```")[1]
     command = block.split("\n", 1)[1].strip()
     out = subprocess.run(
-        ["awk", '/<!-- test-command -->/{f=1; next} f && /^```/{if (started) exit; started=1; next} f && started {print}', "README.md"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            "awk",
+            "/<!-- test-command -->/{f=1; next} f && /^```/{if (started) exit; started=1; next} f && started {print}",
+            "README.md",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert out == command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")

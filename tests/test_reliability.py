@@ -382,14 +382,8 @@ _DEGREES_DEFECT = (
         pytest.param("validate_units", id="validate-units"),
         pytest.param("geocode_points", id="geocode-points"),
         pytest.param("crow_flies_engine", id="crow-flies-engine"),
-        pytest.param(
-            "grid_candidates",
-            id="grid-candidates"
-        ),
-        pytest.param(
-            "uniform_demand",
-            id="uniform-demand"
-        ),
+        pytest.param("grid_candidates", id="grid-candidates"),
+        pytest.param("uniform_demand", id="uniform-demand"),
     ],
 )
 def test_geographic_crs_for_distances(case: str, tiny, monkeypatch) -> None:

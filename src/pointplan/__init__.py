@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from pointplan import settings
+from pointplan import candidates, demand, network, optimize, settings
 from pointplan._errors import (
     CRSError,
     DataIntegrityError,
@@ -38,7 +38,6 @@ from pointplan._errors import (
     SolverError,
     UnreachableWarning,
 )
-from pointplan import candidates, demand, network, optimize
 from pointplan._text import name_key, normalize_name
 from pointplan.access import Assessment, assess, check_rules
 from pointplan.data import data_status, load_boundary, load_units

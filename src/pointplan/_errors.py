@@ -50,8 +50,10 @@ class MissingColumnError(InputError):
 
 
 class CRSError(InputError):
-    """A coordinate reference system is missing, geographic where a projected one is
-    needed, or the coordinates do not fit it (e.g. longitude/latitude swapped)."""
+    """A CRS is missing, geographic where a projected one is needed, or does not fit.
+
+    For example longitude and latitude swapped, or metres declared as degrees.
+    """
 
 
 class GeometryError(InputError):

@@ -27,9 +27,7 @@ __all__ = ["name_key", "normalize_name", "strip_unit_prefix"]
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 # Old-style -> new-style placement for a syllable that ends in oa/oe/uy (no final consonant).
-_PAIR = re.compile(
-    r"(?<![qQ])([oO][aAeE]|[uU][yY])([\u0300\u0301\u0303\u0309\u0323])(?=$|[^\w\u0300-\u036f])"
-)
+_PAIR = re.compile(r"(?<![qQ])([oO][aAeE]|[uU][yY])([\u0300\u0301\u0303\u0309\u0323])(?=$|[^\w\u0300-\u036f])")
 
 _PREFIXES = (
     "thành phố",

@@ -64,10 +64,7 @@ def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     """Raise :class:`MissingColumnError` naming every missing column."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        msg = (
-            f"{what} lacks the column(s) {missing}; it has {list(map(str, df.columns))}. "
-            "Add or rename the columns."
-        )
+        msg = f"{what} lacks the column(s) {missing}; it has {list(map(str, df.columns))}. Add or rename the columns."
         raise MissingColumnError(msg)
 
 
@@ -147,10 +144,7 @@ def check_geometries(
         bad = ~geom.geom_type.isin(list(types))
         if bad.any():
             found = sorted(set(geom.geom_type[bad]))
-            msg = (
-                f"{what} must hold {'/'.join(types)} geometries; rows {_rows(gdf.index[bad])} "
-                f"are {found}."
-            )
+            msg = f"{what} must hold {'/'.join(types)} geometries; rows {_rows(gdf.index[bad])} are {found}."
             if "Point" in types:
                 msg += " Use representative points (gdf.representative_point()) for polygons."
             raise GeometryError(msg)
@@ -200,10 +194,7 @@ def check_unique(df: pd.DataFrame, column: str, what: str) -> None:
     """Check a column has no duplicates or missing values."""
     col = df[column]
     if col.isna().any():
-        msg = (
-            f"{what}: column '{column}' is empty in rows {_rows(df.index[col.isna()])}. "
-            "Give every row a value."
-        )
+        msg = f"{what}: column '{column}' is empty in rows {_rows(df.index[col.isna()])}. Give every row a value."
         raise InputError(msg)
     dup = col.duplicated(keep=False)
     if dup.any():
@@ -253,10 +244,7 @@ def check_nonnegative(
     values = values.astype(float)
     infinite = np.isinf(values)
     if infinite.any():
-        msg = (
-            f"{what}: column '{column}' is infinite in rows {_rows(df.index[infinite])}. "
-            "Give finite numbers."
-        )
+        msg = f"{what}: column '{column}' is infinite in rows {_rows(df.index[infinite])}. Give finite numbers."
         raise InputError(msg)
     neg = values < 0
     if neg.any():

@@ -116,9 +116,7 @@ BEYOND_MINUTES: tuple[int, ...] = (15, 30, 45)
 # ---------------------------------------------------------------------------------------
 
 
-def weighted_quantile(
-    values: npt.ArrayLike, weights: npt.ArrayLike, q: float
-) -> float:
+def weighted_quantile(values: npt.ArrayLike, weights: npt.ArrayLike, q: float) -> float:
     """Return the weighted ``q`` quantile (lower, no interpolation).
 
     The smallest value ``v`` such that the weight of values ``<= v`` is at least
@@ -208,7 +206,7 @@ def _fca(
     demand_j = np.bincount(j, weights=wgt * population[i], minlength=supply.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(demand_j > 0, supply / demand_j, 0.0)
-    return np.bincount(i, weights=wgt * ratio[j], minlength=population.size)
+    return np.bincount(i, weights=wgt * ratio[j], minlength=population.size).astype(np.float64)
 
 
 def two_sfca(
@@ -272,7 +270,7 @@ def e2sfca(
     """
     st = dict(sorted((steps or E2SFCA_STEPS).items()))
     bounds = np.array(list(st.keys()), dtype=float)
-    wts = np.array(list(st.values()) + [0.0], dtype=float)
+    wts = np.array([*st.values(), 0.0], dtype=float)
 
     def weight(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return wts[np.searchsorted(bounds, t - EPS, side="left")]
@@ -625,9 +623,7 @@ def check_rules(
                 point_id=f"{pa},{pb}",
             )
         )
-    return pd.DataFrame(
-        rows, columns=["rule", "severity", "unit_code", "point_id", "message", "message_en"]
-    )
+    return pd.DataFrame(rows, columns=["rule", "severity", "unit_code", "point_id", "message", "message_en"])
 
 
 def _huff_visits(
@@ -756,9 +752,7 @@ def assess(
         from pointplan.points import assign_units
 
         pts["unit_code"] = assign_units(pts, units).to_numpy()
-    dem = _prepare_demand(
-        _default_demand(units, demand_cell_m) if demand is None else demand, units
-    )
+    dem = _prepare_demand(_default_demand(units, demand_cell_m) if demand is None else demand, units)
     if engine is None:
         engine = make_engine(network, mode=mode)
     method = str(getattr(engine, "method", "unknown"))
@@ -769,7 +763,7 @@ def assess(
     dem["minutes"] = near["minutes"].to_numpy(dtype=float)
     dem["distance_m"] = near["distance_m"].to_numpy(dtype=float)
     pxy, dxy = _xy(pts), _xy(dem)
-    straight_m, straight_j = cKDTree(pxy).query(dxy, k=1)
+    straight_m, _ = cKDTree(pxy).query(dxy, k=1)
     dem["straight_m"] = straight_m
     dem["within_minutes"] = dem["minutes"] <= max_minutes + EPS
     dem["within_distance"] = dem["straight_m"] <= max_distance_m + EPS
@@ -792,9 +786,9 @@ def assess(
     catch = max(max_minutes, max(E2SFCA_STEPS))
     od = engine.od_long(dem, pts, catch)
     pop = dem["population"].to_numpy(dtype=float)
-    supply = pts["counters_used"].to_numpy(dtype=float) * pts["kind"].map(
-        lambda k: availability.get(k, 1.0)
-    ).to_numpy(dtype=float)
+    supply = pts["counters_used"].to_numpy(dtype=float) * pts["kind"].map(lambda k: availability.get(k, 1.0)).to_numpy(
+        dtype=float
+    )
     dem["two_sfca"] = two_sfca(od, pop, supply, max_minutes) * 1e4
     dem["e2sfca"] = e2sfca(od, pop, supply) * 1e4
 
@@ -863,7 +857,9 @@ def assess(
     pm = dem["population"] * np.where(finite, dem["minutes"], 0.0)
     fin_pop = dem["population"].where(finite, 0.0)
     u["demand_population"] = popu.reindex(u.index).fillna(0.0)
-    u["n_points"] = pts[pts["kind"].isin(list(rule_kinds))].groupby("unit_code").size().reindex(u.index).fillna(0).astype(int)
+    u["n_points"] = (
+        pts[pts["kind"].isin(list(rule_kinds))].groupby("unit_code").size().reindex(u.index).fillna(0).astype(int)
+    )
     u["n_points_all"] = pts.groupby("unit_code").size().reindex(u.index).fillna(0).astype(int)
     cov = dem["population"].where(dem["within_standard"], 0.0).groupby(dem["unit_code"]).sum()
     u["population_within_standard"] = cov.reindex(u.index).fillna(0.0)
@@ -878,7 +874,9 @@ def assess(
     u["max_minutes"] = dem.loc[dem["population"] > 0].groupby("unit_code")["minutes"].max().reindex(u.index)
     for t in BEYOND_MINUTES:
         beyond = dem["population"].where(dem["minutes"] > t + EPS, 0.0).groupby(dem["unit_code"]).sum()
-        u[f"share_beyond_{t}"] = (beyond.reindex(u.index).fillna(0) / u["demand_population"]).where(u["demand_population"] > 0)
+        u[f"share_beyond_{t}"] = (beyond.reindex(u.index).fillna(0) / u["demand_population"]).where(
+            u["demand_population"] > 0
+        )
     own_fin = np.isfinite(own)
     u["own_unit_mean_minutes"] = (
         (dem["population"] * np.where(own_fin, own, 0.0)).groupby(dem["unit_code"]).sum()
@@ -887,7 +885,9 @@ def assess(
     u["two_sfca"] = ((dem["two_sfca"] * dem["population"]).groupby(dem["unit_code"]).sum() / popu).reindex(u.index)
     u["e2sfca"] = ((dem["e2sfca"] * dem["population"]).groupby(dem["unit_code"]).sum() / popu).reindex(u.index)
     u["visits_per_day"] = dem.groupby("unit_code")["visits_per_day"].sum().reindex(u.index).fillna(0.0)
-    cap_unit = (pts["counters_used"] * pts["kind"].map(lambda k: availability.get(k, 1.0))).groupby(pts["unit_code"]).sum()
+    cap_unit = (
+        (pts["counters_used"] * pts["kind"].map(lambda k: availability.get(k, 1.0))).groupby(pts["unit_code"]).sum()
+    )
     u["counters"] = cap_unit.reindex(u.index).fillna(0.0)
     u["visits_per_counter"] = (u["visits_per_day"] / u["counters"]).where(u["counters"] > 0)
     u["gini_minutes"] = pd.Series(
@@ -958,8 +958,10 @@ def assess(
             _finding(
                 "point_overloaded",
                 "warning",
-                f"Điểm {pid} quá tải: {r['visits_per_day']:.0f} lượt/ngày so với công suất {r['capacity_per_day']:.0f}.",
-                f"Point {pid} is overloaded: {r['visits_per_day']:.0f} visits a day for a capacity of {r['capacity_per_day']:.0f}.",
+                f"Điểm {pid} quá tải: {r['visits_per_day']:.0f} lượt/ngày so với "
+                f"công suất {r['capacity_per_day']:.0f}.",
+                f"Point {pid} is overloaded: {r['visits_per_day']:.0f} visits a day for a "
+                f"capacity of {r['capacity_per_day']:.0f}.",
                 unit_code=r["unit_code"],
                 point_id=str(pid),
             )
@@ -983,8 +985,10 @@ def assess(
             _finding(
                 "unreachable_demand",
                 "warning",
-                f"{int(unreachable.sum())} điểm dân cư ({pop[unreachable].sum():,.0f} người) không tới được điểm phục vụ nào trên mạng lưới.",
-                f"{int(unreachable.sum())} demand points ({pop[unreachable].sum():,.0f} people) cannot reach any point on the network.",
+                f"{int(unreachable.sum())} điểm dân cư ({pop[unreachable].sum():,.0f} người) "
+                "không tới được điểm phục vụ nào trên mạng lưới.",
+                f"{int(unreachable.sum())} demand points ({pop[unreachable].sum():,.0f} people) "
+                "cannot reach any point on the network.",
             )
         )
     if extra:
@@ -1006,17 +1010,30 @@ def assess(
         "branches_located": int((pts["kind"] == "branch").sum()),
         "population": total_pop,
         "population_within_standard": float(pop[dem["within_standard"].to_numpy()].sum()),
-        "population_within_standard_share": float(pop[dem["within_standard"].to_numpy()].sum() / total_pop) if total_pop else math.nan,
-        "population_within_30_min_share": float(pop[dem["within_minutes"].to_numpy()].sum() / total_pop) if total_pop else math.nan,
-        "population_within_5_km_share": float(pop[dem["within_distance"].to_numpy()].sum() / total_pop) if total_pop else math.nan,
+        "population_within_standard_share": float(pop[dem["within_standard"].to_numpy()].sum() / total_pop)
+        if total_pop
+        else math.nan,
+        "population_within_30_min_share": float(pop[dem["within_minutes"].to_numpy()].sum() / total_pop)
+        if total_pop
+        else math.nan,
+        "population_within_5_km_share": float(pop[dem["within_distance"].to_numpy()].sum() / total_pop)
+        if total_pop
+        else math.nan,
         "mean_minutes_to_nearest": float((w_fin * x_fin).sum() / w_fin.sum()) if w_fin.sum() else math.nan,
         "median_minutes_to_nearest": weighted_quantile(dem["minutes"], pop, 0.5),
         "p90_minutes_to_nearest": weighted_quantile(dem["minutes"], pop, 0.9),
         "max_minutes_to_nearest": float(dem.loc[dem["population"] > 0, "minutes"].max()),
         "mean_minutes_own_unit": float(
             (pop[np.isfinite(own)] * own[np.isfinite(own)]).sum() / pop[np.isfinite(own)].sum()
-        ) if np.isfinite(own).any() else math.nan,
-        **{f"share_beyond_{t}_min": float(pop[dem["minutes"].to_numpy() > t + EPS].sum() / total_pop) if total_pop else math.nan for t in BEYOND_MINUTES},
+        )
+        if np.isfinite(own).any()
+        else math.nan,
+        **{
+            f"share_beyond_{t}_min": float(pop[dem["minutes"].to_numpy() > t + EPS].sum() / total_pop)
+            if total_pop
+            else math.nan
+            for t in BEYOND_MINUTES
+        },
         "gini_minutes": weighted_gini(dem["minutes"], pop),
         "within_minutes_share_by_mode": city_time_only,
         "coverage_share_by_mode": {
@@ -1026,7 +1043,9 @@ def assess(
         "units_without_point": int((u["n_points"] == 0).sum()),
         "visits_per_day": float(pts["visits_per_day"].sum()),
         "capacity_per_day": float(pts["capacity_per_day"].sum()),
-        "mean_utilisation": float(pts["visits_per_day"].sum() / pts["capacity_per_day"].sum()) if pts["capacity_per_day"].sum() else math.nan,
+        "mean_utilisation": float(pts["visits_per_day"].sum() / pts["capacity_per_day"].sum())
+        if pts["capacity_per_day"].sum()
+        else math.nan,
         "points_overloaded": int((pts["load_status"] == "overloaded").sum()),
         "points_idle": int((pts["load_status"] == "idle").sum()),
         "rule_findings": {s: int((findings["severity"] == s).sum()) for s in ("error", "warning", "info")},
@@ -1035,7 +1054,9 @@ def assess(
         "max_minutes": max_minutes,
         "max_distance_m": max_distance_m,
         "demand_points": len(dem),
-        "demand_method": str(dem.attrs.get("demand_method", demand.attrs.get("demand_method", "user") if demand is not None else "")),
+        "demand_method": str(
+            dem.attrs.get("demand_method", demand.attrs.get("demand_method", "user") if demand is not None else "")
+        ),
         "location_precision": {str(k): int(v) for k, v in pts["location_precision"].value_counts().items()},
         "counters_assumed": int(pts["counters_assumed"].sum()),
     }
@@ -1071,7 +1092,7 @@ def assess(
 
 
 def _same_engine_other_mode(engine: Any, mode: str, network: Any) -> Any:
-    """An engine like ``engine`` for another travel mode (same network or fallback)."""
+    """Return an engine like ``engine`` for another travel mode (same network or fallback)."""
     from pointplan.network import make_engine
 
     graph = getattr(engine, "graph", None)

@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 
 from pointplan import settings
 from pointplan._errors import CRSError, GeometryError, InputError, MissingColumnError
-from pointplan._validate import projected_crs, HANOI_BBOX, check_columns, check_nonnegative, ensure_gdf
+from pointplan._validate import HANOI_BBOX, check_columns, check_nonnegative, ensure_gdf, projected_crs
 
 __all__ = [
     "clean_candidates",
@@ -152,9 +152,7 @@ def grid_candidates(
         "population": cell_pop[ids],
         "location_precision": "grid_weighted_centroid",
     }
-    logger.info(
-        "grid_candidates: %d of %d cells have >= %s people", ids.size, len(key), min_population
-    )
+    logger.info("grid_candidates: %d of %d cells have >= %s people", ids.size, len(key), min_population)
     return _frame(data, np.column_stack([cx[ids], cy[ids]]))
 
 
@@ -245,28 +243,19 @@ def cluster_candidates(
             raise InputError(msg)
     mask &= pop > 0
     n_pts = int(mask.sum())
-    if (
-        isinstance(n_clusters, bool)
-        or not isinstance(n_clusters, int | np.integer)
-        or n_clusters < 1
-    ):
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer) or n_clusters < 1:
         msg = f"n_clusters must be a positive integer, got {n_clusters!r}."
         raise InputError(msg)
     if n_pts == 0:
         msg = "no (underserved) demand with population > 0 to cluster."
         raise InputError(msg)
     if n_clusters > n_pts:
-        msg = (
-            f"n_clusters = {n_clusters} but only {n_pts} underserved demand points have "
-            "people; lower n_clusters."
-        )
+        msg = f"n_clusters = {n_clusters} but only {n_pts} underserved demand points have people; lower n_clusters."
         raise InputError(msg)
     xy_all = _xy(gdf)
     xy, w = xy_all[mask], pop[mask]
     if n_pts > 20_000:
-        km: Any = MiniBatchKMeans(
-            n_clusters=n_clusters, random_state=seed, n_init=3, batch_size=4096
-        )
+        km: Any = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3, batch_size=4096)
     else:
         km = KMeans(n_clusters=n_clusters, random_state=seed, n_init=4)
     km.fit(xy, sample_weight=w)
@@ -350,9 +339,7 @@ def read_candidates(
         raise InputError(msg)
     precision = "user_supplied"
     if p.suffix.lower() in {".csv", ".txt", ".tsv"}:
-        df = pd.read_csv(
-            p, sep="\t" if p.suffix.lower() == ".tsv" else ",", dtype={"unit_code": str}
-        )
+        df = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",", dtype={"unit_code": str})
         xcol, ycol = _find(df.columns, _LON_NAMES), _find(df.columns, _LAT_NAMES)
         geographic = xcol is not None and ycol is not None
         if not geographic:
@@ -399,9 +386,7 @@ def read_candidates(
             raise GeometryError(msg)
         if not (geom.geom_type == "Point").all():
             proj = geom.to_crs(settings.projected_crs)
-            pts = gpd.GeoSeries(
-                shapely.point_on_surface(proj.values), crs=proj.crs, index=gdf.index
-            )
+            pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), crs=proj.crs, index=gdf.index)
             gdf = gdf.set_geometry(pts.to_crs(gdf.crs))
             precision = "representative_point"
     gdf = gdf.to_crs(settings.geographic_crs)
@@ -449,12 +434,8 @@ def _boundary_geometry(boundary: Any) -> BaseGeometry | None:
             raise CRSError(msg)
         geom = boundary.to_crs(settings.projected_crs).geometry.union_all()
     elif isinstance(boundary, BaseGeometry):
-        tr = pyproj.Transformer.from_crs(
-            settings.geographic_crs, settings.projected_crs, always_xy=True
-        )
-        geom = shapely.transform(
-            boundary, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
-        )
+        tr = pyproj.Transformer.from_crs(settings.geographic_crs, settings.projected_crs, always_xy=True)
+        geom = shapely.transform(boundary, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
     else:
         msg = (
             "boundary must be a GeoDataFrame/GeoSeries (with CRS), a shapely geometry in "
@@ -528,11 +509,7 @@ def clean_candidates(
         d, j = cKDTree(pxy).query(xy[ok])
         near = np.zeros(n, dtype=bool)
         near[ok] = d <= min_separation_m
-        ids = (
-            pts["point_id"].astype(str).to_numpy()
-            if "point_id" in pts.columns
-            else pts.index.astype(str).to_numpy()
-        )
+        ids = pts["point_id"].astype(str).to_numpy() if "point_id" in pts.columns else pts.index.astype(str).to_numpy()
         idx = np.flatnonzero(near)
         dd = np.zeros(n)
         dd[ok] = d

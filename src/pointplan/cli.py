@@ -60,7 +60,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     pts = load_points(args.scenario)
     br = branch_report()
     _print(f"\nScenario {args.scenario!r}: {SCENARIOS[args.scenario]}")
-    _print(f"  points: {len(pts)} — " + ", ".join(f"{k} {v}" for k, v in pts['kind'].value_counts().items()))
+    _print(f"  points: {len(pts)} — " + ", ".join(f"{k} {v}" for k, v in pts["kind"].value_counts().items()))
     _print(f"  branches: {int(br['located'].sum())} of {settings.branches_expected} located")
     for row in br.itertuples():
         state = f"located ({row.location_precision})" if row.located else "missing: address not published"
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _extend(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _extend(sub: argparse._SubParsersAction) -> None:
     """Add the analysis sub-commands (defined in :mod:`pointplan.workflow`)."""
     try:
         from pointplan.workflow import add_subcommands
@@ -144,8 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write(
-            "pointplan: interrupted; no output was changed: the previous outputs (if any) "
-            "are as they were\n"
+            "pointplan: interrupted; no output was changed: the previous outputs (if any) are as they were\n"
         )
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not a user mistake: short message, traceback on -v

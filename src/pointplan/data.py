@@ -279,10 +279,7 @@ def data_file(key_or_relpath: str, *, verify: bool | None = None) -> Path:
             break
     else:
         listing = "\n".join(f"  - {d}" for d in searched)
-        msg = (
-            f"Reference file '{relpath}' was not found. Folders searched:\n{listing}\n"
-            + _how_to_fix()
-        )
+        msg = f"Reference file '{relpath}' was not found. Folders searched:\n{listing}\n" + _how_to_fix()
         raise DataNotFoundError(msg)
     if ds is not None:
         stat = path.stat()
@@ -413,9 +410,7 @@ def _validate_units(gdf: gpd.GeoDataFrame, path: Path) -> None:
 GAP_OVERLAP_TOLERANCE_M2 = 1000.0
 
 
-def _overlap_pairs(
-    proj: np.ndarray, codes: pd.Index, tolerance_m2: float
-) -> list[str]:
+def _overlap_pairs(proj: np.ndarray, codes: pd.Index, tolerance_m2: float) -> list[str]:
     """Pairs of units (projected polygons) whose intersection exceeds ``tolerance_m2``."""
     tree = shapely.STRtree(proj)
     left, right = tree.query(proj, predicate="intersects")
@@ -448,16 +443,12 @@ def _gaps(proj: np.ndarray, codes: pd.Index, tolerance_m2: float) -> list[str]:
     if len(holes) == 0:
         return []
     tree = shapely.STRtree(proj)
-    where = gpd.GeoSeries(shapely.point_on_surface(holes), crs=projected_crs()).to_crs(
-        settings.geographic_crs
-    )
+    where = gpd.GeoSeries(shapely.point_on_surface(holes), crs=projected_crs()).to_crs(settings.geographic_crs)
     out = []
     for hole, area, pt in zip(holes, areas, where, strict=True):
         around = tree.query(shapely.buffer(hole, 1.0), predicate="intersects")
         names = ", ".join(str(codes[i]) for i in sorted(around))
-        out.append(
-            f"a gap of {area / 1e6:.3f} km² near lon {pt.x:.4f}, lat {pt.y:.4f} between units {names}"
-        )
+        out.append(f"a gap of {area / 1e6:.3f} km² near lon {pt.x:.4f}, lat {pt.y:.4f} between units {names}")
     return out
 
 
@@ -663,9 +654,7 @@ def load_old_to_new() -> pd.DataFrame:
     )
     for col in ("old_district", "old_ward", "new_ward"):
         df[col] = df[col].fillna("").map(normalize_name)
-    df["is_default_new_ward"] = df["is_default_new_ward"].map(
-        lambda v: str(v).strip().lower() == "true"
-    )
+    df["is_default_new_ward"] = df["is_default_new_ward"].map(lambda v: str(v).strip().lower() == "true")
     return df
 
 

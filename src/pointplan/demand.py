@@ -79,9 +79,9 @@ import rasterio.windows
 import shapely
 
 from pointplan import settings
-from pointplan._validate import projected_crs
 from pointplan._errors import CRSError, DataNotFoundError, GeometryError, InputError
 from pointplan._text import name_key, normalize_name
+from pointplan._validate import projected_crs
 from pointplan.data import data_file, load_old_to_new, load_units
 
 __all__ = [

@@ -75,8 +75,7 @@ def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Pa
     blocker = next((a for a in (parent, *parent.parents) if a.exists()), None)
     if blocker is not None and not blocker.is_dir():
         msg = (
-            f"Cannot write {p}: {blocker} is a file, not a folder. Choose an output folder "
-            "that is not (inside) a file."
+            f"Cannot write {p}: {blocker} is a file, not a folder. Choose an output folder that is not (inside) a file."
         )
         raise OutputError(msg)
     try:

@@ -188,8 +188,7 @@ def _check_p(p: int, m: int) -> int:
         raise InputError(msg)
     if p > m:
         msg = (
-            f"p = {p} points requested but only {m} candidates given. Add candidates "
-            "(pointplan.candidates) or lower p."
+            f"p = {p} points requested but only {m} candidates given. Add candidates (pointplan.candidates) or lower p."
         )
         raise InputError(msg)
     return int(p)
@@ -222,9 +221,7 @@ class _Rules:
                 raise InputError(msg)
             units = np.asarray(unit_of_candidate, dtype=object).ravel()
             if units.size != m:
-                msg = (
-                    f"unit_of_candidate must have one entry per candidate ({m}), got {units.size}."
-                )
+                msg = f"unit_of_candidate must have one entry per candidate ({m}), got {units.size}."
                 raise InputError(msg)
             req = sorted({str(u) for u in require_units})
             units_s = np.array([str(u) for u in units], dtype=object)
@@ -252,9 +249,7 @@ class _Rules:
                 raise InputError(msg)
             kinds = np.asarray(kind_of_candidate, dtype=object).ravel()
             if kinds.size != m:
-                msg = (
-                    f"kind_of_candidate must have one entry per candidate ({m}), got {kinds.size}."
-                )
+                msg = f"kind_of_candidate must have one entry per candidate ({m}), got {kinds.size}."
                 raise InputError(msg)
             codes, names = pd.factorize(pd.Series(kinds).astype(str))
             self.kind_of = codes.astype(np.int64)
@@ -271,9 +266,7 @@ class _Rules:
             self.cap = cap
             if self.req_names:
                 usable = self.cap[self.kind_of] > 0
-                have = np.bincount(
-                    self.req_of[(self.req_of >= 0) & usable], minlength=len(self.req_names)
-                )
+                have = np.bincount(self.req_of[(self.req_of >= 0) & usable], minlength=len(self.req_names))
                 missing = [u for u, h in zip(self.req_names, have, strict=True) if h == 0]
                 if missing:
                     msg = (
@@ -666,9 +659,7 @@ def _mclp_exact(
     cons += [LinearConstraint(pad(r.A), r.lb, r.ub) for r in rules.milp_rows(m)]
     c = -np.concatenate([c_y, w_m])
     integrality = np.concatenate([np.ones(m, dtype=int), np.zeros(k, dtype=int)])
-    x, _fun, dual, status = _milp(
-        c, cons, np.zeros(n_cols), np.ones(n_cols), integrality, time_limit_s, mip_rel_gap
-    )
+    x, _fun, dual, status = _milp(c, cons, np.zeros(n_cols), np.ones(n_cols), integrality, time_limit_s, mip_rel_gap)
     sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
     bound = -dual if dual is not None else None
     info = {
@@ -963,9 +954,7 @@ def solve_lscp(
         label = "milp-highs"
     else:
         deadline = t0 + time_limit_s
-        sel, _ = _greedy(
-            _CoverState(a_r, at_r, w_r), m, rules, eps=eps, stop_gain=need_r, deadline=deadline
-        )
+        sel, _ = _greedy(_CoverState(a_r, at_r, w_r), m, rules, eps=eps, stop_gain=need_r, deadline=deadline)
         label, status = "greedy", "heuristic"
         if method == "greedy+swap":
             label = "greedy+swap"
@@ -1160,9 +1149,7 @@ def _top2(pm: _PM, insel: BoolArray) -> tuple[FloatArray, IntArray, FloatArray]:
     return d1, phi, d2
 
 
-def _pm_swap(
-    pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float
-) -> tuple[IntArray, int]:
+def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float) -> tuple[IntArray, int]:
     """Best-improvement vertex substitution, fully vectorised per iteration."""
     m = pm.m
     sel = sel.copy()
@@ -1207,9 +1194,7 @@ def _pm_cost(pm: _PM, sel: IntArray, surrogate: bool = False) -> tuple[float, In
     return val, phi
 
 
-def _pm_lagrangian(
-    pm: _PM, p: int, upper: float, lam0: FloatArray, deadline: float, iters: int = 400
-) -> float:
+def _pm_lagrangian(pm: _PM, p: int, upper: float, lam0: FloatArray, deadline: float, iters: int = 400) -> float:
     """Lagrangian lower bound (assignment rows relaxed) on the surrogate objective.
 
     The search runs on the entries that can matter for the current multipliers; the
@@ -1225,10 +1210,7 @@ def _pm_lagrangian(
         v = wc - lam[rows]
         neg = v < 0
         rho = np.bincount(cols[neg], weights=v[neg], minlength=m)
-        if p < m:
-            top = np.argpartition(rho, p - 1)[:p] if p > 0 else np.zeros(0, dtype=np.int64)
-        else:
-            top = np.arange(m)
+        top = (np.argpartition(rho, p - 1)[:p] if p > 0 else np.zeros(0, dtype=np.int64)) if p < m else np.arange(m)
         top = top[rho[top] < 0]
         val = float(lam.sum() + np.minimum(wf - lam, 0.0).sum() + rho[top].sum())
         return val, neg, top, v
@@ -1298,9 +1280,7 @@ def _pm_exact(
         ),
         shape=(nnz, n_cols),
     )
-    count = sp.csr_array(
-        (np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, n_cols)
-    )
+    count = sp.csr_array((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, n_cols))
     cons = [
         LinearConstraint(assign, np.ones(n), np.ones(n)),
         LinearConstraint(link, np.full(nnz, -np.inf), np.zeros(nnz)),
@@ -1317,15 +1297,11 @@ def _pm_exact(
         cons.append(LinearConstraint(cap_rows, np.full(m, -np.inf), np.zeros(m)))
     for c in rules.milp_rows(m):
         cons.append(
-            LinearConstraint(
-                sp.hstack([c.A, sp.csr_array((c.A.shape[0], nnz + nf))], format="csr"), c.lb, c.ub
-            )
+            LinearConstraint(sp.hstack([c.A, sp.csr_array((c.A.shape[0], nnz + nf))], format="csr"), c.lb, c.ub)
         )
     obj = np.concatenate([np.zeros(m), pm.w[pm.rows] * pm.c, pm.w[fb] * pm.f_true[fb]])
     integ = np.concatenate([np.ones(m, dtype=int), np.zeros(nnz + nf, dtype=int)])
-    x, _, dual, status = _milp(
-        obj, cons, np.zeros(n_cols), np.ones(n_cols), integ, time_limit_s, mip_rel_gap
-    )
+    x, _, dual, status = _milp(obj, cons, np.zeros(n_cols), np.ones(n_cols), integ, time_limit_s, mip_rel_gap)
     sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
     info = {"milp_rows": int(n + nnz + 1), "milp_cols": int(n_cols)}
     return sel, dual, status, x[m : m + nnz], info
@@ -1353,9 +1329,7 @@ def _capacitated_assignment(
         LinearConstraint(cap, np.full(ps, -np.inf), capacity[np.sort(sel)]),
     ]
     obj = np.concatenate([pm.w[pm.rows[idx]] * pm.c[idx], pm.w[fb] * pm.f_true[fb]])
-    x, fun, _, _ = _milp(
-        obj, cons, np.zeros(k + nf), np.ones(k + nf), np.zeros(k + nf, dtype=int), time_limit_s, 0.0
-    )
+    x, fun, _, _ = _milp(obj, cons, np.zeros(k + nf), np.ones(k + nf), np.zeros(k + nf, dtype=int), time_limit_s, 0.0)
     xe = np.zeros(pm.rows.size)
     xe[idx] = x[:k]
     return float(fun), xe
@@ -1513,9 +1487,7 @@ def solve_pmedian(
     swaps = 0
     xe: FloatArray | None = None
     if method == "exact":
-        sel, bound, status, xe_exact, info = _pm_exact(
-            pm, p, rules, time_limit_s, mip_rel_gap, cap, load
-        )
+        sel, bound, status, xe_exact, info = _pm_exact(pm, p, rules, time_limit_s, mip_rel_gap, cap, load)
         details.update(info)
         label = "milp-highs"
         if cap is not None:
@@ -1536,9 +1508,7 @@ def solve_pmedian(
             # every must-serve demand is served (checked below)
             bound = lag
     # with capacities, points that save nothing uncapacitated may still be needed
-    order, gains, pruned = _rank(
-        _MedianState(_subset_pm(pm, sel)), sel, rules, eps, keep_all=cap is not None
-    )
+    order, gains, pruned = _rank(_MedianState(_subset_pm(pm, sel)), sel, rules, eps, keep_all=cap is not None)
     if pruned:
         details["pruned_zero_gain"] = pruned
     objective, phi = _pm_cost(pm, order)
@@ -1594,9 +1564,7 @@ class TravelEngine(Protocol):
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float
     ) -> pd.DataFrame: ...
 
-    def nearest(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
-    ) -> pd.DataFrame: ...
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame: ...
 
 
 @dataclass
@@ -1806,9 +1774,7 @@ def propose(
         )
         raise MissingColumnError(msg)
     max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
-    max_distance_m = (
-        settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
-    )
+    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
     if engine is None:
         engine = _default_engine()
         import warnings
@@ -1820,9 +1786,7 @@ def propose(
             stacklevel=2,
         )
 
-    kept, dropped = clean_candidates(
-        candidates, points, _resolve_boundary(boundary), min_separation_m
-    )
+    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
     if len(kept) == 0:
         msg = (
             f"no candidate is left after cleaning ({len(dropped)} dropped: "
@@ -1932,9 +1896,7 @@ def propose(
         .reindex(range(sel.size), fill_value="")
     )
     chosen = kept.iloc[sel]
-    source = (
-        chosen["source"] if "source" in chosen.columns else pd.Series("user", index=chosen.index)
-    )
+    source = chosen["source"] if "source" in chosen.columns else pd.Series("user", index=chosen.index)
     prec = (
         chosen["location_precision"]
         if "location_precision" in chosen.columns

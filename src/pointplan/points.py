@@ -151,9 +151,7 @@ def _empty_points() -> gpd.GeoDataFrame:
     )
 
 
-def assign_units(
-    points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None
-) -> pd.Series:
+def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Return the code of the unit each point lies in (spatial join).
 
     Parameters
@@ -206,16 +204,12 @@ def branch_report() -> pd.DataFrame:
     sites = _table("hanoi_2025_sites.csv")
     br = sites[sites["kind"] == "branch"].copy()
     br["located"] = br["locate_by"] != "missing"
-    br["location_precision"] = np.where(
-        br["locate_by"] == "old_unit", "old_unit_reference", ""
-    )
+    br["location_precision"] = np.where(br["locate_by"] == "old_unit", "old_unit_reference", "")
     cols = ["point_id", "name", "address", "located", "location_precision", "source", "notes"]
     return br[cols].reset_index(drop=True)
 
 
-def load_points(
-    scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None
-) -> gpd.GeoDataFrame:
+def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Load the service points of a scenario.
 
     Parameters
@@ -422,9 +416,7 @@ def validate_points(
     gdf["name"] = name.where(name.notna(), "").astype(str).map(normalize_name)
     gdf["kind"] = _normalise_kind(gdf["kind"], what) if "kind" in gdf else "unit_point"
     if "counters" in gdf.columns:
-        gdf["counters"] = check_nonnegative(
-            gdf, "counters", what, allow_na=True, integer=True
-        ).astype("Int64")
+        gdf["counters"] = check_nonnegative(gdf, "counters", what, allow_na=True, integer=True).astype("Int64")
     for col, default in (
         ("address", ""),
         ("location_precision", default_precision),
@@ -575,7 +567,7 @@ def read_points(
     layer: str | None = None,
     units: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a user's service points from CSV (lon/lat columns), GeoJSON or GeoPackage.
+    r"""Read a user's service points from CSV (lon/lat columns), GeoJSON or GeoPackage.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pointplan.io import atomic_path, write_text
 
-__all__ = ["UNIT_COLUMNS", "POINT_TABLE_COLUMNS", "charts", "points_table", "units_table", "write_report"]
+__all__ = ["POINT_TABLE_COLUMNS", "UNIT_COLUMNS", "charts", "points_table", "units_table", "write_report"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -140,7 +140,7 @@ def units_table(assessment: Any) -> pd.DataFrame:
     t = pd.DataFrame(index=u.index)
     t["code"] = u.index.astype(str)
     for col in ("name", "full_name", "kind"):
-        t[col] = u[col] if col in u else ""
+        t[col] = u.get(col, "")
     t["population"] = u["population"]
     t["points"] = u["n_points"]
     t["points_all_kinds"] = u["n_points_all"]
@@ -213,7 +213,11 @@ def charts(assessment: Any, out_dir: str | Path, proposal: Any = None, *, lang: 
     kinds = d["unit_code"].map(assessment.units["kind"])
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for label, sel in ((tr["city"], np.ones(len(d), bool)), (tr["phuong"], (kinds == "phuong").to_numpy()), (tr["xa"], (kinds == "xa").to_numpy())):
+    for label, sel in (
+        (tr["city"], np.ones(len(d), bool)),
+        (tr["phuong"], (kinds == "phuong").to_numpy()),
+        (tr["xa"], (kinds == "xa").to_numpy()),
+    ):
         x = d.loc[sel, "minutes"].to_numpy(dtype=float)
         w = d.loc[sel, "population"].to_numpy(dtype=float)
         ok = np.isfinite(x)
@@ -311,35 +315,41 @@ def write_report(
     figs = charts(assessment, out, proposal, lang=lang)
     s = assessment.summary
     msg_col = "message" if lang == "vi" else "message_en"
-    L: list[str] = [f"# {tr['title']}", ""]
-    L += [f"## {tr['summary']}", ""]
+    lines: list[str] = [f"# {tr['title']}", ""]
+    lines += [f"## {tr['summary']}", ""]
     rows = [
         ("Đơn vị cấp xã / units", s["units"]),
         ("Điểm phục vụ / points", s["points"]),
         ("Chi nhánh xác định được / branches located", f"{s['branches_located']}/{s['branches_expected']}"),
         ("Dân số / population", s["population"]),
-        ("Trong chuẩn (30 phút hoặc 5 km) / within the standard", f"{100 * s['population_within_standard_share']:.2f} %"),
-        ("Đi bộ ≤ 30 phút / walking ≤ 30 min", f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %"),
+        (
+            "Trong chuẩn (30 phút hoặc 5 km) / within the standard",
+            f"{100 * s['population_within_standard_share']:.2f} %",
+        ),
+        (
+            "Đi bộ ≤ 30 phút / walking ≤ 30 min",
+            f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %",
+        ),
         ("Thời gian TB tới điểm gần nhất / mean minutes", _fmt(s["mean_minutes_to_nearest"])),
         ("P90 (phút / min)", _fmt(s["p90_minutes_to_nearest"])),
         ("Lượt trực tiếp/ngày / in-person visits a day", _fmt(s["visits_per_day"], 0)),
         ("Điểm quá tải / overloaded points", s["points_overloaded"]),
         ("Phương pháp thời gian / travel-time method", s["travel_time_method"]),
     ]
-    L += ["| | |", "|---|---|", *[f"| {k} | {_fmt(v) if not isinstance(v, str) else v} |" for k, v in rows], ""]
-    L += [f"## {tr['rules']}", ""]
+    lines += ["| | |", "|---|---|", *[f"| {k} | {_fmt(v) if not isinstance(v, str) else v} |" for k, v in rows], ""]
+    lines += [f"## {tr['rules']}", ""]
     f = assessment.findings
     if len(f):
         show = f[f["severity"] != "info"].head(40)
         info = f[f["severity"] == "info"]
-        L += [_md_table(show[["severity", "rule", "unit_code", "point_id", msg_col]]) if len(show) else "—", ""]
-        L += [f"- ({r['rule']}) {r[msg_col]}" for _, r in info.iterrows()]
-        L += [""]
-    L += [f"## {tr['coverage']} / {tr['access']}", "", f"![]({figs['minutes_cdf'].name})", ""]
-    L += [f"### {tr['equity']}", "", _md_table(assessment.equity.reset_index().round(3), 3), ""]
-    L += [f"## {tr['left_behind']}", "", f"![]({figs['p90_units'].name})", ""]
+        lines += [_md_table(show[["severity", "rule", "unit_code", "point_id", msg_col]]) if len(show) else "—", ""]
+        lines += [f"- ({r['rule']}) {r[msg_col]}" for _, r in info.iterrows()]
+        lines += [""]
+    lines += [f"## {tr['coverage']} / {tr['access']}", "", f"![]({figs['minutes_cdf'].name})", ""]
+    lines += [f"### {tr['equity']}", "", _md_table(assessment.equity.reset_index().round(3), 3), ""]
+    lines += [f"## {tr['left_behind']}", "", f"![]({figs['p90_units'].name})", ""]
     worst = assessment.units.sort_values("p90_minutes", ascending=False).head(10)
-    L += [
+    lines += [
         _md_table(
             worst[["full_name", "kind", "population", "coverage_share", "mean_minutes", "p90_minutes", "max_minutes"]]
             .reset_index()
@@ -348,34 +358,49 @@ def write_report(
         ),
         "",
     ]
-    L += [f"## {tr['load']}", "", f"![]({figs['utilisation'].name})", ""]
+    lines += [f"## {tr['load']}", "", f"![]({figs['utilisation'].name})", ""]
     top = assessment.points.sort_values("utilisation", ascending=False).head(10)
-    L += [
+    lines += [
         _md_table(
-            pd.DataFrame(top[["name", "kind", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]]).reset_index(names="point_id"),
+            pd.DataFrame(
+                top[["name", "kind", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]]
+            ).reset_index(names="point_id"),
             2,
         ),
         "",
     ]
     if proposal is not None:
-        L += [f"## {tr['proposals']}", ""]
+        lines += [f"## {tr['proposals']}", ""]
         ps = proposal.summary
-        L += [
+        lines += [
             f"- objective: `{proposal.objective}`, method: `{ps.get('method')}`, status: `{ps.get('status')}`, "
             f"gap: {_fmt(ps.get('gap_pct'), 2)} %",
-            f"- mean minutes before → after: {_fmt(ps.get('mean_minutes_before'), 2)} → {_fmt(ps.get('mean_minutes_after'), 2)}",
+            f"- mean minutes before → after: {_fmt(ps.get('mean_minutes_before'), 2)} → "
+            f"{_fmt(ps.get('mean_minutes_after'), 2)}",
             "",
         ]
         if "proposal_gains" in figs:
-            L += [f"![]({figs['proposal_gains'].name})", ""]
+            lines += [f"![]({figs['proposal_gains'].name})", ""]
         pp = proposal.points
-        cols = [c for c in ("rank", "candidate_id", "kind", "unit_code", "gain_people_covered", "gain_person_minutes_saved", "serves_units") if c in pp]
-        L += [_md_table(pd.DataFrame(pp[cols]), 1), ""]
+        cols = [
+            c
+            for c in (
+                "rank",
+                "candidate_id",
+                "kind",
+                "unit_code",
+                "gain_people_covered",
+                "gain_person_minutes_saved",
+                "serves_units",
+            )
+            if c in pp
+        ]
+        lines += [_md_table(pd.DataFrame(pp[cols]), 1), ""]
         ba = getattr(proposal, "before_after", None)
         if isinstance(ba, dict) and "compare" in ba:
-            L += [_md_table(ba["compare"].reset_index().round(4), 4), ""]
-    L += [f"## {tr['method']}", ""]
-    L += [
+            lines += [_md_table(ba["compare"].reset_index().round(4), 4), ""]
+    lines += [f"## {tr['method']}", ""]
+    lines += [
         f"- Travel mode `{assessment.mode}`, method `{assessment.travel_time_method}`"
         + (
             " (straight-line distance × circuity ÷ speed: no road network was given)."
@@ -396,4 +421,4 @@ def write_report(
         "dân số: WorldPop 2020 (CC-BY-4.0); mạng đường: © OpenStreetMap contributors (ODbL).",
         "",
     ]
-    return write_text(out / "report.md", "\n".join(L))
+    return write_text(out / "report.md", "\n".join(lines))

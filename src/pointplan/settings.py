@@ -24,9 +24,7 @@ data_dir: Path | None = None
 
 #: Folder for downloads and geocoding caches. Defaults to ``$POINTPLAN_CACHE_DIR``
 #: or ``~/.cache/pointplan``.
-cache_dir: Path = Path(
-    os.environ.get("POINTPLAN_CACHE_DIR", Path.home() / ".cache" / "pointplan")
-)
+cache_dir: Path = Path(os.environ.get("POINTPLAN_CACHE_DIR", Path.home() / ".cache" / "pointplan"))
 
 #: Projected CRS used for every distance and area computation (UTM zone 48N).
 projected_crs: str = "EPSG:32648"

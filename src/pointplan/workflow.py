@@ -83,8 +83,10 @@ def default_candidates(
     user_candidates: gpd.GeoDataFrame | None = None,
     seed: int = 0,
 ) -> gpd.GeoDataFrame:
-    """Candidate sites for new points: a grid over populated land, clusters of the
-    least-served demand (population-weighted k-means) and any user sites.
+    """Return candidate sites for new points: a grid, clusters of the least served, user sites.
+
+    The grid covers populated land; the clusters are population-weighted k-means centroids
+    of the least-served demand.
 
     Parameters
     ----------
@@ -266,7 +268,9 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "serves_units": str(r["serves_units"]),
                 }
             )
-        ps = {k: v for k, v in proposal.summary.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        ps: dict[str, Any] = {
+            k: v for k, v in proposal.summary.items() if isinstance(v, (int, float, str, bool, type(None)))
+        }
         ba = getattr(proposal, "before_after", None)
         if isinstance(ba, dict):
             after = ba["after"].summary
@@ -440,7 +444,11 @@ def run(
         max_minutes=max_minutes,
         max_distance_m=max_distance_m,
         visits=visits,
-        name=scenario if points is None else Path(str(points)).stem if not isinstance(points, gpd.GeoDataFrame) else "user",
+        name=scenario
+        if points is None
+        else Path(str(points)).stem
+        if not isinstance(points, gpd.GeoDataFrame)
+        else "user",
     )
     done()
 
@@ -490,7 +498,19 @@ def _write_outputs(
         proposal.points
         if proposal is not None
         else gpd.GeoDataFrame(
-            {c: [] for c in ("rank", "candidate_id", "kind", "unit_code", "gain_people_covered", "gain_person_minutes_saved", "serves_units", "source")},
+            {
+                c: []
+                for c in (
+                    "rank",
+                    "candidate_id",
+                    "kind",
+                    "unit_code",
+                    "gain_people_covered",
+                    "gain_person_minutes_saved",
+                    "serves_units",
+                    "source",
+                )
+            },
             geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
         )
     )
@@ -503,7 +523,9 @@ def _write_outputs(
     paths["proposals.geojson"] = out / "proposals.geojson"
     paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
     if conversion is not None:
-        paths["dossiers_unmatched.csv"] = write_table(conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs)
+        paths["dossiers_unmatched.csv"] = write_table(
+            conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs
+        )
     extra = [x for x in MAP_METRICS if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
     m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
@@ -515,7 +537,9 @@ def _write_outputs(
     if proposal is not None and len(proposal.points):
         extra_layers["proposals"] = proposal.points
     pts_layer = a.points.drop(columns=[c for c in ("counters_used", "counters_assumed") if c in a.points])
-    paths["scenario.gpkg"] = write_scenario(out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs)
+    paths["scenario.gpkg"] = write_scenario(
+        out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs
+    )
     paths["report.md"] = write_report(
         a,
         out,
@@ -555,10 +579,7 @@ def _check_output_folder(out: Path, inputs: Sequence[str | Path] = ()) -> None:
     """Refuse an output folder that is an input file, a file, or inside a file."""
     for inp in inputs:
         if Path(inp).expanduser().resolve() == out.expanduser().resolve():
-            msg = (
-                f"--out {out} is one of the input files; writing there would destroy it. "
-                "Choose another --out folder."
-            )
+            msg = f"--out {out} is one of the input files; writing there would destroy it. Choose another --out folder."
             raise OutputError(msg)
     if out.exists() and not out.is_dir():
         msg = f"--out {out} is a file, not a folder. Choose a folder for the outputs."
@@ -593,12 +614,18 @@ def _check_run_arguments(
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage)")
-    p.add_argument("--scenario", default="hanoi-2025", help="built-in scenario (hanoi-2025, hanoi-2025-kiosks, units-only)")
-    p.add_argument("--mode", choices=("walk", "bike", "motorbike", "car"), default=None, help="travel mode (default motorbike)")
+    p.add_argument(
+        "--scenario", default="hanoi-2025", help="built-in scenario (hanoi-2025, hanoi-2025-kiosks, units-only)"
+    )
+    p.add_argument(
+        "--mode", choices=("walk", "bike", "motorbike", "car"), default=None, help="travel mode (default motorbike)"
+    )
     p.add_argument("--network", help="road network file (.osm or .graphml); default straight-line × circuity")
     p.add_argument("--max-minutes", type=float, default=None, help="standard: minutes (default 30)")
     p.add_argument("--max-km", type=float, default=None, help="standard: straight-line km (default 5)")
-    p.add_argument("--demand-cell-m", type=float, default=None, help="demand grid cell in metres (default 1 km; e.g. 250)")
+    p.add_argument(
+        "--demand-cell-m", type=float, default=None, help="demand grid cell in metres (default 1 km; e.g. 250)"
+    )
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (Vietnamese by default)")
     p.add_argument("--allow-downloads", action="store_true", help="allow osmnx downloads and geocoding")
 
@@ -749,7 +776,8 @@ def _cmd_propose(args: argparse.Namespace) -> int:
         prop.points.to_file(tmp, driver="GeoJSON")
     for _, r in prop.points.iterrows():
         _print(
-            f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): +{r['gain_people_covered']:,.0f} people covered, "
+            f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): "
+            f"+{r['gain_people_covered']:,.0f} people covered, "
             f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved"
         )
     _print(f"proposals written to {out / 'proposals.geojson'}")
@@ -767,7 +795,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """Add ``run``, ``check``, ``assess``, ``propose`` and ``map`` to the CLI parser."""
     p = sub.add_parser("run", help="everything: assessment, proposals, map, tables and report")
     _common(p)
@@ -779,7 +807,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
     p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
     p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
-    p.add_argument("--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})")
+    p.add_argument(
+        "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
+    )
     p.set_defaults(func=_with_downloads(_cmd_run))
 
     p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
