@@ -43,6 +43,7 @@ from pointplan import settings
 from pointplan._errors import InfeasibleError, InputError, MissingColumnError, SolverError
 
 __all__ = [
+    "PROPOSAL_COLUMNS",
     "Proposal",
     "SolveResult",
     "propose",
@@ -53,6 +54,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
+
+#: Columns of :attr:`Proposal.points` (plus ``geometry``), in order.
+PROPOSAL_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "candidate_id",
+    "kind",
+    "unit_code",
+    "gain_people_covered",
+    "gain_person_minutes_saved",
+    "serves_units",
+    "source",
+    "location_precision",
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

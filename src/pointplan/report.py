@@ -382,19 +382,9 @@ def write_report(
         if "proposal_gains" in figs:
             lines += [f"![]({figs['proposal_gains'].name})", ""]
         pp = proposal.points
-        cols = [
-            c
-            for c in (
-                "rank",
-                "candidate_id",
-                "kind",
-                "unit_code",
-                "gain_people_covered",
-                "gain_person_minutes_saved",
-                "serves_units",
-            )
-            if c in pp
-        ]
+        from pointplan.optimize import PROPOSAL_COLUMNS
+
+        cols = [c for c in PROPOSAL_COLUMNS[:7] if c in pp]
         lines += [_md_table(pd.DataFrame(pp[cols]), 1), ""]
         ba = getattr(proposal, "before_after", None)
         if isinstance(ba, dict) and "compare" in ba:

@@ -488,6 +488,7 @@ def _write_outputs(
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
+    from pointplan.optimize import PROPOSAL_COLUMNS
     from pointplan.report import points_table, units_table, write_report
 
     paths: dict[str, Path] = {}
@@ -498,20 +499,7 @@ def _write_outputs(
         proposal.points
         if proposal is not None
         else gpd.GeoDataFrame(
-            {
-                c: []
-                for c in (
-                    "rank",
-                    "candidate_id",
-                    "kind",
-                    "unit_code",
-                    "gain_people_covered",
-                    "gain_person_minutes_saved",
-                    "serves_units",
-                    "source",
-                )
-            },
-            geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
+            {c: [] for c in PROPOSAL_COLUMNS}, geometry=gpd.GeoSeries([], crs=settings.geographic_crs)
         )
     )
     with atomic_path(out / "proposals.geojson", inputs) as tmp:
