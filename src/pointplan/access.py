@@ -924,6 +924,8 @@ def assess(
     for m, share in time_only.items():
         coverage[f"within_{max_minutes:g}_min_share_{m}"] = share
     coverage.index.name = "code"
+    # Modes other than the main one use the same kind of engine (network or fallback).
+    coverage["travel_time_method"] = method
 
     # --- equity: phường vs xã and city ---------------------------------------------------
     kind_of = dem["unit_code"].map(u["kind"]) if "kind" in u else pd.Series("all", index=dem.index)
@@ -948,6 +950,7 @@ def assess(
             }
         )
     equity = pd.DataFrame(eq_rows).set_index("group")
+    equity["travel_time_method"] = method
 
     # --- findings ------------------------------------------------------------------------
     findings = check_rules(pts, units, rule_kinds=rule_kinds)

@@ -507,7 +507,7 @@ def _write_outputs(
         for col in gj.columns:
             if col != "geometry" and gj[col].dtype == object:
                 gj[col] = gj[col].astype(str)
-        gj.to_file(tmp, driver="GeoJSON")
+        gj.to_file(tmp, driver="GeoJSON", layer="proposals")
     paths["proposals.geojson"] = out / "proposals.geojson"
     paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
     if conversion is not None:
@@ -761,7 +761,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
         user_cand = read_candidates(args.candidates)
     prop = propose_points(a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand)
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
-        prop.points.to_file(tmp, driver="GeoJSON")
+        prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
     for _, r in prop.points.iterrows():
         _print(
             f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): "
