@@ -126,3 +126,48 @@ def test_user_error_has_no_traceback(tmp_path, capsys) -> None:
 def test_no_command_prints_help(capsys) -> None:
     assert cli.main([]) == 2
     assert "usage" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_run_with_a_network_file_on_the_units_it_covers(tmp_path, capsys) -> None:
+    """A network file that covers part of Hanoi: refused city-wide, used on the units it covers."""
+    from pointplan.data import data_file
+
+    osm = str(data_file("osm_vanmieu"))
+    out = tmp_path / "net"
+    rc = cli.main(["run", "--out", str(out), "--network", osm, "--mode", "walk", "--add", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "does not cover the study area" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    rc = cli.main(
+        [
+            "-q",
+            "run",
+            "--out",
+            str(out),
+            "--network",
+            osm,
+            "--mode",
+            "walk",
+            "--units",
+            "00226",
+            "--demand-cell-m",
+            "250",
+            "--add",
+            "1",
+            "--max-off-network",
+            "0.3",
+        ]
+    )
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["travel_time_method"] == "network" and s["mode"] == "walk"
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str})
+    assert units["code"].tolist() == ["00226"]
+    assert s["population"] == pytest.approx(units["population"].item())
+    assert len(s["proposals"]) == 1
+
+
+def test_unknown_unit_code_is_a_clear_error(tmp_path, capsys) -> None:
+    assert cli.main(["run", "--out", str(tmp_path / "o"), "--units", "00070,99999", "--add", "0"]) == 2
+    assert "99999" in capsys.readouterr().err

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pointplan import settings
-from pointplan._errors import InputError, MissingColumnError
+from pointplan._errors import InputError, MissingColumnError, NetworkError
 from pointplan._validate import (
     VIETNAM_BBOX,
     check_crs,
@@ -666,6 +666,7 @@ def assess(
     huff_beta_per_min: float = math.log(2) / 10,
     rule_kinds: Sequence[str] = RULE_KINDS,
     name: str = "scenario",
+    max_off_network_share: float = 0.2,
 ) -> Assessment:
     """Assess a set of service points: rules, coverage, accessibility, load and equity.
 
@@ -706,6 +707,11 @@ def assess(
         Kinds counted by the "one point per unit" rule.
     name
         Scenario name used by :meth:`Assessment.compare` and reports.
+    max_off_network_share
+        With a road network: the largest share of people that may lie farther from it
+        than the engine's ``max_snap_m`` (their trip there is counted as a straight line).
+        Above it the network does not cover the study area and a :class:`NetworkError`
+        says so, instead of results made mostly of straight lines.
 
     Returns
     -------
@@ -756,6 +762,21 @@ def assess(
     if engine is None:
         engine = make_engine(network, mode=mode)
     method = str(getattr(engine, "method", "unknown"))
+    if method == "network" and hasattr(engine, "snap"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            far = engine.snap(dem)["far"].to_numpy(dtype=bool)
+        pop_all = dem["population"].to_numpy(dtype=float)
+        far_share = float(pop_all[far].sum() / pop_all.sum()) if pop_all.sum() > 0 else 0.0
+        if far_share > max_off_network_share:
+            msg = (
+                f"The road network does not cover the study area: {100 * far_share:.1f} % of the people "
+                f"({int(far.sum())} of {len(dem)} demand points) lie more than "
+                f"{getattr(engine, 'max_snap_m', 0):g} m from it. Use a network of the whole area "
+                "(pointplan.load_network(polygon) with downloads allowed, or a larger .osm/.graphml "
+                "file), or restrict the demand and units to the area the network covers."
+            )
+            raise NetworkError(msg)
 
     # --- nearest point anywhere (no administrative boundary) ---------------------------
     near = engine.nearest(dem, pts)
@@ -1074,6 +1095,7 @@ def assess(
         "huff_beta_per_min": huff_beta_per_min,
         "e2sfca_steps": dict(E2SFCA_STEPS),
         "rule_kinds": list(rule_kinds),
+        "max_off_network_share": max_off_network_share,
     }
     pts = pts.to_crs(settings.geographic_crs)
     dem = dem.to_crs(settings.geographic_crs)

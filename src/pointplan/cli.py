@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from pointplan import __version__, settings
@@ -104,6 +105,20 @@ def _extend(sub: argparse._SubParsersAction) -> None:
     add_subcommands(sub)
 
 
+def _show_warnings_plainly(quiet: bool) -> None:
+    """Print each distinct pointplan warning once as one line (no file and line numbers)."""
+    seen: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        text = str(message)
+        if quiet or text in seen:
+            return
+        seen.add(text)
+        sys.stderr.write(f"pointplan: warning: {text}\n")
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -132,7 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return func(args)
+        with warnings.catch_warnings():
+            # The command line shows every warning, once, as one plain line.
+            warnings.simplefilter("always")
+            _show_warnings_plainly(args.quiet)
+            return func(args)
     except (DataNotFoundError, DataIntegrityError) as exc:
         sys.stderr.write(f"pointplan: data problem: {exc}\n")
         return EXIT_DATA

@@ -1308,6 +1308,10 @@ def service_areas_layer(
 
     """
     lab = _labels(lang)
+    if isinstance(areas, gpd.GeoDataFrame) and len(areas):
+        # A point that reaches nothing (e.g. far off the network) has no area: nothing to draw.
+        geoms = np.asarray(areas.geometry.values, dtype=object)
+        areas = areas[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     _check_frame(areas, "service areas", types=("Polygon", "MultiPolygon"))
     minutes = settings.standard_minutes if max_minutes is None else max_minutes
     mode = settings.default_mode if mode is None else mode

@@ -238,6 +238,7 @@ def propose_points(
             visits_per_counter=params["visits_per_counter"],
             availability=params["availability"],
             rule_kinds=params["rule_kinds"],
+            max_off_network_share=params.get("max_off_network_share", 0.2),
             name=f"{assessment.name} + {len(new_pts)} {objective}",
         )
         prop.before_after = {"before": assessment, "after": after, "compare": assessment.compare(after)}
@@ -340,6 +341,8 @@ def run(
     lang: str = "vi",
     geocode: bool = False,
     map_metric: str = MAP_METRICS[0],
+    study_units: Sequence[str] | None = None,
+    max_off_network_share: float = 0.2,
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -377,6 +380,13 @@ def run(
         Geocode stand-in addresses (needs ``settings.allow_downloads``).
     map_metric
         Unit metric shown first on the map (the others of :data:`MAP_METRICS` are layers).
+    study_units
+        Codes of the units to study (default all 126): demand, coverage and proposals are
+        limited to them, while their people may still use any point of the city (no
+        administrative boundary). Use it with a road network that covers only part of Hanoi.
+    max_off_network_share
+        With a network: the largest share of people allowed farther than the snap limit
+        from it (see :func:`pointplan.assess`).
 
     Returns
     -------
@@ -411,6 +421,18 @@ def run(
         pts = points
     else:
         pts = read_points(points, units=units)
+    if study_units is not None:
+        codes = [str(c).strip().zfill(5) for c in study_units if str(c).strip()]
+        unknown = [c for c in codes if c not in units.index]
+        if not codes or unknown:
+            msg = (
+                f"Unknown unit code(s) {unknown} in --units; use the 5-digit codes of units.csv "
+                "or `pointplan info` (e.g. 00070 for Phường Hoàn Kiếm)."
+                if unknown
+                else "--units is empty: give at least one unit code."
+            )
+            raise InputError(msg)
+        units = units.loc[list(dict.fromkeys(codes))]
     if geocode:
         from pointplan.geocode import geocode_points
 
@@ -449,6 +471,7 @@ def run(
         else Path(str(points)).stem
         if not isinstance(points, gpd.GeoDataFrame)
         else "user",
+        max_off_network_share=max_off_network_share,
     )
     done()
 
@@ -700,6 +723,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         lang=args.lang,
         geocode=args.geocode,
         map_metric=args.metric,
+        study_units=args.units.split(",") if args.units else None,
+        max_off_network_share=args.max_off_network,
     )
     import json
 
@@ -797,6 +822,13 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
     p.add_argument(
         "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
+    )
+    p.add_argument("--units", help="comma-separated unit codes to study (default: all 126)")
+    p.add_argument(
+        "--max-off-network",
+        type=float,
+        default=0.2,
+        help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
     )
     p.set_defaults(func=_with_downloads(_cmd_run))
 
