@@ -365,3 +365,13 @@ def test_default_visits_follow_the_city_rate_for_a_subset(units, points) -> None
     a = assess(points[points["unit_code"].isin(sub.index)], sub, demand, modes=())
     expected = 8000 * 0.4005 * sub["population"].sum() / 8_807_523
     assert a.summary["visits_per_day"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_idle_points_are_listed(tiny) -> None:
+    units, demand, pts, visits, engine = tiny
+    a = assess(pts, units, demand, engine=engine, visits=visits * 0.1, modes=())
+    assert a.points.loc["P1", "utilisation"] == pytest.approx(4 / 64)
+    assert a.points.loc["P1", "load_status"] == "idle"
+    idle = a.findings[a.findings["rule"] == "points_idle"]
+    assert idle["point_id"].item() == "P1" and idle["severity"].item() == "info"
+    assert a.summary["points_idle"] == 1

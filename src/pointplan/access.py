@@ -990,6 +990,18 @@ def assess(
                 point_id=str(pid),
             )
         )
+    idle = pts.index[pts["load_status"] == "idle"]
+    if len(idle):
+        shown = ", ".join(map(str, idle[:10])) + (f" … (+{len(idle) - 10})" if len(idle) > 10 else "")
+        extra.append(
+            _finding(
+                "points_idle",
+                "info",
+                f"{len(idle)} điểm dùng dưới {IDLE_UTILISATION:.0%} công suất: {shown}.",
+                f"{len(idle)} points use less than {IDLE_UTILISATION:.0%} of their capacity: {shown}.",
+                point_id=",".join(map(str, idle)),
+            )
+        )
     for code in u.index[u["coverage_share"] < 1 - 1e-9]:
         r = u.loc[code]
         extra.append(

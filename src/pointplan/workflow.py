@@ -83,10 +83,11 @@ def default_candidates(
     user_candidates: gpd.GeoDataFrame | None = None,
     seed: int = 0,
 ) -> gpd.GeoDataFrame:
-    """Return candidate sites for new points: a grid, clusters of the least served, user sites.
+    """Return candidate sites for new points: a grid, unit stand-ins, clusters, user sites.
 
-    The grid covers populated land; the clusters are population-weighted k-means centroids
-    of the least-served demand.
+    The grid covers populated land; one stand-in per unit (a point inside it, for a
+    point at or near the head office); the clusters are population-weighted k-means
+    centroids of the least-served demand.
 
     Parameters
     ----------
@@ -109,14 +110,15 @@ def default_candidates(
         EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source``.
     """
     from pointplan.access import weighted_quantile
-    from pointplan.candidates import cluster_candidates, grid_candidates
+    from pointplan.candidates import cluster_candidates, grid_candidates, unit_candidates
 
     d = assessment.demand
     grid = grid_candidates(d, spacing_m=spacing_m)
     q75 = weighted_quantile(d["minutes"], d["population"], 0.75)
     under = (d["minutes"] > q75) | ~d["within_standard"]
     n = int(min(n_clusters, max(1, under.sum() // 3)))
-    frames = [grid]
+    # Unit head-office stand-ins: dropped (with a report) where a point already stands.
+    frames = [grid, unit_candidates(assessment.units)]
     if under.sum() >= 1:
         frames.append(cluster_candidates(d, n, underserved_mask=under.to_numpy().copy(), seed=seed))
     if user_candidates is not None:
