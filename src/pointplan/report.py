@@ -104,6 +104,10 @@ _T = {
         "phuong": "phường",
         "xa": "xã",
         "city": "toàn thành phố",
+        "mode.walk": "đi bộ",
+        "mode.bike": "xe đạp",
+        "mode.motorbike": "xe máy",
+        "mode.car": "ô tô",
     },
     "en": {
         "title": "Hanoi public administrative service points: report",
@@ -129,6 +133,10 @@ _T = {
         "phuong": "phường",
         "xa": "xã",
         "city": "city",
+        "mode.walk": "walking",
+        "mode.bike": "bicycle",
+        "mode.motorbike": "motorbike",
+        "mode.car": "car",
     },
 }
 
@@ -228,7 +236,7 @@ def charts(assessment: Any, out_dir: str | Path, proposal: Any = None, *, lang: 
     ax.axvline(assessment.params["max_minutes"], color="grey", ls="--", lw=1)
     ax.set_xlabel(tr["cdf_x"])
     ax.set_ylabel(tr["cdf_y"])
-    ax.set_title(f"{tr['cdf_title']} — {assessment.mode}")
+    ax.set_title(f"{tr['cdf_title']} — {tr.get('mode.' + assessment.mode, assessment.mode)}")
     ax.set_ylim(0, 1.01)
     ax.grid(alpha=0.3)
     ax.legend()
