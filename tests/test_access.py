@@ -375,3 +375,13 @@ def test_idle_points_are_listed(tiny) -> None:
     idle = a.findings[a.findings["rule"] == "points_idle"]
     assert idle["point_id"].item() == "P1" and idle["severity"].item() == "info"
     assert a.summary["points_idle"] == 1
+
+
+def test_service_areas_are_the_standard(tiny) -> None:
+    """The area 'within the standard' is the 10-min area or the 5-km disc: d2 (3 km, 15 min) is in."""
+    a = _assess(tiny, max_minutes=10)
+    inside = a.demand.geometry.within(a.service_areas().union_all())
+    assert inside.tolist() == a.demand["within_standard"].tolist() == [True, True, True, False]
+    time_only = a.demand.geometry.within(a.service_areas(include_distance=False).union_all())
+    assert time_only.tolist() == [True, True, False, False]
+    assert a.service_areas().attrs["max_distance_m"] == 5000

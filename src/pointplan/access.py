@@ -40,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from pointplan import settings
@@ -324,22 +325,43 @@ class Assessment:
     name: str = "scenario"
     engine: Any = field(default=None, repr=False)
 
-    def service_areas(self, max_minutes: float | None = None) -> gpd.GeoDataFrame:
-        """Return the area reachable from each point within ``max_minutes`` (polygons).
+    def service_areas(self, max_minutes: float | None = None, *, include_distance: bool = True) -> gpd.GeoDataFrame:
+        """Return the area within the standard around each point (polygons).
 
         Parameters
         ----------
         max_minutes
             Default: the assessment's ``max_minutes``.
+        include_distance
+            Add the disc of ``max_distance_m`` (straight line) to the area reachable in
+            ``max_minutes``, since the standard is "a 30-minute trip **or** 5 km": then a
+            resident is within the standard exactly when they are inside the area.
 
         Returns
         -------
         geopandas.GeoDataFrame
-            One polygon per point, indexed by point id, EPSG:4326, with ``method``.
+            One polygon per point, indexed by point id, EPSG:4326, with ``method``;
+            ``attrs["max_minutes"]`` and, with the distance, ``attrs["max_distance_m"]``.
         """
         minutes = float(max_minutes or self.params["max_minutes"])
         areas = self.engine.service_areas(self.points, minutes)
-        return areas.to_crs(settings.geographic_crs)
+        attrs: dict[str, Any] = {"max_minutes": minutes}
+        if include_distance and self.params.get("max_distance_m", 0) > 0:
+            dist = float(self.params["max_distance_m"])
+            proj = areas.to_crs(settings.projected_crs)
+            discs = self.points.geometry.to_crs(settings.projected_crs).buffer(dist, quad_segs=16)
+            geoms = np.asarray(proj.geometry.values, dtype=object)
+            missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+            merged = np.where(
+                missing,
+                discs.reindex(proj.index).to_numpy(),
+                shapely.union(geoms, discs.reindex(proj.index).to_numpy()),
+            )
+            areas = proj.set_geometry(gpd.GeoSeries(merged, index=proj.index, crs=proj.crs))
+            attrs["max_distance_m"] = dist
+        out = areas.to_crs(settings.geographic_crs)
+        out.attrs.update(attrs)
+        return out
 
     def compare(self, other: Assessment) -> pd.DataFrame:
         """Put two scenarios side by side (e.g. before/after adding kiosks).

@@ -98,6 +98,8 @@ LABELS: dict[str, dict[str, str]] = {
         "layer.units": "Đơn vị hành chính",
         "layer.service_areas": "Vùng tới được trong {minutes} phút",
         "layer.uncovered": "Dân cư ngoài chuẩn {minutes} phút",
+        "layer.service_areas_km": "Vùng trong chuẩn ({minutes} phút hoặc {km} km)",
+        "layer.uncovered_km": "Dân cư ngoài chuẩn ({minutes} phút hoặc {km} km)",
         "layer.proposals": "Điểm đề xuất (xếp hạng)",
         "kind.branch": "Chi nhánh",
         "kind.unit_point": "Điểm phục vụ cấp xã",
@@ -152,6 +154,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreachable": "không tới được",
         "proposal": "Đề xuất hạng {rank}",
         "summary.standard": "Chuẩn: {minutes} phút ({mode})",
+        "summary.standard_km": "Chuẩn: {minutes} phút ({mode}) hoặc {km} km",
         "summary.method": "Thời gian đi: {method}",
         "summary.coverage": "Dân số trong chuẩn: {share}",
         "summary.standins": "{n}/{total} điểm ở vị trí thay thế",
@@ -189,6 +192,8 @@ LABELS: dict[str, dict[str, str]] = {
         "layer.units": "Units",
         "layer.service_areas": "Reachable within {minutes} min",
         "layer.uncovered": "People beyond the {minutes}-min standard",
+        "layer.service_areas_km": "Within the standard ({minutes} min or {km} km)",
+        "layer.uncovered_km": "People beyond the standard ({minutes} min or {km} km)",
         "layer.proposals": "Proposed points (ranked)",
         "kind.branch": "Branch",
         "kind.unit_point": "Unit service point",
@@ -244,6 +249,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreachable": "unreachable",
         "proposal": "Proposal ranked {rank}",
         "summary.standard": "Standard: {minutes} min ({mode})",
+        "summary.standard_km": "Standard: {minutes} min ({mode}) or {km} km",
         "summary.method": "Travel times: {method}",
         "summary.coverage": "Population within the standard: {share}",
         "summary.standins": "{n}/{total} points at stand-in locations",
@@ -1282,6 +1288,7 @@ def service_areas_layer(
     mode: str | None = None,
     simplify_m: float = 30.0,
     show: bool = True,
+    max_km: float | None = None,
 ) -> folium.FeatureGroup:
     """Draw the area reachable within the standard (the union of the points' areas).
 
@@ -1299,6 +1306,10 @@ def service_areas_layer(
         Simplification tolerance in metres of the union's outline.
     show
         Whether the layer is on when the map opens.
+    max_km
+        The distance part of the standard, when the areas include it (``Assessment.
+        service_areas()`` does): the layer is then named "within the standard (N min or
+        D km)".
 
     Returns
     -------
@@ -1322,7 +1333,10 @@ def service_areas_layer(
     area_txt = _fmt_value(shapely.area(union) / 1e6, "number", lang) + " " + lab["unit.km2"]
     geom = gpd.GeoSeries([union], crs=settings.projected_crs).to_crs(settings.geographic_crs)
     mins = _fmt_number(float(minutes), 0, lang)
-    title = lab["layer.service_areas"].format(minutes=mins)
+    if max_km is None:
+        title = lab["layer.service_areas"].format(minutes=mins)
+    else:
+        title = lab["layer.service_areas_km"].format(minutes=mins, km=_fmt_number(float(max_km), 0, lang))
     title += f" ({lab.get(f'mode.{mode}', mode)}, {area_txt})"
     # Not interactive: the shape covers most units and must not hide their tooltips.
     data = _features(geom.values, [{}])
@@ -1377,6 +1391,7 @@ def uncovered_layer(
     max_cells: int = 5000,
     units: gpd.GeoDataFrame | None = None,
     show: bool = True,
+    max_km: float | None = None,
 ) -> folium.FeatureGroup:
     """Draw demand beyond the standard as grid cells, darker where more people live.
 
@@ -1400,6 +1415,8 @@ def uncovered_layer(
         Units indexed by code, to name the units a cell lies in.
     show
         Whether the layer is on when the map opens.
+    max_km
+        The distance part of the standard, for the layer name.
 
     Returns
     -------
@@ -1415,7 +1432,12 @@ def uncovered_layer(
         msg = f"max_cells must be ≥ 1, got {max_cells}."
         raise InputError(msg)
     minutes_std = settings.standard_minutes if max_minutes is None else max_minutes
-    title = lab["layer.uncovered"].format(minutes=_fmt_number(float(minutes_std), 0, lang))
+    if max_km is None:
+        title = lab["layer.uncovered"].format(minutes=_fmt_number(float(minutes_std), 0, lang))
+    else:
+        title = lab["layer.uncovered_km"].format(
+            minutes=_fmt_number(float(minutes_std), 0, lang), km=_fmt_number(float(max_km), 0, lang)
+        )
     proj = demand.geometry.to_crs(settings.projected_crs)
     xy_all = shapely.get_coordinates(proj.values)
     if cell_m is not None and not (cell_m > 0 and math.isfinite(cell_m)):
@@ -1663,6 +1685,9 @@ def assessment_map(
         or settings.standard_minutes
     )
     mode = str(getattr(assessment, "mode", None) or summary.get("mode") or settings.default_mode)
+    dist_m = summary.get("max_distance_m") or params.get("max_distance_m")
+    std_km = float(dist_m) / 1000.0 if dist_m else None
+    area_km: float | None = None
     demand = getattr(assessment, "demand", None)
     if uncovered and demand is None:
         msg = "assessment has no 'demand' to show uncovered people: pass uncovered=False."
@@ -1678,9 +1703,12 @@ def assessment_map(
         if extra != metric:
             units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
     if service_areas:
-        service_areas_layer(assessment.service_areas(), lang=lang, max_minutes=minutes, mode=mode).add_to(m)
+        areas = assessment.service_areas()
+        km = areas.attrs.get("max_distance_m") if hasattr(areas, "attrs") else None
+        area_km = None if km is None else float(km) / 1000.0
+        service_areas_layer(areas, lang=lang, max_minutes=minutes, mode=mode, max_km=area_km).add_to(m)
     if uncovered:
-        uncovered_layer(demand, lang=lang, max_minutes=minutes, units=units).add_to(m)
+        uncovered_layer(demand, lang=lang, max_minutes=minutes, units=units, max_km=std_km).add_to(m)
     groups = points_layer(points, lang=lang, units=units, legend=False)
     for group in groups:
         group.add_to(m)
@@ -1696,21 +1724,36 @@ def assessment_map(
     overloaded = bool((points["load_status"] == "overloaded").any()) if "load_status" in points else False
     legend_html = _points_legend(kinds, lang, standin=standin, overloaded=overloaded)
     mins_txt = _fmt_number(minutes, 0, lang)
+    km_txt = None if std_km is None else _fmt_number(std_km, 0, lang)
     if service_areas:
         legend_html += (
             '<div class="pp-row"><span class="pp-swatch" style="background:rgba(38,166,154,0.25);'
             'border:1.5px dashed #00695c"></span>'
-            f"{_esc(lab['layer.service_areas'].format(minutes=mins_txt))}</div>"
+            + _esc(
+                lab["layer.service_areas"].format(minutes=mins_txt)
+                if area_km is None
+                else lab["layer.service_areas_km"].format(minutes=mins_txt, km=_fmt_number(area_km, 0, lang))
+            )
+            + "</div>"
         )
     if uncovered:
         legend_html += (
             '<div class="pp-row"><span class="pp-swatch" style="background:#54278f;'
             'opacity:0.6"></span>'
-            f"{_esc(lab['layer.uncovered'].format(minutes=mins_txt))}</div>"
+            + _esc(
+                lab["layer.uncovered"].format(minutes=mins_txt)
+                if km_txt is None
+                else lab["layer.uncovered_km"].format(minutes=mins_txt, km=km_txt)
+            )
+            + "</div>"
         )
     _Legend(legend_html, "bottomleft", "pp-points-legend").add_to(m)
 
-    lines = [lab["summary.standard"].format(minutes=_fmt_number(minutes, 0, lang), mode=lab.get(f"mode.{mode}", mode))]
+    mode_txt = lab.get(f"mode.{mode}", mode)
+    if km_txt is None:
+        lines = [lab["summary.standard"].format(minutes=mins_txt, mode=mode_txt)]
+    else:
+        lines = [lab["summary.standard_km"].format(minutes=mins_txt, mode=mode_txt, km=km_txt)]
     method = getattr(assessment, "travel_time_method", None) or summary.get("travel_time_method")
     if method:
         lines.append(lab["summary.method"].format(method=lab.get(f"method.{method}", method)))
