@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
+import pandas as pd
 import pytest
+import shapely
 
 import pointplan
 from pointplan import settings
@@ -29,3 +33,53 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(settings, "data_dir", settings.data_dir)
     monkeypatch.setattr(settings, "verify_checksums", settings.verify_checksums)
     yield
+
+
+#: Origin of the synthetic city (UTM 48N, central Hanoi: lon 105.82, lat 21.02).
+X0, Y0 = 585_000.0, 2_325_000.0
+UTM = "EPSG:32648"
+
+
+@pytest.fixture
+def tiny_city() -> dict[str, Any]:
+    """A synthetic city with hand-worked answers (fresh frames for every test).
+
+    Two units: A (phường, 2×2 km) and B (xã, 10×2 km east of A); 4 demand points; one
+    point P1 (2 counters) in the middle of A. Travel: straight line, circuity 1, 12 km/h,
+    i.e. 5 minutes a kilometre. d0 and d1 are 0.5 km from P1 (2.5 min), d2 is 3 km
+    (15 min), d3 is 10.5 km (52.5 min). Visits a day: A 30, B 10.
+    """
+    from pointplan.network import CrowFliesEngine
+
+    units = gpd.GeoDataFrame(
+        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
+        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
+        index=pd.Index(["00001", "00002"], name="code"),
+        crs=UTM,
+    )
+    demand = gpd.GeoDataFrame(
+        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
+        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
+        crs=UTM,
+    )
+    points = gpd.GeoDataFrame(
+        {
+            "point_id": ["P1"],
+            "name": ["P1"],
+            "kind": ["unit_point"],
+            "unit_code": ["00001"],
+            "counters": [2],
+            "location_precision": ["surveyed"],
+            "declared_unit_code": ["00001"],
+            "address": ["1 Phố A"],
+        },
+        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
+        crs=UTM,
+    )
+    return {
+        "units": units,
+        "demand": demand,
+        "points": points,
+        "visits": pd.Series({"00001": 30.0, "00002": 10.0}),
+        "engine": CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0),
+    }

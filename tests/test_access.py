@@ -21,39 +21,13 @@ UTM = "EPSG:32648"
 
 
 @pytest.fixture
-def tiny():
-    """Two units: A (phường, 2×2 km) and B (xã, 10×2 km east of A); one point in A.
+def tiny(tiny_city):
+    """``conftest.tiny_city`` as a tuple: units, demand, points, visits, engine.
 
-    Travel: straight line, circuity 1, 12 km/h = 5 min per km.
     d0, d1 are 0.5 km from P1 (2.5 min), d2 is 3 km (15 min), d3 is 10.5 km (52.5 min).
     """
-    units = gpd.GeoDataFrame(
-        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
-        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
-        index=pd.Index(["00001", "00002"], name="code"),
-        crs=UTM,
-    )
-    demand = gpd.GeoDataFrame(
-        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
-        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
-        crs=UTM,
-    )
-    points = gpd.GeoDataFrame(
-        {
-            "point_id": ["P1"],
-            "name": ["P1"],
-            "kind": ["unit_point"],
-            "unit_code": ["00001"],
-            "counters": [2],
-            "location_precision": ["surveyed"],
-            "declared_unit_code": ["00001"],
-        },
-        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
-        crs=UTM,
-    )
-    visits = pd.Series({"00001": 30.0, "00002": 10.0})
-    engine = CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0)
-    return units, demand, points, visits, engine
+    t = tiny_city
+    return t["units"], t["demand"], t["points"], t["visits"], t["engine"]
 
 
 def _assess(tiny, points=None, **kw):

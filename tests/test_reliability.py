@@ -90,44 +90,9 @@ def pts_frame(xy: list[tuple[float, float]], crs: Any = "EPSG:4326", **cols: Any
 
 
 @pytest.fixture
-def tiny() -> dict[str, Any]:
-    """Two units (A 2x2 km phường, B 10x2 km xã east of it), 4 demand points, 1 point P1.
-
-    Crow flies at 12 km/h with circuity 1: 5 minutes a kilometre. Demand at 0.5, 0.5, 3 and
-    10.5 km from P1: 2.5, 2.5, 15 and 52.5 minutes.
-    """
-    units = gpd.GeoDataFrame(
-        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
-        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
-        index=pd.Index(["00001", "00002"], name="code"),
-        crs=UTM,
-    )
-    demand = gpd.GeoDataFrame(
-        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
-        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
-        crs=UTM,
-    )
-    points = gpd.GeoDataFrame(
-        {
-            "point_id": ["P1"],
-            "name": ["P1"],
-            "kind": ["unit_point"],
-            "unit_code": ["00001"],
-            "counters": [2],
-            "location_precision": ["surveyed"],
-            "declared_unit_code": ["00001"],
-            "address": ["1 Phố A"],
-        },
-        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
-        crs=UTM,
-    )
-    return {
-        "units": units,
-        "demand": demand,
-        "points": points,
-        "visits": pd.Series({"00001": 30.0, "00002": 10.0}),
-        "engine": CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0),
-    }
+def tiny(tiny_city: dict[str, Any]) -> dict[str, Any]:
+    """The synthetic city of ``conftest.tiny_city`` (hand-worked answers there)."""
+    return tiny_city
 
 
 def run_assess(t: dict[str, Any], **change: Any) -> pointplan.Assessment:
