@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -51,18 +53,18 @@ def test_refuses_to_overwrite_an_input(tmp_path) -> None:
     assert inp.read_text(encoding="utf-8") == "x"
 
 
-def test_refuses_folder_and_unwritable(tmp_path) -> None:
+def test_refuses_folder_and_unwritable(tmp_path, monkeypatch) -> None:
     with pytest.raises(OutputError, match="folder"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path)
+    # A folder's parent that is a file: the folder cannot be made (true even for root).
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        write_table(pd.DataFrame({"a": [1]}), blocker / "sub" / "t.csv")
+    # No write permission (root ignores folder modes, so the check is simulated).
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        import os
-
-        if os.geteuid() == 0:
-            pytest.skip("root ignores folder permissions")
-        with pytest.raises(OutputError, match="permission"):
-            write_table(pd.DataFrame({"a": [1]}), ro / "t.csv")
-    finally:
-        ro.chmod(0o700)
+    monkeypatch.setattr("pointplan.io.os.access", lambda path, mode: Path(path) != ro)
+    with pytest.raises(OutputError, match="permission"):
+        write_table(pd.DataFrame({"a": [1]}), ro / "t.csv")
+    assert not list(ro.iterdir())
