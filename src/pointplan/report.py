@@ -145,41 +145,13 @@ def units_table(assessment: Any) -> pd.DataFrame:
     """Return the per-unit table written to ``units.csv`` (one row per unit)."""
     u = assessment.units
     cov = assessment.coverage
-    t = pd.DataFrame(index=u.index)
+    t = pd.DataFrame(u.drop(columns="geometry")).rename(
+        columns={"n_points": "points", "n_points_all": "points_all_kinds"}
+    )
     t["code"] = u.index.astype(str)
-    for col in ("name", "full_name", "kind"):
-        t[col] = u.get(col, "")
-    t["population"] = u["population"]
-    t["points"] = u["n_points"]
-    t["points_all_kinds"] = u["n_points_all"]
-    for col in (
-        "coverage_share",
-        "population_beyond_standard",
-        "mean_minutes",
-        "median_minutes",
-        "p90_minutes",
-        "max_minutes",
-        "share_beyond_15",
-        "share_beyond_30",
-        "share_beyond_45",
-        "own_unit_mean_minutes",
-    ):
-        t[col] = u[col]
     walk_col = next((c for c in cov.columns if c.startswith("within_") and c.endswith("_walk")), None)
     t["walk_within_standard_minutes_share"] = cov[walk_col].reindex(u.index) if walk_col else np.nan
-    for col in (
-        "visits_per_day",
-        "counters",
-        "visits_per_counter",
-        "two_sfca",
-        "e2sfca",
-        "gini_minutes",
-        "nearest_point_precision",
-        "travel_time_method",
-        "mode",
-    ):
-        t[col] = u[col]
-    return t[list(UNIT_COLUMNS)].reset_index(drop=True).round(4)
+    return t.reindex(columns=list(UNIT_COLUMNS)).reset_index(drop=True).round(4)
 
 
 def points_table(assessment: Any) -> pd.DataFrame:
