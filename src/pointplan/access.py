@@ -54,6 +54,7 @@ from pointplan._validate import (
     check_number,
     projected_crs,
 )
+from pointplan.points import STAND_IN_PRECISIONS
 
 __all__ = [
     "AVAILABILITY",
@@ -606,7 +607,7 @@ def check_rules(
         dec = points["declared_unit_code"]
         mism = dec.notna() & points["unit_code"].notna() & (dec.astype(str) != points["unit_code"].astype(str))
         for pid in points.index[mism]:
-            standin = points.loc[pid, "location_precision"] in ("old_unit_reference", "unit_representative_point")
+            standin = points.loc[pid, "location_precision"] in STAND_IN_PRECISIONS
             d, u = points.loc[pid, "declared_unit_code"], points.loc[pid, "unit_code"]
             rows.append(
                 _finding(
@@ -621,7 +622,7 @@ def check_rules(
                 )
             )
     if "location_precision" in points.columns:
-        standins = points["location_precision"].isin(["old_unit_reference", "unit_representative_point"])
+        standins = points["location_precision"].isin(STAND_IN_PRECISIONS)
         if standins.any():
             rows.append(
                 _finding(

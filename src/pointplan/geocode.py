@@ -31,6 +31,7 @@ from pointplan import settings
 from pointplan._errors import GeocodingError, InputError, OfflineError
 from pointplan._text import normalize_name
 from pointplan._validate import check_columns, check_geometries, ensure_gdf, projected_crs
+from pointplan.points import STAND_IN_PRECISIONS
 
 __all__ = ["cache_path", "geocode", "geocode_points"]
 
@@ -171,7 +172,7 @@ def geocode_points(
     check_geometries(points, "points", types=("Point",))
     out = points.copy()
     stats = {"geocoded": 0, "not_found": 0, "rejected": 0, "offline": 0}
-    standin = out["location_precision"].isin(["old_unit_reference", "unit_representative_point"])
+    standin = out["location_precision"].isin(STAND_IN_PRECISIONS)
     todo = out.index[standin] if only_standins else out.index
     proj_src = out.geometry.to_crs(projected_crs())
     for idx in todo:

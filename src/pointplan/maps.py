@@ -58,6 +58,7 @@ from pointplan._errors import (
     OfflineError,
     OutputError,
 )
+from pointplan.points import STAND_IN_PRECISIONS
 
 __all__ = [
     "ATTRIBUTION",
@@ -315,7 +316,7 @@ METRICS: dict[str, _Metric] = {
     "density_per_km2": _Metric("count", "none"),
 }
 
-_STANDIN_PRECISIONS = frozenset({"old_unit_reference", "unit_representative_point"})
+_STANDIN_PRECISIONS = STAND_IN_PRECISIONS
 _KIND_ORDER = ("head_office", "branch", "unit_point", "community", "mobile", "kiosk", "proposed")
 _NO_DATA_COLOUR = "#bdbdbd"
 # ColorBrewer palettes (colour-blind safe): diverging red-yellow-blue, sequential YlGnBu.

@@ -83,12 +83,56 @@ POINT_KINDS: tuple[str, ...] = (
 )
 
 #: Location precision flags, best first.
+#:
+#: - ``surveyed``: measured on site or given by the user as exact;
+#: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
+#: - ``geocoded``: an address-search answer that lies inside the unit the address names;
+#: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
+#: - ``unit_population_centre``: a stand-in at the populated place that minimises travel for the unit;
+#: - ``old_unit_reference``: the reference point of the pre-2025 ward named in the address;
+#: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
+#: - ``proposed``: a site proposed by the optimiser (not a real point yet);
+#: - ``unknown``: nothing is known of how it was located.
 LOCATION_PRECISIONS: tuple[str, ...] = (
     "surveyed",
+    "reviewed",
     "geocoded",
+    "street_in_unit",
+    "unit_population_centre",
     "old_unit_reference",
     "unit_representative_point",
+    "proposed",
+    "unknown",
 )
+
+#: Precisions whose coordinates are stand-ins, not the real site: the one definition the
+#: assessment, maps, reports and the uncertainty analysis share.
+STAND_IN_PRECISIONS: frozenset[str] = frozenset(
+    {"street_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
+)
+
+
+def is_stand_in(precision: pd.Series) -> pd.Series:
+    """Return a boolean Series: True where a location precision marks a stand-in.
+
+    Parameters
+    ----------
+    precision
+        The ``location_precision`` column of a points frame.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, with the input's index. ``unknown`` is not a stand-in but is not precise either.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_stand_in(pd.Series(["surveyed", "unit_representative_point", "unknown"])).tolist()
+    [False, True, False]
+    """
+    return precision.isin(STAND_IN_PRECISIONS)
+
 
 #: Columns of every points frame (plus ``geometry``).
 POINT_COLUMNS: tuple[str, ...] = (
