@@ -113,7 +113,19 @@ def test_truncated_file_is_reported(tmp_path, monkeypatch) -> None:
     assert data_status().set_index("key").loc["known_sites", "status"] == "corrupt"
 
 
-def test_repository_holds_no_copy_of_reference_data() -> None:
+def test_repository_holds_the_data_once_and_stays_lean() -> None:
+    """The reference data is tracked in data/ only (one copy), and the repository stays lean."""
+    import subprocess
+
     root = Path(__file__).resolve().parents[1]
-    big = {p.stat().st_size for p in root.rglob("*") if p.is_file() and ".venv" not in p.parts}
-    assert not any(ds.size in big for ds in DATASETS.values() if ds.size > 20000)
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    files = [root / f for f in tracked if f and (root / f).is_file()]
+    sizes = {ds.size for ds in DATASETS.values() if ds.size > 20000}
+    copies = [f for f in files if f.stat().st_size in sizes and f.parts[len(root.parts)] != "data"]
+    assert copies == [], f"copies of reference data outside data/: {copies}"
+    registered = {root / "data" / ds.relpath for ds in DATASETS.values()}
+    assert registered <= set(files), "every registered dataset is committed in data/"
+    total_mb = sum(f.stat().st_size for f in files) / 1e6
+    assert total_mb < 25, f"the repository holds {total_mb:.1f} MB"

@@ -171,3 +171,18 @@ def test_run_with_a_network_file_on_the_units_it_covers(tmp_path, capsys) -> Non
 def test_unknown_unit_code_is_a_clear_error(tmp_path, capsys) -> None:
     assert cli.main(["run", "--out", str(tmp_path / "o"), "--units", "00070,99999", "--add", "0"]) == 2
     assert "99999" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_json_output_is_strict(run_dir) -> None:
+    """No NaN or Infinity in summary.json, GeoJSON or any JSON the run writes."""
+
+    def reject(name: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    files = sorted([*run_dir.glob("*.json"), *run_dir.glob("*.geojson")])
+    assert any(f.name == "summary.json" for f in files)
+    for f in files:
+        json.loads(f.read_text(encoding="utf-8"), parse_constant=reject)
+    s = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert s["unreachable_population"] == 0 and s["unreachable_demand_points"] == 0

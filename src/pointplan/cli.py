@@ -50,11 +50,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         flag = {"ok": "OK     ", "missing": "MISSING", "corrupt": "CORRUPT"}[row.status]
         need = "" if row.required else " (optional)"
         where = row.path or row.detail
-        _print(f"  [{flag}] {row.relpath}{need} — {row.title}\n            {where}")
+        _print(f"  [{flag}] {row.relpath}{need} — {row.title}")
+        _print(f"            source: {row.source} ({row.date}); licence: {row.licence}")
+        _print(f"            found at: {where}")
     missing_required = st[(st["status"] != "ok") & st["required"]]
     if len(missing_required):
         _print(
-            "\nRequired data is missing or corrupt. Set POINTPLAN_DATA_DIR to the folder "
+            "\nRequired data is missing or corrupt. The data ships with pointplan: restore the "
+            "checkout's data/ folder or reinstall pointplan, or set POINTPLAN_DATA_DIR to a folder "
             "holding hanoi/, population/ and osm/ (see data/README.md)."
         )
         return EXIT_DATA

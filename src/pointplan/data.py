@@ -1,12 +1,16 @@
 """Locating, verifying and loading the reference data; the Hanoi 2025 model.
 
-The reference files are public data kept *outside* the repository (see ``data/README.md``).
-pointplan finds them in the first of these folders that holds them:
+The reference files are public data that the project ships with itself (``data/`` in the
+repository, copied into the package as ``pointplan/_data`` when a wheel is built; sources,
+licences and attributions in ``data/README.md``). pointplan finds them in the first of these
+folders that holds them:
 
-1. ``pointplan.settings.data_dir`` if set;
+1. ``pointplan.settings.data_dir`` if set (``pointplan --data-dir DIR``);
 2. the ``POINTPLAN_DATA_DIR`` environment variable;
-3. the project's own ``data/`` folder (a checkout's ``data/``);
-4. ``../shared/data`` next to the checkout, or next to the current working directory.
+3. the data installed with the package (``pointplan/_data``, in a wheel);
+4. the checkout's own ``data/`` folder (a source tree or an editable install).
+
+Nothing outside the project is searched: no environment variable is needed.
 
 Every file is checked against a registry of sizes and sha256 digests, so a truncated or
 altered copy is reported instead of giving wrong answers.
@@ -69,9 +73,24 @@ HANOI_XA = 75
 HANOI_POPULATION = 8_807_523
 
 
+#: Attribution the official unit map requires wherever the units are shown.
+_UNITS_ATTRIBUTION = (
+    "Official map sapnhap.bando.com.vn (NXB Tài nguyên – Môi trường và Bản đồ Việt Nam); "
+    "thanglequoc/vietnamese-provinces-database (MIT)"
+)
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """One reference file: where it lives below the data folder and how to verify it."""
+    """One reference file: where it lives below the data folder, how to verify it, and its provenance.
+
+    Examples
+    --------
+    >>> DATASETS["units"].relpath
+    'hanoi/units_2025.geojson'
+    >>> DATASETS["osm_inner_drive"].attribution
+    '© OpenStreetMap contributors (ODbL 1.0)'
+    """
 
     key: str
     relpath: str
@@ -80,10 +99,13 @@ class Dataset:
     title: str
     licence: str
     required: bool = True
+    source: str = ""
+    date: str = ""
+    attribution: str = ""
 
 
-#: Registry of the reference files (size in bytes and sha256 of the copy documented in
-#: ``data/README.md``).
+#: Registry of the reference files the project ships in ``data/`` (size in bytes, sha256,
+#: source, date, licence and the attribution to show; see ``data/README.md``).
 DATASETS: dict[str, Dataset] = {
     d.key: d
     for d in (
@@ -94,6 +116,10 @@ DATASETS: dict[str, Dataset] = {
             "9a7e69b8ebd5119305fc9846365f14ce3b8bca5cf10a0732806c62b1b1c711d9",
             "126 commune-level units of Hanoi (2025), official map (bando/sapnhap)",
             "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
+            required=True,
+            source="sapnhap.bando.com.vn via github.com/thanglequoc/vietnamese-provinces-database (cd58063)",
+            date="2025-07",
+            attribution=_UNITS_ATTRIBUTION,
         ),
         Dataset(
             "boundary",
@@ -102,6 +128,10 @@ DATASETS: dict[str, Dataset] = {
             "19c05ec84b0951b48bb58e08a0ce7b35a3b1d35cde5851f75f056a6bacc3d208",
             "Hanoi city outline (2025)",
             "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
+            required=True,
+            source="sapnhap.bando.com.vn via github.com/thanglequoc/vietnamese-provinces-database (cd58063)",
+            date="2025-07",
+            attribution=_UNITS_ATTRIBUTION,
         ),
         Dataset(
             "nq1656",
@@ -110,6 +140,10 @@ DATASETS: dict[str, Dataset] = {
             "9d2501a4242a904a12b352d3a1db94d8a202331bba9265c9d60e2563e883b24a",
             "Units as listed in Resolution 1656/NQ-UBTVQH15",
             "public legal text; figures from sapnhap.bando.com.vn",
+            required=True,
+            source="Resolution 1656/NQ-UBTVQH15 via github.com/dvhcvn/20250701",
+            date="2025-06",
+            attribution="Nghị quyết 1656/NQ-UBTVQH15; sapnhap.bando.com.vn",
         ),
         Dataset(
             "old_to_new",
@@ -118,6 +152,10 @@ DATASETS: dict[str, Dataset] = {
             "0b758bbc71a024326512446ed98b967e4085cfcade794b40bceb6da0a70a805d",
             "Pre-2025 wards/communes -> 2025 units (794 rows)",
             "MIT (vietnamadminunits 1.0.4)",
+            required=True,
+            source="PyPI vietnamadminunits 1.0.4",
+            date="2025-07",
+            attribution="vietnamadminunits (MIT)",
         ),
         Dataset(
             "known_sites",
@@ -126,6 +164,10 @@ DATASETS: dict[str, Dataset] = {
             "72222d3b13ef8076fbd3134e39c2c19dd676b22426aacb4e52e92777775cb1b0",
             "Known sites of the Centre (addresses only, with sources)",
             "compiled from public news and government pages",
+            required=True,
+            source="public news and government pages (links in the file)",
+            date="2025",
+            attribution="sources linked in the file",
         ),
         Dataset(
             "worldpop_hanoi",
@@ -134,6 +176,10 @@ DATASETS: dict[str, Dataset] = {
             "48e56d2c4adcb3b868981f5fdbe30aeb7b069481abebe0626fd873c6120201aa",
             "WorldPop 2020 1 km population, Hanoi window",
             "CC-BY-4.0, WorldPop (doi 10.5258/SOTON/WP00671)",
+            required=True,
+            source="WorldPop 2020 UN-adjusted 1 km via github.com/kraemer-lab/geoglue (e83cf4e)",
+            date="2020",
+            attribution="WorldPop (www.worldpop.org), CC-BY-4.0, doi 10.5258/SOTON/WP00671",
         ),
         Dataset(
             "worldpop_vnm",
@@ -143,6 +189,9 @@ DATASETS: dict[str, Dataset] = {
             "WorldPop 2020 1 km population, all of Vietnam",
             "CC-BY-4.0, WorldPop (doi 10.5258/SOTON/WP00671)",
             required=False,
+            source="WorldPop 2020 UN-adjusted 1 km via github.com/kraemer-lab/geoglue (e83cf4e)",
+            date="2020",
+            attribution="WorldPop (www.worldpop.org), CC-BY-4.0, doi 10.5258/SOTON/WP00671",
         ),
         Dataset(
             "osm_vanmieu",
@@ -152,6 +201,9 @@ DATASETS: dict[str, Dataset] = {
             "OpenStreetMap extract around Văn Miếu (central Hanoi)",
             "ODbL 1.0, © OpenStreetMap contributors",
             required=False,
+            source="OpenStreetMap export",
+            date="2023-12",
+            attribution="© OpenStreetMap contributors (ODbL 1.0)",
         ),
         Dataset(
             "osm_vanmieu_bike",
@@ -161,6 +213,225 @@ DATASETS: dict[str, Dataset] = {
             "osmnx bike graph of the Văn Miếu extract",
             "ODbL 1.0, © OpenStreetMap contributors",
             required=False,
+            source="OpenStreetMap export, osmnx",
+            date="2023-12",
+            attribution="© OpenStreetMap contributors (ODbL 1.0)",
+        ),
+        Dataset(
+            "osm_inner_drive",
+            "osm/hanoi_inner_drive_2025.graphml.gz",
+            3660548,
+            "f37fb5c9ab85407757a2ad944dd60a866c715225ecb9322952f0ac066461623f",
+            "Inner-city drive network (osmnx GraphML, 28,612 nodes, 69,316 edges)",
+            "ODbL 1.0, © OpenStreetMap contributors",
+            required=False,
+            source="OSM Overpass answers via github.com/truntain/Finding-path-and-street-map (3c2ceaa), osmnx 2.1.1",
+            date="2025-02/2025-05",
+            attribution="© OpenStreetMap contributors (ODbL 1.0)",
+        ),
+        Dataset(
+            "osm_inner_overpass",
+            "osm/hanoi_inner_drive_overpass_2025.json.gz",
+            2279318,
+            "52937c28a5887fa00a5a42eb14d235dc14b4fb42f19336b1ef306568e8cd86ef",
+            "Overpass answers behind the inner-city drive network",
+            "ODbL 1.0, © OpenStreetMap contributors",
+            required=False,
+            source="OpenStreetMap Overpass via github.com/truntain/Finding-path-and-street-map (3c2ceaa)",
+            date="2025-02/2025-05",
+            attribution="© OpenStreetMap contributors (ODbL 1.0)",
+        ),
+        Dataset(
+            "poi_hospitals",
+            "poi/hanoi_osm_hospitals_2024-09.geojson",
+            101381,
+            "c611f6df4c6c5b3e7204d44f0a797305271abec1ad53db0fc874086d7aa2cf03",
+            "Hospitals and clinics (OSM amenity=hospital, 252 points, 157 in Hanoi)",
+            "ODbL 1.0, © OpenStreetMap contributors",
+            required=False,
+            source="OpenStreetMap Overpass via github.com/TrieuThanhTung/location-based-service (0d6b76f)",
+            date="2024-09-27",
+            attribution="© OpenStreetMap contributors (ODbL 1.0)",
+        ),
+        Dataset(
+            "poi_vnpost",
+            "poi/hanoi_vnpost_offices_pre2025.csv",
+            16283,
+            "5974959c6ff0d4c433e3e42a90992ff55bdd5519d56ab9c39f266b618e51280f",
+            "VNPost post offices in Hanoi (109, addresses only)",
+            "factual directory data, cite VNPost",
+            required=False,
+            source="VNPost office list via github.com/HThanh-how/order-management (58a9379)",
+            date="before 2025",
+            attribution="VNPost (Tổng công ty Bưu điện Việt Nam)",
+        ),
+        Dataset(
+            "bus_agency",
+            "transit/hanoi_bus_2018/network_without_stop_times/agency.txt",
+            111,
+            "9a8912469c9dae211732e91d889df748abd43ca2f4405218e31ab2d080ab8273",
+            "Hanoi bus network 2018 (no timetables): agency.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_calendar",
+            "transit/hanoi_bus_2018/network_without_stop_times/calendar.txt",
+            126,
+            "358c3692e7fb5c68ea65940c044f3ef2b6811fbdaab0301127014741ca738e0a",
+            "Hanoi bus network 2018 (no timetables): calendar.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_routes",
+            "transit/hanoi_bus_2018/network_without_stop_times/routes.txt",
+            7545,
+            "6eb8be3c1591a85f04cd4d7b52de454e2d99c9a8365202eb6b02b8f02d0dec76",
+            "Hanoi bus network 2018 (no timetables): routes.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_stops",
+            "transit/hanoi_bus_2018/network_without_stop_times/stops.txt",
+            391202,
+            "69336330346031be42f54e0fa586cbe1eaabce28810b72093c5c590566471424",
+            "Hanoi bus network 2018 (no timetables): stops.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_trips_am",
+            "transit/hanoi_bus_2018/network_without_stop_times/trips_am.txt",
+            82074,
+            "f8a64276e2c5811b07c62b5846507bf6efe5fd4e3eb135aed3a9abba3737d103",
+            "Hanoi bus network 2018 (no timetables): trips_am.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_trips_midday",
+            "transit/hanoi_bus_2018/network_without_stop_times/trips_midday.txt",
+            177599,
+            "fe5bd96c4d357252d870d704a4a7ba3899cf14577d358d9f05b65c13a4f52636",
+            "Hanoi bus network 2018 (no timetables): trips_midday.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_trips_pm",
+            "transit/hanoi_bus_2018/network_without_stop_times/trips_pm.txt",
+            86426,
+            "9c409048ecdee64d7c5d0a34aa1c75100b53f43246cb40ac82754db67268c2fd",
+            "Hanoi bus network 2018 (no timetables): trips_pm.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_agency",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/agency.txt",
+            93,
+            "f6319d57eeebff4ecf3b9f6ed6a13e5036c4e98d69049014a8325fa7d4fbcae9",
+            "Hanoi bus 2018, complete Đống Đa feed: agency.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_calendar",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/calendar.txt",
+            126,
+            "358c3692e7fb5c68ea65940c044f3ef2b6811fbdaab0301127014741ca738e0a",
+            "Hanoi bus 2018, complete Đống Đa feed: calendar.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_routes",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/routes.txt",
+            1962,
+            "5be91847ea1a5f5f5d380bfc372ae65105d258f06b311e480fd6edac59d7fb6b",
+            "Hanoi bus 2018, complete Đống Đa feed: routes.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_shapes",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/shapes.txt",
+            399440,
+            "03ec8a849bd6241f408a131ca8ce985d2ccbf2f75e16ba14eaa24b9046b6bc78",
+            "Hanoi bus 2018, complete Đống Đa feed: shapes.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_stop_times",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/stop_times.txt",
+            613683,
+            "f12f3c9feed29f99c1576f911018020b114dd89fd1b89b097927b0112d6217e7",
+            "Hanoi bus 2018, complete Đống Đa feed: stop_times.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_stops",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/stops.txt",
+            16506,
+            "f595f13e9948c74b485aa65918de20a86814530f79397b343ef7c955dc67f6cf",
+            "Hanoi bus 2018, complete Đống Đa feed: stops.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
+        ),
+        Dataset(
+            "bus_dongda_trips",
+            "transit/hanoi_bus_2018/dong_da_subset_complete/trips.txt",
+            76359,
+            "d9f37a7ae4a608a79c1701cd7db22214caad77d57eb1173cbcf2ce03733e6868",
+            "Hanoi bus 2018, complete Đống Đa feed: trips.txt",
+            "CC-BY-4.0 (World Bank / Arup Hanoi GTFS)",
+            required=False,
+            source="World Bank / Arup Hanoi GTFS 2018 via github.com/Promagicshow95/plugin_MIDOC (cea878a)",
+            date="2018",
+            attribution="World Bank / Arup, Hanoi GTFS 2018, CC-BY-4.0",
         ),
     )
 }
@@ -188,26 +459,41 @@ def _explicit_dirs() -> list[tuple[str, Path]]:
     return named
 
 
+def packaged_data_dir() -> Path:
+    """Return the folder of the data installed inside the package (a wheel's ``pointplan/_data``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder; it exists only in a built wheel or a non-editable install.
+
+    Examples
+    --------
+    >>> packaged_data_dir().name
+    '_data'
+    """
+    return Path(__file__).resolve().parent / "_data"
+
+
 def data_dirs() -> list[Path]:
     """Return the folders searched for reference data, in order of preference.
 
     Returns
     -------
     list of pathlib.Path
-        Candidate folders (they need not exist).
+        Candidate folders (they need not exist): the setting, the environment variable, the
+        data installed with the package, the checkout's ``data/``. Nothing outside the project.
+
+    Examples
+    --------
+    >>> any(d.name == "_data" for d in data_dirs())
+    True
     """
-    dirs: list[Path] = []
-    if settings.data_dir is not None:
-        dirs.append(Path(settings.data_dir))
-    env = os.environ.get(_ENV)
-    if env:
-        dirs.append(Path(env))
+    dirs: list[Path] = [folder for _, folder in _explicit_dirs()]
+    dirs.append(packaged_data_dir())
     root = _project_root()
     if root is not None:
         dirs.append(root / "data")
-        dirs.append(root.parent / "shared" / "data")
-    cwd = Path.cwd()
-    dirs.extend([cwd / "data", cwd.parent / "shared" / "data"])
     seen: set[Path] = set()
     out = []
     for d in dirs:
@@ -231,8 +517,8 @@ def _how_to_fix() -> str:
     return (
         f"Set the environment variable {_ENV} to the folder that holds 'hanoi/', "
         "'population/' and 'osm/' (the project's reference data, see data/README.md), "
-        "or set pointplan.settings.data_dir, or place the data in ../shared/data next "
-        "to the checkout."
+        "or set pointplan.settings.data_dir. The data ships with pointplan (data/ in the "
+        "repository, pointplan/_data in a wheel): reinstall pointplan or restore the checkout's data/."
     )
 
 
@@ -309,8 +595,15 @@ def data_status() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per dataset: ``key``, ``relpath``, ``title``, ``licence``, ``required``,
-        ``status`` (``ok``, ``missing``, ``corrupt``), ``path``, ``detail``.
+        One row per dataset: ``key``, ``relpath``, ``title``, ``source``, ``date``,
+        ``licence``, ``attribution``, ``required``, ``status`` (``ok``, ``missing``,
+        ``corrupt``), ``path`` (where it was found), ``detail``.
+
+    Examples
+    --------
+    >>> st = data_status()
+    >>> bool((st.loc[st["required"], "status"] == "ok").all())
+    True
     """
     rows = []
     for ds in DATASETS.values():
@@ -318,7 +611,10 @@ def data_status() -> pd.DataFrame:
             "key": ds.key,
             "relpath": ds.relpath,
             "title": ds.title,
+            "source": ds.source,
+            "date": ds.date,
             "licence": ds.licence,
+            "attribution": ds.attribution,
             "required": ds.required,
         }
         try:

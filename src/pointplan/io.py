@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -176,9 +177,58 @@ def write_text(path: str | Path, text: str, *, inputs: Iterable[str | Path] = ()
     return Path(path)
 
 
+def strict_json(obj: Any) -> Any:
+    """Return ``obj`` with every value standard JSON can hold: NaN and ±Infinity become ``None``.
+
+    numpy scalars become Python numbers, tuples and sets lists, ``pd.NA`` ``None``; keys
+    become strings. Strict parsers (JavaScript's ``JSON.parse``, most databases) reject the
+    ``NaN``/``Infinity`` that Python's :mod:`json` writes by default.
+
+    Parameters
+    ----------
+    obj
+        Nested dicts, lists and scalars.
+
+    Returns
+    -------
+    object
+        The same structure, safe for ``json.dumps(..., allow_nan=False)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> strict_json({"max": float("inf"), "mean": np.float64(2.5), "ids": (1, 2), "x": float("nan")})
+    {'max': None, 'mean': 2.5, 'ids': [1, 2], 'x': None}
+    """
+    if isinstance(obj, dict):
+        return {str(k): strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [strict_json(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "item") and not isinstance(obj, (int, float)):
+        try:
+            obj = obj.item()
+        except (TypeError, ValueError):
+            return str(obj)
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return int(obj)
+    return _json_default(obj)
+
+
 def write_json(path: str | Path, obj: Any, *, inputs: Iterable[str | Path] = ()) -> Path:
-    """Write JSON (UTF-8, Vietnamese kept readable) atomically; return the path."""
-    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+    """Write strict JSON (UTF-8, Vietnamese kept readable) atomically; return the path.
+
+    Non-finite numbers are written as ``null`` (see :func:`strict_json`), never as the
+    non-standard ``NaN``/``Infinity``.
+    """
+    text = json.dumps(strict_json(obj), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
     return write_text(path, text + "\n", inputs=inputs)
 
 

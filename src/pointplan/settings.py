@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 
 #: Folder holding the reference data (``hanoi/``, ``population/``, ``osm/``). ``None``
-#: means "look it up": the ``POINTPLAN_DATA_DIR`` environment variable, else the
-#: project's own ``data/`` folder, else ``../shared/data`` next to the checkout (or
-#: next to the current working directory). See :func:`pointplan.data.data_dirs`.
+#: means "look it up": the ``POINTPLAN_DATA_DIR`` environment variable, else the data
+#: installed with the package (a wheel's ``pointplan/_data``), else the checkout's own
+#: ``data/`` folder. See :func:`pointplan.data.data_dirs`.
 data_dir: Path | None = None
 
 #: Folder for downloads and geocoding caches. Defaults to ``$POINTPLAN_CACHE_DIR``

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from pointplan import settings
@@ -247,8 +248,23 @@ def propose_points(
     return prop
 
 
+def _unreachable_counts(assessment: Any) -> dict[str, Any]:
+    """People and demand points that reach no service point (their minutes are not finite).
+
+    ``summary.json`` writes such minutes as ``null``; these counts say how many people that is.
+    """
+    dem = getattr(assessment, "demand", None)
+    if dem is None or "minutes" not in dem or "population" not in dem:
+        return {"unreachable_population": 0, "unreachable_demand_points": 0}
+    minutes = pd.to_numeric(dem["minutes"], errors="coerce").to_numpy(dtype=float)
+    pop = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    bad = ~np.isfinite(minutes) & (pop > 0)
+    return {"unreachable_population": round(float(pop[bad].sum()), 1), "unreachable_demand_points": int(bad.sum())}
+
+
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     s = dict(assessment.summary)
+    s.update(_unreachable_counts(assessment))
     f = assessment.findings
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
