@@ -7,7 +7,7 @@ import shapely
 
 import pointplan
 from pointplan import CRSError, GeometryError, InputError, MissingColumnError, PrecisionWarning
-from pointplan.points import POINT_COLUMNS, branch_report, validate_points
+from pointplan.points import POINT_COLUMNS, STAND_IN_PRECISIONS, branch_report, validate_points
 
 
 def test_default_scenario_counts_and_flags(points, units) -> None:
@@ -24,7 +24,10 @@ def test_default_scenario_counts_and_flags(points, units) -> None:
     # One unit point per unit, inside its own unit, flagged as a stand-in.
     assert sorted(up["unit_code"]) == sorted(units.index)
     assert (up["unit_code"] == up["declared_unit_code"]).all()
-    assert (up["location_precision"] == "unit_representative_point").all()
+    assert up["location_precision"].isin(STAND_IN_PRECISIONS).all()
+    # the stand-ins follow the evidence: a street named in the address, else the population centre
+    assert set(up["location_precision"]) == {"street_in_unit", "unit_population_centre"}
+    assert up.loc["DP00070", "location_precision"] == "street_in_unit"  # Số 126 Hàng Trống
     br = points[points["kind"] == "branch"]
     assert set(br.index) == {"CN01", "CN02", "CN07"}
     assert (br["location_precision"] == "old_unit_reference").all()
@@ -87,7 +90,7 @@ def test_read_points_csv_fills_unit_code(tmp_path, units) -> None:
     assert pts.loc["A", "unit_code"] == "00070"  # Phường Hoàn Kiếm
     assert pts.loc["A", "kind"] == "unit_point"
     assert pts.loc["A", "counters"] == 4 and pd.isna(pts.loc["B", "counters"])
-    assert (pts["location_precision"] == "surveyed").all()
+    assert (pts["location_precision"] == "unknown").all()  # never assumed precise
     assert (pts["source"] == "pts.csv").all()
 
 

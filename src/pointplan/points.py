@@ -53,6 +53,7 @@ from pointplan._validate import (
     check_in_area,
     check_nonnegative,
     check_unique,
+    projected_crs,
 )
 from pointplan.data import load_units, old_unit_reference, representative_points, validate_units
 
@@ -187,14 +188,6 @@ def _table(name: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
-def _empty_points() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {c: pd.Series(dtype=object) for c in POINT_COLUMNS},
-        geometry=gpd.GeoSeries([], crs=settings.geographic_crs),
-        crs=settings.geographic_crs,
-    )
-
-
 def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Return the code of the unit each point lies in (spatial join).
 
@@ -253,6 +246,62 @@ def branch_report() -> pd.DataFrame:
     return br[cols].reset_index(drop=True)
 
 
+def unit_point_addresses(units: gpd.GeoDataFrame) -> pd.Series:
+    """Return the published address of each unit's service point.
+
+    The head-office address (``hq_address``), except where a published source gives the
+    unit's point another address (``tables/unit_point_overrides.csv``: Đống Đa, Phú Thượng,
+    Tây Hồ).
+
+    Parameters
+    ----------
+    units
+        The units, indexed by code, with ``hq_address``.
+
+    Returns
+    -------
+    pandas.Series
+        Address strings indexed by unit code.
+
+    Examples
+    --------
+    >>> from pointplan import load_units
+    >>> unit_point_addresses(load_units()).loc["00070"]
+    'Số 126 Hàng Trống, phường Hoàn Kiếm'
+    """
+    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
+    addr = units["hq_address"].astype(str).copy()
+    hit = addr.index.intersection(overrides.index)
+    addr.loc[hit] = overrides.loc[hit, "address"].map(normalize_name)
+    return addr
+
+
+def _unit_standins(units: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, pd.Series, pd.Series]:
+    """Stand-in point, precision and note for each unit (the shipped table, else a point inside)."""
+    from pointplan.standins import load_standins
+
+    rep = representative_points(units).to_crs(settings.geographic_crs)
+    precision = pd.Series("unit_representative_point", index=units.index, dtype=object)
+    notes = pd.Series("", index=units.index, dtype=object)
+    table = load_standins()
+    hit = units.index.intersection(table.index)
+    if len(hit):
+        t = table.loc[hit]
+        inside = gpd.GeoSeries(gpd.points_from_xy(t["lon"], t["lat"]), index=hit, crs=settings.geographic_crs)
+        polys = units.geometry.loc[hit].to_crs(projected_crs()).buffer(1.0)
+        ok = inside.to_crs(projected_crs()).within(polys)
+        hit = hit[ok.to_numpy()]
+        rep.loc[hit] = inside.loc[hit]
+        precision.loc[hit] = table.loc[hit, "location_precision"]
+        street = table.loc[hit, "matched_street"]
+        notes.loc[hit] = np.where(
+            street != "",
+            "stand-in on " + street + " (street named in the address)",
+            "stand-in at the unit's population centre",
+        )
+    return rep, precision, notes
+
+
 def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Load the service points of a scenario.
 
@@ -289,7 +338,7 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
         msg = f"Unknown scenario {scenario!r}. Choose one of {sorted(SCENARIOS)}."
         raise InputError(msg)
     units = load_units() if units is None else units
-    rep = representative_points(units).to_crs(settings.geographic_crs)
+    rep, precision, standin_notes = _unit_standins(units)
     overrides = _table("unit_point_overrides.csv").set_index("unit_code")
 
     unit_pts = pd.DataFrame(
@@ -298,18 +347,17 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
             "name": "Điểm Phục vụ hành chính công " + units["full_name"],
             "kind": "unit_point",
             "declared_unit_code": units.index.astype(str),
-            "address": units["hq_address"],
+            "address": unit_point_addresses(units),
             "counters": pd.NA,
-            "location_precision": "unit_representative_point",
+            "location_precision": precision,
             "source": "units_2025.geojson hq_address (sapnhap.bando)",
-            "notes": "",
+            "notes": standin_notes,
         },
         index=units.index,
     )
     hit = unit_pts.index.intersection(overrides.index)
-    unit_pts.loc[hit, "address"] = overrides.loc[hit, "address"].map(normalize_name)
     unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
-    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"]
+    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"] + "; " + standin_notes.loc[hit]
     geoms = list(rep.values)
     frames = [unit_pts]
 
@@ -325,11 +373,11 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
                 continue
             if site.locate_by == "old_unit":
                 lon, lat = old_unit_reference(site.old_ward, site.old_district)
-                precision = "old_unit_reference"
+                site_precision = "old_unit_reference"
                 geom = gpd.points_from_xy([lon], [lat])[0]
             else:  # unit_point: the unit's stand-in
                 geom = rep.loc[site.declared_unit_code]
-                precision = "unit_representative_point"
+                site_precision = str(unit_pts.loc[site.declared_unit_code, "location_precision"])
             rows.append(
                 {
                     "point_id": site.point_id,
@@ -338,7 +386,7 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
                     "declared_unit_code": site.declared_unit_code or None,
                     "address": normalize_name(site.address),
                     "counters": int(site.counters) if site.counters else pd.NA,
-                    "location_precision": precision,
+                    "location_precision": site_precision,
                     "source": site.source,
                     "notes": site.notes,
                 }
@@ -397,7 +445,7 @@ def validate_points(
     units: gpd.GeoDataFrame | None = None,
     what: str = "points",
     source: str = "user",
-    default_precision: str = "surveyed",
+    default_precision: str = "unknown",
 ) -> gpd.GeoDataFrame:
     """Validate a points frame against the schema and complete it (returns a new frame).
 
@@ -413,7 +461,8 @@ def validate_points(
     source
         Value for ``source`` where it is missing.
     default_precision
-        Value for ``location_precision`` where it is missing.
+        Value for ``location_precision`` where it is missing (``"unknown"``: pointplan never
+        assumes a location is more precise than the file says).
 
     Returns
     -------

@@ -216,7 +216,7 @@ def propose_points(
                 "declared_unit_code": new["unit_code"],
                 "address": "",
                 "counters": counters_proposed if counters_proposed is not None else pd.NA,
-                "location_precision": "surveyed",
+                "location_precision": "proposed",
                 "source": "pointplan proposal (" + new["candidate_id"].astype(str) + ")",
                 "notes": "",
             },
