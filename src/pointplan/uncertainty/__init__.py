@@ -1,0 +1,34 @@
+"""Honest uncertainty: how far each headline figure could move because of what is assumed.
+
+Most point locations are stand-ins, most counters are assumed, travel times come from a
+model, and the in-person share of dossiers is an estimate. :func:`run_uncertainty` draws
+these within their plausible ranges (seeded, reproducible) and gives a P5/P50/P95 interval
+beside every headline figure, per unit intervals, a sensitivity table (which assumption
+moves each figure most), and :func:`proposal_robustness` says how often each proposed site
+survives the draws.
+
+Modules: ``assumptions`` (the ranges, validated), ``model`` (one draw, re-evaluated fast),
+``montecarlo`` (the draws, intervals, sensitivity), ``parallel`` (Dask), ``robustness``
+(proposals across draws).
+"""
+
+from __future__ import annotations
+
+from pointplan.uncertainty.assumptions import ASSUMPTION_NAMES, Assumptions, check_draws, check_seed
+from pointplan.uncertainty.model import HEADLINE_METRICS, UNIT_METRICS, Draw, DrawModel
+from pointplan.uncertainty.montecarlo import QUANTILES, UncertaintyResult, known_and_assumed, run_uncertainty
+
+__all__ = [
+    "ASSUMPTION_NAMES",
+    "HEADLINE_METRICS",
+    "QUANTILES",
+    "UNIT_METRICS",
+    "Assumptions",
+    "Draw",
+    "DrawModel",
+    "UncertaintyResult",
+    "check_draws",
+    "check_seed",
+    "known_and_assumed",
+    "run_uncertainty",
+]

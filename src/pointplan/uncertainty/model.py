@@ -1,0 +1,285 @@
+"""One Monte Carlo draw: perturb what is assumed, re-evaluate only what it changes.
+
+:class:`DrawModel` is built once from an :class:`~pointplan.Assessment`. It keeps what does
+not change between draws (demand points, their people and visits, the units, the travel
+engines) and, per draw, moves the stand-in points, draws the counters, the in-person share and
+the travel-time error, then recomputes the headline figures with the same formulas as
+:func:`pointplan.assess` (nearest point anywhere, the standard "30 minutes or 5 km", walking
+share, load against capacity). With nothing perturbed it returns the assessment's own
+figures, which the tests check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from pointplan._validate import projected_crs
+from pointplan.points import STAND_IN_PRECISIONS
+from pointplan.uncertainty.assumptions import Assumptions
+
+__all__ = ["HEADLINE_METRICS", "UNIT_METRICS", "Draw", "DrawModel"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Headline figures each draw reports (the keys of ``summary.json`` they describe).
+HEADLINE_METRICS: tuple[str, ...] = (
+    "population_within_standard_share",
+    "walk_within_minutes_share",
+    "mean_minutes_to_nearest",
+    "p90_minutes_to_nearest",
+    "points_overloaded",
+    "points_idle",
+)
+#: Per-unit figures each draw reports (columns of ``units.csv``).
+UNIT_METRICS: tuple[str, ...] = ("coverage_share", "mean_minutes", "p90_minutes")
+
+_EPS = 1e-6
+#: Points closer than this (m) share a site and move together (a truck parked at a unit point).
+_SAME_SITE_M = 10.0
+
+
+@dataclass
+class Draw:
+    """What one draw assumed: point coordinates, counters, unit error factors, in-person share."""
+
+    xy: FloatArray
+    counters: FloatArray
+    unit_factor: FloatArray
+    in_person_share: float
+
+
+def _group_quantile(codes: npt.NDArray[np.int64], n: int, x: FloatArray, w: FloatArray, q: float) -> FloatArray:
+    """Weighted lower quantile of ``x`` per group code (as :func:`pointplan.access.weighted_quantile`)."""
+    order = np.lexsort((x, codes))
+    c, v, ww = codes[order], x[order], w[order]
+    cum = np.cumsum(ww)
+    groups = np.arange(n)
+    starts = np.searchsorted(c, groups, side="left")
+    ends = np.searchsorted(c, groups, side="right")
+    base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+    totals = np.where(ends > starts, cum[np.maximum(ends - 1, 0)] - base, 0.0)
+    k = np.searchsorted(cum, base + q * totals - 1e-9 * np.maximum(totals, 1), side="left")
+    k = np.clip(k, starts, np.maximum(ends - 1, starts))
+    out = np.where(ends > starts, v[np.minimum(k, len(v) - 1)], np.nan)
+    return out.astype(float)
+
+
+def _engine_like(engine: Any, mode: str) -> Any:
+    """Return an engine like ``engine`` for another mode (same network, or the fallback)."""
+    from pointplan.network import make_engine
+
+    if getattr(engine, "mode", None) == mode:
+        return engine
+    graph = getattr(engine, "graph", None)
+    if graph is not None:
+        return make_engine(graph, mode=mode)
+    circuity = getattr(engine, "circuity", None)
+    return make_engine(None, mode=mode, **({"circuity": circuity} if circuity is not None else {}))
+
+
+class DrawModel:
+    """The parts of an assessment that a draw perturbs, ready to re-evaluate quickly.
+
+    Parameters
+    ----------
+    assessment
+        A finished :class:`pointplan.Assessment` (its demand, points, units and engine).
+    assumptions
+        The ranges to draw from.
+    walk_engine
+        Travel engine for the walking share (default: like the assessment's, for ``walk``).
+
+    Examples
+    --------
+    See :func:`pointplan.uncertainty.run_uncertainty`.
+    """
+
+    def __init__(self, assessment: Any, assumptions: Assumptions, *, walk_engine: Any | None = None) -> None:
+        self.a = assessment
+        self.assumptions = assumptions
+        params = dict(getattr(assessment, "params", {}) or {})
+        self.max_minutes = float(params.get("max_minutes", 30.0))
+        self.max_distance_m = float(params.get("max_distance_m", 5000.0))
+        self.visits_per_counter = float(params.get("visits_per_counter", 32.0))
+        self.engine = assessment.engine
+        self.walk_engine = walk_engine if walk_engine is not None else _engine_like(self.engine, "walk")
+        self._prepare_demand()
+        self._prepare_points(params)
+        self._prepare_sites()
+
+    # ---- preparation (once) -------------------------------------------------------------
+    def _prepare_demand(self) -> None:
+        dem = self.a.demand
+        self.dem = dem
+        self.dem_xy = np.column_stack(_xy(dem))
+        self.pop = dem["population"].to_numpy(dtype=float)
+        self.visits = dem["visits_per_day"].to_numpy(dtype=float)
+        self.unit_index = pd.Index(sorted(dem["unit_code"].dropna().astype(str).unique()))
+        self.dem_unit = self.unit_index.get_indexer(dem["unit_code"].astype(str)).astype(np.int64)
+        self.unit_pop = np.bincount(self.dem_unit, weights=self.pop, minlength=len(self.unit_index))
+
+    def _prepare_points(self, params: Mapping[str, Any]) -> None:
+        pts = self.a.points
+        self.pts = pts
+        self.base_xy = np.column_stack(_xy(pts))
+        self.base_counters = pts["counters_used"].to_numpy(dtype=float)
+        self.counters_assumed = pts["counters_assumed"].to_numpy(dtype=bool)
+        availability = {"mobile": 0.3, **dict(params.get("availability", {}) or {})}
+        self.availability = pts["kind"].map(lambda k: availability.get(k, 1.0)).to_numpy(dtype=float)
+        # the mobile truck never takes the nearest-point load from the permanent point it shares a site with
+        self.remap = np.arange(len(pts))
+        part_time = self.availability < 1.0
+        for a_, b_ in cKDTree(self.base_xy).query_pairs(_SAME_SITE_M, output_type="ndarray"):
+            if part_time[a_] and not part_time[b_]:
+                self.remap[a_] = b_
+            elif part_time[b_] and not part_time[a_]:
+                self.remap[b_] = a_
+
+    def _prepare_sites(self) -> None:
+        """Where each stand-in point may really be: the populated places of its unit, weighted."""
+        a = self.assumptions
+        prec = self.pts["location_precision"].astype(str).to_numpy()
+        unit_col = self.pts["unit_code"]
+        if "declared_unit_code" in self.pts:
+            unit_col = self.pts["declared_unit_code"].fillna(unit_col)
+        unit = unit_col.astype(str).to_numpy()
+        self.movable = np.isin(prec, [*STAND_IN_PRECISIONS, "unknown"])
+        # points sharing a site move together: the lowest-numbered point of the site leads
+        leader = np.arange(len(prec))
+        for i, j in sorted(map(tuple, cKDTree(self.base_xy).query_pairs(_SAME_SITE_M, output_type="ndarray"))):
+            leader[j] = leader[i] if leader[i] < leader[j] else leader[j]
+        self.leader = leader
+        self.sites: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        populated = self.pop > 0
+        for i in np.flatnonzero(self.movable & (leader == np.arange(len(prec)))):
+            d = np.hypot(*(self.dem_xy - self.base_xy[i]).T)
+            if prec[i] == "old_unit_reference":
+                cand = populated & (d <= a.reference_radius_m)
+                weight = self.pop.copy()
+            else:
+                k = self.unit_index.get_indexer([unit[i]])[0]
+                cand = populated & (self.dem_unit == k)
+                radius = {"street_in_unit": a.street_radius_m, "unit_population_centre": a.centre_radius_m}.get(
+                    prec[i], np.inf
+                )
+                weight = self.pop * np.exp(-d / radius)
+            idx = np.flatnonzero(cand)
+            if len(idx) and weight[idx].sum() > 0:
+                self.sites[int(i)] = (idx, weight[idx] / weight[idx].sum())
+
+    # ---- one draw -------------------------------------------------------------------------
+    def sigma(self) -> float:
+        """Return the log-error of travel times used (the assumption, or the calibration's)."""
+        if self.assumptions.travel_time_sigma is not None:
+            return float(self.assumptions.travel_time_sigma)
+        return float(getattr(self.engine, "calibration_sigma", 0.15) or 0.15)
+
+    def base_draw(self) -> Draw:
+        """Return the draw that perturbs nothing (the assessment's own inputs)."""
+        return Draw(
+            self.base_xy.copy(),
+            self.base_counters.copy(),
+            np.ones(len(self.unit_index)),
+            self.assumptions.base_in_person_share,
+        )
+
+    def draw(self, rng: np.random.Generator) -> Draw:
+        """Return one draw of the assumptions that :attr:`assumptions.vary` lists."""
+        a, d = self.assumptions, self.base_draw()
+        vary = set(a.vary)
+        # always consume the same random numbers, so one assumption's draws do not depend on the others
+        u_sites = rng.random(len(self.pts))
+        u_count = rng.integers(a.counters_range[0], a.counters_range[1] + 1, size=len(self.pts))
+        z_unit = rng.standard_normal(len(self.unit_index))
+        share = (
+            float(rng.triangular(*a.in_person_share))
+            if a.in_person_share[0] < a.in_person_share[2]
+            else a.in_person_share[1]
+        )
+        if "locations" in vary:
+            for i, (idx, p) in self.sites.items():
+                j = int(np.searchsorted(np.cumsum(p), u_sites[i] * p.sum(), side="left"))
+                d.xy[i] = self.dem_xy[idx[min(j, len(idx) - 1)]]
+            d.xy = np.where(self.movable[:, None], d.xy[self.leader], d.xy)
+        if "counters" in vary:
+            d.counters = np.where(self.counters_assumed, u_count, d.counters).astype(float)
+        if "travel_time" in vary:
+            d.unit_factor = np.exp(self.sigma() * z_unit)
+        if "in_person_share" in vary:
+            d.in_person_share = share
+        return d
+
+    def _nearest(self, engine: Any, xy: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        pts = gpd.GeoDataFrame(
+            {"kind": self.pts["kind"].to_numpy()},
+            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+            index=self.pts.index,
+            crs=projected_crs(),
+        )
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unreachable demand is counted, not warned per draw
+            near = engine.nearest(self.dem, pts)
+        pos = pd.Series(np.arange(len(pts)), index=pts.index)
+        dest = near["dest"]
+        j = np.full(len(dest), -1, dtype=np.int64)
+        ok = dest.notna().to_numpy()
+        j[ok] = pos.loc[dest[ok].astype(str)].to_numpy()
+        return j, near["minutes"].to_numpy(dtype=float)
+
+    def evaluate(self, d: Draw) -> dict[str, Any]:
+        """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""
+        j, minutes = self._nearest(self.engine, d.xy)
+        minutes = minutes * d.unit_factor[self.dem_unit]
+        straight, _ = cKDTree(d.xy).query(self.dem_xy, k=1)
+        within = (minutes <= self.max_minutes + _EPS) | (straight <= self.max_distance_m + _EPS)
+        _, walk = self._nearest(self.walk_engine, d.xy)
+        walk = walk * d.unit_factor[self.dem_unit]
+        pop, total = self.pop, self.pop.sum()
+        fin = np.isfinite(minutes)
+        out: dict[str, Any] = {
+            "population_within_standard_share": float(pop[within].sum() / total),
+            "walk_within_minutes_share": float(pop[walk <= self.max_minutes + _EPS].sum() / total),
+            "mean_minutes_to_nearest": float((pop[fin] * minutes[fin]).sum() / pop[fin].sum()),
+            "p90_minutes_to_nearest": float(_group_quantile(np.zeros(len(pop), np.int64), 1, minutes, pop, 0.9)[0]),
+        }
+        out.update(self._load(d, j))
+        n = len(self.unit_index)
+        covered = np.bincount(self.dem_unit, weights=np.where(within, pop, 0.0), minlength=n)
+        pm = np.bincount(self.dem_unit, weights=np.where(fin, pop * np.where(fin, minutes, 0), 0.0), minlength=n)
+        pf = np.bincount(self.dem_unit, weights=np.where(fin, pop, 0.0), minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["unit_coverage_share"] = np.where(self.unit_pop > 0, covered / self.unit_pop, np.nan)
+            out["unit_mean_minutes"] = np.where(pf > 0, pm / pf, np.nan)
+        out["unit_p90_minutes"] = _group_quantile(self.dem_unit, n, minutes, pop, 0.9)
+        return out
+
+    def _load(self, d: Draw, j: npt.NDArray[np.int64]) -> dict[str, int]:
+        """Points overloaded and idle: nearest-point visits against counters × availability × rate."""
+        from pointplan.access import IDLE_UTILISATION, OVERLOAD_UTILISATION
+
+        reach = j >= 0
+        jj = self.remap[j[reach]]
+        visits = self.visits[reach] * (d.in_person_share / self.assumptions.base_in_person_share)
+        load = np.bincount(jj, weights=visits, minlength=len(self.pts))
+        capacity = d.counters * self.availability * self.visits_per_counter
+        with np.errstate(divide="ignore", invalid="ignore"):
+            util = np.where(capacity > 0, load / capacity, np.inf)
+        return {
+            "points_overloaded": int((util > OVERLOAD_UTILISATION).sum()),
+            "points_idle": int((util < IDLE_UTILISATION).sum()),
+        }
+
+
+def _xy(gdf: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray]:
+    g = gdf.geometry.to_crs(projected_crs())
+    return g.x.to_numpy(dtype=float), g.y.to_numpy(dtype=float)
