@@ -168,3 +168,26 @@ def test_dask_gives_the_same_intervals_as_in_process(tiny_city) -> None:
     there = run_uncertainty(a, walk_engine=tiny_city["engine"], workers=1, **kw)
     assert here.intervals == there.intervals
     assert here.draws.equals(there.draws)
+
+
+def test_proposal_robustness_by_hand(tiny_city) -> None:
+    """Whatever site P1 really has in unit A, the best added site is the one by d3 (10 km east)."""
+    import geopandas as gpd
+
+    from conftest import X0, Y0
+    from pointplan.optimize import propose
+    from pointplan.uncertainty import proposal_robustness
+
+    a = _assess(tiny_city, location_precision=["unit_population_centre"])
+    cands = gpd.GeoDataFrame(
+        {"candidate_id": ["east", "middle"], "kind": ["proposed", "proposed"]},
+        geometry=gpd.points_from_xy([X0 + 11400, X0 + 6000], [Y0 + 1000, Y0 + 1000]),
+        crs=tiny_city["units"].crs,
+    )
+    prop = propose(a.demand, a.points, cands, 1, objective="pmedian", engine=tiny_city["engine"])
+    assert prop.points["candidate_id"].tolist() == ["east"]
+    r = proposal_robustness(a, prop, cands, draws=8, seed=1, objective="pmedian")
+    assert r["robustness"].tolist() == [1.0] and r["robust"].all()
+    # d3 used P1, a stand-in, before: the proposal relies on it for all the people it serves
+    assert r["relies_on_point"].tolist() == ["P1"] and r["relies_on_share"].tolist() == [1.0]
+    assert not r["depends_on_guess"].any()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pointplan.uncertainty.assumptions import ASSUMPTION_NAMES, Assumptions, check_draws, check_seed
 from pointplan.uncertainty.model import HEADLINE_METRICS, UNIT_METRICS, Draw, DrawModel
 from pointplan.uncertainty.montecarlo import QUANTILES, UncertaintyResult, known_and_assumed, run_uncertainty
+from pointplan.uncertainty.robustness import proposal_robustness
 
 __all__ = [
     "ASSUMPTION_NAMES",
@@ -30,5 +31,6 @@ __all__ = [
     "check_draws",
     "check_seed",
     "known_and_assumed",
+    "proposal_robustness",
     "run_uncertainty",
 ]

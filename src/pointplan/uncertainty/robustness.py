@@ -1,0 +1,129 @@
+"""Proposals that survive the uncertainty: how often each proposed site is chosen across draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from pointplan._validate import projected_crs
+from pointplan.points import STAND_IN_PRECISIONS
+from pointplan.uncertainty.assumptions import Assumptions, check_draws, check_seed
+from pointplan.uncertainty.model import DrawModel
+
+__all__ = ["proposal_robustness"]
+
+#: A site chosen in a draw within this distance (m) of a proposed site counts as "the same place".
+SAME_PLACE_M = 300.0
+#: A proposal chosen in fewer draws than this share is called fragile.
+ROBUST_SHARE = 0.5
+
+
+def _chosen_in_draw(
+    model: DrawModel, draw_xy: np.ndarray, candidates: gpd.GeoDataFrame, k: int, kw: dict[str, Any]
+) -> np.ndarray:
+    """Projected coordinates of the sites ``propose`` chooses with the points of one draw."""
+    from pointplan.optimize import propose
+
+    pts = model.pts.copy()
+    pts = pts.set_geometry(gpd.points_from_xy(draw_xy[:, 0], draw_xy[:, 1], crs=projected_crs()))
+    prop = propose(model.dem, pts, candidates, k, engine=model.engine, method="greedy", **kw)
+    g = prop.points.geometry.to_crs(projected_crs())
+    return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
+
+
+def _reliance(model: DrawModel, proposed_xy: np.ndarray) -> tuple[list[str], list[float]]:
+    """For each proposal: the stand-in point most of its people used before, and that share."""
+    dem_j = np.asarray(model.a.demand["nearest_point"].astype(str))
+    tree = cKDTree(proposed_xy)
+    _, nearest_new = tree.query(model.dem_xy, k=1)
+    prec = model.pts["location_precision"].astype(str)
+    names, shares = [], []
+    for r in range(len(proposed_xy)):
+        mine = nearest_new == r
+        w = model.pop[mine]
+        if not mine.any() or w.sum() == 0:
+            names.append("")
+            shares.append(0.0)
+            continue
+        before = pd.Series(w, index=dem_j[mine]).groupby(level=0).sum().sort_values(ascending=False)
+        top = str(before.index[0])
+        stand = top in prec.index and prec[top] in STAND_IN_PRECISIONS
+        names.append(top if stand else "")
+        shares.append(float(before.iloc[0] / w.sum()) if stand else 0.0)
+    return names, shares
+
+
+def proposal_robustness(
+    assessment: Any,
+    proposal: Any,
+    candidates: gpd.GeoDataFrame,
+    *,
+    draws: int = 20,
+    seed: int = 2025,
+    assumptions: Assumptions | None = None,
+    same_place_m: float = SAME_PLACE_M,
+    **propose_kwargs: Any,
+) -> pd.DataFrame:
+    """Count how often each proposed site is chosen again when the stand-ins move.
+
+    Each draw moves the stand-in points (as :func:`~pointplan.uncertainty.run_uncertainty`
+    does) and proposes the same number of sites from the same candidates with the greedy
+    solver. A proposed site "survives" a draw when a site chosen in it lies within
+    ``same_place_m`` of it.
+
+    Parameters
+    ----------
+    assessment
+        The :class:`pointplan.Assessment` the proposal was made on.
+    proposal
+        The :class:`pointplan.optimize.Proposal` (its ``points``).
+    candidates
+        The candidate sites the proposal chose from.
+    draws, seed
+        Number of draws (positive) and seed (whole number ≥ 0).
+    assumptions
+        Ranges for the locations (only ``locations`` is varied here).
+    same_place_m
+        Distance within which a chosen site counts as the same place.
+    **propose_kwargs
+        Passed to :func:`pointplan.optimize.propose` (``objective``, ``max_minutes``…).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``proposal.points``: ``robustness`` (share of draws in which the site, or
+        one within ``same_place_m``, is chosen), ``robust`` (≥ 0.5), ``relies_on_point`` (the
+        stand-in point most of the people it serves used before, if any),
+        ``relies_on_share`` and ``depends_on_guess`` (fragile and relying on one stand-in).
+    """
+    n = check_draws(draws)
+    seed = check_seed(seed)
+    base = assumptions or Assumptions()
+    model = DrawModel(assessment, base.only("locations"))
+    props = proposal.points
+    if len(props) == 0:
+        return pd.DataFrame(
+            columns=["robustness", "robust", "relies_on_point", "relies_on_share", "depends_on_guess"],
+            index=props.index,
+        )
+    g = props.geometry.to_crs(projected_crs())
+    pxy = np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
+    hits = np.zeros(len(props))
+    for s in np.random.SeedSequence(seed).spawn(n):
+        d = model.draw(np.random.default_rng(s))
+        chosen = _chosen_in_draw(model, d.xy, candidates, len(props), propose_kwargs)
+        if len(chosen):
+            dist, _ = cKDTree(chosen).query(pxy, k=1)
+            hits += dist <= same_place_m
+    out = pd.DataFrame(index=props.index)
+    out["robustness"] = hits / n
+    out["robust"] = out["robustness"] >= ROBUST_SHARE
+    names, shares = _reliance(model, pxy)
+    out["relies_on_point"] = names
+    out["relies_on_share"] = np.round(shares, 3)
+    out["depends_on_guess"] = (~out["robust"]) & (out["relies_on_share"] >= 0.8)
+    return out
