@@ -79,10 +79,20 @@ def test_own_unit_view(tiny) -> None:
 def test_two_sfca_and_e2sfca_by_hand(tiny) -> None:
     a = _assess(tiny)
     # 2SFCA (30 min): P1 reaches 100+200+60 = 360 people: 2 counters / 360 per person.
-    assert a.demand["two_sfca"].to_numpy() == pytest.approx([2 / 360 * 1e4] * 3 + [0.0])
-    # E2SFCA: weights 1, 1, 0.68 (15 min), 0 (beyond 30): 2 / 340.8.
+    # d3 (52.5 min) has no point within the catchment: NaN, not 0 (as PySAL access).
+    two = a.demand["two_sfca"].to_numpy()
+    assert two[:3] == pytest.approx([2 / 360 * 1e4] * 3)
+    assert np.isnan(two[3])
+    # E2SFCA: weights 1, 1, 0.68 (15 min), out of reach: 2 / 340.8.
     r = 2 / (100 + 200 + 0.68 * 60)
-    assert a.demand["e2sfca"].to_numpy() == pytest.approx([r * 1e4, r * 1e4, 0.68 * r * 1e4, 0.0])
+    e2 = a.demand["e2sfca"].to_numpy()
+    assert e2[:3] == pytest.approx([r * 1e4, r * 1e4, 0.68 * r * 1e4])
+    assert np.isnan(e2[3])
+    # Unit B: 60 people at 0.68 r, 40 with no point in reach counting 0 counters.
+    assert a.units.loc["00002", "e2sfca"] == pytest.approx(60 * 0.68 * r * 1e4 / 100)
+    assert a.units.loc["00002", "two_sfca"] == pytest.approx(60 * 2 / 360 * 1e4 / 100)
+    assert a.equity.loc["city", "e2sfca"] == pytest.approx((300 + 60 * 0.68) * r * 1e4 / 400)
+    assert a.summary["population_without_point_in_catchment"] == 40
 
 
 def test_load_by_hand(tiny) -> None:
