@@ -65,7 +65,7 @@ class _Options:
     max_off_network_share: float
 
     def params(self) -> dict[str, Any]:
-        """The parameters as stored in :attr:`Assessment.params`."""
+        """Return the parameters as stored in :attr:`Assessment.params`."""
         return {
             "max_minutes": self.max_minutes,
             "max_distance_m": self.max_distance_m,
@@ -263,9 +263,17 @@ def assess(
     ([True, True, True, False], 40.0)
     """
     opts = _options(
-        mode, max_minutes, max_distance_m, modes, visits_per_counter, counters_default,
-        availability, huff_beta_per_min, rule_kinds, max_off_network_share,
-    )  # fmt: skip
+        mode,
+        max_minutes,
+        max_distance_m,
+        modes,
+        visits_per_counter,
+        counters_default,
+        availability,
+        huff_beta_per_min,
+        rule_kinds,
+        max_off_network_share,
+    )
     units, pts = _units_and_points(points, units, opts)
     dem = _demand(demand, units, demand_cell_m)
     engine = _engine(engine, network, opts, dem)
@@ -280,10 +288,14 @@ def assess(
     # 4. Visits and load.
     dem = demand_visits_step(dem, units, visits)
     pts = point_load(
-        pts, dem, od, supply,
-        availability=opts.availability, visits_per_counter=opts.visits_per_counter,
+        pts,
+        dem,
+        od,
+        supply,
+        availability=opts.availability,
+        visits_per_counter=opts.visits_per_counter,
         huff_beta_per_min=opts.huff_beta_per_min,
-    )  # fmt: skip
+    )
     pts["travel_time_method"] = method
     # 5. Units, coverage by mode, equity.
     u = _unit_table(units, dem, pts, opts, method)
@@ -293,14 +305,33 @@ def assess(
     equity = equity_table(dem, u, method)
     # 6. Findings and summary.
     findings = _findings(pts, units, u, dem, opts)
-    demand_method = dem.attrs.get("demand_method", demand.attrs.get("demand_method", "user") if demand is not None else "")
+    demand_method = dem.attrs.get(
+        "demand_method", demand.attrs.get("demand_method", "user") if demand is not None else ""
+    )
     summary = build_summary(
-        name=name, units=u, points=pts, demand=dem, findings=findings, coverage=coverage,
-        within_minutes_by_mode=within_by_mode, params=opts.params(), method=method, demand_method=str(demand_method),
-    )  # fmt: skip
+        name=name,
+        units=u,
+        points=pts,
+        demand=dem,
+        findings=findings,
+        coverage=coverage,
+        within_minutes_by_mode=within_by_mode,
+        params=opts.params(),
+        method=method,
+        demand_method=str(demand_method),
+    )
     geo = settings.geographic_crs
     return Assessment(
-        units=u.to_crs(geo), points=pts.to_crs(geo), demand=dem.to_crs(geo), findings=findings,
-        coverage=coverage, equity=equity, summary=summary, mode=opts.mode, travel_time_method=method,
-        params=opts.params(), name=name, engine=engine,
-    )  # fmt: skip
+        units=u.to_crs(geo),
+        points=pts.to_crs(geo),
+        demand=dem.to_crs(geo),
+        findings=findings,
+        coverage=coverage,
+        equity=equity,
+        summary=summary,
+        mode=opts.mode,
+        travel_time_method=method,
+        params=opts.params(),
+        name=name,
+        engine=engine,
+    )

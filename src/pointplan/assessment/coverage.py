@@ -7,7 +7,8 @@ Examples
 --------
 >>> import geopandas as gpd
 >>> from pointplan.network import CrowFliesEngine
->>> dem = gpd.GeoDataFrame({"population": [1.0, 1.0]}, geometry=gpd.points_from_xy([585500.0, 592000.0], [2325000.0] * 2), crs=32648)
+>>> xy = gpd.points_from_xy([585500.0, 592000.0], [2325000.0] * 2)
+>>> dem = gpd.GeoDataFrame({"population": [1.0, 1.0]}, geometry=xy, crs=32648)
 >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2325000.0]), index=["P1"], crs=32648)
 >>> out = nearest_view(dem, pts, CrowFliesEngine("bike", speed_kmh=12, circuity=1), 30, 5000)
 >>> out[["minutes", "within_standard"]].values.tolist()
@@ -85,7 +86,8 @@ def own_unit_minutes(
     Examples
     --------
     >>> from pointplan.network import CrowFliesEngine
-    >>> dem = gpd.GeoDataFrame({"unit_code": ["A", "B"]}, geometry=gpd.points_from_xy([585500.0] * 2, [2325000.0] * 2), crs=32648)
+    >>> xy = gpd.points_from_xy([585500.0] * 2, [2325000.0] * 2)
+    >>> dem = gpd.GeoDataFrame({"unit_code": ["A", "B"]}, geometry=xy, crs=32648)
     >>> pts = gpd.GeoDataFrame({"unit_code": ["A"]}, geometry=gpd.points_from_xy([585000.0], [2325000.0]), crs=32648)
     >>> own_unit_minutes(dem, pts, CrowFliesEngine("bike", speed_kmh=12, circuity=1)).tolist()
     [2.5, inf]

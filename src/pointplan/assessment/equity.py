@@ -69,10 +69,7 @@ def equity_table(demand: pd.DataFrame, units: pd.DataFrame, method: str) -> pd.D
     --------
     See the module's example.
     """
-    if "kind" in units:
-        kind_of = demand["unit_code"].map(units["kind"])
-    else:
-        kind_of = pd.Series("all", index=demand.index)
+    kind_of = demand["unit_code"].map(units["kind"]) if "kind" in units else pd.Series("all", index=demand.index)
     groups = [("city", np.ones(len(demand), bool)), *[(k, (kind_of == k).to_numpy()) for k in ("phuong", "xa")]]
     equity = pd.DataFrame([_group_row(label, demand.loc[sel]) for label, sel in groups]).set_index("group")
     equity["travel_time_method"] = method
@@ -88,5 +85,7 @@ def unit_gini(demand: pd.DataFrame, index: pd.Index) -> pd.Series:
     >>> unit_gini(d, pd.Index(["A", "B", "C"])).tolist()
     [0.5, 0.0, nan]
     """
-    gini = {c: weighted_gini(g["minutes"].to_numpy(), g["population"].to_numpy()) for c, g in demand.groupby("unit_code")}
+    gini = {
+        c: weighted_gini(g["minutes"].to_numpy(), g["population"].to_numpy()) for c, g in demand.groupby("unit_code")
+    }
     return pd.Series(gini, dtype=float).reindex(index)

@@ -124,9 +124,7 @@ def _apply_weight(weight: WeightFunction, minutes: FloatArray) -> FloatArray:
     return w
 
 
-def _check_inputs(
-    od: pd.DataFrame, population: npt.ArrayLike, supply: npt.ArrayLike
-) -> tuple[FloatArray, FloatArray]:
+def _check_inputs(od: pd.DataFrame, population: npt.ArrayLike, supply: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     missing = [c for c in ("i", "j", "minutes") if c not in od.columns]
     if missing:
         msg = f"od lacks the column(s) {missing}: give i (demand position), j (supply position), minutes."

@@ -109,7 +109,8 @@ def prepare_points(
 
     Examples
     --------
-    >>> pts = gpd.GeoDataFrame({"kind": ["kiosk"], "counters": [2]}, geometry=gpd.points_from_xy([105.8], [21.0]), crs=4326)
+    >>> xy = gpd.points_from_xy([105.8], [21.0])
+    >>> pts = gpd.GeoDataFrame({"kind": ["kiosk"], "counters": [2]}, geometry=xy, crs=4326)
     >>> prepare_points(pts)[["counters_used", "counters_assumed"]].to_dict("records")
     [{'counters_used': 2.0, 'counters_assumed': False}]
     """
@@ -146,7 +147,8 @@ def prepare_demand(demand: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.Geo
 
     Examples
     --------
-    >>> d = gpd.GeoDataFrame({"population": [5.0], "unit_code": ["00001"]}, geometry=gpd.points_from_xy([105.8], [21.0]), crs=4326)
+    >>> xy = gpd.points_from_xy([105.8], [21.0])
+    >>> d = gpd.GeoDataFrame({"population": [5.0], "unit_code": ["00001"]}, geometry=xy, crs=4326)
     >>> prepare_demand(d, None)["population"].tolist()
     [5.0]
     """

@@ -51,7 +51,7 @@ def supply_counters(points: pd.DataFrame, availability: Mapping[str, float]) -> 
 
 
 def _default_unit_visits(units: gpd.GeoDataFrame, demand: pd.DataFrame) -> pd.DataFrame | pd.Series:
-    """The city's dossier rate per resident (8,000 a day for Hanoi's 8,807,523 people).
+    """Return visits a day per unit at the city's rate (8,000 dossiers for 8,807,523 people).
 
     A study of some units (or another province) gets its share, not the whole city's.
     """
@@ -82,7 +82,8 @@ def demand_visits_step(
 
     Examples
     --------
-    >>> d = gpd.GeoDataFrame({"population": [1.0, 3.0], "unit_code": ["A", "A"]}, geometry=gpd.points_from_xy([0, 0], [0, 0]))
+    >>> xy = gpd.points_from_xy([0, 0], [0, 0])
+    >>> d = gpd.GeoDataFrame({"population": [1.0, 3.0], "unit_code": ["A", "A"]}, geometry=xy)
     >>> demand_visits_step(d, None, pd.Series({"A": 8.0, "B": 5.0}))["visits_per_day"].tolist()
     [2.0, 6.0]
     """

@@ -253,7 +253,7 @@ def check_rules(
 
 
 def load_findings(points: pd.DataFrame) -> list[Finding]:
-    """Findings on the load of each point: overloaded points, idle points (one line).
+    """Return findings on the load of each point: overloaded points, idle points (one line).
 
     Parameters
     ----------
@@ -305,7 +305,7 @@ def load_findings(points: pd.DataFrame) -> list[Finding]:
 def reach_findings(
     units: pd.DataFrame, demand: pd.DataFrame, max_minutes: float, max_distance_m: float
 ) -> list[Finding]:
-    """Findings on reach: people beyond the standard per unit, demand that reaches no point.
+    """Return findings on reach: people beyond the standard per unit, demand that reaches no point.
 
     Parameters
     ----------

@@ -89,8 +89,8 @@ def build_summary(
 
     Minutes are population-weighted over the people who reach a point; shares are of
     all people. ``population_without_point_in_catchment`` counts the people with no
-    point within the 2SFCA/E2SFCA catchment (their access ratio is NaN in the demand
-    table and 0 in the unit and equity tables).
+    point within the E2SFCA catchment (the last step, 30 minutes): their E2SFCA is NaN
+    in the demand table and counts as 0 counters in the unit and equity tables.
 
     Examples
     --------
