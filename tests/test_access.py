@@ -206,50 +206,6 @@ def test_weighted_quantile_matches_expansion() -> None:
         assert weighted_quantile(x, w, q) == expanded[max(k, 0)]
 
 
-def test_fca_equal_to_pysal_access() -> None:
-    access = pytest.importorskip("access")
-    from access import weights
-
-    rng = np.random.default_rng(3)
-    n, m = 40, 6
-    dxy = rng.uniform(0, 20_000, size=(n, 2))
-    sxy = rng.uniform(0, 20_000, size=(m, 2))
-    minutes = np.linalg.norm(dxy[:, None, :] - sxy[None, :, :], axis=2) / 1000 * 3  # 20 km/h
-    pop = rng.integers(100, 5000, size=n).astype(float)
-    counters = rng.integers(1, 6, size=m).astype(float)
-    ii, jj = np.nonzero(minutes <= 60)
-    od = pd.DataFrame({"i": ii, "j": jj, "minutes": minutes[ii, jj]})
-    ours2 = two_sfca(od, pop, counters, 30.0)
-    ours_e = e2sfca(od, pop, counters)
-    demand_df = pd.DataFrame({"geoid": np.arange(n), "pop": pop})
-    supply_df = pd.DataFrame({"geoid": np.arange(m), "counters": counters})
-    cost = pd.DataFrame({"origin": ii, "dest": jj, "cost": minutes[ii, jj]})
-    A = access.Access(
-        demand_df=demand_df,
-        demand_index="geoid",
-        demand_value="pop",
-        supply_df=supply_df,
-        supply_index="geoid",
-        supply_value="counters",
-        cost_df=cost,
-        cost_origin="origin",
-        cost_dest="dest",
-        cost_name="cost",
-    )
-    theirs2 = A.two_stage_fca(name="t", max_cost=30)["t_counters"].reindex(range(n)).fillna(0).to_numpy()
-    theirs_e = (
-        A.enhanced_two_stage_fca(name="e", max_cost=30, weight_fn=weights.step_fn({10: 1, 20: 0.68, 30: 0.22}))[
-            "e_counters"
-        ]
-        .reindex(range(n))
-        .fillna(0)
-        .to_numpy()
-    )
-    assert ours2 == pytest.approx(theirs2, rel=1e-12, abs=1e-15)
-    assert ours_e == pytest.approx(theirs_e, rel=1e-12, abs=1e-15)
-    assert (ours2 > 0).sum() > n // 2  # not a vacuous comparison
-
-
 def test_nearest_equals_brute_force_on_real_points(units, points) -> None:
     demand = pointplan.demand.build_demand(units)
     sample = demand.iloc[::7]
