@@ -13,7 +13,7 @@ import shapely
 
 import pointplan
 from pointplan import InputError, MissingColumnError
-from pointplan.access import assess, check_rules, e2sfca, two_sfca, weighted_gini, weighted_quantile
+from pointplan.access import assess, check_rules, weighted_gini, weighted_quantile
 from pointplan.network import CrowFliesEngine
 
 X0, Y0 = 585_000.0, 2_325_000.0
@@ -325,3 +325,16 @@ def test_service_areas_are_the_standard(tiny) -> None:
     time_only = a.demand.geometry.within(a.service_areas(include_distance=False).union_all())
     assert time_only.tolist() == [True, True, False, False]
     assert a.service_areas().attrs["max_distance_m"] == 5000
+
+
+def test_old_import_path_still_works() -> None:
+    """``pointplan.access`` is a thin re-export of ``pointplan.assessment``: same objects."""
+    import pointplan.access as old
+    import pointplan.assessment as new
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(new, name), name
+    for name in ("assess", "Assessment", "check_rules", "e2sfca", "two_sfca", "DEFAULT_COUNTERS", "AVAILABILITY"):
+        assert name in old.__all__
+    assert pointplan.assess is new.assess and pointplan.Assessment is new.Assessment
+    assert old.VISITS_PER_COUNTER_PER_DAY == 32.0
