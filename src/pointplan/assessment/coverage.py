@@ -57,7 +57,7 @@ def nearest_view(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``demand`` with ``nearest_point``, ``minutes``, ``distance_m``, ``straight_m``
+        ``demand`` itself (changed in place) with ``nearest_point``, ``minutes``, ``distance_m``, ``straight_m``
         (to the nearest point in a straight line), ``within_minutes``,
         ``within_distance``, ``within_standard`` and ``method``.
 
@@ -151,10 +151,13 @@ def unit_travel_table(
 
     Examples
     --------
-    The tests work a two-unit city by hand (``tests/test_access.py``).
-
-    >>> unit_travel_table.__name__
-    'unit_travel_table'
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> c = tiny_city()
+    >>> dem = nearest_view(c["demand"], c["points"], c["engine"], 30, 5000)
+    >>> dem["own_unit_minutes"] = own_unit_minutes(dem, c["points"], c["engine"])
+    >>> u = unit_travel_table(c["units"], dem, c["points"])
+    >>> u["coverage_share"].tolist(), u["n_points"].tolist(), u["population_beyond_standard"].tolist()
+    ([1.0, 0.6], [1, 0], [0.0, 40.0])
     """
     u = units.copy()
     u["population"] = pd.to_numeric(u["population"]) if "population" in u else np.nan
@@ -229,10 +232,17 @@ def coverage_by_mode(
 
     Examples
     --------
-    The tests check it on the synthetic city (``tests/test_access.py``).
+    Walking (4.5 km/h by default) the xã's nearer residents are beyond 30 minutes but
+    within 5 km:
 
-    >>> coverage_by_mode.__name__
-    'coverage_by_mode'
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> c = tiny_city()
+    >>> dem = nearest_view(c["demand"], c["points"], c["engine"], 30, 5000)
+    >>> dem["own_unit_minutes"] = own_unit_minutes(dem, c["points"], c["engine"])
+    >>> u = unit_travel_table(c["units"], dem, c["points"])
+    >>> cov, city = coverage_by_mode(u, dem, c["points"], c["engine"], mode="bike", modes=["walk"], max_minutes=30)
+    >>> cov["coverage_share_walk"].tolist(), cov["within_30_min_share_walk"].tolist(), city
+    ([1.0, 0.6], [1.0, 0.0], {'bike': 0.9, 'walk': 0.75})
     """
     pop = demand["population"].to_numpy(dtype=float)
     total = units["demand_population"]

@@ -197,7 +197,7 @@ def point_load(
     visits_per_counter: float,
     huff_beta_per_min: float,
 ) -> gpd.GeoDataFrame:
-    """Add the load columns to the points.
+    """Add the load columns to the points (in place; the frame is returned).
 
     ``visits_per_day`` (nearest point), ``visits_per_day_huff``, ``population_served``,
     ``capacity_per_day``, ``utilisation``, ``utilisation_huff`` (``inf`` for a point
@@ -206,10 +206,16 @@ def point_load(
 
     Examples
     --------
-    The tests work the load by hand on the synthetic city (``tests/test_access.py``).
-
-    >>> point_load.__name__
-    'point_load'
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.inputs import prepare_points
+    >>> c = tiny_city()
+    >>> pts = prepare_points(c["points"])
+    >>> dem = c["demand"].assign(nearest_point="P1", visits_per_day=[10.0, 20.0, 6.0, 4.0])
+    >>> od = c["engine"].od_long(dem, pts, 30)
+    >>> out = point_load(pts, dem, od, supply_counters(pts, {}), availability={}, visits_per_counter=32,
+    ...                  huff_beta_per_min=0.07)
+    >>> out[["visits_per_day", "capacity_per_day", "utilisation", "load_status"]].to_dict("records")
+    [{'visits_per_day': 40.0, 'capacity_per_day': 64.0, 'utilisation': 0.625, 'load_status': 'ok'}]
     """
     nearest_j = nearest_positions(demand, points, availability)
     reach = nearest_j >= 0
