@@ -124,7 +124,7 @@ def prepare_points(
     pts.index = pd.Index(pts["point_id"].astype(str), name=None)
     check_geometries(pts, "points", types=("Point",))
     check_in_area(pts, "points", bbox=VIETNAM_BBOX, area_name="Vietnam")
-    for col, default in (("location_precision", "surveyed"), ("unit_code", None), ("name", "")):
+    for col, default in (("location_precision", "unknown"), ("unit_code", None), ("name", "")):
         if col not in pts.columns:
             pts[col] = default
     return _counters(pts, counters_default)
