@@ -76,6 +76,13 @@ SUMMARY_KEYS = (
 )
 
 
+#: Monte Carlo draws behind the intervals of ``pointplan run`` (and their seed).
+DEFAULT_DRAWS = 100
+DEFAULT_SEED = 2025
+#: Draws used to measure how robust each proposal is (each re-solves the proposal).
+ROBUSTNESS_DRAWS = 10
+
+
 def default_candidates(
     assessment: Any,
     *,
@@ -205,6 +212,7 @@ def propose_points(
         require_unit_coverage=require_unit_coverage,
         budget_per_kind=budget_per_kind,
     )
+    prop.candidates = candidates  # type: ignore[attr-defined]  # the sites it chose from
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -265,6 +273,9 @@ def _unreachable_counts(assessment: Any) -> dict[str, Any]:
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     s = dict(assessment.summary)
     s.update(_unreachable_counts(assessment))
+    unc = getattr(assessment, "uncertainty", None)
+    if unc is not None:
+        s.update(unc.summary_items())
     f = assessment.findings
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
@@ -361,6 +372,11 @@ def run(
     map_metric: str = MAP_METRICS[0],
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
+    uncertainty: bool = True,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -405,6 +421,15 @@ def run(
     max_off_network_share
         With a network: the largest share of people allowed farther than the snap limit
         from it (see :func:`pointplan.assess`).
+    uncertainty
+        Put a P5/P50/P95 interval beside every headline figure (seeded Monte Carlo over what
+        is assumed, :func:`pointplan.uncertainty.run_uncertainty`), and the robustness of
+        each proposal.
+    draws, seed
+        Number of Monte Carlo draws and their seed (the same seed gives the same intervals).
+    workers, scheduler
+        Run the draws on a local Dask cluster of ``workers`` processes, or on the Dask
+        scheduler at ``scheduler`` (``pip install "pointplan[parallel]"``).
 
     Returns
     -------
@@ -418,6 +443,11 @@ def run(
     from pointplan.points import load_points, read_points
 
     _check_run_arguments(mode, add, max_minutes, max_distance_m, demand_cell_m)
+    if uncertainty:
+        from pointplan.uncertainty import check_draws, check_seed
+
+        check_draws(draws)
+        check_seed(seed)
     out = Path(out_dir).expanduser()
     inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
     _check_output_folder(out, inputs)
@@ -504,6 +534,9 @@ def run(
         proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand)
         done()
 
+    if uncertainty:
+        _attach_uncertainty(a, proposal, draws=draws, seed=seed, workers=workers, scheduler=scheduler)
+
     done = _step("Writing outputs", settings.progress)
     # Every output is written into a staging folder and moved into place at the end, so
     # an interrupted run leaves the previous outputs as they were.
@@ -513,6 +546,32 @@ def run(
         )
     done()
     return {name: out / Path(path).name for name, path in written.items()}
+
+
+def _attach_uncertainty(
+    a: Any, proposal: Any | None, *, draws: int, seed: int, workers: int | None, scheduler: str | None
+) -> None:
+    """Run the Monte Carlo and attach it: ``a.uncertainty``; robustness columns on the proposals."""
+    from pointplan.uncertainty import proposal_robustness, run_uncertainty
+
+    done = _step(f"Uncertainty ({draws} draws)", settings.progress)
+    a.uncertainty = run_uncertainty(
+        a,
+        draws=draws,
+        seed=seed,
+        sensitivity_draws=max(10, draws // 4),
+        workers=workers,
+        scheduler=scheduler,
+    )
+    if proposal is not None and len(proposal.points):
+        cands = getattr(proposal, "candidates", None)
+        if cands is not None:
+            rob = proposal_robustness(
+                a, proposal, cands, draws=max(5, min(ROBUSTNESS_DRAWS, draws)), seed=seed, objective=proposal.objective
+            )
+            for col in rob.columns:
+                proposal.points[col] = rob[col].to_numpy()
+    done()
 
 
 def _write_outputs(
@@ -533,7 +592,7 @@ def _write_outputs(
     from pointplan.report import points_table, units_table, write_report
 
     paths: dict[str, Path] = {}
-    paths["units.csv"] = write_table(units_table(a), out / "units.csv", inputs=inputs)
+    paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
     paths["points.csv"] = write_table(points_table(a), out / "points.csv", inputs=inputs)
     paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
     prop_gdf = (
@@ -579,6 +638,20 @@ def _write_outputs(
     for png in sorted(out.glob("chart_*.png")):
         paths[png.name] = png
     return paths
+
+
+def _with_intervals(table: pd.DataFrame, a: Any) -> pd.DataFrame:
+    """Add the uncertainty interval columns (P5/P50/P95 per unit) to the units table."""
+    unc = getattr(a, "uncertainty", None)
+    if unc is None:
+        return table
+    iv = unc.units.copy()
+    iv.index = iv.index.astype(str)
+    key = table["code"].astype(str) if "code" in table.columns else table.index.astype(str)
+    out = table.copy()
+    for col in iv.columns:
+        out[col] = key.map(iv[col]).to_numpy()
+    return out
 
 
 def _read_records(path: Path) -> pd.DataFrame:
@@ -743,6 +816,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         map_metric=args.metric,
         study_units=args.units.split(",") if args.units else None,
         max_off_network_share=args.max_off_network,
+        uncertainty=not args.no_uncertainty,
+        draws=args.draws,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     import json
 
@@ -848,6 +926,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         default=0.2,
         help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
     )
+    _uncertainty_options(p)
     p.set_defaults(func=_with_downloads(_cmd_run))
 
     p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
@@ -875,6 +954,33 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offline", action="store_true", help="self-contained HTML, no internet needed")
     p.add_argument("--metric", default="coverage_share", help="unit metric to colour")
     p.set_defaults(func=_with_downloads(_cmd_map))
+
+
+def _uncertainty_options(p: argparse.ArgumentParser) -> None:
+    """Options of the Monte Carlo behind the intervals (checked by :func:`run`)."""
+    g = p.add_argument_group("uncertainty (intervals beside every headline figure)")
+    g.add_argument(
+        "--draws", type=_int_arg("--draws"), default=DEFAULT_DRAWS, help=f"Monte Carlo draws (default {DEFAULT_DRAWS})"
+    )
+    g.add_argument(
+        "--seed", type=_int_arg("--seed"), default=DEFAULT_SEED, help=f"seed of the draws (default {DEFAULT_SEED})"
+    )
+    g.add_argument("--workers", type=_int_arg("--workers"), help="run the draws on a local Dask cluster of N workers")
+    g.add_argument("--scheduler", help="run the draws on an existing Dask scheduler (tcp://host:8786)")
+    g.add_argument("--no-uncertainty", action="store_true", help="skip the intervals (faster)")
+
+
+def _int_arg(option: str) -> Callable[[str], int]:
+    """Return an argparse type that names the option in its error (``--seed: 'x' is not a whole number``)."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            msg = f"{option}: {text!r} is not a whole number"
+            raise argparse.ArgumentTypeError(msg) from None
+
+    return parse
 
 
 def _with_downloads(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
