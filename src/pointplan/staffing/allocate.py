@@ -53,9 +53,7 @@ DEFAULT_COUNTER_BOUNDS: dict[str, tuple[int, int]] = {
 TARGET_P90_MIN: float = 15.0
 
 
-def counter_bounds(
-    points: pd.DataFrame, bounds: Mapping[str, tuple[int, int]] | None = None
-) -> pd.DataFrame:
+def counter_bounds(points: pd.DataFrame, bounds: Mapping[str, tuple[int, int]] | None = None) -> pd.DataFrame:
     """Minimum and maximum counters of each point, by kind or from its own columns.
 
     Parameters
@@ -99,7 +97,7 @@ def counter_bounds(
 def waiting_cost_table(
     arrivals: npt.ArrayLike, service_minutes: float, max_counters: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Waiting and overload cost of each point for ``0..max_counters`` counters.
+    """Tabulate the waiting and overload cost of each point for ``0..max_counters`` counters.
 
     Parameters
     ----------
@@ -195,9 +193,10 @@ def allocate_counters(
     >>> c.tolist(), info["phase"]
     ([3, 1], 'wait')
     >>> allocate_counters([[6.0], [2.0]], 7, service_minutes=10.0, minimum=[1, 1], maximum=[3, 3])
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pointplan._errors.InputError: 7 officials requested, but the points allow at most 6 (the sum of their maximum counters). Ask for at most 6, or raise the maximum per point (bounds=...).
+    pointplan._errors.InputError: 7 officials requested, but the points allow at most 6 ...
     """
     lam = np.atleast_2d(np.asarray(arrivals, dtype=float))
     lo = np.asarray(minimum, dtype=np.int64).reshape(-1)

@@ -21,6 +21,7 @@ __all__ = [
     "SUMMARY_KEYS",
     "points_columns",
     "report_tables",
+    "run_outputs",
     "summary_figures",
     "wait_colour",
     "wait_layer",
@@ -45,7 +46,7 @@ def _plan(assessment_or_plan: Any) -> StaffingPlan:
 
 
 def points_columns(assessment_or_plan: Any) -> pd.DataFrame:
-    """The columns ``points.csv`` gains, one row per point (indexed by point id).
+    """Return the columns ``points.csv`` gains, one row per point (indexed by point id).
 
     Parameters
     ----------
@@ -72,7 +73,7 @@ def points_columns(assessment_or_plan: Any) -> pd.DataFrame:
 
 
 def summary_figures(assessment_or_plan: Any) -> dict[str, Any]:
-    """The keys ``summary.json`` gains (JSON-ready).
+    """Return the keys ``summary.json`` gains (JSON-ready).
 
     ``wait_p90_min_peak_max`` is ``None`` when a point is overloaded at the peak (then
     ``points_overloaded_at_peak`` counts them).
@@ -183,7 +184,7 @@ def wait_colour(p90_min: float | None, overloaded: bool = False) -> str:
 
 
 def wait_layer(assessment: Any, plan: StaffingPlan | None = None, *, lang: str = "vi", show: bool = False) -> Any:
-    """A folium layer: each point coloured by its P90 wait at the peak, with a popup.
+    """Build a folium layer: each point coloured by its P90 wait at the peak, with a popup.
 
     Parameters
     ----------
@@ -220,12 +221,11 @@ def wait_layer(assessment: Any, plan: StaffingPlan | None = None, *, lang: str =
         over = r["queue_status"] == "overloaded at the peak"
         p90 = None if pd.isna(r["wait_p90_min_peak"]) else float(r["wait_p90_min_peak"])
         wait_txt = ("quá tải lúc cao điểm" if vi else "overloaded at the peak") if over else f"{p90:.1f} min"
-        label = (
-            f"<b>{html.escape(str(r['name']))}</b><br>"
-            + (f"P90 chờ: {wait_txt}<br>Quầy: {int(r['counters_assumed'])} → đề xuất {int(r['counters_recommended'])}"
-               if vi else
-               f"P90 wait: {wait_txt}<br>Counters: {int(r['counters_assumed'])} → recommended "
-               f"{int(r['counters_recommended'])}")
+        label = f"<b>{html.escape(str(r['name']))}</b><br>" + (
+            f"P90 chờ: {wait_txt}<br>Quầy: {int(r['counters_assumed'])} → đề xuất {int(r['counters_recommended'])}"
+            if vi
+            else f"P90 wait: {wait_txt}<br>Counters: {int(r['counters_assumed'])} → recommended "
+            f"{int(r['counters_recommended'])}"
         )
         pt = geo.loc[pid]
         folium.CircleMarker(
@@ -239,3 +239,30 @@ def wait_layer(assessment: Any, plan: StaffingPlan | None = None, *, lang: str =
             tooltip=f"{r['name']}: {wait_txt}",
         ).add_to(fg)
     return fg
+
+
+def run_outputs(assessment: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Return the ``points.csv`` columns and ``summary.json`` keys for :func:`pointplan.run`.
+
+    Uses the defaults (target P90 ≤ 15 minutes at the peak, Plan 322's bounds). A point with
+    visits but no counter is reported as overloaded; inputs the queue model cannot use (e.g.
+    fractional counters) leave the columns empty and the keys ``None`` with a logged warning,
+    so the rest of the run still gets written.
+
+    Examples
+    --------
+    >>> import pointplan
+    >>> from pointplan.staffing.outputs import run_outputs
+    >>> cols, keys = run_outputs(pointplan.assess(pointplan.load_points()))  # doctest: +SKIP
+    """
+    import logging
+
+    from pointplan._errors import InputError
+
+    try:
+        plan = staffing_plan(assessment, zero_counters="overloaded")
+    except InputError as exc:
+        logging.getLogger(__name__).warning("queues and staffing not computed: %s", exc)
+        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in POINT_COLUMNS}, index=assessment.points.index)
+        return empty, dict.fromkeys(SUMMARY_KEYS)
+    return points_columns(plan), summary_figures(plan)

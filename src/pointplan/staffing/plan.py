@@ -114,6 +114,7 @@ def staffing_plan(
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     in_person_share: float | None = None,
+    zero_counters: str = "raise",
 ) -> StaffingPlan:
     """Queue at each point, officials needed against assumed, and where to put them.
 
@@ -141,6 +142,9 @@ def staffing_plan(
         Arrival profile and service time (see :func:`~pointplan.staffing.queue_table`).
     in_person_share
         What-if share of dossiers filed in person (default as assessed).
+    zero_counters
+        ``"raise"`` (default) when a point has visits but no counter, or ``"overloaded"``
+        to report it as overloaded at the peak.
 
     Returns
     -------
@@ -161,16 +165,26 @@ def staffing_plan(
     pts = assessment.points
     v = assessment_visits(assessment, allocation=allocation, in_person_share=in_person_share)
     avail = assessment_availability(assessment)
-    assumed = pd.to_numeric(pts["counters_used"], errors="coerce").fillna(0).astype(int)
-    now = queue_table(v, assumed, profile=prof, service_minutes=minutes, availability=avail).peak
+    assumed = pd.to_numeric(pts["counters_used"], errors="coerce").fillna(0.0)
+    now = queue_table(
+        v, assumed, profile=prof, service_minutes=minutes, availability=avail, zero_counters=zero_counters
+    ).peak
+    assumed = assumed.astype(int)  # whole numbers: checked by queue_table
     b = counter_bounds(pts, bounds)
     lam = arrival_matrix(v, prof, avail)
     needed = counters_for_target(lam, minutes, target_p90_min=target_p90_min, minimum=b["counters_min"].to_numpy())
     rec, info = _recommend(lam, needed, b, officials, objective, minutes)
-    after = queue_table(v, pd.Series(rec, index=v.index), profile=prof, service_minutes=minutes, availability=avail)
+    after = queue_table(
+        v,
+        pd.Series(rec, index=v.index),
+        profile=prof,
+        service_minutes=minutes,
+        availability=avail,
+        zero_counters=zero_counters,
+    )
     table = pd.DataFrame(index=pts.index)
     for col in ("name", "kind", "unit_code"):
-        table[col] = pts[col] if col in pts else None
+        table[col] = pts.get(col, None)
     table["visits_per_day"] = v
     for col in ("arrivals_per_hour_peak", "utilisation_peak", "prob_wait_peak", "wait_mean_min_peak"):
         table[col] = now[col]
@@ -260,7 +274,7 @@ def online_whatif(
     in_person_shares: Sequence[float] = DEFAULT_IN_PERSON_SHARES,
     **kwargs: Any,
 ) -> WhatIf:
-    """What moving dossiers online does to the queues and how many officials it frees.
+    """Compare the queues and the officials needed as dossiers move online.
 
     Parameters
     ----------

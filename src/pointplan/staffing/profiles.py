@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +63,7 @@ DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TOL = 1e-6
 
 
-def _shares(values: Mapping[object, float], what: str) -> pd.Series:
+def _shares(values: Mapping[Any, float], what: str) -> pd.Series:
     s = pd.Series(dict(values), dtype=float)
     if len(s) == 0:
         msg = f"{what} is empty: give at least one share."
@@ -99,10 +100,10 @@ class ArrivalProfile:
     >>> p = ArrivalProfile({9: 0.5, 10: 0.5}, {"Mon": 0.5, "Tue": 0.5})
     >>> p.peak_factor  # the peak hour has the average hour's arrivals
     1.0
-    >>> ArrivalProfile({9: 0.5, 10: 0.6}, {"Mon": 1.0})
+    >>> ArrivalProfile({9: 0.5, 10: 0.6}, {"Mon": 1.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pointplan._errors.InputError: hourly profile sums to 1.1, not 1. Give shares that add up to one (divide each by their total), or build the profile with profile_from_records().
+    pointplan._errors.InputError: hourly profile sums to 1.1, not 1. Give shares that add up to one ...
     """
 
     hourly: Mapping[int, float]
@@ -142,9 +143,7 @@ class ArrivalProfile:
         >>> len(s), round(float(s["factor"].sum()), 6)  # 40 hours; 5 days of visits
         (40, 5.0)
         """
-        rows = [
-            (d, h, self.n_days * wd * ph) for d, wd in self.weekly.items() for h, ph in self.hourly.items()
-        ]
+        rows = [(d, h, self.n_days * wd * ph) for d, wd in self.weekly.items() for h, ph in self.hourly.items()]
         return pd.DataFrame(rows, columns=["day", "hour", "factor"])
 
     @property
@@ -153,12 +152,12 @@ class ArrivalProfile:
         return float(self.slots()["factor"].max() * len(self.hourly))
 
     def factors(self) -> npt.NDArray[np.float64]:
-        """The slot factors as an array (see :meth:`slots`)."""
+        """Return the slot factors as an array (see :meth:`slots`)."""
         return self.slots()["factor"].to_numpy(dtype=float)
 
 
 def default_profile() -> ArrivalProfile:
-    """The documented default office profile (morning and Monday peaks; an assumption).
+    """Return the documented default office profile (morning and Monday peaks; an assumption).
 
     Examples
     --------

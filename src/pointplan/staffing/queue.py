@@ -134,6 +134,7 @@ def queue_table(
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     availability: pd.Series | None = None,
+    zero_counters: str = "raise",
 ) -> PointQueues:
     """M/M/c queues of points given their visits a day and staffed counters.
 
@@ -151,6 +152,9 @@ def queue_table(
         Share of dossiers by procedure group.
     availability
         Share of working days each point is open (default 1).
+    zero_counters
+        A point with visits but no counter: ``"raise"`` an error (default), or report it
+        ``"overloaded"`` (what the run outputs do, since an assessment accepts it).
 
     Returns
     -------
@@ -178,7 +182,10 @@ def queue_table(
         msg = f"counters must be whole numbers; got {c[c != np.round(c)].to_dict()}."
         raise InputError(msg)
     zero = (c == 0) & (v > 0)
-    if zero.any():
+    if zero_counters not in ("raise", "overloaded"):
+        msg = f"zero_counters must be 'raise' or 'overloaded', got {zero_counters!r}."
+        raise InputError(msg)
+    if zero.any() and zero_counters == "raise":
         msg = (
             f"zero counters with demand at point(s) {list(v.index[zero])[:8]}: a point that "
             "receives visits needs at least one staffed counter. Give 'counters' >= 1 there."
@@ -188,7 +195,12 @@ def queue_table(
     minutes = mean_service_minutes(service_minutes, group_shares)
     lam = arrival_matrix(v, prof, availability)
     n_pts, n_slots = lam.shape
-    m = mmc_metrics(lam.ravel(), np.repeat(c.to_numpy(dtype=float), n_slots), minutes)
+    m = mmc_metrics(lam.ravel(), np.repeat(np.where(zero, 1.0, c.to_numpy(dtype=float)), n_slots), minutes)
+    if zero.any():  # no counter at all: every hour with arrivals is overloaded
+        rows = np.repeat(zero.to_numpy(), n_slots) & (lam.ravel() > 0)
+        m.loc[rows, "overloaded"] = True
+        m.loc[rows, ["utilisation", "prob_wait", "wait_mean_min", "wait_p90_min", "queue_mean"]] = np.nan
+        m.loc[np.repeat(zero.to_numpy(), n_slots), "counters"] = 0
     slots = prof.slots()
     by_hour = pd.concat(
         [
@@ -297,7 +309,7 @@ def point_queues(
     group_shares: Mapping[str, float] | None = None,
     in_person_share: float | None = None,
 ) -> PointQueues:
-    """The queue at every point of an assessment, hour by hour and at the peak.
+    """Model the queue at every point of an assessment, hour by hour and at the peak.
 
     Parameters
     ----------
