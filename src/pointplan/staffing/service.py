@@ -68,7 +68,7 @@ def time_to_service(assessment: Any, queues: PointQueues | None = None, *, at: s
             "unit_code": dem["unit_code"],
             "population": dem["population"].astype(float).where(reach, 0.0),
             "travel": travel.where(reach, 0.0),
-            "wait": wait.where(reach, 0.0),
+            "wait": wait.where(reach & (dem["population"].astype(float) > 0), 0.0),
             "over_pop": dem["population"].astype(float).where(over & reach, 0.0),
         }
     )
@@ -81,8 +81,9 @@ def time_to_service(assessment: Any, queues: PointQueues | None = None, *, at: s
 def _weighted(g: pd.DataFrame) -> pd.Series:
     w = g["population"].to_numpy()
     tot = w.sum()
-    travel = float((w * g["travel"]).sum() / tot) if tot else np.nan
-    wait = float((w * g["wait"]).sum() / tot) if tot else np.nan  # NaN if any weight is at an overloaded point
+    # numpy sums (not pandas'): a wait of NaN at an overloaded point must make the mean NaN.
+    travel = float(np.sum(w * g["travel"].to_numpy()) / tot) if tot else np.nan
+    wait = float(np.sum(w * g["wait"].to_numpy()) / tot) if tot else np.nan
     return pd.Series(
         {
             "population": float(tot),
