@@ -281,7 +281,9 @@ def test_allocation_bad_budgets() -> None:
 def test_counters_for_target_agrees_with_min_counters() -> None:
     lam = np.array([[1.0, 5.184], [2.0, 10.3], [0.0, 0.0], [20.0, 3.0]])
     got = st.counters_for_target(lam, 15.0, minimum=[2, 2, 0, 1])
-    want = [max(m, st.min_counters(float(r.max()), 15.0, max_wait_min=15.0)) for m, r in zip([2, 2, 0, 1], lam)]
+    want = [
+        max(m, st.min_counters(float(r.max()), 15.0, max_wait_min=15.0)) for m, r in zip([2, 2, 0, 1], lam, strict=True)
+    ]
     want[2] = 0
     assert got.tolist() == want
 
@@ -361,6 +363,7 @@ def test_run_outputs_and_workflow_files(tiny_assessment) -> None:
     from pointplan.workflow import _points_csv, _summary_json
 
     cols, keys = st.outputs.run_outputs(tiny_assessment)
+    assert keys["officials_assumed"] == 2
     assert list(cols.columns) == list(st.POINT_COLUMNS)
     table = _points_csv(tiny_assessment)
     for c in ("wait_mean_min_peak", "wait_p90_min_peak", "prob_wait_peak", "counters_recommended"):
