@@ -384,3 +384,41 @@ def test_report_tables_and_layer(tiny_assessment) -> None:
     layer = st.wait_layer(tiny_assessment, plan, lang="vi")
     marker = next(iter(layer._children.values()))
     assert marker.options["color"] == "#67000d"  # overloaded: dark red
+
+
+# ---------------------------------------------------------------------------------------
+# pointplan staff
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--online-share", "1.5"], "--online-share must be between 0 and 1"),
+        (["--officials", "-3"], "--officials must be a whole number"),
+        (["--service-minutes", "0"], "--service-minutes must be > 0"),
+        (["--target-p90", "-1"], "--target-p90 must be >= 0"),
+    ],
+)
+def test_staff_cli_bad_input(argv, words, capsys) -> None:
+    from pointplan.cli import main
+
+    assert main(["staff", *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_staff_cli_on_hanoi(tmp_path, capsys) -> None:
+    from pointplan.cli import main
+
+    out = tmp_path / "staff.csv"
+    assert main(["staff", "--officials", "400", "--online-share", "0.6", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "officials: assumed 413" in text  # 126 ward points x 3 + 3 branches x 11 + 2 one-counter points
+    assert "recommended 400 of 400" in text
+    t = pd.read_csv(out, encoding="utf-8-sig", dtype={"unit_code": str})
+    assert len(t) == 131 and t["counters_recommended"].sum() == 400
+    assert t["counters_recommended"].between(t["counters_min"], t["counters_max"]).all()
+    # 6,000 officials cannot sit at 131 points of at most 2-15 counters: a clear error.
+    assert main(["staff", "--officials", "6000"]) == 2
+    assert "officials requested, but the points allow at most" in capsys.readouterr().err
