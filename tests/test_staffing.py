@@ -422,3 +422,22 @@ def test_staff_cli_on_hanoi(tmp_path, capsys) -> None:
     # 6,000 officials cannot sit at 131 points of at most 2-15 counters: a clear error.
     assert main(["staff", "--officials", "6000"]) == 2
     assert "officials requested, but the points allow at most" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_assess_outputs_carry_the_queue_figures(tmp_path) -> None:
+    from pointplan.cli import main
+
+    assert main(["-q", "assess", "--out", str(tmp_path)]) == 0
+    pts = pd.read_csv(tmp_path / "points.csv", encoding="utf-8-sig")
+    assert set(st.POINT_COLUMNS) <= set(pts.columns)
+    ward = pts[pts["kind"] == "unit_point"]
+    assert ward["counters_recommended"].between(2, 5).all()
+    # One ward point (57 visits a day, 3 counters) is overloaded at the peak: its waits are empty.
+    assert pts["wait_p90_min_peak"].isna().sum() == 1
+    text = (tmp_path / "summary.json").read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    s = json.loads(text)
+    assert s["officials_assumed"] == 413
+    assert s["officials_needed"] == int(pts["counters_recommended"].sum())
+    assert s["wait_p90_min_peak_max"] is None and s["points_overloaded_at_peak"] == 1
