@@ -441,3 +441,46 @@ def test_assess_outputs_carry_the_queue_figures(tmp_path) -> None:
     assert s["officials_assumed"] == 413
     assert s["officials_needed"] == int(pts["counters_recommended"].sum())
     assert s["wait_p90_min_peak_max"] is None and s["points_overloaded_at_peak"] == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Proposals that account for waiting (heuristic)
+# ---------------------------------------------------------------------------------------
+
+
+def test_propose_with_waiting_finds_the_brute_force_best(tiny_assessment) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from conftest import UTM, X0, Y0
+    from pointplan.workflow import propose_points
+
+    # C1 in B near d2 (and 7.5 km from d3), C2 next to d3, C3 in A next to d0.
+    cand = gpd.GeoDataFrame(
+        {"candidate_id": ["C1", "C2", "C3"], "kind": ["proposed"] * 3, "unit_code": ["00002", "00002", "00001"]},
+        geometry=[
+            shapely.Point(X0 + 4000, Y0 + 1000),
+            shapely.Point(X0 + 11500, Y0 + 1000),
+            shapely.Point(X0 + 600, Y0 + 1000),
+        ],
+        crs=UTM,
+    )
+    r = st.propose_with_waiting(tiny_assessment, 1, candidates=cand, rounds=3)
+    h = r.history
+    assert len(h) == 3 and h["kept"].sum() == 1
+    # Round 0 is the travel-only p-median: C2 saves d3's 40 people the most minutes.
+    assert h.loc[0, "candidates"] == "C2"
+    assert h.loc[h["kept"], "time_to_service_minutes"].item() == h["time_to_service_minutes"].min()
+    # Brute force over the three sites, each staffed with the same 4 officials (2 + 2).
+    totals = {}
+    for cid in ("C1", "C2", "C3"):
+        after = propose_points(tiny_assessment, 1, candidates=cand[cand["candidate_id"] == cid]).before_after["after"]
+        plan = st.staffing_plan(after, 4)
+        q = st.point_queues(after, plan.points["counters_recommended"])
+        totals[cid] = st.time_to_service(after, q).attrs["city"]["time_to_service_minutes"]
+    best = min(totals, key=totals.get)
+    assert best == "C1" and totals["C1"] < totals["C2"]  # P1 keeps 36 of 40 visits with C2
+    assert r.proposal.points["candidate_id"].tolist() == [best]
+    assert r.history.loc[r.best_round, "time_to_service_minutes"] == pytest.approx(totals[best])
+    with pytest.raises(InputError, match="rounds"):
+        st.propose_with_waiting(tiny_assessment, 1, candidates=cand, rounds=0)

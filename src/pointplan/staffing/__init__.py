@@ -13,7 +13,9 @@ and the staffed counters (one official each).
   assumed, per point and city-wide, and where a given number of officials should sit
   (greedy marginal allocation, exact for these convex costs);
 * :func:`online_whatif` — waits and officials freed at 40 %, 30 %, 20 % in person;
-* :func:`time_to_service` — travel plus expected wait at the nearest point, per unit.
+* :func:`time_to_service` — travel plus expected wait at the nearest point, per unit;
+* :func:`propose_with_waiting` — proposals that account for waiting, by alternating location
+  and staffing (a heuristic, reported as such).
 
 Examples
 --------
@@ -33,6 +35,7 @@ from pointplan.staffing.allocate import (
     waiting_cost_table,
 )
 from pointplan.staffing.erlang import erlang_b, erlang_c, min_counters, mmc_metrics
+from pointplan.staffing.locate import WaitAwareProposal, propose_with_waiting
 from pointplan.staffing.outputs import (
     POINT_COLUMNS,
     SUMMARY_KEYS,
@@ -69,6 +72,7 @@ __all__ = [
     "ArrivalProfile",
     "PointQueues",
     "StaffingPlan",
+    "WaitAwareProposal",
     "WhatIf",
     "allocate_counters",
     "arrival_matrix",
@@ -85,6 +89,7 @@ __all__ = [
     "point_queues",
     "points_columns",
     "profile_from_records",
+    "propose_with_waiting",
     "queue_table",
     "report_tables",
     "staffing_plan",

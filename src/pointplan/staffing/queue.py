@@ -308,6 +308,7 @@ def point_queues(
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     in_person_share: float | None = None,
+    zero_counters: str = "raise",
 ) -> PointQueues:
     """Model the queue at every point of an assessment, hour by hour and at the peak.
 
@@ -323,6 +324,8 @@ def point_queues(
         See :func:`queue_table`.
     in_person_share
         What-if share of dossiers filed in person (default as assessed, 40.05 %).
+    zero_counters
+        See :func:`queue_table`.
 
     Returns
     -------
@@ -344,4 +347,5 @@ def point_queues(
         service_minutes=service_minutes,
         group_shares=group_shares,
         availability=assessment_availability(assessment),
+        zero_counters=zero_counters,
     )
