@@ -419,6 +419,14 @@ def test_staff_cli_on_hanoi(tmp_path, capsys) -> None:
     t = pd.read_csv(out, encoding="utf-8-sig", dtype={"unit_code": str})
     assert len(t) == 131 and t["counters_recommended"].sum() == 400
     assert t["counters_recommended"].between(t["counters_min"], t["counters_max"]).all()
+    # The user's timestamped dossiers replace the default profile: all at Monday 9:00 -> more officials.
+    dossiers = tmp_path / "dossiers.csv"
+    dossiers.write_text("received_at\n2025-09-01 09:10\n2025-09-08 09:40\n", encoding="utf-8")
+    assert main(["staff", "--dossiers", str(dossiers)]) == 0
+    needed = int(text.split("needed ")[1].split(" ")[0])
+    assert needed == 387
+    peaky = capsys.readouterr().out
+    assert int(peaky.split("needed ")[1].split(" ")[0]) > needed
     # 6,000 officials cannot sit at 131 points of at most 2-15 counters: a clear error.
     assert main(["staff", "--officials", "6000"]) == 2
     assert "officials requested, but the points allow at most" in capsys.readouterr().err
@@ -448,6 +456,7 @@ def test_assess_outputs_carry_the_queue_figures(tmp_path) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_propose_with_waiting_finds_the_brute_force_best(tiny_assessment) -> None:
     import geopandas as gpd
     import shapely
