@@ -493,3 +493,16 @@ def test_propose_with_waiting_finds_the_brute_force_best(tiny_assessment) -> Non
     assert r.history.loc[r.best_round, "time_to_service_minutes"] == pytest.approx(totals[best])
     with pytest.raises(InputError, match="rounds"):
         st.propose_with_waiting(tiny_assessment, 1, candidates=cand, rounds=0)
+
+
+def test_run_outputs_with_zero_counters(tiny_city) -> None:
+    c = tiny_city
+    a = pointplan.assess(
+        c["points"].assign(counters=0), c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=("bike",)
+    )
+    with pytest.raises(InputError, match="zero counters with demand"):
+        st.staffing_plan(a)
+    cols, keys = st.outputs.run_outputs(a)  # the run still writes: a finding, not a crash
+    assert keys["points_overloaded_at_peak"] == 1 and keys["wait_p90_min_peak_max"] is None
+    assert keys["officials_assumed"] == 0 and keys["officials_needed"] == cols.loc["P1", "counters_recommended"] >= 2
+    assert math.isnan(cols.loc["P1", "wait_p90_min_peak"])
