@@ -1,8 +1,9 @@
 """The ``pointplan`` command line.
 
 Sub-commands: ``info`` (what data was found), ``check`` (the rules), ``assess`` (coverage,
-access and load tables), ``propose`` (new points), ``map`` (interactive map) and ``run``
-(everything, into one output folder). Exit codes: 0 success, 1 a finding of severity
+access and load tables), ``propose`` (new points), ``map`` (interactive map), ``staff``
+(queues at the peak, officials needed, the online what-if) and ``run`` (everything, into one
+output folder). Exit codes: 0 success, 1 a finding of severity
 "error" with ``check --strict``, 2 a usage or input error (with a message, never a
 traceback), 3 missing or corrupt reference data, 4 an internal error (a bug: rerun with
 ``-v`` for the traceback), 130 interrupted.
@@ -96,7 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--scenario", default="hanoi-2025", help="scenario to describe")
     p_info.set_defaults(func=cmd_info)
     _extend(sub)
+    _extend_staff(sub)
     return parser
+
+
+def _extend_staff(sub: argparse._SubParsersAction) -> None:
+    """Add ``staff`` (queues and officials, :mod:`pointplan.staffing`)."""
+    from pointplan.staffing.cli import add_staff_subcommand
+
+    add_staff_subcommand(sub)
 
 
 def _extend(sub: argparse._SubParsersAction) -> None:

@@ -270,12 +270,25 @@ def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     return {"unreachable_population": round(float(pop[bad].sum()), 1), "unreachable_demand_points": int(bad.sum())}
 
 
+def _points_csv(assessment: Any) -> pd.DataFrame:
+    """``points.csv``: the report's point table plus the queue columns (issue 17)."""
+    from pointplan.report import points_table
+    from pointplan.staffing.outputs import run_outputs
+
+    cols, _ = run_outputs(assessment)
+    queue = cols.reindex(assessment.points.index).reset_index(drop=True).round(4)
+    return pd.concat([points_table(assessment), queue], axis=1)
+
+
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
+    from pointplan.staffing.outputs import run_outputs
+
     s = dict(assessment.summary)
     s.update(_unreachable_counts(assessment))
     unc = getattr(assessment, "uncertainty", None)
     if unc is not None:
         s.update(unc.summary_items())
+    s.update(run_outputs(assessment)[1])  # officials_assumed, officials_needed, wait_p90_min_peak_max (issue 17)
     f = assessment.findings
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
@@ -589,11 +602,11 @@ def _write_outputs(
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import points_table, units_table, write_report
+    from pointplan.report import units_table, write_report
 
     paths: dict[str, Path] = {}
     paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
-    paths["points.csv"] = write_table(points_table(a), out / "points.csv", inputs=inputs)
+    paths["points.csv"] = write_table(_points_csv(a), out / "points.csv", inputs=inputs)
     paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
     prop_gdf = (
         proposal.points
@@ -852,14 +865,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     from pointplan.io import staged_folder, write_json, write_table
-    from pointplan.report import points_table, units_table
+    from pointplan.report import units_table
 
     out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
     a = _assess_cli(args)
     inputs = _cli_inputs(args)
     with staged_folder(out, inputs) as stage:
         write_table(units_table(a), stage / "units.csv", inputs=inputs)
-        write_table(points_table(a), stage / "points.csv", inputs=inputs)
+        write_table(_points_csv(a), stage / "points.csv", inputs=inputs)
         write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
     s = a.summary
     _print(
