@@ -64,9 +64,8 @@ def main() -> None:
         res_d = run_uncertainty(a, draws=args.draws, seed=2025, sensitivity_draws=0, workers=args.dask)
         out["dask_s"] = round(time.perf_counter() - t, 2)
         out["dask_same_intervals"] = res_d.intervals == res.intervals
-        print(
-            f"{args.draws} draws on Dask ({args.dask} workers)   {out['dask_s']:8.2f} s, same: {out['dask_same_intervals']}"
-        )
+        same = out["dask_same_intervals"]
+        print(f"{args.draws} draws on Dask ({args.dask} workers)   {out['dask_s']:8.2f} s, same intervals: {same}")
     print(json.dumps(out))
 
 
