@@ -23,7 +23,6 @@ from pointplan.demand import (
     IN_PERSON_SHARE,
     SOURCE_DOSSIERS,
     SOURCE_WORKING_DAYS,
-    _ellipsoid_band_area_km2,
     aggregate_dossiers,
     build_demand,
     convert_old_units,
@@ -32,6 +31,8 @@ from pointplan.demand import (
     iter_raster_cells,
     visits_per_day,
 )
+from pointplan.demand._pieces import _Pieces, _to_units_crs
+from pointplan.demand.raster import _ellipsoid_band_area_km2
 
 # ---------------------------------------------------------------------------------------
 # A tiny raster with a hand-worked answer
@@ -501,8 +502,6 @@ def test_aggregate_dossiers_feeds_visits(old_records, hanoi_units):
 
 def test_points_falling_outside_are_moved_inside():
     # Private helper, tested directly: a sliver piece's point can land on the unit's edge.
-    from pointplan.demand import _Pieces, _to_units_crs
-
     unit = np.array([shapely.box(0, 0, 10, 10)], dtype=object)
     shapely.prepare(unit)
     pieces = _Pieces(
