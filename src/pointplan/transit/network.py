@@ -15,9 +15,10 @@ Reading the files
 - ``route_id`` is a route-direction: route 01 is ``"01_1"`` and ``"01_2"``. A stop's trips
   per hour count the buses of every route-direction that stops there (both directions).
 - Period lengths are not in the files. Midday is 7 hours: in the complete Đống Đa feed
-  (``dong_da_subset_complete``, midday only) each route's midday trips pass a stop at a
-  regular headway over 7 hours (route 01_1: 43 trips, every 10 min, 10:08 → 17:08), and
-  its trip counts equal ``trips_midday.txt``. The morning and afternoon peaks are taken
+  (``dong_da_subset_complete``, midday only) every route's midday trips pass its busiest
+  stop at a regular headway over 7 hours (median first-to-last span 7.0 h over its 63
+  route-directions; route 01_1: 43 trips every 10 min, 10:08 → 17:08), and their counts
+  equal ``trips_midday.txt``. The morning and afternoon peaks are taken
   as 3 hours each (06:00–09:00, 16:00–19:00), the usual peak windows of this feed's model;
   this is an assumption (:data:`PERIOD_HOURS`, overridable).
 """
