@@ -28,6 +28,7 @@ Walking is in a straight line, so on streets walks are somewhat longer.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -167,6 +168,17 @@ class Timetable:
         """Number of connections (bus hops between consecutive stops)."""
         return int(self.dep_s.size)
 
+    @functools.cached_property
+    def _lists(self) -> tuple[list[int], list[int], list[float], list[float], list[int]]:
+        """The connection arrays as Python lists, built once: the scan reads them item by item."""
+        return (
+            self.dep_stop.tolist(),
+            self.arr_stop.tolist(),
+            self.dep_s.tolist(),
+            self.arr_s.tolist(),
+            self.trip.tolist(),
+        )
+
 
 def build_timetable(feed: gtfs_kit.Feed, *, date: str | None = None) -> Timetable:
     """Compile a GTFS feed into connections sorted by departure time.
@@ -288,14 +300,13 @@ def earliest_arrival(
     >>> [f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}" for s in t]
     ['07:57', '08:10']
     """
-    best = np.full(len(timetable.xy), np.inf)
+    best = [math.inf] * len(timetable.xy)  # Python lists: faster than numpy item access here
     for stop, secs in access.items():
         best[stop] = min(best[stop], depart_s + secs)
-    on_trip = np.zeros(len(timetable.trip_ids), dtype=bool)
+    on_trip = [False] * len(timetable.trip_ids)
     first = int(np.searchsorted(timetable.dep_s, depart_s, side="left"))
     last = int(np.searchsorted(timetable.dep_s, depart_s + max_s, side="right"))
-    dep_stop, arr_stop = timetable.dep_stop.tolist(), timetable.arr_stop.tolist()
-    dep_s, arr_s, trip = timetable.dep_s.tolist(), timetable.arr_s.tolist(), timetable.trip.tolist()
+    dep_stop, arr_stop, dep_s, arr_s, trip = timetable._lists
     for c in range(first, last):
         t = trip[c]
         if not on_trip[t]:
@@ -306,7 +317,7 @@ def earliest_arrival(
         for stop, secs in footpaths[arr_stop[c]]:
             if arrive + secs < best[stop]:
                 best[stop] = arrive + secs
-    return best
+    return np.asarray(best, dtype=float)
 
 
 def _clock(value: str | float, what: str) -> float:
