@@ -40,6 +40,10 @@ def _pts(xs: list[float], ys: list[float], **cols: list[object]) -> gpd.GeoDataF
     return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(xs, ys), crs=UTM)
 
 
+def _square() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(index=pd.Index(["U"], name="code"), geometry=[shapely.box(0, 0, 10, 10)], crs=UTM)
+
+
 # ---------------------------------------------------------------------------------------
 # Frequencies and access on a hand-made network
 # ---------------------------------------------------------------------------------------
@@ -144,7 +148,9 @@ def test_findings_name_far_points_and_stand_ins(small_net):
         (lambda net: point_bus_access(_pts([0], [0]), net, walk_m=0), "walk_m"),
         (lambda net: point_bus_access(gpd.GeoDataFrame(geometry=gpd.points_from_xy([0], [0])), net), "CRS"),
         (lambda net: BusNetwork(net.stops, net.route_trips, period_hours={"am": 3.0}), "period_hours"),
-        (lambda net: unit_bus_access(_pts([0], [0]), net, demand=_pts([0], [0])), "unit_code"),
+        (lambda net: unit_bus_access(_pts([0], [0]), net, demand=_pts([0], [0])), "Polygon"),
+        (lambda net: unit_bus_access(_square(), net, demand=_pts([0], [0])), "unit_code"),
+        (lambda net: unit_bus_access(_square(), net, demand=_pts([0], [0], unit_code=["X"], population=[1])), "X"),
     ],
 )
 def test_bad_input_raises(small_net, call, match):

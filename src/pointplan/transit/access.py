@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from pointplan import settings
 from pointplan._errors import InputError
-from pointplan._validate import check_columns, check_number, ensure_gdf, projected_crs
+from pointplan._validate import check_columns, check_geometries, check_number, ensure_gdf, projected_crs
 from pointplan.points import is_stand_in
 from pointplan.transit.network import PERIODS, BusNetwork, load_bus_network
 
@@ -195,7 +195,7 @@ def unit_bus_access(
     Raises
     ------
     InputError
-        Bad units, demand or ``walk_m``.
+        Bad units, demand (or demand points in units absent from ``units``) or ``walk_m``.
 
     Examples
     --------
@@ -220,6 +220,7 @@ def unit_bus_access(
     walk = check_number(walk_m, "walk_m", minimum=0, strict=True)
     assert walk is not None
     ensure_gdf(units, "units")
+    check_geometries(units, "units", types=("Polygon", "MultiPolygon"))
     network = load_bus_network() if network is None else network
     codes = pd.Index(units.index.astype(str), name="code")
     if demand is None:
@@ -227,6 +228,10 @@ def unit_bus_access(
 
         demand = build_demand(units, cell_m=250)
     check_columns(demand, ["unit_code", "population"], "demand")
+    stray = pd.Index(demand["unit_code"].astype(str).unique()).difference(codes)
+    if len(stray):
+        msg = f"demand has points in units absent from units: {list(stray[:8])}. Build demand for the same units."
+        raise InputError(msg)
     inside = _stops_inside(network, units, codes)
     near = _near(_xy(demand, "demand"), network, walk)
     out = pd.concat([inside, _weighted(near, demand, codes)], axis=1)

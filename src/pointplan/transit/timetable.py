@@ -405,7 +405,9 @@ def transit_times(
         / ``transit_min_worst`` (door-to-door minutes over the departures, waiting
         included; walking the whole way when no bus is faster, so never above
         ``walk_min``), ``bus_faster_share`` (share of departures on which a bus beats
-        walking) and ``n_departures``.
+        walking) and ``n_departures``. An origin or destination with no stop within
+        ``walk_m`` (outside the area the timetable covers) gets the walk: read
+        ``bus_faster_share`` before comparing ``transit_min_*`` with other modes.
 
     Raises
     ------
