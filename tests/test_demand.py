@@ -526,3 +526,30 @@ def test_unit_type_without_accents_is_stripped() -> None:
     res = convert_old_units(pd.DataFrame({"ward": ["Phuong Xuan La", "Phường Xuân La"]}))
     assert res.records["new_unit_code"].tolist() == ["00611", "00611"]
     assert len(res.unmatched) == 0
+
+
+def test_every_public_name_still_importable_from_pointplan_demand() -> None:
+    """The split into pointplan/demand/ keeps the old import path of every public name."""
+    import pointplan.demand as demand
+    from pointplan.demand import addresses, population, raster, visits
+
+    homes = {
+        "build_demand": population,
+        "demand_for_units": population,
+        "FLAG_FALLBACK": population,
+        "FLAG_NO_RASTER": population,
+        "iter_raster_cells": raster,
+        "visits_per_day": visits,
+        "demand_visits": visits,
+        "DEFAULT_DOSSIERS_PER_DAY": visits,
+        "IN_PERSON_SHARE": visits,
+        "SOURCE_DOSSIERS": visits,
+        "SOURCE_CALENDAR_DAYS": visits,
+        "SOURCE_WORKING_DAYS": visits,
+        "convert_old_units": addresses,
+        "aggregate_dossiers": addresses,
+        "ConversionResult": addresses,
+    }
+    assert set(demand.__all__) == set(homes)
+    for name, module in homes.items():
+        assert getattr(demand, name) is getattr(module, name), name
