@@ -44,7 +44,7 @@ class FakeNominatim:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 fake._answer(self)
 
             def log_message(self, *args: object) -> None:  # keep test output clean

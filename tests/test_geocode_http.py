@@ -9,6 +9,7 @@ known by construction.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -17,9 +18,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from fake_nominatim import FakeNominatim
 
 import pointplan
+from fake_nominatim import FakeNominatim
 from pointplan import OfflineError, settings
 from pointplan.geocode import NominatimClient, address_list, cache_path, geocode, geocode_addresses, geocode_points
 
@@ -146,7 +147,7 @@ def test_at_most_one_request_per_interval(fake, points, units, monkeypatch) -> N
     geocode_addresses(_addresses(points, "DP00082", "DP00004"), units=units)  # 4 requests
     times = [r["time"] for r in fake.requests]
     assert len(times) == 4
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.24
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.24
 
 
 def test_interrupted_run_resumes_from_the_cache(fake, points, units, monkeypatch) -> None:
