@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,8 @@ def address_list(
     Returns
     -------
     pandas.DataFrame
-        ``point_id``, ``kind``, ``name``, ``address``, ``declared_unit_code``,
+        ``point_id``, ``kind``, ``name``, ``address``, ``declared_unit_code`` (else the
+        unit the point lies in),
         ``unit_codes`` (allowed units when known beforehand, ``;``-separated),
         ``location_precision``, ``lon``, ``lat``.
 
@@ -121,7 +123,7 @@ def address_list(
             "kind": pts.get("kind", "unit_point"),
             "name": pts.get("name", ""),
             "address": pts["address"].fillna("").astype(str),
-            "declared_unit_code": pts.get("declared_unit_code"),
+            "declared_unit_code": _declared_units(pts),
             "unit_codes": "",
             "location_precision": pts.get("location_precision", "unknown"),
             "lon": geo.x.to_numpy(),
@@ -131,6 +133,15 @@ def address_list(
     if post_offices:
         out = pd.concat([out, post_office_addresses()], ignore_index=True)
     return out
+
+
+def _declared_units(pts: gpd.GeoDataFrame) -> pd.Series | None:
+    """Each point's declared unit, else the unit it now lies in (its stand-in's unit)."""
+    declared = pts.get("declared_unit_code")
+    if "unit_code" not in pts.columns:
+        return declared
+    located = pts["unit_code"].astype(object)
+    return located if declared is None else declared.astype(object).where(declared.notna(), located)
 
 
 def post_office_addresses() -> pd.DataFrame:
@@ -158,9 +169,11 @@ def post_office_addresses() -> pd.DataFrame:
         raise InputError(msg)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     old = load_old_to_new()
-    old_key = old["old_ward"].map(name_key) + "|" + old["old_district"].map(name_key)
+    old_key = old["old_ward"].map(name_key) + "|" + old["old_district"].map(_district_key)
     codes = old.groupby(old_key)["new_ward_code"].agg(lambda s: ";".join(sorted(set(map(str, s)))))
-    key = df["ward"].map(name_key) + "|" + df["district"].map(name_key)
+    key = df["ward"].map(name_key) + "|" + df["district"].map(_district_key)
+    # wards merged away before 2025 (e.g. Đống Mác) are not in the mapping: the file's new unit
+    fallback = df["new_unit_code"].where(df["new_unit_code"] != "", "")
     return pd.DataFrame(
         {
             "point_id": "BC" + df["code"],
@@ -168,12 +181,17 @@ def post_office_addresses() -> pd.DataFrame:
             "name": df["name"].map(normalize_name),
             "address": (df["detailAddress"] + ", " + df["district"] + ", Hà Nội").map(normalize_name),
             "declared_unit_code": df["new_unit_code"].replace("", None),
-            "unit_codes": key.map(codes).fillna(""),
+            "unit_codes": key.map(codes).fillna(fallback),
             "location_precision": "unknown",
             "lon": np.nan,
             "lat": np.nan,
         }
     )
+
+
+def _district_key(name: str) -> str:
+    """Join key of a pre-2025 district with or without its type ("Thị xã Sơn Tây" = "Sơn Tây")."""
+    return re.sub(r"^(thị xã|quận|huyện)\s+", "", name_key(name))
 
 
 def _units_for(

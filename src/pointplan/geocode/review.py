@@ -6,7 +6,8 @@ kind | name``), the chosen one (``chosen``, ``lon``, ``lat``), its precision and
 A person then, row by row:
 
 - accepts the choice: writes ``yes`` (or ``x``, ``ok``, ``có``) in ``reviewed``;
-- picks another candidate: writes its number in ``chosen`` and marks ``reviewed``;
+- picks another candidate: writes its number in ``chosen`` and marks ``reviewed``
+  (pointplan's own choice is the candidate starting with ``*``);
 - or types the right coordinates in ``lon``/``lat`` (e.g. read off a map) and marks ``reviewed``.
 
 ``pointplan geocode --apply review.csv`` (:func:`apply_review`) moves every marked row's
@@ -89,8 +90,14 @@ def format_candidate(c: Candidate) -> str:
     return f"{c.precision} | lon={c.lon:.7f} lat={c.lat:.7f} | {where} | {c.kind} {c.osm}".rstrip() + f" | {c.label}"
 
 
+def _is_choice(chosen: object, k: int) -> bool:
+    return chosen is not None and not pd.isna(chosen) and int(chosen) == k + 1  # type: ignore[call-overload]
+
+
 def review_frame(table: pd.DataFrame) -> pd.DataFrame:
     """Turn a geocoding table (:func:`~pointplan.geocode.geocode_addresses`) into review-file columns.
+
+    pointplan's choice is the candidate whose text starts with ``*``.
 
     Examples
     --------
@@ -103,8 +110,12 @@ def review_frame(table: pd.DataFrame) -> pd.DataFrame:
     out = table.reindex(columns=list(REVIEW_COLUMNS)).copy()
     cands = table["candidates"] if "candidates" in table.columns else pd.Series([[]] * len(table), index=table.index)
     width = max([len(c) for c in cands] + [1])
+    chosen = out["chosen"].tolist()
     for k in range(width):
-        out[f"candidate_{k + 1}"] = [format_candidate(c[k]) if k < len(c) else "" for c in cands]
+        out[f"candidate_{k + 1}"] = [
+            ("* " if _is_choice(ch, k) else "") + format_candidate(c[k]) if k < len(c) else ""
+            for c, ch in zip(cands, chosen, strict=True)
+        ]
     out["chosen"] = out["chosen"].astype("Int64")
     return out
 
@@ -240,8 +251,20 @@ def _candidate_coords(row: pd.Series, k: int) -> tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
+def _coords_equal(cell: object, lon: float, lat: float) -> bool:
+    m = _COORDS.search(str(cell or ""))
+    if m is None:
+        return False
+    return abs(float(m.group(1)) - lon) < 1e-6 and abs(float(m.group(2)) - lat) < 1e-6
+
+
 def _row_coordinates(row: pd.Series) -> tuple[float, float, str]:
-    """Return the (lon, lat) a reviewed row asks for, and how it was given."""
+    """Return the (lon, lat) a reviewed row asks for, and how it was given.
+
+    ``lon``/``lat`` win when the person typed them; when they are still those of
+    pointplan's choice (the candidate marked ``*``) and ``chosen`` names another candidate,
+    the person picked that candidate.
+    """
     chosen = row["chosen"].strip()
     k = None
     if chosen:
@@ -261,15 +284,12 @@ def _row_coordinates(row: pd.Series) -> tuple[float, float, str]:
         lon, lat = _candidate_coords(row, k)
         return lon, lat, f"candidate {k}"
     lon, lat = _number(lon_txt, "lon"), _number(lat_txt, "lat")
-    if k is not None:  # lon/lat still those of another candidate: the person changed `chosen`
-        others = [j for j in range(1, 100) if f"candidate_{j}" in row.index and j != k]
-        for j in others:
-            m = _COORDS.search(str(row[f"candidate_{j}"] or ""))
-            if m and abs(float(m.group(1)) - lon) < 1e-6 and abs(float(m.group(2)) - lat) < 1e-6:
-                lon, lat = _candidate_coords(row, k)
-                return lon, lat, f"candidate {k}"
-        m = _COORDS.search(str(row.get(f"candidate_{k}", "") or ""))
-        if m and abs(float(m.group(1)) - lon) < 1e-6 and abs(float(m.group(2)) - lat) < 1e-6:
+    if k is not None:
+        auto = next((c for c in row.index if c.startswith("candidate_") and str(row[c]).startswith("* ")), None)
+        if auto is not None and auto != f"candidate_{k}" and _coords_equal(row[auto], lon, lat):
+            lon, lat = _candidate_coords(row, k)  # `chosen` changed, lon/lat left as written
+            return lon, lat, f"candidate {k}"
+        if _coords_equal(row.get(f"candidate_{k}", ""), lon, lat):
             return lon, lat, f"candidate {k}"
     return lon, lat, "coordinates typed in"
 
