@@ -107,9 +107,13 @@ def address_list(
 
     Examples
     --------
-    >>> a = address_list()                                    # doctest: +SKIP
-    >>> int((a["kind"] == "unit_point").sum())                # doctest: +SKIP
-    126
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame({"point_id": ["P1"], "address": ["Số 2 phố Hà Cầu, phường Hà Đông"],
+    ...     "location_precision": ["unit_representative_point"]},
+    ...     geometry=[shapely.Point(105.778, 20.974)], crs="EPSG:4326")
+    >>> row = address_list(points=pts).iloc[0]
+    >>> row["point_id"], row["address"], float(row["lon"])
+    ('P1', 'Số 2 phố Hà Cầu, phường Hà Đông', 105.778)
     """
     from pointplan.points import load_points
 
@@ -339,8 +343,11 @@ def geocode_addresses(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> t = geocode_addresses(pd.DataFrame({"point_id": ["X"], "address": ["12 Lạch Tray, Hải Phòng"]}))
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> units = gpd.GeoDataFrame({"name": ["A"], "full_name": ["Phường A"], "kind": ["phuong"]}, index=["00001"],
+    ...     geometry=[shapely.box(585000, 2325000, 587000, 2327000)], crs="EPSG:32648")
+    >>> addresses = pd.DataFrame({"point_id": ["X"], "address": ["12 Lạch Tray, Hải Phòng"]})
+    >>> t = geocode_addresses(addresses, units=units)
     >>> t.loc[0, "status"], t.loc[0, "reason"]
     ('invalid', 'the address is in Hải Phòng, not Hà Nội: check it')
     """

@@ -355,13 +355,21 @@ def apply_review(
 
     Examples
     --------
-    >>> import pointplan, pandas as pd
-    >>> review = pd.DataFrame({"point_id": ["DP00070", "DP00004"], "unit_code": ["00070", "00004"],
-    ...     "reviewed": ["x", "x"], "chosen": ["", ""], "lon": ["105.8520", "105.8520"],
-    ...     "lat": ["21.0290", "21.0290"]}, index=[2, 3])
-    >>> pts = apply_review(review)                                   # doctest: +SKIP
-    >>> pts.attrs["review"]["applied"], pts.attrs["review"]["problems"][0]["line"]   # doctest: +SKIP
-    (['DP00070'], 3)
+    A unit of 2 × 2 km, two points; the second row's coordinates lie 3 km outside the unit:
+
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> units = gpd.GeoDataFrame({"full_name": ["Phường A"]}, index=["00001"],
+    ...     geometry=[shapely.box(585000, 2325000, 587000, 2327000)], crs="EPSG:32648")
+    >>> pts = gpd.GeoDataFrame({"point_id": ["P1", "P2"], "location_precision": "unit_representative_point"},
+    ...     index=["P1", "P2"], geometry=[shapely.Point(586000, 2326000)] * 2, crs="EPSG:32648")
+    >>> review = pd.DataFrame({"point_id": ["P1", "P2"], "unit_code": ["00001", "00001"],
+    ...     "reviewed": ["x", "x"], "chosen": ["", ""], "lon": ["105.8230", "105.8500"],
+    ...     "lat": ["21.0240", "21.0240"]}, index=[2, 3])
+    >>> out = apply_review(review, pts, units=units)
+    >>> out.attrs["review"]["applied"], out.loc["P1", "location_precision"]
+    (['P1'], 'reviewed')
+    >>> out.attrs["review"]["problems"][0]["line"], out.loc["P2", "location_precision"]
+    (3, 'unit_representative_point')
     """
     from pointplan.data import load_units
     from pointplan.points import assign_units, load_points
@@ -411,11 +419,13 @@ def write_points_csv(points: gpd.GeoDataFrame, path: str | Path, *, inputs: tupl
 
     Examples
     --------
-    >>> import pointplan, tempfile, pathlib
-    >>> pts = pointplan.load_points("units-only")                   # doctest: +SKIP
-    >>> p = write_points_csv(pts, pathlib.Path(tempfile.mkdtemp()) / "pts.csv")   # doctest: +SKIP
-    >>> len(pointplan.read_points(p))                                # doctest: +SKIP
-    126
+    >>> import geopandas as gpd, pandas as pd, shapely, tempfile, pathlib
+    >>> pts = gpd.GeoDataFrame({"point_id": ["P1"], "name": ["Điểm A"], "location_precision": ["reviewed"]},
+    ...                        geometry=[shapely.Point(105.85, 21.03)], crs="EPSG:4326")
+    >>> p = write_points_csv(pts, pathlib.Path(tempfile.mkdtemp()) / "pts.csv")
+    >>> row = pd.read_csv(p, encoding="utf-8-sig").iloc[0]
+    >>> row["name"], row["location_precision"], float(row["lon"]), float(row["lat"])
+    ('Điểm A', 'reviewed', 105.85, 21.03)
     """
     from pointplan.points import POINT_COLUMNS
 
