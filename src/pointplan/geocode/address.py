@@ -317,12 +317,14 @@ def resolve_units(
         return (), "the address names no unit and the point declares none"
     key = name_key(parsed.unit)
     kind = "xa" if parsed.unit.lower().startswith("xã") else "phuong"
-    hits = units.index[(units["name"].map(name_key) == key).to_numpy()]
+    unit_keys = units["_name_key"] if "_name_key" in units.columns else units["name"].map(name_key)
+    hits = units.index[(unit_keys == key).to_numpy()]
     if len(hits) > 1:
-        hits = units.index[((units["name"].map(name_key) == key) & (units["kind"] == kind)).to_numpy()]
+        hits = units.index[((unit_keys == key) & (units["kind"] == kind)).to_numpy()]
     if len(hits) >= 1:
         return (str(hits[0]),), f"the address names {parsed.unit}"
-    old = old_to_new[old_to_new["old_ward"].map(name_key) == key]
+    old_keys = old_to_new["_name_key"] if "_name_key" in old_to_new.columns else old_to_new["old_ward"].map(name_key)
+    old = old_to_new[(old_keys == key).to_numpy()]
     if parsed.district is not None and len(old):
         in_district = old[old["old_district"].map(name_key) == name_key(parsed.district)]
         old = in_district if len(in_district) else old

@@ -198,9 +198,7 @@ def _district_key(name: str) -> str:
     return re.sub(r"^(thị xã|quận|huyện)\s+", "", name_key(name))
 
 
-def _units_for(
-    row: Any, parsed: ParsedAddress, units: gpd.GeoDataFrame, old: pd.DataFrame
-) -> tuple[tuple[str, ...], str]:
+def _units_for(row: Any, parsed: ParsedAddress, units: pd.DataFrame, old: pd.DataFrame) -> tuple[tuple[str, ...], str]:
     """Return the units an address must lie in (given beforehand, else named by the address)."""
     given = str(getattr(row, "unit_codes", "") or "")
     if given:
@@ -213,9 +211,7 @@ def _units_for(
     return codes, how
 
 
-def _precheck(
-    row: Any, units: gpd.GeoDataFrame, old: pd.DataFrame
-) -> tuple[ParsedAddress | None, tuple[str, ...], str]:
+def _precheck(row: Any, units: pd.DataFrame, old: pd.DataFrame) -> tuple[ParsedAddress | None, tuple[str, ...], str]:
     """Parse and resolve one address; return (parsed, codes, reason) — parsed None if invalid."""
     address = normalize_name(str(row.address or ""))
     if not address:
@@ -258,7 +254,7 @@ def _search_all(
 
 
 def _geocode_row(
-    row: Any, client: NominatimClient, checker: UnitChecker, units: gpd.GeoDataFrame, old: pd.DataFrame
+    row: Any, client: NominatimClient, checker: UnitChecker, units: pd.DataFrame, old: pd.DataFrame
 ) -> dict[str, Any]:
     """Geocode one address row into a review-table row (with a ``candidates`` list)."""
     out: dict[str, Any] = {
@@ -358,6 +354,9 @@ def geocode_addresses(
     checker = UnitChecker(units)
     client = NominatimClient(service_url, cache=cache)
     old = load_old_to_new()
+    # name keys computed once, not once per address
+    old["_name_key"] = old["old_ward"].map(name_key)
+    keyed = pd.DataFrame(units.drop(columns="geometry")).assign(_name_key=units["name"].map(name_key))
     rows = addresses.copy()
     for col, default in (("kind", ""), ("name", ""), ("declared_unit_code", None), ("unit_codes", "")):
         if col not in rows.columns:
@@ -366,7 +365,7 @@ def geocode_addresses(
     bar = tqdm(total=len(rows), desc="geocoding", unit="address", disable=not settings.progress)
     with bar:
         for row in rows.itertuples(index=False):
-            records.append(_geocode_row(row, client, checker, units, old))
+            records.append(_geocode_row(row, client, checker, keyed, old))
             bar.update(1)
     table = pd.DataFrame(records, columns=[*REVIEW_COLUMNS, "candidates"])
     counts = {s: int((table["status"] == s).sum()) for s in STATUSES}

@@ -153,8 +153,12 @@ def _save_cache(path: Path, cache: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
+        # one entry a line: readable, and fast to write (the C encoder) however large the cache
+        lines = (
+            f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)}" for k, v in sorted(cache.items())
+        )
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(cache, f, ensure_ascii=False, indent=1, sort_keys=True)
+            f.write("{\n" + ",\n".join(lines) + "\n}\n")
         Path(tmp).replace(path)
     except BaseException:  # interrupted: keep the previous cache, leave no temporary file
         Path(tmp).unlink(missing_ok=True)
