@@ -186,7 +186,7 @@ def test_bad_addresses_are_reported_by_row_without_requests(fake, units) -> None
     assert (t["status"] == "invalid").all() and fake.requests == []
     assert "empty address" in t.loc["E", "reason"]
     assert "in Hải Phòng, not Hà Nội" in t.loc["HP", "reason"]
-    assert "Phường Không Có, which is neither a 2025 unit nor a former one" in t.loc["XX", "reason"]
+    assert "Phường Không Có, which is neither a 2025 unit of Hà Nội nor a ward of the pre-2025" in t.loc["XX", "reason"]
     assert "unknown unit code(s) ['99999']" in t.loc["OLD", "reason"]
 
 

@@ -331,7 +331,10 @@ def resolve_units(
     codes = tuple(sorted({str(c) for c in old["new_ward_code"]}))
     if codes:
         return codes, f"the address names the former {parsed.unit}, now in {', '.join(codes)}"
-    return (), f"the address names {parsed.unit}, which is neither a 2025 unit nor a former one of Hà Nội"
+    return (), (
+        f"the address names {parsed.unit}, which is neither a 2025 unit of Hà Nội nor a ward of the "
+        "pre-2025 → 2025 mapping"
+    )
 
 
 def build_queries(parsed: ParsedAddress) -> list[dict[str, str]]:
