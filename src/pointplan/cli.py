@@ -160,7 +160,8 @@ def _geocode_apply(args: argparse.Namespace, points: gpd.GeoDataFrame | None, un
     rep = pts.attrs["review"]
     _print(
         f"Wrote {out}: {len(rep['applied'])} points moved to reviewed coordinates; {rep['not_marked']} rows "
-        f"not marked reviewed were left alone; {len(rep['problems'])} rows failed their check."
+        f"not marked reviewed were left alone; {rep['not_points']} post-office rows are not service points; "
+        f"{len(rep['problems'])} rows failed their check."
     )
     for p in rep["problems"]:
         sys.stderr.write(f"pointplan: {review.name} line {p['line']} ({p['point_id']}): {p['problem']}; not applied\n")
