@@ -13,7 +13,7 @@ precision   the answer is                                          point precisi
 ``house``   a building or an address point                         ``geocoded``
 ``poi``     a named site (amenity, office, shop…)                  ``geocoded``
 ``street``  a road or alley                                        ``street_in_unit``
-``place``   a village, hamlet, neighbourhood, residential area     (kept as a stand-in)
+``place``   a village, hamlet, neighbourhood, residential area     ``place_in_unit`` (a stand-in)
 ``area``    an administrative area or a larger place               (kept as a stand-in)
 ``other``   anything else                                          (kept as a stand-in)
 =========== ===================================================== ======================
@@ -51,8 +51,13 @@ __all__ = [
 GEOCODE_PRECISIONS: tuple[str, ...] = ("house", "poi", "street", "place", "area", "other")
 
 #: The points' ``location_precision`` an accepted answer of each precision gives; answers
-#: coarser than a street leave the stand-in in place until a person reviews them.
-POINT_PRECISION: dict[str, str] = {"house": "geocoded", "poi": "geocoded", "street": "street_in_unit"}
+#: coarser than a place (administrative areas) leave the stand-in in place until a person reviews them.
+POINT_PRECISION: dict[str, str] = {
+    "house": "geocoded",
+    "poi": "geocoded",
+    "street": "street_in_unit",
+    "place": "place_in_unit",
+}
 
 _POI = frozenset(
     {"amenity", "office", "shop", "tourism", "leisure", "healthcare", "craft", "historic", "man_made", "club"}

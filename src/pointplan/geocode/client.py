@@ -299,6 +299,11 @@ class NominatimClient:
                 time.sleep(gap - (now - last))
             _LAST_REQUEST[self.service_url] = time.monotonic()
 
+    def _done(self) -> None:
+        """Count the interval from the end of a request too, so the service never sees two closer."""
+        with _LOCK:
+            _LAST_REQUEST[self.service_url] = time.monotonic()
+
     def _fetch(self, params: dict[str, str]) -> list[dict[str, Any]]:
         query = {**_COMMON_PARAMS, "limit": str(int(settings.geocode_candidates)), **params}
         url = self.endpoint + "?" + urllib.parse.urlencode(query)
@@ -316,6 +321,8 @@ class NominatimClient:
         except (urllib.error.URLError, ConnectionError) as exc:
             msg = f"cannot reach the service ({getattr(exc, 'reason', exc)})"
             raise TransientGeocodingError(msg) from exc
+        finally:
+            self._done()
         try:
             payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
