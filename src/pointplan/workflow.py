@@ -9,8 +9,12 @@ and moved into place only when all are ready, so an interrupted run leaves the p
 outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
-``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv`` and
-``scenario.gpkg`` (layers units, points, proposals, demand for QGIS).
+``proposals.geojson``, ``summary.json``, ``findings.csv``, ``scenario.gpkg`` (layers units,
+points, proposals, demand for QGIS), and the documents chosen with ``formats``
+(:data:`pointplan.report.REPORT_FORMATS`; default ``report.html`` and ``tables.xlsx``;
+also ``report.docx`` and ``report.md`` with PNG charts). A document that is open in another
+program or read-only keeps its previous version and is reported in an error raised after
+every other output was written.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "map_offline.html",
     "scenario.gpkg",
     "report.md",
+    "report.html",
+    "report.docx",
+    "tables.xlsx",
+    "chart_overview.png",
     "chart_minutes_cdf.png",
     "chart_p90_units.png",
     "chart_utilisation.png",
@@ -345,6 +353,7 @@ def run(
     map_metric: str = MAP_METRICS[0],
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
+    formats: str | Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -389,19 +398,32 @@ def run(
     max_off_network_share
         With a network: the largest share of people allowed farther than the snap limit
         from it (see :func:`pointplan.assess`).
+    formats
+        Documents to write: names of :data:`pointplan.report.REPORT_FORMATS` (``"html"``,
+        ``"docx"``, ``"xlsx"``, ``"md"``) as a list or a comma-separated string; default
+        ``html`` and ``xlsx``. The map and the CSV/JSON/GeoJSON/GeoPackage outputs are
+        always written.
 
     Returns
     -------
     dict
         Output name -> path.
+
+    Raises
+    ------
+    OutputError
+        A document could not be replaced (open in another program or read-only); every
+        other output was written.
     """
     from pointplan.access import assess
     from pointplan.data import load_units
     from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
     from pointplan.io import check_output_path, staged_folder
     from pointplan.points import load_points, read_points
+    from pointplan.report import parse_formats
 
     _check_run_arguments(mode, add, max_minutes, max_distance_m, demand_cell_m)
+    chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
     inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
     _check_output_folder(out, inputs)
@@ -491,12 +513,34 @@ def run(
     done = _step("Writing outputs", settings.progress)
     # Every output is written into a staging folder and moved into place at the end, so
     # an interrupted run leaves the previous outputs as they were.
-    with staged_folder(out, inputs) as stage:
-        written = _write_outputs(
-            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
-        )
+    from pointplan.report.documents import (
+        FORMAT_FILES,
+        document_stage,
+        publish_documents,
+        raise_for_problems,
+        write_documents,
+    )
+
+    with document_stage(out) as doc_stage:
+        with staged_folder(out, inputs) as stage:
+            written = _write_outputs(
+                stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
+            )
+            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in chosen_formats)])
+            docs = write_documents(
+                a,
+                doc_stage,
+                proposal,
+                formats=chosen_formats,
+                lang=lang,
+                extra_lines=[f"Outputs: {', '.join(outputs)}."],
+            )
+        # Documents are moved one by one after the other outputs: one left open in Word or
+        # Excel keeps its previous version and is reported, and holds back nothing else.
+        published, problems = publish_documents(doc_stage, out, docs)
     done()
-    return {name: out / Path(path).name for name, path in written.items()}
+    raise_for_problems(problems, out)
+    return {name: out / Path(path).name for name, path in {**written, **published}.items()}
 
 
 def _write_outputs(
@@ -514,7 +558,7 @@ def _write_outputs(
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import points_table, units_table, write_report
+    from pointplan.report import points_table, units_table
 
     paths: dict[str, Path] = {}
     paths["units.csv"] = write_table(units_table(a), out / "units.csv", inputs=inputs)
@@ -553,15 +597,6 @@ def _write_outputs(
     paths["scenario.gpkg"] = write_scenario(
         out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs
     )
-    paths["report.md"] = write_report(
-        a,
-        out,
-        proposal,
-        lang=lang,
-        extra_lines=[f"- Outputs: {', '.join(sorted(paths))}."],
-    )
-    for png in sorted(out.glob("chart_*.png")):
-        paths[png.name] = png
     return paths
 
 
@@ -727,6 +762,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         map_metric=args.metric,
         study_units=args.units.split(",") if args.units else None,
         max_off_network_share=args.max_off_network,
+        formats=args.formats,
     )
     import json
 
@@ -831,6 +867,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.2,
         help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
+    )
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="documents to write, comma-separated from html, docx, xlsx, md (default html,xlsx; "
+        "the map and the CSV/JSON/GeoPackage outputs are always written)",
     )
     p.set_defaults(func=_with_downloads(_cmd_run))
 

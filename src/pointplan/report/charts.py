@@ -169,7 +169,7 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
 
 
 def chart_images(assessment: Any, proposal: Any = None, *, lang: str = "vi") -> dict[str, bytes]:
-    """Return the report's charts as PNG bytes, by name (the keys of :data:`CHART_FILES`).
+    r"""Return the report's charts as PNG bytes, by name (the keys of :data:`CHART_FILES`).
 
     Examples
     --------

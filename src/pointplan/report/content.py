@@ -190,7 +190,7 @@ def _coverage(assessment: Any, lang: str, images: dict[str, bytes]) -> list[Sect
     title = f"{text('coverage', lang)} / {text('access', lang)}"
     coverage = Section("coverage", title, [Figure("minutes_cdf", images["minutes_cdf"], text("cdf_title", lang))])
     eq = assessment.equity.reset_index()
-    eq = eq.rename(columns={eq.columns[0]: "group"})
+    eq = eq.rename(columns={eq.columns[0]: "group"}).drop(columns="travel_time_method", errors="ignore")
     equity = Section("equity", text("equity", lang), [frame_table(eq, lang, "equity")], level=3)
     return [coverage, equity]
 
@@ -272,7 +272,7 @@ def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Sect
     ]
     return [
         Section("method", text("method", lang), [Bullets(tuple(items))]),
-        Section("data", text("data", lang), [text("data_text", lang)]),
+        Section("data", text("data", lang), [text("data_text", lang)], level=3),
     ]
 
 
@@ -318,6 +318,8 @@ def build_document(
     >>> doc = build_document(demo_assessment(), lang="en", images=demo_images("en"))
     >>> [s.key for s in doc.sections]
     ['summary', 'rules', 'coverage', 'equity', 'left_behind', 'load', 'method', 'data']
+    >>> [s.level for s in doc.sections][-2:]
+    [2, 3]
     >>> doc.tables()[0].rows[3]
     ('Population', '400')
     """

@@ -1,5 +1,7 @@
-"""Choosing and writing the documents of a run: ``report.html``, ``report.docx``,
-``tables.xlsx`` and ``report.md`` (with its charts).
+"""Choosing and writing the documents of a run (html, docx, xlsx, md).
+
+The formats: ``report.html``, ``report.docx``, ``tables.xlsx`` and ``report.md`` (with its
+charts).
 
 The documents are the files a planner forwards, so they are often open in Word or Excel
 when a run finishes, or were marked read-only. :func:`publish_documents` moves each new
@@ -10,7 +12,6 @@ outputs of the run are never held back by a document left open.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import stat
 import tempfile
@@ -68,10 +69,11 @@ def parse_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
     ('html', 'docx')
     >>> parse_formats(None)
     ('html', 'xlsx')
-    >>> parse_formats("html,pdf")
-    Traceback (most recent call last):
-    ...
-    pointplan._errors.InputError: Unknown report format 'pdf' in --formats; choose from html, docx, xlsx, md (comma-separated, e.g. --formats html,docx).
+    >>> try:
+    ...     parse_formats("html,pdf")
+    ... except ValueError as exc:
+    ...     print(exc)
+    Unknown report format 'pdf' in --formats; choose from html, docx, xlsx, md (comma-separated, e.g. --formats html,docx).
     """
     if formats is None:
         return DEFAULT_FORMATS
@@ -199,7 +201,9 @@ def blocked_reason(path: str | Path) -> str | None:
 @contextlib.contextmanager
 def document_stage(out_dir: str | Path) -> Iterator[Path]:
     """Yield a hidden folder inside ``out_dir`` for new documents; remove it afterwards."""
-    stage = Path(tempfile.mkdtemp(prefix=".pointplan-documents-", dir=Path(out_dir)))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".pointplan-documents-", dir=out))
     try:
         yield stage
     finally:
@@ -230,7 +234,7 @@ def publish_documents(stage: Path, out_dir: str | Path, names: Iterable[str]) ->
         reason = blocked_reason(target)
         if reason is None:
             try:
-                os.replace(source, target)
+                source.replace(target)
             except OSError as exc:  # e.g. Windows refuses to replace a file open in Word
                 reason = f"it could not be replaced ({exc.strerror or exc}); it may be open in another program"
         if reason is None:
@@ -246,10 +250,11 @@ def raise_for_problems(problems: Sequence[str], out_dir: str | Path) -> None:
     Examples
     --------
     >>> raise_for_problems([], "out")
-    >>> raise_for_problems(["out/report.docx was not updated: it is read-only."], "out")
-    Traceback (most recent call last):
-    ...
-    pointplan._errors.OutputError: out/report.docx was not updated: it is read-only. Every other output was written to out.
+    >>> try:
+    ...     raise_for_problems(["out/report.docx was not updated: it is read-only."], "out")
+    ... except OSError as exc:
+    ...     print(exc)
+    out/report.docx was not updated: it is read-only. Every other output was written to out.
     """
     if problems:
         msg = " ".join(problems) + f" Every other output was written to {Path(out_dir)}."

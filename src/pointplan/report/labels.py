@@ -180,7 +180,9 @@ _T: dict[str, dict[str, str]] = {
             "(no road network was given)."
         ),
         "m_precision": "Location precision of the points: {precision}. Stand-ins are not real coordinates.",
-        "m_counters": "Counters assumed where unknown for {n} points (defaults {defaults}); {per:g} visits per counter a day.",
+        "m_counters": (
+            "Counters assumed where unknown for {n} points (defaults {defaults}); {per:g} visits per counter a day."
+        ),
         "m_demand": "Demand: {n} points ({method}).",
         "data_text": (
             "Boundaries: official reference map sapnhap.bando.com.vn via thanglequoc/vietnamese-provinces-database "

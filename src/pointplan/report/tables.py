@@ -69,6 +69,7 @@ POINT_TABLE_COLUMNS: tuple[str, ...] = (
     "source",
 )
 
+
 def units_table(assessment: Any) -> pd.DataFrame:
     """Return the per-unit table written to ``units.csv`` (one row per unit).
 

@@ -33,7 +33,9 @@ def _html_table(table: Table) -> str:
 
     head = "".join(f"<th{cls(n)}>{html.escape(h)}</th>" for h, n in zip(table.headers, table.numeric, strict=True))
     body = "\n".join(
-        "<tr>" + "".join(f"<td{cls(n)}>{html.escape(v)}</td>" for v, n in zip(row, table.numeric, strict=True)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{cls(n)}>{html.escape(v)}</td>" for v, n in zip(row, table.numeric, strict=True))
+        + "</tr>"
         for row in table.rows
     )
     note = f'\n<p class="note">{html.escape(table.note)}</p>' if table.note else ""

@@ -20,7 +20,7 @@ def _md_table(table: Table) -> list[str]:
     lines = ["| " + " | ".join(cell(h) for h in table.headers) + " |"]
     lines.append("|" + "".join("---:|" if n else "---|" for n in table.numeric))
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.rows]
-    return [*lines, *([f"", f"*{table.note}*"] if table.note else [])]
+    return [*lines, *(["", f"*{table.note}*"] if table.note else [])]
 
 
 def render_markdown(doc: Document) -> str:

@@ -95,7 +95,7 @@ def workbook_tables(assessment: Any, proposal: Any = None, *, lang: str = "vi") 
 
 
 def _cell_value(value: Any) -> Any:
-    """A value openpyxl can store: numpy scalars unwrapped, NaN/inf/NA as an empty cell."""
+    """Return a value openpyxl can store: numpy scalars unwrapped, NaN/inf/NA as an empty cell."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
