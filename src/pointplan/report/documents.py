@@ -73,7 +73,7 @@ def parse_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
     ...     parse_formats("html,pdf")
     ... except ValueError as exc:
     ...     print(exc)
-    Unknown report format 'pdf' in --formats; choose from html, docx, xlsx, md (comma-separated, e.g. --formats html,docx).
+    Unknown report format 'pdf' in --formats; choose from html, docx, xlsx, md (e.g. --formats html,docx).
     """
     if formats is None:
         return DEFAULT_FORMATS
@@ -84,10 +84,7 @@ def parse_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
         shown = ", ".join(repr(n) for n in unknown)
-        msg = (
-            f"Unknown report format{plural} {shown} in --formats; choose from {choices} "
-            "(comma-separated, e.g. --formats html,docx)."
-        )
+        msg = f"Unknown report format{plural} {shown} in --formats; choose from {choices} (e.g. --formats html,docx)."
         raise InputError(msg)
     if not names:
         msg = f"--formats is empty; choose one or more of {choices} (e.g. --formats html,xlsx)."
