@@ -45,9 +45,7 @@ def city() -> dict[str, Any]:
 def documents(city: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every format written once (Vietnamese, with the proposal)."""
     out = tmp_path_factory.mktemp("docs")
-    return report.write_documents(
-        city["a"], out, city["p"], formats="html,docx,xlsx,md", images=city["images"]["vi"]
-    )
+    return report.write_documents(city["a"], out, city["p"], formats="html,docx,xlsx,md", images=city["images"]["vi"])
 
 
 # ------------------------------------------------------------------ names and tables
