@@ -59,12 +59,13 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of formatted text: headers, rows, which columns are numbers, a note."""
+    """A table of formatted text: headers, rows, which columns are numbers, a note, a title."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
     note: str = ""
+    title: str = ""
 
 
 Block = str | Bullets | Link | Figure | Table
@@ -163,10 +164,10 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
     ]
     section = Section("summary", text("summary", lang))
     section.blocks.append(Table((text("item", lang), text("value", lang)), tuple(rows), (False, True)))
-    if "overview" in images:
-        section.blocks.append(Figure("overview", images["overview"], text("overview_title", lang)))
     if map_href:
         section.blocks.append(Link(text("map_link", lang), map_href, text("map_link_note", lang)))
+    if "overview" in images:
+        section.blocks.append(Figure("overview", images["overview"], text("overview_title", lang)))
     return section
 
 
@@ -205,7 +206,7 @@ def _left_behind(assessment: Any, lang: str, images: dict[str, bytes]) -> Sectio
 
 def _load(assessment: Any, lang: str, images: dict[str, bytes]) -> Section:
     top = assessment.points.sort_values("utilisation", ascending=False).head(10)
-    cols = ["name", "kind", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]
+    cols = ["name", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]
     table = frame_table(pd.DataFrame(top[cols]).reset_index(names="point_id"), lang, "points")
     fig = Figure("utilisation", images["utilisation"], text("util_title", lang))
     return Section("load", text("load", lang), [fig, table])
@@ -255,7 +256,8 @@ def _proposals(proposal: Any, lang: str, images: dict[str, bytes]) -> Section:
     section.blocks.append(frame_table(pd.DataFrame(pp[cols]), lang, "proposals"))
     ba = getattr(proposal, "before_after", None)
     if isinstance(ba, dict) and "compare" in ba:
-        section.blocks += [text("before_after", lang), compare_table(ba["compare"], lang)]
+        table = compare_table(ba["compare"], lang)
+        section.blocks.append(Table(table.headers, table.rows, table.numeric, title=text("before_after", lang)))
     return section
 
 

@@ -68,6 +68,10 @@ def _table(docx_doc: Any, table: Table) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
+    if table.title:
+        title = docx_doc.add_paragraph(table.title)
+        title.runs[0].bold = True
+        title.paragraph_format.keep_with_next = True
     t = docx_doc.add_table(rows=1 + len(table.rows), cols=len(table.headers))
     t.style = "Table Grid"
     for r, values in enumerate([table.headers, *table.rows]):

@@ -22,6 +22,9 @@ from pointplan.report.labels import text
 
 __all__ = ["render_html", "write_html"]
 
+#: Tables of at most this many rows are moved whole to the next printed page.
+_KEEP_ROWS = 20
+
 
 def _template(name: str) -> str:
     return resources.files("pointplan.report").joinpath(f"templates/{name}").read_text(encoding="utf-8")
@@ -39,7 +42,9 @@ def _html_table(table: Table) -> str:
         for row in table.rows
     )
     note = f'\n<p class="note">{html.escape(table.note)}</p>' if table.note else ""
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>{note}"
+    keep = ' class="keep"' if len(table.rows) <= _KEEP_ROWS else ""
+    caption = f"<caption>{html.escape(table.title)}</caption>" if table.title else ""
+    return f"<table{keep}>{caption}\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>{note}"
 
 
 def _html_block(block: Any) -> str:

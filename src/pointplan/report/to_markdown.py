@@ -17,7 +17,8 @@ def _md_table(table: Table) -> list[str]:
     def cell(v: str) -> str:
         return v.replace("|", "/").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in table.headers) + " |"]
+    lines = [f"**{table.title}**", ""] if table.title else []
+    lines.append("| " + " | ".join(cell(h) for h in table.headers) + " |")
     lines.append("|" + "".join("---:|" if n else "---|" for n in table.numeric))
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.rows]
     return [*lines, *(["", f"*{table.note}*"] if table.note else [])]
