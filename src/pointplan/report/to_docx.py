@@ -64,23 +64,47 @@ def _setup(docx_doc: Any, doc: Document) -> None:
     props.title, props.language, props.author = doc.title, _LANG_TAGS[doc.lang], "pointplan"
 
 
+#: Width of the text on an A4 page with the margins of :func:`_setup`.
+_TEXT_WIDTH_MM = 174.0
+
+
+def _column_widths_mm(table: Table) -> list[float]:
+    """Share the text width by each column's longest word and typical length."""
+    weights = []
+    for c, header in enumerate(table.headers):
+        cells = [row[c] for row in table.rows]
+        longest_word = max((len(w) for v in (header, *cells) for w in v.split()), default=1)
+        typical = max((len(v) for v in cells), default=len(header))
+        weights.append(max(longest_word, min(typical, 30), 4) + 3)  # + 3: the cell's padding
+    total = sum(weights)
+    return [_TEXT_WIDTH_MM * w / total for w in weights]
+
+
 def _table(docx_doc: Any, table: Table) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     if table.title:
         title = docx_doc.add_paragraph(table.title)
         title.runs[0].bold = True
         title.paragraph_format.keep_with_next = True
+        title.paragraph_format.space_before = Pt(10)
     t = docx_doc.add_table(rows=1 + len(table.rows), cols=len(table.headers))
     t.style = "Table Grid"
+    t.autofit = False
+    widths = [Mm(w) for w in _column_widths_mm(table)]
+    for column, width in zip(t.columns, widths, strict=True):
+        column.width = width  # the grid, which LibreOffice reads; Word reads the cells'
     for r, values in enumerate([table.headers, *table.rows]):
         row = t.rows[r]
         tr_pr = row._tr.get_or_add_trPr()
         tr_pr.append(_element("w:cantSplit"))
         if r == 0:
             tr_pr.append(_element("w:tblHeader"))  # repeats on every page
-        for cell, value, numeric in zip(row.cells, values, table.numeric, strict=True):
+        for cell, value, numeric, width in zip(row.cells, values, table.numeric, widths, strict=True):
+            cell.width = width
+            if r == 0:
+                cell._tc.get_or_add_tcPr().append(_element("w:shd", **{"w:val": "clear", "w:fill": "DCE3EE"}))
             para = cell.paragraphs[0]
             run = para.add_run(value)
             run.font.size = Pt(8.5)
