@@ -418,7 +418,7 @@ def run(
     from pointplan.access import assess
     from pointplan.data import load_units
     from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
-    from pointplan.io import check_output_path, staged_folder
+    from pointplan.io import check_output_path
     from pointplan.points import load_points, read_points
     from pointplan.report import parse_formats
 
@@ -511,36 +511,57 @@ def run(
         done()
 
     done = _step("Writing outputs", settings.progress)
-    # Every output is written into a staging folder and moved into place at the end, so
-    # an interrupted run leaves the previous outputs as they were.
-    from pointplan.report.documents import (
-        FORMAT_FILES,
-        document_stage,
-        publish_documents,
-        raise_for_problems,
-        write_documents,
+    written, problems = _write_everything(
+        out,
+        a,
+        proposal,
+        conversion,
+        inputs=inputs,
+        lang=lang,
+        offline_map=offline_map,
+        map_metric=map_metric,
+        formats=chosen_formats,
     )
+    done()
+    from pointplan.report.documents import raise_for_problems
+
+    raise_for_problems(problems, out)
+    return written
+
+
+def _write_everything(
+    out: Path,
+    a: Any,
+    proposal: Any | None,
+    conversion: Any | None,
+    *,
+    inputs: list[str | Path],
+    lang: str,
+    offline_map: bool,
+    map_metric: str,
+    formats: Sequence[str],
+) -> tuple[dict[str, Path], list[str]]:
+    """Write every output of :func:`run` into ``out``; return their paths and the documents not updated.
+
+    The data outputs and the map are written into a staging folder and moved into place
+    together at the end, so an interrupted run leaves the previous outputs as they were.
+    The documents (``formats``) are then moved one by one: one left open in Word or Excel
+    (or read-only) keeps its previous version and is reported, and holds back nothing else.
+    """
+    from pointplan.io import staged_folder
+    from pointplan.report.documents import FORMAT_FILES, document_stage, publish_documents, write_documents
 
     with document_stage(out) as doc_stage:
         with staged_folder(out, inputs) as stage:
             written = _write_outputs(
                 stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
             )
-            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in chosen_formats)])
-            docs = write_documents(
-                a,
-                doc_stage,
-                proposal,
-                formats=chosen_formats,
-                lang=lang,
-                extra_lines=[f"Outputs: {', '.join(outputs)}."],
-            )
-        # Documents are moved one by one after the other outputs: one left open in Word or
-        # Excel keeps its previous version and is reported, and holds back nothing else.
+            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
+            extra = [f"Outputs: {', '.join(outputs)}."]
+            docs = write_documents(a, doc_stage, proposal, formats=formats, lang=lang, extra_lines=extra)
         published, problems = publish_documents(doc_stage, out, docs)
-    done()
-    raise_for_problems(problems, out)
-    return {name: out / Path(path).name for name, path in {**written, **published}.items()}
+    paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
+    return paths, problems
 
 
 def _write_outputs(
