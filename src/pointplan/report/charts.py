@@ -176,7 +176,7 @@ def chart_images(assessment: Any, proposal: Any = None, *, lang: str = "vi") -> 
     >>> from pointplan.report._demo import demo_assessment
     >>> images = chart_images(demo_assessment())
     >>> sorted(images), images["overview"][:4]
-    (['minutes_cdf', 'overview', 'p90_units', 'utilisation'], b'\\x89PNG')
+    (['minutes_cdf', 'overview', 'p90_units', 'utilisation'], b'\x89PNG')
     """
     draw: dict[str, Callable[[], Any]] = {
         "overview": lambda: overview_map(assessment, proposal, lang=lang),

@@ -287,7 +287,7 @@ def column_label(column: str, lang: str = "vi", table: str = "*", *, with_unit: 
     info = column_info(column, table)
     label = info[f"label_{check_lang(lang)}"]
     unit = info[f"unit_{lang}"]
-    return f"{label} ({unit})" if with_unit and unit and unit not in label else label
+    return f"{label} ({unit})" if with_unit and unit and unit.lower() not in label.lower() else label
 
 
 def format_value(value: Any, kind: str = "num1", lang: str = "vi") -> str:
