@@ -9,8 +9,12 @@ and moved into place only when all are ready, so an interrupted run leaves the p
 outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
-``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv`` and
-``scenario.gpkg`` (layers units, points, proposals, demand for QGIS).
+``proposals.geojson``, ``summary.json``, ``findings.csv``, ``scenario.gpkg`` (layers units,
+points, proposals, demand for QGIS), and the documents chosen with ``formats``
+(:data:`pointplan.report.REPORT_FORMATS`; default ``report.html`` and ``tables.xlsx``;
+also ``report.docx`` and ``report.md`` with PNG charts). A document that is open in another
+program or read-only keeps its previous version and is reported in an error raised after
+every other output was written.
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "map_offline.html",
     "scenario.gpkg",
     "report.md",
+    "report.html",
+    "report.docx",
+    "tables.xlsx",
+    "chart_overview.png",
     "chart_minutes_cdf.png",
     "chart_p90_units.png",
     "chart_utilisation.png",
@@ -390,6 +398,7 @@ def run(
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     scheduler: str | None = None,
+    formats: str | Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -443,17 +452,29 @@ def run(
     workers, scheduler
         Run the draws on a local Dask cluster of ``workers`` processes, or on the Dask
         scheduler at ``scheduler`` (``pip install "pointplan[parallel]"``).
+    formats
+        Documents to write: names of :data:`pointplan.report.REPORT_FORMATS` (``"html"``,
+        ``"docx"``, ``"xlsx"``, ``"md"``) as a list or a comma-separated string; default
+        ``html`` and ``xlsx``. The map and the CSV/JSON/GeoJSON/GeoPackage outputs are
+        always written.
 
     Returns
     -------
     dict
         Output name -> path.
+
+    Raises
+    ------
+    OutputError
+        A document could not be replaced (open in another program or read-only); every
+        other output was written.
     """
     from pointplan.access import assess
     from pointplan.data import load_units
     from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
-    from pointplan.io import check_output_path, staged_folder
+    from pointplan.io import check_output_path
     from pointplan.points import load_points, read_points
+    from pointplan.report import parse_formats
 
     _check_run_arguments(mode, add, max_minutes, max_distance_m, demand_cell_m)
     if uncertainty:
@@ -461,6 +482,7 @@ def run(
 
         check_draws(draws)
         check_seed(seed)
+    chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
     inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
     _check_output_folder(out, inputs)
@@ -551,14 +573,57 @@ def run(
         _attach_uncertainty(a, proposal, draws=draws, seed=seed, workers=workers, scheduler=scheduler)
 
     done = _step("Writing outputs", settings.progress)
-    # Every output is written into a staging folder and moved into place at the end, so
-    # an interrupted run leaves the previous outputs as they were.
-    with staged_folder(out, inputs) as stage:
-        written = _write_outputs(
-            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
-        )
+    written, problems = _write_everything(
+        out,
+        a,
+        proposal,
+        conversion,
+        inputs=inputs,
+        lang=lang,
+        offline_map=offline_map,
+        map_metric=map_metric,
+        formats=chosen_formats,
+    )
     done()
-    return {name: out / Path(path).name for name, path in written.items()}
+    from pointplan.report.documents import raise_for_problems
+
+    raise_for_problems(problems, out)
+    return written
+
+
+def _write_everything(
+    out: Path,
+    a: Any,
+    proposal: Any | None,
+    conversion: Any | None,
+    *,
+    inputs: list[str | Path],
+    lang: str,
+    offline_map: bool,
+    map_metric: str,
+    formats: Sequence[str],
+) -> tuple[dict[str, Path], list[str]]:
+    """Write every output of :func:`run` into ``out``; return their paths and the documents not updated.
+
+    The data outputs and the map are written into a staging folder and moved into place
+    together at the end, so an interrupted run leaves the previous outputs as they were.
+    The documents (``formats``) are then moved one by one: one left open in Word or Excel
+    (or read-only) keeps its previous version and is reported, and holds back nothing else.
+    """
+    from pointplan.io import staged_folder
+    from pointplan.report.documents import FORMAT_FILES, document_stage, publish_documents, write_documents
+
+    with document_stage(out) as doc_stage:
+        with staged_folder(out, inputs) as stage:
+            written = _write_outputs(
+                stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
+            )
+            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
+            extra = [f"Outputs: {', '.join(outputs)}."]
+            docs = write_documents(a, doc_stage, proposal, formats=formats, lang=lang, extra_lines=extra)
+        published, problems = publish_documents(doc_stage, out, docs)
+    paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
+    return paths, problems
 
 
 def _attach_uncertainty(
@@ -602,7 +667,7 @@ def _write_outputs(
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import units_table, write_report
+    from pointplan.report import units_table
 
     paths: dict[str, Path] = {}
     paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
@@ -641,15 +706,6 @@ def _write_outputs(
     paths["scenario.gpkg"] = write_scenario(
         out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs
     )
-    paths["report.md"] = write_report(
-        a,
-        out,
-        proposal,
-        lang=lang,
-        extra_lines=[f"- Outputs: {', '.join(sorted(paths))}."],
-    )
-    for png in sorted(out.glob("chart_*.png")):
-        paths[png.name] = png
     return paths
 
 
@@ -834,6 +890,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
+        formats=args.formats,
     )
     import json
 
@@ -940,6 +997,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
     )
     _uncertainty_options(p)
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="documents to write, comma-separated from html, docx, xlsx, md (default html,xlsx; "
+        "the map and the CSV/JSON/GeoPackage outputs are always written)",
+    )
     p.set_defaults(func=_with_downloads(_cmd_run))
 
     p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
