@@ -917,12 +917,16 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     assert page.count(".pp-kind-proposed") == 3
     assert page.count(".pp-legend") == 3  # title, points, units colour ramp
     assert page.count(".leaflet-control-layers-overlays input") == 5 + 2 + 6 + 2
+    # Secondary and tertiary roads wait for zoom 11 and 12.
+    minor = sum(f["properties"]["c"] >= 3 for f in pm.load_roads()["features"])
+    assert 0 < minor < roads
+    assert page.count('path.pp-road[stroke-opacity="0"]') == minor
     # Names: none at the opening zoom (no unit is 70 px wide), the big xã from zoom 11,
     # the small inner phường from 13-14 (see label_min_zoom).
     assert page.count(".pp-label") == 126
     opening = page.evaluate(_VISIBLE_LABELS)
     assert page.evaluate(f"{_map_var(page)}.getZoom()") <= 10
-    page.evaluate(f"{_map_var(page)}.setZoom(11, {{animate: false}})")
+    page.evaluate(f"{_map_var(page)}.setZoom(11, {{animate: false}}) && true")
     page.settle(0.3)
     at_11 = page.evaluate(_VISIBLE_LABELS)
     assert opening < at_11 < 126
@@ -949,13 +953,14 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     assert popup["scripts"] == 0
     assert page.dialogs == [] and page.errors == []
     # Zoomed in on Hoàn Kiếm (offline: roads, outlines and names give the context).
-    page.evaluate(f"{_map_var(page)}.closePopup(); {_map_var(page)}.setView([21.028, 105.852], 14, {{animate: false}})")
+    page.evaluate(f"{_map_var(page)}.closePopup().setView([21.028, 105.852], 14, {{animate: false}}) && true")
     page.settle(0.5)
     assert page.evaluate(_VISIBLE_LABELS) > 0
     visible = page.evaluate(
         "Array.from(document.querySelectorAll('.pp-label:not(.pp-hidden)')).map(e => e.innerText).join('|')"
     )
     assert "Hoàn Kiếm" in visible
+    assert page.count('path.pp-road[stroke-opacity="0"]') == 0
     page.screenshot(ARTIFACTS / "map_offline_vi_zoom14.png")
     # Hiding the units layer hides its legend too; hiding the names hides the labels.
     page.evaluate(_TOGGLE + "('Đơn vị hành chính: ')")

@@ -39,6 +39,9 @@ _ROAD_STYLES = [
     {"weight": 1.6, "color": "#75695f"},
     {"weight": 1.0, "color": "#8a8078"},
 ]
+# From which zoom each class is drawn: the arteries always, secondary and tertiary roads
+# once zoomed in (at the city-wide zoom they would hide the units).
+_ROAD_MIN_ZOOM = [0, 0, 0, 11, 12]
 _OUTLINE_STYLE = {"color": "#3a3a3a", "weight": 1.0, "opacity": 0.8, "fill": False, "className": "pp-outline"}
 # A name is shown once its unit is about this many pixels wide (Web Mercator at Hanoi).
 _LABEL_PX = 70.0
@@ -76,6 +79,7 @@ def roads_layer(*, lang: str = "vi", show: bool = True) -> folium.FeatureGroup:
     """Draw the inner city's main roads, thicker for the more important classes.
 
     The lines take no mouse events, so the tooltips of the units below stay reachable.
+    Secondary roads are drawn from zoom 11 and tertiary roads from zoom 12.
 
     Parameters
     ----------
@@ -110,6 +114,7 @@ def roads_layer(*, lang: str = "vi", show: bool = True) -> folium.FeatureGroup:
         "interactive": False,
         "style": {"opacity": 0.75, "lineCap": "round", "className": "pp-road", "interactive": False},
         "byClass": _ROAD_STYLES,
+        "minZoom": _ROAD_MIN_ZOOM,
     }
     group = folium.FeatureGroup(name=esc(lab["layer.roads"]), show=show)
     GeoLayer(data, config).add_to(group)

@@ -17,11 +17,13 @@ var pointplan = window.pointplan || (function () {
       }
     }
   }
-  function style(cfg) {
+  function style(map, cfg) {
     return function (f) {
       var s = Object.assign({}, cfg.style || {});
       var p = (f && f.properties) || {};
       if (cfg.byClass && p.c != null && cfg.byClass[p.c]) { Object.assign(s, cfg.byClass[p.c]); }
+      // Minor classes (e.g. tertiary roads) appear only once zoomed in far enough.
+      if (cfg.minZoom && p.c != null && map.getZoom() < (cfg.minZoom[p.c] || 0)) { s.opacity = 0; }
       if (p._s) { Object.assign(s, p._s); }
       return s;
     };
@@ -58,7 +60,7 @@ var pointplan = window.pointplan || (function () {
     var gj = L.geoJSON(data, {
       pane: cfg.pane || 'overlayPane',
       interactive: cfg.interactive !== false,
-      style: style(cfg),
+      style: style(map, cfg),
       pointToLayer: function (f, ll) { return marker(cfg, f, ll); },
       onEachFeature: function (f, l) {
         var p = f.properties || {};
@@ -73,6 +75,7 @@ var pointplan = window.pointplan || (function () {
     });
     gj.addTo(group);
     if (cfg.labels) { labelsByZoom(map, gj); }
+    if (cfg.minZoom) { map.on('zoomend', function () { gj.setStyle(style(map, cfg)); }); }
     return gj;
   }
   function legend(map, html, position, cls, group) {
