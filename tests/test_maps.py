@@ -620,10 +620,19 @@ def test_shipped_roads_follow_the_network_they_come_from() -> None:
     shipped = gpd.GeoSeries(
         shapely.from_geojson([json.dumps(f["geometry"]) for f in pm.load_roads()["features"]]), crs="EPSG:4326"
     ).to_crs(PROJ)
-    near_edges = shapely.union_all(edges.buffer(15.0, quad_segs=2).values)
-    near_shipped = shapely.union_all(shipped.buffer(15.0, quad_segs=2).values)
-    assert shipped.intersection(near_edges).length.sum() / shipped.length.sum() > 0.999
-    assert edges.intersection(near_shipped).length.sum() / edges.length.sum() > 0.99
+    # Simplified by 12 m and rounded to ~1 m: every point of it lies within 15 m of an
+    # edge, and (but for fragments the merge drops) every edge within 15 m of it.
+    assert np.quantile(_distances(shipped.values, edges.values), 0.999) < 15.0
+    assert np.quantile(_distances(edges.values, shipped.values), 0.99) < 15.0
+
+
+def _distances(lines: np.ndarray, targets: np.ndarray, step_m: float = 25.0) -> np.ndarray:
+    """Distance from points every ``step_m`` along ``lines`` to the nearest of ``targets``."""
+    parts = shapely.get_parts(lines)
+    samples = [shapely.line_interpolate_point(g, np.arange(0.0, g.length, step_m)) for g in parts]
+    points = np.concatenate(samples)
+    _, dist = shapely.STRtree(targets).query_nearest(points, return_distance=True, all_matches=False)
+    return dist
 
 
 def test_attributions_follow_what_the_map_shows(tiny_units: gpd.GeoDataFrame, tmp_path: Path) -> None:
