@@ -836,6 +836,30 @@ def test_cli_map_is_self_contained_unless_cdn(tmp_path: Path) -> None:
         cli.main(["-q", "map", "--cdn", "--offline", "--out", str(tmp_path / "x.html")])
 
 
+@pytest.mark.slow
+def test_run_writes_a_self_contained_map_unless_cdn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan import cli, workflow
+
+    assert cli.main(["-q", "run", "--out", str(tmp_path / "out"), "--add", "0"]) == 0
+    page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    assert not _REMOTE.search(page) and 't.version="1.9.3"' in page
+    assert (tmp_path / "out" / "map.html").stat().st_size <= MAX_MAP_BYTES
+    assert '"pane":"pp-roads"' in page and '"pane":"pp-labels"' in page
+    # --cdn reaches run() (checked without a second run).
+    seen: dict[str, Any] = {}
+
+    def fake_run(out: Path, **kw: Any) -> dict[str, Path]:
+        seen.update(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(workflow, "run", fake_run)
+    for argv, cdn in ((["run", "--cdn"], True), (["run"], False)):
+        seen.clear()
+        with pytest.raises(SystemExit):
+            cli.main(["-q", *argv, "--out", str(tmp_path / "x")])
+        assert seen["cdn"] is cdn
+
+
 # ---------------------------------------------------------------------- real browser
 
 
@@ -954,6 +978,16 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     assert len(tips) == 1 and "Dân số" in tips[0] and "Thời gian đi trung bình (phút)" in tips[0]
     assert tips[0].split("\n")[0].startswith(("Phường ", "Xã "))
     page.hover(5, 450)  # away again: the tooltip closes
+    # The first proposal's popup gives its rank and gain.
+    proposal = page.evaluate(
+        """(function () {
+            document.querySelector('.leaflet-marker-icon[data-pid="C4"]').click();
+            return document.querySelector('.leaflet-popup-content').innerText;
+        })()"""
+    )
+    assert "Đề xuất hạng 1" in proposal and "45.678 người" in proposal
+    page.evaluate(f"{_map_var(page)}.closePopup() && true")
+    page.settle(0.5)
     # The hostile point's popup shows its name as text and runs nothing.
     popup = page.evaluate(_CLICK_XSS)
     page.settle(0.3)
