@@ -1024,20 +1024,27 @@ def test_cdn_map_needs_only_leaflet(
     units: gpd.GeoDataFrame,
     hanoi_points_xss: gpd.GeoDataFrame,
 ) -> None:
-    """The CDN file, with Leaflet served locally in place of the CDN and all else refused."""
+    """The CDN file "online": Leaflet and the tiles served locally, all else refused."""
     import xstatic.pkg.leaflet as xleaflet
 
     base = Path(xleaflet.BASE_DIR)
     cdn = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/"
+    tile = base / "images" / "layers.png"  # any PNG stands in for a tile
     m = pm.units_map(units, hanoi_points_xss, metric="density_per_km2", lang="en")
     path = pm.save_map(m, tmp_path / "units_cdn_en.html", cdn=True)
     page = chromium.open(
         path,
-        serve={cdn + "leaflet.js": base / "leaflet.js", cdn + "leaflet.css": base / "leaflet.css"},
+        serve={
+            cdn + "leaflet.js": base / "leaflet.js",
+            cdn + "leaflet.css": base / "leaflet.css",
+            "https://tile.openstreetmap.org/*": tile,
+        },
     )
-    assert page.errors == [] and page.dialogs == []
-    assert sorted(page.served) == [cdn + "leaflet.css", cdn + "leaflet.js"]
-    assert all(u.startswith("https://tile.openstreetmap.org/") for u in page.blocked)
+    assert page.errors == [] and page.dialogs == [] and page.blocked == []
+    assert sorted(u for u in page.served if u.startswith(cdn)) == [cdn + "leaflet.css", cdn + "leaflet.js"]
+    # Reachable tiles are drawn under the layers.
+    tiles = [u for u in page.served if u.startswith("https://tile.openstreetmap.org/")]
+    assert tiles and page.count("img.leaflet-tile-loaded") == len(set(tiles))
     assert page.count("path.pp-unit") == 126 and page.count("path.pp-outline") == 126
     assert page.count(".pp-marker") == len(hanoi_points_xss)
     text = page.evaluate("document.body.innerText")
