@@ -388,6 +388,7 @@ def run(
     demand_cell_m: float | None = None,
     dossiers: str | Path | None = None,
     offline_map: bool = False,
+    cdn: bool = False,
     lang: str = "vi",
     geocode: bool = False,
     map_metric: str = MAP_METRICS[0],
@@ -429,7 +430,10 @@ def run(
         CSV of dossier records (columns ``ward`` and optionally ``district``, old or new
         names) to compute visits per unit instead of the city average.
     offline_map
-        Also write ``map_offline.html`` (self-contained, works with no internet).
+        Also write ``map_offline.html`` (self-contained, and no base tiles requested).
+    cdn
+        Link ``map.html`` to Leaflet's CDN (smaller, needs internet); by default it is
+        self-contained and works with no internet.
     lang
         ``"vi"`` or ``"en"`` labels.
     geocode
@@ -583,6 +587,7 @@ def run(
         offline_map=offline_map,
         map_metric=map_metric,
         formats=chosen_formats,
+        cdn=cdn,
     )
     done()
     from pointplan.report.documents import raise_for_problems
@@ -602,6 +607,7 @@ def _write_everything(
     offline_map: bool,
     map_metric: str,
     formats: Sequence[str],
+    cdn: bool = False,
 ) -> tuple[dict[str, Path], list[str]]:
     """Write every output of :func:`run` into ``out``; return their paths and the documents not updated.
 
@@ -616,7 +622,15 @@ def _write_everything(
     with document_stage(out) as doc_stage:
         with staged_folder(out, inputs) as stage:
             written = _write_outputs(
-                stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
+                stage,
+                a,
+                proposal,
+                conversion,
+                inputs=inputs,
+                lang=lang,
+                offline_map=offline_map,
+                map_metric=map_metric,
+                cdn=cdn,
             )
             outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
             extra = [f"Outputs: {', '.join(outputs)}."]
@@ -662,6 +676,7 @@ def _write_outputs(
     lang: str,
     offline_map: bool,
     map_metric: str = MAP_METRICS[0],
+    cdn: bool = False,
 ) -> dict[str, Path]:
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
@@ -695,7 +710,7 @@ def _write_outputs(
     extra = [x for x in MAP_METRICS if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
     m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
-    paths["map.html"] = maps.save_map(m, out / "map.html")
+    paths["map.html"] = maps.save_map(m, out / "map.html", cdn=cdn)
     if offline_map:
         m_off = maps.assessment_map(a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra)
         paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
@@ -880,6 +895,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         demand_cell_m=args.demand_cell_m,
         dossiers=args.dossiers,
         offline_map=args.offline_map,
+        cdn=args.cdn,
         lang=args.lang,
         geocode=args.geocode,
         map_metric=args.metric,
@@ -969,7 +985,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     out = _check_cli_output(args)
     a = _assess_cli(args)
     m = maps.assessment_map(a, lang=args.lang, tiles=not args.offline, metric=args.metric)
-    path = maps.save_map(m, out, offline=args.offline)
+    path = maps.save_map(m, out, cdn=args.cdn)
     _print(f"map written to {path}")
     return 0
 
@@ -984,7 +1000,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
     p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
-    p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
+    p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (no base tiles at all)")
+    p.add_argument("--cdn", action="store_true", help="link map.html to Leaflet's CDN (smaller; needs internet)")
     p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
     p.add_argument(
         "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
@@ -1027,7 +1044,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("map", help="write the interactive map")
     _common(p)
     p.add_argument("--out", required=True, help="output HTML file")
-    p.add_argument("--offline", action="store_true", help="self-contained HTML, no internet needed")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--offline", action="store_true", help="no base tiles: nothing is requested from the internet")
+    how.add_argument("--cdn", action="store_true", help="link Leaflet from its CDN (smaller file; needs internet)")
     p.add_argument("--metric", default="coverage_share", help="unit metric to colour")
     p.set_defaults(func=_with_downloads(_cmd_map))
 
