@@ -228,14 +228,16 @@ def test_geocode_points_moves_only_checked_precise_answers(fake, points, units) 
     assert out["location_precision"].to_dict() == {
         "DP00070": "geocoded",
         "DP00004": "street_in_unit",
-        "DP10402": "unit_representative_point",  # a village answer: the stand-in stays
+        "DP10402": "place_in_unit",  # a village answer inside the unit: still a stand-in, a better one
         "DP00082": "reviewed",
     }
     assert (out.loc["DP00070"].geometry.x, out.loc["DP00070"].geometry.y) == (105.849724, 21.032568)
     assert out.loc["DP00082"].geometry.equals(sub.loc["DP00082"].geometry)
     assert not fake.searches(street="29 Quang Trung")
-    assert out.attrs["geocoding"]["coarse"] == 1 and out.attrs["geocoding"]["geocoded"] == 1
-    assert sub.loc["DP00070", "location_precision"] == "unit_representative_point"  # input untouched
+    stats = out.attrs["geocoding"]
+    assert (stats["geocoded"], stats["place_in_unit"], stats["coarse"]) == (1, 1, 0)
+    assert stats["not_better"] == 1  # DP00004: a street answer never replaces the stand-in already on that street
+    assert sub.loc["DP00070", "location_precision"] == points.loc["DP00070", "location_precision"]  # input untouched
 
 
 def test_service_url_with_search_suffix(fake, units, points) -> None:

@@ -183,7 +183,7 @@ def test_bad_review_rows_are_reported_by_line_and_not_applied(cells, fragment, t
     assert problem["line"] == 2 and fragment in problem["problem"]
     assert rep["applied"] == ["DP00103"]  # the good row is still applied
     assert out.loc["DP00070"].geometry.equals(points.loc["DP00070"].geometry)
-    assert out.loc["DP00070", "location_precision"] == "unit_representative_point"
+    assert out.loc["DP00070", "location_precision"] == points.loc["DP00070", "location_precision"]  # unchanged
 
 
 def test_edge_tolerance(tmp_path, points, units) -> None:
@@ -256,12 +256,8 @@ def test_cli_geocode_review_apply_info(fake, tmp_path, points, units, capsys) ->
     code = main(["geocode", "--apply", str(review), "--points", str(pts_file), "--points-out", str(reviewed_pts)])
     assert code == 0
     back = pointplan.read_points(reviewed_pts, units=units)
-    assert back["location_precision"].tolist() == [
-        "reviewed",
-        "unit_representative_point",
-        "unit_representative_point",
-        "reviewed",
-    ]
+    before = pointplan.read_points(pts_file, units=units)["location_precision"].tolist()
+    assert back["location_precision"].tolist() == ["reviewed", before[1], before[2], "reviewed"]
     assert back.loc["CN02", "unit_code"] == "00166"
     capsys.readouterr()
     assert main(["info", "--points", str(reviewed_pts)]) == 0

@@ -423,7 +423,7 @@ def geocode_points(
     UnitChecker(units)  # checks settings.projected_crs before any request
     out = points.copy()
     todo = is_stand_in(out["location_precision"]) if only_standins else ~out["location_precision"].isin(_KEEP)
-    stats: dict[str, int] = {"geocoded": 0, "street_in_unit": 0, "coarse": 0}
+    stats: dict[str, int] = {"geocoded": 0, "street_in_unit": 0, "place_in_unit": 0, "coarse": 0, "not_better": 0}
     if todo.any():
         sub = out[todo.to_numpy()]
         table = geocode_addresses(address_list(points=sub), units=units, service_url=service_url, cache=cache)
@@ -433,16 +433,27 @@ def geocode_points(
             if precision is None:
                 stats["coarse"] += int(rec.status == "accepted")
                 continue
+            if not _better(precision, str(out.at[idx, "location_precision"])):
+                stats["not_better"] += 1  # e.g. a village answer never replaces a stand-in on the named street
+                continue
             geom = gpd.GeoSeries([shapely.Point(rec.lon, rec.lat)], crs=settings.geographic_crs).to_crs(out.crs)
             out.loc[[idx], "geometry"] = geom.values
             out.at[idx, "location_precision"] = precision
             if "source" in out.columns:
                 out.at[idx, "source"] = f"{out.at[idx, 'source']}; geocoded ({rec.service}, {rec.match_precision})"
             stats[precision] += 1
-        if "unit_code" in out.columns and stats["geocoded"] + stats["street_in_unit"]:
+        if "unit_code" in out.columns and stats["geocoded"] + stats["street_in_unit"] + stats["place_in_unit"]:
             out["unit_code"] = assign_units(out, units).to_numpy()
     out.attrs = {**points.attrs, "geocoding": stats}
     return out
+
+
+def _better(new: str, current: str) -> bool:
+    """Return True when precision ``new`` ranks above ``current`` (LOCATION_PRECISIONS is best first)."""
+    from pointplan.points import LOCATION_PRECISIONS
+
+    rank = {p: i for i, p in enumerate(LOCATION_PRECISIONS)}
+    return rank.get(new, len(rank)) < rank.get(current, len(rank))
 
 
 def _key(query: str) -> str:
