@@ -82,11 +82,9 @@ SUMMARY_KEYS = (
 )
 
 
-#: Monte Carlo draws behind the intervals of ``pointplan run`` (and their seed).
-DEFAULT_DRAWS = 100
+#: Seed of the Monte Carlo draws behind the intervals of ``pointplan run`` (the number of
+#: draws is :data:`pointplan.settings.uncertainty_draws`).
 DEFAULT_SEED = 2025
-#: Draws used to measure how robust each proposal is (each re-solves the proposal).
-ROBUSTNESS_DRAWS = 10
 
 
 def default_candidates(
@@ -393,7 +391,7 @@ def run(
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
     uncertainty: bool = True,
-    draws: int = DEFAULT_DRAWS,
+    draws: int | None = None,
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -450,7 +448,8 @@ def run(
         is assumed, :func:`pointplan.uncertainty.run_uncertainty`), and the robustness of
         each proposal.
     draws, seed
-        Number of Monte Carlo draws and their seed (the same seed gives the same intervals).
+        Number of Monte Carlo draws (default :data:`pointplan.settings.uncertainty_draws`)
+        and their seed (the same seed gives the same intervals).
     workers, scheduler
         Run the draws on a local Dask cluster of ``workers`` processes, or on the Dask
         scheduler at ``scheduler`` (``pip install "pointplan[parallel]"``).
@@ -482,7 +481,7 @@ def run(
     if uncertainty:
         from pointplan.uncertainty import check_draws, check_seed
 
-        check_draws(draws)
+        n_draws = check_draws(settings.uncertainty_draws if draws is None else draws)
         check_seed(seed)
     chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
@@ -572,7 +571,7 @@ def run(
         done()
 
     if uncertainty:
-        _attach_uncertainty(a, proposal, draws=draws, seed=seed, workers=workers, scheduler=scheduler)
+        _attach_uncertainty(a, proposal, draws=n_draws, seed=seed, workers=workers, scheduler=scheduler)
 
     done = _step("Writing outputs", settings.progress)
     written, problems = _write_everything(
@@ -657,7 +656,7 @@ def _attach_uncertainty(
         cands = getattr(proposal, "candidates", None)
         if cands is not None:
             rob = proposal_robustness(
-                a, proposal, cands, draws=max(5, min(ROBUSTNESS_DRAWS, draws)), seed=seed, objective=proposal.objective
+                a, proposal, cands, draws=min(settings.robustness_draws, draws), seed=seed, objective=proposal.objective
             )
             for col in rob.columns:
                 proposal.points[col] = rob[col].to_numpy()
