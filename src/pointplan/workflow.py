@@ -31,7 +31,7 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError, OutputError
 
-__all__ = ["DEFAULT_ADD", "add_subcommands", "default_candidates", "propose_points", "run"]
+__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "add_subcommands", "default_candidates", "propose_points", "run"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -76,6 +76,10 @@ SUMMARY_KEYS = (
 )
 
 
+#: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
+CANDIDATE_SITES = ("real", "grid", "both")
+
+
 def default_candidates(
     assessment: Any,
     *,
@@ -83,12 +87,16 @@ def default_candidates(
     n_clusters: int = 40,
     user_candidates: gpd.GeoDataFrame | None = None,
     seed: int = 0,
+    sites: str = "real",
 ) -> gpd.GeoDataFrame:
-    """Return candidate sites for new points: a grid, unit stand-ins, clusters, user sites.
+    """Return candidate sites for new points: real places (default), or a grid, stand-ins, clusters.
 
-    The grid covers populated land; one stand-in per unit (a point inside it, for a
-    point at or near the head office); the clusters are population-weighted k-means
-    centroids of the least-served demand.
+    ``sites="real"``: the named public buildings of :func:`pointplan.locate.sites.real_sites`
+    (hospitals and clinics, post offices, planned sites) in the assessment's units; the report
+    of problems (rows dropped or kept at a stand-in) is in ``attrs["sites_report"]`` (records).
+    ``sites="grid"``: the grid covers populated land; one stand-in per unit (a point inside
+    it, for a point at or near the head office); the clusters are population-weighted
+    k-means centroids of the least-served demand. ``"both"``: all of them.
 
     Parameters
     ----------
@@ -104,12 +112,47 @@ def default_candidates(
         Sites supplied by the user (malls, community houses), kept as given.
     seed
         Random seed of k-means.
+    sites
+        ``"real"`` (default), ``"grid"`` or ``"both"``.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source``.
+        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source`` (and, for real
+        sites, ``name``, ``site_kind``, ``address``, ``location_precision``...).
     """
+    if sites not in CANDIDATE_SITES:
+        msg = f"sites must be one of {list(CANDIDATE_SITES)}, got {sites!r}."
+        raise InputError(msg)
+    frames: list[gpd.GeoDataFrame] = []
+    report: list[dict[str, Any]] = []
+    if sites in ("real", "both"):
+        from pointplan.locate.sites import real_sites, sites_to_candidates
+
+        named = user_candidates is not None and any(
+            str(c).strip().lower() in ("name", "ten", "tên", "site_name") for c in user_candidates.columns
+        )
+        real, rep = real_sites(assessment.units, user_sites=user_candidates if named else None)
+        frames.append(sites_to_candidates(real))
+        report = rep.astype(object).where(rep.notna(), None).to_dict("records")
+        if user_candidates is not None and not named:  # kept as given, as before
+            frames.append(user_candidates.to_crs(settings.geographic_crs))
+        user_candidates = None
+    if sites in ("grid", "both"):
+        frames += _grid_candidates(assessment, spacing_m, n_clusters, user_candidates, seed)
+    cand = pd.concat(frames, ignore_index=True)
+    cand["candidate_id"] = cand["candidate_id"].astype(str)
+    dup = cand["candidate_id"].duplicated(keep="first")
+    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
+    out = gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+    out.attrs["sites_report"] = report
+    return out
+
+
+def _grid_candidates(
+    assessment: Any, spacing_m: float, n_clusters: int, user_candidates: gpd.GeoDataFrame | None, seed: int
+) -> list[gpd.GeoDataFrame]:
+    """The generated candidates: grid, unit stand-ins, clusters of the least served, user sites."""
     from pointplan.access import weighted_quantile
     from pointplan.candidates import cluster_candidates, grid_candidates, unit_candidates
 
@@ -124,11 +167,7 @@ def default_candidates(
         frames.append(cluster_candidates(d, n, underserved_mask=under.to_numpy().copy(), seed=seed))
     if user_candidates is not None:
         frames.append(user_candidates.to_crs(settings.geographic_crs))
-    cand = pd.concat(frames, ignore_index=True)
-    cand["candidate_id"] = cand["candidate_id"].astype(str)
-    dup = cand["candidate_id"].duplicated(keep="first")
-    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
-    return gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+    return frames
 
 
 def propose_points(
@@ -145,6 +184,8 @@ def propose_points(
     budget_per_kind: Mapping[str, int] | None = None,
     reassess: bool = True,
     counters_proposed: int | None = None,
+    sites: str = "real",
+    compare_unconstrained: bool = True,
 ) -> Any:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -177,6 +218,16 @@ def propose_points(
     counters_proposed
         Counters of each proposed point for the re-assessment (default the assessment's
         default for ``proposed``).
+    sites
+        Default candidates when ``candidates`` is not given: ``"real"`` (named public
+        buildings, default), ``"grid"`` or ``"both"`` (see :func:`default_candidates`).
+    compare_unconstrained
+        With real sites: solve again among grid candidates and state, for each proposal,
+        what the real building costs against the nearest unconstrained pick
+        (:func:`pointplan.locate.sites.constraint_cost`): columns ``best_spot_id``,
+        ``best_spot_m``, ``best_spot_site_within_1km``, ``cost_person_minutes``,
+        ``cost_people_covered``; ``summary["tradeoff"]`` (totals) and
+        ``summary["unconstrained_picks"]`` (each pick, with ``no_public_building_within_1km``).
 
     Returns
     -------
@@ -187,24 +238,33 @@ def propose_points(
     from pointplan.access import assess
     from pointplan.optimize import propose
 
+    real_mode = candidates is None and sites in ("real", "both")
     if candidates is None:
-        candidates = default_candidates(assessment, user_candidates=user_candidates)
+        candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
     params = assessment.params
-    prop = propose(
-        assessment.demand,
-        assessment.points,
-        candidates,
-        k,
-        objective=objective,  # type: ignore[arg-type]
-        engine=assessment.engine,
-        max_minutes=params["max_minutes"],
-        max_distance_m=params["max_distance_m"],
-        target_share=target_share,
-        method=method,  # type: ignore[arg-type]
-        time_limit_s=time_limit_s,
-        require_unit_coverage=require_unit_coverage,
-        budget_per_kind=budget_per_kind,
-    )
+
+    def solve(cands: gpd.GeoDataFrame) -> Any:
+        return propose(
+            assessment.demand,
+            assessment.points,
+            cands,
+            k,
+            objective=objective,  # type: ignore[arg-type]
+            engine=assessment.engine,
+            max_minutes=params["max_minutes"],
+            max_distance_m=params["max_distance_m"],
+            target_share=target_share,
+            method=method,  # type: ignore[arg-type]
+            time_limit_s=time_limit_s,
+            require_unit_coverage=require_unit_coverage,
+            budget_per_kind=budget_per_kind,
+        )
+
+    prop = solve(candidates)
+    prop.points = _name_proposals(prop.points, candidates)
+    prop.summary["sites_report"] = list(candidates.attrs.get("sites_report", []))
+    if real_mode and compare_unconstrained and len(prop.points):
+        _compare_unconstrained(prop, solve(default_candidates(assessment, sites="grid")), candidates, assessment)
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -248,6 +308,61 @@ def propose_points(
     return prop
 
 
+#: Columns of a real site that a proposal carries (named after the place).
+_SITE_COLUMNS = {
+    "name": "site_name",
+    "site_kind": "site_kind",
+    "address": "address",
+    "located_by": "located_by",
+    "matched_street": "matched_street",
+}
+
+
+def _name_proposals(points: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the place's name, kind, address and how it was located to each proposal."""
+    have = [c for c in _SITE_COLUMNS if c in candidates.columns]
+    if not have or points.empty:
+        return points
+    info = candidates.drop_duplicates("candidate_id").set_index("candidate_id")[have].rename(columns=_SITE_COLUMNS)
+    out = points.copy()
+    for col in info.columns:
+        out[col] = out["candidate_id"].map(info[col]).fillna("").astype(str).to_numpy()
+    return out
+
+
+def _compare_unconstrained(prop: Any, free: Any, candidates: gpd.GeoDataFrame, assessment: Any) -> None:
+    """Attach what the real buildings cost against the unconstrained (grid) solution."""
+    from pointplan.locate.sites import constraint_cost
+
+    real_sites = candidates[candidates.get("site_kind", pd.Series("", index=candidates.index)).astype(str) != ""]
+    real_sites = real_sites.rename(columns={"candidate_id": "site_id"})
+    if "site_kind" not in real_sites.columns:
+        return
+    params = assessment.params
+    pts, picks, totals = constraint_cost(
+        assessment.demand,
+        prop.points,
+        free.points,
+        real_sites,
+        engine=assessment.engine,
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        cutoff_minutes=float(prop.summary["od_cutoff_minutes"]),
+    )
+    prop.points = pts
+    prop.summary["tradeoff"] = totals
+    cols = ["rank", "candidate_id", "gain_person_minutes_saved", "gain_people_covered", "nearest_site_id",
+            "nearest_site_name", "nearest_site_kind", "nearest_site_m", "no_public_building_within_1km"]  # fmt: skip
+    recs = picks[cols].copy()
+    recs["lon"] = picks.geometry.x.round(6).to_numpy()
+    recs["lat"] = picks.geometry.y.round(6).to_numpy()
+    prop.summary["unconstrained_picks"] = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else (v.item() if hasattr(v, "item") else v))
+         for k, v in r.items()}
+        for r in recs.to_dict("records")
+    ]  # fmt: skip
+
+
 def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     """People and demand points that reach no service point (their minutes are not finite).
 
@@ -260,6 +375,30 @@ def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     pop = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
     bad = ~np.isfinite(minutes) & (pop > 0)
     return {"unreachable_population": round(float(pop[bad].sum()), 1), "unreachable_demand_points": int(bad.sum())}
+
+
+#: Proposal columns of real sites written to ``summary.json`` when present.
+_PROPOSAL_EXTRA = (
+    "site_name",
+    "site_kind",
+    "address",
+    "location_precision",
+    "located_by",
+    "best_spot_id",
+    "best_spot_m",
+    "best_spot_site_within_1km",
+    "cost_person_minutes",
+    "cost_people_covered",
+)
+
+
+def _json_value(v: Any) -> Any:
+    """A JSON-safe scalar: NaN/inf become null, numpy scalars plain Python."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
@@ -285,6 +424,7 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "gain_people_covered": float(r["gain_people_covered"]),
                     "gain_person_minutes_saved": float(r["gain_person_minutes_saved"]),
                     "serves_units": str(r["serves_units"]),
+                    **{c: _json_value(r[c]) for c in _PROPOSAL_EXTRA if c in proposal.points.columns},
                 }
             )
         ps: dict[str, Any] = {
@@ -303,6 +443,9 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "points_overloaded",
                 )
             }
+        for key in ("tradeoff", "unconstrained_picks", "sites_report"):
+            if key in proposal.summary:
+                ps[key] = proposal.summary[key]
         s["proposals_summary"] = {"objective": proposal.objective, **ps}
     s["proposals"] = props
     missing = [k for k in SUMMARY_KEYS if k not in s]
@@ -361,6 +504,7 @@ def run(
     map_metric: str = MAP_METRICS[0],
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
+    sites: str = "real",
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -405,6 +549,9 @@ def run(
     max_off_network_share
         With a network: the largest share of people allowed farther than the snap limit
         from it (see :func:`pointplan.assess`).
+    sites
+        Candidate sites of the proposals: ``"real"`` (named public buildings, default; each
+        proposal states its cost against the best unconstrained spot), ``"grid"`` or ``"both"``.
 
     Returns
     -------
@@ -429,6 +576,9 @@ def run(
         check_output_path(out / name, inputs)
     if lang not in ("vi", "en"):
         msg = f"lang must be 'vi' or 'en', got {lang!r}."
+        raise InputError(msg)
+    if sites not in CANDIDATE_SITES:
+        msg = f"sites must be one of {list(CANDIDATE_SITES)}, got {sites!r}."
         raise InputError(msg)
 
     done = _step("Loading units and points", settings.progress)
@@ -501,7 +651,7 @@ def run(
             from pointplan.candidates import read_candidates
 
             user_cand = read_candidates(candidates)
-        proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand)
+        proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand, sites=sites)
         done()
 
     done = _step("Writing outputs", settings.progress)
@@ -733,6 +883,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         objective=args.objective,
         method=args.method,
         candidates=args.candidates,
+        sites=args.sites,
         max_minutes=args.max_minutes,
         max_distance_m=None if args.max_km is None else args.max_km * 1000,
         demand_cell_m=args.demand_cell_m,
@@ -802,14 +953,28 @@ def _cmd_propose(args: argparse.Namespace) -> int:
         from pointplan.candidates import read_candidates
 
         user_cand = read_candidates(args.candidates)
-    prop = propose_points(a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand)
+    prop = propose_points(
+        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites
+    )
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
     for _, r in prop.points.iterrows():
+        place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}]" if r.get("site_name") else ""
+        cost = (
+            f"; vs best spot {r['best_spot_m']:,.0f} m away: {r['cost_person_minutes']:,.0f} person-minutes"
+            if "cost_person_minutes" in r and pd.notna(r["cost_person_minutes"])
+            else ""
+        )
         _print(
-            f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): "
+            f"#{int(r['rank'])} {r['candidate_id']} {place} ({r['unit_code']}): "
             f"+{r['gain_people_covered']:,.0f} people covered, "
-            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved"
+            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved{cost}"
+        )
+    if "tradeoff" in prop.summary:
+        t = prop.summary["tradeoff"]
+        _print(
+            f"real buildings cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
+            f"solution; {t['unconstrained_without_building_1km']} of its picks have no public building within 1 km"
         )
     _print(f"proposals written to {out / 'proposals.geojson'}")
     return 0
@@ -835,6 +1000,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
     p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
     p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
     p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
     p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
@@ -867,6 +1038,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
     p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
     p.set_defaults(func=_with_downloads(_cmd_propose))
 
     p = sub.add_parser("map", help="write the interactive map")

@@ -101,7 +101,7 @@ NO_BUILDING_M = 1000.0
 #: File name of the shipped located post offices and planned sites (package table).
 LOCATED_TABLE = "located_sites.csv"
 
-_CLINIC = re.compile(r"\b(trạm y tế|phòng khám|tram y te|phong kham|clinic)\b", re.IGNORECASE)
+_CLINIC = re.compile(r"\b(?:trạm y tế|phòng khám|tram y te|phong kham|clinic)\b", re.IGNORECASE)
 _NAME_COLS = ("name", "ten", "tên", "site_name", "ten_diem", "tên điểm")
 _ADDRESS_COLS = ("address", "dia_chi", "địa chỉ", "detailaddress")
 
@@ -288,15 +288,15 @@ def hospital_sites(
     names = raw[name_col].where(raw[name_col].notna(), raw.get("name"))
     osm = raw.get("osm_type", pd.Series("node", index=raw.index)).astype(str)
     ids = raw.get("osm_id", pd.Series(range(len(raw)), index=raw.index)).astype(str)
-    tags = raw.get("healthcare", pd.Series("", index=raw.index)).fillna("").astype(str) + " " + raw.get(
-        "amenity", pd.Series("", index=raw.index)
-    ).fillna("").astype(str)
+    tags = (
+        raw.get("healthcare", pd.Series("", index=raw.index)).fillna("").astype(str)
+        + " "
+        + raw.get("amenity", pd.Series("", index=raw.index)).fillna("").astype(str)
+    )
     clinic = names.fillna("").astype(str).str.contains(_CLINIC) | tags.str.contains("clinic")
     street = raw.get("addr:street", pd.Series(None, index=raw.index))
     house = raw.get("addr:housenumber", pd.Series(None, index=raw.index))
-    address = [
-        " ".join(str(v) for v in (h, s) if not _blank(v)) for h, s in zip(house, street, strict=True)
-    ]
+    address = [" ".join(str(v) for v in (h, s) if not _blank(v)) for h, s in zip(house, street, strict=True)]
     sites = gpd.GeoDataFrame(
         {
             "site_id": ("osm-" + osm + "-" + ids).to_numpy(),
@@ -424,7 +424,9 @@ def _anchors(units: gpd.GeoDataFrame, standins: pd.DataFrame | None) -> tuple[gp
 
     table = load_standins() if standins is None else standins
     units_p = units.to_crs(projected_crs())
-    pts = gpd.GeoSeries(shapely.point_on_surface(np.asarray(units_p.geometry.values)), index=units.index, crs=units_p.crs)
+    pts = gpd.GeoSeries(
+        shapely.point_on_surface(np.asarray(units_p.geometry.values)), index=units.index, crs=units_p.crs
+    )
     prec = pd.Series("unit_representative_point", index=units.index, dtype=object)
     hit = units.index.intersection(table.index)
     if len(hit):
@@ -541,14 +543,17 @@ def locate_address_sites(
             for alt in str(row.get("other_units") or "").split(";"):
                 hit = _street_point(str(row["address"]), pieces.get(alt), anchors[alt]) if alt in units.index else None
                 if hit is not None:
-                    pt, info = hit[0], {
-                        "location_precision": "street_in_unit",
-                        "located_by": "street_match",
-                        "matched_street": hit[1],
-                        "issue": "unit_changed",
-                        "detail": f"the street is in unit {alt}, which also took part of the old ward (not {code})",
-                        "action": f"kept in unit {alt}",
-                    }
+                    pt, info = (
+                        hit[0],
+                        {
+                            "location_precision": "street_in_unit",
+                            "located_by": "street_match",
+                            "matched_street": hit[1],
+                            "issue": "unit_changed",
+                            "detail": f"the street is in unit {alt}, which also took part of the old ward (not {code})",
+                            "action": f"kept in unit {alt}",
+                        },
+                    )
                     out.loc[i, "unit_code"] = alt
                     break
         lonlat = gpd.GeoSeries([pt], crs=projected_crs()).to_crs(settings.geographic_crs).iloc[0]
@@ -636,12 +641,23 @@ def _planned_rows() -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     t = _table("hanoi_2025_sites.csv")
     t = t[t["kind"].isin(("kiosk", "community"))].reset_index(drop=True)
     report = [
-        _issue("hanoi_2025_sites.csv", int(i) + 1, r["point_id"], r["name"], "no_location", r["notes"] or "no address", "dropped")
+        _issue(
+            "hanoi_2025_sites.csv",
+            int(i) + 1,
+            r["point_id"],
+            r["name"],
+            "no_location",
+            r["notes"] or "no address",
+            "dropped",
+        )
         for i, r in t.iterrows()
         if r.locate_by == "missing"
     ]
     t = t[t["locate_by"] != "missing"]
-    ref = [old_unit_reference(w, d) if lb == "old_unit" else (np.nan, np.nan) for w, d, lb in zip(t["old_ward"], t["old_district"], t["locate_by"], strict=True)]
+    ref = [
+        old_unit_reference(w, d) if lb == "old_unit" else (np.nan, np.nan)
+        for w, d, lb in zip(t["old_ward"], t["old_district"], t["locate_by"], strict=True)
+    ]
     rows = pd.DataFrame(
         {
             "site_id": "plan-" + t["point_id"],
@@ -680,8 +696,12 @@ def compute_located_sites(network: str | Path | object | None = None) -> pd.Data
     located = locate_address_sites(pd.concat([post_office_rows(), planned], ignore_index=True), units, network=net)
     missing = pd.DataFrame(
         [
-            {**{k: r[k] for k in ("site_id", "name", "issue", "detail", "action")}, "row": r["row"],
-             "site_kind": "planned_site", "source": "hanoi_2025_sites.csv"}
+            {
+                **{k: r[k] for k in ("site_id", "name", "issue", "detail", "action")},
+                "row": r["row"],
+                "site_kind": "planned_site",
+                "source": "hanoi_2025_sites.csv",
+            }
             for r in planned_report
         ]
     )
@@ -728,7 +748,9 @@ def load_located_table() -> pd.DataFrame:
         return pd.read_csv(p, dtype={"unit_code": str}, keep_default_na=False, encoding="utf-8")
 
 
-def _address_sites(located: pd.DataFrame, units: gpd.GeoDataFrame, kinds: Sequence[str]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _address_sites(
+    located: pd.DataFrame, units: gpd.GeoDataFrame, kinds: Sequence[str]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Sites (and the report) from located address rows, for the kinds wanted."""
     located = located[located["site_kind"].isin(kinds)].copy()
     lon = pd.to_numeric(located["lon"], errors="coerce")
@@ -797,11 +819,17 @@ def read_user_sites(
     name_col = _find_col(gdf.columns, _NAME_COLS)
     addr_col = _find_col(gdf.columns, _ADDRESS_COLS)
     prec = gdf["location_precision"].astype(str) if "location_precision" in gdf else pd.Series("", index=gdf.index)
-    ids = gdf["candidate_id"].astype(str) if "candidate_id" in gdf else pd.Series([f"user-{i + 1}" for i in range(len(gdf))], index=gdf.index)
+    ids = (
+        gdf["candidate_id"].astype(str)
+        if "candidate_id" in gdf
+        else pd.Series([f"user-{i + 1}" for i in range(len(gdf))], index=gdf.index)
+    )
     sites = gpd.GeoDataFrame(
         {
             "site_id": ids.to_numpy(),
-            "name": gdf[name_col].map(lambda v: None if _blank(v) else normalize_name(str(v))).to_numpy() if name_col else None,
+            "name": gdf[name_col].map(lambda v: None if _blank(v) else normalize_name(str(v))).to_numpy()
+            if name_col
+            else None,
             "site_kind": "user",
             "address": gdf[addr_col].fillna("").astype(str).to_numpy() if addr_col else "",
             "unit_code": gdf["unit_code"].to_numpy() if "unit_code" in gdf else None,
@@ -890,7 +918,9 @@ def real_sites(
     frames = [f for f in frames if len(f)] or [_empty_sites()]
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=settings.geographic_crs)
     dup = out["site_id"].duplicated(keep=False)
-    out.loc[dup, "site_id"] = out.loc[dup, "site_id"] + "-" + out.loc[dup].groupby("site_id").cumcount().add(1).astype(str)
+    out.loc[dup, "site_id"] = (
+        out.loc[dup, "site_id"] + "-" + out.loc[dup].groupby("site_id").cumcount().add(1).astype(str)
+    )
     report = pd.concat([r for r in reports if len(r)] or [_report([])], ignore_index=True)
     logger.info("real_sites: %d sites, %d report rows", len(out), len(report))
     return out, report
@@ -924,8 +954,18 @@ def sites_to_candidates(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = sites.to_crs(settings.geographic_crs).copy()
     out["candidate_id"] = out["site_id"].astype(str)
     out["kind"] = out["site_kind"].astype(str)
-    cols = ["candidate_id", "kind", "source", "unit_code", "location_precision", "name", "site_kind", "address",
-            "located_by", "matched_street"]
+    cols = [
+        "candidate_id",
+        "kind",
+        "source",
+        "unit_code",
+        "location_precision",
+        "name",
+        "site_kind",
+        "address",
+        "located_by",
+        "matched_street",
+    ]
     return gpd.GeoDataFrame(out[[*cols, "geometry"]], geometry="geometry", crs=settings.geographic_crs)
 
 
