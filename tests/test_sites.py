@@ -101,7 +101,9 @@ def test_match_street(address, expected) -> None:
 def _network() -> nx.MultiDiGraph:
     """Phố Hàng Trống along y = Y0+900 in unit 00001 only; Phố Lò Đúc along y = Y0+100 in 00002."""
     G = nx.MultiDiGraph(crs=UTM)
-    for n, (x, y) in enumerate([(X0 + 100, Y0 + 900), (X0 + 900, Y0 + 900), (X0 + 1100, Y0 + 100), (X0 + 1900, Y0 + 100)]):
+    for n, (x, y) in enumerate(
+        [(X0 + 100, Y0 + 900), (X0 + 900, Y0 + 900), (X0 + 1100, Y0 + 100), (X0 + 1900, Y0 + 100)]
+    ):
         G.add_node(n, x=x, y=y)
     G.add_edge(0, 1, name="Phố Hàng Trống", highway="residential")
     G.add_edge(2, 3, name="Phố Lò Đúc", highway="residential")
@@ -170,7 +172,12 @@ def test_real_sites_from_files_report_and_dedupe(tmp_path) -> None:
     assert sites["site_id"].tolist() == ["vnpost-1"]
     assert sites["name"].tolist() == ["Bưu cục Trung tâm"]
     issues = sorted(zip(report["source"].str.slice(0, 6), report["row"], report["issue"], strict=True))
-    assert issues == [("VNPost", 2, "duplicate"), ("VNPost", 3, "no_name"), ("VNPost", 4, "no_unit"), ("poi.ge", 1, "outside_city")]
+    assert issues == [
+        ("VNPost", 2, "duplicate"),
+        ("VNPost", 3, "no_name"),
+        ("VNPost", 4, "no_unit"),
+        ("poi.ge", 1, "outside_city"),
+    ]
 
 
 def test_user_sites_need_names_and_keep_a_known_precision(tmp_path) -> None:
@@ -186,7 +193,7 @@ def test_user_sites_need_names_and_keep_a_known_precision(tmp_path) -> None:
     )
     sites, report = read_user_sites(p, _units())
     assert sites[["name", "location_precision", "unit_code"]].values.tolist() == [
-        ["Nhà văn hoá", "surveyed", "00001"],
+        ["Nhà văn hóa", "surveyed", "00001"],
         ["Chợ", "unknown", "00001"],
     ]
     assert report[["row", "issue"]].values.tolist() == [[3, "outside_city"]]
@@ -209,50 +216,67 @@ def _pts(xs, **cols) -> gpd.GeoDataFrame:
 
 def test_constraint_cost_by_hand() -> None:
     # A (10 people) at 0 and B (5) at 20 km, both 30 min from their point. Real picks r1 at 3 km,
-    # r2 at 25 km; unconstrained picks f1 at 0, f2 at 21 km.
-    # real: A saves 27 x 10 = 270, B 25 x 5 = 125 -> 395; unconstrained: 300 + 145 = 445 (price 50)
-    # r1 -> f1 (3 km away): 300 + 125 = 425 (cost 30); r2 -> f2 (4 km): 270 + 145 = 415 (cost 20)
+    # r2 at 23 km, r3 at 40 km; unconstrained picks f1 at 0, f2 at 21 km; spots s1 at 1 km,
+    # s2 at 5 km, s3 at 21 km, s4 at 22 km.
+    # real: A saves 27 x 10 = 270, B 27 x 5 = 135 -> 405; unconstrained: 300 + 145 = 445 (price 40)
+    # r1 tries s1 (2 km away; A saves 29 -> 290 + 135 = 425) and s2 (2 km; A 25 -> 385): s1, cost 20
+    # r2 tries s3 (2 km; B 29 -> 270 + 145 = 415) and s4 (1 km; B 28 -> 410): s3, cost 10
+    # r3: no spot within NEARBY_M (3 km): no cost (NaN)
     demand = _pts([0, 20_000], population=[10.0, 5.0], minutes=[30.0, 30.0], within_standard=[False, False])
-    real = _pts([3000, 25_000], candidate_id=["r1", "r2"], rank=[1, 2])
-    free = _pts([0, 21_000], candidate_id=["f1", "f2"], rank=[1, 2])
-    sites = _pts([3000, 25_000, 21_500], site_id=["r1", "r2", "s3"], name=["A", "B", "C"], site_kind=["hospital"] * 3)
+    real = _pts([3000, 23_000, 40_000], candidate_id=["r1", "r2", "r3"])
+    free = _pts([0, 21_000], candidate_id=["f1", "f2"])
+    spots = _pts([1000, 5000, 21_000, 22_000], candidate_id=["s1", "s2", "s3", "s4"])
+    sites = _pts([3000, 23_000, 21_500], site_id=["r1", "r2", "h3"], name=["A", "B", "C"], site_kind=["hospital"] * 3)
     r, f, tot = constraint_cost(
-        demand, real, free, sites, engine=_KmEngine(), max_minutes=5, max_distance_m=2000, cutoff_minutes=60
+        demand,
+        real,
+        free,
+        sites,
+        engine=_KmEngine(),
+        max_minutes=5,
+        max_distance_m=2000,
+        cutoff_minutes=60,
+        spots=spots,
     )
-    assert r["best_spot_id"].tolist() == ["f1", "f2"]
-    assert r["best_spot_m"].tolist() == [3000.0, 4000.0]
-    assert r["cost_person_minutes"].tolist() == [30.0, 20.0]
-    assert r["cost_people_covered"].tolist() == [0.0, 0.0]  # both within 5 min either way
-    assert f["nearest_site_id"].tolist() == ["r1", "s3"]
+    assert r["best_spot_id"].tolist() == ["s1", "s3", ""]
+    np.testing.assert_array_equal(r["best_spot_m"].to_numpy(float), [2000.0, 2000.0, np.nan])
+    np.testing.assert_array_equal(r["cost_person_minutes"].to_numpy(float), [20.0, 10.0, np.nan])
+    np.testing.assert_array_equal(r["cost_people_covered"].to_numpy(float), [0.0, 0.0, np.nan])  # within 5 min anyway
+    assert f["nearest_site_id"].tolist() == ["r1", "h3"]
     assert f["no_public_building_within_1km"].tolist() == [True, False]
-    assert r["best_spot_site_within_1km"].tolist() == [False, True]
-    assert (tot["real_person_minutes_saved"], tot["unconstrained_person_minutes_saved"]) == (395.0, 445.0)
-    assert tot["price_person_minutes"] == 50.0
+    assert (tot["real_person_minutes_saved"], tot["unconstrained_person_minutes_saved"]) == (405.0, 445.0)
+    assert tot["price_person_minutes"] == 40.0
     assert tot["unconstrained_without_building_1km"] == 1
 
 
 def test_propose_points_names_real_places_and_states_the_cost(tiny_city, monkeypatch) -> None:
-    import pointplan.locate.sites as S
+    import pointplan.locate.sites as sites_mod
     from pointplan.assessment import assess
     from pointplan.workflow import propose_points
 
     c = tiny_city
     a = assess(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"])
     # one real site 1 km east of d3 (the far demand point at x = 11.5 km), one next to d2
-    site = _pts([10_500, 4500], site_id=["bc-1", "bv-2"], name=["Bưu cục Xa", "BV Gần"], site_kind=["post_office", "hospital"])
+    site = _pts(
+        [10_500, 4500], site_id=["bc-1", "bv-2"], name=["Bưu cục Xa", "BV Gần"], site_kind=["post_office", "hospital"]
+    )
     for col, v in {"address": "", "unit_code": "00002", "source": "t", "location_precision": "street_in_unit",
                    "located_by": "street_match", "matched_street": ""}.items():  # fmt: skip
         site[col] = v
-    monkeypatch.setattr(S, "real_sites", lambda units, user_sites=None: (site.to_crs(4326), S._report([])))
+    monkeypatch.setattr(
+        sites_mod, "real_sites", lambda units, user_sites=None: (site.to_crs(4326), sites_mod._report([]))
+    )
     prop = propose_points(a, 1, objective="pmedian", reassess=False)
     p = prop.points.iloc[0]
     assert (p["candidate_id"], p["site_name"], p["site_kind"]) == ("bc-1", "Bưu cục Xa", "post_office")
     assert p["location_precision"] == "street_in_unit"
-    assert "best_spot_id" in prop.points and np.isfinite(p["cost_person_minutes"])
-    assert p["cost_person_minutes"] >= 0  # the grid pick nearby is at least as good
-    assert prop.summary["tradeoff"]["unconstrained_person_minutes_saved"] >= prop.summary["tradeoff"][
-        "real_person_minutes_saved"
-    ]
+    from pointplan.locate.sites import NEARBY_M
+
+    assert np.isfinite(p["cost_person_minutes"]) == (p["best_spot_m"] <= NEARBY_M)
+    assert (
+        prop.summary["tradeoff"]["unconstrained_person_minutes_saved"]
+        >= prop.summary["tradeoff"]["real_person_minutes_saved"]
+    )
 
 
 # ---------------------------------------------------------------------------------- real data

@@ -152,7 +152,7 @@ def default_candidates(
 def _grid_candidates(
     assessment: Any, spacing_m: float, n_clusters: int, user_candidates: gpd.GeoDataFrame | None, seed: int
 ) -> list[gpd.GeoDataFrame]:
-    """The generated candidates: grid, unit stand-ins, clusters of the least served, user sites."""
+    """Return the generated candidates: grid, unit stand-ins, clusters of the least served, user sites."""
     from pointplan.access import weighted_quantile
     from pointplan.candidates import cluster_candidates, grid_candidates, unit_candidates
 
@@ -224,10 +224,11 @@ def propose_points(
     compare_unconstrained
         With real sites: solve again among grid candidates and state, for each proposal,
         what the real building costs against the nearest unconstrained pick
-        (:func:`pointplan.locate.sites.constraint_cost`): columns ``best_spot_id``,
-        ``best_spot_m``, ``best_spot_site_within_1km``, ``cost_person_minutes``,
-        ``cost_people_covered``; ``summary["tradeoff"]`` (totals) and
-        ``summary["unconstrained_picks"]`` (each pick, with ``no_public_building_within_1km``).
+        (:func:`pointplan.locate.sites.constraint_cost`; the unconstrained candidates are
+        the populated cells of a 1 km grid): columns ``best_spot_id``, ``best_spot_m``,
+        ``cost_person_minutes``, ``cost_people_covered``; ``summary["tradeoff"]`` (totals)
+        and ``summary["unconstrained_picks"]`` (each pick, with
+        ``no_public_building_within_1km``).
 
     Returns
     -------
@@ -264,7 +265,8 @@ def propose_points(
     prop.points = _name_proposals(prop.points, candidates)
     prop.summary["sites_report"] = list(candidates.attrs.get("sites_report", []))
     if real_mode and compare_unconstrained and len(prop.points):
-        _compare_unconstrained(prop, solve(default_candidates(assessment, sites="grid")), candidates, assessment)
+        spots = _unconstrained_candidates(assessment)
+        _compare_unconstrained(prop, solve(spots), candidates, spots, assessment)
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -330,7 +332,22 @@ def _name_proposals(points: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> g
     return out
 
 
-def _compare_unconstrained(prop: Any, free: Any, candidates: gpd.GeoDataFrame, assessment: Any) -> None:
+#: Cell size (m) of the unconstrained candidates real proposals are compared with.
+UNCONSTRAINED_SPACING_M = 1000.0
+
+
+def _unconstrained_candidates(assessment: Any) -> gpd.GeoDataFrame:
+    """Return one candidate per populated cell of a fine grid (the population-weighted centre)."""
+    from pointplan.candidates import grid_candidates
+
+    grid = grid_candidates(assessment.demand, spacing_m=UNCONSTRAINED_SPACING_M, min_population=1.0)
+    grid["candidate_id"] = grid["candidate_id"].str.replace("grid-", "spot-", regex=False)
+    return grid
+
+
+def _compare_unconstrained(
+    prop: Any, free: Any, candidates: gpd.GeoDataFrame, spots: gpd.GeoDataFrame, assessment: Any
+) -> None:
     """Attach what the real buildings cost against the unconstrained (grid) solution."""
     from pointplan.locate.sites import constraint_cost
 
@@ -348,6 +365,7 @@ def _compare_unconstrained(prop: Any, free: Any, candidates: gpd.GeoDataFrame, a
         max_minutes=params["max_minutes"],
         max_distance_m=params["max_distance_m"],
         cutoff_minutes=float(prop.summary["od_cutoff_minutes"]),
+        spots=spots,
     )
     prop.points = pts
     prop.summary["tradeoff"] = totals
@@ -386,14 +404,13 @@ _PROPOSAL_EXTRA = (
     "located_by",
     "best_spot_id",
     "best_spot_m",
-    "best_spot_site_within_1km",
     "cost_person_minutes",
     "cost_people_covered",
 )
 
 
 def _json_value(v: Any) -> Any:
-    """A JSON-safe scalar: NaN/inf become null, numpy scalars plain Python."""
+    """Return a JSON-safe scalar: NaN/inf become null, numpy scalars plain Python."""
     if hasattr(v, "item"):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
@@ -963,6 +980,8 @@ def _cmd_propose(args: argparse.Namespace) -> int:
         cost = (
             f"; vs best spot {r['best_spot_m']:,.0f} m away: {r['cost_person_minutes']:,.0f} person-minutes"
             if "cost_person_minutes" in r and pd.notna(r["cost_person_minutes"])
+            else "; no unconstrained spot within 3 km"
+            if "best_spot_m" in r
             else ""
         )
         _print(

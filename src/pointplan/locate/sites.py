@@ -61,6 +61,8 @@ from pointplan._validate import projected_crs
 
 __all__ = [
     "DUPLICATE_M",
+    "LOCAL_SPOTS",
+    "NEARBY_M",
     "NO_BUILDING_M",
     "REPORT_COLUMNS",
     "SITE_COLUMNS",
@@ -98,6 +100,10 @@ REPORT_COLUMNS: tuple[str, ...] = ("source", "row", "site_id", "name", "issue", 
 DUPLICATE_M = 150.0
 #: The report says where the best unconstrained location has no real site within this (m).
 NO_BUILDING_M = 1000.0
+#: Unconstrained spots within this distance (m) of a real proposal are tried in its place.
+NEARBY_M = 3000.0
+#: At most this many spots (the nearest) are tried for each real proposal.
+LOCAL_SPOTS = 8
 #: File name of the shipped located post offices and planned sites (package table).
 LOCATED_TABLE = "located_sites.csv"
 
@@ -171,6 +177,10 @@ def _drop_outside(
     return sites.loc[~out], rows
 
 
+def _why_duplicate(addr: str, first_addr: str) -> str:
+    return "same address and unit" if addr and addr == first_addr else f"same name within {DUPLICATE_M:.0f} m"
+
+
 def _drop_duplicates(sites: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     """Keep the first of sites with the same name within DUPLICATE_M, or the same address and unit.
 
@@ -210,7 +220,7 @@ def _drop_duplicates(sites: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataF
             ids[j],
             sites["name"].iloc[j],
             "duplicate",
-            f"same site as {ids[dup_of[j]]} ({'same address and unit' if addr[j] and addr[j] == addr[dup_of[j]] else f'same name within {DUPLICATE_M:.0f} m'})",
+            f"same site as {ids[dup_of[j]]} ({_why_duplicate(addr[j], addr[dup_of[j]])})",
             "dropped",
         )
         for j in np.flatnonzero(dup)
@@ -326,7 +336,7 @@ _AREA_WORDS = frozenset({"khu", "kđt", "kcn", "thôn", "xóm", "cụm", "tổ",
 
 
 def _address_heads(address: str) -> list[str]:
-    """The parts of an address that can name its street: the first, and any starting with a number."""
+    """Return the parts of an address that can name its street: the first, and any with a number."""
     parts = normalize_name(str(address or "")).split(",")
     heads = [parts[0]] + [p for p in parts[1:] if _HOUSE_PART.match(p)]
     out = []
@@ -407,7 +417,7 @@ class _UnitStreets:
 def _street_point(
     address: str, pieces: gpd.GeoDataFrame | None, anchor: shapely.Point
 ) -> tuple[shapely.Point, str] | None:
-    """The point of the street the address names (inside the unit) nearest the anchor."""
+    """Return the point of the street the address names (inside the unit) nearest the anchor."""
     if pieces is None or pieces.empty:
         return None
     key = match_street(address, pieces["street_key"].unique())
@@ -564,7 +574,7 @@ def locate_address_sites(
 
 
 def _other_units(df: pd.DataFrame, unit: Any) -> list[str]:
-    """The other 2025 units that took part of each row's old ward (``;``-joined), for a split ward."""
+    """Return the other 2025 units that took part of each row's old ward (``;``-joined)."""
     from pointplan.data import load_old_to_new
 
     if not {"ward", "district"} <= set(df.columns):
@@ -581,7 +591,7 @@ def _other_units(df: pd.DataFrame, unit: Any) -> list[str]:
 
 
 def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
-    """Read a post-office list (addresses only) into rows for :func:`locate_address_sites`.
+    r"""Read a post-office list (addresses only) into rows for :func:`locate_address_sites`.
 
     Parameters
     ----------
@@ -608,7 +618,7 @@ def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
 
     src = path if path is not None else data_file("poi_vnpost")
     label = Path(str(src)).name if isinstance(src, (str, Path)) else "post offices"
-    df = pd.read_csv(src, dtype=str, keep_default_na=False, encoding="utf-8")  # type: ignore[arg-type]
+    df = pd.read_csv(src, dtype=str, keep_default_na=False, encoding="utf-8")
     name_col = _find_col(df.columns, _NAME_COLS)
     addr_col = _find_col(df.columns, _ADDRESS_COLS)
     ids = df["id"] if "id" in df.columns else pd.Series(range(1, len(df) + 1), index=df.index).astype(str)
@@ -634,7 +644,7 @@ def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def _planned_rows() -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The planned kiosks (malls) and the urban-area community point of the sites table."""
+    """Return the planned kiosks (malls) and the urban-area community point of the sites table."""
     from pointplan.data import old_unit_reference
     from pointplan.points import _table
 
@@ -805,7 +815,7 @@ def read_user_sites(
     ...     geometry=gpd.points_from_xy([105.85, 105.86], [21.05, 21.05]), crs=4326)
     >>> s, rep = read_user_sites(mine, units)
     >>> s[["name", "location_precision", "unit_code"]].values.tolist(), rep["issue"].tolist()
-    ([['Nhà văn hoá A', 'unknown', '00001']], ['no_name'])
+    ([['Nhà văn hóa A', 'unknown', '00001']], ['no_name'])
     """
     from pointplan.candidates import read_candidates
     from pointplan.data import load_units
@@ -1021,6 +1031,36 @@ def _evaluate(
     return float((pop * (before - cur)).sum()), float(pop[cov & ~covered].sum())
 
 
+def _nearest_sites(free: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the nearest real site to each unconstrained pick, and whether it is within 1 km."""
+    out = free.copy()
+    fxy = free.to_crs(projected_crs()).get_coordinates().to_numpy()
+    sxy = sites.to_crs(projected_crs()).get_coordinates().to_numpy()
+    if len(sxy) and len(fxy):
+        sd, si = cKDTree(sxy).query(fxy)
+        out["nearest_site_id"] = sites["site_id"].to_numpy()[si]
+        out["nearest_site_name"] = sites["name"].to_numpy()[si]
+        out["nearest_site_kind"] = sites["site_kind"].to_numpy()[si]
+        out["nearest_site_m"] = np.round(sd, 0)
+    else:
+        for c in ("nearest_site_id", "nearest_site_name", "nearest_site_kind"):
+            out[c] = ""
+        out["nearest_site_m"] = np.inf
+    out["no_public_building_within_1km"] = out["nearest_site_m"] > NO_BUILDING_M
+    return out
+
+
+def _local_spots(real: gpd.GeoDataFrame, spots: gpd.GeoDataFrame) -> list[npt.NDArray[np.int64]]:
+    """Positions in ``spots`` of the (at most LOCAL_SPOTS) nearest within NEARBY_M of each real pick."""
+    if spots.empty:
+        return [np.zeros(0, dtype=np.int64) for _ in range(len(real))]
+    sxy = spots.to_crs(projected_crs()).get_coordinates().to_numpy()
+    rxy = real.to_crs(projected_crs()).get_coordinates().to_numpy()
+    d, idx = cKDTree(sxy).query(rxy, k=min(LOCAL_SPOTS, len(sxy)), distance_upper_bound=NEARBY_M)
+    d, idx = np.atleast_2d(d).reshape(len(rxy), -1), np.atleast_2d(idx).reshape(len(rxy), -1)
+    return [idx[r][np.isfinite(d[r])].astype(np.int64) for r in range(len(rxy))]
+
+
 def constraint_cost(
     demand: gpd.GeoDataFrame,
     real: gpd.GeoDataFrame,
@@ -1031,8 +1071,9 @@ def constraint_cost(
     max_minutes: float,
     max_distance_m: float,
     cutoff_minutes: float,
+    spots: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
-    """State what choosing real buildings costs against the best unconstrained spots.
+    """State what choosing real buildings costs against the best unconstrained spots nearby.
 
     Parameters
     ----------
@@ -1040,12 +1081,12 @@ def constraint_cost(
         The assessed demand: ``population``, ``minutes`` (to the nearest existing point,
         ``inf``/NaN when none is reached) and ``within_standard``.
     real
-        Proposals among real sites (``candidate_id``, ``rank``, geometry).
+        Proposals among real sites (``candidate_id``, geometry).
     free
-        Proposals of the same objective and number among unconstrained (grid) candidates.
+        Proposals of the same objective and number among unconstrained candidates.
     sites
-        All real candidate sites (``name``, ``site_kind``), to say which unconstrained spot
-        has none within :data:`NO_BUILDING_M`.
+        All real candidate sites (``site_id``, ``name``, ``site_kind``), to say which
+        unconstrained pick has none within :data:`NO_BUILDING_M`.
     engine
         The travel-time engine of the assessment (``od_long``).
     max_minutes, max_distance_m
@@ -1053,29 +1094,33 @@ def constraint_cost(
     cutoff_minutes
         Travel times are computed up to this; people who reach no existing point count from
         this value (as in the p-median).
+    spots
+        The unconstrained candidates (``candidate_id``) searched around each real proposal
+        (default ``free``).
 
     Returns
     -------
     tuple of (geopandas.GeoDataFrame, geopandas.GeoDataFrame, dict)
-        ``real`` with ``best_spot_id``, ``best_spot_m`` (the nearest unconstrained pick),
-        ``best_spot_site_within_1km``, ``cost_person_minutes`` and ``cost_people_covered``;
+        ``real`` with ``best_spot_id``, ``best_spot_m``, ``cost_person_minutes``,
+        ``cost_people_covered`` (NaN when no spot lies within :data:`NEARBY_M`);
         ``free`` with ``nearest_site_id``/``_name``/``_kind``/``_m`` and
         ``no_public_building_within_1km``; and totals (JSON-safe).
 
     Notes
     -----
-    Each proposal is valued by a swap on the same travel times: the saving of the real
-    proposals with this one replaced by the nearest unconstrained pick, minus the saving of
-    the real proposals as chosen (person-minutes, and people newly within the standard).
-    A positive cost is what the building loses against the spot; it ignores that the
-    unconstrained solution might also move the other picks, which the totals capture (saving
-    of the whole unconstrained set minus the saving of the whole real set). The
-    unconstrained candidates are a grid, so "unconstrained" is up to the grid's spacing.
+    For each real proposal, the :data:`LOCAL_SPOTS` unconstrained candidates nearest to it
+    within :data:`NEARBY_M` are tried in its place, the other real proposals staying, on the
+    same travel times; the best spot (most person-minutes saved) is reported, and the cost is
+    its saving minus the saving of the proposals as chosen (person-minutes, and people newly
+    within the standard, for that same spot). A negative cost means no spot nearby does
+    better than the building. The totals compare the whole unconstrained solution with the
+    whole real one: that difference also counts picks the unconstrained solution places in
+    areas where no building is. Spots are grid cells, so "unconstrained" is up to the grid.
 
     Examples
     --------
-    One person 20 min from the existing point; a real site 10 min away, the best spot 2 min
-    away (crow-flies engine stub: minutes = km):
+    One person 20 min from the existing point; a real site 10 min away, a spot 2 min away
+    (engine stub: minutes = km):
 
     >>> import geopandas as gpd, pandas as pd, numpy as np
     >>> class Eng:
@@ -1086,56 +1131,57 @@ def constraint_cost(
     ...         return pd.DataFrame({"i": i, "j": j, "minutes": m[i, j]})
     >>> pt = lambda x, **k: gpd.GeoDataFrame(k, geometry=gpd.points_from_xy(x, [2325000] * len(x)), crs=32648)
     >>> demand = pt([585000], population=[1.0], minutes=[20.0], within_standard=[False])
-    >>> real = pt([595000], candidate_id=["bv"], rank=[1]); free = pt([587000], candidate_id=["g1"], rank=[1])
+    >>> real = pt([595000], candidate_id=["bv"]); free = pt([587000], candidate_id=["g1"])
+    >>> spots = pt([587000, 593000], candidate_id=["g1", "g2"])
     >>> sites = pt([595000], site_id=["bv"], name=["BV"], site_kind=["hospital"])
     >>> r, f, tot = constraint_cost(demand, real, free, sites, engine=Eng(), max_minutes=5,
-    ...     max_distance_m=5000, cutoff_minutes=60)
-    >>> r[["best_spot_id", "best_spot_m", "cost_person_minutes", "cost_people_covered"]].values.tolist()
-    [['g1', 8000.0, 8.0, 1.0]]
+    ...     max_distance_m=5000, cutoff_minutes=60, spots=spots)
+    >>> r[["best_spot_id", "best_spot_m", "cost_person_minutes"]].values.tolist()
+    [['g2', 2000.0, 2.0]]
     >>> bool(f["no_public_building_within_1km"].iloc[0]), tot["price_person_minutes"]
     (True, 8.0)
     """
+    spots = free if spots is None else spots
     pop = demand["population"].to_numpy(dtype=float)
     before = pd.to_numeric(demand["minutes"], errors="coerce").to_numpy(dtype=float)
     before = np.where(np.isfinite(before), before, float(cutoff_minutes))
     covered = demand["within_standard"].fillna(False).to_numpy(dtype=bool)
-    both = pd.concat([real.to_crs(projected_crs()).geometry, free.to_crs(projected_crs()).geometry], ignore_index=True)
-    picks = gpd.GeoDataFrame(geometry=both.to_numpy(), crs=projected_crs())
+    local = _local_spots(real, spots)
+    used = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *local]))
+    parts = [real.to_crs(projected_crs()).geometry, free.to_crs(projected_crs()).geometry]
+    parts.append(spots.to_crs(projected_crs()).geometry.iloc[used])
+    picks = gpd.GeoDataFrame(geometry=pd.concat(parts, ignore_index=True).to_numpy(), crs=projected_crs())
     minutes, within = _pick_columns(demand, picks, engine, cutoff_minutes, max_minutes, max_distance_m)
     nr, nf = len(real), len(free)
-    real_cols, free_cols = list(range(nr)), list(range(nr, nr + nf))
+    col_of = {int(s): nr + nf + k for k, s in enumerate(used)}
+    real_cols = list(range(nr))
     base = _evaluate(before, covered, pop, minutes, within, real_cols)
     rxy = picks.geometry.iloc[:nr].get_coordinates().to_numpy()
-    fxy = picks.geometry.iloc[nr:].get_coordinates().to_numpy()
-    sxy = sites.to_crs(projected_crs()).get_coordinates().to_numpy()
-    free_out = free.copy()
-    if len(sxy) and nf:
-        sd, si = cKDTree(sxy).query(fxy)
-        free_out["nearest_site_id"] = sites["site_id"].to_numpy()[si]
-        free_out["nearest_site_name"] = sites["name"].to_numpy()[si]
-        free_out["nearest_site_kind"] = sites["site_kind"].to_numpy()[si]
-        free_out["nearest_site_m"] = np.round(sd, 0)
-    else:
-        for c in ("nearest_site_id", "nearest_site_name", "nearest_site_kind"):
-            free_out[c] = ""
-        free_out["nearest_site_m"] = np.inf
-    free_out["no_public_building_within_1km"] = free_out["nearest_site_m"] > NO_BUILDING_M
+    sxy = picks.geometry.iloc[nr + nf :].get_coordinates().to_numpy()
+    best: list[tuple[str, float, float, float]] = []
+    for r in range(nr):
+        others = [c for c in real_cols if c != r]
+        tried = [
+            (_evaluate(before, covered, pop, minutes, within, [*others, col_of[int(s)]]), int(s)) for s in local[r]
+        ]
+        if not tried:
+            best.append(("", np.nan, np.nan, np.nan))
+            continue
+        (saved, cov), s = max(tried, key=lambda t: t[0][0])
+        dist = float(np.hypot(*(sxy[col_of[s] - nr - nf] - rxy[r])))
+        best.append(
+            (str(spots["candidate_id"].iloc[s]), round(dist, 0), round(saved - base[0], 1), round(cov - base[1], 1))
+        )
     real_out = real.copy()
-    if nf and nr:
-        fd, fi = cKDTree(fxy).query(rxy)
-        costs = []
-        for r in range(nr):
-            swapped = [c for c in real_cols if c != r] + [nr + int(fi[r])]
-            alt = _evaluate(before, covered, pop, minutes, within, swapped)
-            costs.append((alt[0] - base[0], alt[1] - base[1]))
-        real_out["best_spot_id"] = free["candidate_id"].astype(str).to_numpy()[fi]
-        real_out["best_spot_m"] = np.round(fd, 0)
-        real_out["best_spot_site_within_1km"] = ~free_out["no_public_building_within_1km"].to_numpy()[fi]
-        real_out["cost_person_minutes"] = [round(c[0], 1) for c in costs]
-        real_out["cost_people_covered"] = [round(c[1], 1) for c in costs]
-    free_total = _evaluate(before, covered, pop, minutes, within, free_cols)
+    for k, col in enumerate(("best_spot_id", "best_spot_m", "cost_person_minutes", "cost_people_covered")):
+        real_out[col] = [b[k] for b in best]
+    free_out = _nearest_sites(free, sites)
+    free_total = _evaluate(before, covered, pop, minutes, within, list(range(nr, nr + nf)))
     summary = {
-        "method": "swap with the nearest unconstrained pick on the same travel times; totals of both sets",
+        "method": (
+            f"each proposal swapped with the best of the {LOCAL_SPOTS} nearest unconstrained spots within "
+            f"{NEARBY_M:.0f} m on the same travel times; totals: whole unconstrained vs whole real solution"
+        ),
         "real_person_minutes_saved": round(base[0], 1),
         "unconstrained_person_minutes_saved": round(free_total[0], 1),
         "price_person_minutes": round(free_total[0] - base[0], 1),
