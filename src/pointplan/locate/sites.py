@@ -610,7 +610,7 @@ def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import io
-    >>> csv = io.StringIO("id,name,detailAddress,ward,new_unit_code\\n7,Quốc Tế,6 Đinh Lễ,Tràng Tiền,82\\n")
+    >>> csv = io.StringIO("id,name,detailAddress,ward,new_unit_code\n7,Quốc Tế,6 Đinh Lễ,Tràng Tiền,82\n")
     >>> post_office_rows(csv)[["site_id", "name", "address", "unit_code"]].values.tolist()
     [['vnpost-7', 'Bưu cục Quốc Tế', '6 Đinh Lễ, Tràng Tiền', '00082']]
     """
@@ -626,7 +626,9 @@ def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
     address = df[addr_col].map(normalize_name) if addr_col else pd.Series("", index=df.index)
     if "ward" in df.columns:  # the old ward helps a reader find the office
         ward = df["ward"].map(normalize_name)
-        add = np.array([bool(w) and name_key(w) not in name_key(a) for a, w in zip(address, ward, strict=True)])
+        add = np.array(
+            [bool(w) and name_key(w) not in name_key(a) for a, w in zip(address, ward, strict=True)], dtype=bool
+        )
         address = address.where(~add, address + ", " + ward)
     unit = df["new_unit_code"].map(lambda v: "" if _blank(v) else str(v).zfill(5)) if "new_unit_code" in df else ""
     return pd.DataFrame(
