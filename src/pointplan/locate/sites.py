@@ -989,7 +989,8 @@ def _pick_columns(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Minutes (inf beyond the cut-off) and within-standard flags of each demand row to each pick.
 
-    ``(n, p)`` arrays for the p proposed sites only (p is the number of proposals, small).
+    ``(n, p)`` arrays for the p sites compared only (the proposals of both solutions and at
+    most :data:`LOCAL_SPOTS` spots per real proposal), never for all candidates.
     """
     n, p = len(demand), len(picks)
     minutes = np.full((n, p), np.inf)
@@ -1002,8 +1003,10 @@ def _pick_columns(
         minutes[i[good], j[good]] = m[good]
     dxy = demand.to_crs(projected_crs()).get_coordinates().to_numpy()
     pxy = picks.to_crs(projected_crs()).get_coordinates().to_numpy()
-    dist = np.hypot(dxy[:, None, 0] - pxy[None, :, 0], dxy[:, None, 1] - pxy[None, :, 1])
-    return minutes, (minutes <= max_minutes) | (dist <= max_m)
+    within = minutes <= max_minutes
+    for j in range(p):  # one column at a time: no (n, p) distance temporary
+        within[:, j] |= np.hypot(dxy[:, 0] - pxy[j, 0], dxy[:, 1] - pxy[j, 1]) <= max_m
+    return minutes, within
 
 
 def _evaluate(
