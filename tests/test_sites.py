@@ -333,3 +333,17 @@ def test_shipped_located_table_recomputes_a_few_rows() -> None:
     assert out["matched_street"].tolist() == t["matched_street"].tolist()
     np.testing.assert_allclose(out["lon"].to_numpy(float), t["lon"].to_numpy(float), atol=1e-6)
     np.testing.assert_allclose(out["lat"].to_numpy(float), t["lat"].to_numpy(float), atol=1e-6)
+
+
+def test_grid_sites_stay_available_and_bad_choice_is_refused(tiny_city) -> None:
+    from pointplan._errors import InputError
+    from pointplan.assessment import assess
+    from pointplan.workflow import default_candidates, propose_points
+
+    c = tiny_city
+    a = assess(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"])
+    prop = propose_points(a, 1, objective="pmedian", reassess=False, sites="grid")
+    assert "site_name" not in prop.points and "cost_person_minutes" not in prop.points
+    assert "tradeoff" not in prop.summary
+    with pytest.raises(InputError, match=r"real.*grid.*both"):
+        default_candidates(a, sites="buildings")

@@ -323,7 +323,7 @@ _SITE_COLUMNS = {
 def _name_proposals(points: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Add the place's name, kind, address and how it was located to each proposal."""
     have = [c for c in _SITE_COLUMNS if c in candidates.columns]
-    if not have or points.empty:
+    if "site_kind" not in candidates.columns or points.empty:  # grid cells have no place to name
         return points
     info = candidates.drop_duplicates("candidate_id").set_index("candidate_id")[have].rename(columns=_SITE_COLUMNS)
     out = points.copy()
@@ -351,10 +351,10 @@ def _compare_unconstrained(
     """Attach what the real buildings cost against the unconstrained (grid) solution."""
     from pointplan.locate.sites import constraint_cost
 
-    real_sites = candidates[candidates.get("site_kind", pd.Series("", index=candidates.index)).astype(str) != ""]
-    real_sites = real_sites.rename(columns={"candidate_id": "site_id"})
-    if "site_kind" not in real_sites.columns:
+    if "site_kind" not in candidates.columns:
         return
+    kind = candidates["site_kind"]
+    real_sites = candidates[kind.notna() & (kind.astype(str) != "")].rename(columns={"candidate_id": "site_id"})
     params = assessment.params
     pts, picks, totals = constraint_cost(
         assessment.demand,
