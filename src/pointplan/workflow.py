@@ -992,7 +992,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     if "tradeoff" in prop.summary:
         t = prop.summary["tradeoff"]
         _print(
-            f"real buildings cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
+            f"the chosen sites cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
             f"solution; {t['unconstrained_without_building_1km']} of its picks have no public building within 1 km"
         )
     _print(f"proposals written to {out / 'proposals.geojson'}")
