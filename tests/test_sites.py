@@ -347,3 +347,19 @@ def test_grid_sites_stay_available_and_bad_choice_is_refused(tiny_city) -> None:
     assert "tradeoff" not in prop.summary
     with pytest.raises(InputError, match=r"real.*grid.*both"):
         default_candidates(a, sites="buildings")
+
+
+@pytest.mark.slow
+def test_cli_propose_names_real_places_and_writes_the_report(tmp_path, capsys) -> None:
+    from pointplan.cli import main
+
+    out = tmp_path / "out"
+    assert main(["propose", "--add", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    props = gpd.read_file(out / "proposals.geojson")
+    assert props["site_name"].str.len().gt(0).all()
+    assert set(props["site_kind"]) <= {"hospital", "clinic", "post_office", "planned_site"}
+    assert {"best_spot_id", "best_spot_m", "cost_person_minutes", "address", "location_precision"} <= set(props)
+    report = pd.read_csv(out / "sites_report.csv", encoding="utf-8-sig")
+    assert {"no_unit", "no_street_match", "outside_city", "duplicate", "no_name"} <= set(report["issue"])
+    assert "no public building within 1 km" in printed

@@ -9,8 +9,15 @@ and moved into place only when all are ready, so an interrupted run leaves the p
 outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
-``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv`` and
-``scenario.gpkg`` (layers units, points, proposals, demand for QGIS).
+``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv``,
+``scenario.gpkg`` (layers units, points, proposals, demand for QGIS) and, when the proposals
+are among real sites, ``sites_report.csv`` (the candidate sites dropped or kept at a
+stand-in, by row of their source).
+
+Proposals are made among real, named places by default (hospitals and clinics, post
+offices, planned sites: :mod:`pointplan.locate.sites`); each says what choosing the
+building costs against the best unconstrained spot nearby. ``sites="grid"`` (CLI
+``--sites grid``) proposes grid cells as before, ``"both"`` mixes them.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "proposals.geojson",
     "summary.json",
     "dossiers_unmatched.csv",
+    "sites_report.csv",
     "map.html",
     "map_offline.html",
     "scenario.gpkg",
@@ -381,6 +389,13 @@ def _compare_unconstrained(
     ]  # fmt: skip
 
 
+def _sites_report(proposal: Any) -> pd.DataFrame:
+    """Return the report of the real candidate sites (rows dropped or kept at a stand-in)."""
+    from pointplan.locate.sites import REPORT_COLUMNS
+
+    return pd.DataFrame(proposal.summary.get("sites_report", []), columns=list(REPORT_COLUMNS))
+
+
 def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     """People and demand points that reach no service point (their minutes are not finite).
 
@@ -460,9 +475,12 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "points_overloaded",
                 )
             }
-        for key in ("tradeoff", "unconstrained_picks", "sites_report"):
+        for key in ("tradeoff", "unconstrained_picks"):
             if key in proposal.summary:
                 ps[key] = proposal.summary[key]
+        if "sites_report" in proposal.summary:  # the rows are in sites_report.csv
+            issues = pd.Series([r["issue"] for r in proposal.summary["sites_report"]], dtype=object)
+            ps["sites_report_issues"] = {str(k): int(v) for k, v in issues.value_counts().items()}
         s["proposals_summary"] = {"objective": proposal.objective, **ps}
     s["proposals"] = props
     missing = [k for k in SUMMARY_KEYS if k not in s]
@@ -718,6 +736,8 @@ def _write_outputs(
         gj.to_file(tmp, driver="GeoJSON", layer="proposals")
     paths["proposals.geojson"] = out / "proposals.geojson"
     paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
+    if proposal is not None and proposal.summary.get("sites_report"):
+        paths["sites_report.csv"] = write_table(_sites_report(proposal), out / "sites_report.csv", inputs=inputs)
     if conversion is not None:
         paths["dossiers_unmatched.csv"] = write_table(
             conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs
@@ -963,7 +983,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 def _cmd_propose(args: argparse.Namespace) -> int:
     from pointplan.io import atomic_path
 
-    out = _check_cli_output(args, ("proposals.geojson",))
+    out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
     a = _assess_cli(args)
     user_cand = None
     if args.candidates:
@@ -975,6 +995,10 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     )
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
+    if prop.summary.get("sites_report"):
+        from pointplan.io import write_table
+
+        write_table(_sites_report(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
     for _, r in prop.points.iterrows():
         place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}]" if r.get("site_name") else ""
         cost = (
