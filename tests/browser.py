@@ -303,8 +303,7 @@ class Chromium:
         rid = params["requestId"]
         if url.startswith(("file:", "data:", "about:")):
             self._send("Fetch.continueRequest", {"requestId": rid}, page.session)
-        elif url in self._serve:
-            path = self._serve[url]
+        elif (path := self._served_file(url)) is not None:
             page.served.append(url)
             headers = [
                 {"name": "Content-Type", "value": _MIME.get(path.suffix, "text/plain")},
@@ -324,6 +323,15 @@ class Chromium:
                 page.session,
             )
 
+    def _served_file(self, url: str) -> Path | None:
+        """The local file answering ``url``: an exact key, or a key ending in ``*`` (a prefix)."""
+        if url in self._serve:
+            return self._serve[url]
+        for key, path in self._serve.items():
+            if key.endswith("*") and url.startswith(key[:-1]):
+                return path
+        return None
+
     # --------------------------------------------------------------------- pages
     def open(
         self,
@@ -335,7 +343,8 @@ class Chromium:
         """Load a local HTML file in a new tab and wait for it to settle.
 
         ``serve`` maps URLs (e.g. a CDN's leaflet.js) to local files answered in their
-        place; every other non-local request is refused and listed in ``page.blocked``.
+        place (a URL ending in ``*`` stands for every URL it begins, e.g. map tiles); every
+        other non-local request is refused and listed in ``page.blocked``.
         """
         self._serve = {k: Path(v) for k, v in (serve or {}).items()}
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]

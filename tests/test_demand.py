@@ -23,7 +23,6 @@ from pointplan.demand import (
     IN_PERSON_SHARE,
     SOURCE_DOSSIERS,
     SOURCE_WORKING_DAYS,
-    _ellipsoid_band_area_km2,
     aggregate_dossiers,
     build_demand,
     convert_old_units,
@@ -32,6 +31,8 @@ from pointplan.demand import (
     iter_raster_cells,
     visits_per_day,
 )
+from pointplan.demand._pieces import _Pieces, _to_units_crs
+from pointplan.demand.raster import _ellipsoid_band_area_km2
 
 # ---------------------------------------------------------------------------------------
 # A tiny raster with a hand-worked answer
@@ -501,8 +502,6 @@ def test_aggregate_dossiers_feeds_visits(old_records, hanoi_units):
 
 def test_points_falling_outside_are_moved_inside():
     # Private helper, tested directly: a sliver piece's point can land on the unit's edge.
-    from pointplan.demand import _Pieces, _to_units_crs
-
     unit = np.array([shapely.box(0, 0, 10, 10)], dtype=object)
     shapely.prepare(unit)
     pieces = _Pieces(
@@ -527,3 +526,30 @@ def test_unit_type_without_accents_is_stripped() -> None:
     res = convert_old_units(pd.DataFrame({"ward": ["Phuong Xuan La", "Phường Xuân La"]}))
     assert res.records["new_unit_code"].tolist() == ["00611", "00611"]
     assert len(res.unmatched) == 0
+
+
+def test_every_public_name_still_importable_from_pointplan_demand() -> None:
+    """The split into pointplan/demand/ keeps the old import path of every public name."""
+    import pointplan.demand as demand
+    from pointplan.demand import addresses, population, raster, visits
+
+    homes = {
+        "build_demand": population,
+        "demand_for_units": population,
+        "FLAG_FALLBACK": population,
+        "FLAG_NO_RASTER": population,
+        "iter_raster_cells": raster,
+        "visits_per_day": visits,
+        "demand_visits": visits,
+        "DEFAULT_DOSSIERS_PER_DAY": visits,
+        "IN_PERSON_SHARE": visits,
+        "SOURCE_DOSSIERS": visits,
+        "SOURCE_CALENDAR_DAYS": visits,
+        "SOURCE_WORKING_DAYS": visits,
+        "convert_old_units": addresses,
+        "aggregate_dossiers": addresses,
+        "ConversionResult": addresses,
+    }
+    assert set(demand.__all__) == set(homes)
+    for name, module in homes.items():
+        assert getattr(demand, name) is getattr(module, name), name

@@ -1,12 +1,18 @@
-"""Tests of pointplan.maps: layers, labels, escaping, size, offline files, a real browser."""
+"""Tests of pointplan.maps: layers, labels, escaping, size, offline files, a real browser.
+
+Maps of assessments use the real :func:`pointplan.assess` (on the tiny city of conftest for
+hand-worked answers, on Hanoi for sizes and the browser), never a stand-in assessment.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -14,19 +20,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from scipy.spatial import cKDTree
 
+import pointplan
 import pointplan.maps as pm
 from pointplan import settings
 from pointplan._errors import (
     CRSError,
-    DataNotFoundError,
     InputError,
     MissingColumnError,
     OfflineError,
     OutputError,
 )
+from pointplan.maps._html import esc, script_json
+from pointplan.maps.elements import GeoLayer, Legend
+from pointplan.maps.labels import fmt_value
+from pointplan.maps.units import NO_DATA_COLOUR, UNIT_KIND_COLOURS
 from pointplan.points import POINT_KINDS
+from pointplan.workflow import MAP_METRICS
 
 sys.path.insert(0, str(Path(__file__).parent))
 import browser  # tests/browser.py, the shared headless-browser helper
@@ -36,26 +46,10 @@ XSS_NAME = "<script>alert(1)</script>"
 XSS_NOTES = "<img src=x onerror=alert(2)>"
 XSS_ADDRESS = "`${alert(3)}` \\ '\""
 PROJ = settings.projected_crs
+MAX_MAP_BYTES = 3_000_000
 
 
 # ------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def units() -> gpd.GeoDataFrame:
-    from pointplan.data import load_units
-
-    try:
-        return load_units()
-    except DataNotFoundError as exc:
-        pytest.skip(f"reference data not found: {exc}")
-
-
-@pytest.fixture(scope="module")
-def points(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    from pointplan.points import load_points
-
-    return load_points(units=units)
 
 
 def _square(x: float, y: float, side_m: float) -> shapely.Polygon:
@@ -113,64 +107,10 @@ def tiny_points(tiny_units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_index("point_id", drop=False).to_crs(settings.geographic_crs)
 
 
-def _fake_assessment(
-    units: gpd.GeoDataFrame,
-    points: gpd.GeoDataFrame,
-    *,
-    cell_m: float = 2000.0,
-    standard_minutes: float = 15.0,
-    speed_kmh: float = 25.0,
-) -> types.SimpleNamespace:
-    """A duck-typed Assessment: grid demand, crow-flies minutes, per-unit statistics."""
-    proj_units = units.to_crs(PROJ)
-    xmin, ymin, xmax, ymax = proj_units.total_bounds
-    gx, gy = np.meshgrid(np.arange(xmin, xmax, cell_m), np.arange(ymin, ymax, cell_m))
-    gx, gy = gx.ravel(), gy.ravel()
-    pts = shapely.points(gx, gy)
-    left, right = proj_units.sindex.query(pts, predicate="within")
-    left, first = np.unique(left, return_index=True)
-    codes = np.asarray(proj_units.index)[right[first]]
-    demand = gpd.GeoDataFrame({"unit_code": codes}, geometry=gpd.GeoSeries(pts[left], crs=PROJ), crs=PROJ)
-    n_in_unit = demand.groupby("unit_code")["unit_code"].transform("size")
-    demand["population"] = units["population"].reindex(demand["unit_code"]).to_numpy() / n_in_unit.to_numpy()
-    pxy = shapely.get_coordinates(points.to_crs(PROJ).geometry.values)
-    dist, idx = cKDTree(pxy).query(shapely.get_coordinates(demand.geometry.values))
-    demand["nearest_point"] = np.asarray(points.index)[idx]
-    demand["distance_m"] = dist * 1.3
-    demand["minutes"] = demand["distance_m"] / (speed_kmh * 1000 / 60)
-    demand["within_standard"] = demand["minutes"] <= standard_minutes
-    demand = demand.to_crs(settings.geographic_crs)
-
-    w = demand["population"]
-    g = demand.assign(wp=w, wm=w * demand["minutes"], wc=w * demand["within_standard"], n=1).groupby("unit_code")
-    stats = g[["wp", "wm", "wc"]].sum()
-    out_units = units.copy()
-    out_units["coverage_share"] = (stats["wc"] / stats["wp"]).reindex(units.index)
-    out_units["mean_minutes"] = (stats["wm"] / stats["wp"]).reindex(units.index)
-    out_units["n_points"] = points.groupby("unit_code").size().reindex(units.index).fillna(0)
-    out_points = points.copy()
-    out_points["visits_per_day"] = 20.0
-    out_points["capacity_per_day"] = 40.0
-    out_points["utilisation"] = 0.5
-    out_points["load_status"] = "ok"
-    out_points["population_served"] = (
-        demand.groupby("nearest_point")["population"].sum().reindex(points.index).fillna(0.0)
-    )
-
-    def service_areas(max_minutes: float | None = None) -> gpd.GeoDataFrame:
-        radius_m = (max_minutes or standard_minutes) * speed_kmh * 1000 / 60 / 1.3
-        geoms = points.to_crs(PROJ).geometry.buffer(radius_m, quad_segs=8)
-        return gpd.GeoDataFrame(geometry=geoms, crs=PROJ).to_crs(settings.geographic_crs)
-
-    return types.SimpleNamespace(
-        units=out_units,
-        points=out_points,
-        demand=demand,
-        findings=pd.DataFrame(),
-        summary={"max_minutes": standard_minutes, "mode": "motorbike"},
-        mode="motorbike",
-        travel_time_method="crow_flies_circuity",
-        service_areas=service_areas,
+def _tiny_assessment(tiny: dict[str, Any], **kw: Any) -> pointplan.Assessment:
+    """The real assessment of conftest's tiny city (crow flies, 12 km/h, circuity 1)."""
+    return pointplan.assess(
+        tiny["points"], tiny["units"], tiny["demand"], engine=tiny["engine"], visits=tiny["visits"], modes=(), **kw
     )
 
 
@@ -197,8 +137,13 @@ def hanoi_points_xss(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def hanoi_assessment(units: gpd.GeoDataFrame, hanoi_points_xss: gpd.GeoDataFrame) -> types.SimpleNamespace:
-    return _fake_assessment(units, hanoi_points_xss)
+def hanoi_assessment(units: gpd.GeoDataFrame, hanoi_points_xss: gpd.GeoDataFrame) -> pointplan.Assessment:
+    """The real assessment of the Hanoi scenario plus a hostile point, by a strict standard.
+
+    Walking, 15 min or 1 km: a planner's what-if that leaves many people beyond it (with
+    the default 30 min or 5 km by motorbike everyone in Hanoi is within it).
+    """
+    return pointplan.assess(hanoi_points_xss, units, mode="walk", max_minutes=15, max_distance_m=1000)
 
 
 @pytest.fixture(scope="module")
@@ -219,26 +164,26 @@ def proposals() -> gpd.GeoDataFrame:
     )
 
 
-def _layers(element: object) -> list[pm._GeoLayer]:
+def _layers(element: object) -> list[GeoLayer]:
     """All pointplan GeoJSON layers below a folium element, in order."""
     found = []
     for child in getattr(element, "_children", {}).values():
-        if isinstance(child, pm._GeoLayer):
+        if isinstance(child, GeoLayer):
             found.append(child)
         found.extend(_layers(child))
     return found
 
 
-def _legends(element: object) -> list[pm._Legend]:
+def _legends(element: object) -> list[Legend]:
     found = []
     for child in getattr(element, "_children", {}).values():
-        if isinstance(child, pm._Legend):
+        if isinstance(child, Legend):
             found.append(child)
         found.extend(_legends(child))
     return found
 
 
-def _geoms(layer: pm._GeoLayer) -> np.ndarray:
+def _geoms(layer: GeoLayer) -> np.ndarray:
     texts = [json.dumps(f["geometry"]) for f in layer.data["features"]]
     return shapely.from_geojson(texts)
 
@@ -273,14 +218,14 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
     ],
 )
 def test_number_formatting(value: float, fmt: str, lang: str, expected: str) -> None:
-    assert pm._fmt_value(value, fmt, lang) == expected
+    assert fmt_value(value, fmt, lang) == expected
 
 
 def test_escape_covers_html_and_javascript_templates() -> None:
-    assert pm._esc(XSS_NAME) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert pm._esc("`${x}`\\") == "&#96;&#36;{x}&#96;&#92;"
-    assert pm._esc(None) == pm._esc(np.nan) == pm._esc(pd.NA) == ""
-    js = pm._script_json({"a": "</script><!--", "b": "\u2028"})
+    assert esc(XSS_NAME) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert esc("`${x}`\\") == "&#96;&#36;{x}&#96;&#92;"
+    assert esc(None) == esc(np.nan) == esc(pd.NA) == ""
+    js = script_json({"a": "</script><!--", "b": "\u2028"})
     assert "</" not in js and "<!--" not in js and "\u2028" not in js
     assert json.loads(js) == {"a": "</script><!--", "b": "\u2028"}
 
@@ -347,7 +292,7 @@ def test_units_layer_colours_tooltips_and_legend(tiny_units: gpd.GeoDataFrame) -
     feats = _layers(group)[0].data["features"]
     fills = [f["properties"]["_s"]["fillColor"] for f in feats]
     # RdYlBu: 0 % covered is the red end, 100 % the blue end, missing is grey.
-    assert fills == ["#a50026", "#313695", pm._NO_DATA_COLOUR]
+    assert fills == ["#a50026", "#313695", NO_DATA_COLOUR]
     tip0 = feats[0]["properties"]["_t"]
     assert "<b>Phường Alpha</b>" in tip0
     assert "Dân số</td><td>12.345</td>" in tip0
@@ -373,7 +318,7 @@ def test_units_layer_reverses_colours_when_lower_is_better(tiny_units: gpd.GeoDa
 def test_units_layer_by_kind_and_density(tiny_units: gpd.GeoDataFrame) -> None:
     feats = _layers(pm.units_layer(tiny_units, None))[0].data["features"]
     fills = [f["properties"]["_s"]["fillColor"] for f in feats]
-    assert fills == [pm._UNIT_KIND_COLOURS[k] for k in ("phuong", "xa", "phuong")]
+    assert fills == [UNIT_KIND_COLOURS[k] for k in ("phuong", "xa", "phuong")]
     layer = pm.units_layer(tiny_units, "density_per_km2", lang="en")
     assert "density" in layer.layer_name
     assert "Population density (people/km²)" in _legends(layer)[0].html
@@ -447,11 +392,11 @@ def test_data_text_is_escaped_everywhere(tiny_units: gpd.GeoDataFrame, tiny_poin
     m = pm.units_map(tiny_units, tiny_points, metric="coverage_share")
     # Every tooltip, popup and legend holds the data as text only.
     texts = [lg.html for lg in _legends(m)] + [
-        f["properties"][key] for lay in _layers(m) for f in lay.data["features"] for key in ("_t", "_p")
+        f["properties"].get(key, "") for lay in _layers(m) for f in lay.data["features"] for key in ("_t", "_p", "_l")
     ]
     assert sum(XSS_NAME in t for t in texts) == 0
     assert all("<script" not in t and "<img" not in t and "${" not in t for t in texts)
-    assert sum(pm._esc(XSS_NAME) in t for t in texts) == 4  # unit & point: tooltip and popup
+    assert sum(esc(XSS_NAME) in t for t in texts) == 5  # unit & point: tooltip and popup; unit label
     page = m.get_root().render()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "alert(1)</script>" not in page and "<script>alert" not in page
@@ -536,30 +481,186 @@ def test_uncovered_layer_hand_example() -> None:
     assert "470 người" in capped.data["features"][0]["properties"]["_t"]
 
 
-def test_uncovered_layer_sums_the_uncovered_population(
-    hanoi_assessment: types.SimpleNamespace,
-) -> None:
+def test_uncovered_layer_sums_the_uncovered_population(hanoi_assessment: pointplan.Assessment) -> None:
     demand = hanoi_assessment.demand
-    layer = _layers(pm.uncovered_layer(demand, lang="en"))[0]
-    assert layer.data["cell_m"] == [2000.0, 2000.0]  # inferred from the 2 km grid spacing
+    layer = _layers(pm.uncovered_layer(demand, lang="en", max_cells=10_000))[0]
+    assert layer.data["cell_m"] == list(demand.attrs["pixel_size_m"])  # the WorldPop pixel
+    coarse = _layers(pm.uncovered_layer(demand, lang="en"))[0]  # at most 2,500 cells
+    assert coarse.data["cell_m"] == [2 * c for c in demand.attrs["pixel_size_m"]]
+    assert len(layer.data["features"]) > 2500 >= len(coarse.data["features"])
     shown = sum(
         float(re.search(r"Population</td><td>([\d,]+) people", f["properties"]["_t"])[1].replace(",", ""))
         for f in layer.data["features"]
     )
     expected = demand.loc[~demand["within_standard"], "population"].sum()
-    assert expected > 0
+    assert expected > 100_000
     assert shown == pytest.approx(expected, abs=len(layer.data["features"]))  # rounding
+
+
+# ------------------------------------------------------------------- the tiny city
+
+
+def _group_names(m: folium.Map) -> list[str]:
+    return [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+
+
+def test_tiny_city_map_follows_the_or_5_km_rule(tiny_city: dict[str, Any]) -> None:
+    """Real assess: d2 is 3 km away (15 min > 10 min) yet within 5 km, so it is covered."""
+    a = _tiny_assessment(tiny_city, max_minutes=10, max_distance_m=5000)
+    m = pm.assessment_map(a, lang="en", tiles=False)
+    names = _group_names(m)
+    assert names[0] == "Units: Population share within the standard"
+    assert names[1].startswith("Within the standard (10 min or 5 km) (")
+    # Only d3 (40 people, 10.5 km, 52.5 min) is beyond the standard; without the 5 km part
+    # d2 (60 people) would be too.
+    assert names[2] == "People beyond the standard (10 min or 5 km) (40 people)"
+    assert names[3:] == [
+        "Unit service point (1)",
+        "Unit outlines and names",
+        "Main roads of the inner city (OpenStreetMap 2025)",
+    ]
+    units_lay, area_lay, cell_lay = _layers(m)[:3]
+    # Unit A: all 300 covered (blue end); unit B: 60 of 100 -> 0.6, the 7th of 11 stops.
+    fills = [f["properties"]["_s"]["fillColor"] for f in units_lay.data["features"]]
+    assert fills == ["#313695", "#e0f3f8"]
+    assert (
+        "Population share within the standard</td><td>60.0%</td>" in units_lay.data["features"][1]["properties"]["_t"]
+    )
+    # The service area is the 5 km disc around P1 (10 min at 12 km/h is only 2 km).
+    disc = gpd.GeoSeries(_geoms(area_lay), crs=settings.geographic_crs).to_crs(PROJ)
+    assert disc.area.iloc[0] == pytest.approx(math.pi * 5000**2, rel=0.01)
+    assert disc.iloc[0].contains(shapely.Point(585_000 + 4000, 2_325_000 + 1000))  # d2
+    (cell,) = cell_lay.data["features"]
+    assert "40 people" in cell["properties"]["_t"] and "52.5 min" in cell["properties"]["_t"]
+    title = next(lg for lg in _legends(m) if lg.position == "topleft").html
+    assert "Population within the standard: 90.0%" in title  # (300 + 60) / 400
+    assert "or 5 km" in title
+    point = _layers(m)[3].data["features"][0]["properties"]["_p"]
+    assert "Visits/day</td><td>40.0</td>" in point  # A 30 + B 10, one point
+    page = m.get_root().render()
+    for source in ("units", "population", "osm"):
+        assert json.dumps(pm.SOURCES["en"][source], ensure_ascii=False)[1:-1] in page
+    assert "GTFS" not in page
+
+
+def test_tiny_city_map_without_the_distance_rule_shows_more_people(tiny_city: dict[str, Any]) -> None:
+    """The same city with a 5 km rule that reaches no one further: d2 and d3 are beyond."""
+    a = _tiny_assessment(tiny_city, max_minutes=10, max_distance_m=1)
+    names = _group_names(pm.assessment_map(a, lang="en", tiles=False, roads=False))
+    assert names[2] == "People beyond the standard (10 min or 0 km) (100 people)"
+
+
+# ------------------------------------------------------------------ offline context
+
+
+def test_unit_names_layer_labels_and_outlines(tiny_units: gpd.GeoDataFrame) -> None:
+    group = pm.unit_names_layer(tiny_units)
+    assert group.layer_name == "Ranh giới và tên đơn vị"
+    outlines, names = _layers(group)
+    assert outlines.config["interactive"] is False and outlines.config["style"]["fill"] is False
+    assert len(outlines.data["features"]) == 3 and outlines.data["features"][0]["geometry"]["type"] == "Polygon"
+    labels = [f["properties"] for f in names.data["features"]]
+    assert [p["_l"] for p in labels] == ["Phường Alpha", "Xã Beta", "Phường " + esc(XSS_NAME)]
+    # A 1 km square is 70 px wide from zoom log2(70 x 156543 x cos 21° / 1000) = 13.3 -> 14.
+    assert [p["_z"] for p in labels] == [14, 14, 14]
+    anchors = gpd.GeoSeries(_geoms(names), crs=settings.geographic_crs).to_crs(PROJ)
+    assert all(tiny_units.to_crs(PROJ).geometry.iloc[i].contains(anchors.iloc[i]) for i in range(3))
+    shared = _layers(pm.unit_names_layer(tiny_units, share="units", reuse_shared=True))[0]
+    assert shared.config["share"] == "units"
+    assert all(f["geometry"] is None for f in shared.data["features"])
+    with pytest.raises(InputError, match="share key"):
+        pm.unit_names_layer(tiny_units, reuse_shared=True)
+
+
+def test_shipped_roads_are_the_small_main_roads_of_the_inner_city() -> None:
+    roads = pm.load_roads()
+    assert roads["classes"] == ["motorway", "trunk", "primary", "secondary", "tertiary"]
+    assert roads["license"].startswith("ODbL")
+    classes = [f["properties"]["c"] for f in roads["features"]]
+    assert set(classes) == {0, 1, 2, 3, 4}
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in roads["features"]])
+    assert set(shapely.get_type_id(geoms)) <= {1, 5}  # LineString, MultiLineString
+    xy = shapely.get_coordinates(geoms)
+    # Within the inner-city network's bbox (data/SOURCES.md gives it to 1e-3 degree), and
+    # rounded to 1e-5 degree.
+    assert xy[:, 0].min() >= 105.6915 and xy[:, 0].max() <= 106.0285
+    assert xy[:, 1].min() >= 20.8375 and xy[:, 1].max() <= 21.1225
+    assert np.allclose(xy, np.round(xy, 5))
+    km = gpd.GeoSeries(geoms, crs=settings.geographic_crs).to_crs(PROJ).length.sum() / 1000
+    assert 700 < km < 2500
+    from importlib import resources
+
+    size = resources.files("pointplan.maps").joinpath(pm.context.ROADS_FILE).stat().st_size  # type: ignore[attr-defined]
+    assert size < 400_000
+
+
+@pytest.mark.slow
+def test_shipped_roads_follow_the_network_they_come_from() -> None:
+    """The shipped file is what tools/derive_map_roads.py makes, and it lies on the roads."""
+    import importlib.util
+
+    import osmnx as ox
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("derive_map_roads", root / "tools" / "derive_map_roads.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    graph = ox.load_graphml(root / "data" / "osm" / "hanoi_inner_drive_2025.graphml.gz")
+    assert tool.derive(graph, 12.0) == pm.load_roads()
+    # Independently: the trunk-to-tertiary edges of the graph, straight from networkx.
+    kept = []
+    for u, v, d in graph.edges(data=True):
+        tags = d["highway"] if isinstance(d["highway"], list) else [d["highway"]]
+        if set(tags) & {"motorway", "trunk", "primary", "secondary", "tertiary"}:
+            kept.append(
+                d.get("geometry") or shapely.LineString([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)])
+            )
+    edges = gpd.GeoSeries(kept, crs="EPSG:4326").to_crs(PROJ)
+    shipped = gpd.GeoSeries(
+        shapely.from_geojson([json.dumps(f["geometry"]) for f in pm.load_roads()["features"]]), crs="EPSG:4326"
+    ).to_crs(PROJ)
+    # Simplified by 12 m and rounded to ~1 m: every point of it lies within 15 m of an
+    # edge, and (but for fragments the merge drops) every edge within 15 m of it.
+    assert np.quantile(_distances(shipped.values, edges.values), 0.999) < 15.0
+    assert np.quantile(_distances(edges.values, shipped.values), 0.99) < 15.0
+
+
+def _distances(lines: np.ndarray, targets: np.ndarray, step_m: float = 25.0) -> np.ndarray:
+    """Distance from points every ``step_m`` along ``lines`` to the nearest of ``targets``."""
+    parts = shapely.get_parts(lines)
+    samples = [shapely.line_interpolate_point(g, np.arange(0.0, g.length, step_m)) for g in parts]
+    points = np.concatenate(samples)
+    _, dist = shapely.STRtree(targets).query_nearest(points, return_distance=True, all_matches=False)
+    return dist
+
+
+def test_attributions_follow_what_the_map_shows(tiny_units: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    def credited(m: folium.Map) -> list[str]:
+        return next(c for c in m._children.values() if isinstance(c, pm.elements.Attribution)).texts
+
+    bare = pm.units_map(tiny_units, tiles=False, roads=False, lang="en")
+    assert credited(bare) == [pm.SOURCES["en"]["units"]]
+    assert credited(pm.units_map(tiny_units, tiles=False)) == [pm.SOURCES["vi"]["units"], pm.SOURCES["vi"]["osm"]]
+    assert "OpenStreetMap" in pm.SOURCES["vi"]["osm"] and "ODbL" in pm.SOURCES["vi"]["osm"]
+    assert "WorldPop" in pm.SOURCES["en"]["population"] and "CC-BY-4.0" in pm.SOURCES["en"]["population"]
+    assert "sapnhap.bando.com.vn" in pm.SOURCES["en"]["units"] and "MIT" in pm.SOURCES["en"]["units"]
+    assert "CC-BY" in pm.SOURCES["en"]["bus"]
+    with_bus = pm.units_map(tiny_units, tiles=False, roads=False, sources=["bus"])
+    assert credited(with_bus)[-1] == pm.SOURCES["vi"]["bus"]
+    with pytest.raises(InputError, match="source"):
+        pm.units_map(tiny_units, sources=["ferries"])
 
 
 # -------------------------------------------------------------------------- whole maps
 
 
-def test_assessment_map_layers_and_title(hanoi_assessment: types.SimpleNamespace, proposals: gpd.GeoDataFrame) -> None:
+def test_assessment_map_layers_and_title(hanoi_assessment: pointplan.Assessment, proposals: gpd.GeoDataFrame) -> None:
     m = pm.assessment_map(hanoi_assessment, proposals)
-    names = [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+    names = _group_names(m)
     assert names[0] == "Đơn vị hành chính: Tỷ lệ dân số trong chuẩn"
-    assert names[1].startswith("Vùng tới được trong 15 phút (xe máy, ")
-    assert names[2].startswith("Dân cư ngoài chuẩn 15 phút (")
+    assert names[1].startswith("Vùng trong chuẩn (15 phút hoặc 1 km) (đi bộ, ")
+    assert names[2].startswith("Dân cư ngoài chuẩn (15 phút hoặc 1 km) (")
     assert names[3:] == [
         "Chi nhánh (3)",
         "Điểm phục vụ cấp xã (126)",
@@ -567,30 +668,29 @@ def test_assessment_map_layers_and_title(hanoi_assessment: types.SimpleNamespace
         "Điểm lưu động (1)",
         "Ki-ốt (1)",
         "Điểm đề xuất (xếp hạng) (3)",
+        "Ranh giới và tên đơn vị",
+        "Đường chính nội thành (OpenStreetMap 2025)",
     ]
     assert any(isinstance(c, folium.LayerControl) for c in m._children.values())
     title = next(lg for lg in _legends(m) if lg.position == "topleft").html
-    units = hanoi_assessment.units.dropna(subset=["coverage_share"])
-    share = (units["coverage_share"] * units["population"]).sum() / units["population"].sum()
-    assert f"Dân số trong chuẩn: {pm._fmt_value(share, 'share', 'vi')}" in title
-    assert "Chuẩn: 15 phút (xe máy)" in title and "đường chim bay" in title
+    share = hanoi_assessment.summary["population_within_standard_share"]
+    assert 0.05 < share < 0.95
+    assert f"Dân số trong chuẩn: {fmt_value(share, 'share', 'vi')}" in title
+    assert "Chuẩn: 15 phút (đi bộ) hoặc 1 km" in title and "đường chim bay" in title
     assert "131/132 điểm ở vị trí thay thế" in title
     legend = next(lg for lg in _legends(m) if lg.position == "bottomleft").html
-    assert "Điểm đề xuất" in legend and "Vùng tới được trong 15 phút" in legend
+    assert "Điểm đề xuất" in legend and "Vùng trong chuẩn (15 phút hoặc 1 km)" in legend
+    assert "Đường chính (nội thành)" in legend
     page = m.get_root().render()
-    assert pm.ATTRIBUTION in page
+    for source in ("units", "population", "osm"):
+        assert json.dumps(pm.SOURCES["vi"][source], ensure_ascii=False)[1:-1] in page
 
 
-def test_extra_metric_layers_share_the_unit_shapes(hanoi_assessment: types.SimpleNamespace) -> None:
+def test_extra_metric_layers_share_the_unit_shapes(hanoi_assessment: pointplan.Assessment) -> None:
     """More metric layers add their colours and tooltips, not another copy of the shapes."""
-    one = pm.assessment_map(hanoi_assessment, service_areas=False, uncovered=False, tiles=False)
-    three = pm.assessment_map(
-        hanoi_assessment,
-        service_areas=False,
-        uncovered=False,
-        tiles=False,
-        extra_metrics=("mean_minutes", "population"),
-    )
+    kw: dict[str, Any] = {"service_areas": False, "uncovered": False, "tiles": False, "roads": False}
+    one = pm.assessment_map(hanoi_assessment, **kw)
+    three = pm.assessment_map(hanoi_assessment, extra_metrics=("mean_minutes", "population"), **kw)
     unit_layers = [lay for lay in _layers(three) if lay.config.get("pane") == "pp-units"]
     assert len(unit_layers) == 3
     assert all(f["geometry"] is not None for f in unit_layers[0].data["features"])
@@ -601,6 +701,8 @@ def test_extra_metric_layers_share_the_unit_shapes(hanoi_assessment: types.Simpl
         assert [f["properties"]["_s"] for f in lay.data["features"]] != [
             f["properties"]["_s"] for f in unit_layers[0].data["features"]
         ]
+    outlines = next(lay for lay in _layers(three) if lay.config.get("pane") == "pp-outlines")
+    assert outlines.config["share"] == "units" and all(f["geometry"] is None for f in outlines.data["features"])
     groups = [c for c in three._children.values() if isinstance(c, folium.FeatureGroup)]
     assert [g.show for g in groups[:3]] == [True, False, False]
     size_one = len(one.get_root().render())
@@ -619,19 +721,32 @@ def test_assessment_map_needs_what_it_draws(units: gpd.GeoDataFrame) -> None:
         pm.assessment_map(no_demand)
 
 
+def _run_map(assessment: pointplan.Assessment, proposals: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """The map of `pointplan run` (first metric shown, the others as layers)."""
+    return pm.assessment_map(assessment, proposals, metric=MAP_METRICS[0], extra_metrics=MAP_METRICS[1:])
+
+
 def test_full_hanoi_maps_stay_small(
     tmp_path: Path,
-    hanoi_assessment: types.SimpleNamespace,
+    hanoi_assessment: pointplan.Assessment,
     proposals: gpd.GeoDataFrame,
     units: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
 ) -> None:
+    default = pointplan.assess(points, units)  # 30 min or 5 km, as `pointplan run`
+    sizes = {}
     for name, m in {
-        "assessment": pm.assessment_map(hanoi_assessment, proposals),
+        "run": _run_map(default, proposals),
+        "strict": _run_map(hanoi_assessment, proposals),
         "units": pm.units_map(units, points, metric="population"),
     }.items():
-        path = pm.save_map(m, tmp_path / f"{name}.html", offline=True)
-        assert path.stat().st_size <= 3_000_000, (name, path.stat().st_size)
+        sizes[name] = pm.save_map(m, tmp_path / f"{name}.html").stat().st_size
+        sizes[name + "_cdn"] = pm.save_map(m, tmp_path / f"{name}_cdn.html", cdn=True).stat().st_size
+    print("map sizes (bytes):", sizes)
+    for name in ("run", "strict", "units"):
+        assert sizes[name] <= MAX_MAP_BYTES, (name, sizes[name])
+        # The CDN file lacks Leaflet's code and CSS (about 150 kB), nothing else.
+        assert 100_000 < sizes[name] - sizes[name + "_cdn"] < 250_000
 
 
 # ------------------------------------------------------------------------------ saving
@@ -640,14 +755,14 @@ def test_full_hanoi_maps_stay_small(
 _REMOTE = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
 
 
-def test_save_map_offline_is_self_contained(
+def test_save_map_is_self_contained_by_default(
     tmp_path: Path, tiny_units: gpd.GeoDataFrame, tiny_points: gpd.GeoDataFrame
 ) -> None:
     m = pm.units_map(tiny_units, tiny_points)
     target = tmp_path / "sub" / "map.html"
     target.parent.mkdir()
     target.write_text("old", encoding="utf-8")
-    path = pm.save_map(m, target, offline=True)
+    path = pm.save_map(m, target)
     assert path == target
     assert sorted(p.name for p in target.parent.iterdir()) == ["map.html"]  # no temp left
     page = path.read_text(encoding="utf-8")
@@ -658,24 +773,31 @@ def test_save_map_offline_is_self_contained(
     assert ".leaflet-control-layers-toggle" in page  # Leaflet's CSS ...
     assert "url(data:image/png;base64," in page and "url(images/" not in page  # ... its images
     assert "sourceMappingURL" not in page
+    assert ".pp-label span" in page and "window.pointplan" in page  # the package's templates
+    legacy = pm.save_map(m, tmp_path / "legacy.html", offline=True).read_text(encoding="utf-8")
+    assert not _REMOTE.search(legacy) and 't.version="1.9.3"' in legacy
 
 
-def test_save_map_online_drops_unused_cdn_libraries(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
-    page = pm.save_map(pm.units_map(tiny_units), tmp_path / "m.html").read_text("utf-8")
+def test_save_map_cdn_links_only_leaflet(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
+    page = pm.save_map(pm.units_map(tiny_units), tmp_path / "m.html", cdn=True).read_text("utf-8")
     urls = re.findall(r'(?:src|href)="(https?://[^"]+)"', page)
     assert urls == [
         "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
         "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
     ]
+    same = pm.save_map(pm.units_map(tiny_units), tmp_path / "legacy.html", offline=False).read_text("utf-8")
+    assert re.findall(r'(?:src|href)="(https?://[^"]+)"', same) == urls
+    with pytest.raises(InputError, match="contradict"):
+        pm.save_map(pm.units_map(tiny_units), tmp_path / "x.html", cdn=True, offline=True)
 
 
 def test_save_map_refuses_what_it_cannot_embed(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
     m = pm.units_map(tiny_units, tiles=False)
     folium.Marker([21.03, 105.85], icon=folium.Icon(icon="home"), popup="x").add_to(m)
-    online = pm.save_map(m, tmp_path / "online.html").read_text("utf-8")
+    online = pm.save_map(m, tmp_path / "online.html", cdn=True).read_text("utf-8")
     assert "leaflet.awesome-markers" in online and "jquery" in online  # still needed online
-    with pytest.raises(OfflineError, match="offline=False"):
-        pm.save_map(m, tmp_path / "offline.html", offline=True)
+    with pytest.raises(OfflineError, match="cdn=True"):
+        pm.save_map(m, tmp_path / "offline.html")
     assert not (tmp_path / "offline.html").exists()
     for tag in (
         '<script src="https://example.org/plugin.js"></script>',
@@ -685,7 +807,7 @@ def test_save_map_refuses_what_it_cannot_embed(tmp_path: Path, tiny_units: gpd.G
         m = pm.units_map(tiny_units, tiles=False)
         m.get_root().header.add_child(folium.Element(tag))
         with pytest.raises(OfflineError, match=r"example\.org"):
-            pm.save_map(m, tmp_path / "offline.html", offline=True)
+            pm.save_map(m, tmp_path / "offline.html")
 
 
 def test_save_map_errors(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
@@ -695,6 +817,47 @@ def test_save_map_errors(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
     blocker.write_text("x")
     with pytest.raises(OutputError, match="writable"):
         pm.save_map(pm.units_map(tiny_units), blocker / "map.html")
+
+
+@pytest.mark.slow
+def test_cli_map_is_self_contained_unless_cdn(tmp_path: Path) -> None:
+    from pointplan import cli
+
+    assert cli.main(["-q", "map", "--out", str(tmp_path / "map.html")]) == 0
+    assert cli.main(["-q", "map", "--cdn", "--out", str(tmp_path / "map_cdn.html")]) == 0
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    cdn = (tmp_path / "map_cdn.html").read_text(encoding="utf-8")
+    assert not _REMOTE.search(page) and 't.version="1.9.3"' in page
+    assert re.findall(r'<script src="(https?://[^"]+)"', cdn) == [
+        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
+    ]
+    assert len(cdn) < len(page) - 100_000
+    with pytest.raises(SystemExit):
+        cli.main(["-q", "map", "--cdn", "--offline", "--out", str(tmp_path / "x.html")])
+
+
+@pytest.mark.slow
+def test_run_writes_a_self_contained_map_unless_cdn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan import cli, workflow
+
+    assert cli.main(["-q", "run", "--out", str(tmp_path / "out"), "--add", "0"]) == 0
+    page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    assert not _REMOTE.search(page) and 't.version="1.9.3"' in page
+    assert (tmp_path / "out" / "map.html").stat().st_size <= MAX_MAP_BYTES
+    assert '"pane":"pp-roads"' in page and '"pane":"pp-labels"' in page
+    # --cdn reaches run() (checked without a second run).
+    seen: dict[str, Any] = {}
+
+    def fake_run(out: Path, **kw: Any) -> dict[str, Path]:
+        seen.update(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(workflow, "run", fake_run)
+    for argv, cdn in ((["run", "--cdn"], True), (["run"], False)):
+        seen.clear()
+        with pytest.raises(SystemExit):
+            cli.main(["-q", *argv, "--out", str(tmp_path / "x")])
+        assert seen["cdn"] is cdn
 
 
 # ---------------------------------------------------------------------- real browser
@@ -727,143 +890,185 @@ def test_browser_harness_sees_dialogs_errors_and_requests(chromium: browser.Chro
     page.close()
 
 
+_HOVER_UNIT = """(function () {
+    var paths = document.querySelectorAll('path.pp-unit');
+    for (var i = 0; i < paths.length; i++) {
+        var r = paths[i].getBoundingClientRect();
+        var x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (document.elementFromPoint(x, y) === paths[i]) { return [x, y]; }
+    }
+    return null;
+})()"""
+
+_CLICK_XSS = """(function () {
+    document.querySelector('.leaflet-marker-icon[data-pid="XSS"]').click();
+    var c = document.querySelector('.leaflet-popup-content');
+    return {text: c.innerText, scripts: c.querySelectorAll('script,img').length};
+})()"""
+
+_TOGGLE = """(function (name) {
+    var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
+    var box = Array.from(labels).find(function (l) { return l.innerText.indexOf(name) >= 0; });
+    box.querySelector('input').click();
+    return true;
+})"""
+
+_VISIBLE_LABELS = "document.querySelectorAll('.pp-label:not(.pp-hidden)').length"
+
+
+def _map_var(page: browser.Page) -> str:
+    return str(page.evaluate("Object.keys(window).find(function (k) { return /^map_[0-9a-f]+$/.test(k); })"))
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_offline_assessment_map_in_headless_chromium(
+def test_self_contained_assessment_map_offline_in_headless_chromium(
     chromium: browser.Chromium,
     tmp_path: Path,
-    hanoi_assessment: types.SimpleNamespace,
+    hanoi_assessment: pointplan.Assessment,
     proposals: gpd.GeoDataFrame,
 ) -> None:
-    m = pm.assessment_map(hanoi_assessment, proposals)
-    path = pm.save_map(m, tmp_path / "assessment_offline.html", offline=True)
-    page = chromium.open(path)
-    assert page.errors == []
-    assert page.dialogs == []
+    m = _run_map(hanoi_assessment, proposals)
+    path = pm.save_map(m, tmp_path / "map.html")
+    page = chromium.open(path, settle_s=1.0)
+    assert page.errors == [] and page.dialogs == []
     # The only requests that tried to leave the machine are map tiles (refused).
     assert page.blocked and all(u.startswith("https://tile.openstreetmap.org/") for u in page.blocked)
-    cells = len(_layers(m)[2].data["features"])
+    layers = _layers(m)
+    cells = len(next(lay for lay in layers if lay.config.get("pane") == "pp-cells").data["features"])
+    roads = len(pm.load_roads()["features"])
     assert cells > 10
     assert page.count("path.pp-unit.leaflet-interactive") == 126
     assert page.count("path.pp-area") == 1
     assert page.count("path.pp-cell") == cells
-    assert page.count("path.leaflet-interactive") == 126 + cells  # the area takes no events
+    assert page.count("path.pp-outline") == 126 and page.count("path.pp-road") == roads
+    # Areas, outlines and roads take no mouse events: the units' tooltips stay reachable.
+    assert page.count("path.leaflet-interactive") == 126 + cells
     n_markers = len(hanoi_assessment.points) + 3
     assert page.count(".leaflet-marker-icon.pp-marker") == n_markers
     assert page.count(".pp-marker.pp-standin") == 131
     assert page.count(".pp-kind-proposed") == 3
     assert page.count(".pp-legend") == 3  # title, points, units colour ramp
-    assert page.count(".leaflet-control-layers-overlays input") == 9
+    assert page.count(".leaflet-control-layers-overlays input") == 5 + 2 + 6 + 2
+    # Secondary and tertiary roads wait for zoom 11 and 12.
+    minor = sum(f["properties"]["c"] >= 3 for f in pm.load_roads()["features"])
+    assert 0 < minor < roads
+    assert page.count('path.pp-road[stroke-opacity="0"]') == minor
+    # Names: none at the opening zoom (no unit is 70 px wide), the big xã from zoom 11,
+    # the small inner phường from 13-14 (see label_min_zoom).
+    assert page.count(".pp-label") == 126
+    opening = page.evaluate(_VISIBLE_LABELS)
+    assert page.evaluate(f"{_map_var(page)}.getZoom()") <= 10
+    page.evaluate(f"{_map_var(page)}.setZoom(11, {{animate: false}}) && true")
+    page.settle(0.3)
+    at_11 = page.evaluate(_VISIBLE_LABELS)
+    assert opening < at_11 < 126
     text = page.evaluate("document.body.innerText")
-    assert "Tỷ lệ dân số trong chuẩn" in text and "Điểm phục vụ cấp xã (126)" in text
-    assert "OpenStreetMap contributors" in text and "WorldPop" in text
-    # A person hovering over a unit gets its tooltip (no layer above swallows the mouse).
-    xy = page.evaluate(
-        """(function () {
-            var paths = document.querySelectorAll('path.pp-unit');
-            for (var i = 0; i < paths.length; i++) {
-                var r = paths[i].getBoundingClientRect();
-                var x = r.left + r.width / 2, y = r.top + r.height / 2;
-                if (document.elementFromPoint(x, y) === paths[i]) { return [x, y]; }
-            }
-            return null;
-        })()"""
-    )
+    assert "Thời gian đi trung bình (phút)" in text and "Điểm phục vụ cấp xã (126)" in text
+    assert "Đường chính nội thành (OpenStreetMap 2025)" in text and "Đường chính (nội thành)" in text
+    for source in ("units", "population", "osm"):
+        assert pm.SOURCES["vi"][source] in text
+    shot = page.screenshot(ARTIFACTS / "map_offline_vi.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A person hovering over a unit gets its tooltip.
+    xy = page.evaluate(_HOVER_UNIT)
     assert xy is not None
     page.hover(*xy)
     tips = page.evaluate("Array.from(document.querySelectorAll('.leaflet-tooltip')).map(e => e.innerText)")
-    assert len(tips) == 1 and "Dân số" in tips[0] and "Tỷ lệ dân số trong chuẩn" in tips[0]
+    assert len(tips) == 1 and "Dân số" in tips[0] and "Thời gian đi trung bình (phút)" in tips[0]
     assert tips[0].split("\n")[0].startswith(("Phường ", "Xã "))
     page.hover(5, 450)  # away again: the tooltip closes
-    shot = page.screenshot(ARTIFACTS / "assessment_offline_vi.png")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # The hostile point's popup shows its name as text and runs nothing.
-    popup = page.evaluate(
+    # The first proposal's popup gives its rank and gain.
+    proposal = page.evaluate(
         """(function () {
-            document.querySelector('.leaflet-marker-icon[data-pid="XSS"]').click();
-            var c = document.querySelector('.leaflet-popup-content');
-            return {text: c.innerText, scripts: c.querySelectorAll('script,img').length};
+            document.querySelector('.leaflet-marker-icon[data-pid="C4"]').click();
+            return document.querySelector('.leaflet-popup-content').innerText;
         })()"""
     )
+    assert "Đề xuất hạng 1" in proposal and "45.678 người" in proposal
+    page.evaluate(f"{_map_var(page)}.closePopup() && true")
+    page.settle(0.5)
+    # The hostile point's popup shows its name as text and runs nothing.
+    popup = page.evaluate(_CLICK_XSS)
     page.settle(0.3)
     assert XSS_NAME in popup["text"] and XSS_NOTES in popup["text"]
     assert "`${alert(3)}`" in popup["text"]
     assert popup["scripts"] == 0
     assert page.dialogs == [] and page.errors == []
-    # Hiding the units layer hides its legend too.
-    legends = page.evaluate(
-        """(function () {
-            var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
-            var box = Array.from(labels).find(function (l) {
-                return l.innerText.indexOf('Đơn vị hành chính') >= 0;
-            });
-            box.querySelector('input').click();
-            return document.querySelectorAll('.pp-units-legend').length;
-        })()"""
+    # Zoomed in on Hoàn Kiếm (offline: roads, outlines and names give the context).
+    page.evaluate(f"{_map_var(page)}.closePopup().setView([21.028, 105.852], 14, {{animate: false}}) && true")
+    page.settle(0.5)
+    assert page.evaluate(_VISIBLE_LABELS) > 0
+    visible = page.evaluate(
+        "Array.from(document.querySelectorAll('.pp-label:not(.pp-hidden)')).map(e => e.innerText).join('|')"
     )
-    assert legends == 0
-    assert page.count("path.pp-unit") == 0
+    assert "Hoàn Kiếm" in visible
+    assert page.count('path.pp-road[stroke-opacity="0"]') == 0
+    page.screenshot(ARTIFACTS / "map_offline_vi_zoom14.png")
+    # Hiding the units layer hides its legend too; hiding the names hides the labels.
+    page.evaluate(_TOGGLE + "('Đơn vị hành chính: ')")
+    page.evaluate(_TOGGLE + "('Ranh giới và tên đơn vị')")
+    assert page.count(".pp-units-legend") == 0 and page.count("path.pp-unit") == 0
+    assert page.count(".pp-label") == 0 and page.count("path.pp-outline") == 0
+    assert page.count("path.pp-road") == roads
+    page.screenshot(ARTIFACTS / "map_offline_vi_roads_only.png")
+    assert page.errors == []
     page.close()
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_online_map_needs_only_leaflet(
+def test_cdn_map_needs_only_leaflet(
     chromium: browser.Chromium,
     tmp_path: Path,
     units: gpd.GeoDataFrame,
     hanoi_points_xss: gpd.GeoDataFrame,
 ) -> None:
-    """The CDN file, with Leaflet served locally in place of the CDN and all else refused."""
+    """The CDN file "online": Leaflet and the tiles served locally, all else refused."""
     import xstatic.pkg.leaflet as xleaflet
 
     base = Path(xleaflet.BASE_DIR)
     cdn = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/"
+    tile = base / "images" / "layers.png"  # any PNG stands in for a tile
     m = pm.units_map(units, hanoi_points_xss, metric="density_per_km2", lang="en")
-    path = pm.save_map(m, tmp_path / "units_online_en.html")
+    path = pm.save_map(m, tmp_path / "units_cdn_en.html", cdn=True)
     page = chromium.open(
         path,
-        serve={cdn + "leaflet.js": base / "leaflet.js", cdn + "leaflet.css": base / "leaflet.css"},
+        serve={
+            cdn + "leaflet.js": base / "leaflet.js",
+            cdn + "leaflet.css": base / "leaflet.css",
+            "https://tile.openstreetmap.org/*": tile,
+        },
     )
-    assert page.errors == [] and page.dialogs == []
-    assert sorted(page.served) == [cdn + "leaflet.css", cdn + "leaflet.js"]
-    assert all(u.startswith("https://tile.openstreetmap.org/") for u in page.blocked)
-    assert page.count("path.pp-unit") == 126
+    assert page.errors == [] and page.dialogs == [] and page.blocked == []
+    assert sorted(u for u in page.served if u.startswith(cdn)) == [cdn + "leaflet.css", cdn + "leaflet.js"]
+    # Reachable tiles are drawn under the layers.
+    tiles = [u for u in page.served if u.startswith("https://tile.openstreetmap.org/")]
+    assert tiles and page.count("img.leaflet-tile-loaded") == len(set(tiles))
+    assert page.count("path.pp-unit") == 126 and page.count("path.pp-outline") == 126
     assert page.count(".pp-marker") == len(hanoi_points_xss)
     text = page.evaluate("document.body.innerText")
     assert "Population density (people/km²)" in text and "Unit service point (126)" in text
-    page.screenshot(ARTIFACTS / "units_online_en.png")
+    assert pm.SOURCES["en"]["osm"] in text and "WorldPop" not in text
+    page.screenshot(ARTIFACTS / "units_cdn_en.png")
     page.close()
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_offline_map_without_tiles_uses_no_network_at_all(
+def test_map_without_tiles_uses_no_network_at_all(
     chromium: browser.Chromium,
     tmp_path: Path,
     units: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
 ) -> None:
     m = pm.units_map(units, points, tiles=False)
-    path = pm.save_map(m, tmp_path / "units_offline_vi.html", offline=True)
+    path = pm.save_map(m, tmp_path / "units_offline_vi.html")
     page = chromium.open(path)
     assert page.errors == [] and page.dialogs == []
     assert page.blocked == [] and page.console == []
     assert page.count("path.pp-unit") == 126
     assert page.count(".pp-marker") == len(points)
+    assert page.count("path.pp-road") == len(pm.load_roads()["features"])
     page.screenshot(ARTIFACTS / "units_offline_vi.png")
     page.close()
-
-
-@pytest.mark.slow
-def test_assessment_map_from_real_assess(tmp_path: Path, units: gpd.GeoDataFrame) -> None:
-    """The real Assessment (pointplan.access.assess) fits the interface the maps expect."""
-    access = pytest.importorskip("pointplan.access")
-    from pointplan.points import load_points
-
-    assessment = access.assess(load_points(units=units), units)
-    m = pm.assessment_map(assessment, metric="mean_minutes", lang="en")
-    layers = _layers(m)
-    assert len(layers[0].data["features"]) == 126
-    path = pm.save_map(m, tmp_path / "real.html", offline=True)
-    assert path.stat().st_size <= 3_000_000

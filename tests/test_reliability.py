@@ -900,9 +900,14 @@ def _quick_run(monkeypatch, units: gpd.GeoDataFrame) -> None:
     )
     monkeypatch.setattr("pointplan.demand.build_demand", lambda *a, **k: coarse.copy())
     monkeypatch.setattr("pointplan.maps.assessment_map", lambda *a, **k: folium.Map(tiles=None))
-    monkeypatch.setattr(
-        "pointplan.report.write_report", lambda a, out, *r, **k: write_text(Path(out) / "report.md", "# new report\n")
-    )
+
+    def short_documents(a: object, out: Path, *r: object, formats: Any = None, **k: object) -> dict[str, Path]:
+        from pointplan.report import FORMAT_FILES, parse_formats
+
+        names = [FORMAT_FILES[f][0] for f in parse_formats(formats)]
+        return {n: write_text(Path(out) / n, "new report\n") for n in names}
+
+    monkeypatch.setattr("pointplan.report.documents.write_documents", short_documents)
 
 
 def test_run_interrupted_keeps_previous_outputs(tmp_path, user_points, units, capsys, monkeypatch) -> None:
@@ -943,7 +948,8 @@ def test_run_replaces_outputs_together(tmp_path, user_points, units, capsys, mon
         "findings.csv",
         "summary.json",
         "map.html",
-        "report.md",
+        "report.html",
+        "tables.xlsx",
         "proposals.geojson",
         "scenario.gpkg",
         "my_notes.txt",

@@ -26,7 +26,7 @@ REQUIRED_SUMMARY_KEYS = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    rc = cli.main(["-q", "run", "--out", str(out), "--add", "3", "--offline-map"])
+    rc = cli.main(["-q", "run", "--out", str(out), "--add", "3", "--offline-map", "--formats", "html,docx,xlsx,md"])
     assert rc == 0
     return out
 
@@ -42,6 +42,9 @@ def test_run_writes_every_output(run_dir) -> None:
         "proposals.geojson",
         "summary.json",
         "report.md",
+        "report.html",
+        "report.docx",
+        "tables.xlsx",
         "scenario.gpkg",
         "findings.csv",
     ):

@@ -89,6 +89,8 @@ POINT_KINDS: tuple[str, ...] = (
 #: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
 #: - ``geocoded``: an address-search answer that lies inside the unit the address names;
 #: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
+#: - ``place_in_unit``: the village or neighbourhood the address names, found inside the unit
+#:   (a geocoded answer at place level: the building is somewhere in that place);
 #: - ``unit_population_centre``: a stand-in at the populated place that minimises travel for the unit;
 #: - ``old_unit_reference``: the reference point of the pre-2025 ward named in the address;
 #: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
@@ -99,6 +101,7 @@ LOCATION_PRECISIONS: tuple[str, ...] = (
     "reviewed",
     "geocoded",
     "street_in_unit",
+    "place_in_unit",
     "unit_population_centre",
     "old_unit_reference",
     "unit_representative_point",
@@ -109,7 +112,7 @@ LOCATION_PRECISIONS: tuple[str, ...] = (
 #: Precisions whose coordinates are stand-ins, not the real site: the one definition the
 #: assessment, maps, reports and the uncertainty analysis share.
 STAND_IN_PRECISIONS: frozenset[str] = frozenset(
-    {"street_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
+    {"street_in_unit", "place_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
 )
 
 

@@ -59,3 +59,28 @@ language: str = "vi"
 
 #: Show tqdm progress bars in long loops.
 progress: bool = False
+
+#: Address-search service (Nominatim API) used by :mod:`pointplan.geocode`: the public
+#: OpenStreetMap Nominatim by default; point it at a self-hosted Nominatim for large runs
+#: (CLI: ``pointplan geocode --service-url``). Requests go to ``<url>/search``.
+geocode_service_url: str = "https://nominatim.openstreetmap.org"
+
+#: Minimum seconds between two requests to the geocoding service (the public Nominatim's
+#: usage policy allows at most one request a second).
+geocode_min_interval_s: float = 1.0
+
+#: Seconds to wait for one geocoding answer before the try counts as a (transient) failure.
+geocode_timeout_s: float = 20.0
+
+#: Retries of a transient geocoding failure (timeout, HTTP 429/5xx, malformed reply).
+geocode_max_retries: int = 4
+
+#: First backoff delay in seconds; it doubles after each failed try (2, 4, 8, 16 s).
+geocode_backoff_s: float = 2.0
+
+#: Candidates asked for per query (Nominatim ``limit``, at most 40).
+geocode_candidates: int = 8
+
+#: A geocoded candidate is accepted when it lies inside the unit its address names or
+#: at most this many metres outside the unit's edge (a house across a boundary street).
+geocode_edge_tolerance_m: float = 100.0

@@ -9,10 +9,13 @@ and moved into place only when all are ready, so an interrupted run leaves the p
 outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
-``proposals.geojson``, ``summary.json``, ``report.md`` with PNG charts, ``findings.csv``,
-``scenario.gpkg`` (layers units, points, proposals, demand for QGIS) and, when the proposals
-are among real sites, ``sites_report.csv`` (the candidate sites dropped or kept at a
-stand-in, by row of their source).
+``proposals.geojson``, ``summary.json``, ``findings.csv``, ``scenario.gpkg`` (layers units,
+points, proposals, demand for QGIS), ``sites_report.csv`` when the proposals are among real
+sites (the candidate sites dropped or kept at a stand-in, by row of their source), and the
+documents chosen with ``formats`` (:data:`pointplan.report.REPORT_FORMATS`; default
+``report.html`` and ``tables.xlsx``; also ``report.docx`` and ``report.md`` with PNG charts).
+A document that is open in another program or read-only keeps its previous version and is
+reported in an error raised after every other output was written.
 
 Proposals are made among real, named places by default (hospitals and clinics, post
 offices, planned sites: :mod:`pointplan.locate.sites`); each says what choosing the
@@ -22,10 +25,8 @@ building costs against the best unconstrained spot nearby. ``sites="grid"`` (CLI
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError, OutputError
 
-__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "add_subcommands", "default_candidates", "propose_points", "run"]
+__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "default_candidates", "propose_points", "run"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -64,6 +65,10 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "map_offline.html",
     "scenario.gpkg",
     "report.md",
+    "report.html",
+    "report.docx",
+    "tables.xlsx",
+    "chart_overview.png",
     "chart_minutes_cdf.png",
     "chart_p90_units.png",
     "chart_utilisation.png",
@@ -86,6 +91,11 @@ SUMMARY_KEYS = (
 
 #: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
 CANDIDATE_SITES = ("real", "grid", "both")
+#: Monte Carlo draws behind the intervals of ``pointplan run`` (and their seed).
+DEFAULT_DRAWS = 100
+DEFAULT_SEED = 2025
+#: Draws used to measure how robust each proposal is (each re-solves the proposal).
+ROBUSTNESS_DRAWS = 10
 
 
 def default_candidates(
@@ -275,6 +285,7 @@ def propose_points(
     if real_mode and compare_unconstrained and len(prop.points):
         spots = _unconstrained_candidates(assessment)
         _compare_unconstrained(prop, solve(spots), candidates, spots, assessment)
+    prop.candidates = candidates  # the sites it chose from
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -433,9 +444,25 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+def _points_csv(assessment: Any) -> pd.DataFrame:
+    """``points.csv``: the report's point table plus the queue columns (issue 17)."""
+    from pointplan.report import points_table
+    from pointplan.staffing.outputs import run_outputs
+
+    cols, _ = run_outputs(assessment)
+    queue = cols.reindex(assessment.points.index).reset_index(drop=True).round(4)
+    return pd.concat([points_table(assessment), queue], axis=1)
+
+
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
+    from pointplan.staffing.outputs import run_outputs
+
     s = dict(assessment.summary)
     s.update(_unreachable_counts(assessment))
+    unc = getattr(assessment, "uncertainty", None)
+    if unc is not None:
+        s.update(unc.summary_items())
+    s.update(run_outputs(assessment)[1])  # officials_assumed, officials_needed, wait_p90_min_peak_max (issue 17)
     f = assessment.findings
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
@@ -534,12 +561,19 @@ def run(
     demand_cell_m: float | None = None,
     dossiers: str | Path | None = None,
     offline_map: bool = False,
+    cdn: bool = False,
     lang: str = "vi",
     geocode: bool = False,
     map_metric: str = MAP_METRICS[0],
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
     sites: str = "real",
+    uncertainty: bool = True,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    formats: str | Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Run the whole workflow and write every output into ``out_dir``.
 
@@ -570,7 +604,10 @@ def run(
         CSV of dossier records (columns ``ward`` and optionally ``district``, old or new
         names) to compute visits per unit instead of the city average.
     offline_map
-        Also write ``map_offline.html`` (self-contained, works with no internet).
+        Also write ``map_offline.html`` (self-contained, and no base tiles requested).
+    cdn
+        Link ``map.html`` to Leaflet's CDN (smaller, needs internet); by default it is
+        self-contained and works with no internet.
     lang
         ``"vi"`` or ``"en"`` labels.
     geocode
@@ -587,19 +624,46 @@ def run(
     sites
         Candidate sites of the proposals: ``"real"`` (named public buildings, default; each
         proposal states its cost against the best unconstrained spot), ``"grid"`` or ``"both"``.
+    uncertainty
+        Put a P5/P50/P95 interval beside every headline figure (seeded Monte Carlo over what
+        is assumed, :func:`pointplan.uncertainty.run_uncertainty`), and the robustness of
+        each proposal.
+    draws, seed
+        Number of Monte Carlo draws and their seed (the same seed gives the same intervals).
+    workers, scheduler
+        Run the draws on a local Dask cluster of ``workers`` processes, or on the Dask
+        scheduler at ``scheduler`` (``pip install "pointplan[parallel]"``).
+    formats
+        Documents to write: names of :data:`pointplan.report.REPORT_FORMATS` (``"html"``,
+        ``"docx"``, ``"xlsx"``, ``"md"``) as a list or a comma-separated string; default
+        ``html`` and ``xlsx``. The map and the CSV/JSON/GeoJSON/GeoPackage outputs are
+        always written.
 
     Returns
     -------
     dict
         Output name -> path.
+
+    Raises
+    ------
+    OutputError
+        A document could not be replaced (open in another program or read-only); every
+        other output was written.
     """
     from pointplan.access import assess
     from pointplan.data import load_units
     from pointplan.demand import aggregate_dossiers, convert_old_units, visits_per_day
-    from pointplan.io import check_output_path, staged_folder
+    from pointplan.io import check_output_path
     from pointplan.points import load_points, read_points
+    from pointplan.report import parse_formats
 
     _check_run_arguments(mode, add, max_minutes, max_distance_m, demand_cell_m)
+    if uncertainty:
+        from pointplan.uncertainty import check_draws, check_seed
+
+        check_draws(draws)
+        check_seed(seed)
+    chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
     inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
     _check_output_folder(out, inputs)
@@ -689,15 +753,97 @@ def run(
         proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand, sites=sites)
         done()
 
+    if uncertainty:
+        _attach_uncertainty(a, proposal, draws=draws, seed=seed, workers=workers, scheduler=scheduler)
+
     done = _step("Writing outputs", settings.progress)
-    # Every output is written into a staging folder and moved into place at the end, so
-    # an interrupted run leaves the previous outputs as they were.
-    with staged_folder(out, inputs) as stage:
-        written = _write_outputs(
-            stage, a, proposal, conversion, inputs=inputs, lang=lang, offline_map=offline_map, map_metric=map_metric
-        )
+    written, problems = _write_everything(
+        out,
+        a,
+        proposal,
+        conversion,
+        inputs=inputs,
+        lang=lang,
+        offline_map=offline_map,
+        map_metric=map_metric,
+        formats=chosen_formats,
+        cdn=cdn,
+    )
     done()
-    return {name: out / Path(path).name for name, path in written.items()}
+    from pointplan.report.documents import raise_for_problems
+
+    raise_for_problems(problems, out)
+    return written
+
+
+def _write_everything(
+    out: Path,
+    a: Any,
+    proposal: Any | None,
+    conversion: Any | None,
+    *,
+    inputs: list[str | Path],
+    lang: str,
+    offline_map: bool,
+    map_metric: str,
+    formats: Sequence[str],
+    cdn: bool = False,
+) -> tuple[dict[str, Path], list[str]]:
+    """Write every output of :func:`run` into ``out``; return their paths and the documents not updated.
+
+    The data outputs and the map are written into a staging folder and moved into place
+    together at the end, so an interrupted run leaves the previous outputs as they were.
+    The documents (``formats``) are then moved one by one: one left open in Word or Excel
+    (or read-only) keeps its previous version and is reported, and holds back nothing else.
+    """
+    from pointplan.io import staged_folder
+    from pointplan.report.documents import FORMAT_FILES, document_stage, publish_documents, write_documents
+
+    with document_stage(out) as doc_stage:
+        with staged_folder(out, inputs) as stage:
+            written = _write_outputs(
+                stage,
+                a,
+                proposal,
+                conversion,
+                inputs=inputs,
+                lang=lang,
+                offline_map=offline_map,
+                map_metric=map_metric,
+                cdn=cdn,
+            )
+            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
+            extra = [f"Outputs: {', '.join(outputs)}."]
+            docs = write_documents(a, doc_stage, proposal, formats=formats, lang=lang, extra_lines=extra)
+        published, problems = publish_documents(doc_stage, out, docs)
+    paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
+    return paths, problems
+
+
+def _attach_uncertainty(
+    a: Any, proposal: Any | None, *, draws: int, seed: int, workers: int | None, scheduler: str | None
+) -> None:
+    """Run the Monte Carlo and attach it: ``a.uncertainty``; robustness columns on the proposals."""
+    from pointplan.uncertainty import proposal_robustness, run_uncertainty
+
+    done = _step(f"Uncertainty ({draws} draws)", settings.progress)
+    a.uncertainty = run_uncertainty(
+        a,
+        draws=draws,
+        seed=seed,
+        sensitivity_draws=max(10, draws // 4),
+        workers=workers,
+        scheduler=scheduler,
+    )
+    if proposal is not None and len(proposal.points):
+        cands = getattr(proposal, "candidates", None)
+        if cands is not None:
+            rob = proposal_robustness(
+                a, proposal, cands, draws=max(5, min(ROBUSTNESS_DRAWS, draws)), seed=seed, objective=proposal.objective
+            )
+            for col in rob.columns:
+                proposal.points[col] = rob[col].to_numpy()
+    done()
 
 
 def _write_outputs(
@@ -710,16 +856,17 @@ def _write_outputs(
     lang: str,
     offline_map: bool,
     map_metric: str = MAP_METRICS[0],
+    cdn: bool = False,
 ) -> dict[str, Path]:
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import points_table, units_table, write_report
+    from pointplan.report import units_table
 
     paths: dict[str, Path] = {}
-    paths["units.csv"] = write_table(units_table(a), out / "units.csv", inputs=inputs)
-    paths["points.csv"] = write_table(points_table(a), out / "points.csv", inputs=inputs)
+    paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
+    paths["points.csv"] = write_table(_points_csv(a), out / "points.csv", inputs=inputs)
     paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
     prop_gdf = (
         proposal.points
@@ -745,7 +892,7 @@ def _write_outputs(
     extra = [x for x in MAP_METRICS if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
     m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
-    paths["map.html"] = maps.save_map(m, out / "map.html")
+    paths["map.html"] = maps.save_map(m, out / "map.html", cdn=cdn)
     if offline_map:
         m_off = maps.assessment_map(a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra)
         paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
@@ -756,16 +903,21 @@ def _write_outputs(
     paths["scenario.gpkg"] = write_scenario(
         out / "scenario.gpkg", a.units, pts_layer, extra_layers=extra_layers, inputs=inputs
     )
-    paths["report.md"] = write_report(
-        a,
-        out,
-        proposal,
-        lang=lang,
-        extra_lines=[f"- Outputs: {', '.join(sorted(paths))}."],
-    )
-    for png in sorted(out.glob("chart_*.png")):
-        paths[png.name] = png
     return paths
+
+
+def _with_intervals(table: pd.DataFrame, a: Any) -> pd.DataFrame:
+    """Add the uncertainty interval columns (P5/P50/P95 per unit) to the units table."""
+    unc = getattr(a, "uncertainty", None)
+    if unc is None:
+        return table
+    iv = unc.units.copy()
+    iv.index = iv.index.astype(str)
+    key = table["code"].astype(str) if "code" in table.columns else table.index.astype(str)
+    out = table.copy()
+    for col in iv.columns:
+        out[col] = key.map(iv[col]).to_numpy()
+    return out
 
 
 def _read_records(path: Path) -> pd.DataFrame:
@@ -821,286 +973,3 @@ def _check_run_arguments(
     check_number(max_minutes, "max_minutes (--max-minutes)", minimum=0, strict=True, allow_none=True)
     check_number(max_distance_m, "max_distance_m (--max-km)", minimum=0, allow_none=True)
     check_number(demand_cell_m, "demand_cell_m (--demand-cell-m)", minimum=0, strict=True, allow_none=True)
-
-
-# ---------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage)")
-    p.add_argument(
-        "--scenario", default="hanoi-2025", help="built-in scenario (hanoi-2025, hanoi-2025-kiosks, units-only)"
-    )
-    p.add_argument(
-        "--mode", choices=("walk", "bike", "motorbike", "car"), default=None, help="travel mode (default motorbike)"
-    )
-    p.add_argument("--network", help="road network file (.osm or .graphml); default straight-line × circuity")
-    p.add_argument("--max-minutes", type=float, default=None, help="standard: minutes (default 30)")
-    p.add_argument("--max-km", type=float, default=None, help="standard: straight-line km (default 5)")
-    p.add_argument(
-        "--demand-cell-m", type=float, default=None, help="demand grid cell in metres (default 1 km; e.g. 250)"
-    )
-    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (Vietnamese by default)")
-    p.add_argument("--allow-downloads", action="store_true", help="allow osmnx downloads and geocoding")
-
-
-def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from pointplan.data import load_units
-    from pointplan.points import load_points, read_points
-
-    units = load_units()
-    pts = read_points(args.points, units=units) if args.points else load_points(args.scenario, units=units)
-    return units, pts
-
-
-def _cli_inputs(args: argparse.Namespace) -> list[str | Path]:
-    """Input files named on the command line (never overwritten by an output)."""
-    names = ("points", "network", "candidates", "dossiers")
-    return [getattr(args, n) for n in names if getattr(args, n, None)]
-
-
-def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Path:
-    """Check ``--out`` before any long computation; return it.
-
-    ``files`` are the names written inside the ``--out`` folder; without them ``--out``
-    is the output file itself.
-    """
-    from pointplan.io import check_output_path
-
-    max_m = None if args.max_km is None else args.max_km * 1000
-    _check_run_arguments(args.mode, 0, args.max_minutes, max_m, args.demand_cell_m)
-    out = Path(args.out).expanduser()
-    inputs = _cli_inputs(args)
-    for inp in inputs:
-        if not Path(inp).expanduser().is_file():
-            msg = f"Input file {inp} does not exist (or is a folder). Check the path."
-            raise InputError(msg)
-    if files:
-        _check_output_folder(out, inputs)
-        for name in files:
-            check_output_path(out / name, inputs)
-    else:
-        check_output_path(out, inputs)
-    return out
-
-
-def _assess_cli(args: argparse.Namespace) -> Any:
-    from pointplan.access import assess
-    from pointplan.network import load_network
-
-    units, pts = _load_for_cli(args)
-    net = load_network(args.network, mode=args.mode or settings.default_mode) if args.network else None
-    from pointplan.demand import build_demand
-
-    return assess(
-        pts,
-        units,
-        build_demand(units, cell_m=args.demand_cell_m),
-        mode=args.mode,
-        network=net,
-        max_minutes=args.max_minutes,
-        max_distance_m=None if args.max_km is None else args.max_km * 1000,
-    )
-
-
-def _print(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    paths = run(
-        args.out,
-        points=args.points,
-        scenario=args.scenario,
-        mode=args.mode,
-        network=args.network,
-        add=args.add,
-        objective=args.objective,
-        method=args.method,
-        candidates=args.candidates,
-        sites=args.sites,
-        max_minutes=args.max_minutes,
-        max_distance_m=None if args.max_km is None else args.max_km * 1000,
-        demand_cell_m=args.demand_cell_m,
-        dossiers=args.dossiers,
-        offline_map=args.offline_map,
-        lang=args.lang,
-        geocode=args.geocode,
-        map_metric=args.metric,
-        study_units=args.units.split(",") if args.units else None,
-        max_off_network_share=args.max_off_network,
-    )
-    import json
-
-    s = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
-    _print(
-        f"{s['points']} points, {s['units']} units; within the standard "
-        f"{100 * s['population_within_standard_share']:.2f} %; mean {s['mean_minutes_to_nearest']:.1f} min "
-        f"({s['travel_time_method']}); walking ≤ {s['max_minutes']:g} min "
-        f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %; "
-        f"findings {s['rule_findings']}; {len(s['proposals'])} proposals"
-    )
-    for name, p in sorted(paths.items()):
-        _print(f"  {name:<22s} {p}")
-    return 0
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    from pointplan.access import check_rules
-
-    units, pts = _load_for_cli(args)
-    f = check_rules(pts, units)
-    col = "message" if args.lang == "vi" else "message_en"
-    for _, r in f.iterrows():
-        _print(f"[{r['severity']:<7s}] {r['rule']}: {r[col]}")
-    errors = int((f["severity"] == "error").sum())
-    _print(f"{errors} error(s), {int((f['severity'] == 'warning').sum())} warning(s)")
-    return 1 if (errors and args.strict) else 0
-
-
-def _cmd_assess(args: argparse.Namespace) -> int:
-    from pointplan.io import staged_folder, write_json, write_table
-    from pointplan.report import points_table, units_table
-
-    out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
-    a = _assess_cli(args)
-    inputs = _cli_inputs(args)
-    with staged_folder(out, inputs) as stage:
-        write_table(units_table(a), stage / "units.csv", inputs=inputs)
-        write_table(points_table(a), stage / "points.csv", inputs=inputs)
-        write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
-    s = a.summary
-    _print(
-        f"within the standard {100 * s['population_within_standard_share']:.2f} %, mean "
-        f"{s['mean_minutes_to_nearest']:.1f} min, p90 {s['p90_minutes_to_nearest']:.1f} min "
-        f"({s['travel_time_method']}); tables in {out}"
-    )
-    return 0
-
-
-def _cmd_propose(args: argparse.Namespace) -> int:
-    from pointplan.io import atomic_path
-
-    out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
-    a = _assess_cli(args)
-    user_cand = None
-    if args.candidates:
-        from pointplan.candidates import read_candidates
-
-        user_cand = read_candidates(args.candidates)
-    prop = propose_points(
-        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites
-    )
-    with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
-        prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
-    if prop.summary.get("sites_report"):
-        from pointplan.io import write_table
-
-        write_table(_sites_report(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
-    for _, r in prop.points.iterrows():
-        place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}]" if r.get("site_name") else ""
-        cost = (
-            f"; vs best spot {r['best_spot_m']:,.0f} m away: {r['cost_person_minutes']:,.0f} person-minutes"
-            if "cost_person_minutes" in r and pd.notna(r["cost_person_minutes"])
-            else "; no unconstrained spot within 3 km"
-            if "best_spot_m" in r
-            else ""
-        )
-        _print(
-            f"#{int(r['rank'])} {r['candidate_id']} {place} ({r['unit_code']}): "
-            f"+{r['gain_people_covered']:,.0f} people covered, "
-            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved{cost}"
-        )
-    if "tradeoff" in prop.summary:
-        t = prop.summary["tradeoff"]
-        _print(
-            f"the chosen sites cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
-            f"solution; {t['unconstrained_without_building_1km']} of its picks have no public building within 1 km"
-        )
-    _print(f"proposals written to {out / 'proposals.geojson'}")
-    return 0
-
-
-def _cmd_map(args: argparse.Namespace) -> int:
-    from pointplan import maps
-
-    out = _check_cli_output(args)
-    a = _assess_cli(args)
-    m = maps.assessment_map(a, lang=args.lang, tiles=not args.offline, metric=args.metric)
-    path = maps.save_map(m, out, offline=args.offline)
-    _print(f"map written to {path}")
-    return 0
-
-
-def add_subcommands(sub: argparse._SubParsersAction) -> None:
-    """Add ``run``, ``check``, ``assess``, ``propose`` and ``map`` to the CLI parser."""
-    p = sub.add_parser("run", help="everything: assessment, proposals, map, tables and report")
-    _common(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--add", type=int, default=DEFAULT_ADD, help=f"points to propose (default {DEFAULT_ADD}; 0 = none)")
-    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
-    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
-    p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
-    p.add_argument(
-        "--sites",
-        choices=CANDIDATE_SITES,
-        default="real",
-        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
-    )
-    p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
-    p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (works with no internet)")
-    p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
-    p.add_argument(
-        "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
-    )
-    p.add_argument("--units", help="comma-separated unit codes to study (default: all 126)")
-    p.add_argument(
-        "--max-off-network",
-        type=float,
-        default=0.2,
-        help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
-    )
-    p.set_defaults(func=_with_downloads(_cmd_run))
-
-    p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
-    _common(p)
-    p.add_argument("--strict", action="store_true", help="exit 1 when a rule is broken")
-    p.set_defaults(func=_cmd_check)
-
-    p = sub.add_parser("assess", help="coverage, travel times and load tables")
-    _common(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.set_defaults(func=_with_downloads(_cmd_assess))
-
-    p = sub.add_parser("propose", help="propose new points")
-    _common(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--add", type=int, default=DEFAULT_ADD)
-    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
-    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
-    p.add_argument("--candidates", help="your candidate sites")
-    p.add_argument(
-        "--sites",
-        choices=CANDIDATE_SITES,
-        default="real",
-        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
-    )
-    p.set_defaults(func=_with_downloads(_cmd_propose))
-
-    p = sub.add_parser("map", help="write the interactive map")
-    _common(p)
-    p.add_argument("--out", required=True, help="output HTML file")
-    p.add_argument("--offline", action="store_true", help="self-contained HTML, no internet needed")
-    p.add_argument("--metric", default="coverage_share", help="unit metric to colour")
-    p.set_defaults(func=_with_downloads(_cmd_map))
-
-
-def _with_downloads(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def wrapped(args: argparse.Namespace) -> int:
-        if getattr(args, "allow_downloads", False):
-            settings.allow_downloads = True
-        return func(args)
-
-    return wrapped

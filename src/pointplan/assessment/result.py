@@ -107,6 +107,8 @@ class Assessment:
     params: dict[str, Any] = field(default_factory=dict)
     name: str = "scenario"
     engine: TravelEngine | None = field(default=None, repr=False)
+    #: The intervals of :func:`pointplan.uncertainty.run_uncertainty` once computed (``run`` fills it).
+    uncertainty: Any = field(default=None, repr=False)
 
     def service_areas(self, max_minutes: float | None = None, *, include_distance: bool = True) -> gpd.GeoDataFrame:
         """Return the area within the standard around each point (polygons).

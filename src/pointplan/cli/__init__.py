@@ -1,8 +1,10 @@
 """The ``pointplan`` command line.
 
-Sub-commands: ``info`` (what data was found), ``check`` (the rules), ``assess`` (coverage,
-access and load tables), ``propose`` (new points), ``map`` (interactive map) and ``run``
-(everything, into one output folder). Exit codes: 0 success, 1 a finding of severity
+Sub-commands: ``info`` (what data was found), ``geocode`` (head-office and branch addresses
+to checked, reviewable coordinates), ``check`` (the rules), ``assess`` (coverage, access and
+load tables), ``propose`` (new points), ``map`` (interactive map), ``staff`` (queues at the
+peak, officials needed, the online what-if) and ``run`` (everything, into one output
+folder). Exit codes: 0 success, 1 a finding of severity
 "error" with ``check --strict``, 2 a usage or input error (with a message, never a
 traceback), 3 missing or corrupt reference data, 4 an internal error (a bug: rerun with
 ``-v`` for the traceback), 130 interrupted.
@@ -18,67 +20,33 @@ from collections.abc import Callable, Sequence
 
 from pointplan import __version__, settings
 from pointplan._errors import DataIntegrityError, DataNotFoundError, PointplanError
+from pointplan.cli.analysis import add_subcommands
+from pointplan.cli.codes import (
+    EXIT_DATA,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+)
+from pointplan.cli.geocode import add_geocode_subcommand, cmd_geocode
+from pointplan.cli.info import cmd_info
+from pointplan.cli.staff import add_staff_subcommand
 
-__all__ = ["build_parser", "main"]
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_DATA = 3
-EXIT_INTERNAL = 4
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_FINDINGS",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "cmd_geocode",
+    "cmd_info",
+    "main",
+]
 
 logger = logging.getLogger("pointplan")
-
-
-def _print(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    """Print the data folders, each dataset's status and the located/missing sites."""
-    from pointplan.data import data_dirs, data_status
-    from pointplan.points import SCENARIOS, branch_report, load_points
-
-    _print(f"pointplan {__version__}")
-    _print("Data folders searched (first match wins):")
-    for d in data_dirs():
-        _print(f"  {'✓' if d.is_dir() else '·'} {d}")
-    st = data_status()
-    _print("\nReference datasets:")
-    for row in st.itertuples():
-        flag = {"ok": "OK     ", "missing": "MISSING", "corrupt": "CORRUPT"}[row.status]
-        need = "" if row.required else " (optional)"
-        where = row.path or row.detail
-        _print(f"  [{flag}] {row.relpath}{need} — {row.title}")
-        _print(f"            source: {row.source} ({row.date}); licence: {row.licence}")
-        _print(f"            found at: {where}")
-    missing_required = st[(st["status"] != "ok") & st["required"]]
-    if len(missing_required):
-        _print(
-            "\nRequired data is missing or corrupt. The data ships with pointplan: restore the "
-            "checkout's data/ folder or reinstall pointplan, or set POINTPLAN_DATA_DIR to a folder "
-            "holding hanoi/, population/ and osm/ (see data/README.md)."
-        )
-        return EXIT_DATA
-    pts = load_points(args.scenario)
-    br = branch_report()
-    _print(f"\nScenario {args.scenario!r}: {SCENARIOS[args.scenario]}")
-    _print(f"  points: {len(pts)} — " + ", ".join(f"{k} {v}" for k, v in pts["kind"].value_counts().items()))
-    _print(f"  branches: {int(br['located'].sum())} of {settings.branches_expected} located")
-    for row in br.itertuples():
-        state = f"located ({row.location_precision})" if row.located else "missing: address not published"
-        _print(f"    {row.point_id} {state}")
-    prec = pts["location_precision"].value_counts()
-    _print("  location precision: " + ", ".join(f"{k} {v}" for k, v in prec.items()))
-    if pts.attrs.get("missing_sites"):
-        _print("  sites not placed (no published address): " + ", ".join(pts.attrs["missing_sites"]))
-    _print(
-        "\nNot available offline: head-office and branch coordinates (stand-ins are used and "
-        "flagged), a city-wide road network (travel times fall back to straight-line × "
-        "circuity), per-unit dossier counts (city averages are spread by population)."
-    )
-    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,18 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_info = sub.add_parser("info", help="what data was found, where, and what is missing")
     p_info.add_argument("--scenario", default="hanoi-2025", help="scenario to describe")
+    p_info.add_argument("--points", help="also count how your points file's points were located")
     p_info.set_defaults(func=cmd_info)
-    _extend(sub)
-    return parser
-
-
-def _extend(sub: argparse._SubParsersAction) -> None:
-    """Add the analysis sub-commands (defined in :mod:`pointplan.workflow`)."""
-    try:
-        from pointplan.workflow import add_subcommands
-    except ImportError:  # pragma: no cover - during development only
-        return
+    add_geocode_subcommand(sub)
     add_subcommands(sub)
+    add_staff_subcommand(sub)
+    return parser
 
 
 def _show_warnings_plainly(quiet: bool) -> None:
@@ -177,7 +139,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Run again with -v to see the traceback and report it.\n"
         )
         return EXIT_INTERNAL
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

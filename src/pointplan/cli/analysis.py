@@ -1,0 +1,238 @@
+"""The analysis sub-commands: ``run``, ``check``, ``assess``, ``propose`` and ``map``."""
+
+from __future__ import annotations
+
+import argparse
+
+from pointplan.cli._common import (
+    _assess_cli,
+    _check_cli_output,
+    _cli_inputs,
+    _common,
+    _load_for_cli,
+    _print,
+    _uncertainty_options,
+    _with_downloads,
+)
+from pointplan.workflow import (
+    CANDIDATE_SITES,
+    DEFAULT_ADD,
+    MAP_METRICS,
+    _points_csv,
+    _sites_report,
+    _summary_json,
+    propose_points,
+    run,
+)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    paths = run(
+        args.out,
+        points=args.points,
+        scenario=args.scenario,
+        mode=args.mode,
+        network=args.network,
+        add=args.add,
+        objective=args.objective,
+        method=args.method,
+        candidates=args.candidates,
+        sites=args.sites,
+        max_minutes=args.max_minutes,
+        max_distance_m=None if args.max_km is None else args.max_km * 1000,
+        demand_cell_m=args.demand_cell_m,
+        dossiers=args.dossiers,
+        offline_map=args.offline_map,
+        cdn=args.cdn,
+        lang=args.lang,
+        geocode=args.geocode,
+        map_metric=args.metric,
+        study_units=args.units.split(",") if args.units else None,
+        max_off_network_share=args.max_off_network,
+        uncertainty=not args.no_uncertainty,
+        draws=args.draws,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        formats=args.formats,
+    )
+    import json
+
+    s = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
+    _print(
+        f"{s['points']} points, {s['units']} units; within the standard "
+        f"{100 * s['population_within_standard_share']:.2f} %; mean {s['mean_minutes_to_nearest']:.1f} min "
+        f"({s['travel_time_method']}); walking ≤ {s['max_minutes']:g} min "
+        f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %; "
+        f"findings {s['rule_findings']}; {len(s['proposals'])} proposals"
+    )
+    for name, p in sorted(paths.items()):
+        _print(f"  {name:<22s} {p}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pointplan.access import check_rules
+
+    units, pts = _load_for_cli(args)
+    f = check_rules(pts, units)
+    col = "message" if args.lang == "vi" else "message_en"
+    for _, r in f.iterrows():
+        _print(f"[{r['severity']:<7s}] {r['rule']}: {r[col]}")
+    errors = int((f["severity"] == "error").sum())
+    _print(f"{errors} error(s), {int((f['severity'] == 'warning').sum())} warning(s)")
+    return 1 if (errors and args.strict) else 0
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from pointplan.io import staged_folder, write_json, write_table
+    from pointplan.report import units_table
+
+    out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
+    a = _assess_cli(args)
+    inputs = _cli_inputs(args)
+    with staged_folder(out, inputs) as stage:
+        write_table(units_table(a), stage / "units.csv", inputs=inputs)
+        write_table(_points_csv(a), stage / "points.csv", inputs=inputs)
+        write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
+    s = a.summary
+    _print(
+        f"within the standard {100 * s['population_within_standard_share']:.2f} %, mean "
+        f"{s['mean_minutes_to_nearest']:.1f} min, p90 {s['p90_minutes_to_nearest']:.1f} min "
+        f"({s['travel_time_method']}); tables in {out}"
+    )
+    return 0
+
+
+def _print_proposals(prop: object) -> None:
+    """Print each proposal with its place and what it costs against the best spot nearby."""
+    import pandas as pd
+
+    points = prop.points  # type: ignore[attr-defined]
+    summary = prop.summary  # type: ignore[attr-defined]
+    for _, r in points.iterrows():
+        place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}] " if r.get("site_name") else ""
+        cost = ""
+        if "cost_person_minutes" in r:
+            cost = (
+                f"; vs best spot {r['best_spot_m']:,.0f} m away: {r['cost_person_minutes']:,.0f} person-minutes"
+                if pd.notna(r["cost_person_minutes"])
+                else "; no unconstrained spot within 3 km"
+            )
+        _print(
+            f"#{int(r['rank'])} {r['candidate_id']} {place}({r['unit_code']}): "
+            f"+{r['gain_people_covered']:,.0f} people covered, "
+            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved{cost}"
+        )
+    if "tradeoff" in summary:
+        t = summary["tradeoff"]
+        _print(
+            f"the chosen sites cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
+            f"solution; {t['unconstrained_without_building_1km']} of its picks have no public building within 1 km"
+        )
+
+
+def _cmd_propose(args: argparse.Namespace) -> int:
+    from pointplan.io import atomic_path, write_table
+
+    out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
+    a = _assess_cli(args)
+    user_cand = None
+    if args.candidates:
+        from pointplan.candidates import read_candidates
+
+        user_cand = read_candidates(args.candidates)
+    prop = propose_points(
+        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites
+    )
+    with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
+        prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
+    if prop.summary.get("sites_report"):
+        write_table(_sites_report(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
+    _print_proposals(prop)
+    _print(f"proposals written to {out / 'proposals.geojson'}")
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from pointplan import maps
+
+    out = _check_cli_output(args)
+    a = _assess_cli(args)
+    m = maps.assessment_map(a, lang=args.lang, tiles=not args.offline, metric=args.metric)
+    path = maps.save_map(m, out, cdn=args.cdn)
+    _print(f"map written to {path}")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    """Add ``run``, ``check``, ``assess``, ``propose`` and ``map`` to the CLI parser."""
+    p = sub.add_parser("run", help="everything: assessment, proposals, map, tables and report")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--add", type=int, default=DEFAULT_ADD, help=f"points to propose (default {DEFAULT_ADD}; 0 = none)")
+    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
+    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
+    p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
+    p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (no base tiles at all)")
+    p.add_argument("--cdn", action="store_true", help="link map.html to Leaflet's CDN (smaller; needs internet)")
+    p.add_argument("--geocode", action="store_true", help="geocode stand-in addresses (needs --allow-downloads)")
+    p.add_argument(
+        "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
+    )
+    p.add_argument("--units", help="comma-separated unit codes to study (default: all 126)")
+    p.add_argument(
+        "--max-off-network",
+        type=float,
+        default=0.2,
+        help="with --network: largest share of people allowed more than 500 m off it (default 0.2)",
+    )
+    _uncertainty_options(p)
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="documents to write, comma-separated from html, docx, xlsx, md (default html,xlsx; "
+        "the map and the CSV/JSON/GeoPackage outputs are always written)",
+    )
+    p.set_defaults(func=_with_downloads(_cmd_run))
+
+    p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
+    _common(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 when a rule is broken")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("assess", help="coverage, travel times and load tables")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_with_downloads(_cmd_assess))
+
+    p = sub.add_parser("propose", help="propose new points")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--add", type=int, default=DEFAULT_ADD)
+    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
+    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--candidates", help="your candidate sites")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
+    p.set_defaults(func=_with_downloads(_cmd_propose))
+
+    p = sub.add_parser("map", help="write the interactive map")
+    _common(p)
+    p.add_argument("--out", required=True, help="output HTML file")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--offline", action="store_true", help="no base tiles: nothing is requested from the internet")
+    how.add_argument("--cdn", action="store_true", help="link Leaflet from its CDN (smaller file; needs internet)")
+    p.add_argument("--metric", default="coverage_share", help="unit metric to colour")
+    p.set_defaults(func=_with_downloads(_cmd_map))

@@ -1,0 +1,337 @@
+"""Whole maps: the units before any assessment, and an assessment with its proposals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from pointplan import settings
+from pointplan._errors import InputError
+from pointplan.maps._html import check_frame, esc, text_column
+from pointplan.maps.areas import service_areas_layer, standard_title, uncovered_layer
+from pointplan.maps.context import base_map, roads_layer, unit_names_layer
+from pointplan.maps.elements import Attribution, Legend
+from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
+from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
+from pointplan.maps.units import units_layer
+
+if TYPE_CHECKING:
+    from pointplan.access import Assessment
+
+__all__ = ["assessment_map", "units_map"]
+
+_POLYGONS = ("Polygon", "MultiPolygon")
+_TRANSIT_MODES = ("bus", "transit")
+
+
+def title_html(title: str, lines: Sequence[str]) -> str:
+    """HTML of the title box: a bold title and one line per fact (all escaped).
+
+    Examples
+    --------
+    >>> title_html("Hà Nội", ["126 đơn vị"])
+    '<b>Hà Nội</b><div>126 đơn vị</div>'
+
+    """
+    body = "".join(f"<div>{esc(line)}</div>" for line in lines)
+    return f"<b>{esc(title)}</b>{body}"
+
+
+def _standin_line(points: gpd.GeoDataFrame | None, lang: str) -> list[str]:
+    if points is None or "location_precision" not in points:
+        return []
+    n = int(point_flags(points)["standin"].sum())
+    return [LABELS[lang]["summary.standins"].format(n=n, total=len(points))] if n else []
+
+
+def _context(m: folium.Map, units: gpd.GeoDataFrame, *, lang: str, roads: bool, names: bool, shared: bool) -> None:
+    """Add the offline context layers: unit outlines with names, and the main roads."""
+    if names:
+        unit_names_layer(units, lang=lang, share="units", reuse_shared=shared).add_to(m)
+    if roads:
+        roads_layer(lang=lang).add_to(m)
+
+
+def _finish(m: folium.Map, sources: set[str], lang: str, title: str) -> folium.Map:
+    """Attribution of the data shown, title box and layer control."""
+    Attribution(attributions(sources, lang)).add_to(m)
+    Legend(title, "topleft", "pp-title").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _roads_legend_row(lang: str) -> str:
+    return f'<div class="pp-row"><span class="pp-line"></span>{esc(LABELS[lang]["legend.roads"])}</div>'
+
+
+def units_map(
+    units: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | None = None,
+    *,
+    metric: str | None = None,
+    lang: str = "vi",
+    tiles: bool = True,
+    roads: bool = True,
+    unit_names: bool = True,
+    sources: Sequence[str] = (),
+) -> folium.Map:
+    """Quick map of the model before any assessment: units and (optionally) points.
+
+    Parameters
+    ----------
+    units
+        Unit polygons indexed by code (e.g. :func:`pointplan.load_units`).
+    points
+        Service points (e.g. :func:`pointplan.load_points`).
+    metric
+        Unit column to colour by (e.g. ``"population"``, ``"density_per_km2"``); ``None``
+        colours phường and xã apart.
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    tiles
+        Add the OpenStreetMap base layer (drawn when there is internet).
+    roads
+        Add the main roads of the inner city (shipped with pointplan; works offline).
+    unit_names
+        Add the unit outlines with their names (works offline).
+    sources
+        More data sources to credit (e.g. ``["bus"]``), besides units and OpenStreetMap.
+
+    Returns
+    -------
+    folium.Map
+        Map with the units, the points by kind, legends, attribution and a layer control.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sq = [shapely.box(585000, 2325000, 587000, 2327000)]
+    >>> units = gpd.GeoDataFrame({"name": ["A"], "kind": ["phuong"], "population": [300]},
+    ...     geometry=sq, index=["00001"], crs="EPSG:32648")
+    >>> m = units_map(units, lang="en", tiles=False, roads=False)
+    >>> [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+    ['Units', 'Unit outlines and names']
+
+    """
+    lab = labels(lang)
+    check_frame(units, "units", types=_POLYGONS, nonempty=True)
+    m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    units_layer(units, metric, lang=lang, share="units").add_to(m)
+    if points is not None:
+        for group in points_layer(points, lang=lang, units=units):
+            group.add_to(m)
+    _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
+    kinds = text_column(units, "kind")
+    lines = []
+    if "population" in units:
+        population = fmt_value(units["population"].sum(), "count", lang)
+        counts = {"phuong": int((kinds == "phuong").sum()), "xa": int((kinds == "xa").sum())}
+        lines.append(lab["summary.units"].format(n=len(units), population=population, **counts))
+    lines += _standin_line(points, lang)
+    used = {"units"} | set(sources) | ({"osm"} if tiles or roads else set())
+    return _finish(m, used, lang, title_html(lab["title.units"], lines))
+
+
+@dataclass
+class _Standard:
+    minutes: float
+    mode: str
+    km: float | None
+    area_km: float | None = None
+
+
+def _standard(assessment: Any) -> _Standard:
+    summary = getattr(assessment, "summary", None) or {}
+    params = getattr(assessment, "params", None) or {}
+    minutes = float(
+        summary.get("max_minutes")
+        or params.get("max_minutes")
+        or summary.get("standard_minutes")
+        or settings.standard_minutes
+    )
+    mode = str(getattr(assessment, "mode", None) or summary.get("mode") or settings.default_mode)
+    dist_m = summary.get("max_distance_m") or params.get("max_distance_m")
+    return _Standard(minutes, mode, float(dist_m) / 1000.0 if dist_m else None)
+
+
+def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) -> None:
+    for attr in ("units", "points"):
+        if getattr(assessment, attr, None) is None:
+            msg = (
+                f"assessment has no {attr!r}: pass the result of pointplan.assess() "
+                "(or an object with units, points, demand and service_areas())."
+            )
+            raise InputError(msg)
+    if uncovered and getattr(assessment, "demand", None) is None:
+        msg = "assessment has no 'demand' to show uncovered people: pass uncovered=False."
+        raise InputError(msg)
+    if service_areas and not callable(getattr(assessment, "service_areas", None)):
+        msg = "assessment has no service_areas() method: pass service_areas=False."
+        raise InputError(msg)
+    check_frame(assessment.units, "assessment.units", types=_POLYGONS, nonempty=True)
+
+
+def _area_layers(m: folium.Map, assessment: Any, std: _Standard, *, areas: bool, uncovered: bool, lang: str) -> None:
+    if areas:
+        frame = assessment.service_areas()
+        km = frame.attrs.get("max_distance_m") if hasattr(frame, "attrs") else None
+        std.area_km = None if km is None else float(km) / 1000.0
+        service_areas_layer(frame, lang=lang, max_minutes=std.minutes, mode=std.mode, max_km=std.area_km).add_to(m)
+    if uncovered:
+        uncovered_layer(
+            assessment.demand, lang=lang, max_minutes=std.minutes, units=assessment.units, max_km=std.km
+        ).add_to(m)
+
+
+def _swatch(style: str, text: str) -> str:
+    return f'<div class="pp-row"><span class="pp-swatch" style="{style}"></span>{esc(text)}</div>'
+
+
+def _assessment_legend(
+    points: gpd.GeoDataFrame, std: _Standard, *, proposals: bool, areas: bool, uncovered: bool, roads: bool, lang: str
+) -> str:
+    kinds = list(dict.fromkeys(text_column(points, "kind")))
+    kinds = [k for k in KIND_ORDER if k in kinds] + sorted(set(kinds) - set(KIND_ORDER))
+    if proposals and "proposed" not in kinds:
+        kinds.append("proposed")
+    flags = point_flags(points)
+    html = points_legend(kinds, lang, standin=bool(flags["standin"].any()), overloaded=bool(flags["overloaded"].any()))
+    if areas:
+        style = "background:rgba(38,166,154,0.25);border:1.5px dashed #00695c"
+        html += _swatch(style, standard_title("layer.service_areas", std.minutes, std.area_km, lang))
+    if uncovered:
+        html += _swatch("background:#54278f;opacity:0.6", standard_title("layer.uncovered", std.minutes, std.km, lang))
+    if roads:
+        html += _roads_legend_row(lang)
+    return html
+
+
+def _coverage_line(assessment: Any, lang: str) -> list[str]:
+    lab = LABELS[lang]
+    units = assessment.units
+    headline = (getattr(assessment, "summary", None) or {}).get("population_within_standard_share")
+    if isinstance(headline, (int, float)) and math.isfinite(headline):
+        return [lab["summary.coverage"].format(share=fmt_value(headline, "share", lang))]
+    if "coverage_share" in units and "population" in units:
+        pop = pd.to_numeric(units["population"], errors="coerce")
+        share = pd.to_numeric(units["coverage_share"], errors="coerce")
+        ok = pop.notna() & share.notna()
+        if ok.any() and pop[ok].sum() > 0:
+            total = float((pop[ok] * share[ok]).sum() / pop[ok].sum())
+            return [lab["summary.coverage"].format(share=fmt_value(total, "share", lang))]
+    return []
+
+
+def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
+    lab = LABELS[lang]
+    mins, mode = fmt_number(std.minutes, 0, lang), lab.get(f"mode.{std.mode}", std.mode)
+    if std.km is None:
+        lines = [lab["summary.standard"].format(minutes=mins, mode=mode)]
+    else:
+        lines = [lab["summary.standard_km"].format(minutes=mins, mode=mode, km=fmt_number(std.km, 0, lang))]
+    summary = getattr(assessment, "summary", None) or {}
+    method = getattr(assessment, "travel_time_method", None) or summary.get("travel_time_method")
+    if method:
+        lines.append(lab["summary.method"].format(method=lab.get(f"method.{method}", method)))
+    lines += _coverage_line(assessment, lang) + _standin_line(assessment.points, lang)
+    return title_html(lab["title.assessment"], lines)
+
+
+def assessment_map(
+    assessment: Assessment | Any,
+    proposals: object | None = None,
+    *,
+    metric: str = "coverage_share",
+    lang: str = "vi",
+    service_areas: bool = True,
+    uncovered: bool = True,
+    tiles: bool = True,
+    extra_metrics: Sequence[str] = (),
+    roads: bool = True,
+    unit_names: bool = True,
+    sources: Sequence[str] = (),
+) -> folium.Map:
+    """Map an assessment: units by a metric, points, service areas, uncovered demand, proposals.
+
+    Parameters
+    ----------
+    assessment
+        An ``Assessment`` (from :func:`pointplan.assess`), or any object with the same
+        attributes: ``units`` (with the metric column), ``points``, and for the optional
+        layers ``demand`` and ``service_areas()``; ``summary``, ``mode`` and
+        ``travel_time_method`` feed the title box.
+    proposals
+        A ``Proposal`` or a GeoDataFrame of proposed points (see :func:`proposals_layer`).
+    metric
+        Unit column to colour by (see :data:`METRICS`).
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    service_areas
+        Draw the area reachable within the standard (calls ``assessment.service_areas()``).
+    uncovered
+        Draw the demand beyond the standard as cells (needs ``assessment.demand``).
+    tiles
+        Add the OpenStreetMap base layer (drawn when there is internet).
+    extra_metrics
+        More unit metrics, each as its own layer (off at first; switch it on in the layer
+        control; its legend follows the layer).
+    roads
+        Add the main roads of the inner city (shipped with pointplan; works offline).
+    unit_names
+        Add the unit outlines with their names (works offline).
+    sources
+        More data sources to credit (``"bus"`` is added by itself for a bus mode).
+
+    Returns
+    -------
+    folium.Map
+        The map, with legends, a title box, the attribution of the data shown (units,
+        WorldPop population, OpenStreetMap) and a layer control.
+
+    Raises
+    ------
+    InputError
+        If the assessment lacks ``units`` or ``points`` or a requested layer's data.
+
+    Examples
+    --------
+    >>> import shapely, types
+    >>> sq = [shapely.box(585000, 2325000, 587000, 2327000)]
+    >>> units = gpd.GeoDataFrame({"name": ["A"], "population": [300], "coverage_share": [0.5]},
+    ...     geometry=sq, index=["00001"], crs="EPSG:32648")
+    >>> pts = gpd.GeoDataFrame({"name": ["P1"], "kind": ["unit_point"]},
+    ...     geometry=[shapely.Point(586000, 2326000)], crs="EPSG:32648")
+    >>> a = types.SimpleNamespace(units=units, points=pts, summary={"max_minutes": 30})
+    >>> m = assessment_map(a, service_areas=False, uncovered=False, tiles=False, roads=False, lang="en")
+    >>> [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+    ['Units: Population share within the standard', 'Unit service point (1)', 'Unit outlines and names']
+
+    """
+    labels(lang)
+    _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
+    units, points, std = assessment.units, assessment.points, _standard(assessment)
+    m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    units_layer(units, metric, lang=lang, share="units").add_to(m)
+    for extra in dict.fromkeys(extra_metrics):
+        if extra != metric:
+            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
+    _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
+    for group in points_layer(points, lang=lang, units=units, legend=False):
+        group.add_to(m)
+    if proposals is not None:
+        proposals_layer(proposals, lang=lang, units=units).add_to(m)
+    _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
+    legend = _assessment_legend(
+        points, std, proposals=proposals is not None, areas=service_areas, uncovered=uncovered, roads=roads, lang=lang
+    )
+    Legend(legend, "bottomleft", "pp-points-legend").add_to(m)
+    used = {"units", "population"} | set(sources) | ({"osm"} if tiles or roads else set())
+    if std.mode in _TRANSIT_MODES:
+        used.add("bus")
+    return _finish(m, used, lang, _assessment_title(assessment, std, lang))

@@ -1,0 +1,104 @@
+/* pointplan's small Leaflet helpers: GeoJSON layers with tooltips/popups, legends that
+   follow their layer, attributions, and unit-name labels that appear when zoomed in. */
+var pointplan = window.pointplan || (function () {
+  function pane(map, name, z) {
+    if (!name) { return; }
+    if (!map.getPane(name)) { map.createPane(name); map.getPane(name).style.zIndex = z; }
+  }
+  var shared = {};
+  function share(key, feats, popups) {
+    // Layers of the same units share one copy of the shapes and popups in the page.
+    var base = shared[key];
+    if (!base) { shared[key] = feats; return; }
+    for (var i = 0; i < feats.length && i < base.length; i++) {
+      if (!feats[i].geometry) { feats[i].geometry = base[i].geometry; }
+      if (popups && feats[i].properties && feats[i].properties._p === undefined) {
+        feats[i].properties._p = base[i].properties._p;
+      }
+    }
+  }
+  function style(map, cfg) {
+    return function (f) {
+      var s = Object.assign({}, cfg.style || {});
+      var p = (f && f.properties) || {};
+      if (cfg.byClass && p.c != null && cfg.byClass[p.c]) { Object.assign(s, cfg.byClass[p.c]); }
+      // Minor classes (e.g. tertiary roads) appear only once zoomed in far enough.
+      if (cfg.minZoom && p.c != null && map.getZoom() < (cfg.minZoom[p.c] || 0)) { s.opacity = 0; }
+      if (p._s) { Object.assign(s, p._s); }
+      return s;
+    };
+  }
+  function marker(cfg, f, ll) {
+    var p = f.properties;
+    if (p._l != null) {  // a text label (unit name), shown from zoom p._z on
+      return L.marker(ll, {pane: cfg.pane, interactive: false, keyboard: false,
+        icon: L.divIcon({className: 'pp-label', html: '<span>' + p._l + '</span>', iconSize: null})});
+    }
+    var mk = L.marker(ll, {icon: L.divIcon(cfg.icons[p._i]), riseOnHover: true});
+    mk.once('add', function () {
+      var el = mk.getElement();
+      if (el && p._id != null) { el.setAttribute('data-pid', p._id); }
+    });
+    return mk;
+  }
+  function labelsByZoom(map, gj) {
+    function update() {
+      var z = map.getZoom();
+      gj.eachLayer(function (l) {
+        var el = l.getElement && l.getElement();
+        var p = l.feature && l.feature.properties;
+        if (el && p && p._z != null) { L.DomUtil[z >= p._z ? 'removeClass' : 'addClass'](el, 'pp-hidden'); }
+      });
+    }
+    map.on('zoomend', update);
+    gj.on('add', update);
+    setTimeout(update, 0);
+  }
+  function layer(map, group, data, cfg) {
+    pane(map, cfg.pane, cfg.z);
+    if (cfg.share) { share(cfg.share, data.features || [], cfg.interactive !== false); }
+    var gj = L.geoJSON(data, {
+      pane: cfg.pane || 'overlayPane',
+      interactive: cfg.interactive !== false,
+      style: style(map, cfg),
+      pointToLayer: function (f, ll) { return marker(cfg, f, ll); },
+      onEachFeature: function (f, l) {
+        var p = f.properties || {};
+        var sticky = f.geometry.type !== 'Point';
+        if (p._t) { l.bindTooltip((cfg.tipTitle || '') + p._t, {sticky: sticky, className: 'pp-tip'}); }
+        if (p._p) { l.bindPopup(p._p, {maxWidth: 360, className: 'pp-pop'}); }
+        if (cfg.hover && l.setStyle) {
+          l.on('mouseover', function () { l.setStyle(cfg.hover); l.bringToFront(); });
+          l.on('mouseout', function () { gj.resetStyle(l); });
+        }
+      }
+    });
+    gj.addTo(group);
+    if (cfg.labels) { labelsByZoom(map, gj); }
+    if (cfg.minZoom) { map.on('zoomend', function () { gj.setStyle(style(map, cfg)); }); }
+    return gj;
+  }
+  function legend(map, html, position, cls, group) {
+    var ctl = L.control({position: position});
+    ctl.onAdd = function () {
+      var d = L.DomUtil.create('div', 'pp-legend ' + (cls || ''));
+      d.innerHTML = html;
+      L.DomEvent.disableClickPropagation(d);
+      L.DomEvent.disableScrollPropagation(d);
+      return d;
+    };
+    if (!group) { ctl.addTo(map); } else {
+      // The group is put on the map after its children's scripts: look once it is.
+      setTimeout(function () { if (map.hasLayer(group) && !ctl._map) { ctl.addTo(map); } }, 0);
+      map.on('overlayadd', function (e) { if (e.layer === group) { ctl.addTo(map); } });
+      map.on('overlayremove', function (e) { if (e.layer === group) { ctl.remove(); } });
+    }
+    return ctl;
+  }
+  function attribution(map, texts) {
+    if (!map.attributionControl) { return; }
+    for (var i = 0; i < texts.length; i++) { map.attributionControl.addAttribution(texts[i]); }
+  }
+  return {layer: layer, legend: legend, attribution: attribution};
+})();
+window.pointplan = pointplan;

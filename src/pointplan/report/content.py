@@ -1,0 +1,340 @@
+"""What the report says, once, for every format (Markdown, HTML, Word).
+
+:func:`build_document` turns an assessment (and a proposal) into a :class:`Document`: a
+list of sections holding paragraphs, bullet lists, tables of formatted text, figures (PNG
+bytes) and links. Each writer only lays the document out, so the formats cannot drift
+apart: the same sections, in the same order, with the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
+
+__all__ = [
+    "Bullets",
+    "Document",
+    "Figure",
+    "Link",
+    "Section",
+    "Table",
+    "build_document",
+    "compare_table",
+    "frame_table",
+]
+
+#: Rule findings shown in the report (all are in findings.csv and tables.xlsx).
+MAX_FINDINGS = 40
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """A bullet list."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link to a file beside the report (``map.html``)."""
+
+    text: str
+    href: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart: its name (a key of :data:`pointplan.report.charts.CHART_FILES`), PNG bytes, caption."""
+
+    name: str
+    png: bytes
+    caption: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of formatted text: headers, rows, which columns are numbers, a note, a title."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    note: str = ""
+    title: str = ""
+
+
+Block = str | Bullets | Link | Figure | Table
+
+
+@dataclass
+class Section:
+    """A titled part of the report (``level`` 2) or a sub-part (``level`` 3)."""
+
+    key: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    level: int = 2
+
+
+@dataclass
+class Document:
+    """The whole report: title, language, a line saying what produced it, sections."""
+
+    title: str
+    lang: str
+    subtitle: str
+    sections: list[Section]
+
+    def figures(self) -> list[Figure]:
+        """Return every figure, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
+
+    def tables(self) -> list[Table]:
+        """Return every table, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+
+_WORDS_VI = {
+    "error": "vi phạm",
+    "warning": "cảnh báo",
+    "info": "thông tin",
+    "phuong": "phường",
+    "xa": "xã",
+    "overloaded": "quá tải",
+    "idle": "không có người",
+    "city": "toàn thành phố",
+}
+
+
+def _word(value: Any, lang: str) -> Any:
+    """Translate the few coded words a reader sees in tables (severity, kind, status)."""
+    if lang == "vi" and isinstance(value, str):
+        return _WORDS_VI.get(value, value)
+    return value
+
+
+def frame_table(df: pd.DataFrame, lang: str, table: str = "*", *, limit: int | None = None) -> Table:
+    """Return ``df`` as a :class:`Table`: dictionary headers (with units), formatted cells.
+
+    Examples
+    --------
+    >>> t = frame_table(pd.DataFrame({"population": [1200], "coverage_share": [0.5]}), "vi")
+    >>> t.headers, t.rows
+    (('Dân số (người)', 'Tỷ lệ trong chuẩn (%)'), (('1.200', '50,0 %'),))
+    """
+    shown = df if limit is None else df.head(limit)
+    kinds = [column_info(str(c), table)["format"] for c in df.columns]
+    rows = tuple(
+        tuple(format_value(_word(v, lang), k, lang) for v, k in zip(row, kinds, strict=True))
+        for row in shown.itertuples(index=False)
+    )
+    note = text("rows_shown", lang, shown=len(shown), total=len(df)) if len(shown) < len(df) else ""
+    return Table(
+        headers=tuple(column_label(str(c), lang, table, with_unit=True) for c in df.columns),
+        rows=rows,
+        numeric=tuple(k != "text" for k in kinds),
+        note=note,
+    )
+
+
+def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str | None) -> Section:
+    s = assessment.summary
+    p = assessment.params
+    walk = s["within_minutes_share_by_mode"].get("walk", float("nan"))
+    rows = [
+        (text("units", lang), format_value(s["units"], "int", lang)),
+        (text("points", lang), format_value(s["points"], "int", lang)),
+        (text("branches", lang), f"{s['branches_located']}/{s['branches_expected']}"),
+        (text("population", lang), format_value(s["population"], "int", lang)),
+        (
+            text("within_standard", lang, minutes=p["max_minutes"], km=p["max_distance_m"] / 1000),
+            format_value(s["population_within_standard_share"], "pct", lang),
+        ),
+        (text("walk_within", lang, minutes=p["max_minutes"]), format_value(walk, "pct", lang)),
+        (text("mean_minutes", lang), format_value(s["mean_minutes_to_nearest"], "minutes", lang)),
+        (text("p90_minutes", lang), format_value(s["p90_minutes_to_nearest"], "minutes", lang)),
+        (text("visits", lang), format_value(s["visits_per_day"], "int", lang)),
+        (text("overloaded", lang), format_value(s["points_overloaded"], "int", lang)),
+        (text("method_name", lang), str(s["travel_time_method"])),
+    ]
+    section = Section("summary", text("summary", lang))
+    section.blocks.append(Table((text("item", lang), text("value", lang)), tuple(rows), (False, True)))
+    if map_href:
+        section.blocks.append(Link(text("map_link", lang), map_href, text("map_link_note", lang)))
+    if "overview" in images:
+        section.blocks.append(Figure("overview", images["overview"], text("overview_title", lang)))
+    return section
+
+
+def _rules(assessment: Any, lang: str) -> Section:
+    section = Section("rules", text("rules", lang))
+    f = assessment.findings
+    msg_col = "message" if lang == "vi" else "message_en"
+    shown = f[f["severity"] != "info"]
+    if len(shown):
+        cols = shown[["severity", "rule", "unit_code", "point_id", msg_col]].rename(columns={msg_col: "message"})
+        section.blocks.append(frame_table(cols, lang, "findings", limit=MAX_FINDINGS))
+    else:
+        section.blocks.append(text("no_findings", lang))
+    info = f[f["severity"] == "info"]
+    if len(info):
+        section.blocks.append(Bullets(tuple(f"({r['rule']}) {r[msg_col]}" for _, r in info.iterrows())))
+    return section
+
+
+def _coverage(assessment: Any, lang: str, images: dict[str, bytes]) -> list[Section]:
+    title = f"{text('coverage', lang)} / {text('access', lang)}"
+    coverage = Section("coverage", title, [Figure("minutes_cdf", images["minutes_cdf"], text("cdf_title", lang))])
+    eq = assessment.equity.reset_index()
+    eq = eq.rename(columns={eq.columns[0]: "group"}).drop(columns="travel_time_method", errors="ignore")
+    equity = Section("equity", text("equity", lang), [frame_table(eq, lang, "equity")], level=3)
+    return [coverage, equity]
+
+
+def _left_behind(assessment: Any, lang: str, images: dict[str, bytes]) -> Section:
+    worst = assessment.units.sort_values("p90_minutes", ascending=False).head(10)
+    cols = ["full_name", "kind", "population", "coverage_share", "mean_minutes", "p90_minutes", "max_minutes"]
+    table = frame_table(pd.DataFrame(worst[cols]).reset_index(names="code"), lang, "units")
+    fig = Figure("p90_units", images["p90_units"], text("p90_title", lang))
+    return Section("left_behind", text("left_behind", lang), [fig, table])
+
+
+def _load(assessment: Any, lang: str, images: dict[str, bytes]) -> Section:
+    top = assessment.points.sort_values("utilisation", ascending=False).head(10)
+    cols = ["name", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]
+    table = frame_table(pd.DataFrame(top[cols]).reset_index(names="point_id"), lang, "points")
+    fig = Figure("utilisation", images["utilisation"], text("util_title", lang))
+    return Section("load", text("load", lang), [fig, table])
+
+
+def compare_table(compare: pd.DataFrame, lang: str) -> Table:
+    """Return the before/after comparison as a :class:`Table`, each row in its metric's format.
+
+    Examples
+    --------
+    >>> cmp = pd.DataFrame({"a": [5.37], "b": [5.19], "change": [-0.18]}, index=["mean_minutes_to_nearest"])
+    >>> compare_table(cmp, "en").rows
+    (('Mean time (min)', '5.4', '5.2', '-0.2'),)
+    """
+    rows = []
+    for metric, values in compare.iterrows():
+        kind = column_info(str(metric), "metric")["format"]
+        label = column_label(str(metric), lang, "metric", with_unit=True)
+        rows.append((label, *(format_value(v, kind, lang) for v in values.iloc[:3])))
+    headers = tuple(column_label(c, lang) for c in ("metric_label", "before", "after", "change"))
+    return Table(headers, tuple(rows), (False, True, True, True))
+
+
+def _proposals(proposal: Any, lang: str, images: dict[str, bytes]) -> Section:
+    from pointplan.optimize import PROPOSAL_COLUMNS
+
+    ps = proposal.summary
+    before_after = (
+        f"{format_value(ps.get('mean_minutes_before'), 'num2', lang)} → "
+        f"{format_value(ps.get('mean_minutes_after'), 'num2', lang)}"
+    )
+    section = Section("proposals", text("proposals", lang))
+    section.blocks.append(
+        Bullets(
+            (
+                f"{text('objective', lang)}: {proposal.objective}; {text('solver', lang)}: {ps.get('method')}; "
+                f"{text('status', lang)}: {ps.get('status')}",
+                f"{text('gap', lang)}: {format_value(ps.get('gap_pct'), 'num2', lang)}",
+                f"{text('before_after_mean', lang)}: {before_after}",
+            )
+        )
+    )
+    if "proposal_gains" in images:
+        section.blocks.append(Figure("proposal_gains", images["proposal_gains"], text("gain_title", lang)))
+    pp = proposal.points
+    cols = [c for c in PROPOSAL_COLUMNS[:7] if c in pp]
+    section.blocks.append(frame_table(pd.DataFrame(pp[cols]), lang, "proposals"))
+    ba = getattr(proposal, "before_after", None)
+    if isinstance(ba, dict) and "compare" in ba:
+        table = compare_table(ba["compare"], lang)
+        section.blocks.append(Table(table.headers, table.rows, table.numeric, title=text("before_after", lang)))
+    return section
+
+
+def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Section]:
+    s = assessment.summary
+    p = assessment.params
+    key = "m_network" if assessment.travel_time_method == "network" else "m_crow"
+    items = [
+        text(key, lang, mode=assessment.mode, method=assessment.travel_time_method),
+        text("m_precision", lang, precision=s["location_precision"]),
+        text("m_counters", lang, n=s["counters_assumed"], defaults=p["counters_default"], per=p["visits_per_counter"]),
+        text("m_demand", lang, n=format_value(s["demand_points"], "int", lang), method=s["demand_method"]),
+        *(line.removeprefix("- ") for line in extra_lines),
+    ]
+    return [
+        Section("method", text("method", lang), [Bullets(tuple(items))]),
+        Section("data", text("data", lang), [text("data_text", lang)], level=3),
+    ]
+
+
+def build_document(
+    assessment: Any,
+    proposal: Any = None,
+    *,
+    lang: str = "vi",
+    images: dict[str, bytes] | None = None,
+    map_href: str | None = "map.html",
+    extra_lines: Sequence[str] = (),
+) -> Document:
+    """Return the report of ``assessment`` (and ``proposal``) as a :class:`Document`.
+
+    Sections, in order: summary (with the overview map and the link to the interactive
+    map), rule checks, coverage and access, equity between phường and xã, who is left
+    behind, load of the points, proposals with before/after (when given), method and
+    precision, data sources.
+
+    Parameters
+    ----------
+    assessment
+        The :class:`pointplan.Assessment`.
+    proposal
+        A :class:`pointplan.optimize.Proposal` (optional).
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    images
+        Chart PNGs by name (default: drawn by :func:`pointplan.report.chart_images`).
+    map_href
+        Link to the interactive map (``None``: no link).
+    extra_lines
+        More lines for the method section.
+
+    Returns
+    -------
+    Document
+        The sections with their blocks.
+
+    Examples
+    --------
+    >>> from pointplan.report._demo import demo_assessment, demo_images
+    >>> doc = build_document(demo_assessment(), lang="en", images=demo_images("en"))
+    >>> [s.key for s in doc.sections]
+    ['summary', 'rules', 'coverage', 'equity', 'left_behind', 'load', 'method', 'data']
+    >>> [s.level for s in doc.sections][-2:]
+    [2, 3]
+    >>> doc.tables()[0].rows[3]
+    ('Population', '400')
+    """
+    from pointplan import __version__
+    from pointplan.report.charts import chart_images
+
+    check_lang(lang)
+    imgs = chart_images(assessment, proposal, lang=lang) if images is None else images
+    sections = [_summary(assessment, lang, imgs, map_href), _rules(assessment, lang)]
+    sections += _coverage(assessment, lang, imgs)
+    sections += [_left_behind(assessment, lang, imgs), _load(assessment, lang, imgs)]
+    if proposal is not None:
+        sections.append(_proposals(proposal, lang, imgs))
+    sections += _method(assessment, lang, extra_lines)
+    subtitle = text("generated", lang, version=__version__, scenario=getattr(assessment, "name", ""))
+    return Document(text("title", lang), lang, subtitle, sections)
