@@ -32,6 +32,10 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(settings, "cache_dir", tmp_path_factory.mktemp("cache"))
     monkeypatch.setattr(settings, "data_dir", settings.data_dir)
     monkeypatch.setattr(settings, "verify_checksums", settings.verify_checksums)
+    # runs keep their intervals and robustness columns, with few draws (the uncertainty
+    # tests check the Monte Carlo itself)
+    monkeypatch.setattr(settings, "uncertainty_draws", 12)
+    monkeypatch.setattr(settings, "robustness_draws", 2)
     yield
 
 

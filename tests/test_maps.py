@@ -838,7 +838,8 @@ def test_cli_map_is_self_contained_unless_cdn(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_run_writes_a_self_contained_map_unless_cdn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pointplan import cli, workflow
+    from pointplan import cli
+    from pointplan.cli import analysis
 
     assert cli.main(["-q", "run", "--out", str(tmp_path / "out"), "--add", "0"]) == 0
     page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
@@ -852,7 +853,7 @@ def test_run_writes_a_self_contained_map_unless_cdn(tmp_path: Path, monkeypatch:
         seen.update(kw)
         raise SystemExit(0)
 
-    monkeypatch.setattr(workflow, "run", fake_run)
+    monkeypatch.setattr(analysis, "run", fake_run)
     for argv, cdn in ((["run", "--cdn"], True), (["run"], False)):
         seen.clear()
         with pytest.raises(SystemExit):

@@ -84,3 +84,10 @@ geocode_candidates: int = 8
 #: A geocoded candidate is accepted when it lies inside the unit its address names or
 #: at most this many metres outside the unit's edge (a house across a boundary street).
 geocode_edge_tolerance_m: float = 100.0
+
+#: Monte Carlo draws behind the intervals of ``pointplan run`` (``--draws``); the
+#: one-at-a-time sensitivity table uses a quarter of them per assumption.
+uncertainty_draws: int = 100
+
+#: Draws used to measure how robust each proposal is (each one re-solves the proposal).
+robustness_draws: int = 10

@@ -91,11 +91,9 @@ SUMMARY_KEYS = (
 
 #: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
 CANDIDATE_SITES = ("real", "grid", "both")
-#: Monte Carlo draws behind the intervals of ``pointplan run`` (and their seed).
-DEFAULT_DRAWS = 100
+#: Seed of the Monte Carlo draws behind the intervals of ``pointplan run`` (the number of
+#: draws is :data:`pointplan.settings.uncertainty_draws`).
 DEFAULT_SEED = 2025
-#: Draws used to measure how robust each proposal is (each re-solves the proposal).
-ROBUSTNESS_DRAWS = 10
 
 
 def default_candidates(
@@ -569,7 +567,7 @@ def run(
     max_off_network_share: float = 0.2,
     sites: str = "real",
     uncertainty: bool = True,
-    draws: int = DEFAULT_DRAWS,
+    draws: int | None = None,
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -629,7 +627,8 @@ def run(
         is assumed, :func:`pointplan.uncertainty.run_uncertainty`), and the robustness of
         each proposal.
     draws, seed
-        Number of Monte Carlo draws and their seed (the same seed gives the same intervals).
+        Number of Monte Carlo draws (default :data:`pointplan.settings.uncertainty_draws`)
+        and their seed (the same seed gives the same intervals).
     workers, scheduler
         Run the draws on a local Dask cluster of ``workers`` processes, or on the Dask
         scheduler at ``scheduler`` (``pip install "pointplan[parallel]"``).
@@ -661,7 +660,7 @@ def run(
     if uncertainty:
         from pointplan.uncertainty import check_draws, check_seed
 
-        check_draws(draws)
+        n_draws = check_draws(settings.uncertainty_draws if draws is None else draws)
         check_seed(seed)
     chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
@@ -754,7 +753,7 @@ def run(
         done()
 
     if uncertainty:
-        _attach_uncertainty(a, proposal, draws=draws, seed=seed, workers=workers, scheduler=scheduler)
+        _attach_uncertainty(a, proposal, draws=n_draws, seed=seed, workers=workers, scheduler=scheduler)
 
     done = _step("Writing outputs", settings.progress)
     written, problems = _write_everything(
@@ -839,7 +838,7 @@ def _attach_uncertainty(
         cands = getattr(proposal, "candidates", None)
         if cands is not None:
             rob = proposal_robustness(
-                a, proposal, cands, draws=max(5, min(ROBUSTNESS_DRAWS, draws)), seed=seed, objective=proposal.objective
+                a, proposal, cands, draws=min(settings.robustness_draws, draws), seed=seed, objective=proposal.objective
             )
             for col in rob.columns:
                 proposal.points[col] = rob[col].to_numpy()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pointplan import settings
 from pointplan._errors import InputError
-from pointplan.workflow import DEFAULT_DRAWS, DEFAULT_SEED, _check_output_folder, _check_run_arguments
+from pointplan.workflow import DEFAULT_SEED, _check_output_folder, _check_run_arguments
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -101,7 +101,10 @@ def _uncertainty_options(p: argparse.ArgumentParser) -> None:
     """Options of the Monte Carlo behind the intervals (checked by :func:`run`)."""
     g = p.add_argument_group("uncertainty (intervals beside every headline figure)")
     g.add_argument(
-        "--draws", type=_int_arg("--draws"), default=DEFAULT_DRAWS, help=f"Monte Carlo draws (default {DEFAULT_DRAWS})"
+        "--draws",
+        type=_int_arg("--draws"),
+        default=None,
+        help=f"Monte Carlo draws (default {settings.uncertainty_draws})",
     )
     g.add_argument(
         "--seed", type=_int_arg("--seed"), default=DEFAULT_SEED, help=f"seed of the draws (default {DEFAULT_SEED})"
