@@ -10,11 +10,17 @@ outputs as they were):
 
 ``map.html`` (and ``map_offline.html`` on request), ``units.csv``, ``points.csv``,
 ``proposals.geojson``, ``summary.json``, ``findings.csv``, ``scenario.gpkg`` (layers units,
-points, proposals, demand for QGIS), and the documents chosen with ``formats``
-(:data:`pointplan.report.REPORT_FORMATS`; default ``report.html`` and ``tables.xlsx``;
-also ``report.docx`` and ``report.md`` with PNG charts). A document that is open in another
-program or read-only keeps its previous version and is reported in an error raised after
-every other output was written.
+points, proposals, demand for QGIS), ``sites_report.csv`` when the proposals are among real
+sites (the candidate sites dropped or kept at a stand-in, by row of their source), and the
+documents chosen with ``formats`` (:data:`pointplan.report.REPORT_FORMATS`; default
+``report.html`` and ``tables.xlsx``; also ``report.docx`` and ``report.md`` with PNG charts).
+A document that is open in another program or read-only keeps its previous version and is
+reported in an error raised after every other output was written.
+
+Proposals are made among real, named places by default (hospitals and clinics, post
+offices, planned sites: :mod:`pointplan.locate.sites`); each says what choosing the
+building costs against the best unconstrained spot nearby. ``sites="grid"`` (CLI
+``--sites grid``) proposes grid cells as before, ``"both"`` mixes them.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError, OutputError
 
-__all__ = ["DEFAULT_ADD", "default_candidates", "propose_points", "run"]
+__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "default_candidates", "propose_points", "run"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -54,6 +60,7 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "proposals.geojson",
     "summary.json",
     "dossiers_unmatched.csv",
+    "sites_report.csv",
     "map.html",
     "map_offline.html",
     "scenario.gpkg",
@@ -82,6 +89,8 @@ SUMMARY_KEYS = (
 )
 
 
+#: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
+CANDIDATE_SITES = ("real", "grid", "both")
 #: Seed of the Monte Carlo draws behind the intervals of ``pointplan run`` (the number of
 #: draws is :data:`pointplan.settings.uncertainty_draws`).
 DEFAULT_SEED = 2025
@@ -94,12 +103,16 @@ def default_candidates(
     n_clusters: int = 40,
     user_candidates: gpd.GeoDataFrame | None = None,
     seed: int = 0,
+    sites: str = "real",
 ) -> gpd.GeoDataFrame:
-    """Return candidate sites for new points: a grid, unit stand-ins, clusters, user sites.
+    """Return candidate sites for new points: real places (default), or a grid, stand-ins, clusters.
 
-    The grid covers populated land; one stand-in per unit (a point inside it, for a
-    point at or near the head office); the clusters are population-weighted k-means
-    centroids of the least-served demand.
+    ``sites="real"``: the named public buildings of :func:`pointplan.locate.sites.real_sites`
+    (hospitals and clinics, post offices, planned sites) in the assessment's units; the report
+    of problems (rows dropped or kept at a stand-in) is in ``attrs["sites_report"]`` (records).
+    ``sites="grid"``: the grid covers populated land; one stand-in per unit (a point inside
+    it, for a point at or near the head office); the clusters are population-weighted
+    k-means centroids of the least-served demand. ``"both"``: all of them.
 
     Parameters
     ----------
@@ -115,12 +128,47 @@ def default_candidates(
         Sites supplied by the user (malls, community houses), kept as given.
     seed
         Random seed of k-means.
+    sites
+        ``"real"`` (default), ``"grid"`` or ``"both"``.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source``.
+        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source`` (and, for real
+        sites, ``name``, ``site_kind``, ``address``, ``location_precision``...).
     """
+    if sites not in CANDIDATE_SITES:
+        msg = f"sites must be one of {list(CANDIDATE_SITES)}, got {sites!r}."
+        raise InputError(msg)
+    frames: list[gpd.GeoDataFrame] = []
+    report: list[dict[str, Any]] = []
+    if sites in ("real", "both"):
+        from pointplan.locate.sites import real_sites, sites_to_candidates
+
+        named = user_candidates is not None and any(
+            str(c).strip().lower() in ("name", "ten", "tên", "site_name") for c in user_candidates.columns
+        )
+        real, rep = real_sites(assessment.units, user_sites=user_candidates if named else None)
+        frames.append(sites_to_candidates(real))
+        report = rep.astype(object).where(rep.notna(), None).to_dict("records")
+        if user_candidates is not None and not named:  # kept as given, as before
+            frames.append(user_candidates.to_crs(settings.geographic_crs))
+        user_candidates = None
+    if sites in ("grid", "both"):
+        frames += _grid_candidates(assessment, spacing_m, n_clusters, user_candidates, seed)
+    cand = pd.concat(frames, ignore_index=True)
+    cand["candidate_id"] = cand["candidate_id"].astype(str)
+    dup = cand["candidate_id"].duplicated(keep="first")
+    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
+    out = gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+    out.attrs["sites_report"] = report
+    return out
+
+
+def _grid_candidates(
+    assessment: Any, spacing_m: float, n_clusters: int, user_candidates: gpd.GeoDataFrame | None, seed: int
+) -> list[gpd.GeoDataFrame]:
+    """Return the generated candidates: grid, unit stand-ins, clusters of the least served, user sites."""
     from pointplan.access import weighted_quantile
     from pointplan.candidates import cluster_candidates, grid_candidates, unit_candidates
 
@@ -135,11 +183,7 @@ def default_candidates(
         frames.append(cluster_candidates(d, n, underserved_mask=under.to_numpy().copy(), seed=seed))
     if user_candidates is not None:
         frames.append(user_candidates.to_crs(settings.geographic_crs))
-    cand = pd.concat(frames, ignore_index=True)
-    cand["candidate_id"] = cand["candidate_id"].astype(str)
-    dup = cand["candidate_id"].duplicated(keep="first")
-    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
-    return gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+    return frames
 
 
 def propose_points(
@@ -156,6 +200,8 @@ def propose_points(
     budget_per_kind: Mapping[str, int] | None = None,
     reassess: bool = True,
     counters_proposed: int | None = None,
+    sites: str = "real",
+    compare_unconstrained: bool = True,
 ) -> Any:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -188,6 +234,17 @@ def propose_points(
     counters_proposed
         Counters of each proposed point for the re-assessment (default the assessment's
         default for ``proposed``).
+    sites
+        Default candidates when ``candidates`` is not given: ``"real"`` (named public
+        buildings, default), ``"grid"`` or ``"both"`` (see :func:`default_candidates`).
+    compare_unconstrained
+        With real sites: solve again among grid candidates and state, for each proposal,
+        what the real building costs against the nearest unconstrained pick
+        (:func:`pointplan.locate.sites.constraint_cost`; the unconstrained candidates are
+        the populated cells of a 1 km grid): columns ``best_spot_id``, ``best_spot_m``,
+        ``cost_person_minutes``, ``cost_people_covered``; ``summary["tradeoff"]`` (totals)
+        and ``summary["unconstrained_picks"]`` (each pick, with
+        ``no_public_building_within_1km``).
 
     Returns
     -------
@@ -198,25 +255,35 @@ def propose_points(
     from pointplan.access import assess
     from pointplan.optimize import propose
 
+    real_mode = candidates is None and sites in ("real", "both")
     if candidates is None:
-        candidates = default_candidates(assessment, user_candidates=user_candidates)
+        candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
     params = assessment.params
-    prop = propose(
-        assessment.demand,
-        assessment.points,
-        candidates,
-        k,
-        objective=objective,  # type: ignore[arg-type]
-        engine=assessment.engine,
-        max_minutes=params["max_minutes"],
-        max_distance_m=params["max_distance_m"],
-        target_share=target_share,
-        method=method,  # type: ignore[arg-type]
-        time_limit_s=time_limit_s,
-        require_unit_coverage=require_unit_coverage,
-        budget_per_kind=budget_per_kind,
-    )
-    prop.candidates = candidates  # type: ignore[attr-defined]  # the sites it chose from
+
+    def solve(cands: gpd.GeoDataFrame) -> Any:
+        return propose(
+            assessment.demand,
+            assessment.points,
+            cands,
+            k,
+            objective=objective,  # type: ignore[arg-type]
+            engine=assessment.engine,
+            max_minutes=params["max_minutes"],
+            max_distance_m=params["max_distance_m"],
+            target_share=target_share,
+            method=method,  # type: ignore[arg-type]
+            time_limit_s=time_limit_s,
+            require_unit_coverage=require_unit_coverage,
+            budget_per_kind=budget_per_kind,
+        )
+
+    prop = solve(candidates)
+    prop.points = _name_proposals(prop.points, candidates)
+    prop.summary["sites_report"] = list(candidates.attrs.get("sites_report", []))
+    if real_mode and compare_unconstrained and len(prop.points):
+        spots = _unconstrained_candidates(assessment)
+        _compare_unconstrained(prop, solve(spots), candidates, spots, assessment)
+    prop.candidates = candidates  # the sites it chose from
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -260,6 +327,84 @@ def propose_points(
     return prop
 
 
+#: Columns of a real site that a proposal carries (named after the place).
+_SITE_COLUMNS = {
+    "name": "site_name",
+    "site_kind": "site_kind",
+    "address": "address",
+    "located_by": "located_by",
+    "matched_street": "matched_street",
+}
+
+
+def _name_proposals(points: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the place's name, kind, address and how it was located to each proposal."""
+    have = [c for c in _SITE_COLUMNS if c in candidates.columns]
+    if "site_kind" not in candidates.columns or points.empty:  # grid cells have no place to name
+        return points
+    info = candidates.drop_duplicates("candidate_id").set_index("candidate_id")[have].rename(columns=_SITE_COLUMNS)
+    out = points.copy()
+    for col in info.columns:
+        out[col] = out["candidate_id"].map(info[col]).fillna("").astype(str).to_numpy()
+    return out
+
+
+#: Cell size (m) of the unconstrained candidates real proposals are compared with.
+UNCONSTRAINED_SPACING_M = 1000.0
+
+
+def _unconstrained_candidates(assessment: Any) -> gpd.GeoDataFrame:
+    """Return one candidate per populated cell of a fine grid (the population-weighted centre)."""
+    from pointplan.candidates import grid_candidates
+
+    grid = grid_candidates(assessment.demand, spacing_m=UNCONSTRAINED_SPACING_M, min_population=1.0)
+    grid["candidate_id"] = grid["candidate_id"].str.replace("grid-", "spot-", regex=False)
+    return grid
+
+
+def _compare_unconstrained(
+    prop: Any, free: Any, candidates: gpd.GeoDataFrame, spots: gpd.GeoDataFrame, assessment: Any
+) -> None:
+    """Attach what the real buildings cost against the unconstrained (grid) solution."""
+    from pointplan.locate.sites import constraint_cost
+
+    if "site_kind" not in candidates.columns:
+        return
+    kind = candidates["site_kind"]
+    real_sites = candidates[kind.notna() & (kind.astype(str) != "")].rename(columns={"candidate_id": "site_id"})
+    params = assessment.params
+    pts, picks, totals = constraint_cost(
+        assessment.demand,
+        prop.points,
+        free.points,
+        real_sites,
+        engine=assessment.engine,
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        cutoff_minutes=float(prop.summary["od_cutoff_minutes"]),
+        spots=spots,
+    )
+    prop.points = pts
+    prop.summary["tradeoff"] = totals
+    cols = ["rank", "candidate_id", "gain_person_minutes_saved", "gain_people_covered", "nearest_site_id",
+            "nearest_site_name", "nearest_site_kind", "nearest_site_m", "no_public_building_within_1km"]  # fmt: skip
+    recs = picks[cols].copy()
+    recs["lon"] = picks.geometry.x.round(6).to_numpy()
+    recs["lat"] = picks.geometry.y.round(6).to_numpy()
+    prop.summary["unconstrained_picks"] = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else (v.item() if hasattr(v, "item") else v))
+         for k, v in r.items()}
+        for r in recs.to_dict("records")
+    ]  # fmt: skip
+
+
+def _sites_report(proposal: Any) -> pd.DataFrame:
+    """Return the report of the real candidate sites (rows dropped or kept at a stand-in)."""
+    from pointplan.locate.sites import REPORT_COLUMNS
+
+    return pd.DataFrame(proposal.summary.get("sites_report", []), columns=list(REPORT_COLUMNS))
+
+
 def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     """People and demand points that reach no service point (their minutes are not finite).
 
@@ -272,6 +417,29 @@ def _unreachable_counts(assessment: Any) -> dict[str, Any]:
     pop = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
     bad = ~np.isfinite(minutes) & (pop > 0)
     return {"unreachable_population": round(float(pop[bad].sum()), 1), "unreachable_demand_points": int(bad.sum())}
+
+
+#: Proposal columns of real sites written to ``summary.json`` when present.
+_PROPOSAL_EXTRA = (
+    "site_name",
+    "site_kind",
+    "address",
+    "location_precision",
+    "located_by",
+    "best_spot_id",
+    "best_spot_m",
+    "cost_person_minutes",
+    "cost_people_covered",
+)
+
+
+def _json_value(v: Any) -> Any:
+    """Return a JSON-safe scalar: NaN/inf become null, numpy scalars plain Python."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def _points_csv(assessment: Any) -> pd.DataFrame:
@@ -313,6 +481,7 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "gain_people_covered": float(r["gain_people_covered"]),
                     "gain_person_minutes_saved": float(r["gain_person_minutes_saved"]),
                     "serves_units": str(r["serves_units"]),
+                    **{c: _json_value(r[c]) for c in _PROPOSAL_EXTRA if c in proposal.points.columns},
                 }
             )
         ps: dict[str, Any] = {
@@ -331,6 +500,12 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "points_overloaded",
                 )
             }
+        for key in ("tradeoff", "unconstrained_picks"):
+            if key in proposal.summary:
+                ps[key] = proposal.summary[key]
+        if "sites_report" in proposal.summary:  # the rows are in sites_report.csv
+            issues = pd.Series([r["issue"] for r in proposal.summary["sites_report"]], dtype=object)
+            ps["sites_report_issues"] = {str(k): int(v) for k, v in issues.value_counts().items()}
         s["proposals_summary"] = {"objective": proposal.objective, **ps}
     s["proposals"] = props
     missing = [k for k in SUMMARY_KEYS if k not in s]
@@ -390,6 +565,7 @@ def run(
     map_metric: str = MAP_METRICS[0],
     study_units: Sequence[str] | None = None,
     max_off_network_share: float = 0.2,
+    sites: str = "real",
     uncertainty: bool = True,
     draws: int | None = None,
     seed: int = DEFAULT_SEED,
@@ -443,6 +619,9 @@ def run(
     max_off_network_share
         With a network: the largest share of people allowed farther than the snap limit
         from it (see :func:`pointplan.assess`).
+    sites
+        Candidate sites of the proposals: ``"real"`` (named public buildings, default; each
+        proposal states its cost against the best unconstrained spot), ``"grid"`` or ``"both"``.
     uncertainty
         Put a P5/P50/P95 interval beside every headline figure (seeded Monte Carlo over what
         is assumed, :func:`pointplan.uncertainty.run_uncertainty`), and the robustness of
@@ -495,6 +674,9 @@ def run(
         check_output_path(out / name, inputs)
     if lang not in ("vi", "en"):
         msg = f"lang must be 'vi' or 'en', got {lang!r}."
+        raise InputError(msg)
+    if sites not in CANDIDATE_SITES:
+        msg = f"sites must be one of {list(CANDIDATE_SITES)}, got {sites!r}."
         raise InputError(msg)
 
     done = _step("Loading units and points", settings.progress)
@@ -567,7 +749,7 @@ def run(
             from pointplan.candidates import read_candidates
 
             user_cand = read_candidates(candidates)
-        proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand)
+        proposal = propose_points(a, add, objective=objective, method=method, user_candidates=user_cand, sites=sites)
         done()
 
     if uncertainty:
@@ -700,6 +882,8 @@ def _write_outputs(
         gj.to_file(tmp, driver="GeoJSON", layer="proposals")
     paths["proposals.geojson"] = out / "proposals.geojson"
     paths["summary.json"] = write_json(out / "summary.json", _summary_json(a, proposal), inputs=inputs)
+    if proposal is not None and proposal.summary.get("sites_report"):
+        paths["sites_report.csv"] = write_table(_sites_report(proposal), out / "sites_report.csv", inputs=inputs)
     if conversion is not None:
         paths["dossiers_unmatched.csv"] = write_table(
             conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs

@@ -14,7 +14,16 @@ from pointplan.cli._common import (
     _uncertainty_options,
     _with_downloads,
 )
-from pointplan.workflow import DEFAULT_ADD, MAP_METRICS, _points_csv, _summary_json, propose_points, run
+from pointplan.workflow import (
+    CANDIDATE_SITES,
+    DEFAULT_ADD,
+    MAP_METRICS,
+    _points_csv,
+    _sites_report,
+    _summary_json,
+    propose_points,
+    run,
+)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -28,6 +37,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         objective=args.objective,
         method=args.method,
         candidates=args.candidates,
+        sites=args.sites,
         max_minutes=args.max_minutes,
         max_distance_m=None if args.max_km is None else args.max_km * 1000,
         demand_cell_m=args.demand_cell_m,
@@ -94,25 +104,52 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_propose(args: argparse.Namespace) -> int:
-    from pointplan.io import atomic_path
+def _print_proposals(prop: object) -> None:
+    """Print each proposal with its place and what it costs against the best spot nearby."""
+    import pandas as pd
 
-    out = _check_cli_output(args, ("proposals.geojson",))
+    points = prop.points  # type: ignore[attr-defined]
+    summary = prop.summary  # type: ignore[attr-defined]
+    for _, r in points.iterrows():
+        place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}] " if r.get("site_name") else ""
+        cost = ""
+        if "cost_person_minutes" in r:
+            cost = (
+                f"; vs best spot {r['best_spot_m']:,.0f} m away: {r['cost_person_minutes']:,.0f} person-minutes"
+                if pd.notna(r["cost_person_minutes"])
+                else "; no unconstrained spot within 3 km"
+            )
+        _print(
+            f"#{int(r['rank'])} {r['candidate_id']} {place}({r['unit_code']}): "
+            f"+{r['gain_people_covered']:,.0f} people covered, "
+            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved{cost}"
+        )
+    if "tradeoff" in summary:
+        t = summary["tradeoff"]
+        _print(
+            f"the chosen sites cost {t['price_person_minutes']:,.0f} person-minutes against the unconstrained "
+            f"solution; {t['unconstrained_without_building_1km']} of its picks have no public building within 1 km"
+        )
+
+
+def _cmd_propose(args: argparse.Namespace) -> int:
+    from pointplan.io import atomic_path, write_table
+
+    out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
     a = _assess_cli(args)
     user_cand = None
     if args.candidates:
         from pointplan.candidates import read_candidates
 
         user_cand = read_candidates(args.candidates)
-    prop = propose_points(a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand)
+    prop = propose_points(
+        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites
+    )
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
-    for _, r in prop.points.iterrows():
-        _print(
-            f"#{int(r['rank'])} {r['candidate_id']} ({r['unit_code']}): "
-            f"+{r['gain_people_covered']:,.0f} people covered, "
-            f"{r['gain_person_minutes_saved']:,.0f} person-minutes saved"
-        )
+    if prop.summary.get("sites_report"):
+        write_table(_sites_report(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
+    _print_proposals(prop)
     _print(f"proposals written to {out / 'proposals.geojson'}")
     return 0
 
@@ -137,6 +174,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
     p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
     p.add_argument("--dossiers", help="dossier records CSV (column 'ward', optional 'district'; old names accepted)")
     p.add_argument("--offline-map", action="store_true", help="also write map_offline.html (no base tiles at all)")
     p.add_argument("--cdn", action="store_true", help="link map.html to Leaflet's CDN (smaller; needs internet)")
@@ -177,6 +220,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
     p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites")
+    p.add_argument(
+        "--sites",
+        choices=CANDIDATE_SITES,
+        default="real",
+        help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
+    )
     p.set_defaults(func=_with_downloads(_cmd_propose))
 
     p = sub.add_parser("map", help="write the interactive map")
