@@ -40,7 +40,8 @@ from pointplan.network._common import (
 )
 from pointplan.network.fallback import CrowFliesEngine
 from pointplan.network.graph import _engine_graph, _tree_sum
-from pointplan.network.loading import load_network
+from pointplan.network.loading import graph_for_mode, load_network
+from pointplan.network.snapping import Snapped, same_street_trips
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH, add_travel_times
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class NetworkEngine:
     mode
         Travel mode (:data:`MODES`).
     access_speed_kmh
-        Speed of the straight-line leg between a point and its nearest node (default
+        Speed of the straight-line leg between a point and its nearest street (default
         :data:`ACCESS_SPEEDS_KMH` for the mode).
     max_snap_m
         Points farther than this from the network are flagged ``far`` and counted in a
@@ -146,8 +147,11 @@ class NetworkEngine:
 
     Notes
     -----
-    Points snap to the nearest node that has at least one passable edge. An origin
-    snapped to a node from which no destination can be reached (a separate part of the
+    Points snap to the nearest passable street (edge): a trip starts at the point's
+    projection on it and pays the part of the street to its end, plus the straight leg
+    to the street at ``access_speed_kmh``; ``max_snap_m`` applies to that same leg. A
+    graph :func:`load_network` built for another mode is built again for ``mode`` (so
+    walking uses footways). An origin on a street from which no destination can be reached (a separate part of the
     network, the far end of a one-way street leaving the area) is reported unreachable;
     load networks with ``retain_all=False`` (the default) to keep only the main part.
 
@@ -174,6 +178,7 @@ class NetworkEngine:
             msg = f"max_snap_m must be a number >= 0, got {max_snap_m!r}."
             raise InputError(msg)
         self.max_snap_m = float(max_snap_m)
+        G = graph_for_mode(G, self.mode)
         self.graph = G
         self._g, cached = _engine_graph(G, mode, cache)
         self.conversion_seconds = 0.0 if cached else self._g.seconds
@@ -191,10 +196,8 @@ class NetworkEngine:
     def _access_mps(self) -> float:
         return self.access_speed_kmh / 3.6
 
-    def _snap(self, gdf: object, what: str) -> tuple[IntArray, FloatArray]:
-        xy = _points_xy(gdf, what, self.crs)
-        dist, k = self._g.tree.query(xy)
-        return self._g.snap_nodes[k], np.asarray(dist, float)
+    def _snap(self, gdf: object, what: str) -> Snapped:
+        return self._g.streets.snap(_points_xy(gdf, what, self.crs))
 
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:
         far = int((snap_m > self.max_snap_m).sum())
@@ -209,7 +212,7 @@ class NetworkEngine:
             )
 
     def snap(self, gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Snap points (representative points of other geometries) to the nearest node.
+        """Snap points (representative points of other geometries) to the nearest street.
 
         Parameters
         ----------
@@ -219,92 +222,114 @@ class NetworkEngine:
         Returns
         -------
         pandas.DataFrame
-            Index of ``gdf``; columns ``node`` (graph node id), ``snap_m`` (straight-line
-            distance to it) and ``far`` (``snap_m > max_snap_m``).
+            Index of ``gdf``; columns ``u`` and ``v`` (end nodes of the nearest street),
+            ``fraction`` (position of the projection from ``u`` to ``v``), ``node`` (the
+            end nearer along the street), ``snap_m`` (straight-line distance from the
+            point to the street) and ``far`` (``snap_m > max_snap_m``).
+
+        Examples
+        --------
+        >>> import geopandas as gpd, networkx as nx
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=3000.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=3000.0, highway="unclassified")
+        >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1000.0], [40.0]), crs="EPSG:32648")
+        >>> NetworkEngine(G, "motorbike").snap(pts)[["u", "v", "fraction", "snap_m", "far"]]
+           u  v  fraction  snap_m    far
+        0  1  2  0.333333    40.0  False
 
         """
-        pos, snap_m = self._snap(gdf, "points")
-        index = gdf.index
+        s = self._snap(gdf, "points")
+        nodes = self._g.nodes
+        ends = s.nodes
         return pd.DataFrame(
             {
-                "node": self._g.nodes.take(pos).to_numpy(),
-                "snap_m": snap_m,
-                "far": snap_m > self.max_snap_m,
+                "u": nodes.take(ends[:, 0]).to_numpy(),
+                "v": nodes.take(ends[:, 1]).to_numpy(),
+                "fraction": s.frac,
+                "node": nodes.take(s.nearest_node).to_numpy(),
+                "snap_m": s.snap_m,
+                "far": s.snap_m > self.max_snap_m,
             },
-            index=index,
+            index=gdf.index,
         )
 
     # -- core ----------------------------------------------------------------------------
 
-    def _augmented(self, dest_pos: IntArray, dest_s: FloatArray) -> sparse.csr_matrix:
-        """Reversed graph plus one virtual node per destination (edge to its node)."""
-        g = self._g
-        n, k = g.n, len(dest_pos)
-        rev = g.rev
-        idx_dtype = rev.indices.dtype
-        if n + k + rev.nnz >= 2**31 - 1:
-            idx_dtype = np.dtype(np.int64)
-        indptr = np.concatenate([rev.indptr, rev.indptr[-1] + np.arange(1, k + 1, dtype=rev.indptr.dtype)]).astype(
-            idx_dtype, copy=False
-        )
-        indices = np.concatenate([rev.indices, dest_pos.astype(idx_dtype)])
-        data = np.concatenate([rev.data, dest_s])
-        A = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-        A.has_sorted_indices = True
-        return A
+    def _augmented(self, d: Snapped) -> tuple[sparse.csr_matrix, FloatArray]:
+        """Reversed graph plus one virtual node per destination.
 
-    def _arc_length(self, parent: IntArray, child: IntArray, dest_len: FloatArray) -> FloatArray:
-        """Length of arcs parent -> child of the augmented reversed graph."""
+        The virtual node of destination ``j`` (row ``n + j``) has an arc to each end of
+        its street that can reach the projection: cost = the partial street + the snap
+        leg. Returns the matrix and the metres of those arcs, (k, 2): ``a`` then ``b``.
+        """
+        g = self._g
+        n, k = g.n, len(d.street)
+        sec, met = d.reach()
+        sec = sec + (d.snap_m / self._access_mps)[:, None]
+        met = met + d.snap_m[:, None]
+        ok = np.isfinite(sec)
+        counts = ok.sum(axis=1)
+        rev = g.rev
+        idx_dtype = np.dtype(np.int64) if n + k + rev.nnz + 2 * k >= 2**31 - 1 else rev.indices.dtype
+        indptr = np.concatenate([rev.indptr, rev.indptr[-1] + np.cumsum(counts)]).astype(idx_dtype, copy=False)
+        indices = np.concatenate([rev.indices, d.nodes[ok].astype(idx_dtype)])
+        data = np.concatenate([rev.data, sec[ok]])
+        A = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+        A.has_sorted_indices = True  # a < b within each virtual row
+        return A, met
+
+    def _arc_length(self, parent: IntArray, child: IntArray, d: Snapped | None, d_met: FloatArray) -> FloatArray:
+        """Length of arcs parent -> child of the (augmented) reversed graph."""
         g = self._g
         n = g.n
         out = np.zeros(len(parent), float)
         virtual = parent >= n
-        out[virtual] = dest_len[parent[virtual] - n]
+        if virtual.any():
+            assert d is not None
+            j = parent[virtual] - n
+            out[virtual] = np.where(child[virtual] == d.nodes[j, 0], d_met[j, 0], d_met[j, 1])
         real = ~virtual & (parent >= 0)
         if real.any():
             loc = np.searchsorted(g.rev_keys, parent[real] * n + child[real])
             out[real] = g.rev_len[loc]
         return out
 
-    def _nearest_nodes(
-        self, dest_pos: IntArray, dest_s: FloatArray, dest_len: FloatArray, *, lengths: bool
-    ) -> tuple[FloatArray, IntArray, FloatArray | None]:
-        """One multi-source pass over all nodes.
+    def _from_destinations(self, d: Snapped, *, lengths: bool) -> tuple[FloatArray, IntArray, FloatArray | None]:
+        """One multi-source pass: per graph node, seconds to the nearest destination.
 
-        Returns, per graph node, the seconds to the nearest destination (its snap leg
-        included), that destination's position in ``dest_pos`` (-1 if unreachable) and,
-        if ``lengths``, the network length of the path (snap leg included).
+        Returns the seconds (the destination's partial street and snap leg included),
+        that destination's position (-1 if unreachable) and, if ``lengths``, the
+        network length of the path (snap leg included).
         """
-        g = self._g
-        n, k = g.n, len(dest_pos)
-        if not dest_s.any():
-            # every destination sits on its node: run from the nodes themselves
-            dist, pred, src = dijkstra(g.rev, directed=True, indices=dest_pos, min_only=True, return_predecessors=True)
-            first = np.full(n, -1, dtype=np.int64)
-            first[dest_pos[::-1]] = np.arange(k - 1, -1, -1)  # first destination per node
-            which = np.where(src >= 0, first[np.maximum(src, 0)], -1)
-            if not lengths:
-                return dist, which, None
-            parent = pred.astype(np.int64)
-            value = self._arc_length(parent, np.arange(n), dest_len)
-        else:
-            A = self._augmented(dest_pos, dest_s)
-            dist, pred, src = dijkstra(
-                A,
-                directed=True,
-                indices=np.arange(n, n + k),
-                min_only=True,
-                return_predecessors=True,
-            )
-            which = np.where(src[:n] >= 0, src[:n] - n, -1).astype(np.int64)
-            dist = dist[:n]
-            if not lengths:
-                return dist, which, None
-            parent = pred.astype(np.int64)
-            value = self._arc_length(parent, np.arange(n + k), dest_len)
-        parent = np.where(parent >= 0, parent, -1)
+        n, k = self._g.n, len(d.street)
+        A, d_met = self._augmented(d)
+        sources = np.arange(n, n + k)
+        dist, pred, src = dijkstra(A, directed=True, indices=sources, min_only=True, return_predecessors=True)
+        which = np.where(src[:n] >= 0, src[:n] - n, -1).astype(np.int64)
+        if not lengths:
+            return dist[:n], which, None
+        parent = np.where(pred >= 0, pred, -1).astype(np.int64)
+        value = self._arc_length(parent, np.arange(n + k), d, d_met)
         value[parent < 0] = 0.0
         total = _tree_sum(parent, value)[:n]
+        total[~np.isfinite(dist[:n])] = np.inf
+        return dist[:n], which, total
+
+    def _node_pass(self, pos: IntArray, *, lengths: bool) -> tuple[FloatArray, IntArray, FloatArray | None]:
+        """Multi-source pass from graph nodes themselves (no snapping)."""
+        g = self._g
+        n, k = g.n, len(pos)
+        dist, pred, src = dijkstra(g.rev, directed=True, indices=pos, min_only=True, return_predecessors=True)
+        first = np.full(n, -1, dtype=np.int64)
+        first[pos[::-1]] = np.arange(k - 1, -1, -1)  # first target at each node
+        which = np.where(src >= 0, first[np.maximum(src, 0)], -1)
+        if not lengths:
+            return dist, which, None
+        parent = np.where(pred >= 0, pred, -1).astype(np.int64)
+        value = self._arc_length(parent, np.arange(n), None, np.empty((0, 2)))
+        value[parent < 0] = 0.0
+        total = _tree_sum(parent, value)
         total[~np.isfinite(dist)] = np.inf
         return dist, which, total
 
@@ -328,6 +353,15 @@ class NetworkEngine:
             ``target`` (position in ``targets`` of the nearest one, -1 if unreachable)
             and ``distance_m`` (None unless ``with_distance``).
 
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
+        >>> NetworkEngine(G, "motorbike").node_times([2]).seconds.tolist()
+        [60.0, 0.0]
+
         """
         g = self._g
         pos = g.positions(targets)
@@ -338,12 +372,29 @@ class NetworkEngine:
         if not with_distance:  # the bare compiled pass; the rest is worked out on demand
             seconds, _, src = dijkstra(g.rev, directed=True, indices=pos, min_only=True, return_predecessors=True)
             return NodeTimes(g.nodes, seconds, None, targets, _source_pos=src, _target_pos=pos)
-        zeros = np.zeros(len(pos))
-        seconds, which, length = self._nearest_nodes(pos, zeros, zeros, lengths=True)
+        seconds, which, length = self._node_pass(pos, lengths=True)
         return NodeTimes(g.nodes, seconds, length, targets, _which=which)
+
+    def _pick_end(
+        self, o: Snapped, node_s: FloatArray, node_m: FloatArray | None, which: IntArray
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """Best way out of each origin's street: seconds, metres and destination."""
+        leave_s, leave_m = o.leave()
+        ends = o.nodes
+        cand = node_s[ends] + leave_s  # (m, 2)
+        c = np.argmin(cand, axis=1)
+        rows = np.arange(len(c))
+        sec = cand[rows, c]
+        met = (node_m[ends] + leave_m)[rows, c] if node_m is not None else np.full(len(c), np.nan)
+        return sec, met, which[ends[rows, c]]
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Nearest destination and travel time from every origin, in one pass.
+
+        Points are snapped to their nearest street; a trip pays the part of the street
+        between the point's projection and the street's ends, and the straight snap leg
+        at :attr:`access_speed_kmh`. A trip along one street (origin and destination on
+        the same one) goes straight along it.
 
         Parameters
         ----------
@@ -357,8 +408,10 @@ class NetworkEngine:
         pandas.DataFrame
             Index of ``origins``; columns ``dest`` (index label of the nearest
             destination, missing if unreachable), ``minutes`` (origin -> destination,
-            snap legs included; inf if unreachable), ``distance_m`` (network length of
-            that trip including snap legs) and ``method``.
+            snap legs included; missing (NaN) if unreachable, never inf),
+            ``distance_m`` (network length of that trip including snap legs; NaN if
+            unreachable), ``reachable`` and ``method``. ``attrs["n_unreachable"]``
+            counts the unreachable origins.
 
         Warns
         -----
@@ -367,35 +420,68 @@ class NetworkEngine:
         PrecisionWarning
             Some points lie farther than ``max_snap_m`` from the network.
 
+        Examples
+        --------
+        >>> import geopandas as gpd, networkx as nx
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=3000.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=3000.0, highway="unclassified")
+        >>> _ = G.add_edge(2, 1, length=3000.0, highway="unclassified")
+        >>> eng = NetworkEngine(G, "motorbike", access_speed_kmh=3.6)  # 1 m/s on foot to the road
+        >>> o = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1000.0], [30.0]), crs="EPSG:32648")
+        >>> d = gpd.GeoDataFrame(geometry=gpd.points_from_xy([2100.0], [-20.0]), crs="EPSG:32648")
+        >>> round(float(eng.nearest(o, d)["minutes"].iloc[0] * 60), 1)  # 50 s walk + 1100 m at 22 km/h
+        230.0
+
         """
-        o_pos, o_snap = self._snap(origins, "origins")
-        d_pos, d_snap = self._snap(destinations, "destinations")
-        self._warn_far(o_snap, "origins")
-        self._warn_far(d_snap, "destinations")
-        v = self._access_mps
-        seconds, which, length = self._nearest_nodes(d_pos, d_snap / v, d_snap, lengths=True)
-        assert length is not None
-        sec = seconds[o_pos] + o_snap / v
-        dest = which[o_pos]
-        dist = length[o_pos] + o_snap
+        o = self._snap(origins, "origins")
+        d = self._snap(destinations, "destinations")
+        self._warn_far(o.snap_m, "origins")
+        self._warn_far(d.snap_m, "destinations")
+        node_s, which, node_m = self._from_destinations(d, lengths=True)
+        sec, met, dest = self._pick_end(o, node_s, node_m, which)
+        direct = same_street_trips(o, d)
+        if len(direct):
+            v = self._access_mps
+            dsec = direct["seconds"].to_numpy() + d.snap_m[direct["j"].to_numpy()] / v
+            dmet = direct["metres"].to_numpy() + d.snap_m[direct["j"].to_numpy()]
+            i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
+            first = np.lexsort((dsec, i))
+            first = first[np.r_[True, i[first][1:] != i[first][:-1]]]  # fastest per origin
+            i, j, dsec, dmet = i[first], j[first], dsec[first], dmet[first]
+            better = dsec < sec[i]
+            sec[i[better]], met[i[better]], dest[i[better]] = dsec[better], dmet[better], j[better]
+        sec = sec + o.snap_m / self._access_mps
+        met = met + o.snap_m
+        return self._nearest_frame(origins, destinations, sec, met, dest)
+
+    def _nearest_frame(
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        sec: FloatArray,
+        met: FloatArray,
+        dest: IntArray,
+    ) -> pd.DataFrame:
         bad = ~np.isfinite(sec)
-        dest[bad] = -1
-        dist[bad] = np.inf
+        dest = np.where(bad, -1, dest)
         _warn_unreachable(int(bad.sum()), len(sec))
         out = pd.DataFrame(
             {
                 "dest": _labels(destinations.index, dest),
-                "minutes": sec / 60.0,
-                "distance_m": dist,
+                "minutes": np.where(bad, np.nan, sec / 60.0),
+                "distance_m": np.where(bad, np.nan, met),
+                "reachable": ~bad,
                 "method": self.method,
             },
             index=origins.index,
         )
         out.attrs["method"] = self.method
+        out.attrs["n_unreachable"] = int(bad.sum())
         return out
 
-    def _chunks(self, k: int) -> Iterator[npt.NDArray[np.int64]]:
-        per = max(1, min(k, int(4e6 // max(1, self._g.n + k))))  # ~32 MB per array
+    def _chunks(self, k: int, width: int) -> Iterator[npt.NDArray[np.int64]]:
+        per = max(1, min(k, int(4e6 // max(1, width))))  # ~32 MB per array
         starts = range(0, k, per)
         if settings.progress:
             from tqdm.auto import tqdm
@@ -415,7 +501,7 @@ class NetworkEngine:
         """Origin-destination travel times within a cut-off, in sparse long format.
 
         One Dijkstra limited to ``max_minutes`` runs per destination on the reversed
-        graph; origins are read off by their snapped node.
+        graph; origins are read off at both ends of their street, as in :meth:`nearest`.
 
         Parameters
         ----------
@@ -435,54 +521,80 @@ class NetworkEngine:
             ``distance_m``; sorted by ``i`` then ``j``. ``attrs["method"]`` is
             ``"network"``.
 
+        Examples
+        --------
+        >>> import geopandas as gpd, networkx as nx
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")  # 30 km/h, one-way
+        >>> eng = NetworkEngine(G, "motorbike")
+        >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 1000.0], [0.0, 0.0]), crs="EPSG:32648")
+        >>> eng.od_long(pts, pts, 5)[["i", "j", "minutes", "distance_m"]]
+           i  j  minutes  distance_m
+        0  0  0      0.0         0.0
+        1  0  1      2.0      1000.0
+        2  1  1      0.0         0.0
+
         """
         limit_s = _check_minutes(max_minutes) * 60.0
-        o_pos, o_snap = self._snap(origins, "origins")
-        d_pos, d_snap = self._snap(destinations, "destinations")
-        self._warn_far(o_snap, "origins")
-        self._warn_far(d_snap, "destinations")
-        v = self._access_mps
-        n, k = self._g.n, len(d_pos)
-        A = self._augmented(d_pos, d_snap / v)
-        o_s = o_snap / v
-        # origins grouped by their node: the search is read at unique nodes, then expanded
-        uniq, inv = np.unique(o_pos, return_inverse=True)
-        by_node = np.argsort(inv, kind="stable")
-        counts = np.bincount(inv, minlength=len(uniq))
-        starts = np.cumsum(counts) - counts
-        min_s = np.full(len(uniq), np.inf)
-        np.minimum.at(min_s, inv, o_s)
-        parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
-        for js in self._chunks(k):
+        o = self._snap(origins, "origins")
+        d = self._snap(destinations, "destinations")
+        self._warn_far(o.snap_m, "origins")
+        self._warn_far(d.snap_m, "destinations")
+        parts = list(self._od_parts(o, d, limit_s, with_distance))
+        direct = same_street_trips(o, d)
+        if len(direct):
+            v = self._access_mps
+            i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
+            sec = direct["seconds"].to_numpy() + (o.snap_m[i] + d.snap_m[j]) / v
+            met = direct["metres"].to_numpy() + o.snap_m[i] + d.snap_m[j]
+            ok = sec <= limit_s
+            parts.append((i[ok], j[ok], sec[ok] / 60.0, met[ok] if with_distance else np.full(int(ok.sum()), np.nan)))
+        return self._od_frame(parts, len(d.street))
+
+    def _od_parts(
+        self, o: Snapped, d: Snapped, limit_s: float, with_distance: bool
+    ) -> Iterator[tuple[IntArray, IntArray, FloatArray, FloatArray]]:
+        """Pairs within ``limit_s`` through the network, chunk by chunk of destinations."""
+        n, k = self._g.n, len(d.street)
+        A, d_met = self._augmented(d)
+        leave_s, leave_m = o.leave()
+        o_s = o.snap_m / self._access_mps
+        ends = o.nodes
+        uniq, inv = np.unique(ends, return_inverse=True)
+        inv = inv.reshape(ends.shape)
+        for js in self._chunks(k, max(n + k, len(o.street))):
             dist, pred = dijkstra(A, directed=True, indices=n + js, limit=limit_s, return_predecessors=True)
-            at_nodes = dist[:, uniq]  # (chunk, unique origin nodes)
-            r, u = np.nonzero(at_nodes <= limit_s - min_s)
+            at = dist[:, uniq]
+            cand = np.stack([at[:, inv[:, 0]] + leave_s[:, 0], at[:, inv[:, 1]] + leave_s[:, 1]])  # (2, chunk, m)
+            c = np.argmin(cand, axis=0)
+            sec = np.take_along_axis(cand, c[None], axis=0)[0] + o_s
+            r, i = np.nonzero(sec <= limit_s)
             if r.size == 0:
                 continue
-            rep = np.repeat(np.arange(r.size), counts[u])
-            offset = np.arange(rep.size) - (np.cumsum(counts[u]) - counts[u])[rep]
-            i = by_node[starts[u][rep] + offset]
-            sec = at_nodes[r, u][rep] + o_s[i]
-            ok = sec <= limit_s
-            i, rr, uu, sec = i[ok], r[rep][ok], u[rep][ok], sec[ok]
             if with_distance:
-                length = self._chunk_lengths(dist, pred, d_snap[js])
-                meters = length[rr, uniq[uu]] + o_snap[i]
+                length = self._chunk_lengths(dist, pred, d, d_met)[:, uniq]
+                cc = c[r, i]
+                met = length[r, inv[i, cc]] + leave_m[i, cc] + o.snap_m[i]
             else:
-                meters = np.full(i.size, np.nan)
-            parts.append((i.astype(np.int64), js[rr], sec / 60.0, meters))
+                met = np.full(r.size, np.nan)
+            yield i.astype(np.int64), js[r], sec[r, i] / 60.0, met
+
+    def _od_frame(self, parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]], k: int) -> pd.DataFrame:
         if parts:
             i_all = np.concatenate([p[0] for p in parts])
             j_all = np.concatenate([p[1] for p in parts])
-            order = np.argsort(i_all * k + j_all)  # by origin, then destination
             out = pd.DataFrame(
                 {
-                    "i": i_all[order],
-                    "j": j_all[order],
-                    "minutes": np.concatenate([p[2] for p in parts])[order],
-                    "distance_m": np.concatenate([p[3] for p in parts])[order],
+                    "i": i_all,
+                    "j": j_all,
+                    "minutes": np.concatenate([p[2] for p in parts]),
+                    "distance_m": np.concatenate([p[3] for p in parts]),
                 }
             )
+            # the shortest of a network and a same-street trip; by origin, then destination
+            out = out.sort_values(["i", "j", "minutes"], kind="stable").drop_duplicates(["i", "j"])
+            out = out.reset_index(drop=True)
         else:
             out = pd.DataFrame(
                 {
@@ -495,22 +607,18 @@ class NetworkEngine:
         out.attrs["method"] = self.method
         return out
 
-    def _chunk_lengths(self, dist: FloatArray, pred: npt.NDArray[np.int32], d_len: FloatArray) -> FloatArray:
-        """Path lengths (m) for a chunk of limited trees, dest snap leg included."""
+    def _chunk_lengths(
+        self, dist: FloatArray, pred: npt.NDArray[np.int32], d: Snapped, d_met: FloatArray
+    ) -> FloatArray:
+        """Path lengths (m) for a chunk of limited trees, the destination's snap leg included."""
         n_cols = dist.shape[1]
         n = self._g.n
         flat = np.flatnonzero(np.isfinite(dist))
         rows, child = np.divmod(flat, n_cols)
         parent = pred.ravel()[flat].astype(np.int64)
-        value = np.zeros(flat.size)
         has_parent = parent >= 0
-        # the virtual node of row r is n + js[r]; its arc carries that destination's snap
-        virt = has_parent & (parent >= n)
-        value[virt] = d_len[rows[virt]]
-        real = has_parent & ~virt
-        if real.any():
-            loc = np.searchsorted(self._g.rev_keys, parent[real] * n + child[real])
-            value[real] = self._g.rev_len[loc]
+        value = np.zeros(flat.size)
+        value[has_parent] = self._arc_length(parent[has_parent], child[has_parent], d, d_met)
         # parent as a position in `flat`
         parent_flat = np.where(has_parent, rows * n_cols + parent, -1)
         parent_idx = np.full(flat.size, -1, dtype=np.int64)
@@ -518,7 +626,7 @@ class NetworkEngine:
         total = _tree_sum(parent_idx, value)
         out = np.full(dist.shape, np.inf)
         out.ravel()[flat] = total
-        return out
+        return out[:, :n]
 
     def service_areas(
         self,

@@ -9,7 +9,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -36,6 +36,7 @@ from pointplan.network._common import (
     _check_coordinates_fit,
     _graph_crs,
 )
+from pointplan.network.snapping import StreetIndex
 from pointplan.network.speeds import add_travel_times
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class _CSRGraph:
     snap_nodes: IntArray  # positions of nodes that have at least one edge
     tree: cKDTree
     seconds: float  # time the conversion took
+    memo: dict[Any, object] = field(default_factory=dict, repr=False)  # derived arrays
 
     @property
     def n(self) -> int:
@@ -74,6 +76,14 @@ class _CSRGraph:
             return None
         order = np.argsort(values, kind="stable")
         return values[order].astype(np.int64), order.astype(np.int64)
+
+    @cached_property
+    def streets(self) -> StreetIndex:
+        """The passable streets with a segment index, for snapping to the nearest edge."""
+        t0 = time.perf_counter()
+        index = StreetIndex.build(self)
+        logger.debug("street index (%d streets) in %.3f s", len(index.a), time.perf_counter() - t0)
+        return index
 
     def positions(self, ids: Sequence[Hashable]) -> IntArray:
         """Positions of node ids (-1 where absent); plain numpy for integer ids."""
@@ -260,3 +270,11 @@ def _tree_sum(parent: IntArray, value: FloatArray) -> FloatArray:
         p[active] = p[pa]
         active = active[p[active] >= 0]
     return acc
+
+
+def _store_csr(G: nx.DiGraph, mode: str, csr: _CSRGraph | None) -> _CSRGraph:
+    """Put the conversion of ``G`` (made now when ``csr`` is None) in the in-memory cache."""
+    if csr is None:
+        csr = _to_csr(G)
+    _CSR_CACHE.setdefault(G, {})[(mode, _fingerprint(G))] = csr
+    return csr

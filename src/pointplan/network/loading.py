@@ -7,10 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
+import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import shapely
@@ -22,6 +26,7 @@ from pointplan._errors import (
     NetworkError,
     OfflineError,
     PointplanError,
+    PrecisionWarning,
 )
 from pointplan._validate import projected_crs
 from pointplan.network._common import (
@@ -32,6 +37,7 @@ from pointplan.network._common import (
     _highway_key,
     _truthy,
 )
+from pointplan.network.readers import file_kind, read_raw
 from pointplan.network.speeds import _NON_ROUTABLE, _speed_rule, add_travel_times
 
 logger = logging.getLogger(__name__)
@@ -75,6 +81,7 @@ def _for_mode(
     mode: str,
     speeds_kmh: float | Mapping[str, float] | None,
     retain_all: bool,
+    recompute: bool = False,
 ) -> nx.MultiDiGraph:
     """Mode subgraph: drop impassable edges, small components; project; travel times."""
     import osmnx as ox
@@ -95,7 +102,7 @@ def _for_mode(
     if not target.equals(crs):
         _check_coordinates_fit(G, crs)
         G = ox.project_graph(G, to_crs=target)
-    return add_travel_times(G, mode, speeds_kmh)
+    return add_travel_times(G, mode, speeds_kmh, recompute=recompute)
 
 
 def _request_key(kind: str, query: str) -> str:
@@ -176,17 +183,10 @@ def _download(source: object, *, cache: bool) -> nx.MultiDiGraph:
 
 
 def _read_network_file(path: Path) -> nx.MultiDiGraph:
-    """Read an OSM XML or GraphML file; a NetworkError naming the file if it is unusable."""
+    """Read any network file into its simplified streets; a NetworkError naming the file if unusable."""
     try:
-        if path.suffix.lower() == ".graphml":
-            import osmnx as ox
-
-            G = ox.load_graphml(path)
-            if not G.graph.get("simplified"):
-                G = _simplify(_routable(G))
-            return G
         stat = path.stat()
-        return _xml_all(path.resolve(), stat.st_mtime_ns, stat.st_size).copy()
+        return _file_streets(path.resolve(), stat.st_mtime_ns, stat.st_size).copy()
     except NetworkError as exc:
         msg = f"{path.name}: {exc}"
         raise NetworkError(msg) from exc
@@ -195,19 +195,62 @@ def _read_network_file(path: Path) -> nx.MultiDiGraph:
     except Exception as exc:
         msg = (
             f"Could not read the road network file {path.name} ({path}): "
-            f"{type(exc).__name__}: {exc}. Check that it is a complete OSM XML (.osm) or "
-            "GraphML (.graphml) file, e.g. export it again."
+            f"{type(exc).__name__}: {exc}. Check that it is a complete OSM XML (.osm, .osm.gz, "
+            ".osm.bz2), OSM PBF (.osm.pbf) or GraphML (.graphml, .graphml.gz) file, e.g. export it again."
         )
         raise NetworkError(msg) from exc
 
 
 @lru_cache(maxsize=2)
-def _xml_all(path: Path, mtime_ns: int, size: int) -> nx.MultiDiGraph:
-    """All routable ways of an OSM XML file, simplified (cached: parsing is the slow part)."""
-    import osmnx as ox
+def _file_streets(path: Path, mtime_ns: int, size: int) -> nx.MultiDiGraph:
+    """Return the streets of a network file, simplified (cached: parsing is the slow part).
 
-    raw = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
-    return _simplify(_routable(raw))
+    Every input path goes through :func:`_routable`, simplified GraphML included: a way
+    without a ``highway`` tag (a building, a railway) never becomes a road.
+    """
+    return _simplify(_routable(read_raw(path)))
+
+
+def _streets_of_graph(source: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Return the streets of a graph passed in (a copy): the same filter as for files."""
+    G = source.copy()
+    if not any("highway" in d for _, _, d in G.edges(data=True)):
+        msg = (
+            "No edge of the graph has a 'highway' tag, so none can be a road (a way without one "
+            "is a building, a railway or landuse). Tag the streets (e.g. highway='residential'), "
+            "or give every edge a 'travel_time_s' in seconds and pass the graph to "
+            "NetworkEngine(G, mode) directly."
+        )
+        raise NetworkError(msg)
+    return _simplify(_routable(G))
+
+
+#: mode graph -> (source, options) to build the same network for another mode
+_SOURCES: weakref.WeakKeyDictionary[nx.Graph, tuple[Any, dict[str, Any]]] = weakref.WeakKeyDictionary()
+#: Graph attribute naming the mode a graph was filtered for by :func:`load_network`.
+FILTERED_KEY = "pointplan_filtered_for"
+
+
+def _streets(source: object, cache: bool) -> nx.MultiDiGraph:
+    """Simplified streets of any source :func:`load_network` accepts."""
+    if isinstance(source, nx.MultiDiGraph):
+        return _streets_of_graph(source)
+    if isinstance(source, shapely.Polygon | shapely.MultiPolygon):
+        return _download(source, cache=cache)
+    if isinstance(source, str | Path) and (file_kind(source) is not None or Path(source).is_file()):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            msg = f"Network file {path} does not exist. Check the path."
+            raise DataNotFoundError(msg)
+        return _read_network_file(path)
+    if isinstance(source, str):
+        return _download(source, cache=cache)
+    msg = (
+        f"Cannot load a network from {type(source).__name__}: pass a file path (.osm, .osm.gz, "
+        ".osm.bz2, .osm.pbf, .graphml, .graphml.gz), a shapely Polygon in EPSG:4326, a place name "
+        "or a networkx graph."
+    )
+    raise InputError(msg)
 
 
 def load_network(
@@ -217,28 +260,37 @@ def load_network(
     speeds_kmh: float | Mapping[str, float] | None = None,
     cache: bool = True,
     retain_all: bool = False,
+    recompute: bool = False,
 ) -> nx.MultiDiGraph:
     """Load a road graph for a travel mode, projected and with travel times.
+
+    Each mode gets its own graph, built from all the streets of the source: walking keeps
+    footways, paths and steps in both directions and drops motorways; motorbikes drop
+    footways and expressways. A way without a ``highway`` tag (a building, a railway,
+    landuse) is never a road, whatever the input.
 
     Parameters
     ----------
     source
-        An OSM XML file (``.osm``/``.xml``, read with ``osmnx.graph_from_xml``), a
-        GraphML file (``.graphml``, ``osmnx.load_graphml``), a networkx graph (copied),
-        a shapely (Multi)Polygon in EPSG:4326 or a place name (``"Hoàn Kiếm, Hà Nội"``).
-        Polygons and places are downloaded with osmnx (all OSM highways, then filtered
-        per mode) only if :data:`pointplan.settings.allow_downloads` is True; the HTTP
-        responses and the resulting graph (GraphML, keyed by a hash of the request) are
-        cached under ``settings.cache_dir / "osmnx"`` so a later call works offline.
+        An OSM XML file (``.osm``, ``.osm.gz``, ``.osm.bz2``), an OSM PBF file
+        (``.osm.pbf``, read with pyosmium), a GraphML file (``.graphml``,
+        ``.graphml.gz``), a networkx graph (copied), a shapely (Multi)Polygon in
+        EPSG:4326 or a place name (``"Hoàn Kiếm, Hà Nội"``). Polygons and places are
+        downloaded with osmnx only if :data:`pointplan.settings.allow_downloads` is
+        True, and cached under ``settings.cache_dir / "osmnx"``.
     mode
         Travel mode (:data:`MODES`): edges the mode may not use are dropped.
     speeds_kmh
         Speed override, see :func:`add_travel_times`.
     cache
-        Read and write the on-disk cache of downloaded graphs (downloads only).
+        Read and write the on-disk caches: downloaded graphs, and for files the graph
+        converted for ``mode`` (keyed by a hash of the file's bytes, under
+        ``settings.cache_dir / "networks"``), so the second load of a file is fast.
     retain_all
         Keep every connected part of the network; by default (as in osmnx) only the
         largest weakly connected part is kept.
+    recompute
+        Ignore osmnx's own ``speed_kph`` / ``travel_time``, see :func:`add_travel_times`.
 
     Returns
     -------
@@ -255,35 +307,138 @@ def load_network(
     NetworkError
         The source holds no usable network for the mode.
 
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=585000.0, y=2320000.0); G.add_node(2, x=585300.0, y=2320000.0)
+    >>> G.add_node(3, x=585300.0, y=2320400.0)
+    >>> _ = G.add_edge(1, 2, length=300.0, highway="residential")
+    >>> _ = G.add_edge(2, 3, length=400.0, railway="rail")  # no highway: never a road
+    >>> H = load_network(G, mode="walk")
+    >>> sorted(H.edges()), H[1][2][0]["travel_time_s"]
+    ([(1, 2), (2, 1)], 240.0)
+
     """
     _check_mode(mode)
-    if isinstance(source, nx.MultiDiGraph):
-        G = source.copy()
-        tagged = any("highway" in d for _, _, d in G.edges(data=True))
-        if tagged and not G.graph.get("simplified"):
-            G = _simplify(_routable(G))
-    elif isinstance(source, shapely.Polygon | shapely.MultiPolygon):
-        G = _download(source, cache=cache)
-    elif isinstance(source, str | Path) and (
-        Path(source).suffix.lower() in {".osm", ".xml", ".graphml"} or Path(source).is_file()
-    ):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            msg = f"Network file {path} does not exist. Check the path."
-            raise DataNotFoundError(msg)
-        G = _read_network_file(path)
-    elif isinstance(source, str):
-        G = _download(source, cache=cache)
+    options = {"speeds_kmh": speeds_kmh, "retain_all": retain_all, "recompute": recompute}
+    path = Path(source).expanduser() if isinstance(source, str | Path) else None
+    if cache and path is not None and path.is_file():
+        G = _disk_cached(path, mode, options)
     else:
-        msg = (
-            f"Cannot load a network from {type(source).__name__}: pass a file path (.osm, "
-            ".graphml), a shapely Polygon in EPSG:4326, a place name or a networkx graph."
-        )
-        raise InputError(msg)
-    _check_graph(G)
-    G = _for_mode(G, mode, speeds_kmh, retain_all)
+        G = _build(source, mode, cache, options)
+    _SOURCES[G] = (source, {"cache": cache, **options})
     logger.info(
         "network for %s: %d nodes, %d edges (%s)",
         mode, G.number_of_nodes(), G.number_of_edges(), settings.projected_crs,
     )  # fmt: skip
     return G
+
+
+def _build(source: object, mode: str, cache: bool, options: dict[str, Any]) -> nx.MultiDiGraph:
+    G = _streets(source, cache)
+    _check_graph(G)
+    G = _for_mode(G, mode, options["speeds_kmh"], options["retain_all"], options["recompute"])
+    G.graph[FILTERED_KEY] = mode
+    return G
+
+
+def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGraph:
+    """Load the mode graph of a file from the disk cache, or build and store it."""
+    from pointplan.network.graph import _store_csr
+
+    folder = Path(settings.cache_dir) / "networks"
+    key = _file_key(path, mode, options)
+    entry = folder / f"{key}.pickle"
+    if entry.is_file():
+        try:
+            with entry.open("rb") as f:
+                G, csr = pickle.load(f)  # pointplan's own cache file
+            _store_csr(G, mode, csr)
+            logger.info("loaded the %s network of %s from the cache (%s)", mode, path.name, entry.name)
+            return G
+        except Exception as exc:  # a stale or broken cache entry is rebuilt
+            logger.warning("cache entry %s is unreadable (%s): rebuilding it", entry, exc)
+    G = _build(path, mode, True, options)
+    csr = _store_csr(G, mode, None)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump((G, csr), f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(entry)
+    except OSError as exc:
+        logger.warning("could not write the network cache %s: %s", entry, exc)
+    return G
+
+
+def _file_key(path: Path, mode: str, options: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    payload = json.dumps(
+        {
+            "file": digest.hexdigest(),
+            "mode": mode,
+            "options": repr(sorted(options.items())),
+            "crs": projected_crs().to_string(),
+            "pipeline": _PIPELINE,
+        },
+        sort_keys=True,
+    )
+    return f"{mode}_{hashlib.sha256(payload.encode()).hexdigest()[:24]}"
+
+
+#: Bump when the loading pipeline changes what a cached graph holds.
+_PIPELINE = 2
+
+
+def graph_for_mode(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+    """Return the network of ``G`` built for ``mode`` (``G`` itself when it already is).
+
+    A graph from :func:`load_network` was filtered for one mode (a motorbike graph has
+    no footways). For another mode, the same source is loaded again for that mode, so
+    walking uses the ways pedestrians may use. A graph that was not loaded by
+    :func:`load_network` is returned as it is.
+
+    Parameters
+    ----------
+    G
+        Road graph.
+    mode
+        Travel mode (:data:`MODES`).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The graph for ``mode``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=585000.0, y=2320000.0); G.add_node(2, x=585300.0, y=2320000.0)
+    >>> _ = G.add_edge(1, 2, length=300.0, highway="footway")
+    >>> _ = G.add_edge(2, 1, length=300.0, highway="residential")
+    >>> moto = load_network(G, mode="motorbike")
+    >>> sorted(moto.edges()), sorted(graph_for_mode(moto, "walk").edges())
+    ([(2, 1)], [(1, 2), (1, 2), (2, 1), (2, 1)])
+
+    """
+    _check_mode(mode)
+    filtered = G.graph.get(FILTERED_KEY)
+    if filtered is None or filtered == mode:
+        return G
+    known = _SOURCES.get(G)
+    if known is None:
+        warnings.warn(
+            f"This graph was filtered for {filtered!r} and is used for {mode!r}: ways only "
+            f"{mode!r} may use are missing. Load the network for {mode!r} with "
+            f"load_network(source, mode={mode!r}).",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+        return G
+    source, options = known
+    return load_network(source, mode=mode, **options)

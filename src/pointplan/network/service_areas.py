@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
@@ -18,6 +18,7 @@ from pointplan._errors import (
     InputError,
 )
 from pointplan.network._common import FloatArray, IntArray, _check_minutes, _points_xy
+from pointplan.network.snapping import Snapped, StreetIndex
 
 if TYPE_CHECKING:
     from pointplan.network.engine import NetworkEngine
@@ -72,19 +73,9 @@ def network_service_areas(
     if not (math.isfinite(cell) and cell > 0):
         msg = f"cell_m must be a number > 0, got {cell_m!r}."
         raise InputError(msg)
-    g = engine._g
+    d = engine._snap(points, "points")
     xy = _points_xy(points, "points", engine.crs)
-    dist_snap, kk = g.tree.query(xy)
-    d_pos = g.snap_nodes[kk]
-    v = engine._access_mps
-    n, k = g.n, len(d_pos)
-    A = engine._augmented(d_pos, np.asarray(dist_snap) / v)
-    arcs = _arc_geometries(engine)
-    geoms: list[shapely.Geometry] = []
-    for js in engine._chunks(k):
-        dist = dijkstra(A, directed=True, indices=n + js, limit=limit_s)
-        for r, j in enumerate(js):
-            geoms.append(_area_one(engine, dist[r, :n], limit_s, xy[j], int(d_pos[j]), arcs, buffer_m, cell))
+    geoms = _areas(engine, d, xy, limit_s, float(buffer_m), cell)
     out = gpd.GeoDataFrame(
         {"max_minutes": float(max_minutes), "method": engine.method},
         geometry=gpd.GeoSeries(geoms, crs=engine.crs).values,
@@ -96,71 +87,125 @@ def network_service_areas(
     return out
 
 
-def _arc_geometries(engine: NetworkEngine) -> tuple[IntArray, IntArray, FloatArray, npt.NDArray[np.object_]]:
-    """Heads, tails, times and geometries (tail -> head) of the reversed arcs."""
+@dataclass(frozen=True)
+class _Samples:
+    """Points every ``step`` metres along every street, with what decides if they are reached."""
+
+    xy: FloatArray  # (S, 2)
+    street: IntArray  # street of each sample
+    frac: FloatArray  # position along the street from a (0) to b (1)
+    start: IntArray  # first sample of each street
+    count: IntArray  # samples per street
+    a: IntArray  # the street's end nodes
+    b: IntArray
+    to_a_s: FloatArray  # seconds from the sample to a along the street (inf if closed)
+    to_b_s: FloatArray
+
+
+def _samples(engine: NetworkEngine, step: float) -> _Samples:
+    """Sample every street once (cached per converted graph and step)."""
     g = engine._g
-    heads = np.repeat(np.arange(g.n), np.diff(g.rev.indptr))  # arc a -> b: a
-    tails = g.rev.indices.astype(np.int64)  # b (original edge b -> a)
-    geom = g.rev_geom
-    missing = np.array([not isinstance(x, shapely.Geometry) for x in geom], dtype=bool)
-    if missing.any():
-        straight = shapely.linestrings(
-            np.stack(
-                [
-                    np.column_stack([g.x[tails[missing]], g.y[tails[missing]]]),
-                    np.column_stack([g.x[heads[missing]], g.y[heads[missing]]]),
-                ],
-                axis=1,
-            )
-        )
-        geom = geom.copy()
-        geom[missing] = straight
-    return heads, tails, g.rev.data, geom
+    memo = g.memo.get(("samples", step))
+    if isinstance(memo, _Samples):
+        return memo
+    st = g.streets
+    n_s = np.maximum(2, np.ceil(st.geom_len / step).astype(np.int64) + 1)
+    street = np.repeat(np.arange(len(n_s)), n_s)
+    start = np.cumsum(n_s) - n_s
+    frac = (np.arange(int(n_s.sum())) - start[street]) / (n_s[street] - 1)
+    # positions along each street's segments, in numpy (no per-point shapely call)
+    along = frac * st.geom_len[street]
+    seg_first = np.searchsorted(st.seg_street, np.arange(len(n_s)))
+    seg_count = np.bincount(st.seg_street, minlength=len(n_s))
+    cum_end = st.seg_along0 + np.hypot(*(st.seg_xy1 - st.seg_xy0).T)
+    seg = seg_first[street] + _segment_of(cum_end, seg_first, seg_count, street, along)
+    seg_len = np.hypot(*(st.seg_xy1[seg] - st.seg_xy0[seg]).T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(seg_len > 0, (along - st.seg_along0[seg]) / seg_len, 0.0), 0.0, 1.0)
+    xy = st.seg_xy0[seg] + t[:, None] * (st.seg_xy1[seg] - st.seg_xy0[seg])
+    with np.errstate(invalid="ignore"):
+        to_a = np.nan_to_num(frac * st.t_ba[street], nan=0.0, posinf=np.inf)
+        to_b = np.nan_to_num((1 - frac) * st.t_ab[street], nan=0.0, posinf=np.inf)
+    out = _Samples(xy, street, frac, start, n_s, st.a[street], st.b[street], to_a, to_b)
+    g.memo[("samples", step)] = out
+    return out
 
 
-def _area_one(
-    engine: NetworkEngine,
-    dist: FloatArray,
-    limit_s: float,
-    point_xy: FloatArray,
-    node: int,
-    arcs: tuple[IntArray, IntArray, FloatArray, npt.NDArray[np.object_]],
-    buffer_m: float,
-    cell: float,
-) -> shapely.Geometry:
+def _segment_of(
+    cum_end: FloatArray, seg_first: IntArray, seg_count: IntArray, street: IntArray, along: FloatArray
+) -> IntArray:
+    """Index, within its street, of the segment holding each position ``along``."""
+    # search in the street's own slice of the (per street increasing) segment ends
+    offset = np.zeros(len(street), dtype=np.int64)
+    base = seg_first[street]
+    count = seg_count[street]
+    lo, hi = np.zeros(len(street), dtype=np.int64), count - 1
+    while True:  # vectorised binary search: O(log max segments per street) passes
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        go_right = active & (cum_end[base + mid] < along)
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+    offset[:] = lo
+    return offset
+
+
+def _reached_times(smp: _Samples, dist: FloatArray) -> FloatArray:
+    """Seconds from every sample to the point, through either end of its street: (rows, S)."""
+    return np.fmin(dist[:, smp.a] + smp.to_a_s, dist[:, smp.b] + smp.to_b_s)
+
+
+def _areas(
+    engine: NetworkEngine, d: Snapped, xy: FloatArray, limit_s: float, buffer_m: float, cell: float
+) -> list[shapely.Geometry]:
+    """One polygon per point: reached samples, own street and snap leg, rasterised."""
+    g = engine._g
+    st = g.streets
+    smp = _samples(engine, cell / 2)
+    n, k = g.n, len(d.street)
+    A, _ = engine._augmented(d)
+    access_s = d.snap_m / engine._access_mps
+    geoms: list[shapely.Geometry] = []
+    for js in engine._chunks(k, max(n + k, len(smp.street))):
+        dist = dijkstra(A, directed=True, indices=n + js, limit=limit_s)[:, :n]
+        reached = _reached_times(smp, dist) <= limit_s
+        for r, j in enumerate(js.tolist()):
+            if access_s[j] > limit_s:
+                geoms.append(shapely.Polygon())
+                continue
+            pts = [
+                smp.xy[reached[r]],
+                _own_street(st, smp, d, j, limit_s - access_s[j]),
+                _leg(xy[j], d.proj_xy[j], cell / 2),
+            ]
+            geoms.append(_rasterise(np.vstack(pts), buffer_m, cell))
+    return geoms
+
+
+def _own_street(st: StreetIndex, smp: _Samples, d: Snapped, j: int, budget_s: float) -> FloatArray:
+    """Return the samples of the point's own street reached along it directly."""
+    s = int(d.street[j])
+    sl = slice(int(smp.start[s]), int(smp.start[s] + smp.count[s]))
+    f = smp.frac[sl]
+    gap = f - d.frac[j]
+    with np.errstate(invalid="ignore"):
+        sec = np.where(gap <= 0, -gap * st.t_ab[s], gap * st.t_ba[s])  # sample before f drives a -> b
+    return smp.xy[sl][np.nan_to_num(sec, nan=0.0) <= budget_s]
+
+
+def _leg(p: FloatArray, q: FloatArray, step: float) -> FloatArray:
+    n_leg = max(2, math.ceil(float(np.hypot(*(q - p))) / step) + 1)
+    return p[None, :] + np.linspace(0.0, 1.0, n_leg)[:, None] * (q - p)
+
+
+def _rasterise(pts: FloatArray, buffer_m: float, cell: float) -> shapely.Geometry:
+    """Cells holding points, widened by ``buffer_m``, as (Multi)Polygons."""
     import affine
     import rasterio.features
     from scipy import ndimage
 
-    g = engine._g
-    if not np.isfinite(dist[node]):
-        return shapely.Polygon()
-    heads, tails, arc_t, geom = arcs
-    sel = np.flatnonzero(np.isfinite(dist[heads]))
-    h, t, at = heads[sel], tails[sel], arc_t[sel]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(at > 0, (limit_s - dist[h]) / at, 1.0)
-    frac = np.clip(frac, 0.0, 1.0)
-    # a two-way street reached whole appears twice (one arc per direction): keep one
-    full = frac >= 1.0
-    lo, hi = np.minimum(h, t), np.maximum(h, t)
-    _, once = np.unique(lo[full] * g.n + hi[full], return_index=True)
-    keep = np.concatenate([np.flatnonzero(full)[once], np.flatnonzero(~full & (frac > 0))])
-    lines, frac = geom[sel[keep]], frac[keep]
-    # sample the reached part of each street (the end next to the head, which is
-    # nearer the point in time) every half cell
-    step = cell / 2
-    n_s = np.maximum(2, np.ceil(shapely.length(lines) * frac / step).astype(np.int64) + 1)
-    rep = np.repeat(np.arange(len(lines)), n_s)
-    start = np.cumsum(n_s) - n_s
-    local = (np.arange(int(n_s.sum())) - start[rep]) / (n_s[rep] - 1)
-    along = 1.0 - frac[rep] + frac[rep] * local
-    pts = shapely.get_coordinates(shapely.line_interpolate_point(lines[rep], along, normalized=True))
-    node_xy = np.array([g.x[node], g.y[node]])
-    n_leg = max(2, math.ceil(float(np.hypot(*(node_xy - point_xy))) / step) + 1)
-    leg = point_xy[None, :] + np.linspace(0.0, 1.0, n_leg)[:, None] * (node_xy - point_xy)
-    pts = np.vstack([pts.reshape(-1, 2), leg])
-    # rasterise, widen by buffer_m, polygonise
     pad = buffer_m + 2 * cell
     x0, y0 = pts.min(axis=0) - pad
     shape = np.ceil((pts.max(axis=0) + pad - (x0, y0)) / cell).astype(int)
@@ -174,4 +219,6 @@ def _area_one(
         shapely.geometry.shape(shp)
         for shp, _ in rasterio.features.shapes(grid.astype(np.uint8), mask=grid, transform=transform)
     ]
+    if len(polys) == 1:
+        return polys[0]
     return shapely.union_all(polys)

@@ -47,7 +47,7 @@ logger.addHandler(logging.NullHandler())
 
 
 #: Door-to-door planning speed of each mode in Hanoi (km/h). Used by the crow-flies
-#: fallback and for network edges whose highway type is missing or unknown.
+#: fallback and for network edges of a highway type the tables do not list.
 #:
 #: These are planning assumptions, not measurements; override them with local data
 #: (``speeds_kmh=...``) when you have it.
@@ -177,12 +177,10 @@ class _SpeedRule:
         got = self._memo.get(highway)
         if got is not None:
             return got
-        if any(t in self.excluded for t in highway):
-            v = 0.0
+        if not highway or any(t in self.excluded for t in highway):
+            v = 0.0  # no highway tag: a building, railway, landuse... never a road
         elif self.uniform_kmh is not None:
             v = self.uniform_kmh
-        elif not highway:
-            v = self.default_kmh
         else:
             speeds = [self.table.get(t, self.default_kmh) for t in highway]
             v = 0.0 if min(speeds) == 0 else float(np.mean(speeds))
@@ -315,6 +313,8 @@ def add_travel_times(
     G: nx.MultiDiGraph,
     mode: str = "motorbike",
     speeds_kmh: float | Mapping[str, float] | None = None,
+    *,
+    recompute: bool = False,
 ) -> nx.MultiDiGraph:
     """Set each edge's speed (``speed_kmh``) and travel time (``travel_time_s``) for a mode.
 
@@ -340,6 +340,13 @@ def add_travel_times(
         rule); a mapping of highway type to km/h is merged over the defaults, where the
         key ``"default"`` replaces the mode's default speed and a speed of ``0`` makes
         a type impassable.
+
+    recompute
+        Ignore osmnx's own ``speed_kph`` / ``travel_time`` edge attributes. By default
+        they are honoured, for ``car`` and ``motorbike`` only (osmnx's speeds are for
+        motor vehicles), when no ``speeds_kmh`` override is given: ``travel_time``
+        (seconds) when present, else ``length / speed_kph``. Impassable types stay
+        impassable.
 
     Returns
     -------
@@ -373,6 +380,8 @@ def add_travel_times(
         speeds = np.fmin(speeds, caps)  # fmin ignores NaN caps
     with np.errstate(divide="ignore"):
         times = np.where(speeds > 0, lengths * 3.6 / speeds, np.inf)
+    if not recompute and speeds_kmh is None and mode in _OSMNX_SPEED_MODES:
+        _use_osmnx_times(edges, lengths, speeds, times)
     for (_, _, d), s, t in zip(edges, speeds.tolist(), times.tolist(), strict=True):
         d[SPEED_ATTR] = s
         d[TIME_ATTR] = t
@@ -382,3 +391,27 @@ def add_travel_times(
     if n_closed:
         logger.info("%s: %d edges impassable (excluded highway types)", mode, n_closed)
     return G
+
+
+#: Modes for which osmnx's ``speed_kph`` / ``travel_time`` (motor-vehicle speeds) apply.
+_OSMNX_SPEED_MODES: frozenset[str] = frozenset({"car", "motorbike"})
+
+
+def _use_osmnx_times(
+    edges: Sequence[tuple[Any, Any, dict[str, Any]]], lengths: FloatArray, speeds: FloatArray, times: FloatArray
+) -> None:
+    """Overwrite ``speeds``/``times`` in place with osmnx's own, where given and passable."""
+    m = len(edges)
+    given_s = np.fromiter((_as_float(d.get("travel_time")) for _, _, d in edges), float, m)
+    given_kph = np.fromiter((_as_float(d.get("speed_kph")) for _, _, d in edges), float, m)
+    passable = speeds > 0
+    use_s = passable & np.isfinite(given_s) & (given_s >= 0)
+    use_kph = passable & ~use_s & np.isfinite(given_kph) & (given_kph > 0)
+    if not (use_s.any() or use_kph.any()):
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        times[use_s] = given_s[use_s]
+        speeds[use_s] = np.where(given_s[use_s] > 0, lengths[use_s] * 3.6 / given_s[use_s], speeds[use_s])
+        times[use_kph] = lengths[use_kph] * 3.6 / given_kph[use_kph]
+        speeds[use_kph] = given_kph[use_kph]
+    logger.info("using osmnx's own travel times on %d edges", int(use_s.sum() + use_kph.sum()))
