@@ -204,8 +204,8 @@ def _warn_unreachable(n_bad: int, n_all: int) -> None:
     if n_bad:
         warnings.warn(
             f"{n_bad} of {n_all} origins cannot reach any destination on the network "
-            "(a disconnected part or a one-way trap): their minutes and distance_m are inf "
-            "and dest is missing.",
+            "(a disconnected part or a one-way trap): their minutes, distance_m and dest "
+            "are missing (reachable is False).",
             UnreachableWarning,
             stacklevel=3,
         )

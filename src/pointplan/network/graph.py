@@ -193,7 +193,14 @@ def _to_csr(G: nx.DiGraph) -> _CSRGraph:
     has_edge[cols] = True
     snap_nodes = np.flatnonzero(has_edge)
     if len(snap_nodes) == 0:
-        msg = "The road graph has no passable edge for this mode."
+        untagged = not any("highway" in e[2] for e in edges)
+        msg = "The road graph has no passable edge for this mode" + (
+            ": no edge has a 'highway' tag, and a way without one (a building, a railway, "
+            "landuse) is never a road. Tag the streets (e.g. highway='residential') or give "
+            f"every edge a '{TIME_ATTR}' in seconds."
+            if untagged
+            else f"; check the highway types against pointplan.network.EXCLUDED_HIGHWAYS[{G.graph.get(_MODE_KEY)!r}]."
+        )
         raise NetworkError(msg)
     tree = cKDTree(np.column_stack([x[snap_nodes], y[snap_nodes]]))
     out = _CSRGraph(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import pickle
 import warnings
 import weakref
 from collections.abc import Iterator, Mapping
@@ -328,10 +327,11 @@ def load_network(
     else:
         G = _build(source, mode, cache, options)
     _SOURCES[G] = (source, {"cache": cache, **options})
-    logger.info(
-        "network for %s: %d nodes, %d edges (%s)",
-        mode, G.number_of_nodes(), G.number_of_edges(), settings.projected_crs,
-    )  # fmt: skip
+    if logger.isEnabledFor(logging.INFO):  # counting edges walks the whole graph
+        logger.info(
+            "network for %s: %d nodes, %d edges (%s)",
+            mode, G.number_of_nodes(), G.number_of_edges(), settings.projected_crs,
+        )  # fmt: skip
     return G
 
 
@@ -345,15 +345,14 @@ def _build(source: object, mode: str, cache: bool, options: dict[str, Any]) -> n
 
 def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGraph:
     """Load the mode graph of a file from the disk cache, or build and store it."""
+    from pointplan.network.cache import read_entry, write_entry
     from pointplan.network.graph import _store_csr
 
     folder = Path(settings.cache_dir) / "networks"
-    key = _file_key(path, mode, options)
-    entry = folder / f"{key}.pickle"
+    entry = folder / f"{_file_key(path, mode, options)}.pickle"
     if entry.is_file():
         try:
-            with entry.open("rb") as f:
-                G, csr = pickle.load(f)  # pointplan's own cache file
+            G, csr = read_entry(entry)
             _store_csr(G, mode, csr)
             logger.info("loaded the %s network of %s from the cache (%s)", mode, path.name, entry.name)
             return G
@@ -363,10 +362,7 @@ def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGr
     csr = _store_csr(G, mode, None)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(".tmp")
-        with tmp.open("wb") as f:
-            pickle.dump((G, csr), f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(entry)
+        write_entry(entry, G, csr)
     except OSError as exc:
         logger.warning("could not write the network cache %s: %s", entry, exc)
     return G
@@ -423,7 +419,7 @@ def graph_for_mode(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
     >>> _ = G.add_edge(2, 1, length=300.0, highway="residential")
     >>> moto = load_network(G, mode="motorbike")
     >>> sorted(moto.edges()), sorted(graph_for_mode(moto, "walk").edges())
-    ([(2, 1)], [(1, 2), (1, 2), (2, 1), (2, 1)])
+    ([(2, 1)], [(1, 2), (2, 1)])
 
     """
     _check_mode(mode)

@@ -102,7 +102,7 @@ def _pbf_to_osm_xml(path: Path, out: Path) -> int:
     nodes: dict[int, tuple[float, float]] = {}
     ways: list[str] = []
     for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations():
-        if not obj.is_way() or "highway" not in obj.tags:
+        if not isinstance(obj, osmium.osm.Way) or "highway" not in obj.tags:
             continue
         refs = []
         for nd in obj.nodes:
