@@ -12,8 +12,14 @@ out by concern:
 * :mod:`~pointplan.network.engine` - the routing engine (:class:`NetworkEngine`):
   snapping, nearest point, origin-destination times; :func:`make_engine`;
 * :mod:`~pointplan.network.service_areas` - the area reached within a time budget;
+* :mod:`~pointplan.network.snapping` - points onto the nearest street (edge);
+* :mod:`~pointplan.network.readers` and :mod:`~pointplan.network.cache` - network files
+  (OSM XML/PBF, GraphML, compressed) and the on-disk cache of converted graphs;
 * :mod:`~pointplan.network.fallback` - the straight-line fallback
-  (:class:`CrowFliesEngine`) and its calibration;
+  (:class:`CrowFliesEngine`); :mod:`~pointplan.network.calibration` - its calibration on
+  Hanoi's roads (:func:`fit_fallback`);
+* :mod:`~pointplan.network.hybrid` - :class:`HybridEngine`: the network where it covers
+  a trip, the calibrated fallback elsewhere, with the method recorded per origin;
 * :mod:`~pointplan.network.protocol` - :class:`TravelEngine`, what the assessment needs
   from any engine.
 
@@ -37,11 +43,14 @@ low-level tables, and an :class:`~pointplan.UnreachableWarning` counts them.
 from __future__ import annotations
 
 from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, _highway_key
+from pointplan.network.calibration import FallbackCalibration, FallbackModel, fit_fallback, load_calibration
 from pointplan.network.engine import NetworkEngine, NodeTimes, make_engine
 from pointplan.network.fallback import DEFAULT_CIRCUITY, CrowFliesEngine, calibrate_circuity
 from pointplan.network.graph import clear_cache
-from pointplan.network.loading import _request_key, load_network
+from pointplan.network.hybrid import HybridEngine, make_hybrid_engine, summarise_methods
+from pointplan.network.loading import _request_key, graph_for_mode, load_network
 from pointplan.network.protocol import TravelEngine
+from pointplan.network.readers import NETWORK_SUFFIXES
 from pointplan.network.speeds import (
     ACCESS_SPEEDS_KMH,
     DEFAULT_SPEEDS_KMH,
@@ -57,17 +66,26 @@ __all__ = [
     "EXCLUDED_HIGHWAYS",
     "HIGHWAY_SPEEDS_KMH",
     "MODES",
+    "NETWORK_SUFFIXES",
     "SPEED_ATTR",
     "TIME_ATTR",
     "CrowFliesEngine",
+    "FallbackCalibration",
+    "FallbackModel",
+    "HybridEngine",
     "NetworkEngine",
     "NodeTimes",
     "TravelEngine",
     "add_travel_times",
     "calibrate_circuity",
     "clear_cache",
+    "fit_fallback",
+    "graph_for_mode",
+    "load_calibration",
     "load_network",
     "make_engine",
+    "make_hybrid_engine",
+    "summarise_methods",
 ]
 # private names kept importable for callers and tests that use them today
 _PRIVATE = (_highway_key, _request_key)

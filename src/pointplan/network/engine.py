@@ -635,6 +635,7 @@ class NetworkEngine:
         *,
         buffer_m: float = 50.0,
         cell_m: float | None = None,
+        fill_holes_m2: float = 100_000.0,
     ) -> gpd.GeoDataFrame:
         """Area from which each point is reached within ``max_minutes`` (for maps).
 
@@ -649,7 +650,10 @@ class NetworkEngine:
         buffer_m
             Width of the band around reached streets counted as served.
         cell_m
-            Raster cell size (default ``buffer_m / 2``).
+            Raster cell size (default ``buffer_m / 2``, coarser for city-wide areas).
+        fill_holes_m2
+            Holes smaller than this (m²) are filled (city blocks ringed by reached
+            streets); ``0`` keeps every hole.
 
         Returns
         -------
@@ -659,7 +663,9 @@ class NetworkEngine:
         """
         from pointplan.network.service_areas import network_service_areas
 
-        return network_service_areas(self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m)
+        return network_service_areas(
+            self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m, fill_holes_m2=fill_holes_m2
+        )
 
 
 def make_engine(

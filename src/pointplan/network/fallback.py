@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import ClassVar
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyproj
 import shapely
@@ -37,6 +39,7 @@ from pointplan.network._common import (
     _labels,
     _points_xy,
 )
+from pointplan.network.calibration import FallbackCalibration, FallbackModel, load_calibration
 from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
@@ -46,26 +49,49 @@ DEFAULT_CIRCUITY: float = 1.3
 
 
 class CrowFliesEngine:
-    """Fallback without a network: straight-line distance x circuity / speed.
+    """Fallback without a network: travel time from the straight-line distance.
 
+    By default the time and the network distance come from the calibration fitted on
+    Hanoi's inner-city roads (:func:`~pointplan.network.calibration.load_calibration`):
+    circuity and effective speed by mode and distance band, with the held-out error
+    stated in the calibration file. Give ``speed_kmh`` and/or ``circuity`` (or
+    ``calibration=False``) for the plain model: straight line x circuity / speed.
     Distances are measured in :data:`pointplan.settings.projected_crs` with a k-d tree
     (vectorised; fast for tens of thousands of origins and thousands of points).
-    ``distance_m`` is the straight line times ``circuity``.
 
     Parameters
     ----------
     mode
-        Travel mode (:data:`MODES`); sets the default speed.
+        Travel mode (:data:`MODES`).
     speed_kmh
-        Speed (default :data:`DEFAULT_SPEEDS_KMH` for the mode).
+        Speed of the plain model (default :data:`DEFAULT_SPEEDS_KMH` for the mode).
     circuity
-        Network / straight-line distance ratio, :data:`DEFAULT_CIRCUITY` by default;
-        measure it on a network with :func:`calibrate_circuity`.
+        Network / straight-line distance ratio of the plain model (default
+        :data:`DEFAULT_CIRCUITY`); measure it on a network with :func:`calibrate_circuity`.
+    calibration
+        A :class:`~pointplan.network.calibration.FallbackCalibration` or the path of one
+        (default: the one shipped with pointplan); ``False`` for the plain model.
 
     Attributes
     ----------
     method : str
         ``"crow_flies_circuity"``.
+    model : FallbackModel
+        The straight-line model in use.
+    circuity, speed_kmh : float or None
+        The plain model's figures (None when calibrated: they vary by distance band).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> o = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2320000.0]), crs="EPSG:32648")
+    >>> d = gpd.GeoDataFrame(geometry=gpd.points_from_xy([588000.0], [2324000.0]), crs="EPSG:32648")
+    >>> plain = CrowFliesEngine("motorbike", circuity=1.3)  # 5 km x 1.3 at 25 km/h
+    >>> round(float(plain.nearest(o, d)["minutes"].iloc[0]), 2)
+    15.6
+    >>> calibrated = CrowFliesEngine("motorbike")  # fitted on Hanoi's inner-city roads
+    >>> calibrated.circuity is None and 10 < float(calibrated.nearest(o, d)["minutes"].iloc[0]) < 40
+    True
 
     """
 
@@ -76,15 +102,29 @@ class CrowFliesEngine:
         mode: str = "motorbike",
         *,
         speed_kmh: float | None = None,
-        circuity: float = DEFAULT_CIRCUITY,
+        circuity: float | None = None,
+        calibration: FallbackCalibration | str | Path | bool | None = None,
     ) -> None:
         self.mode = _check_mode(mode)
-        self.speed_kmh = _check_speed(DEFAULT_SPEEDS_KMH[mode] if speed_kmh is None else speed_kmh, "speed_kmh")
-        c = _as_float(circuity)
+        self.calibrated = speed_kmh is None and circuity is None and calibration is not False
+        if self.calibrated:
+            cal = calibration if isinstance(calibration, FallbackCalibration) else None
+            if cal is None:
+                cal = load_calibration(None if calibration in (None, True) else calibration)  # type: ignore[arg-type]
+            if self.mode not in cal.models:
+                msg = f"The fallback calibration has no model for {self.mode!r}: refit it with fit_fallback(...)."
+                raise InputError(msg)
+            self.model = cal.models[self.mode]
+            self.circuity: float | None = None
+            self.speed_kmh: float | None = None
+            return
+        v = _check_speed(DEFAULT_SPEEDS_KMH[mode] if speed_kmh is None else speed_kmh, "speed_kmh")
+        c = _as_float(DEFAULT_CIRCUITY if circuity is None else circuity)
         if not (math.isfinite(c) and c >= 1.0):
             msg = f"circuity must be a number >= 1 (network / straight line), got {circuity!r}."
             raise InputError(msg)
-        self.circuity = c
+        self.circuity, self.speed_kmh = c, v
+        self.model = FallbackModel(self.mode, np.array([0.0]), np.array([c]), np.array([v]))
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -92,10 +132,33 @@ class CrowFliesEngine:
         return projected_crs()
 
     def __repr__(self) -> str:
+        if self.calibrated:
+            return f"CrowFliesEngine(mode={self.mode!r}, calibrated by distance band)"
         return f"CrowFliesEngine(mode={self.mode!r}, speed_kmh={self.speed_kmh}, circuity={self.circuity})"
 
     def _minutes(self, straight_m: FloatArray) -> FloatArray:
-        return straight_m * self.circuity / (self.speed_kmh / 3.6) / 60.0
+        return self.model.minutes(straight_m)
+
+    def minutes_for(self, straight_m: npt.ArrayLike) -> FloatArray:
+        """Travel minutes this engine gives for straight-line distances (m).
+
+        Parameters
+        ----------
+        straight_m
+            Straight-line distances in metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            Minutes.
+
+        Examples
+        --------
+        >>> CrowFliesEngine("walk", circuity=1.5).minutes_for([900.0]).tolist()  # 1,350 m at 4.5 km/h
+        [18.0]
+
+        """
+        return self._minutes(np.atleast_1d(np.asarray(straight_m, float)))
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Nearest destination by straight line, with its estimated travel time.
@@ -121,7 +184,7 @@ class CrowFliesEngine:
             {
                 "dest": _labels(destinations.index, np.asarray(j, np.int64)),
                 "minutes": self._minutes(straight),
-                "distance_m": straight * self.circuity,
+                "distance_m": self.model.distance_m(straight),
                 "method": self.method,
             },
             index=origins.index,
@@ -160,7 +223,7 @@ class CrowFliesEngine:
         limit = _check_minutes(max_minutes)
         o = _points_xy(origins, "origins", self.crs)
         d = _points_xy(destinations, "destinations", self.crs)
-        radius_m = limit * 60.0 * (self.speed_kmh / 3.6) / self.circuity
+        radius_m = self.model.max_straight_m(limit)
         pairs = cKDTree(o).sparse_distance_matrix(cKDTree(d), radius_m * (1 + 1e-12), output_type="ndarray")
         i = pairs["i"].astype(np.int64)
         j = pairs["j"].astype(np.int64)
@@ -174,7 +237,7 @@ class CrowFliesEngine:
                 "i": i[order],
                 "j": j[order],
                 "minutes": minutes[order],
-                "distance_m": straight[order] * self.circuity,
+                "distance_m": self.model.distance_m(straight[order]),
             }
         )
         out.attrs["method"] = self.method
@@ -195,13 +258,13 @@ class CrowFliesEngine:
         Returns
         -------
         geopandas.GeoDataFrame
-            One disc per point of radius ``speed x time / circuity (+ buffer_m)``, index
+            One disc per point: the farthest straight line reached in time (+ ``buffer_m``), index
             and CRS of ``points``.
 
         """
         limit = _check_minutes(max_minutes)
         xy = _points_xy(points, "points", self.crs)
-        radius_m = limit * 60.0 * (self.speed_kmh / 3.6) / self.circuity + float(buffer_m)
+        radius_m = self.model.max_straight_m(limit) + float(buffer_m)
         discs = shapely.buffer(shapely.points(xy), radius_m, quad_segs=16)
         out = gpd.GeoDataFrame(
             {"max_minutes": limit, "method": self.method},
