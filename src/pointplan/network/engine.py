@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
@@ -197,7 +198,21 @@ class NetworkEngine:
         return self.access_speed_kmh / 3.6
 
     def _snap(self, gdf: object, what: str) -> Snapped:
-        return self._g.streets.snap(_points_xy(gdf, what, self.crs))
+        """Snap to the nearest street, keeping the last few answers.
+
+        The assessment asks about the same demand points several times.
+        """
+        xy = _points_xy(gdf, what, self.crs)
+        key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
+        memo = self._g.memo.setdefault("snaps", {})
+        hit = memo.get(key)
+        if isinstance(hit, Snapped):
+            return hit
+        snapped = self._g.streets.snap(xy)
+        if len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = snapped
+        return snapped
 
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:
         far = int((snap_m > self.max_snap_m).sum())
@@ -388,7 +403,9 @@ class NetworkEngine:
         met = (node_m[ends] + leave_m)[rows, c] if node_m is not None else np.full(len(c), np.nan)
         return sec, met, which[ends[rows, c]]
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+    def nearest(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool = True
+    ) -> pd.DataFrame:
         """Nearest destination and travel time from every origin, in one pass.
 
         Points are snapped to their nearest street; a trip pays the part of the street
@@ -402,6 +419,8 @@ class NetworkEngine:
             Demand locations (points, or polygons: their representative points).
         destinations
             Service points.
+        with_distance
+            Compute ``distance_m`` (NaN otherwise; about half the time).
 
         Returns
         -------
@@ -438,7 +457,7 @@ class NetworkEngine:
         d = self._snap(destinations, "destinations")
         self._warn_far(o.snap_m, "origins")
         self._warn_far(d.snap_m, "destinations")
-        node_s, which, node_m = self._from_destinations(d, lengths=True)
+        node_s, which, node_m = self._from_destinations(d, lengths=with_distance)
         sec, met, dest = self._pick_end(o, node_s, node_m, which)
         direct = same_street_trips(o, d)
         if len(direct):

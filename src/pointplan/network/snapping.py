@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 
+_AT_NODE_M = 1e-6
+
+
 @dataclass(frozen=True)
 class StreetIndex:
     """The passable streets of a converted graph, oriented ``a -> b``, with a segment index.
@@ -147,6 +150,8 @@ class StreetIndex:
         along = self.seg_along0[seg] + t * np.sqrt(dd)
         total = self.geom_len[street]
         frac = np.clip(np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0), 0.0, 1.0)
+        # a projection within a micrometre of an end is on that end node (rounding, not a position)
+        frac = np.where(along <= _AT_NODE_M, 0.0, np.where(total - along <= _AT_NODE_M, 1.0, frac))
         return Snapped(self, street, frac, np.hypot(*(xy - proj).T), proj)
 
 
