@@ -12,6 +12,7 @@ graph, are stored as flat coordinate arrays and rebuilt in one vectorised call.
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import pickle
 from pathlib import Path
@@ -129,8 +130,14 @@ def read_entry(path: Path) -> tuple[nx.MultiDiGraph, _CSRGraph]:
     See :func:`write_entry`.
 
     """
-    with path.open("rb") as f:
-        payload = pickle.load(f)  # pointplan's own cache file, written by write_entry
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling ~10^5 dicts would run the cyclic collector many times for nothing
+    try:
+        with path.open("rb") as f:
+            payload = pickle.load(f)  # pointplan's own cache file, written by write_entry
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         msg = f"{path.name} is not a network cache entry of format {FORMAT}."
         raise ValueError(msg)

@@ -140,7 +140,7 @@ class FallbackCalibration:
     >>> cal = load_calibration()
     >>> sorted(cal.models) == sorted(MODES) and cal.bands_m[0] == 0.0
     True
-    >>> 1.0 < cal.models["motorbike"].minutes(np.array([3000.0]))[0] < 30.0
+    >>> bool(1.0 < cal.models["motorbike"].minutes(np.array([3000.0]))[0] < 30.0)
     True
 
     """
@@ -356,13 +356,7 @@ def fit_fallback(
     """
     from pointplan.network.loading import load_network
 
-    knots = np.asarray(bands_m, float)
-    if knots[0] != 0 or (np.diff(knots) <= 0).any():
-        msg = f"bands_m must start at 0 and increase, got {bands_m!r}."
-        raise InputError(msg)
-    if not 0 < heldout_share < 1:
-        msg = f"heldout_share must be between 0 and 1, got {heldout_share!r}."
-        raise InputError(msg)
+    knots = _check_fit(bands_m, heldout_share)
     models = {}
     for mode in modes:
         _check_mode(mode)
@@ -378,6 +372,17 @@ def fit_fallback(
         models[mode] = _fit_mode(pairs, mode, knots, np.isin(pairs["target"], held))
         logger.info("fallback %s: %s", mode, models[mode].to_dict())
     return FallbackCalibration(models, tuple(float(b) for b in knots), _meta(source, seed, n_targets, n_origins))
+
+
+def _check_fit(bands_m: tuple[float, ...], heldout_share: float) -> FloatArray:
+    knots = np.asarray(bands_m, float)
+    if knots[0] != 0 or (np.diff(knots) <= 0).any():
+        msg = f"bands_m must start at 0 and increase, got {bands_m!r}."
+        raise InputError(msg)
+    if not 0 < heldout_share < 1:
+        msg = f"heldout_share must be between 0 and 1, got {heldout_share!r}."
+        raise InputError(msg)
+    return knots
 
 
 def _meta(source: object, seed: int, n_targets: int, n_origins: int) -> dict[str, Any]:

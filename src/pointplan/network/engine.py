@@ -73,6 +73,17 @@ class NodeTimes:
     targets : sequence
         The target node ids, as given.
 
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
+    >>> NetworkEngine(G, "motorbike").node_times([2]).to_frame()
+       target  seconds
+    1       2     60.0
+    2       2      0.0
+
     """
 
     nodes: pd.Index
@@ -156,6 +167,20 @@ class NetworkEngine:
     network, the far end of a one-way street leaving the area) is reported unreachable;
     load networks with ``retain_all=False`` (the default) to keep only the main part.
 
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
+    >>> eng = NetworkEngine(G, "motorbike")
+    >>> o = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0], [0.0]), crs="EPSG:32648")
+    >>> d = gpd.GeoDataFrame(geometry=gpd.points_from_xy([500.0], [0.0]), index=["P"], crs="EPSG:32648")
+    >>> eng.nearest(o, d)[["dest", "minutes", "distance_m"]]
+      dest  minutes  distance_m
+    0    P      1.0       500.0
+
     """
 
     method: ClassVar[str] = _NETWORK
@@ -205,6 +230,7 @@ class NetworkEngine:
         xy = _points_xy(gdf, what, self.crs)
         key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
         memo = self._g.memo.setdefault("snaps", {})
+        assert isinstance(memo, dict)
         hit = memo.get(key)
         if isinstance(hit, Snapped):
             return hit
@@ -712,6 +738,15 @@ def make_engine(
     -------
     NetworkEngine or CrowFliesEngine
         Check ``engine.method`` to know which.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
+    >>> make_engine(G, "motorbike").method, make_engine(None, "walk").method
+    ('network', 'crow_flies_circuity')
 
     """
     _check_mode(mode)

@@ -318,6 +318,18 @@ def calibrate_circuity(
     NetworkError
         Fewer than 10 usable pairs.
 
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> for i in range(30):
+    ...     G.add_node(i, x=100.0 * i, y=0.0)
+    >>> for i in range(29):
+    ...     _ = G.add_edge(i, i + 1, length=100.0, highway="residential")
+    ...     _ = G.add_edge(i + 1, i, length=100.0, highway="residential")
+    >>> round(calibrate_circuity(G, n_pairs=100), 6)  # a straight street
+    1.0
+
     """
     _check_graph(G)
     if int(n_pairs) < 1:
@@ -331,19 +343,7 @@ def calibrate_circuity(
     if crs.is_geographic:
         _check_coordinates_fit(G, crs)
         x, y = pyproj.Transformer.from_crs(crs, projected_crs(), always_xy=True).transform(x, y)
-    u = nodes.get_indexer([e[0] for e in G.edges()])
-    v = nodes.get_indexer([e[1] for e in G.edges()])
-    length = np.fromiter((_as_float(d.get("length")) for _, _, d in G.edges(data=True)), float)
-    times = np.fromiter((_as_float(d.get(TIME_ATTR, 0.0)) for _, _, d in G.edges(data=True)), float)
-    bad = ~np.isfinite(length) | (length < 0)
-    length[bad] = np.hypot(x[v[bad]] - x[u[bad]], y[v[bad]] - y[u[bad]])
-    keep = (u != v) & ~np.isposinf(times)
-    # shortest of parallel edges (a plain sparse constructor would sum duplicates)
-    order = np.lexsort((length[keep], v[keep], u[keep]))
-    uu, vv, ll = u[keep][order], v[keep][order], length[keep][order]
-    first = np.ones(len(uu), bool)
-    first[1:] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
-    W = sparse.csr_matrix((ll[first], (uu[first], vv[first])), shape=(n, n))
+    W = _length_matrix(G, nodes, x, y)
     rng = np.random.default_rng(seed)
     n_src = min(n, max(10, math.ceil(math.sqrt(n_pairs)) * 2))
     sources = rng.choice(n, size=n_src, replace=False)
@@ -361,3 +361,22 @@ def calibrate_circuity(
     ratio = float(net[r[pick], c[pick]].sum() / straight[r[pick], c[pick]].sum())
     logger.info("circuity %.3f from %d node pairs", ratio, pick.size)
     return ratio
+
+
+def _length_matrix(G: nx.MultiDiGraph, nodes: pd.Index, x: FloatArray, y: FloatArray) -> sparse.csr_matrix:
+    """Edge lengths as a sparse matrix: the shortest of parallel edges, impassable ones left out."""
+    n = len(nodes)
+    u = nodes.get_indexer([e[0] for e in G.edges()])
+    v = nodes.get_indexer([e[1] for e in G.edges()])
+    length = np.fromiter((_as_float(d.get("length")) for _, _, d in G.edges(data=True)), float)
+    times = np.fromiter((_as_float(d.get(TIME_ATTR, 0.0)) for _, _, d in G.edges(data=True)), float)
+    bad = ~np.isfinite(length) | (length < 0)
+    length[bad] = np.hypot(x[v[bad]] - x[u[bad]], y[v[bad]] - y[u[bad]])
+    keep = (u != v) & ~np.isposinf(times)
+    # shortest of parallel edges (a plain sparse constructor would sum duplicates)
+    order = np.lexsort((length[keep], v[keep], u[keep]))
+    uu, vv, ll = u[keep][order], v[keep][order], length[keep][order]
+    first = np.ones(len(uu), bool)
+    first[1:] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
+    W = sparse.csr_matrix((ll[first], (uu[first], vv[first])), shape=(n, n))
+    return W

@@ -101,7 +101,23 @@ _CSR_CACHE: weakref.WeakKeyDictionary[nx.Graph, dict[tuple[Any, ...], _CSRGraph]
 
 
 def clear_cache() -> None:
-    """Forget every cached graph conversion (e.g. after editing edge attributes in place)."""
+    """Forget every cached graph conversion (e.g. after editing edge attributes in place).
+
+    Examples
+    --------
+    >>> from pointplan.network import NetworkEngine
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
+    >>> first = NetworkEngine(G, "motorbike").conversion_seconds
+    >>> NetworkEngine(G, "motorbike").conversion_seconds  # from the cache
+    0.0
+    >>> clear_cache()
+    >>> NetworkEngine(G, "motorbike").conversion_seconds > 0
+    True
+
+    """
     _CSR_CACHE.clear()
 
 

@@ -72,6 +72,19 @@ def network_service_areas(
         budget), index of ``points``, CRS of ``points``; columns ``max_minutes`` and
         ``method``.
 
+    Examples
+    --------
+    >>> import geopandas as gpd, networkx as nx
+    >>> from pointplan.network import NetworkEngine
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")
+    >>> _ = G.add_edge(2, 1, length=1000.0, highway="primary")
+    >>> p = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0], [0.0]), crs="EPSG:32648")
+    >>> area = network_service_areas(NetworkEngine(G, "motorbike"), p, 1.0, buffer_m=10, cell_m=1)
+    >>> 509 <= area.geometry.iloc[0].bounds[2] <= 512  # 1 minute at 30 km/h: 500 m of street, + 10 m (a cell)
+    True
+
     """
     limit_s = _check_minutes(max_minutes) * 60.0
     if not (isinstance(buffer_m, int | float) and buffer_m > 0):

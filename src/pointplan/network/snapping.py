@@ -46,6 +46,18 @@ class StreetIndex:
     geom : numpy.ndarray
         LineString of each street from ``a`` to ``b``.
 
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> from pointplan.network import NetworkEngine
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")  # one-way, 120 s
+    >>> streets = NetworkEngine(G, "motorbike")._g.streets
+    >>> s = streets.snap(np.array([[250.0, 30.0]]))
+    >>> s.frac.tolist(), s.snap_m.tolist(), [x.tolist() for x in s.leave()]  # to a: closed; to b: 90 s
+    ([0.25], [30.0], [[[inf, 90.0]], [[inf, 750.0]]])
+
     """
 
     a: IntArray
@@ -233,6 +245,19 @@ def same_street_trips(o: Snapped, d: Snapped) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``i``, ``j`` (positions), ``seconds`` and ``metres`` between the two
         projections, for pairs whose street allows the trip in its direction.
+
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> from pointplan.network import NetworkEngine
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")  # one-way, 120 s
+    >>> streets = NetworkEngine(G, "motorbike")._g.streets
+    >>> o, d = streets.snap(np.array([[200.0, 0.0], [900.0, 0.0]])), streets.snap(np.array([[500.0, 0.0]]))
+    >>> same_street_trips(o, d)  # 200 -> 500 m with the one-way street; 900 -> 500 m against it: none
+       i  j  seconds  metres
+    0  0  0     36.0   300.0
 
     """
     left = pd.DataFrame({"s": o.street, "i": np.arange(len(o.street))})
