@@ -260,10 +260,13 @@ def same_street_trips(o: Snapped, d: Snapped) -> pd.DataFrame:
     0  0  0     36.0   300.0
 
     """
-    left = pd.DataFrame({"s": o.street, "i": np.arange(len(o.street))})
-    right = pd.DataFrame({"s": d.street, "j": np.arange(len(d.street))})
-    pairs = left.merge(right, on="s")
-    i, j, s = (pairs[c].to_numpy(np.int64) for c in ("i", "j", "s"))
+    order = np.argsort(d.street, kind="stable")  # destinations grouped by street
+    lo = np.searchsorted(d.street[order], o.street, side="left")
+    hi = np.searchsorted(d.street[order], o.street, side="right")
+    count = hi - lo
+    i = np.repeat(np.arange(len(o.street)), count)
+    j = order[np.repeat(lo, count) + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)]
+    s = o.street[i]
     fo, fd = o.frac[i], d.frac[j]
     st = o.streets
     ahead = fd >= fo  # travel a -> b
