@@ -36,7 +36,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from scipy.optimize import nnls
 
 from pointplan._errors import InputError, NetworkError
 from pointplan.network._common import MODES, FloatArray, IntArray, _check_mode
@@ -259,6 +258,8 @@ def _abs_pct(pred: FloatArray, actual: FloatArray) -> dict[str, float]:
 
 def _fit_mode(pairs: dict[str, FloatArray], mode: str, knots: FloatArray, test: np.ndarray) -> FallbackModel:
     """Fit one mode's model on the training pairs; held-out errors on the ``test`` pairs."""
+    from scipy.optimize import nnls  # only when fitting (scipy.optimize is slow to import)
+
     from pointplan.network.fallback import DEFAULT_CIRCUITY
     from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
 
