@@ -137,7 +137,8 @@ def test_add_travel_times_by_highway_maxspeed_and_exclusion():
             (0, 1, {"length": 500.0, "highway": "primary"}),
             (1, 2, {"length": 500.0, "highway": "primary", "maxspeed": "20"}),
             (2, 3, {"length": 500.0, "highway": "footway"}),
-            (3, 0, {"length": 1200.0}),  # no highway tag: the mode's default speed
+            (3, 0, {"length": 1200.0, "highway": "unknown_type"}),  # not in the table: the mode's default
+            (0, 3, {"length": 1200.0, "railway": "rail"}),  # no highway tag: never a road
             (1, 3, {"length": 750.0, "highway": ["residential", "primary"]}),
         ],
     )
@@ -147,6 +148,8 @@ def test_add_travel_times_by_highway_maxspeed_and_exclusion():
     assert tt[(1, 2)] == pytest.approx(500 / (20 / 3.6))  # capped by maxspeed 20
     assert tt[(2, 3)] == math.inf  # motorbikes may not use footways
     assert tt[(3, 0)] == pytest.approx(1200 / (25 / 3.6))  # DEFAULT_SPEEDS_KMH
+    assert tt[(0, 3)] == math.inf  # a railway is not a road (it was 25 km/h before)
+    assert tt[(0, 3)] == math.inf  # a railway is not a road (it was 25 km/h before)
     assert tt[(1, 3)] == pytest.approx(750 / (((18 + 30) / 2) / 3.6))  # merged: mean
     assert G.graph["pointplan_mode"] == "motorbike"
     net.add_travel_times(G, "walk")
@@ -217,7 +220,7 @@ def test_lattice_times_one_way_and_parallel_edges_by_hand():
     origins = points(xy, index=[f"n{n}" for n in range(9)])
     dest = points([(100, 100)], index=["centre"])
     out = eng.nearest(origins, dest)
-    assert list(out.columns) == ["dest", "minutes", "distance_m", "method"]
+    assert list(out.columns) == ["dest", "minutes", "distance_m", "reachable", "method"]
     assert out.attrs["method"] == "network" and (out["method"] == "network").all()
     assert (out["dest"] == "centre").all()
     np.testing.assert_allclose(out["minutes"], [LATTICE_TO_4[n] / 60 for n in range(9)])
@@ -270,7 +273,7 @@ def test_far_points_are_reported():
     np.testing.assert_allclose(out["minutes"] * 60, [10.0, 80.0 + 25.0])
 
 
-def test_unreachable_components_and_one_way_traps_are_inf_and_counted():
+def test_unreachable_components_and_one_way_traps_are_missing_and_counted():
     coords = {0: (0, 0), 1: (100, 0), 2: (200, 0), 3: (0, 500), 4: (100, 500), 5: (200, 100)}
     edges = two_way(0, 1, 100) + two_way(1, 2, 100) + two_way(3, 4, 100)
     edges += one_way(2, 5, 100)  # 5 can be entered, never left
@@ -281,8 +284,11 @@ def test_unreachable_components_and_one_way_traps_are_inf_and_counted():
     with pytest.warns(UnreachableWarning, match="2 of 3 origins"):
         out = eng.nearest(origins, dest)
     assert out.loc["a", "minutes"] == pytest.approx(10 / 60)
-    assert out.loc[["b", "c"], "minutes"].tolist() == [math.inf, math.inf]
-    assert out.loc[["b", "c"], "distance_m"].tolist() == [math.inf, math.inf]
+    # missing, never inf (an inf would reach JSON and CSV outputs), and counted
+    assert out.loc[["b", "c"], "minutes"].isna().all() and out.loc[["b", "c"], "distance_m"].isna().all()
+    assert not np.isinf(out[["minutes", "distance_m"]].to_numpy()).any()
+    assert out["reachable"].tolist() == [True, False, False]
+    assert out.attrs["n_unreachable"] == 2
     assert out["dest"].isna().tolist() == [False, True, True]
     od = eng.od_long(origins, dest, max_minutes=60)
     assert od[["i", "j"]].values.tolist() == [[0, 0]]
@@ -435,7 +441,7 @@ def test_graph_in_lon_lat_is_projected_with_the_same_answers():
 
 
 def test_crow_flies_by_hand():
-    eng = net.CrowFliesEngine("motorbike")  # 25 km/h, circuity 1.3
+    eng = net.CrowFliesEngine("motorbike", circuity=1.3)  # 25 km/h, circuity 1.3: the plain model
     dests = points([(0, 0), (10_000, 0)], index=["P", "Q"])
     origins = points([(3000, 4000), (0, 0), (9000, 0)], index=["a", "b", "c"])
     out = eng.nearest(origins, dests)
@@ -643,19 +649,62 @@ def vanmieu_points(vanmieu):
     return origins.to_crs("EPSG:4326"), dests
 
 
-def _brute_force_seconds(G, origins, dests, access_mps):
-    """Full origin x destination matrix with osmnx snapping and networkx Dijkstra."""
-    import osmnx as ox
+def _edge_snap(G, xy):
+    """Nearest edge of every point by brute force (shapely distance to every edge).
 
-    o, d = origins.to_crs(UTM), dests.to_crs(UTM)
-    o_nodes, o_snap = ox.distance.nearest_nodes(G, o.geometry.x, o.geometry.y, return_dist=True)
-    d_nodes, d_snap = ox.distance.nearest_nodes(G, d.geometry.x, d.geometry.y, return_dist=True)
+    Returns, per point, the snap distance and the ways out of / into its projection:
+    lists of (node, seconds) to leave towards and to arrive from, and (edge key, fraction).
+    """
+    best = {}
+    for u, v, d in G.edges(data=True):
+        if not np.isfinite(d["travel_time_s"]) or u == v:
+            continue
+        if (u, v) not in best or d["travel_time_s"] < best[(u, v)]["travel_time_s"]:
+            best[(u, v)] = d
+    keys = list(best)
+    lines = np.array(
+        [
+            best[k].get("geometry")
+            or shapely.LineString([(G.nodes[k[0]]["x"], G.nodes[k[0]]["y"]), (G.nodes[k[1]]["x"], G.nodes[k[1]]["y"])])
+            for k in keys
+        ]
+    )
+    out = []
+    for x, y in xy:
+        p = shapely.Point(x, y)
+        dist = shapely.distance(lines, p)
+        u, v = keys[int(np.argmin(dist))]
+        leave, arrive, on = [], [], []
+        for a, b in ((u, v), (v, u)):
+            if (a, b) in best:
+                line = lines[keys.index((a, b))]
+                f = line.line_locate_point(p, normalized=True)
+                t = best[(a, b)]["travel_time_s"]
+                leave.append((b, (1 - f) * t))
+                arrive.append((a, f * t))
+                on.append(((a, b), f, t))
+        out.append((float(dist.min()), leave, arrive, on))
+    return out
+
+
+def _brute_force_seconds(G, origins, dests, access_mps):
+    """Full origin x destination matrix: brute-force edge snapping and networkx Dijkstra."""
+    o = _edge_snap(G, shapely.get_coordinates(origins.to_crs(UTM).geometry.values))
+    d = _edge_snap(G, shapely.get_coordinates(dests.to_crs(UTM).geometry.values))
     R = G.reverse(copy=True)
     M = np.full((len(o), len(d)), np.inf)
-    for j, dn in enumerate(d_nodes):
-        t = nx.single_source_dijkstra_path_length(R, dn, weight="travel_time_s")
-        M[:, j] = [t.get(on, np.inf) for on in o_nodes]
-    return M + np.asarray(o_snap)[:, None] / access_mps + np.asarray(d_snap)[None, :] / access_mps
+    for j, (d_snap, _, arrive, d_on) in enumerate(d):
+        to_dest = {}
+        for node, cost in arrive:  # seconds from every node to the destination's projection
+            for n, t in nx.single_source_dijkstra_path_length(R, node, weight="travel_time_s").items():
+                to_dest[n] = min(to_dest.get(n, np.inf), t + cost)
+        for i, (o_snap, leave, _, o_on) in enumerate(o):
+            best = min((cost + to_dest.get(n, np.inf) for n, cost in leave), default=np.inf)
+            for (e1, f1, t1), (e2, f2, _) in itertools.product(o_on, d_on):
+                if e1 == e2 and f2 >= f1:  # along the same street, in its direction
+                    best = min(best, (f2 - f1) * t1)
+            M[i, j] = best + (o_snap + d_snap) / access_mps
+    return M, np.array([s[0] for s in o])
 
 
 @pytest.mark.slow
@@ -663,16 +712,18 @@ def test_vanmieu_nearest_and_od_equal_brute_force(vanmieu, vanmieu_points):
     G = vanmieu["motorbike"]
     origins, dests = vanmieu_points
     eng = net.NetworkEngine(G, "motorbike")
-    M = _brute_force_seconds(G, origins, dests, eng.access_speed_kmh / 3.6)
+    M, o_snap = _brute_force_seconds(G, origins, dests, eng.access_speed_kmh / 3.6)
+    # the far-from-network rule measures the same distance as the snap (to the nearest street)
+    np.testing.assert_allclose(eng.snap(origins)["snap_m"], o_snap, rtol=1e-6, atol=1e-6)
     with pytest.warns(UnreachableWarning) if np.isinf(M.min(axis=1)).any() else _Nothing():
         near = eng.nearest(origins, dests)
-    np.testing.assert_allclose(near["minutes"] * 60, M.min(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(near["minutes"] * 60, M.min(axis=1), rtol=1e-6)
     fin = np.isfinite(M.min(axis=1))
     assert near["dest"][fin].tolist() == [dests.index[j] for j in M.argmin(axis=1)[fin]]
     od = eng.od_long(origins, dests, max_minutes=3.0)
     i, j = np.nonzero(M <= 180.0)
     assert od[["i", "j"]].values.tolist() == np.column_stack([i, j]).tolist()
-    np.testing.assert_allclose(od["minutes"] * 60, M[i, j], rtol=1e-9)
+    np.testing.assert_allclose(od["minutes"] * 60, M[i, j], rtol=1e-6)
     # od_long and nearest agree on the nearest pair's distance
     best = od.loc[od.groupby("i")["minutes"].idxmin()]
     np.testing.assert_allclose(best["distance_m"].to_numpy(), near["distance_m"].to_numpy()[best["i"]], rtol=1e-9)

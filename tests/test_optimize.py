@@ -630,4 +630,6 @@ def test_propose_default_engine_warns(town):
     with pytest.warns(PrecisionWarning, match="estimates"):
         prop = propose(demand, points, cands, 1, boundary=boundary)
     assert prop.summary["engine_method"] != StraightEngine.method
-    assert prop.points["candidate_id"].tolist() == ["east"]
+    # the default fallback is calibrated on Hanoi's roads (issue 14): 10 km east by motorbike takes
+    # about 27 min (< 30, already covered; circuity 1.3 at 25 km/h said 31), so the pick is "north"
+    assert prop.points["candidate_id"].tolist() == ["north"]

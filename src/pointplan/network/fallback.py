@@ -1,0 +1,382 @@
+"""The straight-line fallback (distance x circuity / speed) and its calibration."""
+
+# ruff: noqa: N803, N806 - `G` for a graph and `A` for a matrix, as in osmnx/scipy
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import ClassVar
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from pointplan._errors import (
+    InputError,
+    NetworkError,
+)
+from pointplan._validate import projected_crs
+from pointplan.network._common import (
+    _CROW,
+    TIME_ATTR,
+    FloatArray,
+    _as_float,
+    _check_coordinates_fit,
+    _check_graph,
+    _check_minutes,
+    _check_mode,
+    _check_speed,
+    _graph_crs,
+    _labels,
+    _points_xy,
+)
+from pointplan.network.calibration import FallbackCalibration, FallbackModel, load_calibration
+from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+DEFAULT_CIRCUITY: float = 1.3
+
+
+class CrowFliesEngine:
+    """Fallback without a network: travel time from the straight-line distance.
+
+    By default the time and the network distance come from the calibration fitted on
+    Hanoi's inner-city roads (:func:`~pointplan.network.calibration.load_calibration`):
+    circuity and effective speed by mode and distance band, with the held-out error
+    stated in the calibration file. Give ``speed_kmh`` and/or ``circuity`` (or
+    ``calibration=False``) for the plain model: straight line x circuity / speed.
+    Distances are measured in :data:`pointplan.settings.projected_crs` with a k-d tree
+    (vectorised; fast for tens of thousands of origins and thousands of points).
+
+    Parameters
+    ----------
+    mode
+        Travel mode (:data:`MODES`).
+    speed_kmh
+        Speed of the plain model (default :data:`DEFAULT_SPEEDS_KMH` for the mode).
+    circuity
+        Network / straight-line distance ratio of the plain model (default
+        :data:`DEFAULT_CIRCUITY`); measure it on a network with :func:`calibrate_circuity`.
+    calibration
+        A :class:`~pointplan.network.calibration.FallbackCalibration` or the path of one
+        (default: the one shipped with pointplan); ``False`` for the plain model.
+
+    Attributes
+    ----------
+    method : str
+        ``"crow_flies_circuity"``.
+    model : FallbackModel
+        The straight-line model in use.
+    circuity, speed_kmh : float or None
+        The plain model's figures (None when calibrated: they vary by distance band).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> o = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2320000.0]), crs="EPSG:32648")
+    >>> d = gpd.GeoDataFrame(geometry=gpd.points_from_xy([588000.0], [2324000.0]), crs="EPSG:32648")
+    >>> plain = CrowFliesEngine("motorbike", circuity=1.3)  # 5 km x 1.3 at 25 km/h
+    >>> round(float(plain.nearest(o, d)["minutes"].iloc[0]), 2)
+    15.6
+    >>> calibrated = CrowFliesEngine("motorbike")  # fitted on Hanoi's inner-city roads
+    >>> calibrated.circuity is None and 10 < float(calibrated.nearest(o, d)["minutes"].iloc[0]) < 40
+    True
+
+    """
+
+    method: ClassVar[str] = _CROW
+
+    def __init__(
+        self,
+        mode: str = "motorbike",
+        *,
+        speed_kmh: float | None = None,
+        circuity: float | None = None,
+        calibration: FallbackCalibration | str | Path | bool | None = None,
+    ) -> None:
+        self.mode = _check_mode(mode)
+        self.calibrated = speed_kmh is None and circuity is None and calibration is not False
+        if self.calibrated:
+            cal = calibration if isinstance(calibration, FallbackCalibration) else None
+            if cal is None:
+                cal = load_calibration(None if calibration in (None, True) else calibration)  # type: ignore[arg-type]
+            if self.mode not in cal.models:
+                msg = f"The fallback calibration has no model for {self.mode!r}: refit it with fit_fallback(...)."
+                raise InputError(msg)
+            self.model = cal.models[self.mode]
+            self.circuity: float | None = None
+            self.speed_kmh: float | None = None
+            return
+        v = _check_speed(DEFAULT_SPEEDS_KMH[mode] if speed_kmh is None else speed_kmh, "speed_kmh")
+        c = _as_float(DEFAULT_CIRCUITY if circuity is None else circuity)
+        if not (math.isfinite(c) and c >= 1.0):
+            msg = f"circuity must be a number >= 1 (network / straight line), got {circuity!r}."
+            raise InputError(msg)
+        self.circuity, self.speed_kmh = c, v
+        self.model = FallbackModel(self.mode, np.array([0.0]), np.array([c]), np.array([v]))
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        """CRS distances are measured in: :data:`pointplan.settings.projected_crs`."""
+        return projected_crs()
+
+    def __repr__(self) -> str:
+        if self.calibrated:
+            return f"CrowFliesEngine(mode={self.mode!r}, calibrated by distance band)"
+        return f"CrowFliesEngine(mode={self.mode!r}, speed_kmh={self.speed_kmh}, circuity={self.circuity})"
+
+    def _minutes(self, straight_m: FloatArray) -> FloatArray:
+        return self.model.minutes(straight_m)
+
+    def minutes_for(self, straight_m: npt.ArrayLike) -> FloatArray:
+        """Travel minutes this engine gives for straight-line distances (m).
+
+        Parameters
+        ----------
+        straight_m
+            Straight-line distances in metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            Minutes.
+
+        Examples
+        --------
+        >>> CrowFliesEngine("walk", circuity=1.5).minutes_for([900.0]).tolist()  # 1,350 m at 4.5 km/h
+        [18.0]
+
+        """
+        return self._minutes(np.atleast_1d(np.asarray(straight_m, float)))
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Nearest destination by straight line, with its estimated travel time.
+
+        Parameters
+        ----------
+        origins
+            Demand locations.
+        destinations
+            Service points.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same columns as :meth:`NetworkEngine.nearest` (``dest``, ``minutes``,
+            ``distance_m`` = straight line x circuity, ``method``).
+
+        """
+        o = _points_xy(origins, "origins", self.crs)
+        d = _points_xy(destinations, "destinations", self.crs)
+        straight, j = cKDTree(d).query(o)
+        out = pd.DataFrame(
+            {
+                "dest": _labels(destinations.index, np.asarray(j, np.int64)),
+                "minutes": self._minutes(straight),
+                "distance_m": self.model.distance_m(straight),
+                "method": self.method,
+            },
+            index=origins.index,
+        )
+        out.attrs["method"] = self.method
+        return out
+
+    def od_long(
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        max_minutes: float,
+        *,
+        with_distance: bool = True,
+    ) -> pd.DataFrame:
+        """Origin-destination pairs within ``max_minutes``, in sparse long format.
+
+        Parameters
+        ----------
+        origins
+            Demand locations.
+        destinations
+            Service points.
+        max_minutes
+            Cut-off (inclusive).
+        with_distance
+            Accepted for symmetry with :meth:`NetworkEngine.od_long` (always computed).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``i``, ``j`` (positions), ``minutes``, ``distance_m``; sorted by
+            ``i`` then ``j``.
+
+        """
+        limit = _check_minutes(max_minutes)
+        o = _points_xy(origins, "origins", self.crs)
+        d = _points_xy(destinations, "destinations", self.crs)
+        radius_m = self.model.max_straight_m(limit)
+        pairs = cKDTree(o).sparse_distance_matrix(cKDTree(d), radius_m * (1 + 1e-12), output_type="ndarray")
+        i = pairs["i"].astype(np.int64)
+        j = pairs["j"].astype(np.int64)
+        straight = pairs["v"].astype(float)
+        minutes = self._minutes(straight)
+        ok = minutes <= limit
+        i, j, straight, minutes = i[ok], j[ok], straight[ok], minutes[ok]
+        order = np.argsort(i * len(d) + j)  # keys are unique
+        out = pd.DataFrame(
+            {
+                "i": i[order],
+                "j": j[order],
+                "minutes": minutes[order],
+                "distance_m": self.model.distance_m(straight[order]),
+            }
+        )
+        out.attrs["method"] = self.method
+        return out
+
+    def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float, *, buffer_m: float = 0.0) -> gpd.GeoDataFrame:
+        """Disc reached from each point within ``max_minutes``.
+
+        Parameters
+        ----------
+        points
+            Service points.
+        max_minutes
+            Time budget.
+        buffer_m
+            Extra margin added to the radius (for symmetry with the network engine).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One disc per point: the farthest straight line reached in time (+ ``buffer_m``), index
+            and CRS of ``points``.
+
+        """
+        limit = _check_minutes(max_minutes)
+        xy = _points_xy(points, "points", self.crs)
+        radius_m = self.model.max_straight_m(limit) + float(buffer_m)
+        discs = shapely.buffer(shapely.points(xy), radius_m, quad_segs=16)
+        out = gpd.GeoDataFrame(
+            {"max_minutes": limit, "method": self.method},
+            geometry=gpd.GeoSeries(discs, crs=self.crs).values,
+            index=points.index,
+            crs=self.crs,
+        ).to_crs(points.crs)
+        out.attrs["method"] = self.method
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Circuity
+# ---------------------------------------------------------------------------------------
+
+
+def calibrate_circuity(
+    G: nx.MultiDiGraph,
+    n_pairs: int = 500,
+    seed: int = 0,
+    *,
+    min_distance_m: float = 200.0,
+) -> float:
+    """Measure the ratio of network to straight-line distance on a road network.
+
+    Random node pairs are drawn among the pairs connected in the graph's direction of
+    travel and at least ``min_distance_m`` apart; the result is the ratio of sums
+    (total network length / total straight-line length), which weights pairs by their
+    length and is not thrown by very short pairs. Use it as ``CrowFliesEngine(circuity=
+    calibrate_circuity(G))`` to replace :data:`DEFAULT_CIRCUITY`.
+
+    Parameters
+    ----------
+    G
+        Road graph with edge ``length`` (metres) and node ``x``/``y``; geographic
+        coordinates are projected to :data:`pointplan.settings.projected_crs`.
+    n_pairs
+        Number of pairs sampled.
+    seed
+        Random seed (the result is reproducible).
+    min_distance_m
+        Ignore pairs closer than this (straight line).
+
+    Returns
+    -------
+    float
+        The circuity factor (>= 1 on any real network).
+
+    Raises
+    ------
+    NetworkError
+        Fewer than 10 usable pairs.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> for i in range(30):
+    ...     G.add_node(i, x=100.0 * i, y=0.0)
+    >>> for i in range(29):
+    ...     _ = G.add_edge(i, i + 1, length=100.0, highway="residential")
+    ...     _ = G.add_edge(i + 1, i, length=100.0, highway="residential")
+    >>> round(calibrate_circuity(G, n_pairs=100), 6)  # a straight street
+    1.0
+
+    """
+    _check_graph(G)
+    if int(n_pairs) < 1:
+        msg = f"n_pairs must be >= 1, got {n_pairs!r}."
+        raise InputError(msg)
+    crs = _graph_crs(G)
+    nodes = pd.Index(list(G.nodes))
+    n = len(nodes)
+    x = np.fromiter((d["x"] for _, d in G.nodes(data=True)), float, n)
+    y = np.fromiter((d["y"] for _, d in G.nodes(data=True)), float, n)
+    if crs.is_geographic:
+        _check_coordinates_fit(G, crs)
+        x, y = pyproj.Transformer.from_crs(crs, projected_crs(), always_xy=True).transform(x, y)
+    W = _length_matrix(G, nodes, x, y)
+    rng = np.random.default_rng(seed)
+    n_src = min(n, max(10, math.ceil(math.sqrt(n_pairs)) * 2))
+    sources = rng.choice(n, size=n_src, replace=False)
+    net = dijkstra(W, directed=True, indices=sources)
+    straight = np.hypot(x[None, :] - x[sources, None], y[None, :] - y[sources, None])
+    ok = np.isfinite(net) & (straight >= max(min_distance_m, 1e-9))
+    r, c = np.nonzero(ok)
+    if r.size < 10:
+        msg = (
+            f"Only {r.size} connected node pairs at least {min_distance_m:g} m apart: the "
+            "network is too small or too fragmented to calibrate a circuity factor."
+        )
+        raise NetworkError(msg)
+    pick = rng.choice(r.size, size=min(int(n_pairs), r.size), replace=False)
+    ratio = float(net[r[pick], c[pick]].sum() / straight[r[pick], c[pick]].sum())
+    logger.info("circuity %.3f from %d node pairs", ratio, pick.size)
+    return ratio
+
+
+def _length_matrix(G: nx.MultiDiGraph, nodes: pd.Index, x: FloatArray, y: FloatArray) -> sparse.csr_matrix:
+    """Edge lengths as a sparse matrix: the shortest of parallel edges, impassable ones left out."""
+    n = len(nodes)
+    u = nodes.get_indexer([e[0] for e in G.edges()])
+    v = nodes.get_indexer([e[1] for e in G.edges()])
+    length = np.fromiter((_as_float(d.get("length")) for _, _, d in G.edges(data=True)), float)
+    times = np.fromiter((_as_float(d.get(TIME_ATTR, 0.0)) for _, _, d in G.edges(data=True)), float)
+    bad = ~np.isfinite(length) | (length < 0)
+    length[bad] = np.hypot(x[v[bad]] - x[u[bad]], y[v[bad]] - y[u[bad]])
+    keep = (u != v) & ~np.isposinf(times)
+    # shortest of parallel edges (a plain sparse constructor would sum duplicates)
+    order = np.lexsort((length[keep], v[keep], u[keep]))
+    uu, vv, ll = u[keep][order], v[keep][order], length[keep][order]
+    first = np.ones(len(uu), bool)
+    first[1:] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
+    W = sparse.csr_matrix((ll[first], (uu[first], vv[first])), shape=(n, n))
+    return W
