@@ -1,0 +1,442 @@
+"""The GeoDataFrame front end: :func:`propose` new service points.
+
+:func:`propose` takes demand, existing points and candidate sites as GeoDataFrames,
+builds the sparse coverage and travel-time pairs with a travel-time engine
+(:mod:`pointplan.network`) and KD-trees, calls a matrix solver
+(:mod:`pointplan.locate.coverage`, :mod:`pointplan.locate.median`) and returns a
+:class:`Proposal`: the proposed points ranked by marginal gain and a before/after summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from pointplan import settings
+from pointplan._errors import InfeasibleError, InputError, MissingColumnError, PrecisionWarning
+from pointplan.locate._inputs import check_method
+from pointplan.locate.coverage import solve_lscp, solve_mclp
+from pointplan.locate.median import solve_pmedian
+from pointplan.locate.result import FloatArray, SolveResult
+
+__all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Columns of :attr:`Proposal.points` (plus ``geometry``), in order.
+PROPOSAL_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "candidate_id",
+    "kind",
+    "unit_code",
+    "gain_people_covered",
+    "gain_person_minutes_saved",
+    "serves_units",
+    "source",
+    "location_precision",
+)
+
+
+class TravelEngine(Protocol):
+    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`)."""
+
+    method: str
+
+    def od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float
+    ) -> pd.DataFrame: ...
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame: ...
+
+
+@dataclass
+class Proposal:
+    """Proposed new points and the before/after figures.
+
+    Attributes
+    ----------
+    points
+        Proposed points (EPSG:4326) ranked by marginal gain of the objective: ``rank``,
+        ``candidate_id``, ``kind``, ``unit_code``, ``gain_people_covered`` (people newly
+        within the standard, in rank order), ``gain_person_minutes_saved`` (in rank
+        order; demand that reached no existing point counts from its first new point
+        on), ``serves_units`` (comma-joined codes of the units whose demand it becomes
+        nearest for), ``source``, ``location_precision`` and geometry.
+    result
+        The solver's :class:`SolveResult` (positions refer to the kept candidates).
+    dropped
+        Candidates dropped before solving, with ``reason`` and ``detail``.
+    objective
+        ``"mclp"``, ``"lscp"`` or ``"pmedian"``.
+    summary
+        Covered population and share before/after, population-weighted mean minutes
+        before/after, method, status, gap...
+    before_after
+        Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
+
+    """
+
+    points: gpd.GeoDataFrame
+    result: SolveResult
+    dropped: pd.DataFrame
+    objective: str
+    summary: dict[str, Any]
+    before_after: object | None = None
+
+
+def _projected_xy(gdf: gpd.GeoDataFrame) -> FloatArray:
+    geom = gdf.geometry.to_crs(settings.projected_crs)
+    if not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+
+
+def _default_engine() -> TravelEngine:
+    try:
+        from pointplan.network import make_engine
+    except ImportError as exc:  # pragma: no cover - network ships with the package
+        msg = "pointplan.network is unavailable; pass engine=... (od_long/nearest)."
+        raise InputError(msg) from exc
+    return make_engine(None, settings.default_mode)  # type: ignore[return-value]
+
+
+def _resolve_boundary(boundary: Any) -> Any:
+    if boundary is False:
+        return None
+    if boundary is not None:
+        return boundary
+    try:
+        from pointplan.data import load_boundary
+
+        return load_boundary()
+    except (ImportError, FileNotFoundError) as exc:
+        logger.warning("city boundary not available (%s); outside-city check skipped", exc)
+        return None
+
+
+def _capacity_array(capacity_per_point: Any, kinds: pd.Series) -> FloatArray:
+    if isinstance(capacity_per_point, Mapping):
+        cap = kinds.astype(str).map({str(k): v for k, v in capacity_per_point.items()})
+        if cap.isna().any():
+            missing = sorted(set(kinds[cap.isna()].astype(str)))
+            msg = (
+                f"capacity_per_point has no capacity for candidate kind(s) {missing}; give "
+                "one per kind or a single number."
+            )
+            raise InputError(msg)
+        return cap.to_numpy(dtype=np.float64)
+    value = float(capacity_per_point)
+    if not value >= 0:
+        msg = f"capacity_per_point must be >= 0 visits per day, got {capacity_per_point}."
+        raise InputError(msg)
+    return np.full(len(kinds), value)
+
+
+def propose(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    k: int | None = None,
+    *,
+    objective: Literal["mclp", "lscp", "pmedian"] = "mclp",
+    engine: TravelEngine | None = None,
+    max_minutes: float | None = None,
+    max_distance_m: float | None = None,
+    target_share: float = 1.0,
+    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    time_limit_s: float = 60.0,
+    capacity_per_point: float | Mapping[str, float] | None = None,
+    require_unit_coverage: bool = False,
+    budget_per_kind: Mapping[str, int] | None = None,
+    boundary: Any = None,
+    min_separation_m: float = 50.0,
+    od_cutoff_minutes: float | None = None,
+    load_column: str = "visits_per_day",
+) -> Proposal:
+    """Propose where to add service points.
+
+    Parameters
+    ----------
+    demand
+        Demand points: ``population`` (weight), ``unit_code``, point geometry (any CRS).
+    points
+        Existing (fixed) points: ``point_id``, ``unit_code``, geometry. May be empty.
+    candidates
+        Candidate sites: ``candidate_id``, ``kind`` (``"proposed"``, ``"kiosk"``,
+        ``"community"``, ``"mobile"``...), optional ``source`` and ``unit_code``.
+    k
+        Number of points to add (``mclp``, ``pmedian``; at most: points that gain nothing
+        are not proposed).
+    objective
+        ``"mclp"`` (most people within the standard), ``"lscp"`` (fewest points to reach
+        ``target_share``) or ``"pmedian"`` (least person-minutes).
+    engine
+        Travel-time engine with ``od_long``/``nearest``; default
+        ``pointplan.network.make_engine(None, settings.default_mode)`` (crow-flies with
+        circuity; a :class:`~pointplan.PrecisionWarning` says so).
+    max_minutes
+        Time standard (default :data:`pointplan.settings.standard_minutes`).
+    max_distance_m
+        Distance standard (straight line, default
+        :data:`pointplan.settings.standard_distance_m`). "Within the standard" means
+        ``minutes <= max_minutes`` **or** ``straight-line distance <= max_distance_m``.
+    target_share
+        LSCP target share of the population.
+    method
+        ``"greedy+swap"``, ``"greedy"`` or ``"exact"`` (MILP, HiGHS).
+    time_limit_s
+        Solver time limit.
+    capacity_per_point
+        p-median only: visits per day a new point can take (a number, or one per kind);
+        demand then needs ``load_column``.
+    require_unit_coverage
+        Give every unit of ``demand`` that has no existing point at least one new point.
+    budget_per_kind
+        At most this many new points of each kind, e.g. ``{"kiosk": 3}``.
+    boundary
+        City outline for dropping candidates outside it; ``None`` loads Hanoi's
+        (:func:`pointplan.data.load_boundary`) when the data is available, ``False``
+        skips the check.
+    min_separation_m
+        Candidates this close to an existing point are dropped.
+    od_cutoff_minutes
+        Travel times are computed up to this cut-off (default: the largest current time
+        to an existing point, capped at ``4 * max_minutes``, at least ``max_minutes``);
+        farther pairs cannot gain and are ignored.
+    load_column
+        Demand column of visits per day (capacitated runs).
+
+    Returns
+    -------
+    Proposal
+        The proposed points and the before/after summary.
+
+    Warns
+    -----
+    PrecisionWarning
+        When the default crow-flies engine is used.
+
+    """
+    from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
+    from pointplan.candidates import clean_candidates
+
+    if objective not in ("mclp", "lscp", "pmedian"):
+        msg = f"objective must be 'mclp', 'lscp' or 'pmedian', got {objective!r}."
+        raise InputError(msg)
+    check_method(method)
+    if objective != "lscp" and k is None:
+        msg = f"objective={objective!r} needs k, the number of points to add."
+        raise InputError(msg)
+    demand = ensure_gdf(demand, "demand")
+    check_columns(demand, ["population", "unit_code"], "demand")
+    pop = check_nonnegative(demand, "population", "demand").to_numpy()
+    candidates = ensure_gdf(candidates, "candidates")
+    check_columns(candidates, ["candidate_id", "kind"], "candidates")
+    check_unique(candidates, "candidate_id", "candidates")
+    if points is None:
+        points = gpd.GeoDataFrame(geometry=[], crs=settings.geographic_crs)
+    if not isinstance(points, gpd.GeoDataFrame):
+        msg = "points must be a GeoDataFrame of the existing points (it may be empty)."
+        raise InputError(msg)
+    if len(points) and points.crs is None:
+        ensure_gdf(points, "points")
+    if require_unit_coverage and len(points):
+        check_columns(points, ["unit_code"], "points")
+    if objective == "lscp" and (require_unit_coverage or budget_per_kind):
+        msg = "require_unit_coverage and budget_per_kind apply to objective 'mclp' or 'pmedian'."
+        raise InputError(msg)
+    if capacity_per_point is not None and objective != "pmedian":
+        msg = "capacity_per_point applies to objective='pmedian' (capacitated p-median)."
+        raise InputError(msg)
+    if capacity_per_point is not None and load_column not in demand.columns:
+        msg = (
+            f"capacity_per_point needs the demand's visits per day in column "
+            f"'{load_column}' (see pointplan.demand); demand has {list(demand.columns)}."
+        )
+        raise MissingColumnError(msg)
+    max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
+    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
+    if engine is None:
+        engine = _default_engine()
+        import warnings
+
+        warnings.warn(
+            f"travel times are estimates ({getattr(engine, 'method', 'fallback')}): no road "
+            "network was given; pass engine=pointplan.network.make_engine(G, mode).",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+
+    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
+    if len(kept) == 0:
+        msg = (
+            f"no candidate is left after cleaning ({len(dropped)} dropped: "
+            f"{dropped['reason'].value_counts().to_dict()})."
+        )
+        raise InfeasibleError(msg)
+    n, m = len(demand), len(kept)
+    dxy = _projected_xy(demand)
+    cxy = _projected_xy(kept)
+
+    # before: nearest existing point
+    if len(points):
+        near = engine.nearest(demand, points)
+        before = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=np.float64)
+        before = np.where(np.isnan(before), np.inf, before)
+        straight_before, _ = cKDTree(_projected_xy(points)).query(dxy)
+    else:
+        before = np.full(n, np.inf)
+        straight_before = np.full(n, np.inf)
+    fixed_covered = (before <= max_minutes) | (straight_before <= max_distance_m)
+
+    finite = before[np.isfinite(before)]
+    if od_cutoff_minutes is None:
+        worst = float(finite.max()) if finite.size else 4 * max_minutes
+        cutoff = max(max_minutes, min(worst, 4 * max_minutes))
+    else:
+        cutoff = max(float(od_cutoff_minutes), max_minutes)
+    od = engine.od_long(demand, kept, cutoff)
+    oi = od["i"].to_numpy(dtype=np.int64)
+    oj = od["j"].to_numpy(dtype=np.int64)
+    om = od["minutes"].to_numpy(dtype=np.float64)
+    good = np.isfinite(om) & (om <= cutoff)
+    oi, oj, om = oi[good], oj[good], om[good]
+    cost = sp.coo_matrix((om, (oi, oj)), shape=(n, m)).tocsc()
+    pairs = cKDTree(dxy).sparse_distance_matrix(cKDTree(cxy), max_distance_m, output_type="ndarray")
+    within = om <= max_minutes
+    ci = np.concatenate([oi[within], pairs["i"].astype(np.int64)])
+    cj = np.concatenate([oj[within], pairs["j"].astype(np.int64)])
+    coverage = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, m))
+    coverage.sum_duplicates()
+
+    # rules
+    units = kept["unit_code"] if "unit_code" in kept.columns else pd.Series(None, index=kept.index)
+    units = units.astype(object).where(units.notna(), None)
+    if units.isna().any():
+        # fill from the nearest demand point's unit
+        _, nn = cKDTree(dxy).query(cxy[units.isna().to_numpy()])
+        units = units.copy()
+        units[units.isna()] = demand["unit_code"].to_numpy(dtype=object)[nn]
+    unit_codes = units.astype(str).to_numpy()
+    require: set[str] | None = None
+    if require_unit_coverage:
+        have = set(points["unit_code"].dropna().astype(str)) if len(points) else set()
+        require = set(demand["unit_code"].dropna().astype(str)) - have
+        logger.info("%d unit(s) without an existing point require a new one", len(require))
+    kinds = kept["kind"].astype(str)
+
+    if objective == "mclp":
+        res = solve_mclp(
+            pop, coverage, int(k), fixed_covered=fixed_covered, method=method,  # type: ignore[arg-type]
+            time_limit_s=time_limit_s, unit_of_candidate=unit_codes, require_units=require,
+            kind_of_candidate=kinds.to_numpy(), budget_per_kind=budget_per_kind,
+        )  # fmt: skip
+    elif objective == "lscp":
+        res = solve_lscp(
+            pop, coverage, target_share=target_share, fixed_covered=fixed_covered,
+            method=method, time_limit_s=time_limit_s,
+        )  # fmt: skip
+    else:
+        cap = load = None
+        if capacity_per_point is not None:
+            cap = _capacity_array(capacity_per_point, kinds)
+            load = check_nonnegative(demand, load_column, "demand").to_numpy()
+        res = solve_pmedian(
+            pop, cost, int(k), fixed_cost=before, method=method,  # type: ignore[arg-type]
+            time_limit_s=time_limit_s, capacity=cap, demand_load=load,
+            unassigned_cost=cutoff if not np.isfinite(before).all() else None,
+            unit_of_candidate=unit_codes, require_units=require,
+            kind_of_candidate=kinds.to_numpy(), budget_per_kind=budget_per_kind,
+        )  # fmt: skip
+
+    sel = res.selected
+    # gains of both kinds in rank order, and who serves whom after
+    covered = fixed_covered.copy()
+    cur = before.copy()
+    owner = np.full(n, -1, dtype=np.int64)
+    gain_cov = np.zeros(sel.size)
+    gain_min = np.zeros(sel.size)
+    for r, j in enumerate(sel):  # one step per proposed point (vectorised inside)
+        rows = coverage.indices[coverage.indptr[j] : coverage.indptr[j + 1]]
+        new = rows[~covered[rows]]
+        gain_cov[r] = pop[new].sum()
+        covered[new] = True
+        crow = cost.indices[cost.indptr[j] : cost.indptr[j + 1]]
+        cmin = cost.data[cost.indptr[j] : cost.indptr[j + 1]]
+        better = cmin < cur[crow]
+        saved = np.where(np.isfinite(cur[crow]), cur[crow] - cmin, 0.0)
+        gain_min[r] = float((pop[crow] * saved)[better].sum())
+        cur[crow[better]] = cmin[better]
+        owner[crow[better]] = r
+    demand_units = demand["unit_code"].astype(str).to_numpy()
+    served = owner >= 0
+    serves = (
+        pd.Series(demand_units[served])
+        .groupby(owner[served])
+        .agg(lambda s: ",".join(sorted(set(s))))
+        .reindex(range(sel.size), fill_value="")
+    )
+    chosen = kept.iloc[sel]
+    source = chosen["source"] if "source" in chosen.columns else pd.Series("user", index=chosen.index)
+    prec = (
+        chosen["location_precision"]
+        if "location_precision" in chosen.columns
+        else pd.Series("candidate", index=chosen.index)
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, sel.size + 1),
+            "candidate_id": chosen["candidate_id"].to_numpy(),
+            "kind": chosen["kind"].to_numpy(),
+            "unit_code": unit_codes[sel],
+            "gain_people_covered": gain_cov,
+            "gain_person_minutes_saved": gain_min,
+            "serves_units": serves.to_numpy(),
+            "source": source.to_numpy(),
+            "location_precision": prec.to_numpy(),
+        },
+        geometry=chosen.geometry.to_crs(settings.geographic_crs).to_numpy(),
+        crs=settings.geographic_crs,
+        index=chosen.index,
+    )
+    total = float(pop.sum())
+
+    def wmean(minutes: FloatArray) -> float | None:
+        ok = np.isfinite(minutes) & (pop > 0)
+        return float((pop[ok] * minutes[ok]).sum() / pop[ok].sum()) if ok.any() else None
+
+    summary: dict[str, Any] = {
+        "objective": objective,
+        "objective_value": res.objective,
+        "method": res.method,
+        "status": res.status,
+        "bound": res.bound,
+        "gap_pct": res.gap_pct,
+        "runtime_s": res.runtime_s,
+        "n_added": int(sel.size),
+        "n_candidates": int(m),
+        "n_dropped": len(dropped),
+        "population": total,
+        "covered_before": float(pop[fixed_covered].sum()),
+        "covered_after": float(pop[covered].sum()),
+        "share_before": float(pop[fixed_covered].sum() / total) if total else None,
+        "share_after": float(pop[covered].sum() / total) if total else None,
+        "mean_minutes_before": wmean(before),
+        "mean_minutes_after": wmean(cur),
+        "unreached_population_before": float(pop[~np.isfinite(before)].sum()),
+        "unreached_population_after": float(pop[~np.isfinite(cur)].sum()),
+        "max_minutes": max_minutes,
+        "max_distance_m": max_distance_m,
+        "od_cutoff_minutes": cutoff,
+        "engine_method": getattr(engine, "method", type(engine).__name__),
+    }
+    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
