@@ -28,6 +28,7 @@ from pointplan.locate.result import (
     FloatArray,
     IntArray,
     SolveResult,
+    check_bound,
     gap_pct,
 )
 from pointplan.locate.rules import _Rules

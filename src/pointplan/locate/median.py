@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +29,7 @@ from pointplan.locate.result import (
     FloatArray,
     IntArray,
     SolveResult,
+    check_bound,
     gap_pct,
 )
 from pointplan.locate.rules import _Rules
@@ -235,58 +236,75 @@ def _pm_cost(pm: _PM, sel: IntArray, surrogate: bool = False) -> tuple[float, In
     return val, phi
 
 
-def _pm_lagrangian(pm: _PM, p: int, upper: float, lam0: FloatArray, deadline: float, iters: int = 400) -> float:
-    """Lagrangian lower bound (assignment rows relaxed) on the surrogate objective.
+class _DualPairs:
+    """The pairs the Lagrangian can see at the current multipliers, kept exact.
 
-    The search runs on the entries that can matter for the current multipliers; the
-    returned bound is evaluated on every entry, so it is valid whatever the filtering.
+    A pair ``(i, j)`` enters the Lagrangian only when ``w_i c_ij < lam_i``. The working
+    set holds the pairs with ``w_i c_ij < 2 lam_i`` and ``outside[i]``, the cheapest
+    weighted cost of row ``i`` left out; as long as ``lam < outside`` for every row the
+    function evaluated on the working set equals the one on all pairs, and the set is
+    rebuilt as soon as a multiplier crosses that line. Every value is thus exact.
     """
-    n, m = pm.n, pm.m
-    w = pm.w
-    wf = w * pm.F
-    wc_all = w[pm.rows] * pm.c
-    lam = lam0.copy()
 
-    def evaluate(lam: FloatArray, rows: IntArray, cols: IntArray, wc: FloatArray):
-        v = wc - lam[rows]
+    def __init__(self, pm: _PM, lam: FloatArray) -> None:
+        self.pm = pm
+        self.wc_all = pm.w[pm.rows] * pm.c
+        self.rebuild(lam)
+
+    def rebuild(self, lam: FloatArray) -> None:
+        """Choose the working set for multipliers ``lam``."""
+        pm = self.pm
+        keep = self.wc_all < 2.0 * np.maximum(lam, 0.0)[pm.rows] + 1e-12
+        self.rows, self.cols, self.wc = pm.rows[keep], pm.cols[keep], self.wc_all[keep]
+        self.outside = np.full(pm.n, np.inf)
+        left = np.where(keep, np.inf, self.wc_all)
+        nonempty = np.flatnonzero(np.diff(pm.indptr) > 0)
+        if nonempty.size:  # pairs are in row order: one reduction per row
+            self.outside[nonempty] = np.minimum.reduceat(left, pm.indptr[nonempty])
+
+    def evaluate(self, p: int, wf: FloatArray, lam: FloatArray) -> tuple[float, FloatArray]:
+        """Lagrangian value at ``lam`` (a valid lower bound) and a subgradient."""
+        if (lam >= self.outside).any():
+            self.rebuild(lam)
+        m = self.pm.m
+        v = self.wc - lam[self.rows]
         neg = v < 0
-        rho = np.bincount(cols[neg], weights=v[neg], minlength=m)
-        top = (np.argpartition(rho, p - 1)[:p] if p > 0 else np.zeros(0, dtype=np.int64)) if p < m else np.arange(m)
+        rho = np.bincount(self.cols[neg], weights=v[neg], minlength=m)
+        top = np.argpartition(rho, p - 1)[:p] if 0 < p < m else np.arange(m if p else 0)
         top = top[rho[top] < 0]
         val = float(lam.sum() + np.minimum(wf - lam, 0.0).sum() + rho[top].sum())
-        return val, neg, top, v
+        served = np.bincount(self.rows[neg & _mask(m, top)[self.cols]], minlength=self.pm.n)
+        return val, 1.0 - (wf < lam) - served
 
-    def active_set(lam: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
-        keep = wc_all < 1.5 * lam[pm.rows] + 1e-12
-        return pm.rows[keep], pm.cols[keep], wc_all[keep]
 
-    best_val, _, _, _ = evaluate(lam, pm.rows, pm.cols, wc_all)
-    best_lam = lam.copy()
-    rows, cols, wc = active_set(lam)
-    theta, stall = 1.0, 0
+def _pm_lagrangian(pm: _PM, p: int, upper: float, lam0: FloatArray, deadline: float, iters: int = 3000) -> float:
+    """Lagrangian lower bound (assignment rows relaxed) on the surrogate objective.
+
+    Subgradient ascent with Polyak steps towards ``upper`` (the heuristic's surrogate
+    objective); the step factor halves when the bound stalls. Every iterate is evaluated
+    exactly (:class:`_DualPairs`), so the best value seen is a valid bound; at the dual
+    optimum it equals the LP relaxation (the Lagrangian subproblem has the integrality
+    property).
+    """
+    wf = pm.w * pm.F
+    lam = lam0.copy()
+    pairs = _DualPairs(pm, lam)
+    best, theta, stall = -np.inf, 1.0, 0
+    tol = 1e-6 * max(1.0, abs(upper))
+    history: list[float] = []
     for it in range(iters):
-        if time.perf_counter() > deadline:
-            break
-        val, neg, top, _ = evaluate(lam, rows, cols, wc)
-        if val > best_val + 1e-12 * max(1.0, abs(best_val)):
-            best_val, best_lam, stall = val, lam.copy(), 0
-        else:
-            stall += 1
-            if stall >= 12:
-                theta, stall = theta / 2, 0
-        if theta < 1e-4 or upper - best_val <= 1e-4 * max(1.0, abs(upper)):
-            break
-        intop = _mask(m, top)
-        served = np.bincount(rows[neg & intop[cols]], minlength=n)
-        g = 1.0 - (wf < lam) - served
+        val, g = pairs.evaluate(p, wf, lam)
+        stall = 0 if val > best + 1e-9 * max(1.0, abs(best)) else stall + 1
+        best = max(best, val)
+        history.append(best)
+        if stall >= 20:
+            theta, stall = theta / 2, 0
         norm = float(g @ g)
-        if norm == 0:
+        slow = it >= 200 and best - history[it - 200] <= 20 * tol  # < 2e-5 in 200 steps
+        if theta < 1e-5 or upper - best <= tol or norm == 0 or slow or time.perf_counter() > deadline:
             break
         lam = lam + theta * (upper - val) / norm * g
-        if it % 50 == 49:
-            rows, cols, wc = active_set(np.maximum(lam, best_lam))
-    final, _, _, _ = evaluate(best_lam, pm.rows, pm.cols, wc_all)
-    return float(final)
+    return float(best)
 
 
 def _pm_exact(
@@ -473,9 +491,16 @@ def solve_pmedian(
     Returns
     -------
     SolveResult
-        ``gains`` are person-minutes saved (ignoring capacities); ``assignment`` gives
-        the serving candidate of each demand (``-1``: its fixed point / unassigned; for
-        capacitated runs the candidate taking the largest share).
+        ``gains`` are person-minutes saved from the *starting cost*, in rank order, so
+        that ``gains.sum() == details["start_cost"] - objective`` (uncapacitated runs;
+        with capacities the gains ignore capacities). The starting cost of a demand is
+        its ``fixed_cost`` (or ``unassigned_cost``, whichever is lower); demand with
+        neither (a greenfield problem) starts at the largest finite cost in the matrix,
+        ``details["unserved_cost"]``, as if served at the worst time the matrix knows.
+        ``bound`` is a lower bound on the objective (HiGHS' dual bound, or the
+        Lagrangian bound of the heuristic, within about 1 % of the LP relaxation);
+        ``assignment`` gives the serving candidate of each demand (``-1``: its fixed
+        point / unassigned; for capacitated runs the candidate taking the largest share).
 
     Raises
     ------
@@ -491,105 +516,212 @@ def solve_pmedian(
     >>> r.selected.tolist(), r.objective, r.gains.tolist(), r.assignment.tolist()
     ([0], 2600.0, [2000.0], [0, 0, -1])
 
+    Greenfield (no existing point): demand starts at the largest cost, 45 minutes, so
+    the gains add up to the whole improvement from ``230 * 45`` person-minutes:
+
+    >>> r = solve_pmedian([100, 50, 80], minutes, 2)
+    >>> r.objective, r.gains.tolist(), r.details["start_cost"], r.bound <= r.objective
+    (1400.0, [5750.0, 3200.0], 10350.0, True)
+
+
     """
     t0 = time.perf_counter()
     check_method(method)
     w = as_weights(weights)
     pm = _build_pm(w, cost, fixed_cost, unassigned_cost)
-    m = pm.m
-    p = check_p(p, m)
-    rules = _Rules(m, p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
-    cap: FloatArray | None = None
-    load: FloatArray | None = None
+    p = check_p(p, pm.m)
+    rules = _Rules(pm.m, p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
+    cap, load = _capacity_inputs(pm, capacity, demand_load)
+    _check_reachable(pm)
+    deadline = t0 + time_limit_s
+    if method == "exact":
+        sol = _pm_solve_exact(pm, p, rules, time_limit_s, mip_rel_gap, cap, load)
+    else:
+        sol = _pm_solve_heuristic(pm, p, rules, method, deadline, cap, compute_bound=compute_bound)
+    result = _pm_finish(pm, sol, rules, cap, load, deadline)
+    result.runtime_s = time.perf_counter() - t0
+    return result
+
+
+@dataclass
+class _PMSolution:
+    """A selection before ranking: sites, bound, status and solver figures."""
+
+    sel: IntArray
+    bound: float | None
+    status: str
+    label: str
+    xe: FloatArray | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _capacity_inputs(
+    pm: _PM, capacity: npt.ArrayLike | None, demand_load: npt.ArrayLike | None
+) -> tuple[FloatArray | None, FloatArray | None]:
     if (capacity is None) != (demand_load is None):
         msg = "capacity and demand_load go together: give both for the capacitated variant."
         raise InputError(msg)
-    if capacity is not None and demand_load is not None:
-        cap = np.asarray(capacity, dtype=np.float64).ravel()
-        load = np.asarray(demand_load, dtype=np.float64).ravel()
-        if cap.size != m or load.size != pm.n:
-            msg = f"capacity needs {m} entries (candidates) and demand_load {pm.n} (demand)."
-            raise InputError(msg)
-        if (cap < 0).any() or (load < 0).any() or not np.isfinite(load).all():
-            msg = "capacity and demand_load must be >= 0 (visits per day)."
-            raise InputError(msg)
+    if capacity is None or demand_load is None:
+        return None, None
+    cap = np.asarray(capacity, dtype=np.float64).ravel()
+    load = np.asarray(demand_load, dtype=np.float64).ravel()
+    if cap.size != pm.m or load.size != pm.n:
+        msg = f"capacity needs {pm.m} entries (candidates) and demand_load {pm.n} (demand)."
+        raise InputError(msg)
+    if (cap < 0).any() or (load < 0).any() or not np.isfinite(load).all():
+        msg = "capacity and demand_load must be >= 0 (visits per day)."
+        raise InputError(msg)
+    return cap, load
+
+
+def _check_reachable(pm: _PM) -> None:
     reach = np.bincount(pm.rows, minlength=pm.n) > 0
-    dead = pm.must & ~reach & (w > 0)
+    dead = pm.must & ~reach & (pm.w > 0)
     if dead.any():
         msg = (
-            f"{int(dead.sum())} demand locations ({w[dead].sum():,.0f} people) reach no "
+            f"{int(dead.sum())} demand locations ({pm.w[dead].sum():,.0f} people) reach no "
             "existing point and no candidate within the cost matrix (e.g. positions "
             f"{np.flatnonzero(dead)[:5].tolist()}). Pass unassigned_cost (a penalty in "
             "minutes) or fixed_cost, or widen the cut-off."
         )
         raise InfeasibleError(msg)
-    eps = 1e-9 * max(1.0, float((w * np.where(np.isfinite(pm.F), pm.F, 0)).sum()))
-    deadline = t0 + time_limit_s
-    details: dict[str, Any] = {"pairs": int(pm.rows.size)}
-    bound: float | None = None
-    swaps = 0
-    xe: FloatArray | None = None
-    if method == "exact":
-        sel, bound, status, xe_exact, info = _pm_exact(pm, p, rules, time_limit_s, mip_rel_gap, cap, load)
-        details.update(info)
-        label = "milp-highs"
-        if cap is not None:
-            xe = xe_exact
-    else:
-        sel, _ = _greedy(_MedianState(pm), p, rules, eps=eps, deadline=deadline)
-        label, status = "greedy", "heuristic"
-        if method == "greedy+swap" and sel.size:
-            sel, swaps = _pm_swap(pm, sel, rules, deadline, eps)
-            label = "greedy+swap"
-        if cap is not None and sel.size < p:
-            sel = _top_up(pm, sel, p, rules, cap)
-        if compute_bound and cap is None:
-            upper, _ = _pm_cost(pm, sel, surrogate=True)
-            d1, _, _ = _top2(pm, _mask(m, sel))
-            lag = _pm_lagrangian(pm, p, upper, pm.w * d1, max(deadline, time.perf_counter() + 1))
-            # the bound is on the surrogate problem; it bounds the true one as long as
-            # every must-serve demand is served (checked below)
-            bound = lag
+
+
+def _pm_eps(pm: _PM) -> float:
+    return 1e-9 * max(1.0, float((pm.w * np.where(np.isfinite(pm.F), pm.F, 0)).sum()))
+
+
+def _pm_solve_exact(
+    pm: _PM,
+    p: int,
+    rules: _Rules,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    cap: FloatArray | None,
+    load: FloatArray | None,
+) -> _PMSolution:
+    sel, bound, status, xe, info = _pm_exact(pm, p, rules, time_limit_s, mip_rel_gap, cap, load)
+    return _PMSolution(sel, bound, status, "milp-highs", xe if cap is not None else None, info)
+
+
+def _pm_solve_heuristic(
+    pm: _PM,
+    p: int,
+    rules: _Rules,
+    method: str,
+    deadline: float,
+    cap: FloatArray | None,
+    *,
+    compute_bound: bool,
+) -> _PMSolution:
+    eps = _pm_eps(pm)
+    sel, _ = _greedy(_MedianState(pm), p, rules, eps=eps, deadline=deadline)
+    label, swaps = "greedy", 0
+    if method == "greedy+swap" and sel.size:
+        sel, swaps = _pm_swap(pm, sel, rules, deadline, eps)
+        label = "greedy+swap"
+    if cap is not None and sel.size < p:
+        sel = _top_up(pm, sel, p, rules, cap)
+    bound = None
+    if compute_bound and cap is None:
+        upper, _ = _pm_cost(pm, sel, surrogate=True)
+        d1, _, _ = _top2(pm, _mask(pm.m, sel))
+        # a bound on the surrogate problem (finite fallback for must-serve demand); it
+        # bounds the true one, whose solutions serve every must-serve demand
+        bound = _pm_lagrangian(pm, p, upper, pm.w * d1, max(deadline, time.perf_counter() + 1))
+    return _PMSolution(sel, bound, "heuristic", label, None, {"swaps": swaps})
+
+
+def _start_costs(pm: _PM) -> tuple[FloatArray, float | None]:
+    """Each demand's cost before any new point, and the cost given to unserved demand."""
+    if not pm.must.any():
+        return pm.f_true.copy(), None
+    unserved = float(pm.c.max()) if pm.c.size else 0.0
+    return np.where(pm.must, unserved, pm.f_true), unserved
+
+
+def _true_gains(pm: _PM, order: IntArray) -> tuple[FloatArray, float, float | None]:
+    """Person-minutes saved by each site in rank order, from the starting costs."""
+    start, unserved = _start_costs(pm)
+    cur = start.copy()
+    gains = np.zeros(order.size)
+    for r, j in enumerate(order):  # one vectorised step per proposed site
+        idx = pm.col_perm[pm.col_ptr[j] : pm.col_ptr[j + 1]]
+        rows, cj = pm.rows[idx], pm.c[idx]
+        better = cj < cur[rows]
+        rows, cj = rows[better], cj[better]
+        gains[r] = float((pm.w[rows] * (cur[rows] - cj)).sum())
+        cur[rows] = cj
+    with np.errstate(invalid="ignore"):
+        start_cost = float(np.where(pm.w > 0, pm.w * start, 0.0).sum())
+    return gains, start_cost, unserved
+
+
+def _pm_finish(
+    pm: _PM,
+    sol: _PMSolution,
+    rules: _Rules,
+    cap: FloatArray | None,
+    load: FloatArray | None,
+    deadline: float,
+) -> SolveResult:
+    details: dict[str, Any] = {"pairs": int(pm.rows.size), "swaps": 0, **sol.details}
     # with capacities, points that save nothing uncapacitated may still be needed
-    order, gains, pruned = _rank(_MedianState(_subset_pm(pm, sel)), sel, rules, eps, keep_all=cap is not None)
+    state = _MedianState(_subset_pm(pm, sol.sel))
+    order, _, pruned = _rank(state, sol.sel, rules, _pm_eps(pm), keep_all=cap is not None)
     if pruned:
         details["pruned_zero_gain"] = pruned
-    objective, phi = _pm_cost(pm, order)
+    objective, assignment = _pm_cost(pm, order)
     if not np.isfinite(objective):
         msg = (
             "the chosen points leave some demand with no reachable point; raise p, pass "
             "unassigned_cost, or use method='exact'."
         )
         raise InfeasibleError(msg)
-    assignment = phi
+    label = sol.label
     if cap is not None and load is not None:
-        if method != "exact" or xe is None:
-            remaining = max(1.0, deadline - time.perf_counter())
-            objective, xe = _capacitated_assignment(pm, order, cap, load, remaining)
-            label += "+capacitated-lp"
-            used = np.bincount(pm.cols, weights=load[pm.rows] * xe, minlength=m)[order] > 1e-9
-            keep = used | (rules.req_of[order] >= 0)
-            if not keep.all():
-                details["pruned_unused"] = int((~keep).sum())
-                order, gains = order[keep], gains[keep]
-        else:
-            rest = np.maximum(0.0, 1.0 - np.bincount(pm.rows, weights=xe, minlength=pm.n))
-            f_fin = np.where(np.isfinite(pm.f_true), pm.f_true, 0.0)
-            objective = float((pm.w[pm.rows] * pm.c * xe).sum() + (pm.w * f_fin * rest).sum())
-        assignment = _assignment_from_fractions(pm, xe)
-        details["assigned_load"] = np.bincount(pm.cols, weights=load[pm.rows] * xe, minlength=m)
-    if bound is not None:
-        bound = min(bound, objective)
-    details["swaps"] = swaps
+        objective, order, assignment, label = _pm_capacitated(pm, sol, order, rules, cap, load, deadline, details)
+    gains, details["start_cost"], details["unserved_cost"] = _true_gains(pm, order)
+    check_bound(objective, sol.bound, "min", f"p-median lower bound ({label})")
     return SolveResult(
         selected=order,
         objective=objective,
-        bound=bound,
-        gap_pct=gap_pct(objective, bound),
+        bound=sol.bound,
+        gap_pct=gap_pct(objective, sol.bound),
         method=label,
-        status=status,
-        runtime_s=time.perf_counter() - t0,
+        status=sol.status,
+        runtime_s=0.0,
         gains=gains,
         assignment=assignment,
         details=details,
     )
+
+
+def _pm_capacitated(
+    pm: _PM,
+    sol: _PMSolution,
+    order: IntArray,
+    rules: _Rules,
+    cap: FloatArray,
+    load: FloatArray,
+    deadline: float,
+    details: dict[str, Any],
+) -> tuple[float, IntArray, IntArray, str]:
+    """Objective and assignment of a capacitated run (fractional assignment)."""
+    label = sol.label
+    if sol.xe is None:
+        remaining = max(1.0, deadline - time.perf_counter())
+        objective, xe = _capacitated_assignment(pm, order, cap, load, remaining)
+        label += "+capacitated-lp"
+        used = np.bincount(pm.cols, weights=load[pm.rows] * xe, minlength=pm.m)[order] > 1e-9
+        keep = used | (rules.req_of[order] >= 0)
+        if not keep.all():
+            details["pruned_unused"] = int((~keep).sum())
+            order = order[keep]
+    else:
+        xe = sol.xe
+        rest = np.maximum(0.0, 1.0 - np.bincount(pm.rows, weights=xe, minlength=pm.n))
+        f_fin = np.where(np.isfinite(pm.f_true), pm.f_true, 0.0)
+        objective = float((pm.w[pm.rows] * pm.c * xe).sum() + (pm.w * f_fin * rest).sum())
+    details["assigned_load"] = np.bincount(pm.cols, weights=load[pm.rows] * xe, minlength=pm.m)
+    return objective, order, _assignment_from_fractions(pm, xe), label
