@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ from pointplan.locate.bounds import solve_milp
 from pointplan.locate.heuristics import _gather, _greedy, _rank
 from pointplan.locate.result import (
     MIP_REL_GAP,
+    BoolArray,
     FloatArray,
     IntArray,
     SolveResult,
@@ -274,7 +276,11 @@ def solve_mclp(
     Returns
     -------
     SolveResult
-        ``objective`` is the covered weight including the fixed points' coverage.
+        ``objective`` is the covered weight including the fixed points' coverage;
+        ``gains.sum() == objective - details["fixed_covered_weight"]``. ``bound`` is an
+        upper bound on the covered weight (HiGHS' dual bound, or for the heuristics the
+        submodular bound ``objective + the p best remaining gains``, tightened by a
+        Lagrangian bound with ``compute_bound``).
 
     Raises
     ------
@@ -286,64 +292,32 @@ def solve_mclp(
     >>> import numpy as np
     >>> cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
     >>> r = solve_mclp([50, 10, 40, 5], cover, 2, method="exact")
-    >>> r.selected.tolist(), r.objective, r.gains.tolist()
-    ([0, 1], 100.0, [60.0, 40.0])
+    >>> r.selected.tolist(), r.objective, r.gains.tolist(), r.bound
+    ([0, 1], 100.0, [60.0, 40.0], 100.0)
 
     """
     t0 = time.perf_counter()
     check_method(method)
     w = as_weights(weights)
     a = as_coverage(coverage, w.size)
-    m = a.shape[1]
-    p = check_p(p, m)
+    p = check_p(p, a.shape[1])
     fixed = as_mask(fixed_covered, w.size, "fixed_covered")
-    rules = _Rules(m, p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
-
-    base = float(w[fixed].sum())
-    deg = np.diff(a.indptr)
-    keep = ~fixed & (w > 0) & (deg > 0)
-    a_r = a[np.flatnonzero(keep)]
-    w_r = w[keep]
-    at_r = a_r.T.tocsr()
-    eps = 1e-9 * max(1.0, float(w_r.sum()))
-    details: dict[str, Any] = {
-        "fixed_covered_weight": base,
-        "uncoverable_weight": float(w[~fixed & (deg == 0)].sum()),
-        "total_weight": float(w.sum()),
-    }
-    deadline = t0 + time_limit_s
-
-    bound: float | None = None
-    swaps = 0
+    rules = _Rules(a.shape[1], p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
+    prob = _CoverProblem.build(a, w, fixed)
+    details = prob.details()
     if method == "exact":
-        sel, bound_new, status, info = _mclp_exact(a_r, w_r, p, rules, time_limit_s, mip_rel_gap)
+        sel, bound_new, status, info = _mclp_exact(prob.a, prob.w, p, rules, time_limit_s, mip_rel_gap)
         details.update(info)
-        bound = base + bound_new if bound_new is not None else None
+        bound = prob.base + bound_new if bound_new is not None else None
         label = "milp-highs"
     else:
-        sel, _ = _greedy(_CoverState(a_r, at_r, w_r), p, rules, eps=eps, deadline=deadline)
-        label = "greedy"
+        sel, bound, label = _mclp_heuristic(prob, p, rules, method, t0 + time_limit_s, details, compute_bound)
         status = "heuristic"
-        final_gain = None
-        if method == "greedy+swap" and sel.size:
-            sel, swaps, final_gain = _mclp_swap(a_r, w_r, sel, rules, deadline, eps)
-            label = "greedy+swap"
-        covered = _covered(a_r, w_r, sel)
-        if final_gain is None:
-            hit = np.asarray(a_r[:, sel].sum(axis=1)).ravel() > 0 if sel.size else ~keep[keep]
-            final_gain = np.asarray(at_r @ np.where(hit, 0.0, w_r)).ravel()
-        top = np.sort(final_gain)[::-1][:p]
-        bound = base + covered + float(np.maximum(top, 0).sum())
-        if compute_bound:
-            lag = _mclp_lagrangian(a_r, at_r, w_r, p, covered, deadline=deadline + 10)
-            bound = min(bound, base + lag)
-    order, gains, pruned = _rank(_CoverState(a_r, at_r, w_r), sel, rules, eps)
+    order, gains, pruned = _rank(prob.state(), sel, rules, prob.eps)
     if pruned:
         details["pruned_zero_gain"] = pruned
-    objective = base + float(gains.sum())
-    if bound is not None:
-        bound = max(bound, objective)
-    details["swaps"] = swaps
+    objective = prob.base + float(gains.sum())
+    check_bound(objective, bound, "max", f"MCLP upper bound ({label})")
     return SolveResult(
         selected=order,
         objective=objective,
@@ -357,6 +331,80 @@ def solve_mclp(
     )
 
 
+@dataclass
+class _CoverProblem:
+    """Coverage data reduced to the demand that can still gain (not fixed, weight > 0)."""
+
+    a: sp.csr_matrix
+    at: sp.csr_matrix
+    w: FloatArray
+    base: float
+    uncoverable: float
+    total: float
+    eps: float
+
+    @classmethod
+    def build(cls, a: sp.csr_matrix, w: FloatArray, fixed: BoolArray) -> _CoverProblem:
+        deg = np.diff(a.indptr)
+        keep = ~fixed & (w > 0) & (deg > 0)
+        a_r = a[np.flatnonzero(keep)]
+        w_r = w[keep]
+        return cls(
+            a=a_r,
+            at=a_r.T.tocsr(),
+            w=w_r,
+            base=float(w[fixed].sum()),
+            uncoverable=float(w[~fixed & (deg == 0)].sum()),
+            total=float(w.sum()),
+            eps=1e-9 * max(1.0, float(w_r.sum())),
+        )
+
+    def state(self) -> _CoverState:
+        return _CoverState(self.a, self.at, self.w)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "fixed_covered_weight": self.base,
+            "uncoverable_weight": self.uncoverable,
+            "total_weight": self.total,
+            "swaps": 0,
+        }
+
+
+def _mclp_heuristic(
+    prob: _CoverProblem,
+    p: int,
+    rules: _Rules,
+    method: str,
+    deadline: float,
+    details: dict[str, Any],
+    compute_bound: bool,
+) -> tuple[IntArray, float, str]:
+    """Greedy (+ swaps); returns (selection, upper bound, label)."""
+    sel, _ = _greedy(prob.state(), p, rules, eps=prob.eps, deadline=deadline)
+    label = "greedy"
+    final_gain = None
+    if method == "greedy+swap" and sel.size:
+        sel, details["swaps"], final_gain = _mclp_swap(prob.a, prob.w, sel, rules, deadline, prob.eps)
+        label = "greedy+swap"
+    covered = _covered(prob.a, prob.w, sel)
+    if final_gain is None:
+        hit = _hit(prob.a, sel)
+        final_gain = np.asarray(prob.at @ np.where(hit, 0.0, prob.w)).ravel()
+    top = np.sort(final_gain)[::-1][:p]
+    bound = prob.base + covered + float(np.maximum(top, 0).sum())
+    if compute_bound:
+        lag = _mclp_lagrangian(prob.a, prob.at, prob.w, p, covered, deadline=deadline + 10)
+        bound = min(bound, prob.base + lag)
+    return sel, bound, label
+
+
+def _hit(a: sp.csr_matrix, sel: IntArray) -> BoolArray:
+    if sel.size == 0:
+        return np.zeros(a.shape[0], dtype=bool)
+    return np.asarray(a[:, sel].sum(axis=1)).ravel() > 0
+
+
 def solve_lscp(
     weights: npt.ArrayLike,
     coverage: Any,
@@ -366,6 +414,7 @@ def solve_lscp(
     method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
     time_limit_s: float = 60.0,
     mip_rel_gap: float = MIP_REL_GAP,
+    compute_bound: bool = True,
 ) -> SolveResult:
     """Set covering: the fewest added points that bring coverage to a target share.
 
@@ -387,18 +436,34 @@ def solve_lscp(
         Time limit of each MILP.
     mip_rel_gap
         Relative gap at which HiGHS stops.
+    compute_bound
+        Heuristics: solve the LP relaxation (HiGHS) for a lower bound on the number of
+        points.
 
     Returns
     -------
     SolveResult
         ``objective`` is the covered weight; the number of points is ``selected.size``;
-        ``bound`` (exact) is a lower bound on that number and ``gap_pct`` refers to it.
-        ``details`` holds ``uncoverable_weight`` and ``max_share``.
+        ``bound`` is a lower bound on that number (exact: HiGHS' dual bound; heuristics:
+        the LP relaxation rounded up) and ``gap_pct`` refers to it.
+        ``details`` holds ``uncoverable_weight``, ``max_share`` and, for the
+        heuristics, ``lp_bound`` (the LP optimum before rounding).
 
     Raises
     ------
     InfeasibleError
         When even every candidate together cannot reach the target share.
+
+    Examples
+    --------
+    Demand 0-3 covered by candidates 0-2; 90 % of the 200 people need two points,
+    and the LP relaxation proves that one is not enough:
+
+    >>> import numpy as np
+    >>> cover = np.array([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    >>> r = solve_lscp([50, 50, 50, 50], cover, target_share=0.9)
+    >>> r.selected.size, r.objective, r.bound, r.gap_pct
+    (2, 200.0, 2.0, 0.0)
 
     """
     t0 = time.perf_counter()
@@ -408,21 +473,54 @@ def solve_lscp(
         raise InputError(msg)
     w = as_weights(weights)
     a = as_coverage(coverage, w.size)
-    m = a.shape[1]
-    fixed = as_mask(fixed_covered, w.size, "fixed_covered")
-    total = float(w.sum())
-    base = float(w[fixed].sum())
-    deg = np.diff(a.indptr)
-    uncoverable = float(w[~fixed & (deg == 0)].sum())
+    prob = _CoverProblem.build(a, w, as_mask(fixed_covered, w.size, "fixed_covered"))
+    details = prob.details()
+    need_r = _lscp_need(prob, target_share, a.shape[1], details)
+    rules = _Rules(a.shape[1], None, None, None, None, None)
+    if need_r is None:  # the fixed points already reach the target
+        sel, bound, status, label = np.zeros(0, dtype=np.int64), 0.0, "optimal", method
+    elif method == "exact":
+        sel, bound, status = _lscp_exact(prob, need_r, target_share >= 1.0, rules, t0 + time_limit_s, mip_rel_gap)
+        label = "milp-highs"
+    else:
+        sel, label = _lscp_heuristic(prob, need_r, rules, method, t0 + time_limit_s)
+        bound, status = None, "heuristic"
+        if compute_bound:
+            lp = _lscp_lp(prob, need_r, target_share >= 1.0, time_limit_s)
+            details["lp_bound"] = lp
+            bound = float(np.ceil(lp - 1e-6))
+    order, gains, _ = _rank(prob.state(), sel, rules, prob.eps)
+    objective = prob.base + float(gains.sum())
+    if objective < target_share * prob.total - _tol(prob):
+        msg = (
+            f"the solver stopped before reaching the target ({objective / prob.total:.2%} < "
+            f"{target_share:.2%}); raise time_limit_s."
+        )
+        raise SolverError(msg)
+    details["n_points"] = int(order.size)
+    check_bound(float(order.size), bound, "min", f"LSCP lower bound on the number of points ({label})")
+    return SolveResult(
+        selected=order,
+        objective=objective,
+        bound=bound,
+        gap_pct=gap_pct(float(order.size), bound),
+        method=label,
+        status=status,
+        runtime_s=time.perf_counter() - t0,
+        gains=gains,
+        details=details,
+    )
+
+
+def _tol(prob: _CoverProblem) -> float:
+    return 1e-9 * max(1.0, prob.total)
+
+
+def _lscp_need(prob: _CoverProblem, target_share: float, m: int, details: dict[str, Any]) -> float | None:
+    """Weight the added points must cover (``None``: nothing), or raise if out of reach."""
+    total, base, uncoverable = prob.total, prob.base, prob.uncoverable
     max_share = (total - uncoverable) / total if total > 0 else 1.0
-    tol = 1e-9 * max(1.0, total)
-    details: dict[str, Any] = {
-        "fixed_covered_weight": base,
-        "uncoverable_weight": uncoverable,
-        "max_share": max_share,
-        "target_share": target_share,
-        "total_weight": total,
-    }
+    details.update(max_share=max_share, target_share=target_share)
     if uncoverable > 0:
         logger.info(
             "%.0f of %.0f weight (%.2f %%) is covered by no candidate and no existing point",
@@ -430,7 +528,7 @@ def solve_lscp(
             total,
             100 * uncoverable / max(total, 1e-300),
         )
-    need = target_share * total - base
+    tol = _tol(prob)
     if target_share * total > total - uncoverable + tol:
         msg = (
             f"target share {target_share:.2%} cannot be reached: existing points cover "
@@ -439,96 +537,75 @@ def solve_lscp(
             "standard of no point or candidate. Add candidates there or lower target_share."
         )
         raise InfeasibleError(msg)
-    keep = ~fixed & (w > 0) & (deg > 0)
-    a_r = a[np.flatnonzero(keep)]
-    w_r = w[keep]
-    at_r = a_r.T.tocsr()
-    rules = _Rules(m, None, None, None, None, None)
-    eps = 1e-9 * max(1.0, float(w_r.sum()))
-    if need <= tol:
-        return SolveResult(
-            selected=np.zeros(0, dtype=np.int64),
-            objective=base,
-            bound=0.0,
-            gap_pct=0.0,
-            method=method,
-            status="optimal",
-            runtime_s=time.perf_counter() - t0,
-            gains=np.zeros(0),
-            details=details,
-        )
-    need_r = need - tol
-    bound: float | None = None
-    if method == "exact":
-        full = bool(target_share >= 1.0)
-        n_r = w_r.size
-        if full:
-            cons = [LinearConstraint(a_r.astype(np.float64), np.ones(n_r), np.full(n_r, np.inf))]
-            c = np.ones(m)
-            integ = np.ones(m, dtype=int)
-            lb, ub = np.zeros(m), np.ones(m)
-        else:
-            cons = [
-                LinearConstraint(
-                    sp.hstack([-a_r.astype(np.float64), sp.identity(n_r)], format="csr"),
-                    np.full(n_r, -np.inf),
-                    np.zeros(n_r),
-                ),
-                LinearConstraint(
-                    sp.hstack([sp.csr_array((1, m)), sp.csr_array(w_r[None, :])], format="csr"),
-                    need_r,
-                    np.inf,
-                ),
-            ]
-            c = np.concatenate([np.ones(m), np.zeros(n_r)])
-            integ = np.concatenate([np.ones(m, dtype=int), np.zeros(n_r, dtype=int)])
-            lb, ub = np.zeros(m + n_r), np.ones(m + n_r)
-        x, _, dual, status = solve_milp(c, cons, lb, ub, integ, time_limit_s, mip_rel_gap)
-        sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
-        bound = float(np.ceil(dual - 1e-6)) if dual is not None else None
-        if not full and sel.size:
-            remaining = max(1.0, time_limit_s - (time.perf_counter() - t0))
-            sel2, _, status2, _ = _mclp_exact(a_r, w_r, sel.size, rules, remaining, mip_rel_gap)
-            if _covered(a_r, w_r, sel2) >= _covered(a_r, w_r, sel):
-                sel = sel2
-            if status2 != "optimal":
-                status = status2
-        label = "milp-highs"
-    else:
-        deadline = t0 + time_limit_s
-        sel, _ = _greedy(_CoverState(a_r, at_r, w_r), m, rules, eps=eps, stop_gain=need_r, deadline=deadline)
-        label, status = "greedy", "heuristic"
-        if method == "greedy+swap":
-            label = "greedy+swap"
-            while sel.size > 1 and time.perf_counter() < deadline:
-                trial, _ = _greedy(_CoverState(a_r, at_r, w_r), sel.size - 1, rules, eps=eps)
-                trial, _, _ = _mclp_swap(a_r, w_r, trial, rules, deadline, eps)
-                if _covered(a_r, w_r, trial) >= need_r:
-                    sel = trial
-                else:
-                    break
-            # best coverage for the final count
-            sel, _, _ = _mclp_swap(a_r, w_r, sel, rules, deadline, eps)
-    order, gains, _ = _rank(_CoverState(a_r, at_r, w_r), sel, rules, eps)
-    objective = base + float(gains.sum())
-    if objective < target_share * total - tol:
-        msg = (
-            f"the solver stopped before reaching the target ({objective / total:.2%} < "
-            f"{target_share:.2%}); raise time_limit_s."
-        )
-        raise SolverError(msg)
-    details["n_points"] = int(order.size)
-    gap = None
-    if bound is not None:
-        gap = 0.0 if order.size == 0 else 100.0 * abs(order.size - bound) / order.size
-    return SolveResult(
-        selected=order,
-        objective=objective,
-        bound=bound,
-        gap_pct=gap,
-        method=label,
-        status=status,
-        runtime_s=time.perf_counter() - t0,
-        gains=gains,
-        details=details,
-    )
+    need = target_share * total - base
+    return None if need <= tol else need - tol
+
+
+def _lscp_model(prob: _CoverProblem, need_r: float, full: bool) -> tuple[FloatArray, list[LinearConstraint], int]:
+    """LSCP as a MILP: objective, constraints and number of columns (y first)."""
+    a_r, w_r = prob.a, prob.w
+    m, n_r = a_r.shape[1], w_r.size
+    if full:
+        cons = [LinearConstraint(a_r.astype(np.float64), np.ones(n_r), np.full(n_r, np.inf))]
+        return np.ones(m), cons, m
+    cons = [
+        LinearConstraint(
+            sp.hstack([-a_r.astype(np.float64), sp.identity(n_r)], format="csr"),
+            np.full(n_r, -np.inf),
+            np.zeros(n_r),
+        ),
+        LinearConstraint(
+            sp.hstack([sp.csr_array((1, m)), sp.csr_array(w_r[None, :])], format="csr"),
+            need_r,
+            np.inf,
+        ),
+    ]
+    return np.concatenate([np.ones(m), np.zeros(n_r)]), cons, m + n_r
+
+
+def _lscp_lp(prob: _CoverProblem, need_r: float, full: bool, time_limit_s: float) -> float:
+    """Optimum of the LP relaxation: a lower bound on the number of points."""
+    c, cons, n_cols = _lscp_model(prob, need_r, full)
+    zeros = np.zeros(n_cols, dtype=int)
+    _, fun, _, _ = solve_milp(c, cons, np.zeros(n_cols), np.ones(n_cols), zeros, time_limit_s, 0.0)
+    return fun
+
+
+def _lscp_exact(
+    prob: _CoverProblem, need_r: float, full: bool, rules: _Rules, deadline: float, mip_rel_gap: float
+) -> tuple[IntArray, float | None, str]:
+    """Fewest points by MILP, then (partial targets) the best coverage with that many."""
+    m = prob.a.shape[1]
+    c, cons, n_cols = _lscp_model(prob, need_r, full)
+    integ = np.concatenate([np.ones(m, dtype=int), np.zeros(n_cols - m, dtype=int)])
+    remaining = max(1.0, deadline - time.perf_counter())
+    x, _, dual, status = solve_milp(c, cons, np.zeros(n_cols), np.ones(n_cols), integ, remaining, mip_rel_gap)
+    sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
+    bound = float(np.ceil(dual - 1e-6)) if dual is not None else None
+    if not full and sel.size:
+        remaining = max(1.0, deadline - time.perf_counter())
+        sel2, _, status2, _ = _mclp_exact(prob.a, prob.w, sel.size, rules, remaining, mip_rel_gap)
+        if _covered(prob.a, prob.w, sel2) >= _covered(prob.a, prob.w, sel):
+            sel = sel2
+        if status2 != "optimal":
+            status = status2
+    return sel, bound, status
+
+
+def _lscp_heuristic(
+    prob: _CoverProblem, need_r: float, rules: _Rules, method: str, deadline: float
+) -> tuple[IntArray, str]:
+    """Greedy until the target; ``greedy+swap`` then tries one point fewer, and again."""
+    m = prob.a.shape[1]
+    sel, _ = _greedy(prob.state(), m, rules, eps=prob.eps, stop_gain=need_r, deadline=deadline)
+    if method != "greedy+swap":
+        return sel, "greedy"
+    while sel.size > 1 and time.perf_counter() < deadline:
+        trial, _ = _greedy(prob.state(), sel.size - 1, rules, eps=prob.eps)
+        trial, _, _ = _mclp_swap(prob.a, prob.w, trial, rules, deadline, prob.eps)
+        if _covered(prob.a, prob.w, trial) < need_r:
+            break
+        sel = trial
+    # best coverage for the final count
+    sel, _, _ = _mclp_swap(prob.a, prob.w, sel, rules, deadline, prob.eps)
+    return sel, "greedy+swap"

@@ -52,6 +52,7 @@ class _PM:
     indptr: IntArray
     col_perm: IntArray
     col_ptr: IntArray
+    c_max: float = 0.0  # largest finite cost of the input matrix
 
     @property
     def must(self) -> BoolArray:
@@ -105,6 +106,7 @@ def _build_pm(
             raise InputError(msg)
         f = np.minimum(f, float(unassigned_cost))
     finite = np.isfinite(c)
+    c_max = float(c[finite].max()) if finite.any() else 0.0
     # a pair is useful only if it beats the fallback
     useful = finite & (c < f[rows])
     rows, cols, c = rows[useful], cols[useful], c[useful]
@@ -125,7 +127,7 @@ def _build_pm(
     if np.isfinite(f).any():
         big = max(big, 2.0 * float(f[np.isfinite(f)].max()) + 1.0)
     surrogate = np.where(np.isfinite(f), f, 10.0 * big)
-    return _PM(n, m, w, f, surrogate, rows, cols, c, indptr, col_perm, col_ptr)
+    return _PM(n, m, w, f, surrogate, rows, cols, c, indptr, col_perm, col_ptr, c_max)
 
 
 def _subset_pm(pm: _PM, sel: IntArray) -> _PM:
@@ -137,7 +139,7 @@ def _subset_pm(pm: _PM, sel: IntArray) -> _PM:
     col_perm = np.argsort(cols, kind="stable").astype(np.int64)
     col_ptr = np.zeros(pm.m + 1, dtype=np.int64)
     np.cumsum(np.bincount(cols, minlength=pm.m), out=col_ptr[1:])
-    return _PM(pm.n, pm.m, pm.w, pm.f_true, pm.F, rows, cols, c, indptr, col_perm, col_ptr)
+    return _PM(pm.n, pm.m, pm.w, pm.f_true, pm.F, rows, cols, c, indptr, col_perm, col_ptr, pm.c_max)
 
 
 class _MedianState:
@@ -636,7 +638,7 @@ def _start_costs(pm: _PM) -> tuple[FloatArray, float | None]:
     """Each demand's cost before any new point, and the cost given to unserved demand."""
     if not pm.must.any():
         return pm.f_true.copy(), None
-    unserved = float(pm.c.max()) if pm.c.size else 0.0
+    unserved = pm.c_max
     return np.where(pm.must, unserved, pm.f_true), unserved
 
 
