@@ -10,22 +10,25 @@ builds the sparse coverage and travel-time pairs with a travel-time engine
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from pointplan import settings
 from pointplan._errors import InfeasibleError, InputError, MissingColumnError, PrecisionWarning
+from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
 from pointplan.locate._inputs import check_method
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.result import FloatArray, SolveResult
+from pointplan.locate.result import BoolArray, FloatArray, IntArray, SolveResult
 
 __all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
 
@@ -51,11 +54,13 @@ class TravelEngine(Protocol):
 
     method: str
 
-    def od_long(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float
-    ) -> pd.DataFrame: ...
+    def od_long(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float) -> pd.DataFrame:
+        """Return pairs within ``max_minutes``: columns ``i``, ``j`` (positions), ``minutes``."""
+        ...
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame: ...
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Return the nearest destination of each origin: column ``minutes`` (NaN: none)."""
+        ...
 
 
 @dataclass
@@ -225,10 +230,85 @@ def propose(
     PrecisionWarning
         When the default crow-flies engine is used.
 
-    """
-    from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
-    from pointplan.candidates import clean_candidates
+    Examples
+    --------
+    Three hamlets along a road, no existing point, two candidate sites; one point
+    within 30 minutes or 5 km of most people:
 
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> from pointplan.network import make_engine
+    >>> crs = "EPSG:32648"
+    >>> demand = gpd.GeoDataFrame(
+    ...     {"population": [100, 50, 80], "unit_code": ["A", "A", "B"]},
+    ...     geometry=[Point(585_000, 2_325_000), Point(587_000, 2_325_000), Point(600_000, 2_325_000)],
+    ...     crs=crs,
+    ... )
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["c1", "c2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=[Point(586_000, 2_325_000), Point(600_500, 2_325_000)],
+    ...     crs=crs,
+    ... )
+    >>> none = demand.iloc[:0]
+    >>> engine = make_engine(None, "motorbike")
+    >>> prop = propose(demand, none, sites, 1, engine=engine, boundary=False)
+    >>> prop.points["candidate_id"].tolist(), prop.summary["covered_after"]
+    (['c1'], 150.0)
+
+    """
+    demand, points, candidates, pop = _check_inputs(demand, points, candidates, k, objective, method)
+    _check_options(demand, points, objective, capacity_per_point, require_unit_coverage, budget_per_kind, load_column)
+    max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
+    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
+    if engine is None:
+        engine = _default_engine()
+        warnings.warn(
+            f"travel times are estimates ({getattr(engine, 'method', 'fallback')}): no road "
+            "network was given; pass engine=pointplan.network.make_engine(G, mode).",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    from pointplan.locate.candidates import clean_candidates
+
+    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
+    if len(kept) == 0:
+        msg = (
+            f"no candidate is left after cleaning ({len(dropped)} dropped: "
+            f"{dropped['reason'].value_counts().to_dict()})."
+        )
+        raise InfeasibleError(msg)
+    before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
+    cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
+    cost, coverage = _od_pairs(demand, kept, engine, cutoff, max_minutes, max_distance_m)
+    unit_codes = _candidate_units(kept, demand)
+    require = _required_units(demand, points) if require_unit_coverage else None
+    kinds = kept["kind"].astype(str)
+    args = _SolveArgs(pop, cost, coverage, before, fixed_covered, cutoff, unit_codes, require, kinds)
+    capacity = None
+    if capacity_per_point is not None:
+        load = check_nonnegative(demand, load_column, "demand").to_numpy(dtype=np.float64)
+        capacity = (_capacity_array(capacity_per_point, kinds), load)
+    res = _solve(objective, args, k, target_share, method, time_limit_s, budget_per_kind, capacity)
+    after = _after(args, res.selected)
+    out = _proposal_points(kept, demand, unit_codes, res.selected, after)
+    summary = _summary(objective, res, args, after, len(kept), len(dropped))
+    summary.update(
+        max_minutes=max_minutes,
+        max_distance_m=max_distance_m,
+        od_cutoff_minutes=cutoff,
+        engine_method=getattr(engine, "method", type(engine).__name__),
+    )
+    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
+
+
+def _check_inputs(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | None,
+    candidates: gpd.GeoDataFrame,
+    k: int | None,
+    objective: str,
+    method: str,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, FloatArray]:
     if objective not in ("mclp", "lscp", "pmedian"):
         msg = f"objective must be 'mclp', 'lscp' or 'pmedian', got {objective!r}."
         raise InputError(msg)
@@ -238,7 +318,7 @@ def propose(
         raise InputError(msg)
     demand = ensure_gdf(demand, "demand")
     check_columns(demand, ["population", "unit_code"], "demand")
-    pop = check_nonnegative(demand, "population", "demand").to_numpy()
+    pop = check_nonnegative(demand, "population", "demand").to_numpy(dtype=np.float64)
     candidates = ensure_gdf(candidates, "candidates")
     check_columns(candidates, ["candidate_id", "kind"], "candidates")
     check_unique(candidates, "candidate_id", "candidates")
@@ -249,6 +329,18 @@ def propose(
         raise InputError(msg)
     if len(points) and points.crs is None:
         ensure_gdf(points, "points")
+    return demand, points, candidates, pop
+
+
+def _check_options(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    objective: str,
+    capacity_per_point: float | Mapping[str, float] | None,
+    require_unit_coverage: bool,
+    budget_per_kind: Mapping[str, int] | None,
+    load_column: str,
+) -> None:
     if require_unit_coverage and len(points):
         check_columns(points, ["unit_code"], "points")
     if objective == "lscp" and (require_unit_coverage or budget_per_kind):
@@ -263,47 +355,44 @@ def propose(
             f"'{load_column}' (see pointplan.demand); demand has {list(demand.columns)}."
         )
         raise MissingColumnError(msg)
-    max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
-    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
-    if engine is None:
-        engine = _default_engine()
-        import warnings
 
-        warnings.warn(
-            f"travel times are estimates ({getattr(engine, 'method', 'fallback')}): no road "
-            "network was given; pass engine=pointplan.network.make_engine(G, mode).",
-            PrecisionWarning,
-            stacklevel=2,
-        )
 
-    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
-    if len(kept) == 0:
-        msg = (
-            f"no candidate is left after cleaning ({len(dropped)} dropped: "
-            f"{dropped['reason'].value_counts().to_dict()})."
-        )
-        raise InfeasibleError(msg)
-    n, m = len(demand), len(kept)
-    dxy = _projected_xy(demand)
-    cxy = _projected_xy(kept)
+def _before(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    max_minutes: float,
+    max_distance_m: float,
+) -> tuple[FloatArray, BoolArray]:
+    """Minutes to the nearest existing point (inf: none) and who is within the standard."""
+    n = len(demand)
+    if not len(points):
+        return np.full(n, np.inf), np.zeros(n, dtype=bool)
+    near = engine.nearest(demand, points)
+    before = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=np.float64)
+    before = np.where(np.isnan(before), np.inf, before)
+    straight, _ = cKDTree(_projected_xy(points)).query(_projected_xy(demand))
+    return before, (before <= max_minutes) | (straight <= max_distance_m)
 
-    # before: nearest existing point
-    if len(points):
-        near = engine.nearest(demand, points)
-        before = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=np.float64)
-        before = np.where(np.isnan(before), np.inf, before)
-        straight_before, _ = cKDTree(_projected_xy(points)).query(dxy)
-    else:
-        before = np.full(n, np.inf)
-        straight_before = np.full(n, np.inf)
-    fixed_covered = (before <= max_minutes) | (straight_before <= max_distance_m)
 
+def _od_cutoff(before: FloatArray, max_minutes: float, od_cutoff_minutes: float | None) -> float:
+    if od_cutoff_minutes is not None:
+        return max(float(od_cutoff_minutes), max_minutes)
     finite = before[np.isfinite(before)]
-    if od_cutoff_minutes is None:
-        worst = float(finite.max()) if finite.size else 4 * max_minutes
-        cutoff = max(max_minutes, min(worst, 4 * max_minutes))
-    else:
-        cutoff = max(float(od_cutoff_minutes), max_minutes)
+    worst = float(finite.max()) if finite.size else 4 * max_minutes
+    return max(max_minutes, min(worst, 4 * max_minutes))
+
+
+def _od_pairs(
+    demand: gpd.GeoDataFrame,
+    kept: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    cutoff: float,
+    max_minutes: float,
+    max_distance_m: float,
+) -> tuple[sp.csc_matrix, sp.csc_matrix]:
+    """Sparse travel minutes within the cut-off, and coverage (time or distance standard)."""
+    n, m = len(demand), len(kept)
     od = engine.od_long(demand, kept, cutoff)
     oi = od["i"].to_numpy(dtype=np.int64)
     oj = od["j"].to_numpy(dtype=np.int64)
@@ -311,77 +400,133 @@ def propose(
     good = np.isfinite(om) & (om <= cutoff)
     oi, oj, om = oi[good], oj[good], om[good]
     cost = sp.coo_matrix((om, (oi, oj)), shape=(n, m)).tocsc()
-    pairs = cKDTree(dxy).sparse_distance_matrix(cKDTree(cxy), max_distance_m, output_type="ndarray")
+    tree_d, tree_c = cKDTree(_projected_xy(demand)), cKDTree(_projected_xy(kept))
+    pairs = tree_d.sparse_distance_matrix(tree_c, max_distance_m, output_type="ndarray")
     within = om <= max_minutes
     ci = np.concatenate([oi[within], pairs["i"].astype(np.int64)])
     cj = np.concatenate([oj[within], pairs["j"].astype(np.int64)])
     coverage = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, m))
     coverage.sum_duplicates()
+    return cost, coverage
 
-    # rules
+
+def _candidate_units(kept: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> npt.NDArray[np.str_]:
+    """Return the unit code of each candidate (missing ones: the nearest demand's unit)."""
     units = kept["unit_code"] if "unit_code" in kept.columns else pd.Series(None, index=kept.index)
     units = units.astype(object).where(units.notna(), None)
     if units.isna().any():
-        # fill from the nearest demand point's unit
-        _, nn = cKDTree(dxy).query(cxy[units.isna().to_numpy()])
+        _, nn = cKDTree(_projected_xy(demand)).query(_projected_xy(kept)[units.isna().to_numpy()])
         units = units.copy()
         units[units.isna()] = demand["unit_code"].to_numpy(dtype=object)[nn]
-    unit_codes = units.astype(str).to_numpy()
-    require: set[str] | None = None
-    if require_unit_coverage:
-        have = set(points["unit_code"].dropna().astype(str)) if len(points) else set()
-        require = set(demand["unit_code"].dropna().astype(str)) - have
-        logger.info("%d unit(s) without an existing point require a new one", len(require))
-    kinds = kept["kind"].astype(str)
+    return units.astype(str).to_numpy()
 
+
+def _required_units(demand: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> set[str]:
+    have = set(points["unit_code"].dropna().astype(str)) if len(points) else set()
+    require = set(demand["unit_code"].dropna().astype(str)) - have
+    logger.info("%d unit(s) without an existing point require a new one", len(require))
+    return require
+
+
+@dataclass
+class _SolveArgs:
+    """What the matrix solvers and the before/after figures need."""
+
+    pop: FloatArray
+    cost: sp.csc_matrix
+    coverage: sp.csc_matrix
+    before: FloatArray
+    fixed_covered: BoolArray
+    cutoff: float
+    unit_codes: npt.NDArray[np.str_]
+    require: set[str] | None
+    kinds: pd.Series
+
+
+def _solve(
+    objective: str,
+    a: _SolveArgs,
+    k: int | None,
+    target_share: float,
+    method: Any,
+    time_limit_s: float,
+    budget_per_kind: Mapping[str, int] | None,
+    capacity: tuple[FloatArray, FloatArray] | None = None,
+) -> SolveResult:
+    rules: dict[str, Any] = {
+        "unit_of_candidate": a.unit_codes,
+        "require_units": a.require,
+        "kind_of_candidate": a.kinds.to_numpy(),
+        "budget_per_kind": budget_per_kind,
+    }
     if objective == "mclp":
-        res = solve_mclp(
-            pop, coverage, int(k), fixed_covered=fixed_covered, method=method,  # type: ignore[arg-type]
-            time_limit_s=time_limit_s, unit_of_candidate=unit_codes, require_units=require,
-            kind_of_candidate=kinds.to_numpy(), budget_per_kind=budget_per_kind,
+        return solve_mclp(
+            a.pop,
+            a.coverage,
+            int(k or 0),
+            fixed_covered=a.fixed_covered,
+            method=method,
+            time_limit_s=time_limit_s,
+            **rules,
+        )
+    if objective == "lscp":
+        return solve_lscp(
+            a.pop, a.coverage, target_share=target_share, fixed_covered=a.fixed_covered, method=method,
+            time_limit_s=time_limit_s,
         )  # fmt: skip
-    elif objective == "lscp":
-        res = solve_lscp(
-            pop, coverage, target_share=target_share, fixed_covered=fixed_covered,
-            method=method, time_limit_s=time_limit_s,
-        )  # fmt: skip
-    else:
-        cap = load = None
-        if capacity_per_point is not None:
-            cap = _capacity_array(capacity_per_point, kinds)
-            load = check_nonnegative(demand, load_column, "demand").to_numpy()
-        res = solve_pmedian(
-            pop, cost, int(k), fixed_cost=before, method=method,  # type: ignore[arg-type]
-            time_limit_s=time_limit_s, capacity=cap, demand_load=load,
-            unassigned_cost=cutoff if not np.isfinite(before).all() else None,
-            unit_of_candidate=unit_codes, require_units=require,
-            kind_of_candidate=kinds.to_numpy(), budget_per_kind=budget_per_kind,
-        )  # fmt: skip
+    cap, load = capacity if capacity is not None else (None, None)
+    return solve_pmedian(
+        a.pop, a.cost, int(k or 0), fixed_cost=a.before, method=method, time_limit_s=time_limit_s,
+        capacity=cap, demand_load=load, unassigned_cost=a.cutoff if not np.isfinite(a.before).all() else None,
+        **rules,
+    )  # fmt: skip
 
-    sel = res.selected
-    # gains of both kinds in rank order, and who serves whom after
-    covered = fixed_covered.copy()
-    cur = before.copy()
+
+@dataclass
+class _After:
+    """Coverage, minutes and serving rank of each demand after the proposal."""
+
+    covered: BoolArray
+    minutes: FloatArray
+    owner: IntArray
+    gain_covered: FloatArray
+    gain_minutes: FloatArray
+
+
+def _after(a: _SolveArgs, sel: IntArray) -> _After:
+    """Gains of both kinds in rank order, and who serves whom after."""
+    n = a.pop.size
+    covered, cur = a.fixed_covered.copy(), a.before.copy()
     owner = np.full(n, -1, dtype=np.int64)
-    gain_cov = np.zeros(sel.size)
-    gain_min = np.zeros(sel.size)
+    gain_cov, gain_min = np.zeros(sel.size), np.zeros(sel.size)
+    cov, cost = a.coverage, a.cost
     for r, j in enumerate(sel):  # one step per proposed point (vectorised inside)
-        rows = coverage.indices[coverage.indptr[j] : coverage.indptr[j + 1]]
+        rows = cov.indices[cov.indptr[j] : cov.indptr[j + 1]]
         new = rows[~covered[rows]]
-        gain_cov[r] = pop[new].sum()
+        gain_cov[r] = a.pop[new].sum()
         covered[new] = True
         crow = cost.indices[cost.indptr[j] : cost.indptr[j + 1]]
         cmin = cost.data[cost.indptr[j] : cost.indptr[j + 1]]
         better = cmin < cur[crow]
         saved = np.where(np.isfinite(cur[crow]), cur[crow] - cmin, 0.0)
-        gain_min[r] = float((pop[crow] * saved)[better].sum())
+        gain_min[r] = float((a.pop[crow] * saved)[better].sum())
         cur[crow[better]] = cmin[better]
         owner[crow[better]] = r
+    return _After(covered, cur, owner, gain_cov, gain_min)
+
+
+def _proposal_points(
+    kept: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    unit_codes: npt.NDArray[np.str_],
+    sel: IntArray,
+    after: _After,
+) -> gpd.GeoDataFrame:
     demand_units = demand["unit_code"].astype(str).to_numpy()
-    served = owner >= 0
+    served = after.owner >= 0
     serves = (
         pd.Series(demand_units[served])
-        .groupby(owner[served])
+        .groupby(after.owner[served])
         .agg(lambda s: ",".join(sorted(set(s))))
         .reindex(range(sel.size), fill_value="")
     )
@@ -392,14 +537,14 @@ def propose(
         if "location_precision" in chosen.columns
         else pd.Series("candidate", index=chosen.index)
     )
-    out = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "rank": np.arange(1, sel.size + 1),
             "candidate_id": chosen["candidate_id"].to_numpy(),
             "kind": chosen["kind"].to_numpy(),
             "unit_code": unit_codes[sel],
-            "gain_people_covered": gain_cov,
-            "gain_person_minutes_saved": gain_min,
+            "gain_people_covered": after.gain_covered,
+            "gain_person_minutes_saved": after.gain_minutes,
             "serves_units": serves.to_numpy(),
             "source": source.to_numpy(),
             "location_precision": prec.to_numpy(),
@@ -408,13 +553,19 @@ def propose(
         crs=settings.geographic_crs,
         index=chosen.index,
     )
+
+
+def _summary(
+    objective: str, res: SolveResult, a: _SolveArgs, after: _After, n_candidates: int, n_dropped: int
+) -> dict[str, Any]:
+    pop = a.pop
     total = float(pop.sum())
 
     def wmean(minutes: FloatArray) -> float | None:
         ok = np.isfinite(minutes) & (pop > 0)
         return float((pop[ok] * minutes[ok]).sum() / pop[ok].sum()) if ok.any() else None
 
-    summary: dict[str, Any] = {
+    return {
         "objective": objective,
         "objective_value": res.objective,
         "method": res.method,
@@ -422,21 +573,16 @@ def propose(
         "bound": res.bound,
         "gap_pct": res.gap_pct,
         "runtime_s": res.runtime_s,
-        "n_added": int(sel.size),
-        "n_candidates": int(m),
-        "n_dropped": len(dropped),
+        "n_added": int(res.selected.size),
+        "n_candidates": int(n_candidates),
+        "n_dropped": n_dropped,
         "population": total,
-        "covered_before": float(pop[fixed_covered].sum()),
-        "covered_after": float(pop[covered].sum()),
-        "share_before": float(pop[fixed_covered].sum() / total) if total else None,
-        "share_after": float(pop[covered].sum() / total) if total else None,
-        "mean_minutes_before": wmean(before),
-        "mean_minutes_after": wmean(cur),
-        "unreached_population_before": float(pop[~np.isfinite(before)].sum()),
-        "unreached_population_after": float(pop[~np.isfinite(cur)].sum()),
-        "max_minutes": max_minutes,
-        "max_distance_m": max_distance_m,
-        "od_cutoff_minutes": cutoff,
-        "engine_method": getattr(engine, "method", type(engine).__name__),
+        "covered_before": float(pop[a.fixed_covered].sum()),
+        "covered_after": float(pop[after.covered].sum()),
+        "share_before": float(pop[a.fixed_covered].sum() / total) if total else None,
+        "share_after": float(pop[after.covered].sum() / total) if total else None,
+        "mean_minutes_before": wmean(a.before),
+        "mean_minutes_after": wmean(after.minutes),
+        "unreached_population_before": float(pop[~np.isfinite(a.before)].sum()),
+        "unreached_population_after": float(pop[~np.isfinite(after.minutes)].sum()),
     }
-    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
