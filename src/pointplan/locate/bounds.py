@@ -24,7 +24,48 @@ def solve_milp(
     time_limit_s: float,
     mip_rel_gap: float,
 ) -> tuple[FloatArray, float, float | None, str]:
-    """Minimise ``c @ x`` with HiGHS; return (x, objective, dual bound, status)."""
+    """Minimise ``c @ x`` with HiGHS; return (x, objective, dual bound, status).
+
+    Parameters
+    ----------
+    c
+        Objective coefficients.
+    constraints
+        Linear constraints (sparse rows welcome).
+    lb, ub
+        Bounds of the columns.
+    integrality
+        1 for integer columns, 0 for continuous ones (all 0: an LP).
+    time_limit_s
+        HiGHS time limit.
+    mip_rel_gap
+        Relative gap at which HiGHS stops.
+
+    Returns
+    -------
+    tuple
+        ``(x, objective, dual bound or None, status)``; status is ``"optimal"``,
+        ``"time_limit"`` or ``"other"``.
+
+    Raises
+    ------
+    InfeasibleError
+        When HiGHS proves the problem infeasible.
+    SolverError
+        When no feasible solution was found in time.
+
+    Examples
+    --------
+    Choose one of two sites covering 3 and 2 people (maximise, so minimise minus):
+
+    >>> import numpy as np
+    >>> from scipy.optimize import LinearConstraint
+    >>> one = [LinearConstraint(np.ones((1, 2)), -np.inf, 1)]
+    >>> x, fun, bound, status = solve_milp(np.array([-3.0, -2.0]), one, np.zeros(2), np.ones(2), np.ones(2, int), 10, 0)
+    >>> x.round().tolist(), fun, status
+    ([1.0, 0.0], -3.0, 'optimal')
+
+    """
     res = milp(
         c,
         integrality=integrality,

@@ -176,6 +176,17 @@ def unit_candidates(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ("unit_representative_point"), ``unit_code``, ``name`` (when given),
         ``location_precision``, EPSG:4326; index is the unit code.
 
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> units = gpd.GeoDataFrame(
+    ...     geometry=[box(585_000, 2_320_000, 586_000, 2_321_000)], index=["00004"], crs="EPSG:32648"
+    ... )
+    >>> c = unit_candidates(units)
+    >>> c["candidate_id"].tolist(), bool(units.to_crs(4326).geometry.iloc[0].contains(c.geometry.iloc[0]))
+    (['unit-00004'], True)
+
     """
     gdf = ensure_gdf(units, "units")
     if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
@@ -227,6 +238,20 @@ def cluster_candidates(
         ("proposed"), ``source`` ("cluster"), ``unit_code`` (unit of the demand point
         nearest to the centroid), ``population`` (people in the cluster),
         ``location_precision`` ("cluster_centroid"), EPSG:4326.
+
+    Examples
+    --------
+    Two groups of houses 5 km apart give one centroid each, the larger first:
+
+    >>> import geopandas as gpd
+    >>> d = gpd.GeoDataFrame(
+    ...     {"population": [100, 100, 300, 300], "unit_code": ["A", "A", "B", "B"]},
+    ...     geometry=gpd.points_from_xy([585_000, 585_200, 590_000, 590_200], [2_320_000] * 4),
+    ...     crs="EPSG:32648",
+    ... )
+    >>> c = cluster_candidates(d, 2)
+    >>> c["unit_code"].tolist(), c["population"].tolist()
+    (['B', 'A'], [600.0, 200.0])
 
     """
     from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -331,6 +356,15 @@ def read_candidates(
         The CSV has no coordinate columns.
     CRSError
         No CRS is known, or longitude/latitude look swapped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "malls.csv"
+    >>> _ = path.write_text("name,lon,lat" + chr(10) + "AEON Long Bien,105.8997,21.0272" + chr(10))
+    >>> c = read_candidates(path, kind="community")
+    >>> c[["candidate_id", "kind", "source"]].to_numpy().tolist()
+    [['malls-1', 'community', 'malls']]
 
     """
     p = Path(path)
@@ -478,6 +512,19 @@ def clean_candidates(
     tuple of (geopandas.GeoDataFrame, pandas.DataFrame)
         Kept candidates (same columns and index) and the dropped ones with
         ``candidate_id``, ``kind``, ``source``, ``reason``, ``detail``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> cands = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["a", "b", "c"]},
+    ...     geometry=gpd.points_from_xy([585_000, 585_020, 590_000], [2_320_000] * 3),
+    ...     crs="EPSG:32648",
+    ... )
+    >>> points = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585_010], [2_320_000]), crs="EPSG:32648")
+    >>> kept, dropped = clean_candidates(cands, points, None)
+    >>> kept["candidate_id"].tolist(), dropped["reason"].tolist()
+    (['c'], ['near_existing_point', 'near_existing_point'])
 
     """
     cand = ensure_gdf(candidates, "candidates")

@@ -477,8 +477,10 @@ def solve_lscp(
     details = prob.details()
     need_r = _lscp_need(prob, target_share, a.shape[1], details)
     rules = _Rules(a.shape[1], None, None, None, None, None)
+    bound: float | None
+    label: str
     if need_r is None:  # the fixed points already reach the target
-        sel, bound, status, label = np.zeros(0, dtype=np.int64), 0.0, "optimal", method
+        sel, bound, status, label = np.zeros(0, dtype=np.int64), 0.0, "optimal", str(method)
     elif method == "exact":
         sel, bound, status = _lscp_exact(prob, need_r, target_share >= 1.0, rules, t0 + time_limit_s, mip_rel_gap)
         label = "milp-highs"

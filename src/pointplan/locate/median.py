@@ -276,7 +276,7 @@ class _DualPairs:
         top = top[rho[top] < 0]
         val = float(lam.sum() + np.minimum(wf - lam, 0.0).sum() + rho[top].sum())
         served = np.bincount(self.rows[neg & _mask(m, top)[self.cols]], minlength=self.pm.n)
-        return val, 1.0 - (wf < lam) - served
+        return val, np.asarray(1.0 - (wf < lam) - served, dtype=np.float64)
 
 
 def _pm_lagrangian(pm: _PM, p: int, upper: float, lam0: FloatArray, deadline: float, iters: int = 3000) -> float:

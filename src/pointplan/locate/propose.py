@@ -50,7 +50,18 @@ PROPOSAL_COLUMNS: tuple[str, ...] = (
 
 
 class TravelEngine(Protocol):
-    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`)."""
+    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`).
+
+    Examples
+    --------
+    The engines of :mod:`pointplan.network` fit:
+
+    >>> from pointplan.network import make_engine
+    >>> engine: TravelEngine = make_engine(None, "motorbike")
+    >>> callable(engine.od_long) and callable(engine.nearest)
+    True
+
+    """
 
     method: str
 
@@ -87,6 +98,18 @@ class Proposal:
         before/after, method, status, gap...
     before_after
         Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
+
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from pointplan.locate import SolveResult
+    >>> res = SolveResult(np.array([0]), 150.0, 150.0, 0.0, "milp-highs", "optimal", 0.1, np.array([150.0]))
+    >>> prop = Proposal(gpd.GeoDataFrame(geometry=[], crs=4326), res, pd.DataFrame(), "mclp", {"n_added": 1})
+    >>> prop.objective, prop.result.gap_pct
+    ('mclp', 0.0)
 
     """
 

@@ -68,6 +68,14 @@ class SolveResult:
     details
         Extra figures (uncoverable weight, LSCP count bound, pruned points...).
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gains = np.array([60.0, 30.0])
+    >>> r = SolveResult(np.array([2, 0]), 90.0, 100.0, gap_pct(90.0, 100.0), "greedy", "heuristic", 0.01, gains)
+    >>> r.gap_pct, float(r.gains.sum())
+    (11.11111111111111, 90.0)
+
     """
 
     selected: IntArray
