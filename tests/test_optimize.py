@@ -773,3 +773,21 @@ def test_lscp_heuristic_reports_lp_bound(seed):
         assert h.bound == np.ceil(lp - 1e-6)
         assert h.bound <= ex.selected.size <= h.selected.size
         assert h.gap_pct == pytest.approx(100 * (h.selected.size - h.bound) / h.selected.size)
+
+
+@pytest.mark.parametrize("objective", ["mclp", "pmedian"])
+def test_propose_pairs_built_in_blocks_match_one_block(town, monkeypatch, objective):
+    import pointplan.locate.proposal as front
+
+    demand, points, cands, boundary = town
+    one = propose(demand, points, cands, 2, objective=objective, engine=StraightEngine(), boundary=boundary)
+    calls = []
+    eng = StraightEngine()
+    od_long = eng.od_long
+    eng.od_long = lambda o, d, minutes: calls.append(len(d)) or od_long(o, d, minutes)
+    monkeypatch.setattr(front, "OD_BLOCK_SITES", 1)
+    blocks = propose(demand, points, cands, 2, objective=objective, engine=eng, boundary=boundary)
+    # one od_long call per site (block of 1), then one for the proposed sites only
+    assert calls == [1] * blocks.summary["n_candidates"] + [len(blocks.points)]
+    pd.testing.assert_frame_equal(one.points, blocks.points)
+    assert one.summary == pytest.approx(blocks.summary | {"runtime_s": one.summary["runtime_s"]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.propose import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
+from pointplan.locate.proposal import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
 from pointplan.locate.result import MIP_REL_GAP, SolveResult
 
 __all__ = [

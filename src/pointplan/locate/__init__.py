@@ -12,7 +12,7 @@ Modules, by subject:
   ranking shared by the models; units that require a point, budgets per kind;
 * :mod:`~pointplan.locate.candidates`: candidate sites (grid, unit stand-ins, clusters,
   the user's file) and their cleaning;
-* :mod:`~pointplan.locate.propose`: the GeoDataFrame front end :func:`propose` and its
+* :mod:`~pointplan.locate.proposal`: the GeoDataFrame front end :func:`propose` and its
   :class:`Proposal`.
 
 The matrix solvers take no geodata. All of them return a :class:`SolveResult`:
@@ -33,7 +33,7 @@ from pointplan.locate.candidates import (
 )
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.propose import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
+from pointplan.locate.proposal import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
 from pointplan.locate.result import MIP_REL_GAP, SolveResult, check_bound, gap_pct
 
 __all__ = [

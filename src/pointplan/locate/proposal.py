@@ -302,7 +302,8 @@ def propose(
         raise InfeasibleError(msg)
     before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
     cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
-    cost, coverage = _od_pairs(demand, kept, engine, cutoff, max_minutes, max_distance_m)
+    std = _Standard(max_minutes, max_distance_m, cutoff)
+    cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None)
     unit_codes = _candidate_units(kept, demand)
     require = _required_units(demand, points) if require_unit_coverage else None
     kinds = kept["kind"].astype(str)
@@ -312,7 +313,7 @@ def propose(
         load = check_nonnegative(demand, load_column, "demand").to_numpy(dtype=np.float64)
         capacity = (_capacity_array(capacity_per_point, kinds), load)
     res = _solve(objective, args, k, target_share, method, time_limit_s, budget_per_kind, capacity)
-    after = _after(args, res.selected)
+    after = _after(args, res.selected, _selected_minutes(demand, kept, engine, res.selected, cutoff))
     out = _proposal_points(kept, demand, unit_codes, res.selected, after)
     summary = _summary(objective, res, args, after, len(kept), len(dropped))
     summary.update(
@@ -406,31 +407,77 @@ def _od_cutoff(before: FloatArray, max_minutes: float, od_cutoff_minutes: float 
     return max(max_minutes, min(worst, 4 * max_minutes))
 
 
+#: Candidate sites per block when building the sparse pairs: the peak memory is the
+#: answer (the pairs within reach) plus one block's raw pairs.
+OD_BLOCK_SITES = 5_000
+
+
+@dataclass(frozen=True)
+class _Standard:
+    """The standard (minutes or straight-line metres) and the travel-time cut-off."""
+
+    max_minutes: float
+    max_distance_m: float
+    cutoff: float
+
+
 def _od_pairs(
     demand: gpd.GeoDataFrame,
     kept: gpd.GeoDataFrame,
     engine: TravelEngine,
-    cutoff: float,
-    max_minutes: float,
-    max_distance_m: float,
-) -> tuple[sp.csc_matrix, sp.csc_matrix]:
-    """Sparse travel minutes within the cut-off, and coverage (time or distance standard)."""
-    n, m = len(demand), len(kept)
-    od = engine.od_long(demand, kept, cutoff)
+    std: _Standard,
+    before: FloatArray | None,
+) -> tuple[sp.csc_matrix | None, sp.csc_matrix]:
+    """Sparse pairs, block by block of sites: coverage, and minutes for the p-median.
+
+    Coverage holds the pairs within the standard (``minutes <= max_minutes`` or straight
+    line ``<= max_distance_m``). With ``before`` (p-median), travel minutes are kept up
+    to the cut-off for the pairs that beat the demand's current point, the only ones
+    that can gain. No dense demand x sites matrix is built.
+    """
+    n = len(demand)
+    tree_d = cKDTree(_projected_xy(demand))
+    cov_blocks: list[sp.csc_matrix] = []
+    cost_blocks: list[sp.csc_matrix] = []
+    for start in range(0, len(kept), OD_BLOCK_SITES):
+        block = kept.iloc[start : start + OD_BLOCK_SITES]
+        limit = std.cutoff if before is not None else std.max_minutes
+        oi, oj, om = _od_arrays(engine, demand, block, limit)
+        near = cKDTree(_projected_xy(block)).sparse_distance_matrix(tree_d, std.max_distance_m, output_type="ndarray")
+        within = om <= std.max_minutes
+        ci = np.concatenate([oi[within], near["j"].astype(np.int64)])
+        cj = np.concatenate([oj[within], near["i"].astype(np.int64)])
+        cov = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, len(block)))
+        cov.sum_duplicates()
+        cov_blocks.append(cov)
+        if before is not None:
+            useful = om < before[oi]
+            cost_blocks.append(sp.csc_matrix((om[useful], (oi[useful], oj[useful])), shape=(n, len(block))))
+    coverage = sp.hstack(cov_blocks, format="csc")
+    cost = sp.hstack(cost_blocks, format="csc") if before is not None else None
+    return cost, coverage
+
+
+def _od_arrays(
+    engine: TravelEngine, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, limit: float
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit``."""
+    od = engine.od_long(demand, sites, limit)
     oi = od["i"].to_numpy(dtype=np.int64)
     oj = od["j"].to_numpy(dtype=np.int64)
     om = od["minutes"].to_numpy(dtype=np.float64)
-    good = np.isfinite(om) & (om <= cutoff)
-    oi, oj, om = oi[good], oj[good], om[good]
-    cost = sp.coo_matrix((om, (oi, oj)), shape=(n, m)).tocsc()
-    tree_d, tree_c = cKDTree(_projected_xy(demand)), cKDTree(_projected_xy(kept))
-    pairs = tree_d.sparse_distance_matrix(tree_c, max_distance_m, output_type="ndarray")
-    within = om <= max_minutes
-    ci = np.concatenate([oi[within], pairs["i"].astype(np.int64)])
-    cj = np.concatenate([oj[within], pairs["j"].astype(np.int64)])
-    coverage = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, m))
-    coverage.sum_duplicates()
-    return cost, coverage
+    good = np.isfinite(om) & (om <= limit)
+    return oi[good], oj[good], om[good]
+
+
+def _selected_minutes(
+    demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, engine: TravelEngine, sel: IntArray, cutoff: float
+) -> sp.csc_matrix:
+    """Minutes from each demand to the proposed sites (columns in rank order)."""
+    if sel.size == 0:
+        return sp.csc_matrix((len(demand), 0))
+    oi, oj, om = _od_arrays(engine, demand, kept.iloc[sel], cutoff)
+    return sp.csc_matrix((om, (oi, oj)), shape=(len(demand), sel.size))
 
 
 def _candidate_units(kept: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> npt.NDArray[np.str_]:
@@ -456,7 +503,7 @@ class _SolveArgs:
     """What the matrix solvers and the before/after figures need."""
 
     pop: FloatArray
-    cost: sp.csc_matrix
+    cost: sp.csc_matrix | None
     coverage: sp.csc_matrix
     before: FloatArray
     fixed_covered: BoolArray
@@ -516,20 +563,23 @@ class _After:
     gain_minutes: FloatArray
 
 
-def _after(a: _SolveArgs, sel: IntArray) -> _After:
-    """Gains of both kinds in rank order, and who serves whom after."""
+def _after(a: _SolveArgs, sel: IntArray, minutes_sel: sp.csc_matrix) -> _After:
+    """Gains of both kinds in rank order, and who serves whom after.
+
+    ``minutes_sel`` holds the minutes to the proposed sites only (rank order).
+    """
     n = a.pop.size
     covered, cur = a.fixed_covered.copy(), a.before.copy()
     owner = np.full(n, -1, dtype=np.int64)
     gain_cov, gain_min = np.zeros(sel.size), np.zeros(sel.size)
-    cov, cost = a.coverage, a.cost
+    cov, cost = a.coverage, minutes_sel
     for r, j in enumerate(sel):  # one step per proposed point (vectorised inside)
         rows = cov.indices[cov.indptr[j] : cov.indptr[j + 1]]
         new = rows[~covered[rows]]
         gain_cov[r] = a.pop[new].sum()
         covered[new] = True
-        crow = cost.indices[cost.indptr[j] : cost.indptr[j + 1]]
-        cmin = cost.data[cost.indptr[j] : cost.indptr[j + 1]]
+        crow = cost.indices[cost.indptr[r] : cost.indptr[r + 1]]
+        cmin = cost.data[cost.indptr[r] : cost.indptr[r + 1]]
         better = cmin < cur[crow]
         saved = np.where(np.isfinite(cur[crow]), cur[crow] - cmin, 0.0)
         gain_min[r] = float((a.pop[crow] * saved)[better].sum())
