@@ -303,7 +303,10 @@ def propose(
     before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
     cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
     std = _Standard(max_minutes, max_distance_m, cutoff)
-    cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None)
+    # only demand that can gain needs pairs: people outside the standard (coverage), or
+    # anyone (p-median, pairs that beat the current point)
+    can_gain = (pop > 0) & (~fixed_covered if objective != "pmedian" else True)
+    cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None, can_gain)
     unit_codes = _candidate_units(kept, demand)
     require = _required_units(demand, points) if require_unit_coverage else None
     kinds = kept["kind"].astype(str)
@@ -427,25 +430,34 @@ def _od_pairs(
     engine: TravelEngine,
     std: _Standard,
     before: FloatArray | None,
+    rows: BoolArray,
 ) -> tuple[sp.csc_matrix | None, sp.csc_matrix]:
     """Sparse pairs, block by block of sites: coverage, and minutes for the p-median.
 
-    Coverage holds the pairs within the standard (``minutes <= max_minutes`` or straight
-    line ``<= max_distance_m``). With ``before`` (p-median), travel minutes are kept up
-    to the cut-off for the pairs that beat the demand's current point, the only ones
-    that can gain. No dense demand x sites matrix is built.
+    Only the demand in ``rows`` (the demand that can gain) is paired; the other rows
+    stay empty. Coverage holds the pairs within the standard (``minutes <= max_minutes``
+    or straight line ``<= max_distance_m``). With ``before`` (p-median), travel minutes
+    are kept up to the cut-off for the pairs that beat the demand's current point, the
+    only ones that can gain. No dense demand x sites matrix is built.
     """
     n = len(demand)
-    tree_d = cKDTree(_projected_xy(demand))
+    pos = np.flatnonzero(rows)
+    demand = demand.iloc[pos]
+    tree_d = cKDTree(_projected_xy(demand)) if pos.size else None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
     for start in range(0, len(kept), OD_BLOCK_SITES):
         block = kept.iloc[start : start + OD_BLOCK_SITES]
+        if tree_d is None:
+            cov_blocks.append(sp.csc_matrix((n, len(block)), dtype=bool))
+            cost_blocks.append(sp.csc_matrix((n, len(block))))
+            continue
         limit = std.cutoff if before is not None else std.max_minutes
         oi, oj, om = _od_arrays(engine, demand, block, limit)
+        oi = pos[oi]
         near = cKDTree(_projected_xy(block)).sparse_distance_matrix(tree_d, std.max_distance_m, output_type="ndarray")
         within = om <= std.max_minutes
-        ci = np.concatenate([oi[within], near["j"].astype(np.int64)])
+        ci = np.concatenate([oi[within], pos[near["j"].astype(np.int64)]])
         cj = np.concatenate([oj[within], near["i"].astype(np.int64)])
         cov = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, len(block)))
         cov.sum_duplicates()
