@@ -61,7 +61,10 @@ class SolveResult:
         Wall time of the solve.
     gains
         Marginal gain of each selected candidate in order: people newly covered (MCLP,
-        LSCP) or person-minutes saved (p-median).
+        LSCP) or person-minutes saved (p-median). They add up: ``gains.sum()`` is the
+        covered weight beyond the fixed points (MCLP, LSCP) or
+        ``details["start_cost"] - objective`` (uncapacitated p-median; see
+        :func:`~pointplan.locate.solve_pmedian` for the starting cost).
     assignment
         p-median: the candidate column serving each demand, ``-1`` for the fallback
         (an existing point or ``unassigned_cost``). ``None`` for covering problems.
