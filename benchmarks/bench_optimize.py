@@ -149,6 +149,7 @@ def bench_propose(
     objective: str = "mclp",
     mode: str = "walk",
     max_distance_m: float = 1000.0,
+    median_neighbours: int | None = None,
 ) -> dict:
     """Propose ``k`` points among ``n_sites`` sites against the 250 m demand grid.
 
@@ -182,8 +183,9 @@ def bench_propose(
     tracemalloc.start()
     t0 = time.perf_counter()
     prop = pointplan.propose(
-        demand, points, sites, k, objective=objective, engine=engine, boundary=False, max_distance_m=max_distance_m
-    )
+        demand, points, sites, k, objective=objective, engine=engine, boundary=False, max_distance_m=max_distance_m,
+        median_neighbours=median_neighbours if objective == "pmedian" else None,
+    )  # fmt: skip
     secs = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -193,6 +195,7 @@ def bench_propose(
         "k": k,
         "objective": objective,
         "mode": mode,
+        "median_neighbours": median_neighbours,
         "max_distance_m": max_distance_m,
         "propose_s": round(secs, 2),
         "propose_peak_mb": round(peak / 2**20, 1),
@@ -215,6 +218,7 @@ def main() -> None:
     ap.add_argument("--objective", default="mclp", choices=["mclp", "pmedian"], help="with --propose-sites")
     ap.add_argument("--mode", default="walk", help="travel mode with --propose-sites (crow-flies engine)")
     ap.add_argument("--max-distance-m", type=float, default=1000.0, help="distance standard with --propose-sites")
+    ap.add_argument("--median-neighbours", type=int, default=None, help="p-median: nearest sites per demand")
     ap.add_argument("--memory-limit-gb", type=float, default=0.0, help="cap the address space (GB)")
     ap.add_argument("--quick", action="store_true", help="smaller instance (1,000 x 200, p = 40)")
     ap.add_argument("--spopt-pmedian", action="store_true", help="also run spopt's p-median (slow, GBs)")
@@ -226,8 +230,9 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     if args.propose_sites:
         out = bench_propose(
-            args.propose_sites, objective=args.objective, mode=args.mode, max_distance_m=args.max_distance_m
-        )
+            args.propose_sites, objective=args.objective, mode=args.mode, max_distance_m=args.max_distance_m,
+            median_neighbours=args.median_neighbours,
+        )  # fmt: skip
         print(json.dumps(out))
         return
     n, m, p = (1000, 200, 40) if args.quick else (5000, 500, 150)

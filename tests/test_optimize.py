@@ -791,3 +791,23 @@ def test_propose_pairs_built_in_blocks_match_one_block(town, monkeypatch, object
     assert calls == [1] * blocks.summary["n_candidates"] + [len(blocks.points)]
     pd.testing.assert_frame_equal(one.points, blocks.points)
     assert one.summary == pytest.approx(blocks.summary | {"runtime_s": one.summary["runtime_s"]})
+
+
+def test_propose_pmedian_median_neighbours(town):
+    demand, points, cands, boundary = town
+    exact = propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary)
+    assert exact.summary["median_neighbours"] is None
+    # pairs that beat the existing point: east and east-kiosk for the second demand, north
+    # for the third (the first demand is 1 km from the existing point)
+    assert exact.result.details["pairs"] == 3
+    one = propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary,
+                  median_neighbours=1)  # fmt: skip
+    # each demand keeps its nearest site only: east for the first two, north for the last,
+    # and of those only the pairs that beat the existing point (not the first demand's)
+    assert one.result.details["pairs"] == 2
+    assert one.summary["median_neighbours"] == 1
+    assert one.points["candidate_id"].tolist() == ["east"]
+    assert one.result.objective == exact.result.objective
+    with pytest.raises(InputError, match="median_neighbours"):
+        propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary,
+                median_neighbours=0)  # fmt: skip

@@ -189,6 +189,7 @@ def propose(
     min_separation_m: float = 50.0,
     od_cutoff_minutes: float | None = None,
     load_column: str = "visits_per_day",
+    median_neighbours: int | None = None,
 ) -> Proposal:
     """Propose where to add service points.
 
@@ -242,6 +243,13 @@ def propose(
         farther pairs cannot gain and are ignored.
     load_column
         Demand column of visits per day (capacitated runs).
+    median_neighbours
+        p-median only: pair each demand location with its ``median_neighbours``
+        straight-line nearest sites only (the sparse p-median of large site layers:
+        memory is bounded by ``n x median_neighbours`` pairs). ``None`` (default): every
+        pair within the cut-off that beats the current point (exact). When set, the
+        solver's bound refers to the restricted pairs; ``summary["median_neighbours"]``
+        says so.
 
     Returns
     -------
@@ -302,7 +310,10 @@ def propose(
         raise InfeasibleError(msg)
     before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
     cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
-    std = _Standard(max_minutes, max_distance_m, cutoff)
+    if median_neighbours is not None and not (isinstance(median_neighbours, int) and median_neighbours >= 1):
+        msg = f"median_neighbours must be a positive integer or None, got {median_neighbours!r}."
+        raise InputError(msg)
+    std = _Standard(max_minutes, max_distance_m, cutoff, median_neighbours if objective == "pmedian" else None)
     # only demand that can gain needs pairs: people outside the standard (coverage), or
     # anyone (p-median, pairs that beat the current point)
     can_gain = (pop > 0) & (~fixed_covered if objective != "pmedian" else True)
@@ -323,6 +334,7 @@ def propose(
         max_minutes=max_minutes,
         max_distance_m=max_distance_m,
         od_cutoff_minutes=cutoff,
+        median_neighbours=std.neighbours,
         engine_method=getattr(engine, "method", type(engine).__name__),
     )
     return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
@@ -422,6 +434,7 @@ class _Standard:
     max_minutes: float
     max_distance_m: float
     cutoff: float
+    neighbours: int | None = None
 
 
 def _od_pairs(
@@ -444,10 +457,12 @@ def _od_pairs(
     pos = np.flatnonzero(rows)
     demand = demand.iloc[pos]
     tree_d = cKDTree(_projected_xy(demand)) if pos.size else None
+    reach = _neighbour_reach(demand, kept, std.neighbours) if before is not None and pos.size else None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
-    for start in range(0, len(kept), OD_BLOCK_SITES):
-        block = kept.iloc[start : start + OD_BLOCK_SITES]
+    size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
+    for start in range(0, len(kept), size):
+        block = kept.iloc[start : start + size]
         if tree_d is None:
             cov_blocks.append(sp.csc_matrix((n, len(block)), dtype=bool))
             cost_blocks.append(sp.csc_matrix((n, len(block))))
@@ -464,10 +479,29 @@ def _od_pairs(
         cov_blocks.append(cov)
         if before is not None:
             useful = om < before[oi]
+            if reach is not None:
+                useful &= _straight(demand, block, oi, oj, pos) <= reach[np.searchsorted(pos, oi)]
             cost_blocks.append(sp.csc_matrix((om[useful], (oi[useful], oj[useful])), shape=(n, len(block))))
     coverage = sp.hstack(cov_blocks, format="csc")
     cost = sp.hstack(cost_blocks, format="csc") if before is not None else None
     return cost, coverage
+
+
+def _neighbour_reach(demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, k: int | None) -> FloatArray | None:
+    """Straight-line distance from each demand to its ``k``-th nearest site (``None``: all)."""
+    if k is None or k >= len(kept):
+        return None
+    dist, _ = cKDTree(_projected_xy(kept)).query(_projected_xy(demand), k=[k])
+    return np.asarray(dist[:, 0], dtype=np.float64) * (1 + 1e-12)
+
+
+def _straight(
+    demand: gpd.GeoDataFrame, block: gpd.GeoDataFrame, oi: IntArray, oj: IntArray, pos: IntArray
+) -> FloatArray:
+    """Straight-line metres of pairs (``oi``: full demand positions, ``oj``: block positions)."""
+    dxy, bxy = _projected_xy(demand), _projected_xy(block)
+    local = np.searchsorted(pos, oi)
+    return np.asarray(np.hypot(*(dxy[local] - bxy[oj]).T), dtype=np.float64)
 
 
 def _od_arrays(
