@@ -257,6 +257,8 @@ class _DualPairs:
         """Choose the working set for multipliers ``lam``."""
         pm = self.pm
         keep = self.wc_all < 2.0 * np.maximum(lam, 0.0)[pm.rows] + 1e-12
+        if keep.sum() > 0.5 * keep.size:  # most pairs: take them all, never rebuild again
+            keep[:] = True
         self.rows, self.cols, self.wc = pm.rows[keep], pm.cols[keep], self.wc_all[keep]
         self.outside = np.full(pm.n, np.inf)
         left = np.where(keep, np.inf, self.wc_all)

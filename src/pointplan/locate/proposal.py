@@ -458,6 +458,7 @@ def _od_pairs(
     demand = demand.iloc[pos]
     tree_d = cKDTree(_projected_xy(demand)) if pos.size else None
     reach = _neighbour_reach(demand, kept, std.neighbours) if before is not None and pos.size else None
+    dxy = _projected_xy(demand) if reach is not None else None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
     size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
@@ -479,8 +480,10 @@ def _od_pairs(
         cov_blocks.append(cov)
         if before is not None:
             useful = om < before[oi]
-            if reach is not None:
-                useful &= _straight(demand, block, oi, oj, pos) <= reach[np.searchsorted(pos, oi)]
+            if reach is not None and dxy is not None:
+                local = np.searchsorted(pos, oi)
+                straight = np.hypot(*(dxy[local] - _projected_xy(block)[oj]).T)
+                useful &= straight <= reach[local]
             cost_blocks.append(sp.csc_matrix((om[useful], (oi[useful], oj[useful])), shape=(n, len(block))))
     coverage = sp.hstack(cov_blocks, format="csc")
     cost = sp.hstack(cost_blocks, format="csc") if before is not None else None
@@ -493,15 +496,6 @@ def _neighbour_reach(demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, k: int | 
         return None
     dist, _ = cKDTree(_projected_xy(kept)).query(_projected_xy(demand), k=[k])
     return np.asarray(dist[:, 0], dtype=np.float64) * (1 + 1e-12)
-
-
-def _straight(
-    demand: gpd.GeoDataFrame, block: gpd.GeoDataFrame, oi: IntArray, oj: IntArray, pos: IntArray
-) -> FloatArray:
-    """Straight-line metres of pairs (``oi``: full demand positions, ``oj``: block positions)."""
-    dxy, bxy = _projected_xy(demand), _projected_xy(block)
-    local = np.searchsorted(pos, oi)
-    return np.asarray(np.hypot(*(dxy[local] - bxy[oj]).T), dtype=np.float64)
 
 
 def _od_arrays(
