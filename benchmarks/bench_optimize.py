@@ -17,6 +17,23 @@ Measured (wall clock, same process, same machine):
 
 Run: ``python benchmarks/bench_optimize.py [--quick] [--spopt-pmedian]``.
 The last line printed is one JSON object with the figures.
+
+Large site layers (issue 16): ``--propose-sites N`` instead proposes 10 points among
+``N`` candidate sites (random populated 250 m cells, jittered) against Hanoi's 250 m
+demand grid with ``pointplan.propose`` (crow-flies engine, existing 2025 points), and
+prints the time and peak memory of the ``propose`` call (tracemalloc peak, and the
+process's maximum resident set). ``--memory-limit-gb`` caps the address space so that
+a run too big for the machine fails with MemoryError instead of swapping.
+
+Measured 2026-11-29 on the shared 2-core machine (load average about 6), 76,789 demand
+cells, 131 existing points, crow-flies engine:
+* ``--propose-sites 100000`` (MCLP, 30 min on foot or 1 km): 17.5 s, tracemalloc peak
+  631 MB, max RSS 1,001 MB (share 58.5 % -> 62.5 %);
+* ``--propose-sites 100000 --mode motorbike --max-distance-m 5000``: 3.6 s, 16 MB (the
+  existing points already cover everyone: no pair is needed);
+* ``--propose-sites 100000 --objective pmedian --median-neighbours 20``: 291 s, peak
+  579 MB, max RSS 1,198 MB (time: travel times up to the 120 min cut-off, then the
+  Lagrangian bound on 1.5 M pairs per 10,000 sites; the 60 s goal is not met here).
 """
 
 from __future__ import annotations
@@ -135,13 +152,99 @@ def _run_spopt_pmedian(minutes: np.ndarray, weights: np.ndarray, p: int, timeout
     return {"finished": True, "seconds": secs, "objective": obj}
 
 
+def bench_propose(
+    n_sites: int,
+    k: int = 10,
+    seed: int = 0,
+    objective: str = "mclp",
+    mode: str = "walk",
+    max_distance_m: float = 1000.0,
+    median_neighbours: int | None = None,
+) -> dict:
+    """Propose ``k`` points among ``n_sites`` sites against the 250 m demand grid.
+
+    The default standard (30 min on foot or 1 km) leaves part of the city uncovered by
+    the existing points, so that the proposal has something to gain.
+    """
+    import geopandas as gpd
+
+    import pointplan
+    from pointplan.demand import build_demand
+    from pointplan.network import make_engine
+
+    t0 = time.perf_counter()
+    units = pointplan.load_units()
+    demand = build_demand(units, cell_m=250)
+    demand = demand[demand["population"] > 0]
+    points = pointplan.load_points()
+    rng = np.random.default_rng(seed)
+    dxy = demand.geometry.to_crs(32648)
+    pick = rng.integers(0, len(demand), n_sites)
+    x = dxy.x.to_numpy()[pick] + rng.uniform(-125, 125, n_sites)
+    y = dxy.y.to_numpy()[pick] + rng.uniform(-125, 125, n_sites)
+    sites = gpd.GeoDataFrame(
+        {"candidate_id": [f"s-{i:06d}" for i in range(n_sites)], "kind": "proposed"},
+        geometry=gpd.points_from_xy(x, y),
+        crs=32648,
+    )
+    t_setup = time.perf_counter() - t0
+    print(f"{len(demand):,} demand cells, {len(points)} points, {n_sites:,} sites; set up in {t_setup:.1f} s")
+    engine = make_engine(None, mode)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    prop = pointplan.propose(
+        demand, points, sites, k, objective=objective, engine=engine, boundary=False, max_distance_m=max_distance_m,
+        median_neighbours=median_neighbours if objective == "pmedian" else None,
+    )  # fmt: skip
+    secs = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    out = {
+        "n_demand": len(demand),
+        "n_sites": n_sites,
+        "k": k,
+        "objective": objective,
+        "mode": mode,
+        "median_neighbours": median_neighbours,
+        "max_distance_m": max_distance_m,
+        "propose_s": round(secs, 2),
+        "propose_peak_mb": round(peak / 2**20, 1),
+        "process_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "n_added": prop.summary["n_added"],
+        "share_before": prop.summary["share_before"],
+        "share_after": prop.summary["share_after"],
+        "gap_pct": prop.summary["gap_pct"],
+    }
+    print(
+        f"propose {objective} k={k} among {n_sites:,} sites: {secs:.1f} s, peak {peak / 2**20:,.0f} MB "
+        f"(tracemalloc), max RSS {out['process_maxrss_mb']:,.0f} MB"
+    )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--propose-sites", type=int, default=0, help="propose among N sites on the 250 m grid")
+    ap.add_argument("--objective", default="mclp", choices=["mclp", "pmedian"], help="with --propose-sites")
+    ap.add_argument("--mode", default="walk", help="travel mode with --propose-sites (crow-flies engine)")
+    ap.add_argument("--max-distance-m", type=float, default=1000.0, help="distance standard with --propose-sites")
+    ap.add_argument("--median-neighbours", type=int, default=None, help="p-median: nearest sites per demand")
+    ap.add_argument("--memory-limit-gb", type=float, default=0.0, help="cap the address space (GB)")
     ap.add_argument("--quick", action="store_true", help="smaller instance (1,000 x 200, p = 40)")
     ap.add_argument("--spopt-pmedian", action="store_true", help="also run spopt's p-median (slow, GBs)")
     ap.add_argument("--spopt-timeout", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
+    if args.memory_limit_gb:
+        cap = int(args.memory_limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    if args.propose_sites:
+        out = bench_propose(
+            args.propose_sites, objective=args.objective, mode=args.mode, max_distance_m=args.max_distance_m,
+            median_neighbours=args.median_neighbours,
+        )  # fmt: skip
+        print(json.dumps(out))
+        return
     n, m, p = (1000, 200, 40) if args.quick else (5000, 500, 150)
 
     t0 = time.perf_counter()

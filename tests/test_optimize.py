@@ -633,3 +633,183 @@ def test_propose_default_engine_warns(town):
     # the default fallback is calibrated on Hanoi's roads (issue 14): 10 km east by motorbike takes
     # about 27 min (< 30, already covered; circuity 1.3 at 25 km/h said 31), so the pick is "north"
     assert prop.points["candidate_id"].tolist() == ["north"]
+
+
+# --------------------------------------------------------------------------------------
+# numbers that tell the truth: bounds, gaps, gains (issue 12)
+# --------------------------------------------------------------------------------------
+def clustered_pmedian(n, m, seed):
+    """Random clustered instance: demand around town centres, candidates anywhere."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 20_000, (max(3, n // 60), 2))
+    xy = centres[rng.integers(0, len(centres), n)] + rng.normal(0, 1_200, (n, 2))
+    sites = rng.uniform(0, 20_000, (m, 2))
+    minutes = np.linalg.norm(xy[:, None] - sites[None], axis=2) / 250.0
+    return rng.lognormal(5, 1, n).round(), minutes
+
+
+def pmedian_lp_relaxation(w, minutes, p):
+    """LP relaxation of the dense p-median, written out independently (scipy linprog)."""
+    n, m = minutes.shape
+    nx = n * m
+    ar = np.arange(nx)
+    assign = sp.csr_array((np.ones(nx), (np.repeat(np.arange(n), m), m + ar)), shape=(n, m + nx))
+    link = sp.csr_array(
+        (np.r_[np.ones(nx), -np.ones(nx)], (np.r_[ar, ar], np.r_[m + ar, np.tile(np.arange(m), n)])),
+        shape=(nx, m + nx),
+    )
+    count = sp.csr_array((np.ones(m), (np.zeros(m, int), np.arange(m))), shape=(1, m + nx))
+    res = linprog(
+        np.r_[np.zeros(m), (w[:, None] * minutes).ravel()],
+        A_ub=sp.vstack([link, count]),
+        b_ub=np.r_[np.zeros(nx), p],
+        A_eq=assign,
+        b_eq=np.ones(n),
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert res.status == 0
+    return res.fun
+
+
+def check_pmedian_bound(n, m, p, seed, exact=True):
+    w, minutes = clustered_pmedian(n, m, seed)
+    lp = pmedian_lp_relaxation(w, minutes, p)
+    h = solve_pmedian(w, minutes, p)
+    # a valid lower bound (Lagrangian dual = LP relaxation) and a tight one: within 1 %
+    assert h.bound <= lp * (1 + 1e-6)
+    assert h.bound >= 0.99 * lp, (h.bound, lp)
+    assert h.objective >= lp * (1 - 1e-9)
+    if not exact:
+        return
+    ex = solve_pmedian(w, minutes, p, method="exact", time_limit_s=600)
+    assert ex.status == "optimal"
+    assert h.bound <= ex.objective * (1 + 1e-9)
+    # the reported gap is close to the true gap of the heuristic (exact solver)
+    true_gap = 100 * (h.objective - ex.objective) / h.objective
+    assert h.gap_pct == pytest.approx(100 * (h.objective - h.bound) / h.objective)
+    assert true_gap - 1e-9 <= h.gap_pct <= true_gap + 1.0
+
+
+@pytest.mark.parametrize(("n", "m", "p", "seed"), [(120, 15, 3, 0), (200, 25, 5, 1), (300, 40, 8, 2)])
+def test_pmedian_lagrangian_bound_within_1pct_of_lp(n, m, p, seed):
+    check_pmedian_bound(n, m, p, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("n", "m", "p", "seed", "exact"), [(300, 40, 10, 3, True), (800, 80, 15, 4, True), (1200, 120, 20, 5, False)]
+)
+def test_pmedian_lagrangian_bound_sweep(n, m, p, seed, exact):
+    check_pmedian_bound(n, m, p, seed, exact)
+
+
+def test_pmedian_greenfield_gains_add_up():
+    minutes = np.array([[5.0, 40.0], [10.0, 30.0], [45.0, 5.0]])
+    for method in METHODS:
+        r = solve_pmedian([100, 50, 80], minutes, 2, method=method)
+        assert r.objective == 1400.0
+        # greenfield demand starts at the largest cost of the matrix, 45 minutes
+        assert r.details["unserved_cost"] == 45.0
+        assert r.details["start_cost"] == 230 * 45.0
+        # site 0 alone: 100*(45-5) + 50*(45-10) + 0 = 5750; then site 1: 80*(45-5) = 3200
+        assert r.selected.tolist() == [0, 1]
+        assert r.gains.tolist() == [5750.0, 3200.0]
+        assert r.gains.sum() == r.details["start_cost"] - r.objective
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pmedian_gains_add_up_with_fixed_and_unassigned(seed):
+    w, _, _, cost, fixed_cost = instance(seed, n=12, m=7)
+    cost[cost > 30] = np.inf  # sparse reach
+    for kwargs in ({"unassigned_cost": 35.0}, {"unassigned_cost": None}):
+        try:
+            r = solve_pmedian(w, cost, 3, fixed_cost=fixed_cost, **kwargs)
+        except InfeasibleError:
+            continue  # some demand reaches nothing (no unassigned cost): refused, fine
+        f = fixed_cost if kwargs["unassigned_cost"] is None else np.minimum(fixed_cost, 35.0)
+        start = np.where(np.isfinite(f), f, cost[np.isfinite(cost)].max())
+        assert r.details["start_cost"] == pytest.approx((w * start).sum(), rel=1e-12)
+        assert r.gains.sum() == pytest.approx(r.details["start_cost"] - r.objective, rel=1e-12, abs=1e-9)
+        assert (r.gains >= 0).all()
+        # the objective is the true cost of the selection
+        best = np.minimum(f, cost[:, r.selected].min(axis=1))
+        assert r.objective == pytest.approx((w * best).sum())
+
+
+def test_bound_on_the_wrong_side_raises(monkeypatch):
+    import pointplan.locate.coverage as coverage
+    import pointplan.locate.median as median
+    from pointplan._errors import SolverError
+
+    minutes = np.array([[5.0, 40.0], [10.0, 30.0], [45.0, 5.0]])
+    monkeypatch.setattr(median, "_pm_lagrangian", lambda *a, **k: 1e9)
+    with pytest.raises(SolverError, match=r"lower bound \(greedy\+swap\) 1000000000 is above the objective 1400"):
+        solve_pmedian([100, 50, 80], minutes, 2)
+    cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
+    monkeypatch.setattr(coverage, "_mclp_lagrangian", lambda *a, **k: 3.0)
+    with pytest.raises(SolverError, match=r"MCLP upper bound.* 3 is below the objective 100"):
+        solve_mclp([50, 10, 40, 5], cover, 2, compute_bound=True)
+
+
+def lscp_lp_count(w, cov, target):
+    """Fewest points of the LP relaxation of the partial covering model (linprog)."""
+    n, m = cov.shape
+    c = np.r_[np.ones(m), np.zeros(n)]
+    a_ub = np.vstack([np.hstack([-cov.astype(float), np.eye(n)]), np.r_[np.zeros(m), -w][None, :]])
+    b_ub = np.r_[np.zeros(n), -target * w.sum()]
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+    return res.fun
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lscp_heuristic_reports_lp_bound(seed):
+    w, cov, _, _, _ = instance(seed, n=10, m=7, density=0.3)
+    cov[:, 6] |= ~cov.any(axis=1)
+    target = 0.95
+    lp = lscp_lp_count(w, cov, target)
+    ex = solve_lscp(w, cov, target_share=target, method="exact")
+    for method in ("greedy", "greedy+swap"):
+        h = solve_lscp(w, cov, target_share=target, method=method)
+        assert h.details["lp_bound"] == pytest.approx(lp, abs=1e-6)
+        assert h.bound == np.ceil(lp - 1e-6)
+        assert h.bound <= ex.selected.size <= h.selected.size
+        assert h.gap_pct == pytest.approx(100 * (h.selected.size - h.bound) / h.selected.size)
+
+
+@pytest.mark.parametrize("objective", ["mclp", "pmedian"])
+def test_propose_pairs_built_in_blocks_match_one_block(town, monkeypatch, objective):
+    import pointplan.locate.proposal as front
+
+    demand, points, cands, boundary = town
+    one = propose(demand, points, cands, 2, objective=objective, engine=StraightEngine(), boundary=boundary)
+    calls = []
+    eng = StraightEngine()
+    od_long = eng.od_long
+    eng.od_long = lambda o, d, minutes: calls.append(len(d)) or od_long(o, d, minutes)
+    monkeypatch.setattr(front, "OD_BLOCK_SITES", 1)
+    blocks = propose(demand, points, cands, 2, objective=objective, engine=eng, boundary=boundary)
+    # one od_long call per site (block of 1), then one for the proposed sites only
+    assert calls == [1] * blocks.summary["n_candidates"] + [len(blocks.points)]
+    pd.testing.assert_frame_equal(one.points, blocks.points)
+    assert one.summary == pytest.approx(blocks.summary | {"runtime_s": one.summary["runtime_s"]})
+
+
+def test_propose_pmedian_median_neighbours(town):
+    demand, points, cands, boundary = town
+    exact = propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary)
+    assert exact.summary["median_neighbours"] is None
+    # pairs that beat the existing point: east and east-kiosk for the second demand, north
+    # for the third (the first demand is 1 km from the existing point)
+    assert exact.result.details["pairs"] == 3
+    one = propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary,
+                  median_neighbours=1)  # fmt: skip
+    # each demand keeps its nearest site only: east for the first two, north for the last,
+    # and of those only the pairs that beat the existing point (not the first demand's)
+    assert one.result.details["pairs"] == 2
+    assert one.summary["median_neighbours"] == 1
+    assert one.points["candidate_id"].tolist() == ["east"]
+    assert one.result.objective == exact.result.objective
+    with pytest.raises(InputError, match="median_neighbours"):
+        propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary,
+                median_neighbours=0)  # fmt: skip

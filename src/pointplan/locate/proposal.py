@@ -1,0 +1,701 @@
+"""The GeoDataFrame front end: :func:`propose` new service points.
+
+:func:`propose` takes demand, existing points and candidate sites as GeoDataFrames,
+builds the sparse coverage and travel-time pairs with a travel-time engine
+(:mod:`pointplan.network`) and KD-trees, calls a matrix solver
+(:mod:`pointplan.locate.coverage`, :mod:`pointplan.locate.median`) and returns a
+:class:`Proposal`: the proposed points ranked by marginal gain and a before/after summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from pointplan import settings
+from pointplan._errors import InfeasibleError, InputError, MissingColumnError, PrecisionWarning
+from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
+from pointplan.locate._inputs import check_method
+from pointplan.locate.coverage import solve_lscp, solve_mclp
+from pointplan.locate.median import solve_pmedian
+from pointplan.locate.result import BoolArray, FloatArray, IntArray, SolveResult
+
+__all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Columns of :attr:`Proposal.points` (plus ``geometry``), in order.
+PROPOSAL_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "candidate_id",
+    "kind",
+    "unit_code",
+    "gain_people_covered",
+    "gain_person_minutes_saved",
+    "serves_units",
+    "source",
+    "location_precision",
+)
+
+
+class TravelEngine(Protocol):
+    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`).
+
+    Examples
+    --------
+    The engines of :mod:`pointplan.network` fit:
+
+    >>> from pointplan.network import make_engine
+    >>> engine: TravelEngine = make_engine(None, "motorbike")
+    >>> callable(engine.od_long) and callable(engine.nearest)
+    True
+
+    """
+
+    method: str
+
+    def od_long(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float) -> pd.DataFrame:
+        """Return pairs within ``max_minutes``: columns ``i``, ``j`` (positions), ``minutes``."""
+        ...
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Return the nearest destination of each origin: column ``minutes`` (NaN: none)."""
+        ...
+
+
+@dataclass
+class Proposal:
+    """Proposed new points and the before/after figures.
+
+    Attributes
+    ----------
+    points
+        Proposed points (EPSG:4326) ranked by marginal gain of the objective: ``rank``,
+        ``candidate_id``, ``kind``, ``unit_code``, ``gain_people_covered`` (people newly
+        within the standard, in rank order), ``gain_person_minutes_saved`` (in rank
+        order; demand that reached no existing point counts from its first new point
+        on), ``serves_units`` (comma-joined codes of the units whose demand it becomes
+        nearest for), ``source``, ``location_precision`` and geometry.
+    result
+        The solver's :class:`SolveResult` (positions refer to the kept candidates).
+    dropped
+        Candidates dropped before solving, with ``reason`` and ``detail``.
+    objective
+        ``"mclp"``, ``"lscp"`` or ``"pmedian"``.
+    summary
+        Covered population and share before/after, population-weighted mean minutes
+        before/after, method, status, gap...
+    before_after
+        Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
+
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from pointplan.locate import SolveResult
+    >>> res = SolveResult(np.array([0]), 150.0, 150.0, 0.0, "milp-highs", "optimal", 0.1, np.array([150.0]))
+    >>> prop = Proposal(gpd.GeoDataFrame(geometry=[], crs=4326), res, pd.DataFrame(), "mclp", {"n_added": 1})
+    >>> prop.objective, prop.result.gap_pct
+    ('mclp', 0.0)
+
+    """
+
+    points: gpd.GeoDataFrame
+    result: SolveResult
+    dropped: pd.DataFrame
+    objective: str
+    summary: dict[str, Any]
+    before_after: object | None = None
+
+
+def _projected_xy(gdf: gpd.GeoDataFrame) -> FloatArray:
+    geom = gdf.geometry.to_crs(settings.projected_crs)
+    if not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+
+
+def _default_engine() -> TravelEngine:
+    try:
+        from pointplan.network import make_engine
+    except ImportError as exc:  # pragma: no cover - network ships with the package
+        msg = "pointplan.network is unavailable; pass engine=... (od_long/nearest)."
+        raise InputError(msg) from exc
+    return make_engine(None, settings.default_mode)  # type: ignore[return-value]
+
+
+def _resolve_boundary(boundary: Any) -> Any:
+    if boundary is False:
+        return None
+    if boundary is not None:
+        return boundary
+    try:
+        from pointplan.data import load_boundary
+
+        return load_boundary()
+    except (ImportError, FileNotFoundError) as exc:
+        logger.warning("city boundary not available (%s); outside-city check skipped", exc)
+        return None
+
+
+def _capacity_array(capacity_per_point: Any, kinds: pd.Series) -> FloatArray:
+    if isinstance(capacity_per_point, Mapping):
+        cap = kinds.astype(str).map({str(k): v for k, v in capacity_per_point.items()})
+        if cap.isna().any():
+            missing = sorted(set(kinds[cap.isna()].astype(str)))
+            msg = (
+                f"capacity_per_point has no capacity for candidate kind(s) {missing}; give "
+                "one per kind or a single number."
+            )
+            raise InputError(msg)
+        return cap.to_numpy(dtype=np.float64)
+    value = float(capacity_per_point)
+    if not value >= 0:
+        msg = f"capacity_per_point must be >= 0 visits per day, got {capacity_per_point}."
+        raise InputError(msg)
+    return np.full(len(kinds), value)
+
+
+def propose(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    k: int | None = None,
+    *,
+    objective: Literal["mclp", "lscp", "pmedian"] = "mclp",
+    engine: TravelEngine | None = None,
+    max_minutes: float | None = None,
+    max_distance_m: float | None = None,
+    target_share: float = 1.0,
+    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    time_limit_s: float = 60.0,
+    capacity_per_point: float | Mapping[str, float] | None = None,
+    require_unit_coverage: bool = False,
+    budget_per_kind: Mapping[str, int] | None = None,
+    boundary: Any = None,
+    min_separation_m: float = 50.0,
+    od_cutoff_minutes: float | None = None,
+    load_column: str = "visits_per_day",
+    median_neighbours: int | None = None,
+) -> Proposal:
+    """Propose where to add service points.
+
+    Parameters
+    ----------
+    demand
+        Demand points: ``population`` (weight), ``unit_code``, point geometry (any CRS).
+    points
+        Existing (fixed) points: ``point_id``, ``unit_code``, geometry. May be empty.
+    candidates
+        Candidate sites: ``candidate_id``, ``kind`` (``"proposed"``, ``"kiosk"``,
+        ``"community"``, ``"mobile"``...), optional ``source`` and ``unit_code``.
+    k
+        Number of points to add (``mclp``, ``pmedian``; at most: points that gain nothing
+        are not proposed).
+    objective
+        ``"mclp"`` (most people within the standard), ``"lscp"`` (fewest points to reach
+        ``target_share``) or ``"pmedian"`` (least person-minutes).
+    engine
+        Travel-time engine with ``od_long``/``nearest``; default
+        ``pointplan.network.make_engine(None, settings.default_mode)`` (crow-flies with
+        circuity; a :class:`~pointplan.PrecisionWarning` says so).
+    max_minutes
+        Time standard (default :data:`pointplan.settings.standard_minutes`).
+    max_distance_m
+        Distance standard (straight line, default
+        :data:`pointplan.settings.standard_distance_m`). "Within the standard" means
+        ``minutes <= max_minutes`` **or** ``straight-line distance <= max_distance_m``.
+    target_share
+        LSCP target share of the population.
+    method
+        ``"greedy+swap"``, ``"greedy"`` or ``"exact"`` (MILP, HiGHS).
+    time_limit_s
+        Solver time limit.
+    capacity_per_point
+        p-median only: visits per day a new point can take (a number, or one per kind);
+        demand then needs ``load_column``.
+    require_unit_coverage
+        Give every unit of ``demand`` that has no existing point at least one new point.
+    budget_per_kind
+        At most this many new points of each kind, e.g. ``{"kiosk": 3}``.
+    boundary
+        City outline for dropping candidates outside it; ``None`` loads Hanoi's
+        (:func:`pointplan.data.load_boundary`) when the data is available, ``False``
+        skips the check.
+    min_separation_m
+        Candidates this close to an existing point are dropped.
+    od_cutoff_minutes
+        Travel times are computed up to this cut-off (default: the largest current time
+        to an existing point, capped at ``4 * max_minutes``, at least ``max_minutes``);
+        farther pairs cannot gain and are ignored.
+    load_column
+        Demand column of visits per day (capacitated runs).
+    median_neighbours
+        p-median only: pair each demand location with its ``median_neighbours``
+        straight-line nearest sites only (the sparse p-median of large site layers:
+        memory is bounded by ``n x median_neighbours`` pairs). ``None`` (default): every
+        pair within the cut-off that beats the current point (exact). When set, the
+        solver's bound refers to the restricted pairs; ``summary["median_neighbours"]``
+        says so.
+
+    Returns
+    -------
+    Proposal
+        The proposed points and the before/after summary.
+
+    Warns
+    -----
+    PrecisionWarning
+        When the default crow-flies engine is used.
+
+    Examples
+    --------
+    Three hamlets along a road, no existing point, two candidate sites; one point
+    within 30 minutes or 5 km of most people:
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> from pointplan.network import make_engine
+    >>> crs = "EPSG:32648"
+    >>> demand = gpd.GeoDataFrame(
+    ...     {"population": [100, 50, 80], "unit_code": ["A", "A", "B"]},
+    ...     geometry=[Point(585_000, 2_325_000), Point(587_000, 2_325_000), Point(600_000, 2_325_000)],
+    ...     crs=crs,
+    ... )
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["c1", "c2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=[Point(586_000, 2_325_000), Point(600_500, 2_325_000)],
+    ...     crs=crs,
+    ... )
+    >>> none = demand.iloc[:0]
+    >>> engine = make_engine(None, "motorbike")
+    >>> prop = propose(demand, none, sites, 1, engine=engine, boundary=False)
+    >>> prop.points["candidate_id"].tolist(), prop.summary["covered_after"]
+    (['c1'], 150.0)
+
+    """
+    demand, points, candidates, pop = _check_inputs(demand, points, candidates, k, objective, method)
+    _check_options(demand, points, objective, capacity_per_point, require_unit_coverage, budget_per_kind, load_column)
+    max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
+    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
+    if engine is None:
+        engine = _default_engine()
+        warnings.warn(
+            f"travel times are estimates ({getattr(engine, 'method', 'fallback')}): no road "
+            "network was given; pass engine=pointplan.network.make_engine(G, mode).",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    from pointplan.locate.candidates import clean_candidates
+
+    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
+    if len(kept) == 0:
+        msg = (
+            f"no candidate is left after cleaning ({len(dropped)} dropped: "
+            f"{dropped['reason'].value_counts().to_dict()})."
+        )
+        raise InfeasibleError(msg)
+    before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
+    cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
+    if median_neighbours is not None and not (isinstance(median_neighbours, int) and median_neighbours >= 1):
+        msg = f"median_neighbours must be a positive integer or None, got {median_neighbours!r}."
+        raise InputError(msg)
+    std = _Standard(max_minutes, max_distance_m, cutoff, median_neighbours if objective == "pmedian" else None)
+    # only demand that can gain needs pairs: people outside the standard (coverage), or
+    # anyone (p-median, pairs that beat the current point)
+    can_gain = (pop > 0) & (~fixed_covered if objective != "pmedian" else True)
+    cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None, can_gain)
+    unit_codes = _candidate_units(kept, demand)
+    require = _required_units(demand, points) if require_unit_coverage else None
+    kinds = kept["kind"].astype(str)
+    args = _SolveArgs(pop, cost, coverage, before, fixed_covered, cutoff, unit_codes, require, kinds)
+    capacity = None
+    if capacity_per_point is not None:
+        load = check_nonnegative(demand, load_column, "demand").to_numpy(dtype=np.float64)
+        capacity = (_capacity_array(capacity_per_point, kinds), load)
+    res = _solve(objective, args, k, target_share, method, time_limit_s, budget_per_kind, capacity)
+    after = _after(args, res.selected, _selected_minutes(demand, kept, engine, res.selected, cutoff))
+    out = _proposal_points(kept, demand, unit_codes, res.selected, after)
+    summary = _summary(objective, res, args, after, len(kept), len(dropped))
+    summary.update(
+        max_minutes=max_minutes,
+        max_distance_m=max_distance_m,
+        od_cutoff_minutes=cutoff,
+        median_neighbours=std.neighbours,
+        engine_method=getattr(engine, "method", type(engine).__name__),
+    )
+    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
+
+
+def _check_inputs(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | None,
+    candidates: gpd.GeoDataFrame,
+    k: int | None,
+    objective: str,
+    method: str,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, FloatArray]:
+    if objective not in ("mclp", "lscp", "pmedian"):
+        msg = f"objective must be 'mclp', 'lscp' or 'pmedian', got {objective!r}."
+        raise InputError(msg)
+    check_method(method)
+    if objective != "lscp" and k is None:
+        msg = f"objective={objective!r} needs k, the number of points to add."
+        raise InputError(msg)
+    demand = ensure_gdf(demand, "demand")
+    check_columns(demand, ["population", "unit_code"], "demand")
+    pop = check_nonnegative(demand, "population", "demand").to_numpy(dtype=np.float64)
+    candidates = ensure_gdf(candidates, "candidates")
+    check_columns(candidates, ["candidate_id", "kind"], "candidates")
+    check_unique(candidates, "candidate_id", "candidates")
+    if points is None:
+        points = gpd.GeoDataFrame(geometry=[], crs=settings.geographic_crs)
+    if not isinstance(points, gpd.GeoDataFrame):
+        msg = "points must be a GeoDataFrame of the existing points (it may be empty)."
+        raise InputError(msg)
+    if len(points) and points.crs is None:
+        ensure_gdf(points, "points")
+    return demand, points, candidates, pop
+
+
+def _check_options(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    objective: str,
+    capacity_per_point: float | Mapping[str, float] | None,
+    require_unit_coverage: bool,
+    budget_per_kind: Mapping[str, int] | None,
+    load_column: str,
+) -> None:
+    if require_unit_coverage and len(points):
+        check_columns(points, ["unit_code"], "points")
+    if objective == "lscp" and (require_unit_coverage or budget_per_kind):
+        msg = "require_unit_coverage and budget_per_kind apply to objective 'mclp' or 'pmedian'."
+        raise InputError(msg)
+    if capacity_per_point is not None and objective != "pmedian":
+        msg = "capacity_per_point applies to objective='pmedian' (capacitated p-median)."
+        raise InputError(msg)
+    if capacity_per_point is not None and load_column not in demand.columns:
+        msg = (
+            f"capacity_per_point needs the demand's visits per day in column "
+            f"'{load_column}' (see pointplan.demand); demand has {list(demand.columns)}."
+        )
+        raise MissingColumnError(msg)
+
+
+def _before(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    max_minutes: float,
+    max_distance_m: float,
+) -> tuple[FloatArray, BoolArray]:
+    """Minutes to the nearest existing point (inf: none) and who is within the standard."""
+    n = len(demand)
+    if not len(points):
+        return np.full(n, np.inf), np.zeros(n, dtype=bool)
+    near = engine.nearest(demand, points)
+    before = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=np.float64)
+    before = np.where(np.isnan(before), np.inf, before)
+    straight, _ = cKDTree(_projected_xy(points)).query(_projected_xy(demand))
+    return before, (before <= max_minutes) | (straight <= max_distance_m)
+
+
+def _od_cutoff(before: FloatArray, max_minutes: float, od_cutoff_minutes: float | None) -> float:
+    if od_cutoff_minutes is not None:
+        return max(float(od_cutoff_minutes), max_minutes)
+    finite = before[np.isfinite(before)]
+    worst = float(finite.max()) if finite.size else 4 * max_minutes
+    return max(max_minutes, min(worst, 4 * max_minutes))
+
+
+#: Candidate sites per block when building the sparse pairs: the peak memory is the
+#: answer (the pairs within reach) plus one block's raw pairs.
+OD_BLOCK_SITES = 5_000
+
+
+@dataclass(frozen=True)
+class _Standard:
+    """The standard (minutes or straight-line metres) and the travel-time cut-off."""
+
+    max_minutes: float
+    max_distance_m: float
+    cutoff: float
+    neighbours: int | None = None
+
+
+def _od_pairs(
+    demand: gpd.GeoDataFrame,
+    kept: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    std: _Standard,
+    before: FloatArray | None,
+    rows: BoolArray,
+) -> tuple[sp.csc_matrix | None, sp.csc_matrix]:
+    """Sparse pairs, block by block of sites: coverage, and minutes for the p-median.
+
+    Only the demand in ``rows`` (the demand that can gain) is paired; the other rows
+    stay empty. Coverage holds the pairs within the standard (``minutes <= max_minutes``
+    or straight line ``<= max_distance_m``). With ``before`` (p-median), travel minutes
+    are kept up to the cut-off for the pairs that beat the demand's current point, the
+    only ones that can gain. No dense demand x sites matrix is built.
+    """
+    n = len(demand)
+    pos = np.flatnonzero(rows)
+    demand = demand.iloc[pos]
+    tree_d = cKDTree(_projected_xy(demand)) if pos.size else None
+    reach = _neighbour_reach(demand, kept, std.neighbours) if before is not None and pos.size else None
+    dxy = _projected_xy(demand) if reach is not None else None
+    cov_blocks: list[sp.csc_matrix] = []
+    cost_blocks: list[sp.csc_matrix] = []
+    size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
+    for start in range(0, len(kept), size):
+        block = kept.iloc[start : start + size]
+        if tree_d is None:
+            cov_blocks.append(sp.csc_matrix((n, len(block)), dtype=bool))
+            cost_blocks.append(sp.csc_matrix((n, len(block))))
+            continue
+        limit = std.cutoff if before is not None else std.max_minutes
+        oi, oj, om = _od_arrays(engine, demand, block, limit)
+        oi = pos[oi]
+        near = cKDTree(_projected_xy(block)).sparse_distance_matrix(tree_d, std.max_distance_m, output_type="ndarray")
+        within = om <= std.max_minutes
+        ci = np.concatenate([oi[within], pos[near["j"].astype(np.int64)]])
+        cj = np.concatenate([oj[within], near["i"].astype(np.int64)])
+        cov = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, len(block)))
+        cov.sum_duplicates()
+        cov_blocks.append(cov)
+        if before is not None:
+            useful = om < before[oi]
+            if reach is not None and dxy is not None:
+                local = np.searchsorted(pos, oi)
+                straight = np.hypot(*(dxy[local] - _projected_xy(block)[oj]).T)
+                useful &= straight <= reach[local]
+            cost_blocks.append(sp.csc_matrix((om[useful], (oi[useful], oj[useful])), shape=(n, len(block))))
+    coverage = sp.hstack(cov_blocks, format="csc")
+    cost = sp.hstack(cost_blocks, format="csc") if before is not None else None
+    return cost, coverage
+
+
+def _neighbour_reach(demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, k: int | None) -> FloatArray | None:
+    """Straight-line distance from each demand to its ``k``-th nearest site (``None``: all)."""
+    if k is None or k >= len(kept):
+        return None
+    dist, _ = cKDTree(_projected_xy(kept)).query(_projected_xy(demand), k=[k])
+    return np.asarray(dist[:, 0], dtype=np.float64) * (1 + 1e-12)
+
+
+def _od_arrays(
+    engine: TravelEngine, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, limit: float
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit``."""
+    od = engine.od_long(demand, sites, limit)
+    oi = od["i"].to_numpy(dtype=np.int64)
+    oj = od["j"].to_numpy(dtype=np.int64)
+    om = od["minutes"].to_numpy(dtype=np.float64)
+    good = np.isfinite(om) & (om <= limit)
+    return oi[good], oj[good], om[good]
+
+
+def _selected_minutes(
+    demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, engine: TravelEngine, sel: IntArray, cutoff: float
+) -> sp.csc_matrix:
+    """Minutes from each demand to the proposed sites (columns in rank order)."""
+    if sel.size == 0:
+        return sp.csc_matrix((len(demand), 0))
+    oi, oj, om = _od_arrays(engine, demand, kept.iloc[sel], cutoff)
+    return sp.csc_matrix((om, (oi, oj)), shape=(len(demand), sel.size))
+
+
+def _candidate_units(kept: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> npt.NDArray[np.str_]:
+    """Return the unit code of each candidate (missing ones: the nearest demand's unit)."""
+    units = kept["unit_code"] if "unit_code" in kept.columns else pd.Series(None, index=kept.index)
+    units = units.astype(object).where(units.notna(), None)
+    if units.isna().any():
+        _, nn = cKDTree(_projected_xy(demand)).query(_projected_xy(kept)[units.isna().to_numpy()])
+        units = units.copy()
+        units[units.isna()] = demand["unit_code"].to_numpy(dtype=object)[nn]
+    return units.astype(str).to_numpy()
+
+
+def _required_units(demand: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> set[str]:
+    have = set(points["unit_code"].dropna().astype(str)) if len(points) else set()
+    require = set(demand["unit_code"].dropna().astype(str)) - have
+    logger.info("%d unit(s) without an existing point require a new one", len(require))
+    return require
+
+
+@dataclass
+class _SolveArgs:
+    """What the matrix solvers and the before/after figures need."""
+
+    pop: FloatArray
+    cost: sp.csc_matrix | None
+    coverage: sp.csc_matrix
+    before: FloatArray
+    fixed_covered: BoolArray
+    cutoff: float
+    unit_codes: npt.NDArray[np.str_]
+    require: set[str] | None
+    kinds: pd.Series
+
+
+def _solve(
+    objective: str,
+    a: _SolveArgs,
+    k: int | None,
+    target_share: float,
+    method: Any,
+    time_limit_s: float,
+    budget_per_kind: Mapping[str, int] | None,
+    capacity: tuple[FloatArray, FloatArray] | None = None,
+) -> SolveResult:
+    rules: dict[str, Any] = {
+        "unit_of_candidate": a.unit_codes,
+        "require_units": a.require,
+        "kind_of_candidate": a.kinds.to_numpy(),
+        "budget_per_kind": budget_per_kind,
+    }
+    if objective == "mclp":
+        return solve_mclp(
+            a.pop,
+            a.coverage,
+            int(k or 0),
+            fixed_covered=a.fixed_covered,
+            method=method,
+            time_limit_s=time_limit_s,
+            **rules,
+        )
+    if objective == "lscp":
+        return solve_lscp(
+            a.pop, a.coverage, target_share=target_share, fixed_covered=a.fixed_covered, method=method,
+            time_limit_s=time_limit_s,
+        )  # fmt: skip
+    cap, load = capacity if capacity is not None else (None, None)
+    return solve_pmedian(
+        a.pop, a.cost, int(k or 0), fixed_cost=a.before, method=method, time_limit_s=time_limit_s,
+        capacity=cap, demand_load=load, unassigned_cost=a.cutoff if not np.isfinite(a.before).all() else None,
+        **rules,
+    )  # fmt: skip
+
+
+@dataclass
+class _After:
+    """Coverage, minutes and serving rank of each demand after the proposal."""
+
+    covered: BoolArray
+    minutes: FloatArray
+    owner: IntArray
+    gain_covered: FloatArray
+    gain_minutes: FloatArray
+
+
+def _after(a: _SolveArgs, sel: IntArray, minutes_sel: sp.csc_matrix) -> _After:
+    """Gains of both kinds in rank order, and who serves whom after.
+
+    ``minutes_sel`` holds the minutes to the proposed sites only (rank order).
+    """
+    n = a.pop.size
+    covered, cur = a.fixed_covered.copy(), a.before.copy()
+    owner = np.full(n, -1, dtype=np.int64)
+    gain_cov, gain_min = np.zeros(sel.size), np.zeros(sel.size)
+    cov, cost = a.coverage, minutes_sel
+    for r, j in enumerate(sel):  # one step per proposed point (vectorised inside)
+        rows = cov.indices[cov.indptr[j] : cov.indptr[j + 1]]
+        new = rows[~covered[rows]]
+        gain_cov[r] = a.pop[new].sum()
+        covered[new] = True
+        crow = cost.indices[cost.indptr[r] : cost.indptr[r + 1]]
+        cmin = cost.data[cost.indptr[r] : cost.indptr[r + 1]]
+        better = cmin < cur[crow]
+        saved = np.where(np.isfinite(cur[crow]), cur[crow] - cmin, 0.0)
+        gain_min[r] = float((a.pop[crow] * saved)[better].sum())
+        cur[crow[better]] = cmin[better]
+        owner[crow[better]] = r
+    return _After(covered, cur, owner, gain_cov, gain_min)
+
+
+def _proposal_points(
+    kept: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    unit_codes: npt.NDArray[np.str_],
+    sel: IntArray,
+    after: _After,
+) -> gpd.GeoDataFrame:
+    demand_units = demand["unit_code"].astype(str).to_numpy()
+    served = after.owner >= 0
+    serves = (
+        pd.Series(demand_units[served])
+        .groupby(after.owner[served])
+        .agg(lambda s: ",".join(sorted(set(s))))
+        .reindex(range(sel.size), fill_value="")
+    )
+    chosen = kept.iloc[sel]
+    source = chosen["source"] if "source" in chosen.columns else pd.Series("user", index=chosen.index)
+    prec = (
+        chosen["location_precision"]
+        if "location_precision" in chosen.columns
+        else pd.Series("candidate", index=chosen.index)
+    )
+    return gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, sel.size + 1),
+            "candidate_id": chosen["candidate_id"].to_numpy(),
+            "kind": chosen["kind"].to_numpy(),
+            "unit_code": unit_codes[sel],
+            "gain_people_covered": after.gain_covered,
+            "gain_person_minutes_saved": after.gain_minutes,
+            "serves_units": serves.to_numpy(),
+            "source": source.to_numpy(),
+            "location_precision": prec.to_numpy(),
+        },
+        geometry=chosen.geometry.to_crs(settings.geographic_crs).to_numpy(),
+        crs=settings.geographic_crs,
+        index=chosen.index,
+    )
+
+
+def _summary(
+    objective: str, res: SolveResult, a: _SolveArgs, after: _After, n_candidates: int, n_dropped: int
+) -> dict[str, Any]:
+    pop = a.pop
+    total = float(pop.sum())
+
+    def wmean(minutes: FloatArray) -> float | None:
+        ok = np.isfinite(minutes) & (pop > 0)
+        return float((pop[ok] * minutes[ok]).sum() / pop[ok].sum()) if ok.any() else None
+
+    return {
+        "objective": objective,
+        "objective_value": res.objective,
+        "method": res.method,
+        "status": res.status,
+        "bound": res.bound,
+        "gap_pct": res.gap_pct,
+        "runtime_s": res.runtime_s,
+        "n_added": int(res.selected.size),
+        "n_candidates": int(n_candidates),
+        "n_dropped": n_dropped,
+        "population": total,
+        "covered_before": float(pop[a.fixed_covered].sum()),
+        "covered_after": float(pop[after.covered].sum()),
+        "share_before": float(pop[a.fixed_covered].sum() / total) if total else None,
+        "share_after": float(pop[after.covered].sum() / total) if total else None,
+        "mean_minutes_before": wmean(a.before),
+        "mean_minutes_after": wmean(after.minutes),
+        "unreached_population_before": float(pop[~np.isfinite(a.before)].sum()),
+        "unreached_population_after": float(pop[~np.isfinite(after.minutes)].sum()),
+    }
