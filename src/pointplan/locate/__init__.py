@@ -35,21 +35,25 @@ from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
 from pointplan.locate.proposal import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
 from pointplan.locate.result import MIP_REL_GAP, SolveResult, check_bound, gap_pct
+from pointplan.locate.sites import SITE_KINDS, constraint_cost, real_sites
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "MIP_REL_GAP",
     "PROPOSAL_COLUMNS",
+    "SITE_KINDS",
     "Proposal",
     "SolveResult",
     "TravelEngine",
     "check_bound",
     "clean_candidates",
     "cluster_candidates",
+    "constraint_cost",
     "gap_pct",
     "grid_candidates",
     "propose",
     "read_candidates",
+    "real_sites",
     "solve_lscp",
     "solve_mclp",
     "solve_pmedian",

@@ -98,7 +98,9 @@ class Proposal:
         before/after, method, status, gap...
     before_after
         Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
-
+    candidates
+        The candidate sites the proposal chose from (filled by
+        :func:`pointplan.propose_points`; the uncertainty analysis re-solves on them).
 
     Examples
     --------
@@ -119,6 +121,7 @@ class Proposal:
     objective: str
     summary: dict[str, Any]
     before_after: object | None = None
+    candidates: gpd.GeoDataFrame | None = None
 
 
 def _projected_xy(gdf: gpd.GeoDataFrame) -> FloatArray:
