@@ -22,7 +22,9 @@ import pointplan
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 #: Modules whose doctests take over ~3 s (marked slow; they still run in CI).
-SLOW_MODULES: frozenset[str] = frozenset()
+SLOW_MODULES: frozenset[str] = frozenset(
+    {"pointplan.report.charts"}  # draws three matplotlib figures: 2 s alone, 5-7 s on a busy machine
+)
 
 #: Public names that have no runnable example, each with the reason. Keep it short: an entry
 #: belongs here only when an example truly cannot run offline and quickly.
