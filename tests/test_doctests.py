@@ -71,8 +71,7 @@ def test_examples_run(name: str) -> None:
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     for test in sorted(tests, key=lambda t: t.name):
         runner.run(test, out=report.append)
-    result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} example(s) of {name} failed:\n" + "".join(report)
+    assert runner.failures == 0, f"{runner.failures} example(s) of {name} failed:\n" + "".join(report)
 
 
 def _is_public(module_name: str) -> bool:
