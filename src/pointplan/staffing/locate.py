@@ -56,6 +56,26 @@ class WaitAwareProposal:
         The round kept (0 = the travel-only proposal).
     method
         ``"heuristic: alternating location and staffing"``.
+
+    Examples
+    --------
+    The synthetic two-unit city (one overloaded point P1) and two candidate sites: travel
+    alone picks the far site C2 (round 0), travel plus waiting picks C1, nearer P1's crowd.
+
+    >>> import geopandas as gpd
+    >>> from pointplan.assessment._demo import tiny_assessment, tiny_city
+    >>> from pointplan.staffing import propose_with_waiting
+    >>> demand = tiny_city()["demand"]
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["C1", "C2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=list(demand.geometry.iloc[2:4]),
+    ...     crs=demand.crs,
+    ... )
+    >>> r = propose_with_waiting(tiny_assessment(), 1, rounds=2, candidates=sites)
+    >>> r.history[["round", "candidates", "kept"]].values.tolist()
+    [[0, 'C2', False], [1, 'C1', True]]
+    >>> r.best_round, r.proposal.points["candidate_id"].tolist()
+    (1, ['C1'])
     """
 
     proposal: Any

@@ -75,6 +75,22 @@ class StaffingPlan:
         ``officials_needed``, ``officials_recommended``, ``wait_p90_min_peak_max``...
     params
         The assumptions used (service minutes, target, profile, allocation, share).
+
+    Examples
+    --------
+    The synthetic city's one point P1 (2 counters, 40 visits a day) is overloaded at the
+    peak; 4 counters bring its P90 wait under the 15-minute target:
+
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> from pointplan.staffing import staffing_plan
+    >>> plan = staffing_plan(tiny_assessment())
+    >>> p1 = plan.points.loc["P1"]
+    >>> int(p1["counters_assumed"]), p1["queue_status"], int(p1["counters_recommended"])
+    (2, 'overloaded at the peak', 4)
+    >>> plan.summary["officials_needed"], round(plan.summary["wait_p90_min_peak_max_recommended"], 1)
+    (4, 6.3)
+    >>> plan.params["service_minutes"], plan.params["target_p90_min"]
+    (15.0, 15.0)
     """
 
     points: pd.DataFrame
@@ -263,6 +279,16 @@ class WhatIf:
         One row per in-person share: officials assumed, needed, freed, spare (assumed −
         needed), the largest P90 wait at the peak (``NaN`` if a point is overloaded) and the
         number of points overloaded at the peak.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> from pointplan.staffing import online_whatif
+    >>> w = online_whatif(tiny_assessment(), [0.4, 0.3, 0.2])
+    >>> w.totals[["officials_needed", "officials_freed"]].astype(int).values.tolist()
+    [[4, 0], [3, 1], [3, 1]]
+    >>> w.points[["in_person_share", "point_id", "counters_needed"]].values.tolist()
+    [[0.4, 'P1', 4], [0.3, 'P1', 3], [0.2, 'P1', 3]]
     """
 
     points: pd.DataFrame

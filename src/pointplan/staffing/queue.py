@@ -71,6 +71,16 @@ class PointQueues:
         The arrival profile used.
     service_minutes
         Mean service time per dossier used.
+
+    Examples
+    --------
+    >>> from pointplan.staffing import queue_table
+    >>> q = queue_table({"P1": 24.0, "P2": 80.0}, {"P1": 3, "P2": 3})
+    >>> q.peak["queue_status"].tolist(), q.service_minutes
+    (['ok', 'overloaded at the peak'], 15.0)
+    >>> first = q.by_hour.iloc[0]
+    >>> first["point_id"], first["day"], int(first["hour"])
+    ('P1', 'Mon', 8)
     """
 
     peak: pd.DataFrame
