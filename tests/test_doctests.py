@@ -56,10 +56,7 @@ MODULES = _module_names()
 
 
 def _params() -> list[object]:
-    return [
-        pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODULES else name
-        for name in MODULES
-    ]
+    return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODULES else name for name in MODULES]
 
 
 @pytest.mark.parametrize("name", _params())
@@ -86,9 +83,7 @@ def _examples_section(doc: str) -> str | None:
 
 def _runs(section: str) -> bool:
     """True when the section holds at least one ``>>>`` line that is not skipped."""
-    return any(
-        line.lstrip().startswith(">>>") and "+SKIP" not in line for line in section.splitlines()
-    )
+    return any(line.lstrip().startswith(">>>") and "+SKIP" not in line for line in section.splitlines())
 
 
 def _public_names() -> list[tuple[str, object]]:
@@ -121,9 +116,7 @@ def test_allow_list_is_current() -> None:
     stale = [name for name in NO_EXAMPLE_ALLOWED if name not in public]
     assert not stale, f"allow-listed names that are gone: {stale}"
     fixed = [
-        name
-        for name in NO_EXAMPLE_ALLOWED
-        if (s := _examples_section(inspect.getdoc(public[name]) or "")) and _runs(s)
+        name for name in NO_EXAMPLE_ALLOWED if (s := _examples_section(inspect.getdoc(public[name]) or "")) and _runs(s)
     ]
     assert not fixed, f"remove these from NO_EXAMPLE_ALLOWED, they have examples now: {fixed}"
 

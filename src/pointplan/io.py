@@ -156,7 +156,7 @@ def atomic_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator
 
 @contextlib.contextmanager
 def staged_folder(out_dir: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
-    """Yield a hidden staging folder inside ``out_dir``; move its files into place on success.
+    r"""Yield a hidden staging folder inside ``out_dir``; move its files into place on success.
 
     Write a whole set of outputs into the staging folder; they replace the files of the
     same name in ``out_dir`` only when the block ends without an error. On an exception
@@ -181,7 +181,7 @@ def staged_folder(out_dir: str | Path, inputs: Iterable[str | Path] = ()) -> Ite
     >>> import tempfile
     >>> out = Path(tempfile.mkdtemp())
     >>> with staged_folder(out) as stage:
-    ...     _ = (stage / "a.csv").write_text("x\\n1\\n")
+    ...     _ = (stage / "a.csv").write_text("x\n1\n")
     ...     _ = (stage / "b.json").write_text("{}")
     >>> sorted(p.name for p in out.iterdir())
     ['a.csv', 'b.json']
@@ -321,7 +321,7 @@ def write_table(
     index: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
+    r"""Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
 
     Geometry columns are dropped (use :func:`write_scenario` or GeoJSON for geodata).
     Text cells that a spreadsheet would evaluate as a formula (starting with ``=``, ``+``,
@@ -349,7 +349,7 @@ def write_table(
     >>> import tempfile
     >>> table = pd.DataFrame({"name": ["Ba Đình", "=HYPERLINK(1)"], "minutes": [12, -3]})
     >>> path = write_table(table, Path(tempfile.mkdtemp()) / "t.csv")
-    >>> path.read_bytes()[:3] == b"\\xef\\xbb\\xbf"  # the BOM Excel needs for Vietnamese
+    >>> path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM Excel needs for Vietnamese
     True
     >>> print(path.read_text(encoding="utf-8-sig"))
     name,minutes

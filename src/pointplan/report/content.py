@@ -68,11 +68,11 @@ class Link:
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart: its name (a key of :data:`pointplan.report.charts.CHART_FILES`), PNG bytes, caption.
+    r"""A chart: its name (a key of :data:`pointplan.report.charts.CHART_FILES`), PNG bytes, caption.
 
     Examples
     --------
-    >>> fig = Figure("overview", b"\\x89PNG...", "Bản đồ tổng quan")
+    >>> fig = Figure("overview", b"\x89PNG...", "Bản đồ tổng quan")
     >>> doc = Document("Báo cáo", "vi", "pointplan", [Section("s", "Tóm tắt", ["Một đoạn.", fig])])
     >>> [f.caption for f in doc.figures()]
     ['Bản đồ tổng quan']
