@@ -168,10 +168,17 @@ def staffing_plan(
 
     Examples
     --------
-    >>> import pointplan
+    The synthetic city's one point (2 counters, 40 visits a day) needs 4 counters; with a
+    budget of 3 officials the plan places all 3 and the point stays over the target:
+
+    >>> from pointplan.assessment._demo import tiny_assessment
     >>> from pointplan.staffing import staffing_plan
-    >>> plan = staffing_plan(pointplan.assess(pointplan.load_points()))  # doctest: +SKIP
-    >>> plan.summary["officials_assumed"], plan.summary["officials_needed"]  # doctest: +SKIP
+    >>> plan = staffing_plan(tiny_assessment())
+    >>> plan.summary["officials_assumed"], plan.summary["officials_needed"]
+    (2, 4)
+    >>> budget = staffing_plan(tiny_assessment(), 3)
+    >>> budget.summary["officials_recommended"], budget.summary["officials_spare"]
+    (3, 0)
     """
     if objective not in ("wait", "target"):
         msg = f"objective must be 'wait' or 'target', got {objective!r}."
@@ -319,10 +326,11 @@ def online_whatif(
 
     Examples
     --------
-    >>> import pointplan
+    >>> from pointplan.assessment._demo import tiny_assessment
     >>> from pointplan.staffing import online_whatif
-    >>> w = online_whatif(pointplan.assess(pointplan.load_points()))  # doctest: +SKIP
-    >>> w.totals["officials_freed"].tolist()  # doctest: +SKIP
+    >>> w = online_whatif(tiny_assessment())  # in person 40 %, 30 %, 20 %
+    >>> w.totals["officials_freed"].astype(int).tolist()
+    [0, 1, 1]
     """
     from pointplan.demand import IN_PERSON_SHARE
 
