@@ -71,6 +71,9 @@ def test_examples_run(name: str) -> None:
     assert runner.failures == 0, f"{runner.failures} example(s) of {name} failed:\n" + "".join(report)
 
 
+_IMPORT = re.compile(r">>> +(import|from) ")
+
+
 def _is_public(module_name: str) -> bool:
     return not any(part.startswith("_") for part in module_name.split("."))
 
@@ -82,8 +85,11 @@ def _examples_section(doc: str) -> str | None:
 
 
 def _runs(section: str) -> bool:
-    """True when the section holds at least one ``>>>`` line that is not skipped."""
-    return any(line.lstrip().startswith(">>>") and "+SKIP" not in line for line in section.splitlines())
+    """True when the section runs something: a ``>>>`` line neither skipped nor a bare import."""
+    return any(
+        line.lstrip().startswith(">>>") and "+SKIP" not in line and not _IMPORT.match(line.lstrip())
+        for line in section.splitlines()
+    )
 
 
 def _public_names() -> list[tuple[str, object]]:
@@ -122,8 +128,8 @@ def test_allow_list_is_current() -> None:
 
 
 def test_checker_sees_a_missing_section() -> None:
-    """The section check fails on a skipped-only example and passes on a real one."""
-    skipped = "Do it.\n\nExamples\n--------\n>>> download()  # doctest: +SKIP\n"
+    """The section check fails on imports and skipped lines only, passes on a real example."""
+    skipped = "Do it.\n\nExamples\n--------\n>>> import x\n>>> download()  # doctest: +SKIP\n"
     real = "Do it.\n\nExamples\n--------\n>>> 1 + 1\n2\n\nNotes\n-----\n>>> not here\n"
     only_notes = "Do it.\n\nNotes\n-----\n>>> 1 + 1\n2\n"
     assert not _runs(_examples_section(skipped) or "")

@@ -186,11 +186,20 @@ def propose_with_waiting(
 
     Examples
     --------
-    >>> import pointplan
-    >>> from pointplan.staffing import propose_with_waiting
-    >>> a = pointplan.assess(pointplan.load_points())  # doctest: +SKIP
-    >>> r = propose_with_waiting(a, 5, rounds=2)  # doctest: +SKIP
-    >>> r.history[["round", "time_to_service_minutes", "kept"]]  # doctest: +SKIP
+    The synthetic city and two candidate sites (see :class:`WaitAwareProposal`): with the
+    wait counted, the city-wide time to service falls from 23.7 to 10.8 minutes.
+
+    >>> import geopandas as gpd
+    >>> from pointplan.assessment._demo import tiny_assessment, tiny_city
+    >>> demand = tiny_city()["demand"]
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["C1", "C2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=list(demand.geometry.iloc[2:4]),
+    ...     crs=demand.crs,
+    ... )
+    >>> r = propose_with_waiting(tiny_assessment(), 1, rounds=2, candidates=sites)
+    >>> r.history["time_to_service_minutes"].round(1).tolist(), r.best_round
+    ([23.7, 10.8], 1)
     """
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         msg = f"rounds must be a whole number >= 1, got {rounds!r}."
