@@ -23,7 +23,10 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 #: Modules whose doctests take over ~3 s (marked slow; they still run in CI).
 SLOW_MODULES: frozenset[str] = frozenset(
-    {"pointplan.report.charts"}  # draws three matplotlib figures: 2 s alone, 5-7 s on a busy machine
+    {
+        "pointplan.report.charts",  # draws the matplotlib figures: 3 s of CPU, 6-9 s on a busy machine
+        "pointplan.report.documents",  # writes the report in every format: 2 s of CPU, 4-5 s busy
+    }
 )
 
 #: Public names that have no runnable example, each with the reason. Keep it short: an entry
