@@ -11,6 +11,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+import logging
 import pkgutil
 import re
 from types import ModuleType
@@ -18,6 +19,7 @@ from types import ModuleType
 import pytest
 
 import pointplan
+from pointplan import settings
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -62,6 +64,16 @@ def _params() -> list[object]:
     return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODULES else name for name in MODULES]
 
 
+@pytest.fixture
+def _restore_logger():
+    """Undo what an example of ``pointplan.cli.main`` does to the ``pointplan`` logger."""
+    log = logging.getLogger("pointplan")
+    saved = (log.handlers[:], log.level, log.propagate, settings.progress)
+    yield
+    log.handlers[:], log.level, log.propagate, settings.progress = saved
+
+
+@pytest.mark.usefixtures("_restore_logger")
 @pytest.mark.parametrize("name", _params())
 def test_examples_run(name: str) -> None:
     """The module's doctests pass (ELLIPSIS and NORMALIZE_WHITESPACE, as in the docs)."""
