@@ -30,7 +30,13 @@ __all__ = [
 
 
 class PointplanError(Exception):
-    """Base class of every error pointplan raises on purpose."""
+    """Base class of every error pointplan raises on purpose.
+
+    Examples
+    --------
+    >>> issubclass(MissingColumnError, PointplanError) and issubclass(MissingColumnError, ValueError)
+    True
+    """
 
 
 class DataNotFoundError(PointplanError, FileNotFoundError):

@@ -18,8 +18,8 @@ altered copy is reported instead of giving wrong answers.
 Examples
 --------
 >>> import pointplan
->>> units = pointplan.load_units()          # doctest: +SKIP
->>> len(units), int(units["population"].sum())  # doctest: +SKIP
+>>> units = pointplan.load_units()
+>>> len(units), int(units["population"].sum())
 (126, 8807523)
 """
 
@@ -545,6 +545,13 @@ def data_file(key_or_relpath: str, *, verify: bool | None = None) -> Path:
         The file is in none of the searched folders (the message lists them).
     DataIntegrityError
         The file's size or checksum differs from the registry.
+
+    Examples
+    --------
+    >>> data_file("units").name
+    'units_2025.geojson'
+    >>> data_file("hanoi/units_2025.geojson") == data_file("units")
+    True
     """
     ds = DATASETS.get(key_or_relpath)
     if ds is None:
@@ -912,8 +919,10 @@ def load_units(*, validate: bool = True) -> gpd.GeoDataFrame:
 
     Examples
     --------
-    >>> units = load_units()  # doctest: +SKIP
-    >>> units.loc["00070", "full_name"]  # doctest: +SKIP
+    >>> units = load_units()
+    >>> len(units), int(units["population"].sum())
+    (126, 8807523)
+    >>> units.loc["00070", "full_name"]
     'Phường Hoàn Kiếm'
     """
     path = data_file("units")
@@ -927,6 +936,12 @@ def load_boundary() -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         A one-row frame with the city outline.
+
+    Examples
+    --------
+    >>> city = load_boundary()
+    >>> len(city), city.crs.to_string()
+    (1, 'EPSG:4326')
     """
     gdf = _read_vector(data_file("boundary"))
     return gdf.to_crs(settings.geographic_crs)[["geometry"]]
@@ -941,6 +956,14 @@ def load_old_to_new() -> pd.DataFrame:
         Columns ``old_district_code``, ``old_district``, ``old_ward_code``, ``old_ward``,
         ``new_ward_code``, ``new_ward``, ``whole_or_part``, ``is_default_new_ward`` (bool),
         ``old_ward_lat``, ``old_ward_lon``; names normalised.
+
+    Examples
+    --------
+    >>> old = load_old_to_new()
+    >>> len(old)
+    794
+    >>> old.loc[0, ["old_ward", "new_ward"]].tolist()
+    ['Phường Phúc Xá', 'Phường Hồng Hà']
     """
     path = data_file("old_to_new")
     df = pd.read_csv(
@@ -961,6 +984,12 @@ def load_known_sites() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``kind``, ``name``, ``address``, ``status``, ``source``.
+
+    Examples
+    --------
+    >>> sites = load_known_sites()
+    >>> len(sites), sites.loc[0, "kind"]
+    (12, 'head_office')
     """
     df = pd.read_csv(data_file("known_sites"), dtype=str, encoding="utf-8").fillna("")
     for col in ("name", "address"):
@@ -982,6 +1011,11 @@ def old_unit_reference(old_ward: str, old_district: str | None = None) -> tuple[
     -------
     tuple of float
         Longitude and latitude (EPSG:4326) of the old unit's reference point.
+
+    Examples
+    --------
+    >>> old_unit_reference("Phường Xuân La")
+    (105.80408, 21.059676)
     """
     df = load_old_to_new()
     keys = df["old_ward"].map(lambda s: name_key(s, keep_prefix=True))
@@ -1013,6 +1047,16 @@ def representative_points(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
     -------
     geopandas.GeoSeries
         Points in the units' CRS, same index.
+
+    Examples
+    --------
+    An L-shaped unit, whose centroid falls outside it:
+
+    >>> import shapely
+    >>> ell = shapely.Polygon([(0, 0), (4, 0), (4, 1), (1, 1), (1, 4), (0, 4)])
+    >>> units = gpd.GeoDataFrame(geometry=[ell], index=["L"], crs="EPSG:32648")
+    >>> ell.contains(ell.centroid), bool(representative_points(units).within(ell).all())
+    (False, True)
     """
     proj = units.geometry.to_crs(projected_crs())
     pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), index=units.index, crs=proj.crs)

@@ -10,8 +10,11 @@ Examples
 --------
 >>> import pointplan, tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "scenario.gpkg"
->>> pointplan.write_scenario(out, pointplan.load_units(), pointplan.load_points())  # doctest: +SKIP
->>> units, points = pointplan.read_scenario(out)                                     # doctest: +SKIP
+>>> units = pointplan.load_units()
+>>> _ = pointplan.write_scenario(out, units, pointplan.load_points("units-only", units=units))
+>>> units, points = pointplan.read_scenario(out)
+>>> len(units), len(points)
+(126, 126)
 """
 
 from __future__ import annotations
@@ -63,6 +66,17 @@ def check_output_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Pa
     ------
     OutputError
         The path is an input file, a folder, or its folder is not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_output_path(folder / "new" / "table.csv").parent.is_dir()  # the folder is created
+    True
+    >>> check_output_path(folder / "in.csv", inputs=[folder / "in.csv"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.OutputError: Refusing to write ...: it is one of the inputs. ...
     """
     p = Path(path).expanduser().resolve()
     for inp in inputs:
@@ -96,6 +110,35 @@ def atomic_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator
 
     On an exception (or an interruption) the temporary file is removed and any previous
     ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    inputs
+        Files the run reads; writing over one of them is refused.
+
+    Yields
+    ------
+    pathlib.Path
+        A path in the same folder that does not exist yet: write the file there.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("xin chào", encoding="utf-8")
+    >>> out.read_text(encoding="utf-8")
+    'xin chào'
+    >>> with atomic_path(out) as tmp:  # an error half-way keeps the old file
+    ...     _ = tmp.write_text("half", encoding="utf-8")
+    ...     raise OSError("disk full")
+    Traceback (most recent call last):
+    ...
+    OSError: disk full
+    >>> out.read_text(encoding="utf-8"), sorted(p.name for p in out.parent.iterdir())
+    ('xin chào', ['note.txt'])
     """
     final = check_output_path(path, inputs)
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}")
@@ -113,7 +156,7 @@ def atomic_path(path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator
 
 @contextlib.contextmanager
 def staged_folder(out_dir: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
-    """Yield a hidden staging folder inside ``out_dir``; move its files into place on success.
+    r"""Yield a hidden staging folder inside ``out_dir``; move its files into place on success.
 
     Write a whole set of outputs into the staging folder; they replace the files of the
     same name in ``out_dir`` only when the block ends without an error. On an exception
@@ -132,6 +175,16 @@ def staged_folder(out_dir: str | Path, inputs: Iterable[str | Path] = ()) -> Ite
     ------
     pathlib.Path
         The staging folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> with staged_folder(out) as stage:
+    ...     _ = (stage / "a.csv").write_text("x\n1\n")
+    ...     _ = (stage / "b.json").write_text("{}")
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.csv', 'b.json']
     """
     out = check_output_path(Path(out_dir).expanduser() / ".pointplan-write-check", inputs).parent
     stage = Path(tempfile.mkdtemp(prefix=".pointplan-staging-", dir=out))
@@ -171,7 +224,15 @@ def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_text(path: str | Path, text: str, *, inputs: Iterable[str | Path] = ()) -> Path:
-    """Write UTF-8 text atomically; return the path."""
+    """Write UTF-8 text atomically; return the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_text(Path(tempfile.mkdtemp()) / "ghi_chu.txt", "Phường Hoàn Kiếm")
+    >>> path.read_text(encoding="utf-8")
+    'Phường Hoàn Kiếm'
+    """
     with atomic_path(path, inputs) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
@@ -227,6 +288,17 @@ def write_json(path: str | Path, obj: Any, *, inputs: Iterable[str | Path] = ())
 
     Non-finite numbers are written as ``null`` (see :func:`strict_json`), never as the
     non-standard ``NaN``/``Infinity``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_json(Path(tempfile.mkdtemp()) / "s.json", {"tên": "Ba Đình", "max": float("nan")})
+    >>> print(path.read_text(encoding="utf-8"))
+    {
+      "tên": "Ba Đình",
+      "max": null
+    }
+    <BLANKLINE>
     """
     text = json.dumps(strict_json(obj), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
     return write_text(path, text + "\n", inputs=inputs)
@@ -249,7 +321,7 @@ def write_table(
     index: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
+    r"""Write a table for Excel users: ``.csv`` as UTF-8 with BOM, or ``.xlsx``.
 
     Geometry columns are dropped (use :func:`write_scenario` or GeoJSON for geodata).
     Text cells that a spreadsheet would evaluate as a formula (starting with ``=``, ``+``,
@@ -271,6 +343,19 @@ def write_table(
     -------
     pathlib.Path
         The path written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> table = pd.DataFrame({"name": ["Ba Đình", "=HYPERLINK(1)"], "minutes": [12, -3]})
+    >>> path = write_table(table, Path(tempfile.mkdtemp()) / "t.csv")
+    >>> path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM Excel needs for Vietnamese
+    True
+    >>> print(path.read_text(encoding="utf-8-sig"))
+    name,minutes
+    Ba Đình,12
+    '=HYPERLINK(1),-3
+    <BLANKLINE>
     """
     p = check_output_path(path, inputs)
     table = _defuse_formulas(pd.DataFrame(df.drop(columns="geometry", errors="ignore")))
@@ -312,6 +397,23 @@ def write_scenario(
     -------
     pathlib.Path
         The path written.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> from pointplan.points import validate_points
+    >>> units = gpd.GeoDataFrame(
+    ...     {"name": ["Phường A"]},
+    ...     geometry=[shapely.box(105.80, 21.00, 105.82, 21.02)],
+    ...     index=pd.Index(["00001"], name="code"),
+    ...     crs="EPSG:4326",
+    ... )
+    >>> raw = gpd.GeoDataFrame({"name": ["Điểm A"]}, geometry=[shapely.Point(105.81, 21.01)], crs=4326)
+    >>> points = validate_points(raw, units=units)
+    >>> path = write_scenario(Path(tempfile.mkdtemp()) / "s.gpkg", units, points)
+    >>> import pyogrio
+    >>> [name for name, _ in pyogrio.list_layers(path)]
+    ['units', 'points']
     """
     layers = {"units": units, "points": points, **(extra_layers or {})}
     with atomic_path(path, inputs) as tmp:
@@ -336,6 +438,27 @@ def read_scenario(path: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     tuple of geopandas.GeoDataFrame
         ``(units, points)``: units indexed by ``code``, points validated and indexed by
         ``point_id``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not a GeoPackage, or lacks the ``units`` or ``points`` layer.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> from pointplan.points import validate_points
+    >>> units = gpd.GeoDataFrame(
+    ...     {"name": ["Phường A"]},
+    ...     geometry=[shapely.box(105.80, 21.00, 105.82, 21.02)],
+    ...     index=pd.Index(["00001"], name="code"),
+    ...     crs="EPSG:4326",
+    ... )
+    >>> raw = gpd.GeoDataFrame({"name": ["Điểm A"]}, geometry=[shapely.Point(105.81, 21.01)], crs=4326)
+    >>> path = write_scenario(Path(tempfile.mkdtemp()) / "s.gpkg", units, validate_points(raw, units=units))
+    >>> units2, points2 = read_scenario(path)
+    >>> units2.index.tolist(), points2.loc["P0001", ["name", "unit_code"]].tolist()
+    (['00001'], ['Điểm A', '00001'])
     """
     import pyogrio
 

@@ -18,8 +18,8 @@ point is placed at an honest stand-in and says so in ``location_precision``:
 Examples
 --------
 >>> import pointplan
->>> pts = pointplan.load_points()                          # doctest: +SKIP
->>> pts["kind"].value_counts().to_dict()                   # doctest: +SKIP
+>>> pts = pointplan.load_points()
+>>> pts["kind"].value_counts().to_dict()
 {'unit_point': 126, 'branch': 3, 'community': 1, 'mobile': 1}
 """
 
@@ -204,7 +204,20 @@ def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None
     Returns
     -------
     pandas.Series
-        Index of ``points``; the unit code, or ``None`` for points outside every unit.
+        Index of ``points``; the unit code, missing (NaN) for points outside every unit.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from pointplan import load_units
+    >>> pts = gpd.GeoDataFrame(
+    ...     {"name": ["Hoàn Kiếm", "Bangkok"]},
+    ...     geometry=[shapely.Point(105.852, 21.028), shapely.Point(100.5, 13.75)],
+    ...     crs="EPSG:4326",
+    ... )
+    >>> codes = assign_units(pts, load_units())
+    >>> codes[0], bool(codes.isna()[1])
+    ('00070', True)
     """
     units = load_units() if units is None else units
     check_crs(points, "points")
@@ -336,6 +349,14 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
     Nothing is invented: the 9 branches whose addresses were not published are reported
     in ``attrs["missing_sites"]`` and by :func:`branch_report`. Replace stand-ins with
     real coordinates via :func:`read_points` or :func:`pointplan.geocode.geocode_points`.
+
+    Examples
+    --------
+    >>> pts = load_points("units-only")
+    >>> len(pts), pts["kind"].unique().tolist()
+    (126, ['unit_point'])
+    >>> pts.crs.to_string(), pts.index[0]
+    ('EPSG:4326', 'DP00004')
     """
     if scenario not in SCENARIOS:
         msg = f"Unknown scenario {scenario!r}. Choose one of {sorted(SCENARIOS)}."
@@ -477,6 +498,21 @@ def validate_points(
     ------
     InputError, MissingColumnError, CRSError, GeometryError
         With the rows and columns at fault and how to fix them.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from pointplan import load_units
+    >>> raw = gpd.GeoDataFrame(
+    ...     {"name": ["Điểm A"]}, geometry=[shapely.Point(105.852, 21.028)], crs="EPSG:4326"
+    ... )
+    >>> pts = validate_points(raw, units=load_units())
+    >>> pts.loc["P0001", ["kind", "unit_code", "location_precision", "source"]].tolist()
+    ['unit_point', '00070', 'unknown', 'user']
+    >>> validate_points(raw.drop(columns="name"), units=load_units())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.MissingColumnError: ...
     """
     if not isinstance(points, gpd.GeoDataFrame):
         msg = f"{what} must be a GeoDataFrame, got {type(points).__name__}."
@@ -689,8 +725,8 @@ def read_points(
     --------
     >>> import io, tempfile, pathlib
     >>> tmp = pathlib.Path(tempfile.mkdtemp()) / "pts.csv"
-    >>> _ = tmp.write_text("name,kind,lon,lat\\nĐiểm A,unit_point,105.85,21.03\\n", encoding="utf-8")
-    >>> read_points(tmp)[["name", "unit_code"]].iloc[0].tolist()   # doctest: +SKIP
+    >>> _ = tmp.write_text("name,kind,lon,lat\nĐiểm A,unit_point,105.85,21.03\n", encoding="utf-8")
+    >>> read_points(tmp)[["name", "unit_code"]].iloc[0].tolist()
     ['Điểm A', '00070']
     """
     path = Path(path)

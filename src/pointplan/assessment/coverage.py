@@ -2,17 +2,6 @@
 
 A resident is within the standard when the nearest point is within ``max_minutes`` of
 travel **or** ``max_distance_m`` in a straight line (Hanoi's "30 minutes or 5 km").
-
-Examples
---------
->>> import geopandas as gpd
->>> from pointplan.network import CrowFliesEngine
->>> xy = gpd.points_from_xy([585500.0, 592000.0], [2325000.0] * 2)
->>> dem = gpd.GeoDataFrame({"population": [1.0, 1.0]}, geometry=xy, crs=32648)
->>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2325000.0]), index=["P1"], crs=32648)
->>> out = nearest_view(dem, pts, CrowFliesEngine("bike", speed_kmh=12, circuity=1), 30, 5000)
->>> out[["minutes", "within_standard"]].values.tolist()
-[[2.5, True], [35.0, False]]
 """
 
 from __future__ import annotations
@@ -63,7 +52,14 @@ def nearest_view(
 
     Examples
     --------
-    See the module's example.
+    >>> import geopandas as gpd
+    >>> from pointplan.network import CrowFliesEngine
+    >>> xy = gpd.points_from_xy([585500.0, 592000.0], [2325000.0] * 2)
+    >>> dem = gpd.GeoDataFrame({"population": [1.0, 1.0]}, geometry=xy, crs=32648)
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2325000.0]), index=["P1"], crs=32648)
+    >>> out = nearest_view(dem, pts, CrowFliesEngine("bike", speed_kmh=12, circuity=1), 30, 5000)
+    >>> out[["minutes", "within_standard"]].values.tolist()
+    [[2.5, True], [35.0, False]]
     """
     near = engine.nearest(demand, points)
     demand["nearest_point"] = near["dest"].to_numpy()

@@ -1,15 +1,4 @@
-"""Equity: travel time and coverage by kind of unit (phường vs xã) and city-wide, with Gini.
-
-Examples
---------
->>> import pandas as pd
->>> d = pd.DataFrame({"population": [100.0, 100.0], "minutes": [10.0, 30.0], "within_standard": [True, True],
-...                   "e2sfca": [5.0, float("nan")], "unit_code": ["A", "B"]})
->>> u = pd.DataFrame({"kind": ["phuong", "xa"]}, index=["A", "B"])
->>> eq = equity_table(d, u, "crow_flies_circuity")
->>> eq.loc["city", ["mean_minutes", "gini_minutes", "e2sfca"]].tolist()
-[20.0, 0.25, 2.5]
-"""
+"""Equity: travel time and coverage by kind of unit (phường vs xã) and city-wide, with Gini."""
 
 from __future__ import annotations
 
@@ -67,7 +56,13 @@ def equity_table(demand: pd.DataFrame, units: pd.DataFrame, method: str) -> pd.D
 
     Examples
     --------
-    See the module's example.
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"population": [100.0, 100.0], "minutes": [10.0, 30.0], "within_standard": [True, True],
+    ...                   "e2sfca": [5.0, float("nan")], "unit_code": ["A", "B"]})
+    >>> u = pd.DataFrame({"kind": ["phuong", "xa"]}, index=["A", "B"])
+    >>> eq = equity_table(d, u, "crow_flies_circuity")
+    >>> eq.loc["city", ["mean_minutes", "gini_minutes", "e2sfca"]].tolist()
+    [20.0, 0.25, 2.5]
     """
     kind_of = demand["unit_code"].map(units["kind"]) if "kind" in units else pd.Series("all", index=demand.index)
     groups = [("city", np.ones(len(demand), bool)), *[(k, (kind_of == k).to_numpy()) for k in ("phuong", "xa")]]

@@ -2,13 +2,6 @@
 
 Capacity of a point = counters × visits a counter serves a day × availability (the share
 of days it is open: the mobile truck 0.3).
-
-Examples
---------
->>> import pandas as pd
->>> od = pd.DataFrame({"i": [0, 0], "j": [0, 1], "minutes": [10.0, 10.0]})
->>> huff_visits(od, np.array([10.0]), np.array([1.0, 3.0]), np.array([0]), 0.1).tolist()
-[2.5, 7.5]
 """
 
 from __future__ import annotations
@@ -168,7 +161,12 @@ def huff_visits(
 
     Examples
     --------
-    See the module's example: two equally far points of 1 and 3 counters share 1:3.
+    Two equally far points of 1 and 3 counters share the visits 1:3:
+
+    >>> import pandas as pd
+    >>> od = pd.DataFrame({"i": [0, 0], "j": [0, 1], "minutes": [10.0, 10.0]})
+    >>> huff_visits(od, np.array([10.0]), np.array([1.0, 3.0]), np.array([0]), 0.1).tolist()
+    [2.5, 7.5]
     """
     i = od["i"].to_numpy()
     j = od["j"].to_numpy()

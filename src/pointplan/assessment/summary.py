@@ -94,7 +94,19 @@ def build_summary(
 
     Examples
     --------
-    See the module's example.
+    The assessment's own tables give back its summary:
+
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> s = build_summary(
+    ...     name="demo", units=a.units, points=a.points, demand=a.demand, findings=a.findings,
+    ...     coverage=a.coverage, within_minutes_by_mode={}, params=a.params,
+    ...     method=a.travel_time_method, demand_method="user",
+    ... )
+    >>> s["population"], s["population_within_standard_share"], s["units_without_point"]
+    (400.0, 0.9, 1)
+    >>> s["rule_findings"], s["mean_utilisation"]
+    ({'error': 2, 'warning': 2, 'info': 0}, 0.625)
     """
     pop_u = units["demand_population"]
     modes = [c.removeprefix("coverage_share_") for c in coverage.columns if c.startswith("coverage_share_")]

@@ -50,7 +50,19 @@ logger = logging.getLogger("pointplan")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of the ``pointplan`` command."""
+    """Build the argument parser of the ``pointplan`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser with every sub-command; each sets ``func``, the function that runs it.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["run", "--out", "out", "--mode", "motorbike"])
+    >>> args.command, args.out, args.mode, args.lang
+    ('run', 'out', 'motorbike', 'vi')
+    """
     parser = argparse.ArgumentParser(
         prog="pointplan",
         description="Plan Hanoi's public administrative service points (Điểm Phục vụ hành chính công).",
@@ -85,7 +97,27 @@ def _show_warnings_plainly(quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``pointplan`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: :data:`EXIT_OK`, :data:`EXIT_FINDINGS`, :data:`EXIT_USAGE`,
+        :data:`EXIT_DATA`, :data:`EXIT_INTERNAL` or :data:`EXIT_INTERRUPTED`. Errors are
+        reported on standard error as one plain line, never a traceback (unless ``-v``).
+
+    Examples
+    --------
+    >>> main(["staff", "--service-minutes", "0"]) == EXIT_USAGE  # a bad value: message, code 2
+    True
+    >>> main(["--data-dir", "/no/such/folder", "info"]) == EXIT_DATA
+    True
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)

@@ -83,7 +83,32 @@ def _print_points(t: pd.DataFrame) -> None:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
-    """Run ``pointplan staff``: print the plan and the what-if; write ``--out`` if given."""
+    """Run ``pointplan staff``: print the plan and the what-if; write ``--out`` if given.
+
+    Parameters
+    ----------
+    args
+        The parsed ``pointplan staff`` arguments (see :func:`add_staff_subcommand`).
+
+    Returns
+    -------
+    int
+        0 on success.
+
+    Raises
+    ------
+    InputError
+        For an impossible option value (negative officials, service minutes not above 0...).
+
+    Examples
+    --------
+    >>> from pointplan.cli import build_parser
+    >>> args = build_parser().parse_args(["staff", "--officials", "-5"])
+    >>> cmd_staff(args)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: --officials must be a whole number >= 0, got -5.
+    """
     from pointplan import settings
     from pointplan.cli._common import _assess_cli
     from pointplan.demand import IN_PERSON_SHARE
@@ -141,7 +166,22 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def add_staff_subcommand(sub: argparse._SubParsersAction) -> None:
-    """Add ``staff`` to the ``pointplan`` parser."""
+    """Add ``staff`` to the ``pointplan`` parser.
+
+    Parameters
+    ----------
+    sub
+        The sub-parsers of the ``pointplan`` parser (``parser.add_subparsers()``).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="pointplan")
+    >>> add_staff_subcommand(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["staff", "--online-share", "0.6"])
+    >>> args.online_share, args.target_p90, args.func is cmd_staff
+    (0.6, 15.0, True)
+    """
     from pointplan.cli._common import _common
     from pointplan.staffing.allocate import TARGET_P90_MIN
     from pointplan.staffing.profiles import DEFAULT_SERVICE_MINUTES

@@ -409,6 +409,23 @@ def geocode_points(
 
     Examples
     --------
+    Offline (``settings.allow_downloads`` off, the default; an empty cache) nothing is asked and every
+    point keeps its location; the stand-in is counted as ``offline``:
+
+    >>> import geopandas as gpd, pathlib, shapely, tempfile
+    >>> pts = gpd.GeoDataFrame(
+    ...     {"point_id": ["P1", "P2"], "name": ["A", "B"],
+    ...      "address": ["Số 2 phố Hà Cầu, phường Hà Đông", "1 Tràng Tiền"],
+    ...      "location_precision": ["unit_representative_point", "surveyed"]},
+    ...     geometry=[shapely.Point(105.778, 20.974), shapely.Point(105.855, 21.025)],
+    ...     crs="EPSG:4326",
+    ... )
+    >>> out = geocode_points(pts, cache=pathlib.Path(tempfile.mkdtemp()) / "g.json")
+    >>> out["location_precision"].tolist(), out.attrs["geocoding"]["offline"]
+    (['unit_representative_point', 'surveyed'], 1)
+
+    With downloads allowed, the whole scenario (a request a second, cached):
+
     >>> import pointplan
     >>> pointplan.settings.allow_downloads = True              # doctest: +SKIP
     >>> pts = geocode_points(pointplan.load_points())          # doctest: +SKIP

@@ -67,6 +67,14 @@ class TransientGeocodingError(GeocodingError):
 
     Never cached: the next run asks again. ``retry_after`` holds the seconds the service
     asked to wait (HTTP ``Retry-After``), 0 when it did not say.
+
+    Examples
+    --------
+    >>> from pointplan._errors import GeocodingError
+    >>> err = TransientGeocodingError("Nominatim answered HTTP 429: too many requests")
+    >>> err.retry_after = 30.0
+    >>> isinstance(err, GeocodingError), err.retry_after
+    (True, 30.0)
     """
 
     retry_after: float = 0.0

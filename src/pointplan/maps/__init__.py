@@ -21,6 +21,14 @@ Examples
 >>> a = pointplan.assess(pointplan.load_points())                  # doctest: +SKIP
 >>> maps.save_map(maps.assessment_map(a), "out/map.html")          # doctest: +SKIP
 
+The same on the synthetic two-unit city, quickly:
+
+>>> import pathlib, tempfile
+>>> from pointplan.assessment._demo import tiny_assessment
+>>> path = maps.save_map(maps.assessment_map(tiny_assessment()), pathlib.Path(tempfile.mkdtemp()) / "map.html")
+>>> path.name, path.stat().st_size > 10_000
+('map.html', True)
+
 """
 
 from __future__ import annotations

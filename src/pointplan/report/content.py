@@ -34,14 +34,32 @@ MAX_FINDINGS = 40
 
 @dataclass(frozen=True)
 class Bullets:
-    """A bullet list."""
+    """A bullet list.
+
+    Examples
+    --------
+    >>> from pointplan.report.to_markdown import render_markdown
+    >>> doc = Document("Báo cáo", "vi", "pointplan", [Section("s", "Tóm tắt", [Bullets(("a", "b"))])])
+    >>> print(render_markdown(doc).split("## Tóm tắt")[1].strip())
+    - a
+    - b
+    """
 
     items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Link:
-    """A link to a file beside the report (``map.html``)."""
+    """A link to a file beside the report (``map.html``).
+
+    Examples
+    --------
+    >>> from pointplan.report.to_markdown import render_markdown
+    >>> link = Link("Bản đồ", "map.html", note="Mở trong trình duyệt:")
+    >>> doc = Document("Báo cáo", "vi", "pointplan", [Section("map", "Bản đồ", [link])])
+    >>> render_markdown(doc).strip().splitlines()[-1]
+    'Mở trong trình duyệt: [Bản đồ](map.html)'
+    """
 
     text: str
     href: str
@@ -50,7 +68,15 @@ class Link:
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart: its name (a key of :data:`pointplan.report.charts.CHART_FILES`), PNG bytes, caption."""
+    r"""A chart: its name (a key of :data:`pointplan.report.charts.CHART_FILES`), PNG bytes, caption.
+
+    Examples
+    --------
+    >>> fig = Figure("overview", b"\x89PNG...", "Bản đồ tổng quan")
+    >>> doc = Document("Báo cáo", "vi", "pointplan", [Section("s", "Tóm tắt", ["Một đoạn.", fig])])
+    >>> [f.caption for f in doc.figures()]
+    ['Bản đồ tổng quan']
+    """
 
     name: str
     png: bytes
@@ -59,7 +85,18 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of formatted text: headers, rows, which columns are numbers, a note, a title."""
+    """A table of formatted text: headers, rows, which columns are numbers, a note, a title.
+
+    Examples
+    --------
+    >>> from pointplan.report.to_markdown import render_markdown
+    >>> table = Table(("Đơn vị", "Dân số"), (("Ba Đình", "1.200"),), numeric=(False, True))
+    >>> doc = Document("Báo cáo", "vi", "pointplan", [Section("s", "Dân số", [table])])
+    >>> print(render_markdown(doc).split("## Dân số")[1].strip())
+    | Đơn vị | Dân số |
+    |---|---:|
+    | Ba Đình | 1.200 |
+    """
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -73,7 +110,15 @@ Block = str | Bullets | Link | Figure | Table
 
 @dataclass
 class Section:
-    """A titled part of the report (``level`` 2) or a sub-part (``level`` 3)."""
+    """A titled part of the report (``level`` 2) or a sub-part (``level`` 3).
+
+    Examples
+    --------
+    >>> from pointplan.report.to_markdown import render_markdown
+    >>> parts = [Section("a", "Phạm vi", ["Một đoạn."]), Section("b", "Chi tiết", ["Hai."], level=3)]
+    >>> [line for line in render_markdown(Document("Báo cáo", "vi", "", parts)).splitlines() if "#" in line]
+    ['# Báo cáo', '## Phạm vi', '### Chi tiết']
+    """
 
     key: str
     title: str
@@ -83,7 +128,29 @@ class Section:
 
 @dataclass
 class Document:
-    """The whole report: title, language, a line saying what produced it, sections."""
+    """The whole report: title, language, a line saying what produced it, sections.
+
+    Examples
+    --------
+    >>> from pointplan.report.to_markdown import render_markdown
+    >>> table = Table(("Đơn vị",), (("Ba Đình",),), numeric=(False,))
+    >>> doc = Document("Báo cáo", "vi", "pointplan 0.1", [Section("s", "Tóm tắt", ["Một đoạn.", table])])
+    >>> len(doc.tables()), doc.figures()
+    (1, [])
+    >>> print(render_markdown(doc))
+    # Báo cáo
+    <BLANKLINE>
+    *pointplan 0.1*
+    <BLANKLINE>
+    ## Tóm tắt
+    <BLANKLINE>
+    Một đoạn.
+    <BLANKLINE>
+    | Đơn vị |
+    |---|
+    | Ba Đình |
+    <BLANKLINE>
+    """
 
     title: str
     lang: str

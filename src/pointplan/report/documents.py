@@ -197,7 +197,32 @@ def blocked_reason(path: str | Path) -> str | None:
 
 @contextlib.contextmanager
 def document_stage(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a hidden folder inside ``out_dir`` for new documents; remove it afterwards."""
+    """Yield a hidden folder inside ``out_dir`` for new documents; remove it afterwards.
+
+    Write the documents into the stage, then move them with :func:`publish_documents`;
+    whatever is left in the stage (after an error, say) is removed with it.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder (created if needed).
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> with document_stage(out) as stage:
+    ...     _ = (stage / "report.md").write_text("# Báo cáo", encoding="utf-8")
+    ...     stage.parent == out
+    True
+    >>> stage.exists(), list(out.iterdir())
+    (False, [])
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".pointplan-documents-", dir=out))

@@ -56,6 +56,26 @@ class WaitAwareProposal:
         The round kept (0 = the travel-only proposal).
     method
         ``"heuristic: alternating location and staffing"``.
+
+    Examples
+    --------
+    The synthetic two-unit city (one overloaded point P1) and two candidate sites: travel
+    alone picks the far site C2 (round 0), travel plus waiting picks C1, nearer P1's crowd.
+
+    >>> import geopandas as gpd
+    >>> from pointplan.assessment._demo import tiny_assessment, tiny_city
+    >>> from pointplan.staffing import propose_with_waiting
+    >>> demand = tiny_city()["demand"]
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["C1", "C2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=list(demand.geometry.iloc[2:4]),
+    ...     crs=demand.crs,
+    ... )
+    >>> r = propose_with_waiting(tiny_assessment(), 1, rounds=2, candidates=sites)
+    >>> r.history[["round", "candidates", "kept"]].values.tolist()
+    [[0, 'C2', False], [1, 'C1', True]]
+    >>> r.best_round, r.proposal.points["candidate_id"].tolist(), r.plan.summary["officials_recommended"]
+    (1, ['C1'], 4)
     """
 
     proposal: Any
@@ -166,11 +186,20 @@ def propose_with_waiting(
 
     Examples
     --------
-    >>> import pointplan
-    >>> from pointplan.staffing import propose_with_waiting
-    >>> a = pointplan.assess(pointplan.load_points())  # doctest: +SKIP
-    >>> r = propose_with_waiting(a, 5, rounds=2)  # doctest: +SKIP
-    >>> r.history[["round", "time_to_service_minutes", "kept"]]  # doctest: +SKIP
+    The synthetic city and two candidate sites; one round is the travel-only proposal
+    (:class:`WaitAwareProposal` shows the second round choosing the other site):
+
+    >>> import geopandas as gpd
+    >>> from pointplan.assessment._demo import tiny_assessment, tiny_city
+    >>> demand = tiny_city()["demand"]
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["C1", "C2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=list(demand.geometry.iloc[2:4]),
+    ...     crs=demand.crs,
+    ... )
+    >>> r = propose_with_waiting(tiny_assessment(), 1, rounds=1, candidates=sites)
+    >>> r.history[["round", "candidates"]].values.tolist(), r.best_round  # travel only
+    ([[0, 'C2']], 0)
     """
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         msg = f"rounds must be a whole number >= 1, got {rounds!r}."

@@ -118,9 +118,11 @@ def report_tables(
 
     Examples
     --------
-    >>> import pointplan
+    >>> from pointplan.assessment._demo import tiny_assessment
     >>> from pointplan.staffing import report_tables
-    >>> report_tables(pointplan.assess(pointplan.load_points()))["city"]  # doctest: +SKIP
+    >>> tables = report_tables(tiny_assessment(), lang="en")
+    >>> sorted(tables), len(tables["points"]), len(tables["online"])
+    (['city', 'online', 'points'], 1, 3)
     """
     plan = _plan(assessment_or_plan)
     if whatif is None and not isinstance(assessment_or_plan, StaffingPlan):
@@ -204,11 +206,13 @@ def wait_layer(assessment: Any, plan: StaffingPlan | None = None, *, lang: str =
 
     Examples
     --------
-    >>> import pointplan
+    >>> import folium
+    >>> from pointplan.assessment._demo import tiny_assessment
     >>> from pointplan.staffing import wait_layer
-    >>> a = pointplan.assess(pointplan.load_points())  # doctest: +SKIP
-    >>> m = pointplan.maps.assessment_map(a)  # doctest: +SKIP
-    >>> wait_layer(a).add_to(m)  # doctest: +SKIP
+    >>> layer = wait_layer(tiny_assessment(), lang="en")
+    >>> isinstance(layer, folium.FeatureGroup), len(layer._children)  # one marker: P1
+    (True, 1)
+    >>> _ = layer.add_to(folium.Map(location=[21.03, 105.85]))
     """
     import folium
 
@@ -251,9 +255,10 @@ def run_outputs(assessment: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
 
     Examples
     --------
-    >>> import pointplan
-    >>> from pointplan.staffing.outputs import run_outputs
-    >>> cols, keys = run_outputs(pointplan.assess(pointplan.load_points()))  # doctest: +SKIP
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> cols, keys = run_outputs(tiny_assessment())
+    >>> int(cols.loc["P1", "counters_recommended"]), keys["officials_needed"], keys["wait_p90_min_peak_max"]
+    (4, 4, None)
     """
     import logging
 

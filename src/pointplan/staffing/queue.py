@@ -71,6 +71,16 @@ class PointQueues:
         The arrival profile used.
     service_minutes
         Mean service time per dossier used.
+
+    Examples
+    --------
+    >>> from pointplan.staffing import queue_table
+    >>> q = queue_table({"P1": 24.0, "P2": 80.0}, {"P1": 3, "P2": 3})
+    >>> q.peak["queue_status"].tolist(), q.service_minutes
+    (['ok', 'overloaded at the peak'], 15.0)
+    >>> first = q.by_hour.iloc[0]
+    >>> first["point_id"], first["day"], int(first["hour"])
+    ('P1', 'Mon', 8)
     """
 
     peak: pd.DataFrame
@@ -333,10 +343,15 @@ def point_queues(
 
     Examples
     --------
-    >>> import pointplan
+    >>> from pointplan.assessment._demo import tiny_assessment
     >>> from pointplan.staffing import point_queues
-    >>> q = point_queues(pointplan.assess(pointplan.load_points()))  # doctest: +SKIP
-    >>> q.peak["wait_p90_min_peak"].max()  # doctest: +SKIP
+    >>> q = point_queues(tiny_assessment())
+    >>> p1 = q.peak.loc["P1"]
+    >>> float(p1["arrivals_per_hour_peak"]), float(p1["utilisation_peak"]), p1["queue_status"]
+    (8.64, 1.08, 'overloaded at the peak')
+    >>> q4 = point_queues(tiny_assessment(), {"P1": 4})  # with 4 counters
+    >>> q4.peak.loc["P1", "queue_status"], round(float(q4.peak.loc["P1", "wait_p90_min_peak"]), 1)
+    ('ok', 6.3)
     """
     v = assessment_visits(assessment, allocation=allocation, in_person_share=in_person_share)
     c = assessment.points["counters_used"] if counters is None else counters

@@ -45,6 +45,20 @@ class UncertaintyResult:
         and on Dask).
     assumptions
         The ranges drawn from.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> from pointplan.uncertainty import run_uncertainty
+    >>> r = run_uncertainty(tiny_assessment(), draws=20, seed=1, sensitivity_draws=0)
+    >>> r.n_draws, r.seed, r.draws.shape
+    (20, 1, (20, 6))
+    >>> r.intervals["population_within_standard_share"]
+    [0.9, 0.9, 0.9]
+    >>> r.units.loc["00002", ["mean_minutes_p5", "mean_minutes_p95"]].round(1).tolist()
+    [23.4, 39.9]
+    >>> r.summary_items()["uncertainty_travel_time_sigma"]
+    0.15
     """
 
     draws: pd.DataFrame
@@ -241,6 +255,20 @@ def known_and_assumed(assessment: Any, result: UncertaintyResult | None = None) 
     pandas.DataFrame
         Columns ``item``, ``status`` (``known``/``assumed``), ``basis``, ``range_drawn``
         (Vietnamese labels are added by the report).
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> table = known_and_assumed(tiny_assessment())
+    >>> table[["item", "status"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Unit population (official 2025 figures)', 'known'],
+     ['Where people live within a unit', 'assumed'],
+     ['Point locations (1 of 1 exact)', 'known'],
+     ['Travel times', 'assumed'],
+     ['Counters (1 of 1 given)', 'known'],
+     ['In-person share of dossiers', 'assumed']]
+    >>> table.loc[5, "range_drawn"]
+    '30%–50% (mode 40%)'
     """
     pts = assessment.points
     n = len(pts)

@@ -66,6 +66,25 @@ def run_on_dask(
     -------
     list of dict
         One result per seed, in the order of ``seeds``.
+
+    Raises
+    ------
+    InputError
+        dask.distributed is not installed, or the scheduler cannot be reached.
+
+    Examples
+    --------
+    The same seeds give the same results on Dask as in this process (here a small
+    in-process cluster stands for ``--scheduler``):
+
+    >>> from dask.distributed import LocalCluster
+    >>> def run_chunk(model, seeds):
+    ...     return [{"x": model * np.random.default_rng(s).random()} for s in seeds]
+    >>> seeds = np.random.SeedSequence(7).spawn(5)
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     out = run_on_dask(2.0, seeds, run_chunk, scheduler=cluster.scheduler_address, chunk=2)
+    >>> out == run_chunk(2.0, seeds)
+    True
     """
     client, cluster = _client(workers, scheduler)
     try:

@@ -99,6 +99,27 @@ def proposal_robustness(
         one within ``same_place_m``, is chosen), ``robust`` (≥ 0.5), ``relies_on_point`` (the
         stand-in point most of the people it serves used before, if any),
         ``relies_on_share`` and ``depends_on_guess`` (fragile and relying on one stand-in).
+
+    Examples
+    --------
+    The synthetic city with its one point P1 as a stand-in, and two candidate sites:
+
+    >>> import geopandas as gpd, pointplan
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> c = tiny_city()
+    >>> c["points"]["location_precision"] = "unit_representative_point"
+    >>> a = pointplan.assess(
+    ...     c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=()
+    ... )
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"candidate_id": ["C1", "C2"], "kind": ["proposed", "proposed"]},
+    ...     geometry=list(c["demand"].geometry.iloc[2:4]),
+    ...     crs=c["demand"].crs,
+    ... )
+    >>> proposal = pointplan.propose_points(a, 1, candidates=sites, reassess=False)
+    >>> r = proposal_robustness(a, proposal, sites, draws=10, seed=1)
+    >>> r[["robustness", "robust", "relies_on_point"]].values.tolist()
+    [[1.0, True, 'P1']]
     """
     n = check_draws(draws)
     seed = check_seed(seed)
