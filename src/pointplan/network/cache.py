@@ -127,8 +127,19 @@ def read_entry(path: Path) -> tuple[nx.MultiDiGraph, _CSRGraph]:
 
     Examples
     --------
-    See :func:`write_entry`.
+    A round trip (see :func:`write_entry`):
 
+    >>> import tempfile, pathlib, networkx as nx
+    >>> from pointplan.network.graph import _to_csr
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648", pointplan_mode="walk")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=90.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=90.0, travel_time_s=72.0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "g.pkl"
+    ...     write_entry(path, G, _to_csr(G))
+    ...     H, csr = read_entry(path)
+    >>> sorted(H.nodes), H[1][2][0]["travel_time_s"]
+    ([1, 2], 72.0)
     """
     enabled = gc.isenabled()
     gc.disable()  # unpickling ~10^5 dicts would run the cyclic collector many times for nothing

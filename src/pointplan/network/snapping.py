@@ -184,6 +184,16 @@ class Snapped:
     proj_xy : numpy.ndarray
         The projections (n, 2).
 
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> from pointplan.network import NetworkEngine
+    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+    >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")
+    >>> s = NetworkEngine(G, "motorbike")._g.streets.snap(np.array([[400.0, -20.0]]))
+    >>> isinstance(s, Snapped), s.frac.round(2).tolist(), s.snap_m.tolist(), s.proj_xy.tolist()
+    (True, [0.4], [20.0], [[400.0, 0.0]])
     """
 
     streets: StreetIndex
