@@ -91,3 +91,13 @@ uncertainty_draws: int = 100
 
 #: Draws used to measure how robust each proposal is (each one re-solves the proposal).
 robustness_draws: int = 10
+
+#: The road network that ``pointplan run`` and ``assess`` use by default: hybrid travel
+#: times, on this network where a trip lies on it and the calibrated straight-line fallback
+#: elsewhere. A key of :data:`pointplan.data.DATASETS` or a file path; ``None`` uses the
+#: fallback everywhere (``--network none``). Default: the inner city's drive network.
+default_network: str | None = "osm_inner_drive"
+
+#: Folder of converted road networks (keyed by the file's bytes, so a second load takes
+#: under a second). ``None``: ``cache_dir / "networks"``.
+network_cache_dir: Path | None = None

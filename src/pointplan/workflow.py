@@ -39,7 +39,7 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError, OutputError
 
-__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "default_candidates", "propose_points", "run"]
+__all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "default_candidates", "propose_points", "run", "travel_engine"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -611,7 +611,11 @@ def run(
     mode
         Travel mode (default ``settings.default_mode``).
     network
-        Road network file (``.osm``/``.graphml``); default straight-line fallback.
+        ``None`` (default): the inner city's road network shipped with pointplan where it
+        covers a trip, the straight-line fallback calibrated on it elsewhere (hybrid);
+        ``"none"``: the fallback everywhere; a file (``.osm``, ``.graphml``, ``.pbf``, also
+        compressed): your network for its area, the fallback beyond. See
+        :func:`travel_engine`.
     add
         Number of points to propose (0: no proposal).
     objective, method
@@ -698,7 +702,7 @@ def run(
         check_seed(seed)
     chosen_formats = parse_formats(formats)
     out = Path(out_dir).expanduser()
-    inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path))]
+    inputs = [p for p in (points, network, candidates, dossiers) if isinstance(p, (str, Path)) and not _keyword(p)]
     _check_output_folder(out, inputs)
     for inp in inputs:
         if not Path(inp).expanduser().is_file():
@@ -749,11 +753,7 @@ def run(
         visits = visits_per_day(units, counts=counts)
 
     done = _step("Assessing", settings.progress)
-    net = None
-    if network is not None:
-        from pointplan.network import load_network
-
-        net = load_network(network, mode=mode or settings.default_mode)
+    engine = travel_engine(network, mode)
     from pointplan.demand import build_demand
 
     demand = build_demand(units, cell_m=demand_cell_m)
@@ -762,7 +762,7 @@ def run(
         units,
         demand,
         mode=mode,
-        network=net,
+        engine=engine,
         max_minutes=max_minutes,
         max_distance_m=max_distance_m,
         visits=visits,
@@ -974,6 +974,57 @@ def _read_records(path: Path) -> pd.DataFrame:
         )
         raise InputError(msg)
     return records
+
+
+#: ``--network`` values that are not files: the fallback everywhere, or the default network.
+NETWORK_KEYWORDS = ("none", "default")
+
+
+def _keyword(value: object) -> bool:
+    """Return True for a ``--network`` keyword (``none``/``default``), False for a file."""
+    return isinstance(value, str) and value.strip().lower() in NETWORK_KEYWORDS
+
+
+def travel_engine(network: str | Path | Any | None = None, mode: str | None = None) -> Any:
+    """Return the travel-time engine of a run: hybrid on a road network, or the fallback.
+
+    Parameters
+    ----------
+    network
+        ``None`` or ``"default"``: :data:`pointplan.settings.default_network` (the inner
+        city's drive network shipped with pointplan) for the trips it covers, the calibrated
+        straight-line fallback beyond it. ``"none"``: the fallback everywhere. A file or a
+        graph: that network for its area, the fallback beyond.
+    mode
+        Travel mode (default ``settings.default_mode``).
+
+    Returns
+    -------
+    TravelEngine
+        A :class:`pointplan.network.HybridEngine`, or a
+        :class:`pointplan.network.CrowFliesEngine` for the fallback.
+
+    Examples
+    --------
+    >>> travel_engine("none", "walk").method
+    'crow_flies_circuity'
+    >>> travel_engine("default", "motorbike").method  # doctest: +SKIP
+    'hybrid'
+    """
+    from pointplan.network import make_engine, make_hybrid_engine
+
+    mode = mode or settings.default_mode
+    if network is None or (_keyword(network) and str(network).strip().lower() == "default"):
+        if settings.default_network is None:
+            return make_engine(None, mode=mode)
+        from pointplan.data import DATASETS, data_file
+
+        default = settings.default_network
+        path = data_file(default) if default in DATASETS else Path(default)
+        return make_hybrid_engine(path, mode=mode)
+    if _keyword(network):
+        return make_engine(None, mode=mode)
+    return make_hybrid_engine(network, mode=mode)
 
 
 def _check_output_folder(out: Path, inputs: Sequence[str | Path] = ()) -> None:

@@ -164,6 +164,54 @@ def _unit_table(
     return u
 
 
+def _record_methods(
+    u: pd.DataFrame, dem: pd.DataFrame, summary: dict[str, Any], engine: TravelEngine, mode: str
+) -> str:
+    """Say which travel-time method each figure rests on: per unit, in the summary, with its error.
+
+    A hybrid engine routes some people on the road network and the rest on the calibrated
+    straight-line fallback: units get ``network``, ``fallback`` or ``mixed`` with the share
+    of their people on the network, and the summary ``hybrid`` when mixed. Wherever the
+    calibrated fallback is used, its held-out error and the area it was fitted on are in
+    the summary. Returns the assessment's method label.
+    """
+    from pointplan.network import summarise_methods
+
+    method = str(getattr(engine, "method", "unknown"))
+    per_unit, overall = summarise_methods(dem["travel_time_method"], dem["population"], dem["unit_code"])
+    u["network_population_share"] = per_unit["network_population_share"].reindex(u.index).to_numpy()
+    summary["network_population_share"] = overall["network_population_share"]
+    if method == "hybrid":
+        u["travel_time_method"] = per_unit["travel_time_method"].reindex(u.index).to_numpy()
+        method = str(overall["travel_time_method"])
+        summary["travel_time_method"] = method
+    if bool((dem["travel_time_method"] == "fallback").any()):
+        summary.update(_fallback_error(engine, mode))
+    return method
+
+
+def _fallback_error(engine: TravelEngine, mode: str) -> dict[str, Any]:
+    """Held-out error of the calibrated fallback for ``mode`` (empty for a fixed circuity)."""
+    fallback = getattr(engine, "fallback", engine)
+    circuity = getattr(fallback, "circuity", None)
+    if circuity is not None:  # a fixed circuity chosen by the user
+        return {"fallback_model": f"circuity {circuity:g}"}
+    try:
+        from pointplan.network import load_calibration
+
+        cal = load_calibration()
+        stats = cal.models[mode].stats
+    except (KeyError, ValueError, OSError):
+        return {}
+    err = stats.get("heldout_abs_pct_error", {})
+    return {
+        "fallback_model": "calibrated on Hanoi's inner-city roads",
+        "fallback_heldout_abs_pct_error_median": err.get("median"),
+        "fallback_heldout_abs_pct_error_p90": err.get("p90"),
+        "fallback_calibration_scope": cal.meta.get("scope", ""),
+    }
+
+
 def _findings(
     pts: pd.DataFrame, units: gpd.GeoDataFrame, u: pd.DataFrame, dem: pd.DataFrame, opts: _Options
 ) -> pd.DataFrame:
@@ -320,6 +368,7 @@ def assess(
         method=method,
         demand_method=str(demand_method),
     )
+    method = _record_methods(u, dem, summary, engine, opts.mode)
     geo = settings.geographic_crs
     return Assessment(
         units=u.to_crs(geo),

@@ -71,7 +71,28 @@ def nearest_view(
     demand["within_distance"] = demand["straight_m"] <= max_distance_m + EPS
     demand["within_standard"] = demand["within_minutes"] | demand["within_distance"]
     demand["method"] = engine.method
+    demand["travel_time_method"] = point_methods(near, engine.method)
     return demand
+
+
+def point_methods(near: pd.DataFrame, engine_method: str) -> npt.NDArray[np.object_]:
+    """Return ``network`` or ``fallback`` for each row of an engine's ``nearest`` result.
+
+    A hybrid engine says it per row; a network engine is ``network`` throughout, a
+    straight-line engine ``fallback``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> point_methods(pd.DataFrame({"method": ["network", "fallback"]}), "hybrid").tolist()
+    ['network', 'fallback']
+    >>> point_methods(pd.DataFrame({"minutes": [1.0]}), "crow_flies_circuity").tolist()
+    ['fallback']
+    """
+    if engine_method == "hybrid" and "method" in near:
+        return near["method"].astype(str).to_numpy(dtype=object)
+    label = "network" if engine_method == "network" else "fallback"
+    return np.full(len(near), label, dtype=object)
 
 
 def own_unit_minutes(
@@ -187,8 +208,10 @@ def engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngi
     >>> engine_for_mode(CrowFliesEngine("motorbike", circuity=1.2), "walk", None).circuity
     1.2
     """
-    from pointplan.network import make_engine
+    from pointplan.network import HybridEngine, make_engine, make_hybrid_engine
 
+    if isinstance(engine, HybridEngine):
+        return make_hybrid_engine(engine.graph, mode=mode)
     graph = getattr(engine, "graph", None)
     if graph is not None:
         return make_engine(graph, mode=mode)

@@ -24,7 +24,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mode", choices=("walk", "bike", "motorbike", "car"), default=None, help="travel mode (default motorbike)"
     )
-    p.add_argument("--network", help="road network file (.osm or .graphml); default straight-line × circuity")
+    p.add_argument(
+        "--network",
+        help="road network: a file (.osm, .graphml, .pbf, also .gz/.bz2) used for its area with the calibrated "
+        "straight-line fallback beyond; 'none' for the fallback everywhere; default: the inner city's roads",
+    )
     p.add_argument("--max-minutes", type=float, default=None, help="standard: minutes (default 30)")
     p.add_argument("--max-km", type=float, default=None, help="standard: straight-line km (default 5)")
     p.add_argument(
@@ -45,8 +49,10 @@ def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
 
 def _cli_inputs(args: argparse.Namespace) -> list[str | Path]:
     """Input files named on the command line (never overwritten by an output)."""
+    from pointplan.workflow import _keyword
+
     names = ("points", "network", "candidates", "dossiers")
-    return [getattr(args, n) for n in names if getattr(args, n, None)]
+    return [getattr(args, n) for n in names if getattr(args, n, None) and not _keyword(getattr(args, n))]
 
 
 def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Path:
@@ -76,18 +82,17 @@ def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Pa
 
 def _assess_cli(args: argparse.Namespace) -> Any:
     from pointplan.access import assess
-    from pointplan.network import load_network
+    from pointplan.demand import build_demand
+    from pointplan.workflow import travel_engine
 
     units, pts = _load_for_cli(args)
-    net = load_network(args.network, mode=args.mode or settings.default_mode) if args.network else None
-    from pointplan.demand import build_demand
 
     return assess(
         pts,
         units,
         build_demand(units, cell_m=args.demand_cell_m),
         mode=args.mode,
-        network=net,
+        engine=travel_engine(args.network, args.mode),
         max_minutes=args.max_minutes,
         max_distance_m=None if args.max_km is None else args.max_km * 1000,
     )

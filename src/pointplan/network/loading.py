@@ -348,7 +348,7 @@ def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGr
     from pointplan.network.cache import read_entry, write_entry
     from pointplan.network.graph import _store_csr
 
-    folder = Path(settings.cache_dir) / "networks"
+    folder = Path(settings.network_cache_dir or Path(settings.cache_dir) / "networks")
     entry = folder / f"{_file_key(path, mode, options)}.pickle"
     if entry.is_file():
         try:

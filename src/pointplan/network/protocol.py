@@ -36,8 +36,15 @@ class TravelEngine(Protocol):
 
     """
 
-    method: str
-    mode: str
+    @property
+    def method(self) -> str:
+        """How times are computed (read-only: a class or an instance attribute satisfies it)."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """Travel mode."""
+        ...
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Nearest destination of every origin: columns ``dest``, ``minutes``, ``distance_m``, ``method``."""

@@ -57,7 +57,9 @@ class Draw:
     counters
         Counters of each point.
     unit_factor
-        Travel-time error factor of each unit (1 = the engine's minutes).
+        Travel-time error factor of each unit (1 = the engine's minutes) for trips on the
+        straight-line fallback; trips on the road network get the same draw scaled to the
+        network's smaller error (:attr:`Assumptions.network_travel_time_sigma`).
     in_person_share
         Share of dossiers filed in person.
 
@@ -94,10 +96,12 @@ def _group_quantile(codes: npt.NDArray[np.int64], n: int, x: FloatArray, w: Floa
 
 def _engine_like(engine: Any, mode: str) -> Any:
     """Return an engine like ``engine`` for another mode (same network, or the fallback)."""
-    from pointplan.network import make_engine
+    from pointplan.network import HybridEngine, make_engine, make_hybrid_engine
 
     if getattr(engine, "mode", None) == mode:
         return engine
+    if isinstance(engine, HybridEngine):
+        return make_hybrid_engine(engine.graph, mode=mode)
     graph = getattr(engine, "graph", None)
     if graph is not None:
         return make_engine(graph, mode=mode)
@@ -134,7 +138,7 @@ class DrawModel:
     [2.5, 52.5]
     >>> draw = model.draw(np.random.default_rng(1))
     >>> draw.unit_factor.round(3).tolist(), model.evaluate(draw)["population_within_standard_share"]
-    ([1.051, 0.822], 0.9)
+    ([1.062, 0.79], 0.9)
     """
 
     def __init__(self, assessment: Any, assumptions: Assumptions, *, walk_engine: Any | None = None) -> None:
@@ -160,6 +164,8 @@ class DrawModel:
         self.unit_index = pd.Index(sorted(dem["unit_code"].dropna().astype(str).unique()))
         self.dem_unit = self.unit_index.get_indexer(dem["unit_code"].astype(str)).astype(np.int64)
         self.unit_pop = np.bincount(self.dem_unit, weights=self.pop, minlength=len(self.unit_index))
+        methods = dem["travel_time_method"] if "travel_time_method" in dem else pd.Series("fallback", index=dem.index)
+        self.on_network = (methods.astype(str) == "network").to_numpy()
 
     def _prepare_points(self, params: Mapping[str, Any]) -> None:
         pts = self.a.points
@@ -212,10 +218,21 @@ class DrawModel:
 
     # ---- one draw -------------------------------------------------------------------------
     def sigma(self) -> float:
-        """Return the log-error of travel times used (the assumption, or the calibration's)."""
+        """Return the log-error of the fallback's travel times (the assumption, or the calibration's).
+
+        With no assumption given: the held-out median absolute error ``m`` of the
+        calibrated fallback for this mode, as ``ln(1 + m) / 0.6745`` (the median of
+        ``|z|`` is 0.6745 for a normal law); 0.15 when no calibration is available.
+        """
         if self.assumptions.travel_time_sigma is not None:
             return float(self.assumptions.travel_time_sigma)
-        return float(getattr(self.engine, "calibration_sigma", 0.15) or 0.15)
+        try:
+            from pointplan.network import load_calibration
+
+            median = load_calibration().models[str(self.a.mode)].stats["heldout_abs_pct_error"]["median"]
+            return float(np.log1p(float(median) / 100.0) / 0.6745)
+        except (KeyError, TypeError, ValueError, OSError):
+            return 0.15
 
     def base_draw(self) -> Draw:
         """Return the draw that perturbs nothing (the assessment's own inputs)."""
@@ -274,11 +291,12 @@ class DrawModel:
     def evaluate(self, d: Draw) -> dict[str, Any]:
         """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""
         j, minutes = self._nearest(self.engine, d.xy)
-        minutes = minutes * d.unit_factor[self.dem_unit]
+        factor = self._demand_factor(d)
+        minutes = minutes * factor
         straight, _ = cKDTree(d.xy).query(self.dem_xy, k=1)
         within = (minutes <= self.max_minutes + _EPS) | (straight <= self.max_distance_m + _EPS)
         _, walk = self._nearest(self.walk_engine, d.xy)
-        walk = walk * d.unit_factor[self.dem_unit]
+        walk = walk * factor
         pop, total = self.pop, self.pop.sum()
         fin = np.isfinite(minutes)
         out: dict[str, Any] = {
@@ -297,6 +315,15 @@ class DrawModel:
             out["unit_mean_minutes"] = np.where(pf > 0, pm / pf, np.nan)
         out["unit_p90_minutes"] = _group_quantile(self.dem_unit, n, minutes, pop, 0.9)
         return out
+
+    def _demand_factor(self, d: Draw) -> FloatArray:
+        """Travel-time factor of each demand point: its unit's draw, smaller on the road network."""
+        factor = d.unit_factor[self.dem_unit]
+        if self.on_network.any():
+            fb = self.sigma()
+            scale = self.assumptions.network_travel_time_sigma / fb if fb > 0 else 0.0
+            factor = np.where(self.on_network, np.exp(np.log(factor) * scale), factor)
+        return factor
 
     def _load(self, d: Draw, j: npt.NDArray[np.int64]) -> dict[str, int]:
         """Points overloaded and idle: nearest-point visits against counters × availability × rate."""

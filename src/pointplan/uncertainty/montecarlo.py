@@ -56,9 +56,9 @@ class UncertaintyResult:
     >>> r.intervals["population_within_standard_share"]
     [0.9, 0.9, 0.9]
     >>> r.units.loc["00002", ["mean_minutes_p5", "mean_minutes_p95"]].round(1).tolist()
-    [23.4, 39.9]
+    [22.2, 42.4]
     >>> r.summary_items()["uncertainty_travel_time_sigma"]
-    0.15
+    0.1813
     """
 
     draws: pd.DataFrame
