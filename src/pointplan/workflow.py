@@ -279,16 +279,14 @@ def _unreachable_counts(assessment: Any) -> dict[str, Any]:
 
 
 def _points_csv(assessment: Any) -> pd.DataFrame:
-    """``points.csv``: the report's point table plus the queue columns (issue 17)."""
-    from pointplan.report import points_table
-    from pointplan.staffing.outputs import run_outputs
+    """``points.csv``: the report's point table plus the queue (issue 17) and bus (issue 16) columns."""
+    from pointplan.report.run_tables import run_points_table
 
-    cols, _ = run_outputs(assessment)
-    queue = cols.reindex(assessment.points.index).reset_index(drop=True).round(4)
-    return pd.concat([points_table(assessment), queue], axis=1)
+    return run_points_table(assessment)
 
 
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
+    from pointplan.report.run_tables import bus_population_share_near, run_findings
     from pointplan.staffing.outputs import run_outputs
 
     s = dict(assessment.summary)
@@ -297,7 +295,8 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     if unc is not None:
         s.update(unc.summary_items())
     s.update(run_outputs(assessment)[1])  # officials_assumed, officials_needed, wait_p90_min_peak_max (issue 17)
-    f = assessment.findings
+    s["bus_population_share_near"] = bus_population_share_near(assessment)  # issue 16
+    f = run_findings(assessment)
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
         {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
@@ -682,12 +681,12 @@ def _write_outputs(
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import units_table
+    from pointplan.report.run_tables import run_findings
 
     paths: dict[str, Path] = {}
-    paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
+    paths["units.csv"] = write_table(_units_csv(a), out / "units.csv", inputs=inputs)
     paths["points.csv"] = write_table(_points_csv(a), out / "points.csv", inputs=inputs)
-    paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
+    paths["findings.csv"] = write_table(run_findings(a), out / "findings.csv", inputs=inputs)
     prop_gdf = (
         proposal.points
         if proposal is not None
@@ -724,18 +723,15 @@ def _write_outputs(
     return paths
 
 
-def _with_intervals(table: pd.DataFrame, a: Any) -> pd.DataFrame:
-    """Add the uncertainty interval columns (P5/P50/P95 per unit) to the units table."""
-    unc = getattr(a, "uncertainty", None)
-    if unc is None:
-        return table
-    iv = unc.units.copy()
-    iv.index = iv.index.astype(str)
-    key = table["code"].astype(str) if "code" in table.columns else table.index.astype(str)
-    out = table.copy()
-    for col in iv.columns:
-        out[col] = key.map(iv[col]).to_numpy()
-    return out
+def _units_csv(a: Any) -> pd.DataFrame:
+    """Return ``units.csv``: the units table and what a run adds.
+
+    ``population_corrected``, the P5/P50/P95 interval columns (issue 15), the bus access
+    columns (issue 16) and the time to service (issue 17).
+    """
+    from pointplan.report.run_tables import run_units_table
+
+    return run_units_table(a)
 
 
 def _read_records(path: Path) -> pd.DataFrame:

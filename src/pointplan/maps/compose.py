@@ -19,6 +19,7 @@ from pointplan.maps.context import base_map, roads_layer, unit_names_layer
 from pointplan.maps.elements import Attribution, Legend
 from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
 from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
+from pointplan.maps.transit import bus_stops_layer
 from pointplan.maps.units import units_layer
 
 if TYPE_CHECKING:
@@ -243,6 +244,23 @@ def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     return title_html(lab["title.assessment"], lines)
 
 
+def _with_uncertainty(assessment: Any) -> gpd.GeoDataFrame:
+    """Return the assessment's units with its per-unit intervals (``assessment.uncertainty.units``) joined."""
+    units = assessment.units
+    unc = getattr(assessment, "uncertainty", None)
+    table = getattr(unc, "units", None)
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return units
+    iv = table.copy()
+    iv.index = iv.index.astype(str)
+    key = pd.Index(units.index.astype(str))
+    out = units.copy()
+    for col in iv.columns:
+        if col not in out.columns:
+            out[col] = iv[col].reindex(key).to_numpy()
+    return out
+
+
 def assessment_map(
     assessment: Assessment | Any,
     proposals: object | None = None,
@@ -256,6 +274,9 @@ def assessment_map(
     roads: bool = True,
     unit_names: bool = True,
     sources: Sequence[str] = (),
+    bus_stops: gpd.GeoDataFrame | None = None,
+    bus_min_trips_per_hour: float = 0.0,
+    waits: bool = False,
 ) -> folium.Map:
     """Map an assessment: units by a metric, points, service areas, uncovered demand, proposals.
 
@@ -286,13 +307,26 @@ def assessment_map(
     unit_names
         Add the unit outlines with their names (works offline).
     sources
-        More data sources to credit (``"bus"`` is added by itself for a bus mode).
+        More data sources to credit (``"bus"`` is added by itself for a bus mode and when
+        the bus stops are drawn).
+    bus_stops
+        Bus stops by frequency (:func:`pointplan.transit.stop_frequency`): drawn as a layer
+        (off at first, see :func:`~pointplan.maps.transit.bus_stops_layer`), credited.
+    bus_min_trips_per_hour
+        Draw only the stops with at least this many buses an hour at midday.
+    waits
+        Add the layer of the points coloured by their P90 wait at the peak
+        (:func:`pointplan.staffing.wait_layer`, off at first).
+
+    When ``assessment.uncertainty`` is set (:func:`pointplan.uncertainty.run_uncertainty`),
+    each unit's popup shows the P5–P95 interval beside its coverage and minutes, and a
+    layer shows how uncertain each unit is (``uncertainty_minutes``).
 
     Returns
     -------
     folium.Map
         The map, with legends, a title box, the attribution of the data shown (units,
-        WorldPop population, OpenStreetMap) and a layer control.
+        WorldPop population, OpenStreetMap, the bus feed when drawn) and a layer control.
 
     Raises
     ------
@@ -315,15 +349,27 @@ def assessment_map(
     """
     labels(lang)
     _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
-    units, points, std = assessment.units, assessment.points, _standard(assessment)
+    units, points, std = _with_uncertainty(assessment), assessment.points, _standard(assessment)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     units_layer(units, metric, lang=lang, share="units").add_to(m)
     for extra in dict.fromkeys(extra_metrics):
         if extra != metric:
             units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
+    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
+        name = LABELS[lang]["layer.uncertainty"]
+        units_layer(
+            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
+        ).add_to(m)
     _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
     for group in points_layer(points, lang=lang, units=units, legend=False):
         group.add_to(m)
+    if waits:
+        from pointplan.staffing import wait_layer
+
+        wait_layer(assessment, lang=lang).add_to(m)
+    if bus_stops is not None:
+        bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour).add_to(m)
+        sources = (*sources, "bus")
     if proposals is not None:
         proposals_layer(proposals, lang=lang, units=units).add_to(m)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)

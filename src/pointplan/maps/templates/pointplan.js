@@ -34,6 +34,9 @@ var pointplan = window.pointplan || (function () {
       return L.marker(ll, {pane: cfg.pane, interactive: false, keyboard: false,
         icon: L.divIcon({className: 'pp-label', html: '<span>' + p._l + '</span>', iconSize: null})});
     }
+    if (cfg.circles) {  // small circles styled like shapes (bus stops by frequency)
+      return L.circleMarker(ll, Object.assign({pane: cfg.pane || 'overlayPane'}, style(map, cfg)(f)));
+    }
     var mk = L.marker(ll, {icon: L.divIcon(cfg.icons[p._i]), riseOnHover: true});
     mk.once('add', function () {
       var el = mk.getElement();
