@@ -680,8 +680,9 @@ def _write_outputs(
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
+    from pointplan.maps.transit import BUS_MAP_MIN_TRIPS_PER_HOUR
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report.run_tables import run_findings
+    from pointplan.report.run_tables import bus_context, run_findings, unit_time_to_service
 
     paths: dict[str, Path] = {}
     paths["units.csv"] = write_table(_units_csv(a), out / "units.csv", inputs=inputs)
@@ -706,12 +707,16 @@ def _write_outputs(
         paths["dossiers_unmatched.csv"] = write_table(
             conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs
         )
-    extra = [x for x in MAP_METRICS if x != map_metric]
+    unit_time_to_service(a)  # joins the map's units, with the bus access (issues 16, 17)
+    extra = [x for x in (*MAP_METRICS, "time_to_service_minutes", "bus_access") if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
-    m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
+    layers = {"bus_stops": bus_context(a).stops, "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR, "waits": True}
+    m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra, **layers)
     paths["map.html"] = maps.save_map(m, out / "map.html", cdn=cdn)
     if offline_map:
-        m_off = maps.assessment_map(a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra)
+        m_off = maps.assessment_map(
+            a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra, **layers
+        )
         paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
     extra_layers = {"demand": a.demand[["population", "unit_code", "minutes", "within_standard", "geometry"]]}
     if proposal is not None and len(proposal.points):

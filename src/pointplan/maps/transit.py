@@ -19,7 +19,11 @@ from pointplan.maps._html import check_frame, esc, features
 from pointplan.maps.elements import GeoLayer, Legend
 from pointplan.maps.labels import fmt_number, labels
 
-__all__ = ["BUS_CLASS_STYLES", "bus_stops_layer"]
+__all__ = ["BUS_CLASS_STYLES", "BUS_MAP_MIN_TRIPS_PER_HOUR", "bus_stops_layer"]
+
+#: Stops drawn on the map of ``pointplan run``: those with at least this many buses an hour
+#: at midday (0: every stop; raise it if the page grows too large).
+BUS_MAP_MIN_TRIPS_PER_HOUR: float = 0.0
 
 #: Circle style of each frequency class (rarest first): colour and radius in pixels.
 BUS_CLASS_STYLES: tuple[tuple[str, float], ...] = (
