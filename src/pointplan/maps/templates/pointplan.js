@@ -28,7 +28,7 @@ var pointplan = window.pointplan || (function () {
       return s;
     };
   }
-  function marker(cfg, f, ll) {
+  function marker(map, cfg, f, ll) {
     var p = f.properties;
     if (p._l != null) {  // a text label (unit name), shown from zoom p._z on
       return L.marker(ll, {pane: cfg.pane, interactive: false, keyboard: false,
@@ -64,7 +64,7 @@ var pointplan = window.pointplan || (function () {
       pane: cfg.pane || 'overlayPane',
       interactive: cfg.interactive !== false,
       style: style(map, cfg),
-      pointToLayer: function (f, ll) { return marker(cfg, f, ll); },
+      pointToLayer: function (f, ll) { return marker(map, cfg, f, ll); },
       onEachFeature: function (f, l) {
         var p = f.properties || {};
         var sticky = f.geometry.type !== 'Point';
