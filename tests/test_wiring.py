@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
+import browser  # tests/browser.py, the shared headless-browser helper
 import pointplan
 from pointplan import maps as pm
 from pointplan.maps.labels import LABELS
@@ -306,3 +306,34 @@ def test_full_hanoi_run_map_with_bus_waits_and_uncertainty_stays_under_3_mb(
     share = bus_population_share_near(a)
     assert share is not None and 0.3 < share < 0.7
     assert np.isfinite(run_units_table(a)["bus_access"]).sum() == 126
+
+
+# ------------------------------------------------------------------------------ browser
+
+_BROWSER_SKIP = browser.unavailable_reason()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_BROWSER_SKIP is not None, reason=_BROWSER_SKIP or "")
+def test_new_layers_draw_in_headless_chromium(tiny_city: dict[str, Any], tmp_path: Path) -> None:
+    from pointplan.transit import stop_frequency
+
+    a = _assess(tiny_city)
+    a.uncertainty = _fake_uncertainty(a.units.index)
+    net = _network(X0 + 1300)
+    layer = stop_frequency(net)
+    m = pm.assessment_map(a, waits=True, bus_stops=layer, tiles=False, service_areas=False, uncovered=False)
+    path = pm.save_map(m, tmp_path / "map.html")
+    with browser.Chromium() as b:
+        page = b.open(path, settle_s=0.5)
+        assert page.errors == [] and page.blocked == []
+        page.evaluate(
+            "document.querySelectorAll('.leaflet-control-layers-overlays input').forEach("
+            "function (i) { if (!i.checked) { i.click(); } })"
+        )
+        page.settle(0.5)
+        assert page.errors == []
+        # one wait circle (P1, dark red: overloaded) and one bus stop circle (2 buses/h)
+        assert page.count('path.leaflet-interactive[fill="#67000d"]') == 1
+        assert page.count('path.leaflet-interactive[fill="#9ecae1"]') == 1
+        assert page.count(".pp-bus-legend") == 1 and page.count(".pp-waits-legend") == 1

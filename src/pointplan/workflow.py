@@ -710,7 +710,11 @@ def _write_outputs(
     unit_time_to_service(a)  # joins the map's units, with the bus access (issues 16, 17)
     extra = [x for x in (*MAP_METRICS, "time_to_service_minutes", "bus_access") if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
-    layers = {"bus_stops": bus_context(a).stops, "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR, "waits": True}
+    layers: dict[str, Any] = {
+        "bus_stops": bus_context(a).stops,
+        "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR,
+        "waits": True,
+    }
     m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra, **layers)
     paths["map.html"] = maps.save_map(m, out / "map.html", cdn=cdn)
     if offline_map:

@@ -162,7 +162,7 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
     s = assessment.summary
     p = assessment.params
     walk = s["within_minutes_share_by_mode"].get("walk", float("nan"))
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (text("units", lang), format_value(s["units"], "int", lang)),
         (text("points", lang), format_value(s["points"], "int", lang)),
         (text("branches", lang), f"{s['branches_located']}/{s['branches_expected']}"),
