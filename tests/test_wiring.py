@@ -270,7 +270,7 @@ def test_report_proposals_show_robustness() -> None:
     section = _proposals(shown, "en", {})
     table = next(b for b in section.blocks if isinstance(b, Table))
     assert table.headers[-2:] == ("Robustness (%)", "Depends on a guess")
-    assert table.rows[0][-2:] == ("25.0 %", "True")
+    assert table.rows[0][-2:] == ("25.0 %", "yes")
     assert any(isinstance(b, str) and "1 proposal(s) depend on one guessed" in b for b in section.blocks)
 
 

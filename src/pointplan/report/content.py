@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
@@ -113,6 +114,8 @@ _WORDS_VI = {
 
 def _word(value: Any, lang: str) -> Any:
     """Translate the few coded words a reader sees in tables (severity, kind, status)."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
     if lang == "vi" and isinstance(value, str):
         return _WORDS_VI.get(value, value)
     return value

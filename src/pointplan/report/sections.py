@@ -7,6 +7,7 @@ Word, Markdown) lays them out the same way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,45 @@ HEADLINE_INTERVALS: dict[str, str] = {
     "overloaded": "points_overloaded",
 }
 
-_WORDS_VI = {"overloaded at the peak": "quá tải lúc cao điểm", "no demand": "không có người", "ok": "bình thường"}
+_WORDS_VI = {"overloaded at the peak": "quá tải lúc cao điểm", "no demand": "không có người", "ok": "không quá tải"}
+
+#: Vietnamese of the "known / assumed" table's English text (pattern -> replacement); text
+#: that matches none stays as the library wrote it.
+_KNOWN_VI: tuple[tuple[str, str], ...] = (
+    (r"^Unit population \(official 2025 figures\)$", "Dân số đơn vị (số liệu chính thức 2025)"),
+    (r"^Where people live within a unit$", "Nơi người dân sống trong đơn vị"),
+    (r"^Point locations \((\d+) of (\d+) exact\)$", r"Vị trí điểm (\1/\2 chính xác)"),
+    (r"^Travel times$", "Thời gian đi"),
+    (r"^Counters \((\d+) of (\d+) given\)$", r"Số quầy (\1/\2 đã biết)"),
+    (r"^In-person share of dossiers$", "Tỷ lệ hồ sơ nộp trực tiếp"),
+    (r"^Resolution 1656 scheme, ", "Đề án theo Nghị quyết 1656, "),
+    (r"^WorldPop 2020 1 km, rescaled to official totals$", "WorldPop 2020 1 km, hiệu chỉnh theo tổng chính thức"),
+    (r"^(\d+) stand-ins, (\d+) of unknown precision$", r"\1 vị trí thay thế, \2 không rõ độ chính xác"),
+    (r"^Plan 322: 2–5 officials move into each point$", "Kế hoạch 322: 2–5 cán bộ về mỗi điểm"),
+    (r"^about 40 % today; target ≥ 60 % online$", "khoảng 40 % hiện nay; mục tiêu ≥ 60 % trực tuyến"),
+    (
+        r"^populated places of the unit \(street ±(\S+) m, centre ±(\S+) m\)$",
+        r"các khu dân cư của đơn vị (gần phố ±\1 m, gần trung tâm ±\2 m)",
+    ),
+    (r"^log-error σ = (\S+) per unit$", r"sai số log σ = \1 mỗi đơn vị"),
+    (r"^(\d+)–(\d+) where assumed$", r"\1–\2 ở những điểm giả định"),
+    (r"\(mode (\S+)\)$", r"(thường gặp \1)"),
+)
+
+
+def _known_vi(value: object) -> object:
+    """Return the Vietnamese of a cell of the known / assumed table (unchanged when unknown).
+
+    Examples
+    --------
+    >>> _known_vi("Point locations (0 of 131 exact)"), _known_vi("30%–50% (mode 40%)")
+    ('Vị trí điểm (0/131 chính xác)', '30%–50% (thường gặp 40%)')
+    """
+    if not isinstance(value, str):
+        return value
+    for pattern, repl in _KNOWN_VI:
+        value = re.sub(pattern, repl, value)
+    return value
 
 
 def _kind(metric: str) -> str:
@@ -66,6 +105,8 @@ def _known_table(assessment: Any, lang: str) -> Table:
 
     table = known_and_assumed(assessment, assessment.uncertainty)
     table["status"] = table["status"].map(lambda v: text(v, lang) if v in ("known", "assumed") else v)
+    if lang == "vi":
+        table = table.map(_known_vi)
     t = frame_table(table, lang, "known")
     return Table(t.headers, t.rows, t.numeric, title=text("known_assumed", lang))
 
