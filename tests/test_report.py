@@ -129,6 +129,9 @@ def test_document_has_the_sections_and_hand_worked_numbers(city: dict[str, Any])
         "equity",
         "left_behind",
         "load",
+        "queues",
+        "time_to_service",
+        "bus",
         "proposals",
         "method",
         "data",
@@ -167,7 +170,7 @@ def test_html_is_self_contained(documents: dict[str, Path], city: dict[str, Any]
     # print styles: A4, page breaks between sections, rows kept whole, page numbers
     assert "size: A4" in page and "break-before: page" in page and "break-inside: avoid" in page
     assert "counter(page)" in page and "counter(pages)" in page
-    assert page.count('<section class="part">') == 7
+    assert page.count('<section class="part">') == 10  # queues, time to service and bus access (issues 16, 17)
 
 
 def test_html_escapes_text_from_data(city: dict[str, Any]) -> None:
@@ -211,7 +214,7 @@ def _pdf_pages(chromium: browser.Chromium, html_file: Path) -> tuple[list[str], 
 def test_html_prints_to_a4_with_a_page_per_section(chromium: browser.Chromium, documents: dict[str, Path]) -> None:
     texts, reader = _pdf_pages(chromium, documents["report.html"])
     n = len(texts)
-    assert 7 <= n <= 10, n  # 7 sections, each from a new page; none should need more than 2 pages
+    assert 10 <= n <= 14, n  # 10 sections, each from a new page; none should need more than 2 pages
     box = reader.pages[0].mediabox
     assert (round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)) == (210, 297)
     for i, t in enumerate(texts, start=1):
@@ -222,6 +225,9 @@ def test_html_prints_to_a4_with_a_page_per_section(chromium: browser.Chromium, d
         "Độ bao phủ theo chuẩn",
         "Những nơi còn xa điểm phục vụ",
         "Tải của các điểm",
+        "Hàng đợi và cán bộ",
+        "Thời gian tới khi được phục vụ (đi + chờ)",
+        "Tiếp cận xe buýt",
         "Đề xuất điểm mới",
         "Phương pháp và độ chính xác",
     ]
@@ -264,9 +270,11 @@ def test_xlsx_sheets_headers_formats_filters(documents: dict[str, Path]) -> None
     assert wb.sheetnames == ["Đơn vị", "Điểm", "Đề xuất", "Phát hiện", "Công bằng", "Trước - sau", "Giải thích cột"]
     ws = wb["Đơn vị"]
     headers = [c.value for c in ws[1]]
-    assert len(headers) == len(report.UNIT_COLUMNS) and headers[:2] == ["Mã đơn vị", "Tên"]
+    # units.csv's columns: bus access (3) and time to service (1) follow the units table's
+    assert len(headers) == len(report.UNIT_COLUMNS) + 4 and headers[:2] == ["Mã đơn vị", "Tên"]
+    assert headers[-1] == "Thời gian đi + chờ (phút)"
     col = {h: i + 1 for i, h in enumerate(headers)}
-    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AA{ws.max_row}" and ws.max_row == 3
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AE{ws.max_row}" and ws.max_row == 3
     pop = ws.cell(2, col["Dân số (người)"])
     assert (pop.value, pop.number_format) == (300, "#,##0")
     share = ws.cell(3, col["Tỷ lệ trong chuẩn (%)"])

@@ -467,16 +467,14 @@ def _json_value(v: Any) -> Any:
 
 
 def _points_csv(assessment: Any) -> pd.DataFrame:
-    """``points.csv``: the report's point table plus the queue columns (issue 17)."""
-    from pointplan.report import points_table
-    from pointplan.staffing.outputs import run_outputs
+    """``points.csv``: the report's point table plus the queue (issue 17) and bus (issue 16) columns."""
+    from pointplan.report.run_tables import run_points_table
 
-    cols, _ = run_outputs(assessment)
-    queue = cols.reindex(assessment.points.index).reset_index(drop=True).round(4)
-    return pd.concat([points_table(assessment), queue], axis=1)
+    return run_points_table(assessment)
 
 
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
+    from pointplan.report.run_tables import bus_population_share_near, run_findings
     from pointplan.staffing.outputs import run_outputs
 
     s = dict(assessment.summary)
@@ -485,7 +483,8 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     if unc is not None:
         s.update(unc.summary_items())
     s.update(run_outputs(assessment)[1])  # officials_assumed, officials_needed, wait_p90_min_peak_max (issue 17)
-    f = assessment.findings
+    s["bus_population_share_near"] = bus_population_share_near(assessment)  # issue 16
+    f = run_findings(assessment)
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = [
         {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
@@ -894,13 +893,14 @@ def _write_outputs(
     """Write the outputs of :func:`run` into ``out`` (the staging folder)."""
     from pointplan import maps
     from pointplan.io import atomic_path, write_json, write_scenario, write_table
+    from pointplan.maps.transit import BUS_MAP_MIN_TRIPS_PER_HOUR
     from pointplan.optimize import PROPOSAL_COLUMNS
-    from pointplan.report import units_table
+    from pointplan.report.run_tables import bus_context, run_findings, unit_time_to_service
 
     paths: dict[str, Path] = {}
-    paths["units.csv"] = write_table(_with_intervals(units_table(a), a), out / "units.csv", inputs=inputs)
+    paths["units.csv"] = write_table(_units_csv(a), out / "units.csv", inputs=inputs)
     paths["points.csv"] = write_table(_points_csv(a), out / "points.csv", inputs=inputs)
-    paths["findings.csv"] = write_table(a.findings, out / "findings.csv", inputs=inputs)
+    paths["findings.csv"] = write_table(run_findings(a), out / "findings.csv", inputs=inputs)
     prop_gdf = (
         proposal.points
         if proposal is not None
@@ -922,12 +922,20 @@ def _write_outputs(
         paths["dossiers_unmatched.csv"] = write_table(
             conversion.unmatched, out / "dossiers_unmatched.csv", inputs=inputs
         )
-    extra = [x for x in MAP_METRICS if x != map_metric]
+    unit_time_to_service(a)  # joins the map's units, with the bus access (issues 16, 17)
+    extra = [x for x in (*MAP_METRICS, "time_to_service_minutes", "bus_access") if x != map_metric]
     prop_pts = proposal.points if proposal is not None else None
-    m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra)
+    layers: dict[str, Any] = {
+        "bus_stops": bus_context(a).stops,
+        "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR,
+        "waits": True,
+    }
+    m = maps.assessment_map(a, prop_pts, lang=lang, metric=map_metric, extra_metrics=extra, **layers)
     paths["map.html"] = maps.save_map(m, out / "map.html", cdn=cdn)
     if offline_map:
-        m_off = maps.assessment_map(a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra)
+        m_off = maps.assessment_map(
+            a, prop_pts, lang=lang, tiles=False, metric=map_metric, extra_metrics=extra, **layers
+        )
         paths["map_offline.html"] = maps.save_map(m_off, out / "map_offline.html", offline=True)
     extra_layers = {"demand": a.demand[["population", "unit_code", "minutes", "within_standard", "geometry"]]}
     if proposal is not None and len(proposal.points):
@@ -939,18 +947,15 @@ def _write_outputs(
     return paths
 
 
-def _with_intervals(table: pd.DataFrame, a: Any) -> pd.DataFrame:
-    """Add the uncertainty interval columns (P5/P50/P95 per unit) to the units table."""
-    unc = getattr(a, "uncertainty", None)
-    if unc is None:
-        return table
-    iv = unc.units.copy()
-    iv.index = iv.index.astype(str)
-    key = table["code"].astype(str) if "code" in table.columns else table.index.astype(str)
-    out = table.copy()
-    for col in iv.columns:
-        out[col] = key.map(iv[col]).to_numpy()
-    return out
+def _units_csv(a: Any) -> pd.DataFrame:
+    """Return ``units.csv``: the units table and what a run adds.
+
+    ``population_corrected``, the P5/P50/P95 interval columns (issue 15), the bus access
+    columns (issue 16) and the time to service (issue 17).
+    """
+    from pointplan.report.run_tables import run_units_table
+
+    return run_units_table(a)
 
 
 def _read_records(path: Path) -> pd.DataFrame:

@@ -7,7 +7,8 @@ The package is laid out by concern:
 - :mod:`~pointplan.maps.units`, :mod:`~pointplan.maps.markers`, :mod:`~pointplan.maps.areas`,
   :mod:`~pointplan.maps.context` — the layers: unit choropleths, service points and
   proposals, service areas and uncovered people, and the offline context (main roads,
-  unit outlines with names);
+  unit outlines with names); :mod:`~pointplan.maps.transit` — bus stops by frequency;
+  :mod:`~pointplan.maps.waits` — points by their wait at the peak;
 - :mod:`~pointplan.maps.compose` — whole maps (:func:`units_map`, :func:`assessment_map`);
 - :mod:`~pointplan.maps.package` — saving: :func:`save_map` writes one self-contained file
   (Leaflet inlined, no internet needed) unless ``cdn=True``;
@@ -39,7 +40,9 @@ from pointplan.maps.context import load_roads, roads_layer, unit_names_layer
 from pointplan.maps.labels import ATTRIBUTION, LABELS, METRICS, SOURCES, MetricStyle, attributions
 from pointplan.maps.markers import points_layer, proposals_layer
 from pointplan.maps.package import save_map
+from pointplan.maps.transit import bus_stops_layer
 from pointplan.maps.units import simplify_coverage, units_layer
+from pointplan.maps.waits import wait_points_layer
 
 __all__ = [
     "ATTRIBUTION",
@@ -49,6 +52,7 @@ __all__ = [
     "MetricStyle",
     "assessment_map",
     "attributions",
+    "bus_stops_layer",
     "load_roads",
     "points_layer",
     "proposals_layer",
@@ -60,4 +64,5 @@ __all__ = [
     "unit_names_layer",
     "units_layer",
     "units_map",
+    "wait_points_layer",
 ]

@@ -19,7 +19,9 @@ from pointplan.maps.context import base_map, roads_layer, unit_names_layer
 from pointplan.maps.elements import Attribution, Legend
 from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
 from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
+from pointplan.maps.transit import bus_stops_layer
 from pointplan.maps.units import units_layer
+from pointplan.maps.waits import wait_points_layer
 
 if TYPE_CHECKING:
     from pointplan.access import Assessment
@@ -243,6 +245,35 @@ def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     return title_html(lab["title.assessment"], lines)
 
 
+def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
+    """Add the columns of ``table`` (indexed by unit code) that ``units`` lacks."""
+    if isinstance(table, pd.Series):
+        table = table.to_frame()
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return units
+    extra = table.copy()
+    extra.index = extra.index.astype(str)
+    key = pd.Index(units.index.astype(str))
+    out = units.copy()
+    for col in extra.columns:
+        if col not in out.columns and pd.api.types.is_numeric_dtype(extra[col]):
+            out[col] = extra[col].reindex(key).to_numpy()
+    return out
+
+
+def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
+    """Return the assessment's units with what a run attached to the assessment, per unit.
+
+    The intervals (``assessment.uncertainty.units``), the bus access
+    (``assessment.bus.units``) and the time to service (``assessment.time_to_service``),
+    each when present.
+    """
+    units = assessment.units
+    units = _join_columns(units, getattr(getattr(assessment, "uncertainty", None), "units", None))
+    units = _join_columns(units, getattr(getattr(assessment, "bus", None), "units", None))
+    return _join_columns(units, getattr(assessment, "time_to_service", None))
+
+
 def assessment_map(
     assessment: Assessment | Any,
     proposals: object | None = None,
@@ -256,6 +287,9 @@ def assessment_map(
     roads: bool = True,
     unit_names: bool = True,
     sources: Sequence[str] = (),
+    bus_stops: gpd.GeoDataFrame | None = None,
+    bus_min_trips_per_hour: float = 0.0,
+    waits: bool = False,
 ) -> folium.Map:
     """Map an assessment: units by a metric, points, service areas, uncovered demand, proposals.
 
@@ -286,13 +320,30 @@ def assessment_map(
     unit_names
         Add the unit outlines with their names (works offline).
     sources
-        More data sources to credit (``"bus"`` is added by itself for a bus mode).
+        More data sources to credit (``"bus"`` is added by itself for a bus mode and when
+        the bus stops are drawn).
+    bus_stops
+        Bus stops by frequency (:func:`pointplan.transit.stop_frequency`): drawn as a layer
+        (off at first, see :func:`~pointplan.maps.transit.bus_stops_layer`), credited.
+    bus_min_trips_per_hour
+        Draw only the stops with at least this many buses an hour at midday.
+    waits
+        Add the layer of the points coloured by their P90 wait at the peak
+        (:func:`~pointplan.maps.waits.wait_points_layer`, as
+        :func:`pointplan.staffing.wait_layer` draws it; off at first).
+
+    When ``assessment.uncertainty`` is set (:func:`pointplan.uncertainty.run_uncertainty`),
+    each unit's popup shows the P5–P95 interval beside its coverage and minutes, and a
+    layer shows how uncertain each unit is (``uncertainty_minutes``). The per-unit bus
+    access (``assessment.bus``, :func:`pointplan.report.run_tables.bus_context`) and time to
+    service (``assessment.time_to_service``) join the units when present, so
+    ``extra_metrics`` may name ``bus_access`` or ``time_to_service_minutes``.
 
     Returns
     -------
     folium.Map
         The map, with legends, a title box, the attribution of the data shown (units,
-        WorldPop population, OpenStreetMap) and a layer control.
+        WorldPop population, OpenStreetMap, the bus feed when drawn) and a layer control.
 
     Raises
     ------
@@ -315,15 +366,25 @@ def assessment_map(
     """
     labels(lang)
     _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
-    units, points, std = assessment.units, assessment.points, _standard(assessment)
+    units, points, std = _with_run_figures(assessment), assessment.points, _standard(assessment)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     units_layer(units, metric, lang=lang, share="units").add_to(m)
     for extra in dict.fromkeys(extra_metrics):
-        if extra != metric:
+        if extra != metric and extra != "uncertainty_minutes":
             units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
+    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
+        name = LABELS[lang]["layer.uncertainty"]
+        units_layer(
+            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
+        ).add_to(m)
     _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
     for group in points_layer(points, lang=lang, units=units, legend=False):
         group.add_to(m)
+    if waits:
+        wait_points_layer(assessment, lang=lang).add_to(m)
+    if bus_stops is not None:
+        bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour).add_to(m)
+        sources = (*sources, "bus")
     if proposals is not None:
         proposals_layer(proposals, lang=lang, units=units).add_to(m)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)

@@ -247,6 +247,30 @@ def _colour_by_metric(units: gpd.GeoDataFrame, metric: str, lang: str) -> _Colou
     return _Colouring(fills, texts, legend, f"{LABELS[lang]['layer.units']}: {label}")
 
 
+def _with_interval(units: pd.DataFrame, code: Any, metric: str, lang: str) -> str:
+    """Return a unit's value of a metric, with its P5–P95 interval when the units carry one.
+
+    The interval columns are those of :attr:`pointplan.uncertainty.UncertaintyResult.units`
+    (``<metric>_p5`` and ``<metric>_p95``).
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"mean_minutes": [12.0], "mean_minutes_p5": [10.25], "mean_minutes_p95": [15.0]},
+    ...                  index=["00001"])
+    >>> _with_interval(u, "00001", "mean_minutes", "en")
+    '12.0 min (P5–P95: 10.2 min – 15.0 min)'
+    """
+    fmt = METRICS[metric].fmt if metric in METRICS else "number"
+    text = fmt_value(units.at[code, metric], fmt, lang)
+    lo, hi = f"{metric}_p5", f"{metric}_p95"
+    if lo in units.columns and hi in units.columns:
+        p5, p95 = units.at[code, lo], units.at[code, hi]
+        if not (pd.isna(p5) or pd.isna(p95)):
+            interval = f"{fmt_value(p5, fmt, lang)} – {fmt_value(p95, fmt, lang)}"
+            text += f" ({LABELS[lang]['field.interval']}: {interval})"
+    return text
+
+
 def _unit_props(units: gpd.GeoDataFrame, metric: str | None, colouring: _Colouring, lang: str) -> list[dict[str, Any]]:
     """Tooltip, popup and fill of each unit."""
     lab = LABELS[lang]
@@ -262,7 +286,7 @@ def _unit_props(units: gpd.GeoDataFrame, metric: str | None, colouring: _Colouri
         if metric is not None and metric != "population":
             tip_rows.append((esc(metric_label(metric, lang)), esc(colouring.values[code])))
         pop_rows = [(esc(lab["field.code"]), esc(code))] + [
-            (esc(metric_label(m, lang)), esc(fmt_value(units.at[code, m], METRICS[m].fmt, lang))) for m in shown
+            (esc(metric_label(m, lang)), esc(_with_interval(units, code, m, lang))) for m in shown
         ]
         props.append(
             {

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
@@ -180,6 +181,8 @@ _WORDS_VI = {
 
 def _word(value: Any, lang: str) -> Any:
     """Translate the few coded words a reader sees in tables (severity, kind, status)."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
     if lang == "vi" and isinstance(value, str):
         return _WORDS_VI.get(value, value)
     return value
@@ -209,11 +212,27 @@ def frame_table(df: pd.DataFrame, lang: str, table: str = "*", *, limit: int | N
     )
 
 
+#: The key of each row of the summary table (the interval of a row is looked up by it).
+_SUMMARY_KEYS = (
+    "units",
+    "points",
+    "branches",
+    "population",
+    "within_standard",
+    "walk_within",
+    "mean_minutes",
+    "p90_minutes",
+    "visits",
+    "overloaded",
+    "method_name",
+)
+
+
 def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str | None) -> Section:
     s = assessment.summary
     p = assessment.params
     walk = s["within_minutes_share_by_mode"].get("walk", float("nan"))
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (text("units", lang), format_value(s["units"], "int", lang)),
         (text("points", lang), format_value(s["points"], "int", lang)),
         (text("branches", lang), f"{s['branches_located']}/{s['branches_expected']}"),
@@ -230,7 +249,14 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
         (text("method_name", lang), str(s["travel_time_method"])),
     ]
     section = Section("summary", text("summary", lang))
-    section.blocks.append(Table((text("item", lang), text("value", lang)), tuple(rows), (False, True)))
+    headers: tuple[str, ...] = (text("item", lang), text("value", lang))
+    numeric: tuple[bool, ...] = (False, True)
+    if getattr(assessment, "uncertainty", None) is not None:
+        from pointplan.report.sections import headline_interval
+
+        rows = [(*r, headline_interval(assessment, k, lang)) for r, k in zip(rows, _SUMMARY_KEYS, strict=True)]
+        headers, numeric = (*headers, text("interval", lang)), (*numeric, True)
+    section.blocks.append(Table(headers, tuple(rows), numeric))
     if map_href:
         section.blocks.append(Link(text("map_link", lang), map_href, text("map_link_note", lang)))
     if "overview" in images:
@@ -319,8 +345,11 @@ def _proposals(proposal: Any, lang: str, images: dict[str, bytes]) -> Section:
     if "proposal_gains" in images:
         section.blocks.append(Figure("proposal_gains", images["proposal_gains"], text("gain_title", lang)))
     pp = proposal.points
-    cols = [c for c in PROPOSAL_COLUMNS[:7] if c in pp]
+    cols = [c for c in (*PROPOSAL_COLUMNS[:7], "robustness", "depends_on_guess") if c in pp]
     section.blocks.append(frame_table(pd.DataFrame(pp[cols]), lang, "proposals"))
+    if "depends_on_guess" in pp:
+        n = int(pp["depends_on_guess"].fillna(False).astype(bool).sum())
+        section.blocks.append(text("robust_note", lang, n=n))
     ba = getattr(proposal, "before_after", None)
     if isinstance(ba, dict) and "compare" in ba:
         table = compare_table(ba["compare"], lang)
@@ -353,13 +382,16 @@ def build_document(
     images: dict[str, bytes] | None = None,
     map_href: str | None = "map.html",
     extra_lines: Sequence[str] = (),
+    bus: bool = True,
 ) -> Document:
     """Return the report of ``assessment`` (and ``proposal``) as a :class:`Document`.
 
-    Sections, in order: summary (with the overview map and the link to the interactive
-    map), rule checks, coverage and access, equity between phường and xã, who is left
-    behind, load of the points, proposals with before/after (when given), method and
-    precision, data sources.
+    Sections, in order: summary (with the overview map, the link to the interactive map
+    and, when ``assessment.uncertainty`` is set, the P5–P95 range beside each headline
+    figure), what is known and assumed with the sensitivity table (with uncertainty), rule
+    checks, coverage and access, equity between phường and xã, who is left behind, load of
+    the points, queues and staff, time to service (travel + wait), bus access, proposals
+    with before/after and robustness (when given), method and precision, data sources.
 
     Parameters
     ----------
@@ -375,6 +407,9 @@ def build_document(
         Link to the interactive map (``None``: no link).
     extra_lines
         More lines for the method section.
+    bus
+        Include the bus access section (reads the 2018 bus network once per assessment,
+        :func:`pointplan.report.run_tables.bus_context`).
 
     Returns
     -------
@@ -385,8 +420,9 @@ def build_document(
     --------
     >>> from pointplan.report._demo import demo_assessment, demo_images
     >>> doc = build_document(demo_assessment(), lang="en", images=demo_images("en"))
-    >>> [s.key for s in doc.sections]
-    ['summary', 'rules', 'coverage', 'equity', 'left_behind', 'load', 'method', 'data']
+    >>> [s.key for s in doc.sections]  # doctest: +NORMALIZE_WHITESPACE
+    ['summary', 'rules', 'coverage', 'equity', 'left_behind', 'load', 'queues', 'time_to_service', 'bus',
+     'method', 'data']
     >>> [s.level for s in doc.sections][-2:]
     [2, 3]
     >>> doc.tables()[0].rows[3]
@@ -394,12 +430,21 @@ def build_document(
     """
     from pointplan import __version__
     from pointplan.report.charts import chart_images
+    from pointplan.report.sections import bus_section, queues_section, time_to_service_section, uncertainty_section
 
     check_lang(lang)
     imgs = chart_images(assessment, proposal, lang=lang) if images is None else images
-    sections = [_summary(assessment, lang, imgs, map_href), _rules(assessment, lang)]
+    sections = [_summary(assessment, lang, imgs, map_href)]
+    sections += [s for s in (uncertainty_section(assessment, lang),) if s is not None]
+    sections.append(_rules(assessment, lang))
     sections += _coverage(assessment, lang, imgs)
     sections += [_left_behind(assessment, lang, imgs), _load(assessment, lang, imgs)]
+    run_parts = (
+        queues_section(assessment, lang),
+        time_to_service_section(assessment, lang),
+        bus_section(assessment, lang) if bus else None,
+    )
+    sections += [s for s in run_parts if s is not None]
     if proposal is not None:
         sections.append(_proposals(proposal, lang, imgs))
     sections += _method(assessment, lang, extra_lines)

@@ -102,6 +102,48 @@ _T: dict[str, dict[str, str]] = {
             "Ranh giới: bản đồ chính thức sapnhap.bando.com.vn qua thanglequoc/vietnamese-provinces-database "
             "(MIT); dân số: WorldPop 2020 (CC-BY-4.0); mạng đường: © OpenStreetMap contributors (ODbL)."
         ),
+        "interval": "Khoảng P5–P95",
+        "uncertainty": "Điều đã biết, điều giả định và độ bất định",
+        "uncertainty_text": (
+            "Khoảng P5–P95 bên cạnh mỗi con số: {n} lần mô phỏng Monte Carlo (hạt giống {seed}) trên những gì "
+            "còn là giả định (vị trí thay thế của các điểm, sai số thời gian đi, số quầy, tỷ lệ nộp trực tiếp)."
+        ),
+        "known_assumed": "Điều đã biết và điều giả định",
+        "sensitivity": "Giả định nào làm mỗi chỉ tiêu thay đổi nhiều nhất (độ rộng P5–P95 khi chỉ nó thay đổi)",
+        "known": "đã biết",
+        "assumed": "giả định",
+        "none": "không",
+        "assumption.locations": "vị trí điểm",
+        "assumption.travel_time": "thời gian đi",
+        "assumption.counters": "số quầy",
+        "assumption.in_person_share": "tỷ lệ nộp trực tiếp",
+        "robust_note": (
+            "Độ vững: tỷ lệ lần mô phỏng (vị trí thay thế dịch chuyển) chọn lại vị trí này. "
+            "{n} đề xuất phụ thuộc vào vị trí phỏng đoán của một điểm."
+        ),
+        "queues": "Hàng đợi và cán bộ",
+        "queues_text": (
+            "Mỗi điểm là một hàng đợi M/M/c (Erlang C) theo giờ; 15 phút mỗi hồ sơ; mục tiêu P90 chờ lúc cao điểm "
+            "≤ 15 phút; 2–5 quầy mỗi điểm (Kế hoạch 322)."
+        ),
+        "queues_city": "Toàn thành phố",
+        "queues_points": "Các điểm chờ lâu nhất lúc cao điểm",
+        "queues_online": "Nếu nhiều hồ sơ nộp trực tuyến hơn: chờ và cán bộ được giải phóng",
+        "bus": "Tiếp cận xe buýt",
+        "bus_text": (
+            "{share} dân số sống trong {walk:g} m tới một điểm dừng xe buýt (mạng 2018, World Bank/Arup, "
+            "CC-BY-4.0). Không có lịch chạy cho toàn thành phố nên không tính được thời gian đi xe buýt "
+            "từ nhà tới điểm; chỉ biết xe buýt có ở gần không và chạy dày thế nào."
+        ),
+        "bus_lowest": "Các đơn vị tiếp cận xe buýt kém nhất",
+        "bus_no_stop": "{n} điểm không có điểm dừng xe buýt trong {walk:g} m",
+        "bus_all_near": "Mọi điểm đều có điểm dừng xe buýt trong {walk:g} m.",
+        "tts": "Thời gian tới khi được phục vụ (đi + chờ)",
+        "tts_text": (
+            "Thời gian đi tới điểm gần nhất cộng thời gian chờ trung bình ở đó trong tuần; "
+            "{n} đơn vị có người dân tới điểm quá tải lúc cao điểm (không có thời gian chờ hữu hạn)."
+        ),
+        "tts_top": "Các đơn vị có thời gian đi + chờ lớn nhất",
         "sheet.units": "Đơn vị",
         "sheet.points": "Điểm",
         "sheet.proposals": "Đề xuất",
@@ -188,6 +230,48 @@ _T: dict[str, dict[str, str]] = {
             "Boundaries: official reference map sapnhap.bando.com.vn via thanglequoc/vietnamese-provinces-database "
             "(MIT); population: WorldPop 2020 (CC-BY-4.0); roads: © OpenStreetMap contributors (ODbL)."
         ),
+        "interval": "P5–P95 range",
+        "uncertainty": "What is known, what is assumed, and how far figures could move",
+        "uncertainty_text": (
+            "The P5–P95 range beside each figure: {n} Monte Carlo draws (seed {seed}) over what is assumed "
+            "(stand-in point locations, travel-time error, counters, in-person share of dossiers)."
+        ),
+        "known_assumed": "Known and assumed",
+        "sensitivity": "Which assumption moves each figure most (P5–P95 width when only it varies)",
+        "known": "known",
+        "assumed": "assumed",
+        "none": "none",
+        "assumption.locations": "point locations",
+        "assumption.travel_time": "travel times",
+        "assumption.counters": "counters",
+        "assumption.in_person_share": "in-person share",
+        "robust_note": (
+            "Robustness: share of draws (stand-ins moved) that choose this site again. "
+            "{n} proposal(s) depend on one guessed point location."
+        ),
+        "queues": "Queues and staff",
+        "queues_text": (
+            "Each point is an M/M/c queue (Erlang C) hour by hour; 15 minutes a dossier; target P90 wait at "
+            "the peak ≤ 15 minutes; 2–5 counters a point (Plan 322)."
+        ),
+        "queues_city": "City totals",
+        "queues_points": "Longest waits at the peak",
+        "queues_online": "If more dossiers go online: waits and officials freed",
+        "bus": "Bus access",
+        "bus_text": (
+            "{share} of the people live within {walk:g} m of a bus stop (2018 network, World Bank/Arup, "
+            "CC-BY-4.0). With no city-wide timetable, door-to-door bus times are out of reach: these "
+            "figures say whether a bus is near and how often it runs."
+        ),
+        "bus_lowest": "Units with the lowest bus access",
+        "bus_no_stop": "{n} points with no bus stop within {walk:g} m",
+        "bus_all_near": "Every point has a bus stop within {walk:g} m.",
+        "tts": "Time to service (travel + wait)",
+        "tts_text": (
+            "Travel to the nearest point plus the expected wait there over the week; "
+            "{n} unit(s) send people to a point overloaded at the peak (no finite wait)."
+        ),
+        "tts_top": "Units with the longest travel + wait",
         "sheet.units": "Units",
         "sheet.points": "Points",
         "sheet.proposals": "Proposals",

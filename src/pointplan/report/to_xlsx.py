@@ -19,7 +19,7 @@ import pandas as pd
 
 from pointplan.io import atomic_path
 from pointplan.report.labels import check_lang, column_info, column_label, text
-from pointplan.report.tables import points_table, units_table
+from pointplan.report.run_tables import run_findings, run_points_table, run_units_table
 
 __all__ = ["NUMBER_FORMATS", "workbook_tables", "write_xlsx"]
 
@@ -48,13 +48,18 @@ def _compare_frame(compare: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame
 
 
+#: Columns the uncertainty analysis adds to the proposals (issue 15), shown when present.
+ROBUSTNESS_COLUMNS = ("robustness", "robust", "relies_on_point", "relies_on_share", "depends_on_guess")
+
+
 def _proposal_frame(proposal: Any) -> pd.DataFrame:
     from pointplan.optimize import PROPOSAL_COLUMNS
 
     if proposal is None or not len(proposal.points):
         return pd.DataFrame(columns=[*PROPOSAL_COLUMNS, "lon", "lat"])
     pp = proposal.points
-    frame = pd.DataFrame(pp.drop(columns="geometry")).reindex(columns=list(PROPOSAL_COLUMNS))
+    robust = [c for c in ROBUSTNESS_COLUMNS if c in pp.columns]
+    frame = pd.DataFrame(pp.drop(columns="geometry")).reindex(columns=[*PROPOSAL_COLUMNS, *robust])
     wgs = pp.to_crs("EPSG:4326")
     frame["lon"], frame["lat"] = wgs.geometry.x.round(6).to_numpy(), wgs.geometry.y.round(6).to_numpy()
     return frame.reset_index(drop=True)
@@ -64,7 +69,9 @@ def workbook_tables(assessment: Any, proposal: Any = None, *, lang: str = "vi") 
     """Return the workbook's tables by sheet key (machine column names, before labelling).
 
     Keys: ``units``, ``points``, ``proposals``, ``findings``, ``equity`` and ``compare``
-    (the before/after comparison; empty without a re-assessed proposal).
+    (the before/after comparison; empty without a re-assessed proposal). The units, points
+    and findings are those of ``units.csv``, ``points.csv`` and ``findings.csv``
+    (:mod:`pointplan.report.run_tables`: intervals, queues, bus access, time to service).
 
     Examples
     --------
@@ -85,10 +92,10 @@ def workbook_tables(assessment: Any, proposal: Any = None, *, lang: str = "vi") 
         else pd.DataFrame(columns=["metric_label", "metric", "before", "after", "change"])
     )
     return {
-        "units": units_table(assessment),
-        "points": points_table(assessment),
+        "units": run_units_table(assessment),
+        "points": run_points_table(assessment),
         "proposals": _proposal_frame(proposal),
-        "findings": pd.DataFrame(assessment.findings).reset_index(drop=True),
+        "findings": pd.DataFrame(run_findings(assessment)).reset_index(drop=True),
         "equity": eq.rename(columns={eq.columns[0]: "group"}),
         "compare": compare,
     }

@@ -28,11 +28,14 @@ var pointplan = window.pointplan || (function () {
       return s;
     };
   }
-  function marker(cfg, f, ll) {
+  function marker(map, cfg, f, ll) {
     var p = f.properties;
     if (p._l != null) {  // a text label (unit name), shown from zoom p._z on
       return L.marker(ll, {pane: cfg.pane, interactive: false, keyboard: false,
         icon: L.divIcon({className: 'pp-label', html: '<span>' + p._l + '</span>', iconSize: null})});
+    }
+    if (cfg.circles) {  // small circles styled like shapes (bus stops by frequency)
+      return L.circleMarker(ll, Object.assign({pane: cfg.pane || 'overlayPane'}, style(map, cfg)(f)));
     }
     var mk = L.marker(ll, {icon: L.divIcon(cfg.icons[p._i]), riseOnHover: true});
     mk.once('add', function () {
@@ -61,7 +64,7 @@ var pointplan = window.pointplan || (function () {
       pane: cfg.pane || 'overlayPane',
       interactive: cfg.interactive !== false,
       style: style(map, cfg),
-      pointToLayer: function (f, ll) { return marker(cfg, f, ll); },
+      pointToLayer: function (f, ll) { return marker(map, cfg, f, ll); },
       onEachFeature: function (f, l) {
         var p = f.properties || {};
         var sticky = f.geometry.type !== 'Point';

@@ -1,0 +1,122 @@
+"""Waiting layer: each service point coloured by the P90 wait at the morning peak.
+
+The figures come from :func:`pointplan.staffing.staffing_plan` and the colours from
+:func:`pointplan.staffing.wait_colour` (green ≤ 5 min, amber ≤ 15, red > 15, dark red when
+overloaded at the peak). It draws what :func:`pointplan.staffing.wait_layer` draws, as one
+pointplan layer, so the page stays self-contained (folium's own popups need jQuery).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import pandas as pd
+
+from pointplan import settings
+from pointplan.maps._html import esc, features, table_html
+from pointplan.maps.elements import GeoLayer, Legend
+from pointplan.maps.labels import fmt_number, labels
+
+__all__ = ["wait_points_layer"]
+
+_WORDS = {
+    "vi": {
+        "name": "Thời gian chờ lúc cao điểm (P90)",
+        "p90": "P90 chờ lúc cao điểm",
+        "mean": "Chờ trung bình lúc cao điểm",
+        "counters": "Quầy hiện có → đề xuất",
+        "over": "quá tải lúc cao điểm",
+        "legend": ("≤ 5 phút", "5–15 phút", "> 15 phút", "quá tải lúc cao điểm"),
+    },
+    "en": {
+        "name": "Waiting at the peak (P90)",
+        "p90": "P90 wait at the peak",
+        "mean": "Mean wait at the peak",
+        "counters": "Counters now → recommended",
+        "over": "overloaded at the peak",
+        "legend": ("≤ 5 min", "5–15 min", "> 15 min", "overloaded at the peak"),
+    },
+}
+
+
+def _minutes(value: object, lang: str) -> str:
+    return "" if pd.isna(value) else fmt_number(float(value), 1, lang) + " " + labels(lang)["unit.minutes"]  # type: ignore[arg-type]
+
+
+def wait_points_layer(
+    assessment: Any, plan: Any = None, *, lang: str = "vi", show: bool = False
+) -> folium.FeatureGroup:
+    """Draw the service points coloured by their P90 wait at the peak, with a popup each.
+
+    Parameters
+    ----------
+    assessment
+        A :class:`pointplan.Assessment` (its points give the positions).
+    plan
+        A :class:`pointplan.staffing.StaffingPlan` (default: planned from the assessment
+        with the defaults; a point with visits but no counter is overloaded).
+    lang
+        ``"vi"`` (default) or ``"en"``.
+    show
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The points (its first child's ``data`` is the embedded FeatureCollection; each
+        feature's ``_s.fillColor`` is the wait colour) and a legend that follows the layer.
+
+    Examples
+    --------
+    >>> from pointplan.report._demo import demo_assessment
+    >>> g = wait_points_layer(demo_assessment(), lang="en")
+    >>> g.layer_name
+    'Waiting at the peak (P90)'
+    >>> feats = g._children[next(iter(g._children))].data["features"]
+    >>> [f["properties"]["_s"]["fillColor"] for f in feats]  # 8.64 an hour at the peak > 2 counters x 4
+    ['#67000d']
+    """
+    from pointplan.staffing import staffing_plan, wait_colour
+
+    labels(lang)
+    words = _WORDS[lang]
+    p = plan if plan is not None else staffing_plan(assessment, zero_counters="overloaded")
+    table = p.points.reindex(assessment.points.index)
+    geo = assessment.points.geometry.to_crs(settings.geographic_crs)
+    props = []
+    for pid, r in table.iterrows():
+        over = r["queue_status"] == "overloaded at the peak"
+        p90 = None if pd.isna(r["wait_p90_min_peak"]) else float(r["wait_p90_min_peak"])
+        colour = wait_colour(p90, over)
+        p90_txt = words["over"] if over else _minutes(p90, lang)
+        counters = f"{int(r['counters_assumed'])} → {int(r['counters_recommended'])}"
+        rows = [
+            (esc(words["p90"]), esc(p90_txt)),
+            (esc(words["mean"]), esc("" if over else _minutes(r["wait_mean_min_peak"], lang))),
+            (esc(words["counters"]), esc(counters)),
+        ]
+        radius = 4.0 + min(float(r["visits_per_day"]) / 10.0, 8.0) if pd.notna(r["visits_per_day"]) else 4.0
+        props.append(
+            {
+                "_id": str(pid),
+                "_t": f"{esc(r['name'])}: {esc(p90_txt)}",
+                "_p": table_html(rows, esc(r["name"])),
+                "_s": {"fillColor": colour, "radius": round(radius, 1)},
+            }
+        )
+    config = {
+        "pane": "pp-waits",
+        "z": 445,
+        "circles": True,
+        "style": {"color": "#222222", "weight": 1, "opacity": 0.9, "fillOpacity": 0.85},
+    }
+    group = folium.FeatureGroup(name=esc(words["name"]), show=show)
+    GeoLayer(features(geo.values, props), config).add_to(group)
+    swatches = zip(("#1a9850", "#fdae61", "#d73027", "#67000d"), words["legend"], strict=True)
+    legend = f'<div class="pp-legend-title">{esc(words["name"])}</div>' + "".join(
+        f'<div class="pp-row"><span class="pp-swatch" style="background:{c};border-radius:50%"></span>{esc(t)}</div>'
+        for c, t in swatches
+    )
+    Legend(legend, "bottomright", "pp-waits-legend", follow=True).add_to(group)
+    return group
