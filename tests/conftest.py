@@ -25,8 +25,14 @@ def points(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return pointplan.load_points(units=units)
 
 
+@pytest.fixture(scope="session")
+def network_cache(tmp_path_factory):
+    """One folder of converted road networks for the whole session (a second load is fast)."""
+    return tmp_path_factory.mktemp("networks")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory, monkeypatch):
+def _isolated_settings(tmp_path_factory, monkeypatch, network_cache):
     """Keep every test offline and away from the user's cache; restore settings after."""
     monkeypatch.setattr(settings, "allow_downloads", False)
     monkeypatch.setattr(settings, "cache_dir", tmp_path_factory.mktemp("cache"))
@@ -35,6 +41,10 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
     # runs keep their intervals and robustness columns, with few draws (the uncertainty
     # tests check the Monte Carlo itself)
     monkeypatch.setattr(settings, "uncertainty_draws", 12)
+    # the straight-line fallback unless a test asks for the shipped road network (tests of the
+    # default hybrid run set it back: see test_workflow.run_dir)
+    monkeypatch.setattr(settings, "default_network", None)
+    monkeypatch.setattr(settings, "network_cache_dir", network_cache)
     monkeypatch.setattr(settings, "robustness_draws", 2)
     yield
 

@@ -24,11 +24,35 @@ REQUIRED_SUMMARY_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, network_cache):
+    """The default run, as a user gets it: hybrid travel times on the shipped inner-city roads."""
+    from pointplan import settings
+
     out = tmp_path_factory.mktemp("run")
-    rc = cli.main(["-q", "run", "--out", str(out), "--add", "3", "--offline-map", "--formats", "html,docx,xlsx,md"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(settings, "default_network", "osm_inner_drive")
+        mp.setattr(settings, "network_cache_dir", network_cache)
+        mp.setattr(settings, "cache_dir", tmp_path_factory.mktemp("cache"))
+        mp.setattr(settings, "allow_downloads", False)
+        mp.setattr(settings, "uncertainty_draws", 12)
+        mp.setattr(settings, "robustness_draws", 2)
+        rc = cli.main(["-q", "run", "--out", str(out), "--add", "3", "--offline-map", "--formats", "html,docx,xlsx,md"])
     assert rc == 0
     return out
+
+
+@pytest.mark.slow
+def test_default_run_uses_the_roads_where_they_are(run_dir) -> None:
+    """Issue 14: network times in the inner city, the calibrated fallback elsewhere, and it says so."""
+    s = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert s["travel_time_method"] == "hybrid"
+    assert 0.3 < s["network_population_share"] < 0.7  # the inner city holds about 3.5 of 8.8 M people
+    assert s["fallback_heldout_abs_pct_error_median"] > 0 and "outer" in s["fallback_calibration_scope"]
+    units = pd.read_csv(run_dir / "units.csv", encoding="utf-8-sig", dtype={"code": str}).set_index("code")
+    assert set(units["travel_time_method"]) == {"network", "fallback", "mixed"}
+    assert units.loc["00070", "travel_time_method"] == "network"  # Hoàn Kiếm
+    assert units.loc["00376", "travel_time_method"] == "fallback"  # Sóc Sơn, outside the network
+    assert units["network_population_share"].between(0, 1).all()
 
 
 @pytest.mark.slow
@@ -132,43 +156,27 @@ def test_no_command_prints_help(capsys) -> None:
 
 
 @pytest.mark.slow
-def test_run_with_a_network_file_on_the_units_it_covers(tmp_path, capsys) -> None:
-    """A network file that covers part of Hanoi: refused city-wide, used on the units it covers."""
+def test_run_with_a_network_file_uses_it_for_its_area_and_the_fallback_beyond(tmp_path) -> None:
+    """--network FILE: that network where it covers a trip, the calibrated fallback beyond; none: fallback."""
     from pointplan.data import data_file
 
-    osm = str(data_file("osm_vanmieu"))
+    osm = str(data_file("osm_vanmieu"))  # about 1.3 x 0.8 km around Văn Miếu, in unit 00226
+    common = ["--mode", "walk", "--units", "00226,00070", "--demand-cell-m", "250", "--add", "1", "--no-uncertainty"]
     out = tmp_path / "net"
-    rc = cli.main(["run", "--out", str(out), "--network", osm, "--mode", "walk", "--add", "0"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "does not cover the study area" in err and "Traceback" not in err
-    assert not out.exists() or not any(out.iterdir())
-    rc = cli.main(
-        [
-            "-q",
-            "run",
-            "--out",
-            str(out),
-            "--network",
-            osm,
-            "--mode",
-            "walk",
-            "--units",
-            "00226",
-            "--demand-cell-m",
-            "250",
-            "--add",
-            "1",
-            "--max-off-network",
-            "0.3",
-        ]
-    )
-    assert rc == 0
+    assert cli.main(["-q", "run", "--out", str(out), "--network", osm, *common]) == 0
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert s["travel_time_method"] == "network" and s["mode"] == "walk"
-    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str})
-    assert units["code"].tolist() == ["00226"]
-    assert s["population"] == pytest.approx(units["population"].item())
+    assert s["travel_time_method"] == "hybrid" and s["mode"] == "walk"
+    assert 0 < s["network_population_share"] < 1
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str}).set_index("code")
+    assert sorted(units.index) == ["00070", "00226"]
+    share = units["network_population_share"]
+    assert share["00226"] > share["00070"]  # the extract lies in Văn Miếu - Quốc Tử Giám
+    assert s["population"] == pytest.approx(units["population"].sum())
     assert len(s["proposals"]) == 1
+    out2 = tmp_path / "none"
+    assert cli.main(["-q", "run", "--out", str(out2), "--network", "none", *common]) == 0
+    s2 = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
+    assert s2["travel_time_method"] == "crow_flies_circuity" and s2["network_population_share"] == 0
 
 
 def test_unknown_unit_code_is_a_clear_error(tmp_path, capsys) -> None:

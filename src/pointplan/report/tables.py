@@ -42,6 +42,7 @@ UNIT_COLUMNS: tuple[str, ...] = (
     "gini_minutes",
     "nearest_point_precision",
     "travel_time_method",
+    "network_population_share",
     "mode",
 )
 
