@@ -2,14 +2,13 @@
 
 Hand-worked answers on tiny synthetic networks (UTM 48N metres), and cross-checks
 against networkx (``multi_source_dijkstra``) and osmnx snapping on the real Văn Miếu
-extract from ../shared/data/osm. Everything offline.
+extract shipped in data/osm. Everything offline.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 from pathlib import Path
 
@@ -538,18 +537,10 @@ def test_calibrate_circuity_on_a_manhattan_grid():
 
 
 def _osm_file(name: str) -> Path:
-    try:
-        from pointplan.data import data_file
+    """A shipped OSM file (data/osm); a missing one is a failure, not a skip."""
+    from pointplan.data import data_file
 
-        return data_file(f"osm/{name}")
-    except ImportError:
-        pass
-    except FileNotFoundError as exc:
-        pytest.skip(f"reference data not available: {exc}")
-    for base in (os.environ.get("POINTPLAN_DATA_DIR"), Path(__file__).parents[2] / "shared/data"):
-        if base and (Path(base) / "osm" / name).is_file():
-            return Path(base) / "osm" / name
-    pytest.skip(f"osm/{name} not found: set POINTPLAN_DATA_DIR to the shared data folder")
+    return data_file(f"osm/{name}")
 
 
 @pytest.fixture(scope="module")

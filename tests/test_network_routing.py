@@ -41,6 +41,7 @@ REL = 6e-3  # osmnx great-circle lengths (a sphere) vs UTM: -0.2 % east-west, +0
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
+    monkeypatch.setattr(settings, "network_cache_dir", None)  # this file checks the cache itself
 
 
 def at(*xy: tuple[float, float], index=None) -> gpd.GeoDataFrame:

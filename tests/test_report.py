@@ -274,7 +274,7 @@ def test_xlsx_sheets_headers_formats_filters(documents: dict[str, Path]) -> None
     assert len(headers) == len(report.UNIT_COLUMNS) + 4 and headers[:2] == ["Mã đơn vị", "Tên"]
     assert headers[-1] == "Thời gian đi + chờ (phút)"
     col = {h: i + 1 for i, h in enumerate(headers)}
-    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AE{ws.max_row}" and ws.max_row == 3
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == f"A1:AF{ws.max_row}" and ws.max_row == 3
     pop = ws.cell(2, col["Dân số (người)"])
     assert (pop.value, pop.number_format) == (300, "#,##0")
     share = ws.cell(3, col["Tỷ lệ trong chuẩn (%)"])

@@ -86,7 +86,7 @@ def test_run_summary_contract(run_dir) -> None:
     assert (s["branches_expected"], s["branches_located"]) == (12, 3)
     assert s["population"] == pytest.approx(8_807_523)
     assert 0.95 <= s["population_within_standard_share"] <= 1.0
-    assert s["travel_time_method"] == "crow_flies_circuity"
+    assert s["travel_time_method"] == "hybrid"  # the default: the shipped roads where they are
     assert s["rule_findings"]["error"] == 0
     assert len(s["proposals"]) == 3
     assert [p["rank"] for p in s["proposals"]] == [1, 2, 3]

@@ -454,6 +454,10 @@ _PROPOSAL_EXTRA = (
     "best_spot_m",
     "cost_person_minutes",
     "cost_people_covered",
+    "robustness",
+    "robust",
+    "relies_on_point",
+    "depends_on_guess",
 )
 
 

@@ -151,7 +151,7 @@ ACCESS_SPEEDS_KMH: dict[str, float] = {
 #: and cycling (Dill 2003). 1.3 allows for the short trips (a few km) that matter for a
 #: 30-minute standard and for Hanoi's alleys and dead ends. :func:`calibrate_circuity`
 #: measures the factor on any network at hand and replaces this value. On the small
-#: Văn Miếu extract (1.3 x 0.8 km, ``../shared/data/osm``) it gives about 1.5 for walking
+#: Văn Miếu extract (1.3 x 0.8 km, ``data/osm``) it gives about 1.5 for walking
 #: and 1.7 for motorbikes (one-way streets): trips of a few hundred metres inside a
 #: window cut from the city are more circuitous than city-scale trips, so calibrate on a
 #: network that covers the study area rather than reuse that figure.

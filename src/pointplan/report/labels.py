@@ -106,7 +106,10 @@ _T: dict[str, dict[str, str]] = {
         "uncertainty": "Điều đã biết, điều giả định và độ bất định",
         "uncertainty_text": (
             "Khoảng P5–P95 bên cạnh mỗi con số: {n} lần mô phỏng Monte Carlo (hạt giống {seed}) trên những gì "
-            "còn là giả định (vị trí thay thế của các điểm, sai số thời gian đi, số quầy, tỷ lệ nộp trực tiếp)."
+            "còn là giả định (vị trí thay thế của các điểm, sai số thời gian đi, số quầy, tỷ lệ nộp trực tiếp). "
+            "Vị trí thay thế được đặt ở nơi đi lại ít nhất cho dân của đơn vị (hoặc trên con phố ghi trong địa "
+            "chỉ), nên phần lớn lần mô phỏng đưa điểm tới nơi kém thuận tiện hơn: khi khoảng nằm trên con số "
+            "thời gian (hoặc dưới con số tỷ lệ bao phủ), hãy đọc con số là lạc quan và P50 là giá trị dễ xảy ra hơn."
         ),
         "known_assumed": "Điều đã biết và điều giả định",
         "sensitivity": "Giả định nào làm mỗi chỉ tiêu thay đổi nhiều nhất (độ rộng P5–P95 khi chỉ nó thay đổi)",
@@ -234,7 +237,10 @@ _T: dict[str, dict[str, str]] = {
         "uncertainty": "What is known, what is assumed, and how far figures could move",
         "uncertainty_text": (
             "The P5–P95 range beside each figure: {n} Monte Carlo draws (seed {seed}) over what is assumed "
-            "(stand-in point locations, travel-time error, counters, in-person share of dossiers)."
+            "(stand-in point locations, travel-time error, counters, in-person share of dossiers). "
+            "Stand-ins sit where travel is least for the unit's people (or on the street the address names), "
+            "so most draws move them to worse places: where the range lies above a travel-time figure (or "
+            "below a coverage figure), read the figure as optimistic and the P50 as the likelier value."
         ),
         "known_assumed": "Known and assumed",
         "sensitivity": "Which assumption moves each figure most (P5–P95 width when only it varies)",

@@ -61,6 +61,13 @@ class BusContext:
         :func:`pointplan.transit.stop_frequency` of the stops inside the units (map layer).
     walk_m
         The walking distance used (metres).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> empty = BusContext(None, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None, 400.0)
+    >>> empty.network is None, empty.walk_m
+    (True, 400.0)
     """
 
     network: Any

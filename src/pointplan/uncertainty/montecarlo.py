@@ -15,13 +15,22 @@ from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import ASSUMPTION_NAMES, Assumptions, check_draws, check_seed
 from pointplan.uncertainty.model import HEADLINE_METRICS, UNIT_METRICS, DrawModel
 
-__all__ = ["QUANTILES", "UncertaintyResult", "known_and_assumed", "run_uncertainty"]
+__all__ = ["QUANTILES", "UNCERTAINTY_NOTE", "UncertaintyResult", "known_and_assumed", "run_uncertainty"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 #: The interval reported beside every figure: P5, P50, P95.
 QUANTILES: tuple[float, float, float] = (0.05, 0.5, 0.95)
+
+#: How to read an interval that does not contain its figure (written into ``summary.json``).
+UNCERTAINTY_NOTE = (
+    "Intervals are P5/P50/P95 over draws of what is assumed (stand-in locations, travel-time "
+    "error, assumed counters, in-person share). Stand-ins sit where travel is least for the "
+    "unit's people (or on the street the address names), so most draws move them to places "
+    "that are worse: where the interval lies above a travel-time figure (or below a coverage "
+    "figure), read the figure as optimistic and the P50 as the likelier value."
+)
 
 
 @dataclass
@@ -84,6 +93,7 @@ class UncertaintyResult:
         out["uncertainty_draws"] = self.n_draws
         out["uncertainty_seed"] = self.seed
         out["uncertainty_travel_time_sigma"] = round(self.sigma, 4)
+        out["uncertainty_note"] = UNCERTAINTY_NOTE
         if not self.sensitivity.empty:
             out["uncertainty_most_sensitive_to"] = self.sensitivity["most_sensitive_to"].to_dict()
         return out
