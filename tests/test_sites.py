@@ -68,7 +68,7 @@ def test_tiny_poi_file_reports_no_name_outside_and_duplicate_by_row(tmp_path) ->
     assert sites["site_id"].tolist() == ["osm-node-1", "osm-node-2", "osm-node-6"]
     assert sites["site_kind"].tolist() == ["hospital", "clinic", "hospital"]
     assert sites["unit_code"].tolist() == ["00001", "00002", "00002"]
-    assert set(sites["location_precision"]) == {"surveyed"}
+    assert set(sites["location_precision"]) == {"osm_mapped"}  # as mapped in OSM, never "surveyed"
     assert report[["row", "issue"]].values.tolist() == [[3, "no_name"], [4, "outside_city"], [5, "duplicate"]]
     assert "osm-node-1" in report.loc[report["issue"] == "duplicate", "detail"].iloc[0]
 

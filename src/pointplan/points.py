@@ -88,6 +88,7 @@ POINT_KINDS: tuple[str, ...] = (
 #: - ``surveyed``: measured on site or given by the user as exact;
 #: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
 #: - ``geocoded``: an address-search answer that lies inside the unit the address names;
+#: - ``osm_mapped``: the position of a building as mapped in OpenStreetMap (not surveyed by us);
 #: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
 #: - ``place_in_unit``: the village or neighbourhood the address names, found inside the unit
 #:   (a geocoded answer at place level: the building is somewhere in that place);
@@ -100,6 +101,7 @@ LOCATION_PRECISIONS: tuple[str, ...] = (
     "surveyed",
     "reviewed",
     "geocoded",
+    "osm_mapped",
     "street_in_unit",
     "place_in_unit",
     "unit_population_centre",

@@ -5,7 +5,7 @@ pointplan (and the user's own file) into named, typed and precision-flagged cand
 
 ``hospital`` / ``clinic``
     OpenStreetMap ``amenity=hospital`` features (``data/poi/hanoi_osm_hospitals_2024-09.geojson``)
-    at their mapped coordinates (``location_precision="surveyed"``: the position mapped in OSM,
+    at their mapped coordinates (``location_precision="osm_mapped"``: the position mapped in OSM,
     a building or its centre). Features outside the 126 units are left out and reported. A
     commune health station (*trạm y tế*), a *phòng khám* or an OSM ``clinic`` tag is a clinic.
 ``post_office``
@@ -315,7 +315,7 @@ def hospital_sites(
             "address": address,
             "unit_code": None,
             "source": "OpenStreetMap (" + source + ")",
-            "location_precision": "surveyed",
+            "location_precision": "osm_mapped",
             "located_by": "osm_coordinates",
             "matched_street": "",
             "_row": np.arange(1, len(raw) + 1),
