@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 import pytest
-import shapely
 
 import pointplan
 from pointplan import settings
@@ -61,39 +59,9 @@ def tiny_city() -> dict[str, Any]:
     Two units: A (phường, 2×2 km) and B (xã, 10×2 km east of A); 4 demand points; one
     point P1 (2 counters) in the middle of A. Travel: straight line, circuity 1, 12 km/h,
     i.e. 5 minutes a kilometre. d0 and d1 are 0.5 km from P1 (2.5 min), d2 is 3 km
-    (15 min), d3 is 10.5 km (52.5 min). Visits a day: A 30, B 10.
+    (15 min), d3 is 10.5 km (52.5 min). Visits a day: A 30, B 10. One definition, shared
+    with the library's runnable examples (:func:`pointplan.assessment._demo.tiny_city`).
     """
-    from pointplan.network import CrowFliesEngine
+    from pointplan.report._demo import demo_inputs
 
-    units = gpd.GeoDataFrame(
-        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
-        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
-        index=pd.Index(["00001", "00002"], name="code"),
-        crs=UTM,
-    )
-    demand = gpd.GeoDataFrame(
-        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
-        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
-        crs=UTM,
-    )
-    points = gpd.GeoDataFrame(
-        {
-            "point_id": ["P1"],
-            "name": ["P1"],
-            "kind": ["unit_point"],
-            "unit_code": ["00001"],
-            "counters": [2],
-            "location_precision": ["surveyed"],
-            "declared_unit_code": ["00001"],
-            "address": ["1 Phố A"],
-        },
-        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
-        crs=UTM,
-    )
-    return {
-        "units": units,
-        "demand": demand,
-        "points": points,
-        "visits": pd.Series({"00001": 30.0, "00002": 10.0}),
-        "engine": CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0),
-    }
+    return demo_inputs()

@@ -58,6 +58,7 @@ def tiny_city() -> dict[str, Any]:
             "counters": [2],
             "location_precision": ["surveyed"],
             "declared_unit_code": ["00001"],
+            "address": ["1 Phố A"],
         },
         geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
         index=["P1"],

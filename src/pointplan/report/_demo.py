@@ -11,8 +11,6 @@ import functools
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
-import shapely
 
 __all__: list[str] = []
 
@@ -21,42 +19,16 @@ X0, Y0 = 585_000.0, 2_325_000.0
 
 
 def demo_inputs() -> dict[str, Any]:
-    """Return the tiny city's units, demand, points, visits and travel engine (fresh frames)."""
-    from pointplan.network import CrowFliesEngine
+    """Return the tiny city's units, demand, points, visits and travel engine (fresh frames).
 
-    utm = "EPSG:32648"
-    units = gpd.GeoDataFrame(
-        {"name": ["A", "B"], "full_name": ["Phường A", "Xã B"], "kind": ["phuong", "xa"], "population": [300, 100]},
-        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000), shapely.box(X0 + 2000, Y0, X0 + 12000, Y0 + 2000)],
-        index=pd.Index(["00001", "00002"], name="code"),
-        crs=utm,
-    )
-    demand = gpd.GeoDataFrame(
-        {"population": [100.0, 200.0, 60.0, 40.0], "unit_code": ["00001", "00001", "00002", "00002"]},
-        geometry=gpd.points_from_xy([X0 + 500, X0 + 1500, X0 + 4000, X0 + 11500], [Y0 + 1000] * 4),
-        crs=utm,
-    )
-    points = gpd.GeoDataFrame(
-        {
-            "point_id": ["P1"],
-            "name": ["P1"],
-            "kind": ["unit_point"],
-            "unit_code": ["00001"],
-            "counters": [2],
-            "location_precision": ["surveyed"],
-            "declared_unit_code": ["00001"],
-            "address": ["1 Phố A"],
-        },
-        geometry=[shapely.Point(X0 + 1000, Y0 + 1000)],
-        crs=utm,
-    )
-    return {
-        "units": units,
-        "demand": demand,
-        "points": points,
-        "visits": pd.Series({"00001": 30.0, "00002": 10.0}),
-        "engine": CrowFliesEngine("bike", speed_kmh=12.0, circuity=1.0),
-    }
+    The one definition is :func:`pointplan.assessment._demo.tiny_city`; here the points keep a
+    plain 0..n-1 index, as a points file read by a user has.
+    """
+    from pointplan.assessment._demo import tiny_city
+
+    city = tiny_city()
+    city["points"] = city["points"].reset_index(drop=True)
+    return city
 
 
 @functools.cache
