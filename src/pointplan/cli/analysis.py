@@ -86,13 +86,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     from pointplan.io import staged_folder, write_json, write_table
-    from pointplan.report import units_table
+    from pointplan.workflow import _units_csv
 
     out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
     a = _assess_cli(args)
     inputs = _cli_inputs(args)
     with staged_folder(out, inputs) as stage:
-        write_table(units_table(a), stage / "units.csv", inputs=inputs)
+        write_table(_units_csv(a), stage / "units.csv", inputs=inputs)
         write_table(_points_csv(a), stage / "points.csv", inputs=inputs)
         write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
     s = a.summary
