@@ -36,6 +36,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 from pointplan._errors import InputError, NetworkError
 from pointplan.network._common import MODES, FloatArray, IntArray, _check_mode
@@ -151,6 +152,31 @@ class FallbackCalibration:
     def to_dict(self) -> dict[str, Any]:
         """Return the calibration as JSON-ready data."""
         return {**self.meta, "bands_m": list(self.bands_m), "modes": {m: x.to_dict() for m, x in self.models.items()}}
+
+    def error_table(self) -> pd.DataFrame:
+        """Return the held-out error per mode: median and P90 absolute %, calibrated and with circuity 1.3.
+
+        Examples
+        --------
+        >>> t = load_calibration().error_table()
+        >>> list(t.columns)
+        ['calibrated_median', 'calibrated_p90', 'circuity_1_3_median', 'circuity_1_3_p90']
+        >>> bool((t["calibrated_median"] <= t["circuity_1_3_median"]).all())
+        True
+        """
+        rows = {}
+        for mode, model in self.models.items():
+            cal = model.stats.get("heldout_abs_pct_error", {})
+            old = model.stats.get("heldout_abs_pct_error_circuity_1_3", {})
+            rows[mode] = {
+                "calibrated_median": cal.get("median"),
+                "calibrated_p90": cal.get("p90"),
+                "circuity_1_3_median": old.get("median"),
+                "circuity_1_3_p90": old.get("p90"),
+            }
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "mode"
+        return table
 
     def write(self, path: str | Path) -> Path:
         """Write the calibration as JSON; return the path."""

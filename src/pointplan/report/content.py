@@ -357,12 +357,23 @@ def _proposals(proposal: Any, lang: str, images: dict[str, bytes]) -> Section:
     return section
 
 
+def _fallback_error_line(s: dict[str, Any], lang: str) -> list[str]:
+    """Return the calibrated fallback's held-out error line (empty when the fallback was not used)."""
+    med, p90 = s.get("fallback_heldout_abs_pct_error_median"), s.get("fallback_heldout_abs_pct_error_p90")
+    if med is None or p90 is None:
+        return []
+    return [text("m_fallback_error", lang, med=format_value(med, "num1", lang), p90=format_value(p90, "num1", lang))]
+
+
 def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Section]:
     s = assessment.summary
     p = assessment.params
-    key = "m_network" if assessment.travel_time_method == "network" else "m_crow"
+    method = str(s.get("travel_time_method", assessment.travel_time_method))
+    key = {"network": "m_network", "hybrid": "m_hybrid"}.get(method, "m_crow")
+    share = format_value(s.get("network_population_share", 0.0), "pct", lang)
     items = [
-        text(key, lang, mode=assessment.mode, method=assessment.travel_time_method),
+        text(key, lang, mode=assessment.mode, method=method, share=share),
+        *_fallback_error_line(s, lang),
         text("m_precision", lang, precision=s["location_precision"]),
         text("m_counters", lang, n=s["counters_assumed"], defaults=p["counters_default"], per=p["visits_per_counter"]),
         text("m_demand", lang, n=format_value(s["demand_points"], "int", lang), method=s["demand_method"]),

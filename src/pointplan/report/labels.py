@@ -88,8 +88,18 @@ _T: dict[str, dict[str, str]] = {
         "before_after": "So sánh trước và sau khi thêm điểm đề xuất",
         "m_network": "Phương tiện «{mode}», phương pháp «{method}»: đường ngắn nhất trên mạng đường.",
         "m_crow": (
-            "Phương tiện «{mode}», phương pháp «{method}»: khoảng cách đường chim bay × hệ số vòng ÷ tốc độ "
-            "(chưa có mạng đường)."
+            "Phương tiện «{mode}», phương pháp «{method}»: khoảng cách đường chim bay × hệ số vòng ÷ tốc độ, "
+            "không dùng mạng đường."
+        ),
+        "m_hybrid": (
+            "Phương tiện «{mode}», phương pháp kết hợp: đường ngắn nhất trên mạng đường nội thành "
+            "(OpenStreetMap 2025) cho {share} dân số; ở nơi khác, đường chim bay × hệ số vòng đã hiệu chỉnh "
+            "trên chính mạng đường đó."
+        ),
+        "m_fallback_error": (
+            "Sai số của đường chim bay hiệu chỉnh trên các cặp điểm giữ lại để kiểm tra: trung vị {med} %, "
+            "P90 {p90} %. Các xã ngoại thành nằm ngoài vùng hiệu chỉnh (đường thưa hơn): thời gian ở đó có "
+            "thể lạc quan."
         ),
         "m_precision": (
             "Độ chính xác vị trí các điểm: {precision}. Vị trí thay thế (stand-in) không phải toạ độ thật."
@@ -221,8 +231,16 @@ _T: dict[str, dict[str, str]] = {
         "before_after": "Before and after the proposed points",
         "m_network": "Travel mode “{mode}”, method “{method}”: shortest paths on the road network.",
         "m_crow": (
-            "Travel mode “{mode}”, method “{method}”: straight-line distance × circuity ÷ speed "
-            "(no road network was given)."
+            "Travel mode “{mode}”, method “{method}”: straight-line distance × circuity ÷ speed, no road network."
+        ),
+        "m_hybrid": (
+            "Travel mode “{mode}”, hybrid method: shortest paths on the inner city's road network "
+            "(OpenStreetMap 2025) for {share} of the people; elsewhere the straight line × circuity "
+            "calibrated on that network."
+        ),
+        "m_fallback_error": (
+            "Error of the calibrated straight line on held-out pairs: median {med} %, P90 {p90} %. The "
+            "outer xã lie outside the area it was fitted on (sparser roads): times there may be optimistic."
         ),
         "m_precision": "Location precision of the points: {precision}. Stand-ins are not real coordinates.",
         "m_counters": (
