@@ -11,6 +11,7 @@ figures, which the tests check.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pointplan._validate import projected_crs
+from pointplan.assessment.defaults import AVAILABILITY
+from pointplan.assessment.inputs import projected_xy
+from pointplan.assessment.stats import group_weighted_quantiles, weighted_quantile
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import Assumptions
 
@@ -76,22 +80,6 @@ class Draw:
     counters: FloatArray
     unit_factor: FloatArray
     in_person_share: float
-
-
-def _group_quantile(codes: npt.NDArray[np.int64], n: int, x: FloatArray, w: FloatArray, q: float) -> FloatArray:
-    """Weighted lower quantile of ``x`` per group code (as :func:`pointplan.access.weighted_quantile`)."""
-    order = np.lexsort((x, codes))
-    c, v, ww = codes[order], x[order], w[order]
-    cum = np.cumsum(ww)
-    groups = np.arange(n)
-    starts = np.searchsorted(c, groups, side="left")
-    ends = np.searchsorted(c, groups, side="right")
-    base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
-    totals = np.where(ends > starts, cum[np.maximum(ends - 1, 0)] - base, 0.0)
-    k = np.searchsorted(cum, base + q * totals - 1e-9 * np.maximum(totals, 1), side="left")
-    k = np.clip(k, starts, np.maximum(ends - 1, starts))
-    out = np.where(ends > starts, v[np.minimum(k, len(v) - 1)], np.nan)
-    return out.astype(float)
 
 
 def _engine_like(engine: Any, mode: str) -> Any:
@@ -153,12 +141,13 @@ class DrawModel:
         self._prepare_demand()
         self._prepare_points(params)
         self._prepare_sites()
+        self._unmoved_nearest: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
 
     # ---- preparation (once) -------------------------------------------------------------
     def _prepare_demand(self) -> None:
         dem = self.a.demand
         self.dem = dem
-        self.dem_xy = np.column_stack(_xy(dem))
+        self.dem_xy = projected_xy(dem)
         self.pop = dem["population"].to_numpy(dtype=float)
         self.visits = dem["visits_per_day"].to_numpy(dtype=float)
         self.unit_index = pd.Index(sorted(dem["unit_code"].dropna().astype(str).unique()))
@@ -170,10 +159,10 @@ class DrawModel:
     def _prepare_points(self, params: Mapping[str, Any]) -> None:
         pts = self.a.points
         self.pts = pts
-        self.base_xy = np.column_stack(_xy(pts))
+        self.base_xy = projected_xy(pts)
         self.base_counters = pts["counters_used"].to_numpy(dtype=float)
         self.counters_assumed = pts["counters_assumed"].to_numpy(dtype=bool)
-        availability = {"mobile": 0.3, **dict(params.get("availability", {}) or {})}
+        availability = {**AVAILABILITY, **dict(params.get("availability", {}) or {})}
         self.availability = pts["kind"].map(lambda k: availability.get(k, 1.0)).to_numpy(dtype=float)
         # the mobile truck never takes the nearest-point load from the permanent point it shares a site with
         self.remap = np.arange(len(pts))
@@ -226,6 +215,11 @@ class DrawModel:
         """
         if self.assumptions.travel_time_sigma is not None:
             return float(self.assumptions.travel_time_sigma)
+        return self._calibrated_sigma
+
+    @functools.cached_property
+    def _calibrated_sigma(self) -> float:
+        """The calibration's log-error for this mode, read once per model."""
         try:
             from pointplan.network import load_calibration
 
@@ -270,6 +264,20 @@ class DrawModel:
         return d
 
     def _nearest(self, engine: Any, xy: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Nearest point and minutes for every demand point; remembered for the unmoved points.
+
+        Draws that do not move the points (no stand-ins, or ``locations`` not varied, as in
+        most rows of the sensitivity table) reuse one search per engine.
+        """
+        unmoved = np.array_equal(xy, self.base_xy)
+        if unmoved and id(engine) in self._unmoved_nearest:
+            return self._unmoved_nearest[id(engine)]
+        result = self._search(engine, xy)
+        if unmoved:
+            self._unmoved_nearest[id(engine)] = result
+        return result
+
+    def _search(self, engine: Any, xy: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
         pts = gpd.GeoDataFrame(
             {"kind": self.pts["kind"].to_numpy()},
             geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
@@ -303,7 +311,7 @@ class DrawModel:
             "population_within_standard_share": float(pop[within].sum() / total),
             "walk_within_minutes_share": float(pop[walk <= self.max_minutes + _EPS].sum() / total),
             "mean_minutes_to_nearest": float((pop[fin] * minutes[fin]).sum() / pop[fin].sum()),
-            "p90_minutes_to_nearest": float(_group_quantile(np.zeros(len(pop), np.int64), 1, minutes, pop, 0.9)[0]),
+            "p90_minutes_to_nearest": weighted_quantile(minutes, pop, 0.9),
         }
         out.update(self._load(d, j))
         n = len(self.unit_index)
@@ -313,7 +321,8 @@ class DrawModel:
         with np.errstate(invalid="ignore", divide="ignore"):
             out["unit_coverage_share"] = np.where(self.unit_pop > 0, covered / self.unit_pop, np.nan)
             out["unit_mean_minutes"] = np.where(pf > 0, pm / pf, np.nan)
-        out["unit_p90_minutes"] = _group_quantile(self.dem_unit, n, minutes, pop, 0.9)
+        q90 = group_weighted_quantiles(self.dem_unit, minutes, pop, [0.9])[0.9]
+        out["unit_p90_minutes"] = q90.reindex(range(n)).to_numpy(dtype=float)
         return out
 
     def _demand_factor(self, d: Draw) -> FloatArray:
@@ -340,8 +349,3 @@ class DrawModel:
             "points_overloaded": int((util > OVERLOAD_UTILISATION).sum()),
             "points_idle": int((util < IDLE_UTILISATION).sum()),
         }
-
-
-def _xy(gdf: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray]:
-    g = gdf.geometry.to_crs(projected_crs())
-    return g.x.to_numpy(dtype=float), g.y.to_numpy(dtype=float)
