@@ -152,11 +152,14 @@ def test_bad_ranges_are_named(kwargs, word) -> None:
 
 def test_known_and_assumed_table(tiny_city) -> None:
     a = _assess(tiny_city, location_precision=["street_in_unit"], counters=[None])
-    t = known_and_assumed(a).set_index("status", append=True)
-    assert len(t) == 6
     items = known_and_assumed(a).set_index("item")
     assert items.loc["Point locations (0 of 1 exact)", "status"] == "assumed"
     assert items.loc["Counters (0 of 1 given)", "status"] == "assumed"
+    # the same city with a surveyed point and its counters given: both rows become known
+    b = _assess(tiny_city)
+    known = known_and_assumed(b).set_index("item")
+    assert known.loc["Point locations (1 of 1 exact)", "status"] == "known"
+    assert known.loc["Counters (1 of 1 given)", "status"] == "known"
 
 
 @pytest.mark.slow
