@@ -193,13 +193,19 @@ def test_unreachable_pairs_are_counted_never_inf(tmp_path):
     assert out.loc["ok", "minutes"] == pytest.approx(400 / 5 / 60, rel=REL)
 
 
-def test_second_load_comes_from_the_cache_by_file_hash(tmp_path):
+def test_second_load_comes_from_the_cache_by_file_hash(tmp_path, monkeypatch):
+    from pointplan.network import loading
+
     path = tmp_path / "copy.osm"
     shutil.copy(FIXTURE, path)
     G1 = net.load_network(path, mode="motorbike")
     entries = list((tmp_path / "cache" / "networks").glob("*.pickle"))
     assert len(entries) == 1
-    G2 = net.load_network(path, mode="motorbike")
+    build = loading._build
+    with monkeypatch.context() as m:  # the second load must not read the file again
+        m.setattr(loading, "_build", lambda *a, **k: pytest.fail("rebuilt instead of read from the cache"))
+        G2 = net.load_network(path, mode="motorbike")
+    assert loading._build is build
     assert G2 is not G1
     assert sorted(G2.edges(keys=True)) == sorted(G1.edges(keys=True))
     e1, e2 = [d for *_, d in G1.edges(data=True)], [d for *_, d in G2.edges(data=True)]
