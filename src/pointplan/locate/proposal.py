@@ -26,6 +26,7 @@ from pointplan import settings
 from pointplan._errors import InfeasibleError, InputError, MissingColumnError, PrecisionWarning
 from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
 from pointplan.locate._inputs import check_method
+from pointplan.locate.candidates import _xy as _projected_xy
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
 from pointplan.locate.result import BoolArray, FloatArray, IntArray, SolveResult
@@ -122,13 +123,6 @@ class Proposal:
     summary: dict[str, Any]
     before_after: object | None = None
     candidates: gpd.GeoDataFrame | None = None
-
-
-def _projected_xy(gdf: gpd.GeoDataFrame) -> FloatArray:
-    geom = gdf.geometry.to_crs(settings.projected_crs)
-    if not (geom.geom_type == "Point").all():
-        geom = geom.representative_point()
-    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
 
 
 def _default_engine() -> TravelEngine:
@@ -459,14 +453,16 @@ def _od_pairs(
     n = len(demand)
     pos = np.flatnonzero(rows)
     demand = demand.iloc[pos]
-    tree_d = cKDTree(_projected_xy(demand)) if pos.size else None
-    reach = _neighbour_reach(demand, kept, std.neighbours) if before is not None and pos.size else None
-    dxy = _projected_xy(demand) if reach is not None else None
+    dxy = _projected_xy(demand) if pos.size else None  # projected once, not per block
+    kxy = _projected_xy(kept)
+    tree_d = cKDTree(dxy) if dxy is not None else None
+    reach = _neighbour_reach(dxy, kxy, std.neighbours) if before is not None and dxy is not None else None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
     size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
     for start in range(0, len(kept), size):
         block = kept.iloc[start : start + size]
+        bxy = kxy[start : start + size]
         if tree_d is None:
             cov_blocks.append(sp.csc_matrix((n, len(block)), dtype=bool))
             cost_blocks.append(sp.csc_matrix((n, len(block))))
@@ -474,7 +470,7 @@ def _od_pairs(
         limit = std.cutoff if before is not None else std.max_minutes
         oi, oj, om = _od_arrays(engine, demand, block, limit)
         oi = pos[oi]
-        near = cKDTree(_projected_xy(block)).sparse_distance_matrix(tree_d, std.max_distance_m, output_type="ndarray")
+        near = cKDTree(bxy).sparse_distance_matrix(tree_d, std.max_distance_m, output_type="ndarray")
         within = om <= std.max_minutes
         ci = np.concatenate([oi[within], pos[near["j"].astype(np.int64)]])
         cj = np.concatenate([oj[within], near["i"].astype(np.int64)])
@@ -485,7 +481,7 @@ def _od_pairs(
             useful = om < before[oi]
             if reach is not None and dxy is not None:
                 local = np.searchsorted(pos, oi)
-                straight = np.hypot(*(dxy[local] - _projected_xy(block)[oj]).T)
+                straight = np.hypot(*(dxy[local] - bxy[oj]).T)
                 useful &= straight <= reach[local]
             cost_blocks.append(sp.csc_matrix((om[useful], (oi[useful], oj[useful])), shape=(n, len(block))))
     coverage = sp.hstack(cov_blocks, format="csc")
@@ -493,11 +489,11 @@ def _od_pairs(
     return cost, coverage
 
 
-def _neighbour_reach(demand: gpd.GeoDataFrame, kept: gpd.GeoDataFrame, k: int | None) -> FloatArray | None:
-    """Straight-line distance from each demand to its ``k``-th nearest site (``None``: all)."""
-    if k is None or k >= len(kept):
+def _neighbour_reach(dxy: FloatArray, kxy: FloatArray, k: int | None) -> FloatArray | None:
+    """Straight-line distance from each demand (``dxy``) to its ``k``-th nearest site (``None``: all)."""
+    if k is None or k >= len(kxy):
         return None
-    dist, _ = cKDTree(_projected_xy(kept)).query(_projected_xy(demand), k=[k])
+    dist, _ = cKDTree(kxy).query(dxy, k=[k])
     return np.asarray(dist[:, 0], dtype=np.float64) * (1 + 1e-12)
 
 

@@ -138,14 +138,6 @@ class _Rules:
             ok &= ~critical[None, :] | same
         return ok
 
-    def satisfied(self, sel: IntArray) -> bool:
-        if self.n_req:
-            rs = self.req_of[sel]
-            if np.unique(rs[rs >= 0]).size < self.n_req:
-                return False
-        kind_cnt = np.bincount(self.kind_of[sel], minlength=len(self.cap))
-        return bool((kind_cnt <= self.cap).all())
-
     # MILP rows -----------------------------------------------------------------------
     def milp_rows(self, n_cols: int) -> list[LinearConstraint]:
         rows: list[LinearConstraint] = []
