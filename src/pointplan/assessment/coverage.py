@@ -210,6 +210,8 @@ def engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngi
     """
     from pointplan.network import HybridEngine, make_engine, make_hybrid_engine
 
+    if getattr(engine, "mode", None) == mode:
+        return engine
     if isinstance(engine, HybridEngine):
         return make_hybrid_engine(engine.graph, mode=mode)
     graph = getattr(engine, "graph", None)

@@ -226,6 +226,8 @@ def _streets_of_graph(source: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 #: mode graph -> (source, options) to build the same network for another mode
 _SOURCES: weakref.WeakKeyDictionary[nx.Graph, tuple[Any, dict[str, Any]]] = weakref.WeakKeyDictionary()
+#: The graphs :func:`graph_for_mode` built from a graph's source, by mode (kept while the graph lives).
+_FOR_MODE: weakref.WeakKeyDictionary[nx.Graph, dict[str, nx.MultiDiGraph]] = weakref.WeakKeyDictionary()
 #: Graph attribute naming the mode a graph was filtered for by :func:`load_network`.
 FILTERED_KEY = "pointplan_filtered_for"
 
@@ -437,4 +439,7 @@ def graph_for_mode(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
         )
         return G
     source, options = known
-    return load_network(source, mode=mode, **options)
+    per_mode = _FOR_MODE.setdefault(G, {})
+    if mode not in per_mode:  # the same source and options give the same graph: build it once
+        per_mode[mode] = load_network(source, mode=mode, **options)
+    return per_mode[mode]

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pointplan._validate import projected_crs
+from pointplan.assessment.coverage import engine_for_mode
 from pointplan.assessment.defaults import AVAILABILITY
 from pointplan.assessment.inputs import projected_xy
 from pointplan.assessment.stats import group_weighted_quantiles, weighted_quantile
@@ -82,21 +83,6 @@ class Draw:
     in_person_share: float
 
 
-def _engine_like(engine: Any, mode: str) -> Any:
-    """Return an engine like ``engine`` for another mode (same network, or the fallback)."""
-    from pointplan.network import HybridEngine, make_engine, make_hybrid_engine
-
-    if getattr(engine, "mode", None) == mode:
-        return engine
-    if isinstance(engine, HybridEngine):
-        return make_hybrid_engine(engine.graph, mode=mode)
-    graph = getattr(engine, "graph", None)
-    if graph is not None:
-        return make_engine(graph, mode=mode)
-    circuity = getattr(engine, "circuity", None)
-    return make_engine(None, mode=mode, **({"circuity": circuity} if circuity is not None else {}))
-
-
 class DrawModel:
     """The parts of an assessment that a draw perturbs, ready to re-evaluate quickly.
 
@@ -137,7 +123,7 @@ class DrawModel:
         self.max_distance_m = float(params.get("max_distance_m", 5000.0))
         self.visits_per_counter = float(params.get("visits_per_counter", 32.0))
         self.engine = assessment.engine
-        self.walk_engine = walk_engine if walk_engine is not None else _engine_like(self.engine, "walk")
+        self.walk_engine = walk_engine if walk_engine is not None else engine_for_mode(self.engine, "walk", None)
         self._prepare_demand()
         self._prepare_points(params)
         self._prepare_sites()
