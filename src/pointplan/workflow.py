@@ -26,7 +26,6 @@ building costs against the best unconstrained spot nearby. ``sites="grid"`` (CLI
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError, OutputError
+from pointplan.io import strict_json
 
 __all__ = ["CANDIDATE_SITES", "DEFAULT_ADD", "default_candidates", "propose_points", "run", "travel_engine"]
 
@@ -415,11 +415,7 @@ def _compare_unconstrained(
     recs = picks[cols].copy()
     recs["lon"] = picks.geometry.x.round(6).to_numpy()
     recs["lat"] = picks.geometry.y.round(6).to_numpy()
-    prop.summary["unconstrained_picks"] = [
-        {k: (None if isinstance(v, float) and not math.isfinite(v) else (v.item() if hasattr(v, "item") else v))
-         for k, v in r.items()}
-        for r in recs.to_dict("records")
-    ]  # fmt: skip
+    prop.summary["unconstrained_picks"] = strict_json(recs.to_dict("records"))
 
 
 def _sites_report(proposal: Any) -> pd.DataFrame:
@@ -461,15 +457,6 @@ _PROPOSAL_EXTRA = (
 )
 
 
-def _json_value(v: Any) -> Any:
-    """Return a JSON-safe scalar: NaN/inf become null, numpy scalars plain Python."""
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _points_csv(assessment: Any) -> pd.DataFrame:
     """``points.csv``: the report's point table plus the queue (issue 17) and bus (issue 16) columns."""
     from pointplan.report.run_tables import run_points_table
@@ -490,10 +477,7 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     s["bus_population_share_near"] = bus_population_share_near(assessment)  # issue 16
     f = run_findings(assessment)
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
-    s["findings"] = [
-        {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
-        for r in f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
-    ]
+    s["findings"] = f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
     props: list[dict[str, Any]] = []
     if proposal is not None:
         for _, r in proposal.points.iterrows():
@@ -508,7 +492,7 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
                     "gain_people_covered": float(r["gain_people_covered"]),
                     "gain_person_minutes_saved": float(r["gain_person_minutes_saved"]),
                     "serves_units": str(r["serves_units"]),
-                    **{c: _json_value(r[c]) for c in _PROPOSAL_EXTRA if c in proposal.points.columns},
+                    **{c: r[c] for c in _PROPOSAL_EXTRA if c in proposal.points.columns},
                 }
             )
         ps: dict[str, Any] = {
@@ -539,7 +523,7 @@ def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     if missing:  # pragma: no cover - guards the contract
         msg = f"summary lacks {missing}"
         raise RuntimeError(msg)
-    return s
+    return strict_json(s)  # NaN/inf -> null, numpy scalars -> Python (what write_json writes)
 
 
 _STEPS = ("Loading units and points", "Assessing", "Proposing", "Writing outputs")
