@@ -20,28 +20,31 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pointplan import settings
-from pointplan._validate import check_number, projected_crs
 from pointplan.assessment._engine import TravelEngine
-from pointplan.assessment.coverage import coverage_by_mode, nearest_view, own_unit_minutes, unit_travel_table
-from pointplan.assessment.defaults import (
-    AVAILABILITY,
-    DEFAULT_COUNTERS,
-    E2SFCA_STEPS,
-    RULE_KINDS,
-    VISITS_PER_COUNTER_PER_DAY,
+from pointplan.assessment.coverage import (
+    apply_nearest,
+    coverage_by_mode,
+    engine_for_mode,
+    own_unit_minutes,
+    unit_travel_table,
 )
+from pointplan.assessment.defaults import RULE_KINDS, VISITS_PER_COUNTER_PER_DAY
 from pointplan.assessment.equity import equity_table, unit_gini
 from pointplan.assessment.fca import demand_access, unit_access
 from pointplan.assessment.inputs import check_network_covers, prepare_demand, prepare_points
 from pointplan.assessment.load import demand_visits_step, point_load, supply_counters, unit_load
+from pointplan.assessment.options import AssessSettings, make_settings
 from pointplan.assessment.result import Assessment
 from pointplan.assessment.rules import check_rules, load_findings, reach_findings, sort_findings
 from pointplan.assessment.summary import build_summary
@@ -49,118 +52,133 @@ from pointplan.assessment.summary import build_summary
 __all__ = ["assess"]
 
 
-@dataclass(frozen=True)
-class _Options:
-    """The checked parameters of one assessment."""
+class Travel(Protocol):
+    """Where the figures get their travel times: the engine (:func:`assess`) or kept times (Scenario)."""
 
-    mode: str
-    max_minutes: float
-    max_distance_m: float
-    modes: tuple[str, ...]
-    visits_per_counter: float
-    counters_default: dict[str, int]
-    availability: dict[str, float]
-    huff_beta_per_min: float
-    rule_kinds: tuple[str, ...]
-    max_off_network_share: float
+    def nearest(self) -> pd.DataFrame:
+        """The engine's ``nearest`` answer for every demand place (``dest``, ``minutes``, ``distance_m``)."""
+        ...
 
-    def params(self) -> dict[str, Any]:
-        """Return the parameters as stored in :attr:`Assessment.params`."""
-        return {
-            "max_minutes": self.max_minutes,
-            "max_distance_m": self.max_distance_m,
-            "mode": self.mode,
-            "modes": list(self.modes),
-            "visits_per_counter": self.visits_per_counter,
-            "counters_default": dict(self.counters_default),
-            "availability": dict(self.availability),
-            "huff_beta_per_min": self.huff_beta_per_min,
-            "e2sfca_steps": dict(E2SFCA_STEPS),
-            "rule_kinds": list(self.rule_kinds),
-            "max_off_network_share": self.max_off_network_share,
-        }
+    def own_unit(self) -> npt.NDArray[np.float64]:
+        """Minutes to the nearest point in one's own unit (``inf`` where it has none)."""
+        ...
+
+    def od(self) -> pd.DataFrame:
+        """Pairs within :attr:`AssessSettings.od_minutes`: ``i``, ``j``, ``minutes``."""
+        ...
+
+    def mode_minutes(self, mode: str) -> npt.NDArray[np.float64]:
+        """Minutes to the nearest point by another mode."""
+        ...
 
 
-def _options(
-    mode: str | None,
-    max_minutes: float | None,
-    max_distance_m: float | None,
-    modes: Sequence[str],
-    visits_per_counter: float,
-    counters_default: Mapping[str, int] | None,
-    availability: Mapping[str, float] | None,
-    huff_beta_per_min: float,
-    rule_kinds: Sequence[str],
-    max_off_network_share: float,
-) -> _Options:
-    minutes = settings.standard_minutes if max_minutes is None else max_minutes
-    dist = settings.standard_distance_m if max_distance_m is None else max_distance_m
-    check_number(minutes, "max_minutes", minimum=0, strict=True)
-    check_number(dist, "max_distance_m", minimum=0)
-    check_number(visits_per_counter, "visits_per_counter", minimum=0, strict=True)
-    check_number(huff_beta_per_min, "huff_beta_per_min", minimum=0)
-    projected_crs()  # distances are never measured in degrees
-    return _Options(
-        mode=mode or settings.default_mode,
-        max_minutes=float(minutes),
-        max_distance_m=float(dist),
-        modes=tuple(modes),
-        visits_per_counter=float(visits_per_counter),
-        counters_default={**DEFAULT_COUNTERS, **(counters_default or {})},
-        availability={**AVAILABILITY, **(availability or {})},
-        huff_beta_per_min=float(huff_beta_per_min),
-        rule_kinds=tuple(rule_kinds),
-        max_off_network_share=float(max_off_network_share),
-    )
+class EngineTravel:
+    """The travel times of a fresh assessment: each one asked of the engine."""
+
+    def __init__(self, s: AssessSettings, demand: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
+        assert s.engine is not None
+        self.s, self.engine, self.demand, self.points = s, s.engine, demand, points
+
+    def nearest(self) -> pd.DataFrame:
+        """See :class:`Travel`."""
+        return self.engine.nearest(self.demand, self.points)
+
+    def own_unit(self) -> npt.NDArray[np.float64]:
+        """See :class:`Travel`."""
+        return own_unit_minutes(self.demand, self.points, self.engine)
+
+    def od(self) -> pd.DataFrame:
+        """See :class:`Travel`."""
+        return self.engine.od_long(self.demand, self.points, self.s.od_minutes)
+
+    def mode_minutes(self, mode: str) -> npt.NDArray[np.float64]:
+        """See :class:`Travel`."""
+        eng = engine_for_mode(self.engine, mode, self.s.network)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return eng.nearest(self.demand, self.points)["minutes"].to_numpy(dtype=float)
 
 
-def _units_and_points(
-    points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, opts: _Options
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Step 1: the units (default: the 126 of Hanoi) and the checked points with their unit."""
+def prepare_inputs(
+    points: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame | None,
+    demand: gpd.GeoDataFrame | None,
+    s: AssessSettings,
+    demand_cell_m: float | None = None,
+) -> tuple[AssessSettings, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Step 1: check the units, points, demand and engine; return the completed settings.
+
+    Returns the settings with ``units``, ``demand`` (checked, kept before any figure is
+    added) and ``engine`` filled, the checked points (indexed by id) and a working copy
+    of the demand.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.options import make_settings
+    >>> c = tiny_city()
+    >>> s, pts, dem = prepare_inputs(c["points"], c["units"], c["demand"], make_settings(engine=c["engine"]))
+    >>> s.mode, list(pts.index), len(dem)
+    ('bike', ['P1'], 4)
+    """
     from pointplan.data import load_units, validate_units
 
     units = load_units() if units is None else units
     validate_units(units, topology=False)
-    pts = prepare_points(points, opts.counters_default)
+    pts = prepare_points_for(points, units, s)
+    reuse = s.demand is not None and demand is None  # a re-assessment: demand already checked
+    if reuse:
+        dem = s.demand
+    else:
+        user_given = demand is not None
+        if demand is None:
+            from pointplan.demand import build_demand
+
+            demand = build_demand(units, cell_m=demand_cell_m)
+        dem = prepare_demand(demand, units)
+        dem.attrs["demand_method"] = str(demand.attrs.get("demand_method", "user" if user_given else ""))
+    engine = s.engine
+    if engine is None:
+        from pointplan.network import make_engine
+
+        engine = make_engine(s.network, mode=s.mode)
+    if not (reuse and s.engine is not None):
+        check_network_covers(engine, dem, s.max_off_network_share)
+    s = replace(s, units=units, demand=dem, engine=engine)
+    return s, pts, dem.copy()
+
+
+def prepare_points_for(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, s: AssessSettings) -> gpd.GeoDataFrame:
+    """Step 1: the checked points with their unit (found from the units where not given).
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.options import make_settings
+    >>> c = tiny_city()
+    >>> prepare_points_for(c["points"].drop(columns="unit_code"), c["units"], make_settings())["unit_code"].tolist()
+    ['00001']
+    """
+    pts = prepare_points(points, s.counters_default)
     if "unit_code" not in points.columns or pts["unit_code"].isna().all():
         from pointplan.points import assign_units
 
         pts["unit_code"] = assign_units(pts, units).to_numpy()
-    return units, pts
-
-
-def _demand(demand: gpd.GeoDataFrame | None, units: gpd.GeoDataFrame, cell_m: float | None) -> gpd.GeoDataFrame:
-    """Step 1: the checked demand (default: WorldPop rescaled to official populations)."""
-    if demand is None:
-        from pointplan.demand import build_demand
-
-        demand = build_demand(units, cell_m=cell_m)
-    return prepare_demand(demand, units)
-
-
-def _engine(engine: TravelEngine | None, network: Any, opts: _Options, demand: gpd.GeoDataFrame) -> TravelEngine:
-    """Step 1: the travel-time engine, refused if its network misses the study area."""
-    if engine is None:
-        from pointplan.network import make_engine
-
-        engine = make_engine(network, mode=opts.mode)
-    check_network_covers(engine, demand, opts.max_off_network_share)
-    return engine
+    return pts
 
 
 def _unit_table(
-    units: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, pts: gpd.GeoDataFrame, opts: _Options, method: str
+    units: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, pts: gpd.GeoDataFrame, s: AssessSettings, method: str
 ) -> gpd.GeoDataFrame:
     """Step 5: one row per unit: travel, access, load, equity, precision of the nearest points."""
-    u = unit_travel_table(units, dem, pts, opts.rule_kinds)
+    u = unit_travel_table(units, dem, pts, s.rule_kinds)
     u = unit_access(u, dem)
-    u = unit_load(u, dem, pts, opts.availability)
+    u = unit_load(u, dem, pts, s.availability)
     u["gini_minutes"] = unit_gini(dem, u.index)
     prec = dem.assign(p=dem["nearest_point"].map(pts["location_precision"])).groupby("unit_code")["p"]
     u["nearest_point_precision"] = prec.agg(lambda s: ";".join(sorted(set(s.dropna())))).reindex(u.index)
     u["travel_time_method"] = method
-    u["mode"] = opts.mode
+    u["mode"] = s.mode
     return u
 
 
@@ -213,12 +231,106 @@ def _fallback_error(engine: TravelEngine, mode: str) -> dict[str, Any]:
 
 
 def _findings(
-    pts: pd.DataFrame, units: gpd.GeoDataFrame, u: pd.DataFrame, dem: pd.DataFrame, opts: _Options
+    pts: pd.DataFrame, units: gpd.GeoDataFrame, u: pd.DataFrame, dem: pd.DataFrame, s: AssessSettings
 ) -> pd.DataFrame:
     """Step 6: rule findings, then load and reach findings, errors first."""
-    rules = check_rules(pts, units, rule_kinds=opts.rule_kinds)
-    extra = [*load_findings(pts), *reach_findings(u, dem, opts.max_minutes, opts.max_distance_m)]
+    rules = check_rules(pts, units, rule_kinds=s.rule_kinds)
+    extra = [*load_findings(pts), *reach_findings(u, dem, s.max_minutes, s.max_distance_m)]
     return sort_findings(rules, extra)
+
+
+def assessment_figures(
+    s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: Travel
+) -> Assessment:
+    """Steps 2–6: every figure of an assessment from checked inputs and their travel times.
+
+    :func:`assess` calls it with the engine's times, :class:`pointplan.Scenario` with the
+    times it keeps, so both give the same figures for the same points.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.options import make_settings
+    >>> c = tiny_city()
+    >>> s = make_settings(engine=c["engine"], modes=(), visits=c["visits"])
+    >>> s, pts, dem = prepare_inputs(c["points"], c["units"], c["demand"], s)
+    >>> assessment_figures(s, pts, dem, EngineTravel(s, dem, pts)).units["coverage_share"].tolist()
+    [1.0, 0.6]
+    """
+    engine = s.engine
+    assert engine is not None and s.units is not None
+    method = str(getattr(engine, "method", "unknown"))
+    # 2. The nearest point anywhere (no administrative boundary), the standard, own unit.
+    dem = apply_nearest(dem, pts, travel.nearest(), method, s.max_minutes, s.max_distance_m)
+    dem["own_unit_minutes"] = travel.own_unit()
+    # 3. Floating-catchment access.
+    supply = supply_counters(pts, s.availability)
+    od = travel.od()
+    dem = demand_access(dem, od, supply, s.max_minutes)
+    # 4. Visits and load.
+    dem = demand_visits_step(dem, s.units, s.visits)
+    pts = point_load(
+        pts,
+        dem,
+        od,
+        supply,
+        availability=s.availability,
+        visits_per_counter=s.visits_per_counter,
+        huff_beta_per_min=s.huff_beta_per_min,
+    )
+    pts["travel_time_method"] = method
+    # 5. Units, coverage by mode, equity.
+    u = _unit_table(s.units, dem, pts, s, method)
+    coverage, within_by_mode = coverage_by_mode(
+        u, dem, pts, engine, mode=s.mode, modes=s.modes, max_minutes=s.max_minutes, mode_minutes=travel.mode_minutes
+    )
+    equity = equity_table(dem, u, method)
+    # 6. Findings and summary.
+    return _summarise(s, u, pts, dem, coverage, equity, within_by_mode, method)
+
+
+def _summarise(
+    s: AssessSettings,
+    u: gpd.GeoDataFrame,
+    pts: gpd.GeoDataFrame,
+    dem: gpd.GeoDataFrame,
+    coverage: pd.DataFrame,
+    equity: pd.DataFrame,
+    within_by_mode: dict[str, float],
+    method: str,
+) -> Assessment:
+    """Step 6: findings, the summary and the :class:`Assessment` (tables in EPSG:4326)."""
+    assert s.units is not None and s.engine is not None
+    findings = _findings(pts, s.units, u, dem, s)
+    summary = build_summary(
+        name=s.name,
+        units=u,
+        points=pts,
+        demand=dem,
+        findings=findings,
+        coverage=coverage,
+        within_minutes_by_mode=within_by_mode,
+        params=s.params(),
+        method=method,
+        demand_method=str(dem.attrs.get("demand_method", "user")),
+    )
+    method = _record_methods(u, dem, summary, s.engine, s.mode)
+    geo = settings.geographic_crs
+    return Assessment(
+        units=u.to_crs(geo),
+        points=pts.to_crs(geo),
+        demand=dem.to_crs(geo),
+        findings=findings,
+        coverage=coverage,
+        equity=equity,
+        summary=summary,
+        mode=s.mode,
+        travel_time_method=method,
+        params=s.params(),
+        name=s.name,
+        engine=s.engine,
+        settings=s,
+    )
 
 
 def assess(
@@ -259,7 +371,8 @@ def assess(
         A road network (osmnx graph or a ``.osm``/``.graphml`` path). ``None``: straight-line
         distance × circuity ÷ speed (every table says which method was used).
     engine
-        A ready travel-time engine (overrides ``network``/``mode``).
+        A ready travel-time engine (overrides ``network``). ``mode`` defaults to the
+        engine's mode; a ``mode`` that differs from it is an :class:`InputError`.
     max_minutes, max_distance_m
         The standard: within ``max_minutes`` **or** ``max_distance_m`` (defaults 30 min, 5 km).
     modes
@@ -290,7 +403,8 @@ def assess(
     Returns
     -------
     Assessment
-        Tables and summary. 2SFCA/E2SFCA are ``NaN`` in the demand table where no point
+        Tables and summary; :attr:`Assessment.settings` holds every setting, so
+        :func:`pointplan.reassess` can assess another set of points the same way. 2SFCA/E2SFCA are ``NaN`` in the demand table where no point
         is within the catchment; the unit and equity tables count those residents as
         having 0 counters, and the summary gives their number
         (``population_without_point_in_catchment``).
@@ -310,77 +424,21 @@ def assess(
     >>> a.demand["within_standard"].tolist(), float(a.points.loc["P1", "visits_per_day"])
     ([True, True, True, False], 40.0)
     """
-    opts = _options(
-        mode,
-        max_minutes,
-        max_distance_m,
-        modes,
-        visits_per_counter,
-        counters_default,
-        availability,
-        huff_beta_per_min,
-        rule_kinds,
-        max_off_network_share,
-    )
-    units, pts = _units_and_points(points, units, opts)
-    dem = _demand(demand, units, demand_cell_m)
-    engine = _engine(engine, network, opts, dem)
-    method = str(getattr(engine, "method", "unknown"))
-    # 2. The nearest point anywhere (no administrative boundary), the standard, own unit.
-    dem = nearest_view(dem, pts, engine, opts.max_minutes, opts.max_distance_m)
-    dem["own_unit_minutes"] = own_unit_minutes(dem, pts, engine)
-    # 3. Floating-catchment access.
-    supply = supply_counters(pts, opts.availability)
-    od = engine.od_long(dem, pts, max(opts.max_minutes, max(E2SFCA_STEPS)))
-    dem = demand_access(dem, od, supply, opts.max_minutes)
-    # 4. Visits and load.
-    dem = demand_visits_step(dem, units, visits)
-    pts = point_load(
-        pts,
-        dem,
-        od,
-        supply,
-        availability=opts.availability,
-        visits_per_counter=opts.visits_per_counter,
-        huff_beta_per_min=opts.huff_beta_per_min,
-    )
-    pts["travel_time_method"] = method
-    # 5. Units, coverage by mode, equity.
-    u = _unit_table(units, dem, pts, opts, method)
-    coverage, within_by_mode = coverage_by_mode(
-        u, dem, pts, engine, mode=opts.mode, modes=opts.modes, max_minutes=opts.max_minutes, network=network
-    )
-    equity = equity_table(dem, u, method)
-    # 6. Findings and summary.
-    findings = _findings(pts, units, u, dem, opts)
-    demand_method = dem.attrs.get(
-        "demand_method", demand.attrs.get("demand_method", "user") if demand is not None else ""
-    )
-    summary = build_summary(
-        name=name,
-        units=u,
-        points=pts,
-        demand=dem,
-        findings=findings,
-        coverage=coverage,
-        within_minutes_by_mode=within_by_mode,
-        params=opts.params(),
-        method=method,
-        demand_method=str(demand_method),
-    )
-    method = _record_methods(u, dem, summary, engine, opts.mode)
-    geo = settings.geographic_crs
-    return Assessment(
-        units=u.to_crs(geo),
-        points=pts.to_crs(geo),
-        demand=dem.to_crs(geo),
-        findings=findings,
-        coverage=coverage,
-        equity=equity,
-        summary=summary,
-        mode=opts.mode,
-        travel_time_method=method,
-        params=opts.params(),
-        name=name,
+    s = make_settings(
+        mode=mode,
         engine=engine,
+        max_minutes=max_minutes,
+        max_distance_m=max_distance_m,
+        modes=modes,
+        visits_per_counter=visits_per_counter,
+        counters_default=counters_default,
+        availability=availability,
+        huff_beta_per_min=huff_beta_per_min,
+        rule_kinds=rule_kinds,
+        max_off_network_share=max_off_network_share,
+        name=name,
+        network=network,
+        visits=visits,
     )
+    s, pts, dem = prepare_inputs(points, units, demand, s, demand_cell_m)
+    return assessment_figures(s, pts, dem, EngineTravel(s, dem, pts))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -22,7 +22,9 @@ from pointplan.assessment.defaults import BEYOND_MINUTES, EPS, RULE_KINDS
 from pointplan.assessment.inputs import projected_xy
 from pointplan.assessment.stats import group_weighted_quantiles
 
-__all__ = ["coverage_by_mode", "engine_for_mode", "nearest_view", "own_unit_minutes", "unit_travel_table"]
+__all__ = [
+    "apply_nearest",
+    "coverage_by_mode", "engine_for_mode", "nearest_view", "own_unit_minutes", "unit_travel_table"]
 
 
 def nearest_view(
@@ -61,7 +63,31 @@ def nearest_view(
     >>> out["minutes"].round(6).tolist(), out["within_standard"].tolist()
     ([2.5, 35.0], [True, False])
     """
-    near = engine.nearest(demand, points)
+    return apply_nearest(demand, points, engine.nearest(demand, points), engine.method, max_minutes, max_distance_m)
+
+
+def apply_nearest(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    near: pd.DataFrame,
+    engine_method: str,
+    max_minutes: float,
+    max_distance_m: float,
+) -> gpd.GeoDataFrame:
+    """Write an engine's ``nearest`` answer and the standard into the demand (in place).
+
+    The step of :func:`nearest_view` after routing, shared with :class:`pointplan.Scenario`,
+    which reads ``near`` from the travel times it keeps.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585500.0], [2325000.0]), crs=32648)
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([585000.0], [2325000.0]), index=["P1"], crs=32648)
+    >>> near = pd.DataFrame({"dest": ["P1"], "minutes": [40.0], "distance_m": [600.0]})
+    >>> apply_nearest(dem, pts, near, "network", 30, 5000)[["within_minutes", "within_standard"]].values.tolist()
+    [[False, True]]
+    """
     demand["nearest_point"] = near["dest"].to_numpy()
     demand["minutes"] = near["minutes"].to_numpy(dtype=float)
     demand["distance_m"] = near["distance_m"].to_numpy(dtype=float)
@@ -70,8 +96,8 @@ def nearest_view(
     demand["within_minutes"] = demand["minutes"] <= max_minutes + EPS
     demand["within_distance"] = demand["straight_m"] <= max_distance_m + EPS
     demand["within_standard"] = demand["within_minutes"] | demand["within_distance"]
-    demand["method"] = engine.method
-    demand["travel_time_method"] = point_methods(near, engine.method)
+    demand["method"] = engine_method
+    demand["travel_time_method"] = point_methods(near, engine_method)
     return demand
 
 
@@ -238,6 +264,7 @@ def coverage_by_mode(
     modes: Sequence[str],
     max_minutes: float,
     network: Any = None,
+    mode_minutes: Callable[[str], npt.NDArray[np.float64]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Coverage per unit for the main mode and each of ``modes``.
 
@@ -250,6 +277,9 @@ def coverage_by_mode(
         Per unit (index ``code``): ``coverage_share_{mode}`` (the standard) and
         ``within_{max_minutes}_min_share_{mode}`` (time only), ``travel_time_method``;
         and the city-wide share of people within ``max_minutes`` per mode.
+
+    Other modes' minutes come from ``mode_minutes(mode)`` when given (the kept travel
+    times of a :class:`pointplan.Scenario`), else from the engine for that mode.
 
     Examples
     --------
@@ -271,6 +301,8 @@ def coverage_by_mode(
     for m in dict.fromkeys([mode, *modes]):
         if m == mode:
             mins = demand["minutes"].to_numpy(dtype=float)
+        elif mode_minutes is not None:
+            mins = mode_minutes(m)
         else:
             mins = _mode_minutes(demand, points, engine_for_mode(engine, m, network))
         in_time = mins <= max_minutes + EPS

@@ -9,8 +9,8 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +20,9 @@ import shapely
 from pointplan import settings
 from pointplan._errors import InputError
 from pointplan.assessment._engine import TravelEngine
+
+if TYPE_CHECKING:
+    from pointplan.assessment.options import AssessSettings
 
 __all__ = ["COMPARE_METRICS", "Assessment"]
 
@@ -52,7 +55,7 @@ def _with_discs(areas: gpd.GeoDataFrame, points: gpd.GeoDataFrame, dist_m: float
     return proj.set_geometry(gpd.GeoSeries(merged, index=proj.index, crs=proj.crs))
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Assessment:
     """Result of :func:`pointplan.assess`: tidy tables and a summary.
 
@@ -84,6 +87,15 @@ class Assessment:
         Scenario name.
     engine
         The travel-time engine used (for service areas and re-assessments).
+    uncertainty
+        The intervals of :func:`pointplan.uncertainty.run_uncertainty` once computed: set
+        with :meth:`with_uncertainty`, which returns a new assessment.
+    settings
+        Every setting of the assessment (:class:`~pointplan.assessment.options.AssessSettings`),
+        carried to another set of points by :func:`pointplan.reassess`.
+
+    The assessment is immutable (a frozen dataclass): what is learnt later comes back as
+    a new object.
 
     Examples
     --------
@@ -107,8 +119,31 @@ class Assessment:
     params: dict[str, Any] = field(default_factory=dict)
     name: str = "scenario"
     engine: TravelEngine | None = field(default=None, repr=False)
-    #: The intervals of :func:`pointplan.uncertainty.run_uncertainty` once computed (``run`` fills it).
     uncertainty: Any = field(default=None, repr=False)
+    settings: AssessSettings | None = field(default=None, repr=False)
+
+    def with_uncertainty(self, uncertainty: Any) -> Assessment:
+        """Return a copy of this assessment with its uncertainty intervals.
+
+        Parameters
+        ----------
+        uncertainty
+            The result of :func:`pointplan.uncertainty.run_uncertainty`.
+
+        Returns
+        -------
+        Assessment
+            A new assessment; this one is unchanged.
+
+        Examples
+        --------
+        >>> from pointplan.assessment._demo import tiny_assessment
+        >>> a = tiny_assessment()
+        >>> b = a.with_uncertainty({"draws": 0})
+        >>> b.uncertainty, a.uncertainty, b.units is a.units
+        ({'draws': 0}, None, True)
+        """
+        return replace(self, uncertainty=uncertainty)
 
     def service_areas(self, max_minutes: float | None = None, *, include_distance: bool = True) -> gpd.GeoDataFrame:
         """Return the area within the standard around each point (polygons).
