@@ -40,6 +40,7 @@ from pointplan._errors import (
 )
 from pointplan._text import name_key, normalize_name
 from pointplan.access import Assessment, assess, check_rules
+from pointplan.assessment import Scenario, reassess
 from pointplan.data import data_status, load_boundary, load_units
 from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
@@ -55,6 +56,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "Assessment",
+    "Scenario",
     "CRSError",
     "DataIntegrityError",
     "DataNotFoundError",
@@ -75,6 +77,7 @@ __all__ = [
     "UnreachableWarning",
     "__version__",
     "assess",
+    "reassess",
     "branch_report",
     "build_demand",
     "candidates",

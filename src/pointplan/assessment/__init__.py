@@ -7,6 +7,9 @@ an :class:`Assessment` of tidy tables that the maps, the report and the command 
 How the subpackage is laid out:
 
 * :mod:`~pointplan.assessment.core` — :func:`assess`, a short sequence of named steps;
+* :mod:`~pointplan.assessment.options` — :class:`AssessSettings`, every setting, checked;
+* :mod:`~pointplan.assessment.reassess` — :func:`reassess`, the same settings on new points;
+* :mod:`~pointplan.assessment.scenario` — :class:`Scenario`, what-ifs answered incrementally;
 * :mod:`~pointplan.assessment.inputs` — checking the points, demand and network coverage;
 * :mod:`~pointplan.assessment.rules` — the rules (:func:`check_rules`) and findings;
 * :mod:`~pointplan.assessment.coverage` — nearest point, the standard, own unit, modes;
@@ -61,8 +64,11 @@ from pointplan.assessment.defaults import (
 )
 from pointplan.assessment.fca import WeightFunction, e2sfca, gaussian_decay, step_decay, two_sfca
 from pointplan.assessment.load import huff_visits
+from pointplan.assessment.options import AssessSettings
+from pointplan.assessment.reassess import reassess
 from pointplan.assessment.result import Assessment
 from pointplan.assessment.rules import check_rules
+from pointplan.assessment.scenario import Change, Scenario
 from pointplan.assessment.stats import weighted_gini, weighted_quantile
 
 __all__ = [
@@ -75,7 +81,10 @@ __all__ = [
     "OVERLOAD_UTILISATION",
     "RULE_KINDS",
     "VISITS_PER_COUNTER_PER_DAY",
+    "AssessSettings",
     "Assessment",
+    "Change",
+    "Scenario",
     "TravelEngine",
     "WeightFunction",
     "assess",
@@ -83,6 +92,7 @@ __all__ = [
     "e2sfca",
     "gaussian_decay",
     "huff_visits",
+    "reassess",
     "step_decay",
     "two_sfca",
     "weighted_gini",
