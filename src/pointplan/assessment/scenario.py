@@ -36,6 +36,7 @@ import shapely
 from pointplan import settings
 from pointplan._errors import InputError
 from pointplan.assessment._engine import TravelEngine
+from pointplan.assessment._fast import FastFigures, Figures
 from pointplan.assessment._kept import KeptTimes
 from pointplan.assessment.core import assessment_figures, prepare_points_for
 from pointplan.assessment.options import AssessSettings
@@ -99,7 +100,6 @@ class Change:
     changed_units: tuple[str, ...]
     changed_points: tuple[str, ...]
     seconds: float = 0.0
-    _assessment: Assessment | None = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
         return "" if self.point_id is None else str(self.point_id)
@@ -119,6 +119,7 @@ class _Step:
     cols_before: dict[str, Any] = field(default_factory=dict)
     cols_after: dict[str, Any] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
+    fast_slots: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def _strip(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -172,7 +173,8 @@ class Scenario:
         for m in self._modes(settings_):
             self._kept(m)
         self._own_units(None)
-        self._a = self._figures()
+        self._fast: FastFigures | None = None
+        self._fig = self._full()
 
     # -- construction --------------------------------------------------------------------
 
@@ -232,7 +234,7 @@ class Scenario:
         >>> Scenario.from_assessment(tiny_assessment()).summary["share_beyond_30_min"]
         0.1
         """
-        return dict(self._a.summary)
+        return dict(self._fig.summary)
 
     @property
     def points(self) -> gpd.GeoDataFrame:
@@ -256,7 +258,7 @@ class Scenario:
         >>> Scenario.from_assessment(tiny_assessment()).units["coverage_share"].tolist()
         [1.0, 0.6]
         """
-        return self._a.units.copy()
+        return self._fig.units.copy()
 
     @property
     def settings(self) -> AssessSettings:
@@ -516,8 +518,8 @@ class Scenario:
             raise InputError(msg)
         t0 = time.perf_counter()
         step = self._undo.pop()
-        before = self._a
-        self._apply(step.points_before, step.settings_before, step.slots, step.cols_before)
+        before = self._fig
+        self._apply(step.points_before, step.settings_before, step.slots, step.cols_before, step.fast_slots)
         self._redo.append(step)
         self._history.append({"op": "undo"})
         return self._change("undo", step.point_id, before, t0)
@@ -543,8 +545,8 @@ class Scenario:
             raise InputError(msg)
         t0 = time.perf_counter()
         step = self._redo.pop()
-        before = self._a
-        self._apply(step.points_after, step.settings_after, step.slots, step.cols_after)
+        before = self._fig
+        self._apply(step.points_after, step.settings_after, step.slots, step.cols_after, step.fast_slots)
         self._undo.append(step)
         self._history.append({"op": "redo"})
         return self._change("redo", step.point_id, before, t0)
@@ -713,13 +715,16 @@ class Scenario:
             settings_before=self._s,
             settings_after=self._s if settings_after is None else settings_after,
             slots=np.asarray(list(slots), np.int64),
+            fast_slots=np.asarray([self._slot_of[pid]] if pid in self._slot_of else list(slots), np.int64)
+            if settings_after is None
+            else np.empty(0, np.int64),
         )
 
     def _do(self, step: _Step, t0: float) -> Change:
         """Apply a new operation (routing what it moves), keep it for undo, return the change."""
-        before = self._a
+        before = self._fig
         step.cols_before = {m: self._columns_of(k, step.slots) for m, k in self._times.items()}
-        self._apply(step.points_after, step.settings_after, step.slots, None)
+        self._apply(step.points_after, step.settings_after, step.slots, None, step.fast_slots)
         step.cols_after = {m: self._columns_of(k, step.slots) for m, k in self._times.items()}
         self._undo.append(step)
         self._redo.clear()
@@ -738,9 +743,13 @@ class Scenario:
         settings_: AssessSettings,
         slots: IntArray,
         cols: dict[str, Any] | None,
+        fast_slots: IntArray,
     ) -> None:
-        """Make ``points`` and ``settings_`` current, updating only the kept times they touch."""
+        """Make ``points`` and ``settings_`` current, updating only the kept times and figures they touch."""
         old_points, old_s = self._points, self._s
+        fast = self._fast if settings_ is old_s else None
+        old = fast.before_change(fast_slots) if fast is not None else None
+        snap = self._snapshot() if fast is not None else None
         self._points, self._s = points, settings_
         for pid, slot in zip(self._ids[slots], slots, strict=True):
             if pid in points.index:
@@ -759,13 +768,57 @@ class Scenario:
         if settings_.mode != old_s.mode:
             self._own_units(None)
         elif len(slots):
-            codes = {str(u) for df in (old_points, points) for p in self._ids[slots] if p in df.index
-                     for u in [df.loc[p, "unit_code"]] if pd.notna(u)}
-            self._own_units(sorted(codes))
-        self._a = self._figures()
+            self._own_units(self._point_units(old_points, points, slots))
+        if fast is None or old is None or snap is None:
+            self._fig = self._full()
+            return
+        assert settings_.units is not None
+        fast.after_change(prepare_points_for(points, settings_.units, settings_), old)
+        touched = set(self._point_units(old_points, points, fast_slots)) | self._touched_units(snap)
+        self._fig = fast.figures(self._ids, sorted(touched))
 
-    def _change(self, op: str, pid: str | None, before: Assessment, t0: float) -> Change:
-        after = self._a
+    def _point_units(self, before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, slots: IntArray) -> list[str]:
+        """Units of the points in ``slots``, before and after."""
+        codes = set()
+        for df in (before, after):
+            for p in self._ids[slots]:
+                if p in df.index and pd.notna(df.loc[p, "unit_code"]):
+                    codes.add(str(df.loc[p, "unit_code"]))
+        return sorted(codes)
+
+    def _snapshot(self) -> tuple[FloatArray, ...]:
+        assert self._fast is not None
+        f = self._fast
+        return (f.near.astype(float), f.minutes.copy(), self._own.copy(), f.straight.copy())
+
+    def _touched_units(self, snap: tuple[FloatArray, ...]) -> set[str]:
+        """Units holding a demand place whose nearest, minutes, own-unit minutes or straight line changed."""
+        assert self._fast is not None
+        f = self._fast
+        now = (f.near.astype(float), f.minutes, self._own, f.straight)
+        diff = np.zeros(len(self._own), bool)
+        for a, b in zip(snap, now, strict=True):
+            diff |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        return {str(c) for c in pd.unique(f.unit_code[diff]) if pd.notna(c)}
+
+    def _full(self) -> Figures:
+        """Every figure by the full path; (re)start the kept figures from it."""
+        a = self._figures()
+        s = self._s
+        assert s.units is not None
+        self._fast = FastFigures(
+            s,
+            a,
+            self._kept(s.mode),
+            self._active_slots,
+            prepare_points_for(self._points, s.units, s),
+            self._own,
+            lambda m: self._kept(m).nearest_minutes(),
+        )
+        return Figures(a.summary, a.units, a.points)
+
+    def _change(self, op: str, pid: str | None, before: Figures, t0: float) -> Change:
+        after = self._fig
         cols = [c for c in after.units.columns if c != after.units.geometry.name]
         ub, ua = pd.DataFrame(before.units[cols]), pd.DataFrame(after.units[cols])
         same = ((ub == ua) | (ub.isna() & ua.isna())).all(axis=1)
@@ -790,7 +843,6 @@ class Scenario:
             changed_units=changed_units,
             changed_points=changed_points,
             seconds=time.perf_counter() - t0,
-            _assessment=after,
         )
 
     def _check_id(self, point_id: object) -> str:
