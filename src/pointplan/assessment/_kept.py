@@ -58,6 +58,7 @@ class KeptTimes:
         self.on_rows = np.flatnonzero(self.o_on)
         self.on_index = np.full(self.n, -1, np.int64)
         self.on_index[self.on_rows] = np.arange(len(self.on_rows))
+        self.n_net = np.zeros(len(self.on_rows), np.int64)
         self.dem_on = demand.iloc[self.on_rows]
         self.M = np.full((self.n, capacity), np.inf)
         self.FB = np.full((len(self.on_rows), capacity), np.inf) if self.method == "hybrid" else None
@@ -172,10 +173,13 @@ class KeptTimes:
 
     def _net_reach(self, rows: IntArray) -> npt.NDArray[np.bool_]:
         """Whether each on-network row reaches an active on-network slot by the network."""
-        cols = np.flatnonzero(self.active & self.d_on)
-        if len(cols) == 0:
-            return np.zeros(len(rows), bool)
-        return np.isfinite(self.M[np.ix_(rows, cols)]).any(axis=1)
+        return self.n_net[self.on_index[rows]] > 0
+
+    def _count_net(self, slots: IntArray, sign: int) -> None:
+        """Add (+1) or take away (-1) the network routes of ``slots`` from each on-network row's count."""
+        live = slots[self.active[slots] & self.d_on[slots]]
+        if len(live) and len(self.on_rows):
+            self.n_net += sign * np.isfinite(self.M[np.ix_(self.on_rows, live)]).sum(axis=1)
 
     def set_columns(self, slots: Sequence[int], points: gpd.GeoDataFrame | None) -> None:
         """Give ``slots`` the points ``points`` (routed now), or deactivate them (``None``).
@@ -199,7 +203,8 @@ class KeptTimes:
         if len(slots):
             self._grow(int(slots.max()))
         hybrid = self.FB is not None and len(self.on_rows) > 0
-        reach_before = self._net_reach(self.on_rows) if hybrid else None
+        reach_before = self.n_net > 0 if hybrid else None
+        self._count_net(slots, -1)
         touched = np.isin(self.near, slots) | np.isin(self.second, slots)
         if cols is None:
             self.M[:, slots] = np.inf
@@ -214,8 +219,9 @@ class KeptTimes:
                 self.FB[:, slots] = fb
             self.d_on[slots] = d_on
             self.active[slots] = True
+        self._count_net(slots, +1)
         if hybrid:
-            flipped = self.on_rows[reach_before != self._net_reach(self.on_rows)]
+            flipped = self.on_rows[reach_before != (self.n_net > 0)]
             touched[flipped] = True
         if cols is not None:
             touched |= self._brought_nearer(slots)
@@ -250,7 +256,7 @@ class KeptTimes:
         by_net = np.zeros(self.n, bool)
         by_net[ok] = self.o_on[ok] & self.d_on[self.near[ok]]
         if len(self.on_rows):
-            by_net[self.on_rows] &= self._net_reach(self.on_rows)
+            by_net[self.on_rows] &= self.n_net > 0
         return np.where(by_net, "network", "fallback").astype(object)
 
     def own_unit(self, rows: IntArray, slots: IntArray) -> FloatArray:
