@@ -56,6 +56,15 @@ from pointplan._validate import (
     projected_crs,
 )
 from pointplan.data import load_units, old_unit_reference, representative_points, validate_units
+from pointplan.standins import (
+    LOCATION_PRECISIONS,
+    STAND_IN_PRECISIONS,
+    LocationPrecision,
+    is_stand_in,
+    load_standins,
+    read_package_table,
+    unit_point_addresses,
+)
 
 __all__ = [
     "LOCATION_PRECISIONS",
@@ -82,63 +91,6 @@ POINT_KINDS: tuple[str, ...] = (
     "head_office",
     "proposed",
 )
-
-#: Location precision flags, best first.
-#:
-#: - ``surveyed``: measured on site or given by the user as exact;
-#: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
-#: - ``geocoded``: an address-search answer that lies inside the unit the address names;
-#: - ``osm_mapped``: the position of a building as mapped in OpenStreetMap (not surveyed by us);
-#: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
-#: - ``place_in_unit``: the village or neighbourhood the address names, found inside the unit
-#:   (a geocoded answer at place level: the building is somewhere in that place);
-#: - ``unit_population_centre``: a stand-in at the populated place that minimises travel for the unit;
-#: - ``old_unit_reference``: the reference point of the pre-2025 ward named in the address;
-#: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
-#: - ``proposed``: a site proposed by the optimiser (not a real point yet);
-#: - ``unknown``: nothing is known of how it was located.
-LOCATION_PRECISIONS: tuple[str, ...] = (
-    "surveyed",
-    "reviewed",
-    "geocoded",
-    "osm_mapped",
-    "street_in_unit",
-    "place_in_unit",
-    "unit_population_centre",
-    "old_unit_reference",
-    "unit_representative_point",
-    "proposed",
-    "unknown",
-)
-
-#: Precisions whose coordinates are stand-ins, not the real site: the one definition the
-#: assessment, maps, reports and the uncertainty analysis share.
-STAND_IN_PRECISIONS: frozenset[str] = frozenset(
-    {"street_in_unit", "place_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
-)
-
-
-def is_stand_in(precision: pd.Series) -> pd.Series:
-    """Return a boolean Series: True where a location precision marks a stand-in.
-
-    Parameters
-    ----------
-    precision
-        The ``location_precision`` column of a points frame.
-
-    Returns
-    -------
-    pandas.Series
-        Boolean, with the input's index. ``unknown`` is not a stand-in but is not precise either.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_stand_in(pd.Series(["surveyed", "unit_representative_point", "unknown"])).tolist()
-    [False, True, False]
-    """
-    return precision.isin(STAND_IN_PRECISIONS)
-
 
 #: Columns of every points frame (plus ``geometry``).
 POINT_COLUMNS: tuple[str, ...] = (
@@ -188,9 +140,7 @@ _LAT_NAMES = ("lat", "latitude", "vi_do", "vĩ độ", "y")
 
 
 def _table(name: str) -> pd.DataFrame:
-    ref = resources.files("pointplan") / "tables" / name
-    with resources.as_file(ref) as path:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    return read_package_table(name)
 
 
 def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None) -> pd.Series:
@@ -264,40 +214,8 @@ def branch_report() -> pd.DataFrame:
     return br[cols].reset_index(drop=True)
 
 
-def unit_point_addresses(units: gpd.GeoDataFrame) -> pd.Series:
-    """Return the published address of each unit's service point.
-
-    The head-office address (``hq_address``), except where a published source gives the
-    unit's point another address (``tables/unit_point_overrides.csv``: Đống Đa, Phú Thượng,
-    Tây Hồ).
-
-    Parameters
-    ----------
-    units
-        The units, indexed by code, with ``hq_address``.
-
-    Returns
-    -------
-    pandas.Series
-        Address strings indexed by unit code.
-
-    Examples
-    --------
-    >>> from pointplan import load_units
-    >>> unit_point_addresses(load_units()).loc["00070"]
-    'Số 126 Hàng Trống, phường Hoàn Kiếm'
-    """
-    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
-    addr = units["hq_address"].astype(str).copy()
-    hit = addr.index.intersection(overrides.index)
-    addr.loc[hit] = overrides.loc[hit, "address"].map(normalize_name)
-    return addr
-
-
 def _unit_standins(units: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, pd.Series, pd.Series]:
     """Stand-in point, precision and note for each unit (the shipped table, else a point inside)."""
-    from pointplan.standins import load_standins
-
     rep = representative_points(units).to_crs(settings.geographic_crs)
     precision = pd.Series("unit_representative_point", index=units.index, dtype=object)
     notes = pd.Series("", index=units.index, dtype=object)

@@ -55,6 +55,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from pointplan import settings
+from pointplan._address import match_street_key, parse_street_address
 from pointplan._errors import InputError
 from pointplan._text import name_key, normalize_name
 from pointplan._validate import projected_crs
@@ -329,29 +330,13 @@ def hospital_sites(
 # --------------------------------------------------------------------------------------
 # Addresses: street match inside the unit
 # --------------------------------------------------------------------------------------
-_HOUSE_PART = re.compile(r"^\s*(?:số\s*)?\d", re.IGNORECASE)
-_CUT = re.compile(r"\s[-–]\s|\b(?:phường|thị trấn|tt|p\.|xã|quận|huyện)(?:\s|\.|$)", re.IGNORECASE)
-#: A street name after one of these words names an area (an urban area, a block), not a street.
-_AREA_WORDS = frozenset({"khu", "kđt", "kcn", "thôn", "xóm", "cụm", "tổ", "tòa", "toà", "lô", "đô", "thị", "tk"})
-
-
-def _address_heads(address: str) -> list[str]:
-    """Return the parts of an address that can name its street: the first, and any with a number."""
-    parts = normalize_name(str(address or "")).split(",")
-    heads = [parts[0]] + [p for p in parts[1:] if _HOUSE_PART.match(p)]
-    out = []
-    for h in heads:
-        h = _CUT.split(h.casefold() + " ", maxsplit=1)[0]
-        out.append(" " + re.sub(r"[^\w.]+", " ", h).strip() + " ")
-    return out
-
-
 def match_street(address: str, street_keys: Iterable[str]) -> str | None:
     """Return the longest street key that the address names, or ``None``.
 
-    The first part of the address (before a comma, a dash or a unit word such as "phường")
-    is searched for whole words, then any later part that starts with a house number. A name
-    that follows an area word ("khu", "KĐT", "thôn", "lô"...) names an area, not a street.
+    The street is read with the address grammar (:func:`pointplan._address.parse_street_address`,
+    the same reading as stand-ins and geocoding); the longest key it starts with (whole
+    words) is the match. An address naming an area ("khu", "KĐT", "thôn", "lô"...) names no
+    street.
 
     Parameters
     ----------
@@ -379,18 +364,7 @@ def match_street(address: str, street_keys: Iterable[str]) -> str | None:
     >>> match_street("Số 04 Quang Trung Phường Thanh Xuân", keys) is None
     True
     """
-    keys = [str(k) for k in street_keys if len(str(k)) >= 3]
-    for head in _address_heads(address):
-        best: str | None = None
-        for k in keys:
-            at = head.find(f" {k} ")
-            if at < 0 or _AREA_WORDS & set(head[:at].split()):
-                continue
-            if best is None or len(k) > len(best):
-                best = k
-        if best is not None:
-            return best
-    return None
+    return match_street_key(parse_street_address(address).street, street_keys)
 
 
 class _UnitStreets:
@@ -648,7 +622,7 @@ def post_office_rows(path: str | Path | None = None) -> pd.DataFrame:
 def _planned_rows() -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Return the planned kiosks (malls) and the urban-area community point of the sites table."""
     from pointplan.data import old_unit_reference
-    from pointplan.points import _table
+    from pointplan.standins import read_package_table as _table
 
     t = _table("hanoi_2025_sites.csv")
     t = t[t["kind"].isin(("kiosk", "community"))].reset_index(drop=True)
@@ -832,7 +806,7 @@ def read_user_sites(
     >>> s[["name", "location_precision", "unit_code"]].values.tolist(), rep["issue"].tolist()
     ([['Nhà văn hóa A', 'unknown', '00001']], ['no_name'])
     """
-    from pointplan.candidates import read_candidates
+    from pointplan.locate.candidates import read_candidates
     from pointplan.data import load_units
     from pointplan.points import LOCATION_PRECISIONS
 
