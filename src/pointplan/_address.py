@@ -34,6 +34,7 @@ __all__ = [
     "PLACE_WORDS",
     "PlaceWordKind",
     "StreetAddress",
+    "match_address_key",
     "match_street_key",
     "parse_street_address",
     "parse_street_part",
@@ -112,12 +113,14 @@ def _words_re(kinds: tuple[PlaceWordKind, ...]) -> str:
 
 # Text from a unit/district/province word on (or a " - ") is not the street.
 _CUT_RE = re.compile(
-    r"\s[-–]\s|(?<![\w.])(?:" + _words_re(("unit", "district", "province")) + r")(?:\s|(?<=\.)|$)(?!lộ\b)", re.IGNORECASE
+    r"\s[-–]\s|(?<![\w.])(?:" + _words_re(("unit", "district", "province")) + r")(?:\s|(?<=\.)|$)(?!lộ\b)",
+    re.IGNORECASE,
 )
 # "Đội 5" is a production team (an area); "Đội Cấn" is a street.
 _AREA_RE = re.compile(r"^(?:(?:" + _words_re(("area",)) + r")(?:\s|$)|đội\s+\d)", re.IGNORECASE)
+# A house number may carry a block's letters: "36A", "A17", "CT4-5", "2/224".
 _HOUSE_RE = re.compile(
-    r"^(?:(?:số\s*nhà|số)\s*)?(\d+[a-z]?(?:[/-]\d+[a-z]?)*)(?=[\s,]|$)\s*,?\s*", re.IGNORECASE
+    r"^(?:(?:số\s*nhà|số)\s*)?([a-z]{0,3}\d+[a-z]?(?:[/-][a-z]{0,3}\d+[a-z]?)*)(?=[\s,]|$)\s*,?\s*", re.IGNORECASE
 )
 _ALLEY_RE = re.compile(r"^(?:" + _words_re(("alley",)) + r")\s+(\d+[a-z]?)\s*,?\s*", re.IGNORECASE)
 _STREET_WORD_RE = re.compile(r"^(" + "|".join(re.escape(w) for w in _STREET_WORDS) + r")\s+", re.IGNORECASE)
@@ -250,7 +253,7 @@ def starts_with_street_word(part: str) -> bool:
 
 
 def _names_street(part: str) -> bool:
-    """True when a part starts with a house number, an alley or a street word."""
+    """Tell whether a part starts with a house number, an alley or a street word."""
     return bool(_HOUSE_RE.match(normalize_name(part))) or starts_with_street_word(part)
 
 
@@ -277,6 +280,10 @@ def parse_street_address(address: str) -> StreetAddress:
     'Minh Khai'
     >>> parse_street_address("Đường Dương Đức Hiền, thôn Cừ Keo, xã Thuận An").street
     'Dương Đức Hiền'
+    >>> parse_street_address("D2 Giảng Võ, Ba Đình")
+    StreetAddress(house='D2', alley=None, street='Giảng Võ')
+    >>> parse_street_address("Số 51 Tòa Nhà HH 3C Linh Đàm, Hoàng Liệt").street is None
+    True
     >>> parse_street_address("Tổ dân phố 4, phường Phú Lương")
     StreetAddress(house=None, alley=None, street=None)
     """
@@ -287,7 +294,8 @@ def parse_street_address(address: str) -> StreetAddress:
         if not _names_street(part):
             continue
         found = parse_street_part(part)
-        if found.street is None and found.house is not None and i + 1 < len(parts):
+        only_house = not _house(_cut(normalize_name(part)))[2].strip(" ,")
+        if found.street is None and only_house and found.house is not None and i + 1 < len(parts):
             nxt = parse_street_part(parts[i + 1])
             if nxt.street is not None and nxt.house is None:
                 return StreetAddress(found.house, nxt.alley or found.alley, nxt.street)
@@ -320,6 +328,37 @@ def street_key(name: str) -> str:
         if key.startswith(word + " "):
             return key[len(word) + 1 :]
     return key
+
+
+def match_address_key(found: StreetAddress, street_keys: Iterable[str]) -> str | None:
+    """Return the street key an address names: its alley when the network names it, else its street.
+
+    Parameters
+    ----------
+    found
+        The street of an address (:func:`parse_street_address`).
+    street_keys
+        Comparable street names (:func:`street_key`).
+
+    Returns
+    -------
+    str or None
+        The matched key.
+
+    Examples
+    --------
+    >>> found = parse_street_address("Số nhà 36A ngõ 647 Lạc Long Quân, Xuân La")
+    >>> match_address_key(found, ["lạc long quân", "ngõ 647 lạc long quân"])
+    'ngõ 647 lạc long quân'
+    >>> match_address_key(found, ["lạc long quân"])
+    'lạc long quân'
+    """
+    keys = [str(k) for k in street_keys]
+    if found.alley and found.street:
+        hit = match_street_key(f"ngõ {found.alley} {found.street}", keys)
+        if hit is not None:
+            return hit
+    return match_street_key(found.street, keys)
 
 
 def match_street_key(street: str | None, street_keys: Iterable[str]) -> str | None:

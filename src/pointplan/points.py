@@ -29,8 +29,8 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,7 +45,7 @@ from pointplan._errors import (
     MissingColumnError,
     PrecisionWarning,
 )
-from pointplan._text import name_key, normalize_name
+from pointplan._text import normalize_name
 from pointplan._validate import (
     VIETNAM_BBOX,
     check_crs,
@@ -58,15 +58,16 @@ from pointplan._validate import (
 from pointplan.data import load_units, old_unit_reference, representative_points, validate_units
 from pointplan.standins import (
     LOCATION_PRECISIONS,
-    STAND_IN_PRECISIONS,
-    LocationPrecision,
-    is_stand_in,
+    STAND_IN_PRECISIONS,  # noqa: F401  (re-exported: pointplan.points is where users import it)
+    LocationPrecision,  # noqa: F401
+    is_stand_in,  # noqa: F401
     load_standins,
     read_package_table,
     unit_point_addresses,
 )
 
 __all__ = [
+    "COLUMN_ALIASES",
     "LOCATION_PRECISIONS",
     "POINT_COLUMNS",
     "POINT_KINDS",
@@ -75,6 +76,8 @@ __all__ = [
     "branch_report",
     "load_points",
     "read_points",
+    "rename_point_columns",
+    "unknown_precision_count",
     "validate_points",
 ]
 
@@ -137,6 +140,28 @@ _KIND_ALIASES = {
 
 _LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinh độ", "x")
 _LAT_NAMES = ("lat", "latitude", "vi_do", "vĩ độ", "y")
+
+#: Vietnamese (and other) names accepted for the columns of :data:`POINT_COLUMNS`. Matching
+#: ignores case, diacritics and ``_``/``-``/spaces: ``Tên điểm``, ``ten_diem`` and ``TEN DIEM``
+#: all name the ``name`` column.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "point_id": ("mã điểm", "mã", "id"),
+    "name": ("tên điểm", "tên", "tên điểm phục vụ"),
+    "kind": ("loại", "loại điểm"),
+    "address": ("địa chỉ",),
+    "counters": ("số quầy",),
+    "location_precision": ("độ chính xác", "độ chính xác vị trí"),
+    "declared_unit_code": ("mã đơn vị", "mã phường xã"),
+    "source": ("nguồn",),
+    "notes": ("ghi chú",),
+}
+
+
+def _column_key(name: object) -> str:
+    """Compare column names without case, diacritics or separators ("Tên điểm" = "ten_diem")."""
+    text = unicodedata.normalize("NFD", normalize_name(str(name))).replace("đ", "d").replace("Đ", "d")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[\s_\-]+", " ", text.casefold()).strip()
 
 
 def _table(name: str) -> pd.DataFrame:
@@ -376,11 +401,75 @@ def _normalise_kind(values: pd.Series, what: str) -> pd.Series:
 
 
 def _find_col(columns: pd.Index, names: tuple[str, ...]) -> str | None:
-    lookup = {name_key(str(c)): str(c) for c in columns}
+    lookup: dict[str, str] = {}
+    for c in columns:
+        lookup.setdefault(_column_key(c), str(c))
     for n in names:
-        if name_key(n) in lookup:
-            return lookup[name_key(n)]
+        if _column_key(n) in lookup:
+            return lookup[_column_key(n)]
     return None
+
+
+def rename_point_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with Vietnamese column names renamed to pointplan's English ones.
+
+    A column already named in English wins; of several aliases of one column the first
+    (in the file's order) is used, the others are left as they are.
+
+    Parameters
+    ----------
+    frame
+        A points table as read from a user's file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame (the input is not modified) whose columns follow :data:`COLUMN_ALIASES`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame(columns=["Mã điểm", "Tên điểm", "LOAI", "Địa chỉ", "So quay", "Độ chính xác"])
+    >>> rename_point_columns(raw).columns.tolist()
+    ['point_id', 'name', 'kind', 'address', 'counters', 'location_precision']
+    """
+    renames: dict[str, str] = {}
+    present = {_column_key(c) for c in frame.columns}
+    for target, aliases in COLUMN_ALIASES.items():
+        if _column_key(target) in present:
+            continue
+        keys = {_column_key(a) for a in aliases}
+        hit = next((c for c in frame.columns if _column_key(c) in keys and c not in renames), None)
+        if hit is not None:
+            renames[hit] = target
+    return frame.rename(columns=renames)
+
+
+def unknown_precision_count(points: pd.DataFrame) -> int:
+    """Return how many points have no known location precision (``unknown``).
+
+    A user's point without a precision is marked ``unknown`` by :func:`validate_points`,
+    which warns once with this count; the run summary reports it.
+
+    Parameters
+    ----------
+    points
+        A points frame with ``location_precision``.
+
+    Returns
+    -------
+    int
+        The number of ``unknown`` rows (0 when the column is absent).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> unknown_precision_count(pd.DataFrame({"location_precision": ["surveyed", "unknown"]}))
+    1
+    """
+    if "location_precision" not in points.columns:
+        return 0
+    return int((points["location_precision"].astype(str) == "unknown").sum())
 
 
 def validate_points(
@@ -406,7 +495,14 @@ def validate_points(
         Value for ``source`` where it is missing.
     default_precision
         Value for ``location_precision`` where it is missing (``"unknown"``: pointplan never
-        assumes a location is more precise than the file says).
+        assumes a location is more precise than the file says; a log warning
+        then says how many points it marked, and :func:`unknown_precision_count` counts them).
+
+    Notes
+    -----
+    Columns may be named in Vietnamese (:data:`COLUMN_ALIASES`: ``Tên``/``Tên điểm``,
+    ``Loại``, ``Địa chỉ``, ``Số quầy``, ``Độ chính xác``, ``Mã điểm``...), with or without
+    diacritics, in any case.
 
     Returns
     -------
@@ -434,6 +530,43 @@ def validate_points(
     ...
     pointplan._errors.MissingColumnError: ...
     """
+    _check_points_frame(points, what)
+    if units is not None:
+        validate_units(units, topology=False)
+    gdf = rename_point_columns(points)
+    if gdf.columns.has_duplicates:
+        dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
+        msg = f"{what} has the column(s) {dup} more than once. Keep one of each."
+        raise InputError(msg)
+    check_geometries(gdf, what, types=("Point",))
+    if "name" not in gdf.columns:
+        msg = (
+            f"{what} lacks the column 'name' (or 'Tên'/'Tên điểm'); it has {[str(c) for c in gdf.columns]}. "
+            "Add a 'name' column (e.g. 'Điểm Phục vụ hành chính công phường X')."
+        )
+        raise MissingColumnError(msg)
+    gdf = _fill_point_columns(gdf, what, source, default_precision)
+    dec = gdf["declared_unit_code"]
+    gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
+    gdf = gdf.to_crs(settings.geographic_crs)
+    check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
+    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
+    outside = gdf["unit_code"].isna()
+    if outside.any():
+        warnings.warn(
+            f"{what}: {int(outside.sum())} point(s) lie outside Hanoi's units "
+            f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
+            "assessment reports them.",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
+    gdf.index.name = None
+    return gdf
+
+
+def _check_points_frame(points: object, what: str) -> None:
+    """Refuse what is not a non-empty GeoDataFrame with a CRS."""
     if not isinstance(points, gpd.GeoDataFrame):
         msg = f"{what} must be a GeoDataFrame, got {type(points).__name__}."
         raise InputError(msg)
@@ -446,20 +579,10 @@ def validate_points(
             "gdf.set_crs('EPSG:4326'); if they are UTM 48N metres, 'EPSG:32648'."
         )
         raise CRSError(msg)
-    if units is not None:
-        validate_units(units, topology=False)
-    gdf = points.copy()
-    if gdf.columns.has_duplicates:
-        dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
-        msg = f"{what} has the column(s) {dup} more than once. Keep one of each."
-        raise InputError(msg)
-    check_geometries(gdf, what, types=("Point",))
-    if "name" not in gdf.columns:
-        msg = (
-            f"{what} lacks the column 'name'; it has {[str(c) for c in gdf.columns]}. "
-            "Add a 'name' column (e.g. 'Điểm Phục vụ hành chính công phường X')."
-        )
-        raise MissingColumnError(msg)
+
+
+def _fill_point_columns(gdf: gpd.GeoDataFrame, what: str, source: str, default_precision: str) -> gpd.GeoDataFrame:
+    """Fill ids, names, kinds, counters and the defaults of the schema's columns (in place)."""
     if "point_id" not in gdf.columns:
         gdf["point_id"] = [f"P{i:04d}" for i in range(1, len(gdf) + 1)]
     gdf["point_id"] = gdf["point_id"].astype(str).str.strip()
@@ -469,6 +592,7 @@ def validate_points(
     gdf["kind"] = _normalise_kind(gdf["kind"], what) if "kind" in gdf else "unit_point"
     if "counters" in gdf.columns:
         gdf["counters"] = check_nonnegative(gdf, "counters", what, allow_na=True, integer=True).astype("Int64")
+    no_precision = _missing(gdf, "location_precision")
     for col, default in (
         ("address", ""),
         ("location_precision", default_precision),
@@ -489,23 +613,25 @@ def validate_points(
             f"{list(gdf.index[bad_prec][:8])} have {sorted(set(gdf['location_precision'][bad_prec]))}."
         )
         raise InputError(msg)
-    dec = gdf["declared_unit_code"]
-    gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
-    gdf = gdf.to_crs(settings.geographic_crs)
-    check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
-    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
-    outside = gdf["unit_code"].isna()
-    if outside.any():
-        warnings.warn(
-            f"{what}: {int(outside.sum())} point(s) lie outside Hanoi's units "
-            f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
-            "assessment reports them.",
-            PrecisionWarning,
-            stacklevel=2,
+    if no_precision and default_precision == "unknown":
+        # A log warning, not warnings.warn: a file without precisions is valid input, and
+        # scripts that turn warnings into errors must still read it.
+        logger.warning(
+            "%s: %d of %d point(s) have no location precision; they are marked 'unknown' (add a "
+            "'location_precision' / 'Độ chính xác' column, e.g. 'surveyed').",
+            what,
+            no_precision,
+            len(gdf),
         )
-    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
-    gdf.index.name = None
     return gdf
+
+
+def _missing(frame: pd.DataFrame, col: str) -> int:
+    """Rows where a column is absent, empty or NA."""
+    if col not in frame.columns:
+        return len(frame)
+    values = frame[col].astype(object)
+    return int((values.isna() | (values.astype(str).str.strip() == "")).sum())
 
 
 def _sniff_separator(header: str) -> str:

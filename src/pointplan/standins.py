@@ -41,7 +41,7 @@ import pandas as pd
 import shapely
 
 from pointplan import settings
-from pointplan._address import match_street_key, parse_street_address, street_key
+from pointplan._address import StreetAddress, match_address_key, parse_street_address, street_key
 from pointplan._errors import InputError
 from pointplan._text import normalize_name
 from pointplan._validate import check_crs, projected_crs
@@ -52,8 +52,8 @@ __all__ = [
     "STAND_IN_PRECISIONS",
     "LocationPrecision",
     "compute_standins",
-    "load_standins",
     "is_stand_in",
+    "load_standins",
     "parse_street",
     "population_centre",
     "read_package_table",
@@ -330,13 +330,13 @@ def _centres(units_p: gpd.GeoDataFrame, demand_p: gpd.GeoDataFrame) -> dict[str,
 
 
 def _street_standin(
-    unit_geom: shapely.Geometry, street: str | None, streets: gpd.GeoDataFrame, centre: shapely.Point
+    unit_geom: shapely.Geometry, found: StreetAddress, streets: gpd.GeoDataFrame, centre: shapely.Point
 ) -> tuple[shapely.Point, str] | None:
-    """Return the point of the named street in the unit nearest the centre, with its OSM name."""
-    if street is None or streets.empty:
+    """Return the point of the named street (or alley) in the unit nearest the centre, with its OSM name."""
+    if found.street is None or streets.empty:
         return None
-    near = streets.iloc[streets.sindex.query(unit_geom, predicate="intersects")]
-    key = match_street_key(street, near["street_key"].unique())
+    near = streets.iloc[np.sort(streets.sindex.query(unit_geom, predicate="intersects"))]
+    key = match_address_key(found, near["street_key"].unique())
     if key is None:
         return None
     cand = near[near["street_key"] == key]
@@ -433,9 +433,10 @@ def compute_standins(
     old = gpd.GeoSeries(shapely.point_on_surface(np.asarray(units_p.geometry.values)), index=units_p.index, crs=crs)
     rows, points = [], []
     for code, geom in units_p.geometry.items():
-        street = parse_street(addresses.get(code, ""))
+        found = parse_street_address(str(addresses.get(code, "") or ""))
+        street = found.street
         centre = centres.get(str(code))
-        hit = _street_standin(geom, street, streets, centre or old[code])
+        hit = _street_standin(geom, found, streets, centre or old[code])
         if hit is not None:
             pt, matched, precision = hit[0], hit[1], "street_in_unit"
         elif centre is not None:
