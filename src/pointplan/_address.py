@@ -72,6 +72,7 @@ PLACE_WORDS: dict[str, PlaceWordKind] = {
     "khu dân cư": "area",
     "khu công nghiệp": "area",
     "tiểu khu": "area",
+    "tk": "area",
     "khu": "area",
     "kđt": "area",
     "kcn": "area",
@@ -173,12 +174,14 @@ def _cut(text: str) -> str:
     """Drop the text from the first unit/district/province word (or " - ") that follows a name.
 
     A unit word right after a street word is part of the street's name ("Phố Xã Đàn"), and
-    so is a dash after one ("đường Bích Hòa - Cao Viên", a road between two places).
+    so is a dash after one ("đường Bích Hòa - Cao Viên", a road between two places) unless a
+    unit or area follows it ("Phố Quang Trung - TT Vân Đình").
     """
     for m in _CUT_RE.finditer(text + " "):
         before = _house(text[: m.start()].strip())[2].strip()
         if m.group(0).strip() in ("-", "–"):
-            if not _STREET_WORD_RE.match(before):
+            after = text[m.end() :]
+            if not _STREET_WORD_RE.match(before) or _CUT_RE.match(after) or _AREA_RE.match(after):
                 return text[: m.start()].strip()
         elif not before or not _STREET_WORD_RE.match(before + " "):
             return text[: m.start()].strip()
@@ -220,7 +223,7 @@ def parse_street_part(part: str) -> StreetAddress:
         alley, text = m.group(1), text[m.end() :]
         if house is None:
             house, _, text = _house(text)
-    text = text.strip(" ,")
+    text = text.strip(" ,-–")
     if not text or _AREA_RE.match(text):
         return StreetAddress(house, alley, None)
     if m := _STREET_WORD_RE.match(text):
@@ -320,13 +323,15 @@ def street_key(name: str) -> str:
     --------
     >>> street_key("Phố Hàng Trống") == street_key("hàng trống")
     True
-    >>> street_key("Đại lộ Thăng Long")
-    'thăng long'
+    >>> street_key("Đại lộ Thăng Long"), street_key("Đường 419")
+    ('đại lộ thăng long', 'đường 419')
     """
     key = name_key(name)
     for word in _STREET_WORDS:
         if key.startswith(word + " "):
-            return key[len(word) + 1 :]
+            rest = key[len(word) + 1 :]
+            # as the grammar reads them: "Quốc lộ 3" and "Đường 419" keep their word
+            return key if word in _ROAD_WORDS or rest[:1].isdigit() else rest
     return key
 
 
