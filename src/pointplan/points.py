@@ -263,6 +263,65 @@ def _unit_standins(units: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, pd.Series, p
     return rep, precision, notes
 
 
+def _unit_point_rows(units: gpd.GeoDataFrame, precision: pd.Series, standin_notes: pd.Series) -> pd.DataFrame:
+    """One row per unit point: name, address (overrides applied), precision and notes."""
+    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
+
+    unit_pts = pd.DataFrame(
+        {
+            "point_id": "DP" + units.index.astype(str),
+            "name": "Điểm Phục vụ hành chính công " + units["full_name"],
+            "kind": "unit_point",
+            "declared_unit_code": units.index.astype(str),
+            "address": unit_point_addresses(units),
+            "counters": pd.NA,
+            "location_precision": precision,
+            "source": "units_2025.geojson hq_address (sapnhap.bando)",
+            "notes": standin_notes,
+        },
+        index=units.index,
+    )
+    hit = unit_pts.index.intersection(overrides.index)
+    unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
+    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"] + "; " + standin_notes.loc[hit]
+    return unit_pts
+
+
+def _scenario_rows(
+    scenario: str, rep: gpd.GeoSeries, unit_pts: pd.DataFrame
+) -> tuple[list[dict[str, object]], list[object], list[str]]:
+    """Rows and points of a scenario's branches and other sites; ids of sites that cannot be placed."""
+    rows: list[dict[str, object]] = []
+    geoms: list[object] = []
+    missing: list[str] = []
+    for site in _scenario_sites(scenario).itertuples(index=False):
+        if site.locate_by == "missing":
+            missing.append(site.point_id)
+            continue
+        if site.locate_by == "old_unit":
+            lon, lat = old_unit_reference(site.old_ward, site.old_district)
+            site_precision = "old_unit_reference"
+            geom = gpd.points_from_xy([lon], [lat])[0]
+        else:  # unit_point: the unit's stand-in
+            geom = rep.loc[site.declared_unit_code]
+            site_precision = str(unit_pts.loc[site.declared_unit_code, "location_precision"])
+        rows.append(
+            {
+                "point_id": site.point_id,
+                "name": normalize_name(site.name),
+                "kind": site.kind,
+                "declared_unit_code": site.declared_unit_code or None,
+                "address": normalize_name(site.address),
+                "counters": int(site.counters) if site.counters else pd.NA,
+                "location_precision": site_precision,
+                "source": site.source,
+                "notes": site.notes,
+            }
+        )
+        geoms.append(geom)
+    return rows, geoms, missing
+
+
 def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Load the service points of a scenario.
 
@@ -308,60 +367,15 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
         raise InputError(msg)
     units = load_units() if units is None else units
     rep, precision, standin_notes = _unit_standins(units)
-    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
-
-    unit_pts = pd.DataFrame(
-        {
-            "point_id": "DP" + units.index.astype(str),
-            "name": "Điểm Phục vụ hành chính công " + units["full_name"],
-            "kind": "unit_point",
-            "declared_unit_code": units.index.astype(str),
-            "address": unit_point_addresses(units),
-            "counters": pd.NA,
-            "location_precision": precision,
-            "source": "units_2025.geojson hq_address (sapnhap.bando)",
-            "notes": standin_notes,
-        },
-        index=units.index,
-    )
-    hit = unit_pts.index.intersection(overrides.index)
-    unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
-    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"] + "; " + standin_notes.loc[hit]
+    unit_pts = _unit_point_rows(units, precision, standin_notes)
     geoms = list(rep.values)
     frames = [unit_pts]
 
     missing: list[str] = []
-    n_branches = 0
     if scenario != "units-only":
-        rows = []
-        for site in _scenario_sites(scenario).itertuples(index=False):
-            if site.kind == "branch":
-                n_branches += 1
-            if site.locate_by == "missing":
-                missing.append(site.point_id)
-                continue
-            if site.locate_by == "old_unit":
-                lon, lat = old_unit_reference(site.old_ward, site.old_district)
-                site_precision = "old_unit_reference"
-                geom = gpd.points_from_xy([lon], [lat])[0]
-            else:  # unit_point: the unit's stand-in
-                geom = rep.loc[site.declared_unit_code]
-                site_precision = str(unit_pts.loc[site.declared_unit_code, "location_precision"])
-            rows.append(
-                {
-                    "point_id": site.point_id,
-                    "name": normalize_name(site.name),
-                    "kind": site.kind,
-                    "declared_unit_code": site.declared_unit_code or None,
-                    "address": normalize_name(site.address),
-                    "counters": int(site.counters) if site.counters else pd.NA,
-                    "location_precision": site_precision,
-                    "source": site.source,
-                    "notes": site.notes,
-                }
-            )
-            geoms.append(geom)
+        rows, site_geoms, missing = _scenario_rows(scenario, rep, unit_pts)
         frames.append(pd.DataFrame(rows))
+        geoms.extend(site_geoms)
     df = pd.concat(frames, ignore_index=True)
     gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=settings.geographic_crs)
     gdf["counters"] = gdf["counters"].astype("Int64")
@@ -548,7 +562,14 @@ def validate_points(
     gdf = _fill_point_columns(gdf, what, source, default_precision)
     dec = gdf["declared_unit_code"]
     gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
-    gdf = gdf.to_crs(settings.geographic_crs)
+    gdf = _place_in_units(gdf.to_crs(settings.geographic_crs), units, what)
+    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
+    gdf.index.name = None
+    return gdf
+
+
+def _place_in_units(gdf: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, what: str) -> gpd.GeoDataFrame:
+    """Check the points lie in Vietnam, fill ``unit_code`` and warn about points outside Hanoi."""
     check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
     gdf["unit_code"] = assign_units(gdf, units).to_numpy()
     outside = gdf["unit_code"].isna()
@@ -558,10 +579,8 @@ def validate_points(
             f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
             "assessment reports them.",
             PrecisionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
-    gdf.index.name = None
     return gdf
 
 
@@ -641,24 +660,8 @@ def _sniff_separator(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_points_csv(
-    path: Path, what: str, lon_col: str | None, lat_col: str | None, crs: str | None
-) -> gpd.GeoDataFrame:
-    """Read a points CSV (index = line numbers in the file) into a GeoDataFrame."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = (
-            f"{what} is not UTF-8 text (byte {exc.start} cannot be decoded). Save it from "
-            "Excel as 'CSV UTF-8 (Comma delimited)'."
-        )
-        raise InputError(msg) from exc
-    if not text.strip():
-        msg = f"{what} is empty: it holds only blank lines or spaces. Give a header and rows."
-        raise InputError(msg)
-    lines = re.split(r"\r\n|\r|\n", text)  # as csv/pandas split them (not str.splitlines)
-    header = next(line for line in lines if line.strip())
-    sep = _sniff_separator(header)
+def _check_field_counts(text: str, sep: str, what: str) -> None:
+    """Refuse lines with more fields than the header (a stray separator), naming them."""
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     width = None
     long_lines = []
@@ -678,6 +681,45 @@ def _read_points_csv(
             "in double quotes) or a missing column name."
         )
         raise InputError(msg)
+
+
+def _coordinates(df: pd.DataFrame, cols: tuple[str, str], what: str) -> dict[str, pd.Series]:
+    """Read the coordinate columns as numbers (a decimal comma is accepted), refusing text."""
+    xy = {}
+    for col in cols:
+        txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
+        vals = pd.to_numeric(txt.where(df[col].notna(), None), errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.astype(float))
+        if bad.any():
+            lines = [int(i) for i in df.index[bad][:8]]
+            msg = (
+                f"{what}: column '{col}' must hold numbers; lines {lines} hold "
+                f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
+            )
+            raise InputError(msg)
+        xy[col] = vals.astype(float)
+    return xy
+
+
+def _read_points_csv(
+    path: Path, what: str, lon_col: str | None, lat_col: str | None, crs: str | None
+) -> gpd.GeoDataFrame:
+    """Read a points CSV (index = line numbers in the file) into a GeoDataFrame."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{what} is not UTF-8 text (byte {exc.start} cannot be decoded). Save it from "
+            "Excel as 'CSV UTF-8 (Comma delimited)'."
+        )
+        raise InputError(msg) from exc
+    if not text.strip():
+        msg = f"{what} is empty: it holds only blank lines or spaces. Give a header and rows."
+        raise InputError(msg)
+    lines = re.split(r"\r\n|\r|\n", text)  # as csv/pandas split them (not str.splitlines)
+    header = next(line for line in lines if line.strip())
+    sep = _sniff_separator(header)
+    _check_field_counts(text, sep, what)
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -714,19 +756,7 @@ def _read_points_csv(
             "(--lon-col/--lat-col on the command line)."
         )
         raise MissingColumnError(msg)
-    xy = {}
-    for col in (lon, lat):
-        txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
-        vals = pd.to_numeric(txt.where(df[col].notna(), None), errors="coerce")
-        bad = vals.isna() | ~np.isfinite(vals.astype(float))
-        if bad.any():
-            lines = [int(i) for i in df.index[bad][:8]]
-            msg = (
-                f"{what}: column '{col}' must hold numbers; lines {lines} hold "
-                f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
-            )
-            raise InputError(msg)
-        xy[col] = vals.astype(float)
+    xy = _coordinates(df, (lon, lat), what)
     df = df.drop(columns=[lon, lat])
     return gpd.GeoDataFrame(
         df,
