@@ -363,6 +363,23 @@ def _on_road(point: shapely.Point, unit_geom: shapely.Geometry, streets_tree: tu
     return snapped if snapped.distance(point) <= ROAD_SNAP_M else point
 
 
+def _place_one(
+    geom: shapely.Geometry,
+    found: StreetAddress,
+    streets: gpd.GeoDataFrame,
+    tree: tuple,
+    centre: shapely.Point | None,
+    inside: shapely.Point,
+) -> tuple[shapely.Point, str, LocationPrecision]:
+    """Place one unit's stand-in: its street, else its population centre (on a road), else inside it."""
+    hit = _street_standin(geom, found, streets, centre or inside)
+    if hit is not None:
+        return hit[0], hit[1], "street_in_unit"
+    if centre is not None:
+        return _on_road(centre, geom, tree), "", "unit_population_centre"
+    return inside, "", "unit_representative_point"
+
+
 def compute_standins(
     units: gpd.GeoDataFrame,
     *,
@@ -434,16 +451,8 @@ def compute_standins(
     rows, points = [], []
     for code, geom in units_p.geometry.items():
         found = parse_street_address(str(addresses.get(code, "") or ""))
-        street = found.street
-        centre = centres.get(str(code))
-        hit = _street_standin(geom, found, streets, centre or old[code])
-        if hit is not None:
-            pt, matched, precision = hit[0], hit[1], "street_in_unit"
-        elif centre is not None:
-            pt, matched, precision = _on_road(centre, geom, tree), "", "unit_population_centre"
-        else:
-            pt, matched, precision = old[code], "", "unit_representative_point"
-        rows.append({"location_precision": precision, "matched_street": matched, "street_parsed": street or ""})
+        pt, matched, precision = _place_one(geom, found, streets, tree, centres.get(str(code)), old[code])
+        rows.append({"location_precision": precision, "matched_street": matched, "street_parsed": found.street or ""})
         points.append(pt)
     out = gpd.GeoDataFrame(rows, geometry=points, index=units_p.index, crs=crs)
     out["moved_m"] = out.geometry.distance(old).round(1)

@@ -1,9 +1,20 @@
-"""What choosing a real building costs against the best unconstrained spot."""
+"""What choosing a real building costs against the best unconstrained spot.
+
+For each real proposal, the :data:`LOCAL_SPOTS` unconstrained candidates nearest to it
+within :data:`NEARBY_M` are tried in its place, the other real proposals staying, on the
+same travel times; the best spot (most person-minutes saved) is reported, and the cost is
+its saving minus the saving of the proposals as chosen (person-minutes, and people newly
+within the standard, for that same spot). A negative cost means no spot nearby does
+better than the building. The totals compare the whole unconstrained solution with the
+whole real one: that difference also counts picks the unconstrained solution places in
+areas where no building is. Spots are grid cells, so "unconstrained" is up to the grid.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -126,6 +137,100 @@ def _local_spots(real: gpd.GeoDataFrame, spots: gpd.GeoDataFrame) -> list[npt.ND
     return [idx[r][np.isfinite(d[r])].astype(np.int64) for r in range(len(rxy))]
 
 
+@dataclass(frozen=True)
+class _SwapTimes:
+    """Travel times from demand to the real picks, the free picks and the spots tried (in that column order)."""
+
+    before: npt.NDArray[np.float64]
+    covered: npt.NDArray[np.bool_]
+    pop: npt.NDArray[np.float64]
+    minutes: Any
+    within: Any
+    n_real: int
+    n_free: int
+    col_of: dict[int, int]
+    real_xy: npt.NDArray[np.float64]
+    spot_xy: npt.NDArray[np.float64]
+
+    def evaluate(self, cols: list[int]) -> tuple[float, float]:
+        return _evaluate(self.before, self.covered, self.pop, self.minutes, self.within, cols)
+
+
+def _swap_times(
+    demand: gpd.GeoDataFrame,
+    real: gpd.GeoDataFrame,
+    free: gpd.GeoDataFrame,
+    spots: gpd.GeoDataFrame,
+    local: list[npt.NDArray[np.int64]],
+    engine: Any,
+    standard: tuple[float, float, float],
+) -> _SwapTimes:
+    """Compute, once, the travel times every swap is evaluated on."""
+    max_minutes, max_distance_m, cutoff_minutes = standard
+    pop = demand["population"].to_numpy(dtype=float)
+    before = pd.to_numeric(demand["minutes"], errors="coerce").to_numpy(dtype=float)
+    before = np.where(np.isfinite(before), before, float(cutoff_minutes))
+    covered = demand["within_standard"].fillna(False).to_numpy(dtype=bool)
+    used = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *local]))
+    parts = [real.to_crs(projected_crs()).geometry, free.to_crs(projected_crs()).geometry]
+    parts.append(spots.to_crs(projected_crs()).geometry.iloc[used])
+    picks = gpd.GeoDataFrame(geometry=pd.concat(parts, ignore_index=True).to_numpy(), crs=projected_crs())
+    minutes, within = _pick_columns(demand, picks, engine, cutoff_minutes, max_minutes, max_distance_m)
+    nr, nf = len(real), len(free)
+    return _SwapTimes(
+        before=before,
+        covered=covered,
+        pop=pop,
+        minutes=minutes,
+        within=within,
+        n_real=nr,
+        n_free=nf,
+        col_of={int(s): nr + nf + k for k, s in enumerate(used)},
+        real_xy=picks.geometry.iloc[:nr].get_coordinates().to_numpy(),
+        spot_xy=picks.geometry.iloc[nr + nf :].get_coordinates().to_numpy(),
+    )
+
+
+def _best_swaps(
+    t: _SwapTimes, local: list[npt.NDArray[np.int64]], spots: gpd.GeoDataFrame, base: tuple[float, float]
+) -> list[tuple[str, float, float, float]]:
+    """For each real pick, the best nearby spot: (id, distance m, person-minutes, people covered)."""
+    real_cols = list(range(t.n_real))
+    best: list[tuple[str, float, float, float]] = []
+    for r in range(t.n_real):
+        others = [c for c in real_cols if c != r]
+        tried = [(t.evaluate([*others, t.col_of[int(s)]]), int(s)) for s in local[r]]
+        if not tried:
+            best.append(("", np.nan, np.nan, np.nan))
+            continue
+        (saved, cov), s = max(tried, key=lambda x: x[0][0])
+        dist = float(np.hypot(*(t.spot_xy[t.col_of[s] - t.n_real - t.n_free] - t.real_xy[r])))
+        best.append(
+            (str(spots["candidate_id"].iloc[s]), round(dist, 0), round(saved - base[0], 1), round(cov - base[1], 1))
+        )
+    return best
+
+
+def _cost_summary(
+    base: tuple[float, float], free_total: tuple[float, float], free_out: gpd.GeoDataFrame
+) -> dict[str, Any]:
+    """Return the totals of the real and the unconstrained solutions (JSON-safe)."""
+    summary = {
+        "method": (
+            f"each proposal swapped with the best of the {LOCAL_SPOTS} nearest unconstrained spots within "
+            f"{NEARBY_M:.0f} m on the same travel times; totals: whole unconstrained vs whole real solution"
+        ),
+        "real_person_minutes_saved": round(base[0], 1),
+        "unconstrained_person_minutes_saved": round(free_total[0], 1),
+        "price_person_minutes": round(free_total[0] - base[0], 1),
+        "real_people_covered": round(base[1], 1),
+        "unconstrained_people_covered": round(free_total[1], 1),
+        "price_people_covered": round(free_total[1] - base[1], 1),
+        "unconstrained_without_building_1km": int(free_out["no_public_building_within_1km"].sum()),
+    }
+    return summary
+
+
 def constraint_cost(
     demand: gpd.GeoDataFrame,
     real: gpd.GeoDataFrame,
@@ -150,18 +255,15 @@ def constraint_cost(
     free
         Proposals of the same objective and number among unconstrained candidates.
     sites
-        All real candidate sites (``site_id``, ``name``, ``site_kind``), to say which
-        unconstrained pick has none within :data:`NO_BUILDING_M`.
+        All real sites (``site_id``, ``name``, ``site_kind``): which free pick has none nearby.
     engine
-        The travel-time engine of the assessment (``od_long``).
+        The assessment's travel-time engine (``od_long``).
     max_minutes, max_distance_m
         The standard.
     cutoff_minutes
-        Travel times are computed up to this; people who reach no existing point count from
-        this value (as in the p-median).
+        Travel times are computed up to this; people who reach no point count from it.
     spots
-        The unconstrained candidates (``candidate_id``) searched around each real proposal
-        (default ``free``).
+        The unconstrained candidates (``candidate_id``) tried near each real one (default ``free``).
 
     Returns
     -------
@@ -173,14 +275,7 @@ def constraint_cost(
 
     Notes
     -----
-    For each real proposal, the :data:`LOCAL_SPOTS` unconstrained candidates nearest to it
-    within :data:`NEARBY_M` are tried in its place, the other real proposals staying, on the
-    same travel times; the best spot (most person-minutes saved) is reported, and the cost is
-    its saving minus the saving of the proposals as chosen (person-minutes, and people newly
-    within the standard, for that same spot). A negative cost means no spot nearby does
-    better than the building. The totals compare the whole unconstrained solution with the
-    whole real one: that difference also counts picks the unconstrained solution places in
-    areas where no building is. Spots are grid cells, so "unconstrained" is up to the grid.
+    The method is in the module's docstring (:mod:`pointplan.locate.sites.cost`).
 
     Examples
     --------
@@ -207,52 +302,12 @@ def constraint_cost(
     (True, 8.0)
     """
     spots = free if spots is None else spots
-    pop = demand["population"].to_numpy(dtype=float)
-    before = pd.to_numeric(demand["minutes"], errors="coerce").to_numpy(dtype=float)
-    before = np.where(np.isfinite(before), before, float(cutoff_minutes))
-    covered = demand["within_standard"].fillna(False).to_numpy(dtype=bool)
     local = _local_spots(real, spots)
-    used = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *local]))
-    parts = [real.to_crs(projected_crs()).geometry, free.to_crs(projected_crs()).geometry]
-    parts.append(spots.to_crs(projected_crs()).geometry.iloc[used])
-    picks = gpd.GeoDataFrame(geometry=pd.concat(parts, ignore_index=True).to_numpy(), crs=projected_crs())
-    minutes, within = _pick_columns(demand, picks, engine, cutoff_minutes, max_minutes, max_distance_m)
-    nr, nf = len(real), len(free)
-    col_of = {int(s): nr + nf + k for k, s in enumerate(used)}
-    real_cols = list(range(nr))
-    base = _evaluate(before, covered, pop, minutes, within, real_cols)
-    rxy = picks.geometry.iloc[:nr].get_coordinates().to_numpy()
-    sxy = picks.geometry.iloc[nr + nf :].get_coordinates().to_numpy()
-    best: list[tuple[str, float, float, float]] = []
-    for r in range(nr):
-        others = [c for c in real_cols if c != r]
-        tried = [
-            (_evaluate(before, covered, pop, minutes, within, [*others, col_of[int(s)]]), int(s)) for s in local[r]
-        ]
-        if not tried:
-            best.append(("", np.nan, np.nan, np.nan))
-            continue
-        (saved, cov), s = max(tried, key=lambda t: t[0][0])
-        dist = float(np.hypot(*(sxy[col_of[s] - nr - nf] - rxy[r])))
-        best.append(
-            (str(spots["candidate_id"].iloc[s]), round(dist, 0), round(saved - base[0], 1), round(cov - base[1], 1))
-        )
-    real_out = real.copy()
-    for k, col in enumerate(("best_spot_id", "best_spot_m", "cost_person_minutes", "cost_people_covered")):
-        real_out[col] = [b[k] for b in best]
+    t = _swap_times(demand, real, free, spots, local, engine, (max_minutes, max_distance_m, cutoff_minutes))
+    base = t.evaluate(list(range(len(real))))
+    best = _best_swaps(t, local, spots, base)
+    cols = ("best_spot_id", "best_spot_m", "cost_person_minutes", "cost_people_covered")
+    real_out = real.assign(**{col: [b[k] for b in best] for k, col in enumerate(cols)})
     free_out = _nearest_sites(free, sites)
-    free_total = _evaluate(before, covered, pop, minutes, within, list(range(nr, nr + nf)))
-    summary = {
-        "method": (
-            f"each proposal swapped with the best of the {LOCAL_SPOTS} nearest unconstrained spots within "
-            f"{NEARBY_M:.0f} m on the same travel times; totals: whole unconstrained vs whole real solution"
-        ),
-        "real_person_minutes_saved": round(base[0], 1),
-        "unconstrained_person_minutes_saved": round(free_total[0], 1),
-        "price_person_minutes": round(free_total[0] - base[0], 1),
-        "real_people_covered": round(base[1], 1),
-        "unconstrained_people_covered": round(free_total[1], 1),
-        "price_people_covered": round(free_total[1] - base[1], 1),
-        "unconstrained_without_building_1km": int(free_out["no_public_building_within_1km"].sum()),
-    }
-    return real_out, free_out, summary
+    free_total = t.evaluate(list(range(len(real), len(real) + len(free))))
+    return real_out, free_out, _cost_summary(base, free_total, free_out)

@@ -43,6 +43,39 @@ logger.addHandler(logging.NullHandler())
 # --------------------------------------------------------------------------------------
 # Hospitals and clinics (coordinates)
 # --------------------------------------------------------------------------------------
+def _hospital_frame(raw: gpd.GeoDataFrame, name_col: str, source: str) -> gpd.GeoDataFrame:
+    """Return the OSM features as a sites frame: names, hospital or clinic, address from the addr: tags."""
+    names = raw[name_col].where(raw[name_col].notna(), raw.get("name"))
+    osm = raw.get("osm_type", pd.Series("node", index=raw.index)).astype(str)
+    ids = raw.get("osm_id", pd.Series(range(len(raw)), index=raw.index)).astype(str)
+    tags = (
+        raw.get("healthcare", pd.Series("", index=raw.index)).fillna("").astype(str)
+        + " "
+        + raw.get("amenity", pd.Series("", index=raw.index)).fillna("").astype(str)
+    )
+    clinic = names.fillna("").astype(str).str.contains(_CLINIC) | tags.str.contains("clinic")
+    street = raw.get("addr:street", pd.Series(None, index=raw.index))
+    house = raw.get("addr:housenumber", pd.Series(None, index=raw.index))
+    address = [" ".join(str(v) for v in (h, s) if not _blank(v)) for h, s in zip(house, street, strict=True)]
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": ("osm-" + osm + "-" + ids).to_numpy(),
+            "name": names.map(lambda v: None if _blank(v) else normalize_name(str(v))).to_numpy(),
+            "site_kind": np.where(clinic, "clinic", "hospital"),
+            "address": address,
+            "unit_code": None,
+            "source": "OpenStreetMap (" + source + ")",
+            "location_precision": "osm_mapped",
+            "located_by": "osm_coordinates",
+            "matched_street": "",
+            "_row": np.arange(1, len(raw) + 1),
+        },
+        geometry=raw.geometry.to_numpy(),
+        crs=settings.geographic_crs,
+    )
+    return sites
+
+
 def hospital_sites(
     path: str | Path | None = None, units: gpd.GeoDataFrame | None = None
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -97,32 +130,5 @@ def hospital_sites(
             for i in range(len(raw))
         ]
         return _empty_sites(), _report(rows)
-    names = raw[name_col].where(raw[name_col].notna(), raw.get("name"))
-    osm = raw.get("osm_type", pd.Series("node", index=raw.index)).astype(str)
-    ids = raw.get("osm_id", pd.Series(range(len(raw)), index=raw.index)).astype(str)
-    tags = (
-        raw.get("healthcare", pd.Series("", index=raw.index)).fillna("").astype(str)
-        + " "
-        + raw.get("amenity", pd.Series("", index=raw.index)).fillna("").astype(str)
-    )
-    clinic = names.fillna("").astype(str).str.contains(_CLINIC) | tags.str.contains("clinic")
-    street = raw.get("addr:street", pd.Series(None, index=raw.index))
-    house = raw.get("addr:housenumber", pd.Series(None, index=raw.index))
-    address = [" ".join(str(v) for v in (h, s) if not _blank(v)) for h, s in zip(house, street, strict=True)]
-    sites = gpd.GeoDataFrame(
-        {
-            "site_id": ("osm-" + osm + "-" + ids).to_numpy(),
-            "name": names.map(lambda v: None if _blank(v) else normalize_name(str(v))).to_numpy(),
-            "site_kind": np.where(clinic, "clinic", "hospital"),
-            "address": address,
-            "unit_code": None,
-            "source": "OpenStreetMap (" + source + ")",
-            "location_precision": "osm_mapped",
-            "located_by": "osm_coordinates",
-            "matched_street": "",
-            "_row": np.arange(1, len(raw) + 1),
-        },
-        geometry=raw.geometry.to_numpy(),
-        crs=settings.geographic_crs,
-    )
+    sites = _hospital_frame(raw, name_col, source)
     return _finish(sites, units, source)

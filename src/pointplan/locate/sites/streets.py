@@ -165,6 +165,38 @@ def _locate_one(
     }
 
 
+def _with_location_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of the rows with empty location and report columns."""
+    out = rows.copy().reset_index(drop=True)
+    for col in ("lon", "lat"):
+        out[col] = np.nan
+    for col in ("location_precision", "located_by", "matched_street", "issue", "detail", "action"):
+        out[col] = ""
+    return out
+
+
+def _in_other_unit(
+    row: pd.Series, code: str, codes: pd.Index, pieces: _UnitStreets, anchors: gpd.GeoSeries
+) -> tuple[str, shapely.Point, dict[str, Any]] | None:
+    """Find the address's street in another unit that took part of its old ward, if any."""
+    for alt in str(row.get("other_units") or "").split(";"):
+        hit = _street_point(str(row["address"]), pieces.get(alt), anchors[alt]) if alt in codes else None
+        if hit is not None:
+            return (
+                alt,
+                hit[0],
+                {
+                    "location_precision": "street_in_unit",
+                    "located_by": "street_match",
+                    "matched_street": hit[1],
+                    "issue": "unit_changed",
+                    "detail": f"the street is in unit {alt}, which also took part of the old ward (not {code})",
+                    "action": f"kept in unit {alt}",
+                },
+            )
+    return None
+
+
 def locate_address_sites(
     rows: pd.DataFrame,
     units: gpd.GeoDataFrame,
@@ -223,11 +255,7 @@ def locate_address_sites(
     streets = street_edges(network) if network is not None else gpd.GeoDataFrame(geometry=[], crs=projected_crs())
     pieces = _UnitStreets(units_p, streets)
     anchors, anchor_prec = _anchors(units, standins)
-    out = rows.copy().reset_index(drop=True)
-    for col in ("lon", "lat"):
-        out[col] = np.nan
-    for col in ("location_precision", "located_by", "matched_street", "issue", "detail", "action"):
-        out[col] = ""
+    out = _with_location_columns(rows)
     for i, row in out.iterrows():
         code = "" if _blank(row["unit_code"]) else str(row["unit_code"]).zfill(5)
         if code not in units.index:
@@ -240,22 +268,10 @@ def locate_address_sites(
         out.loc[i, "unit_code"] = code
         pt, info = _locate_one(row, pieces.get(code), anchors[code], str(anchor_prec[code]))
         if info.get("issue") == "no_street_match":
-            for alt in str(row.get("other_units") or "").split(";"):
-                hit = _street_point(str(row["address"]), pieces.get(alt), anchors[alt]) if alt in units.index else None
-                if hit is not None:
-                    pt, info = (
-                        hit[0],
-                        {
-                            "location_precision": "street_in_unit",
-                            "located_by": "street_match",
-                            "matched_street": hit[1],
-                            "issue": "unit_changed",
-                            "detail": f"the street is in unit {alt}, which also took part of the old ward (not {code})",
-                            "action": f"kept in unit {alt}",
-                        },
-                    )
-                    out.loc[i, "unit_code"] = alt
-                    break
+            moved = _in_other_unit(row, code, units.index, pieces, anchors)
+            if moved is not None:
+                alt, pt, info = moved
+                out.loc[i, "unit_code"] = alt
         lonlat = gpd.GeoSeries([pt], crs=projected_crs()).to_crs(settings.geographic_crs).iloc[0]
         out.loc[i, ["lon", "lat"]] = [round(lonlat.x, 6), round(lonlat.y, 6)]
         for k, v in info.items():
