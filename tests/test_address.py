@@ -60,7 +60,9 @@ REAL_ADDRESSES: list[tuple[str, str | None, str | None, str | None]] = [
 
 
 @pytest.mark.parametrize(("address", "house", "alley", "street"), REAL_ADDRESSES)
-def test_grammar_reads_real_hanoi_addresses(address: str, house: str | None, alley: str | None, street: str | None) -> None:
+def test_grammar_reads_real_hanoi_addresses(
+    address: str, house: str | None, alley: str | None, street: str | None
+) -> None:
     found = parse_street_address(address)
     assert (found.house, found.alley, found.street) == (house, alley, street)
 

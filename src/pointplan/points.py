@@ -32,6 +32,7 @@ import re
 import unicodedata
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -59,7 +60,7 @@ from pointplan.data import load_units, old_unit_reference, representative_points
 from pointplan.standins import (
     LOCATION_PRECISIONS,
     STAND_IN_PRECISIONS,  # noqa: F401  (re-exported: pointplan.points is where users import it)
-    LocationPrecision,  # noqa: F401
+    LocationPrecision,
     is_stand_in,  # noqa: F401
     load_standins,
     read_package_table,
@@ -72,6 +73,7 @@ __all__ = [
     "POINT_COLUMNS",
     "POINT_KINDS",
     "SCENARIOS",
+    "PointKind",
     "assign_units",
     "branch_report",
     "load_points",
@@ -84,8 +86,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
+PointKind = Literal["branch", "unit_point", "community", "mobile", "kiosk", "head_office", "proposed"]
+"""Kind of a service point (see :data:`POINT_KINDS`)."""
+
 #: Kinds of service point.
-POINT_KINDS: tuple[str, ...] = (
+POINT_KINDS: tuple[PointKind, ...] = (
     "branch",
     "unit_point",
     "community",
@@ -492,7 +497,7 @@ def validate_points(
     units: gpd.GeoDataFrame | None = None,
     what: str = "points",
     source: str = "user",
-    default_precision: str = "unknown",
+    default_precision: LocationPrecision = "unknown",
 ) -> gpd.GeoDataFrame:
     """Validate a points frame against the schema and complete it (returns a new frame).
 
