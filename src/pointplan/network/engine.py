@@ -48,6 +48,29 @@ from pointplan.network.speeds import ACCESS_SPEEDS_KMH, add_travel_times
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
+def _raw_points_key(gdf: object) -> bytes | None:
+    """Memo key of a frame of finite points in its own CRS (None for anything else).
+
+    Two frames with the same point coordinates in the same CRS snap alike, so a repeated
+    question skips reprojection, validation and snapping. Frames with other geometries,
+    missing or non-finite points go the long way (and are validated there).
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+        return None
+    geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    if geom.crs is None:
+        return None
+    values = geom.values
+    if not (shapely.get_type_id(values) == 0).all():
+        return None
+    xy = shapely.get_coordinates(values)
+    if len(xy) != len(values) or not np.isfinite(xy).all():
+        return None
+    h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
+    h.update(str(geom.crs.srs).encode())
+    return b"raw:" + h.digest()
+
+
 # ---------------------------------------------------------------------------------------
 # Engines
 # ---------------------------------------------------------------------------------------
@@ -227,17 +250,21 @@ class NetworkEngine:
 
         The assessment asks about the same demand points several times.
         """
-        xy = _points_xy(gdf, what, self.crs)
-        key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
         memo = self._g.memo.setdefault("snaps", {})
         assert isinstance(memo, dict)
-        hit = memo.get(key)
+        raw_key = _raw_points_key(gdf)  # finite points: keyed before reprojection and validation
+        hit = memo.get(raw_key) if raw_key is not None else None
         if isinstance(hit, Snapped):
             return hit
-        snapped = self._g.streets.snap(xy)
-        if len(memo) >= 8:
+        xy = _points_xy(gdf, what, self.crs)
+        key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
+        hit = memo.get(key)
+        snapped = hit if isinstance(hit, Snapped) else self._g.streets.snap(xy)
+        while len(memo) >= 16:
             memo.pop(next(iter(memo)))
         memo[key] = snapped
+        if raw_key is not None:
+            memo[raw_key] = snapped
         return snapped
 
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:

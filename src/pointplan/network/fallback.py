@@ -39,13 +39,12 @@ from pointplan.network._common import (
     _labels,
     _points_xy,
 )
-from pointplan.network.calibration import FallbackCalibration, FallbackModel, load_calibration
+from pointplan.network.fallback_model import DEFAULT_CIRCUITY, FallbackCalibration, FallbackModel, load_calibration
 from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-DEFAULT_CIRCUITY: float = 1.3
 
 
 class CrowFliesEngine:
