@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
 import geopandas as gpd
@@ -33,20 +32,20 @@ from pointplan.network._common import (
     IntArray,
     _check_graph,
     _check_minutes,
-    _check_mode,
     _check_speed,
     _labels,
     _points_xy,
     _warn_unreachable,
 )
-from pointplan.network.fallback import CrowFliesEngine
+from pointplan.network.base import EngineBase
 from pointplan.network.graph import _engine_graph, _tree_sum
-from pointplan.network.loading import graph_for_mode, load_network
+from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
-from pointplan.network.speeds import ACCESS_SPEEDS_KMH, add_travel_times
+from pointplan.network.speeds import ACCESS_SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
+
 
 def _raw_points_key(gdf: object) -> bytes | None:
     """Memo key of a frame of finite points in its own CRS (None for anything else).
@@ -143,7 +142,7 @@ class NodeTimes:
         return frame
 
 
-class NetworkEngine:
+class NetworkEngine(EngineBase):
     """Travel times on a road network with scipy's compiled Dijkstra.
 
     The graph is converted once to a sparse matrix (minimum time over parallel edges,
@@ -218,7 +217,7 @@ class NetworkEngine:
         cache: bool = True,
     ) -> None:
         _check_graph(G)
-        self.mode = _check_mode(mode)
+        super().__init__(mode)
         self.access_speed_kmh = _check_speed(
             ACCESS_SPEEDS_KMH[mode] if access_speed_kmh is None else access_speed_kmh,
             "access_speed_kmh",
@@ -456,10 +455,10 @@ class NetworkEngine:
         met = (node_m[ends] + leave_m)[rows, c] if node_m is not None else np.full(len(c), np.nan)
         return sec, met, which[ends[rows, c]]
 
-    def nearest(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool = True
+    def _nearest(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Nearest destination and travel time from every origin, in one pass.
+        """Nearest destination and travel time from every origin, in one pass (see :meth:`EngineBase.nearest`).
 
         Points are snapped to their nearest street; a trip pays the part of the street
         between the point's projection and the street's ends, and the straight snap leg
@@ -562,15 +561,10 @@ class NetworkEngine:
         for s in starts:
             yield np.arange(s, min(k, s + per), dtype=np.int64)
 
-    def od_long(
-        self,
-        origins: gpd.GeoDataFrame,
-        destinations: gpd.GeoDataFrame,
-        max_minutes: float,
-        *,
-        with_distance: bool = True,
+    def _od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Origin-destination travel times within a cut-off, in sparse long format.
+        """Origin-destination travel times within a cut-off (see :meth:`EngineBase.od_long`).
 
         One Dijkstra limited to ``max_minutes`` runs per destination on the reversed
         graph; origins are read off at both ends of their street, as in :meth:`nearest`.
@@ -738,61 +732,3 @@ class NetworkEngine:
         return network_service_areas(
             self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m, fill_holes_m2=fill_holes_m2
         )
-
-
-def make_engine(
-    network: nx.MultiDiGraph | str | Path | shapely.Polygon | None = None,
-    mode: str = "motorbike",
-    **kw: Any,
-) -> NetworkEngine | CrowFliesEngine:
-    """Return the travel-time engine for what is at hand.
-
-    Parameters
-    ----------
-    network
-        ``None`` for the crow-flies fallback; a road graph; or anything
-        :func:`load_network` accepts (file path, polygon, place name).
-    mode
-        Travel mode (:data:`MODES`).
-    **kw
-        Options of either engine, so callers can pass the same settings whatever is at
-        hand: ``speeds_kmh``, ``cache``, ``retain_all`` (for :func:`load_network`),
-        ``access_speed_kmh``, ``max_snap_m`` (:class:`NetworkEngine`), ``speed_kmh``
-        and ``circuity`` (:class:`CrowFliesEngine`). Options of the engine not chosen
-        are ignored (logged at debug level); unknown names raise ``TypeError``.
-
-    Returns
-    -------
-    NetworkEngine or CrowFliesEngine
-        Check ``engine.method`` to know which.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
-    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
-    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
-    >>> make_engine(G, "motorbike").method, make_engine(None, "walk").method
-    ('network', 'crow_flies_circuity')
-
-    """
-    _check_mode(mode)
-    network_only = {"access_speed_kmh", "max_snap_m", "speeds_kmh", "cache", "retain_all"}
-    crow_only = {"speed_kmh", "circuity"}
-    if network is None:
-        ignored = sorted(set(kw) & network_only)
-        if ignored:
-            logger.debug("make_engine: no network, ignoring %s", ignored)
-        return CrowFliesEngine(mode, **{k: v for k, v in kw.items() if k not in network_only})
-    ignored = sorted(set(kw) & crow_only)
-    if ignored:
-        logger.debug("make_engine: network given, ignoring %s", ignored)
-    kw = {k: v for k, v in kw.items() if k not in crow_only}
-    speeds = kw.pop("speeds_kmh", None)
-    retain_all = bool(kw.pop("retain_all", False))
-    cache = bool(kw.pop("cache", True))
-    if isinstance(network, nx.DiGraph):
-        G = network if speeds is None else add_travel_times(network.copy(), mode, speeds)
-    else:
-        G = load_network(network, mode=mode, speeds_kmh=speeds, cache=cache, retain_all=retain_all)
-    return NetworkEngine(G, mode, cache=cache, **kw)
