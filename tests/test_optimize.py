@@ -625,7 +625,6 @@ def test_propose_validation(town):
 
 
 def test_propose_default_engine_warns(town):
-    pytest.importorskip("pointplan.network")
     demand, points, cands, boundary = town
     with pytest.warns(PrecisionWarning, match="estimates"):
         prop = propose(demand, points, cands, 1, boundary=boundary)

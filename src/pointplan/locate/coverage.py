@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,12 +23,13 @@ from scipy.optimize import LinearConstraint
 from pointplan._errors import InfeasibleError, InputError, SolverError
 from pointplan.locate._inputs import as_coverage, as_mask, as_weights, check_method, check_p
 from pointplan.locate.bounds import solve_milp
-from pointplan.locate.heuristics import _gather, _greedy, _rank
+from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank, _swap
 from pointplan.locate.result import (
     MIP_REL_GAP,
     BoolArray,
     FloatArray,
     IntArray,
+    SolveMethod,
     SolveResult,
     check_bound,
     gap_pct,
@@ -76,25 +77,22 @@ def _mclp_swap(
     deadline: float,
     eps: float,
 ) -> tuple[IntArray, int, FloatArray]:
-    """Best-improvement swap local search; returns (selection, swaps, final add gains)."""
+    """Best-improvement swaps (the shared ``heuristics._swap``); returns (selection, swaps, final add gains)."""
     n, m = a.shape
     rows_nz = np.repeat(np.arange(n), np.diff(a.indptr))
     cols = a.indices.astype(np.int64)
-    sel = sel.copy()
-    swaps = 0
-    gain: FloatArray = np.zeros(m)
-    while True:
-        p = sel.size
-        insel = np.zeros(m, dtype=bool)
-        insel[sel] = True
-        pos_of = np.full(m, -1, dtype=np.int64)
-        pos_of[sel] = np.arange(p)
+
+    def add_gain(insel: BoolArray) -> tuple[FloatArray, BoolArray, npt.NDArray[np.int64]]:
         on = insel[cols]
         cnt = np.bincount(rows_nz[on], minlength=n)
         u = np.where(cnt == 0, w, 0.0)
-        gain = np.bincount(cols, weights=u[rows_nz], minlength=m).astype(np.float64)
-        if p == 0 or time.perf_counter() > deadline:
-            break
+        return np.bincount(cols, weights=u[rows_nz], minlength=m).astype(np.float64), on, cnt
+
+    def delta_of(sel: IntArray, insel: BoolArray, pos_of: IntArray) -> FloatArray | None:
+        if time.perf_counter() > deadline:
+            return None
+        p = sel.size
+        gain, on, cnt = add_gain(insel)
         owner = np.full(n, -1, dtype=np.int64)
         owner[rows_nz[on]] = cols[on]
         uniq = cnt == 1
@@ -103,18 +101,10 @@ def _mclp_swap(
         e = uniq[rows_nz]
         key = cols[e] * p + pos_of[owner[rows_nz[e]]]
         extra = np.bincount(key, weights=uw[rows_nz[e]], minlength=m * p).reshape(m, p)
-        delta = gain[:, None] - loss[None, :] + extra
-        delta[insel, :] = -np.inf
-        ok = rules.swap_ok(sel)
-        if ok is not None:
-            delta[~ok] = -np.inf
-        best = int(np.argmax(delta))
-        j, r = divmod(best, p)
-        if not delta[j, r] > eps:
-            break
-        sel[r] = j
-        swaps += 1
-    return sel, swaps, gain
+        return gain[:, None] - loss[None, :] + extra
+
+    sel, swaps = _swap(m, sel, delta_of, rules, eps)
+    return sel, swaps, add_gain(_mask(m, sel))[0]
 
 
 def _mclp_lagrangian(
@@ -229,7 +219,7 @@ def solve_mclp(
     p: int,
     *,
     fixed_covered: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     unit_of_candidate: npt.ArrayLike | None = None,
     require_units: Collection[Any] | None = None,
@@ -411,7 +401,7 @@ def solve_lscp(
     *,
     target_share: float = 1.0,
     fixed_covered: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     mip_rel_gap: float = MIP_REL_GAP,
     compute_bound: bool = True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +22,13 @@ from scipy.optimize import LinearConstraint
 from pointplan._errors import InfeasibleError, InputError
 from pointplan.locate._inputs import as_weights, check_method, check_p
 from pointplan.locate.bounds import solve_milp
-from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank
+from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank, _swap
 from pointplan.locate.result import (
     MIP_REL_GAP,
     BoolArray,
     FloatArray,
     IntArray,
+    SolveMethod,
     SolveResult,
     check_bound,
     gap_pct,
@@ -194,16 +195,14 @@ def _top2(pm: _PM, insel: BoolArray) -> tuple[FloatArray, IntArray, FloatArray]:
 
 
 def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float) -> tuple[IntArray, int]:
-    """Best-improvement vertex substitution, fully vectorised per iteration."""
+    """Best-improvement vertex substitution (:func:`~pointplan.locate.heuristics._swap`), vectorised per round."""
     m = pm.m
-    sel = sel.copy()
-    swaps = 0
     wr_all = pm.w[pm.rows]
-    while sel.size and time.perf_counter() < deadline:
+
+    def delta_of(sel: IntArray, insel: BoolArray, pos_of: IntArray) -> FloatArray | None:
+        if time.perf_counter() >= deadline:
+            return None
         p = sel.size
-        insel = _mask(m, sel)
-        pos_of = np.full(m, -1, dtype=np.int64)
-        pos_of[sel] = np.arange(p)
         d1, phi, d2 = _top2(pm, insel)
         e = pm.c < d2[pm.rows]
         re, ce, ve, we = pm.rows[e], pm.cols[e], pm.c[e], wr_all[e]
@@ -215,18 +214,9 @@ def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float)
         key = ce[owned] * p + pos_of[phi[re[owned]]]
         val = we[owned] * (d2[re[owned]] - np.maximum(ve[owned], d1e[owned]))
         extra = np.bincount(key, weights=val, minlength=m * p).reshape(m, p)
-        delta = gain[:, None] - loss[None, :] + extra
-        delta[insel, :] = -np.inf
-        ok = rules.swap_ok(sel)
-        if ok is not None:
-            delta[~ok] = -np.inf
-        best = int(np.argmax(delta))
-        j, r = divmod(best, p)
-        if not delta[j, r] > eps:
-            break
-        sel[r] = j
-        swaps += 1
-    return sel, swaps
+        return gain[:, None] - loss[None, :] + extra
+
+    return _swap(m, sel, delta_of, rules, eps)
 
 
 def _pm_cost(pm: _PM, sel: IntArray, surrogate: bool = False) -> tuple[float, IntArray]:
@@ -437,7 +427,7 @@ def solve_pmedian(
     p: int,
     *,
     fixed_cost: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     capacity: npt.ArrayLike | None = None,
     demand_load: npt.ArrayLike | None = None,

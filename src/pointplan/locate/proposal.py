@@ -13,7 +13,7 @@ import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +29,9 @@ from pointplan.locate._inputs import check_method
 from pointplan.locate.candidates import _xy as _projected_xy
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.result import BoolArray, FloatArray, IntArray, SolveResult
+from pointplan.locate.result import BoolArray, FloatArray, IntArray, Objective, SolveMethod, SolveResult
+from pointplan.network.factory import make_engine
+from pointplan.network.protocol import TravelEngine
 
 __all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
 
@@ -50,32 +52,7 @@ PROPOSAL_COLUMNS: tuple[str, ...] = (
 )
 
 
-class TravelEngine(Protocol):
-    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`).
-
-    Examples
-    --------
-    The engines of :mod:`pointplan.network` fit:
-
-    >>> from pointplan.network import make_engine
-    >>> engine: TravelEngine = make_engine(None, "motorbike")
-    >>> callable(engine.od_long) and callable(engine.nearest)
-    True
-
-    """
-
-    method: str
-
-    def od_long(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float) -> pd.DataFrame:
-        """Return pairs within ``max_minutes``: columns ``i``, ``j`` (positions), ``minutes``."""
-        ...
-
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Return the nearest destination of each origin: column ``minutes`` (NaN: none)."""
-        ...
-
-
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
     """Proposed new points and the before/after figures.
 
@@ -98,10 +75,16 @@ class Proposal:
         Covered population and share before/after, population-weighted mean minutes
         before/after, method, status, gap...
     before_after
-        Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
+        The full assessments before and after (``{"before", "after", "compare"}``), when
+        a caller re-assessed; ``None`` otherwise.
     candidates
-        The candidate sites the proposal chose from (filled by
+        The candidate sites the proposal chose from (set by
         :func:`pointplan.propose_points`; the uncertainty analysis re-solves on them).
+
+    Notes
+    -----
+    A proposal is immutable: what is learnt later comes back as a new one,
+    ``dataclasses.replace(prop, before_after=...)``.
 
     Examples
     --------
@@ -113,25 +96,23 @@ class Proposal:
     >>> prop = Proposal(gpd.GeoDataFrame(geometry=[], crs=4326), res, pd.DataFrame(), "mclp", {"n_added": 1})
     >>> prop.objective, prop.result.gap_pct
     ('mclp', 0.0)
+    >>> import dataclasses
+    >>> dataclasses.replace(prop, candidates=gpd.GeoDataFrame(geometry=[], crs=4326)).candidates is not None
+    True
 
     """
 
     points: gpd.GeoDataFrame
     result: SolveResult
     dropped: pd.DataFrame
-    objective: str
+    objective: Objective
     summary: dict[str, Any]
-    before_after: object | None = None
+    before_after: Mapping[str, Any] | None = None
     candidates: gpd.GeoDataFrame | None = None
 
 
 def _default_engine() -> TravelEngine:
-    try:
-        from pointplan.network import make_engine
-    except ImportError as exc:  # pragma: no cover - network ships with the package
-        msg = "pointplan.network is unavailable; pass engine=... (od_long/nearest)."
-        raise InputError(msg) from exc
-    return make_engine(None, settings.default_mode)  # type: ignore[return-value]
+    return make_engine(None, settings.default_mode)  # type: ignore[arg-type]
 
 
 def _resolve_boundary(boundary: Any) -> Any:
@@ -172,12 +153,12 @@ def propose(
     candidates: gpd.GeoDataFrame,
     k: int | None = None,
     *,
-    objective: Literal["mclp", "lscp", "pmedian"] = "mclp",
+    objective: Objective = "mclp",
     engine: TravelEngine | None = None,
     max_minutes: float | None = None,
     max_distance_m: float | None = None,
     target_share: float = 1.0,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     capacity_per_point: float | Mapping[str, float] | None = None,
     require_unit_coverage: bool = False,
