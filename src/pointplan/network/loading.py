@@ -329,12 +329,16 @@ def load_network(
     else:
         G = _build(source, mode, cache, options)
     _SOURCES[G] = (source, {"cache": cache, **options})
+    _log_loaded(G, mode)
+    return G
+
+
+def _log_loaded(G: nx.MultiDiGraph, mode: str) -> None:
     if logger.isEnabledFor(logging.INFO):  # counting edges walks the whole graph
         logger.info(
             "network for %s: %d nodes, %d edges (%s)",
             mode, G.number_of_nodes(), G.number_of_edges(), settings.projected_crs,
         )  # fmt: skip
-    return G
 
 
 def _build(source: object, mode: str, cache: bool, options: dict[str, Any]) -> nx.MultiDiGraph:
