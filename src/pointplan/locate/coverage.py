@@ -248,15 +248,11 @@ def solve_mclp(
         or ``"exact"`` (MILP, HiGHS).
     time_limit_s
         Time limit of the MILP (and of the swap search).
-    unit_of_candidate
-        Unit code of each candidate; needed by ``require_units``.
-    require_units
-        Unit codes that must receive at least one new point.
-    kind_of_candidate
-        Kind of each candidate (``"kiosk"``, ``"community"``...); needed by
-        ``budget_per_kind``.
-    budget_per_kind
-        Maximum number of added points of each kind, e.g. ``{"kiosk": 3}``.
+    unit_of_candidate, require_units
+        Unit code of each candidate, and the unit codes that must receive a new point.
+    kind_of_candidate, budget_per_kind
+        Kind of each candidate (``"kiosk"``...), and the most added points of each kind
+        (``{"kiosk": 3}``).
     compute_bound
         Heuristics: also compute a Lagrangian upper bound (the cheap submodular bound
         ``objective + sum of the p best remaining gains`` is always computed).
@@ -294,6 +290,20 @@ def solve_mclp(
     fixed = as_mask(fixed_covered, w.size, "fixed_covered")
     rules = _Rules(a.shape[1], p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
     prob = _CoverProblem.build(a, w, fixed)
+    return _mclp_run(prob, p, rules, method, t0, time_limit_s, mip_rel_gap, compute_bound)
+
+
+def _mclp_run(
+    prob: _CoverProblem,
+    p: int,
+    rules: _Rules,
+    method: SolveMethod,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    compute_bound: bool,
+) -> SolveResult:
+    """Solve a checked MCLP (exact or heuristic), rank the points and check the bound."""
     details = prob.details()
     if method == "exact":
         sel, bound_new, status, info = _mclp_exact(prob.a, prob.w, p, rules, time_limit_s, mip_rel_gap)
@@ -308,11 +318,26 @@ def solve_mclp(
         details["pruned_zero_gain"] = pruned
     objective = prob.base + float(gains.sum())
     check_bound(objective, bound, "max", f"MCLP upper bound ({label})")
+    return _result(order, objective, bound, gap_pct(objective, bound), label, status, t0, gains, details)
+
+
+def _result(
+    order: IntArray,
+    objective: float,
+    bound: float | None,
+    gap: float | None,
+    label: str,
+    status: str,
+    t0: float,
+    gains: FloatArray,
+    details: dict[str, Any],
+) -> SolveResult:
+    """Return the :class:`SolveResult` of a coverage model, timed from ``t0``."""
     return SolveResult(
         selected=order,
         objective=objective,
         bound=bound,
-        gap_pct=gap_pct(objective, bound),
+        gap_pct=gap,
         method=label,
         status=status,
         runtime_s=time.perf_counter() - t0,
@@ -464,9 +489,23 @@ def solve_lscp(
     w = as_weights(weights)
     a = as_coverage(coverage, w.size)
     prob = _CoverProblem.build(a, w, as_mask(fixed_covered, w.size, "fixed_covered"))
+    return _lscp_run(prob, a.shape[1], target_share, method, t0, time_limit_s, mip_rel_gap, compute_bound)
+
+
+def _lscp_run(
+    prob: _CoverProblem,
+    m: int,
+    target_share: float,
+    method: SolveMethod,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    compute_bound: bool,
+) -> SolveResult:
+    """Solve a checked LSCP: the point count (exact or heuristic), its bound, the ranked points."""
     details = prob.details()
-    need_r = _lscp_need(prob, target_share, a.shape[1], details)
-    rules = _Rules(a.shape[1], None, None, None, None, None)
+    need_r = _lscp_need(prob, target_share, m, details)
+    rules = _Rules(m, None, None, None, None, None)
     bound: float | None
     label: str
     if need_r is None:  # the fixed points already reach the target
@@ -491,17 +530,7 @@ def solve_lscp(
         raise SolverError(msg)
     details["n_points"] = int(order.size)
     check_bound(float(order.size), bound, "min", f"LSCP lower bound on the number of points ({label})")
-    return SolveResult(
-        selected=order,
-        objective=objective,
-        bound=bound,
-        gap_pct=gap_pct(float(order.size), bound),
-        method=label,
-        status=status,
-        runtime_s=time.perf_counter() - t0,
-        gains=gains,
-        details=details,
-    )
+    return _result(order, objective, bound, gap_pct(float(order.size), bound), label, status, t0, gains, details)
 
 
 def _tol(prob: _CoverProblem) -> float:

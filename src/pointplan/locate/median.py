@@ -5,10 +5,27 @@ points enter as each demand's current cost (``fixed_cost``): the fallback "colum
 sparse formulation in which pairs costlier than the fallback are dropped (exact). The
 heuristic is greedy + vertex substitution with a Lagrangian lower bound; the exact model
 is a sparse MILP solved by HiGHS.
+
+Gains and starting cost
+-----------------------
+:func:`solve_pmedian` reports ``gains`` as person-minutes saved from the *starting
+cost*, in rank order, so that ``gains.sum() == details["start_cost"] - objective``
+(uncapacitated runs; with capacities the gains ignore capacities). The starting cost of a
+demand is its ``fixed_cost`` (or ``unassigned_cost``, whichever is lower); demand with
+neither (a greenfield problem) starts at the largest finite cost in the matrix,
+``details["unserved_cost"]``, as if served at the worst time the matrix knows.
+
+Capacities
+----------
+With ``capacity`` and ``demand_load`` the existing points (the fallback) are treated as
+uncapacitated, and assignments may be *fractional* (a demand location may be split
+between points): the MILP relaxes assignment integrality, and the heuristic chooses the
+sites without capacities then solves the capacitated assignment LP for them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -441,66 +458,47 @@ def solve_pmedian(
 ) -> SolveResult:
     """p-median: add ``p`` points to minimise population-weighted travel cost.
 
-    The objective is ``sum_i w_i * min(fixed_cost_i, min_{j chosen} cost_ij)``: every
-    demand uses the cheaper of its current (fixed) point and the best added point.
-
     Parameters
     ----------
     weights
         Weight (population) of each of the ``n`` demand locations.
     cost
-        Travel cost (minutes), ``n x m``: a scipy.sparse matrix whose stored entries are
-        the reachable pairs (within a cut-off; explicit zeros mean 0 minutes, missing
-        pairs are unreachable), or a dense array (``inf``/``NaN`` = unreachable).
+        Travel cost (minutes), ``n x m``: scipy.sparse (stored entries are the reachable
+        pairs, explicit zeros 0 minutes) or dense (``inf``/``NaN`` = unreachable).
     p
         Number of points to add (at most; points that save nothing are not proposed).
     fixed_cost
-        Each demand's current cost to its nearest existing (fixed) point, ``inf`` where
-        there is none. This is the fallback "column" of the sparse formulation: pairs
-        costlier than it are dropped, which is exact.
+        Each demand's cost to its nearest existing point (``inf``: none); pairs costlier
+        than it are dropped, which is exact (the module notes say why).
     method
         ``"greedy"``, ``"greedy+swap"`` (vertex substitution) or ``"exact"`` (MILP, HiGHS).
     time_limit_s
         Time limit of the MILP, the swap search and the bound.
-    capacity
-        Capacitated variant: visits per day each candidate can take (``m``).
-    demand_load
-        Capacitated variant: visits per day of each demand (``n``). The existing points
-        (the fallback) are treated as uncapacitated. Assignments may be *fractional*
-        (a demand location may be split between points): the MILP relaxes assignment
-        integrality, and the heuristic chooses the sites without capacities then solves
-        the capacitated assignment LP for them.
+    capacity, demand_load
+        Capacitated variant: visits per day each candidate can take (``m``) and of each
+        demand (``n``); assignments may then be fractional (see the module notes).
     unassigned_cost
-        Cost charged to demand that no chosen or fixed point reaches. ``None``: such
-        demand is not allowed (the exact MILP is then infeasible and the heuristic raises
-        :class:`InfeasibleError`).
+        Cost of demand that no chosen or fixed point reaches; ``None``: not allowed
+        (:class:`InfeasibleError`).
     unit_of_candidate, require_units, kind_of_candidate, budget_per_kind
         Side constraints, as in :func:`solve_mclp`.
     compute_bound
-        Heuristics: compute a Lagrangian lower bound (equal to the LP bound at its best)
-        and report the gap to it.
+        Heuristics: a Lagrangian lower bound (the LP bound at its best) and the gap to it.
     mip_rel_gap
         Relative gap at which HiGHS stops.
 
     Returns
     -------
     SolveResult
-        ``gains`` are person-minutes saved from the *starting cost*, in rank order, so
-        that ``gains.sum() == details["start_cost"] - objective`` (uncapacitated runs;
-        with capacities the gains ignore capacities). The starting cost of a demand is
-        its ``fixed_cost`` (or ``unassigned_cost``, whichever is lower); demand with
-        neither (a greenfield problem) starts at the largest finite cost in the matrix,
-        ``details["unserved_cost"]``, as if served at the worst time the matrix knows.
-        ``bound`` is a lower bound on the objective (HiGHS' dual bound, or the
-        Lagrangian bound of the heuristic, within about 1 % of the LP relaxation);
-        ``assignment`` gives the serving candidate of each demand (``-1``: its fixed
-        point / unassigned; for capacitated runs the candidate taking the largest share).
+        Objective ``sum_i w_i * min(fixed_cost_i, min_{j chosen} cost_ij)``; ``gains`` in
+        person-minutes saved from the starting cost (module notes); ``bound`` a lower
+        bound (HiGHS' dual bound, or the heuristic's Lagrangian bound); ``assignment``
+        the serving candidate of each demand (``-1``: its fixed point / unassigned).
 
     Raises
     ------
     InfeasibleError
-        When some demand can be served by nothing (see ``unassigned_cost``), the rules
-        cannot be met or capacities are short.
+        Demand served by nothing (see ``unassigned_cost``), rules unmet, capacities short.
 
     Examples
     --------
@@ -509,22 +507,30 @@ def solve_pmedian(
     >>> r = solve_pmedian([100, 50, 80], minutes, 1, fixed_cost=[20.0, 20.0, 20.0])
     >>> r.selected.tolist(), r.objective, r.gains.tolist(), r.assignment.tolist()
     ([0], 2600.0, [2000.0], [0, 0, -1])
-
-    Greenfield (no existing point): demand starts at the largest cost, 45 minutes, so
-    the gains add up to the whole improvement from ``230 * 45`` person-minutes:
-
-    >>> r = solve_pmedian([100, 50, 80], minutes, 2)
+    >>> r = solve_pmedian([100, 50, 80], minutes, 2)  # greenfield: start at 230 people x 45 min
     >>> r.objective, r.gains.tolist(), r.details["start_cost"], r.bound <= r.objective
     (1400.0, [5750.0, 3200.0], 10350.0, True)
-
 
     """
     t0 = time.perf_counter()
     check_method(method)
-    w = as_weights(weights)
-    pm = _build_pm(w, cost, fixed_cost, unassigned_cost)
+    pm = _build_pm(as_weights(weights), cost, fixed_cost, unassigned_cost)
     p = check_p(p, pm.m)
     rules = _Rules(pm.m, p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
+    opts = (method, t0, time_limit_s, mip_rel_gap, compute_bound)
+    return _pm_run(pm, p, rules, capacity, demand_load, opts)
+
+
+def _pm_run(
+    pm: _PM,
+    p: int,
+    rules: _Rules,
+    capacity: npt.ArrayLike | None,
+    demand_load: npt.ArrayLike | None,
+    opts: tuple[SolveMethod, float, float, float, bool],
+) -> SolveResult:
+    """Solve a checked p-median: capacities, reachability, the solve, the ranked result."""
+    method, t0, time_limit_s, mip_rel_gap, compute_bound = opts
     cap, load = _capacity_inputs(pm, capacity, demand_load)
     _check_reachable(pm)
     deadline = t0 + time_limit_s
@@ -533,8 +539,7 @@ def solve_pmedian(
     else:
         sol = _pm_solve_heuristic(pm, p, rules, method, deadline, cap, compute_bound=compute_bound)
     result = _pm_finish(pm, sol, rules, cap, load, deadline)
-    result.runtime_s = time.perf_counter() - t0
-    return result
+    return dataclasses.replace(result, runtime_s=time.perf_counter() - t0)
 
 
 @dataclass
