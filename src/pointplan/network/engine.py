@@ -266,6 +266,20 @@ class NetworkEngine(EngineBase):
             memo[raw_key] = snapped
         return snapped
 
+    def _same_street(self, o: Snapped, d: Snapped) -> pd.DataFrame:
+        """Trips along one street (:func:`same_street_trips`), kept for the last few snapped pairs."""
+        memo = self._g.memo.setdefault("same_street", {})
+        assert isinstance(memo, dict)
+        key = (id(o), id(d))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is o and hit[1] is d:  # the entry holds o and d: ids are not reused
+            return hit[2]  # type: ignore[no-any-return]
+        direct = same_street_trips(o, d)
+        while len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = (o, d, direct)
+        return direct
+
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:
         far = int((snap_m > self.max_snap_m).sum())
         if far:
@@ -511,7 +525,7 @@ class NetworkEngine(EngineBase):
         self._warn_far(d.snap_m, "destinations")
         node_s, which, node_m = self._from_destinations(d, lengths=with_distance)
         sec, met, dest = self._pick_end(o, node_s, node_m, which)
-        direct = same_street_trips(o, d)
+        direct = self._same_street(o, d)
         if len(direct):
             v = self._access_mps
             dsec = direct["seconds"].to_numpy() + d.snap_m[direct["j"].to_numpy()] / v
@@ -608,7 +622,7 @@ class NetworkEngine(EngineBase):
         self._warn_far(o.snap_m, "origins")
         self._warn_far(d.snap_m, "destinations")
         parts = list(self._od_parts(o, d, limit_s, with_distance))
-        direct = same_street_trips(o, d)
+        direct = self._same_street(o, d)
         if len(direct):
             v = self._access_mps
             i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
