@@ -231,7 +231,8 @@ def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float)
         key = ce[owned] * p + pos_of[phi[re[owned]]]
         val = we[owned] * (d2[re[owned]] - np.maximum(ve[owned], d1e[owned]))
         extra = np.bincount(key, weights=val, minlength=m * p).reshape(m, p)
-        return gain[:, None] - loss[None, :] + extra
+        delta: FloatArray = np.asarray(gain[:, None] - loss[None, :] + extra, dtype=np.float64)
+        return delta
 
     return _swap(m, sel, delta_of, rules, eps)
 

@@ -273,7 +273,7 @@ class NetworkEngine(EngineBase):
         key = (id(o), id(d))
         hit = memo.get(key)
         if hit is not None and hit[0] is o and hit[1] is d:  # the entry holds o and d: ids are not reused
-            return hit[2]  # type: ignore[no-any-return]
+            return hit[2]
         direct = same_street_trips(o, d)
         while len(memo) >= 8:
             memo.pop(next(iter(memo)))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import networkx as nx
 import shapely
@@ -48,7 +48,7 @@ logger.addHandler(logging.NullHandler())
 NETWORK_KEYWORDS: tuple[str, ...] = ("default", "none")
 
 #: What :func:`travel_engine` builds an engine from.
-EngineSource = nx.MultiDiGraph | str | Path | shapely.Polygon | None
+EngineSource: TypeAlias = nx.MultiDiGraph | str | Path | shapely.Polygon | None
 
 _NETWORK_ONLY = frozenset({"access_speed_kmh", "max_snap_m", "speeds_kmh", "cache", "retain_all"})
 _CROW_ONLY = frozenset({"speed_kmh", "circuity", "calibration"})
@@ -139,19 +139,19 @@ def travel_engine(
     ('hybrid', 'motorbike', 'network')
 
     """
-    mode = _check_mode(mode or settings.default_mode)  # type: ignore[assignment]
+    use_mode = _check_mode(mode or settings.default_mode)
     word = _keyword(source)
     if source is None or word == "default":
         source = _default_source()
         if source is None:
-            return _straight_line(mode, kw)
+            return _straight_line(use_mode, kw)
     elif word == "none":
-        return _straight_line(mode, kw)
+        return _straight_line(use_mode, kw)
     crow = {k: kw[k] for k in _CROW_ONLY & set(kw)}
-    engine = _network(source, mode, kw)
+    engine = _network(source, use_mode, kw)
     if not fallback:
         return engine
-    return HybridEngine(engine, CrowFliesEngine(mode, **crow), snap_m=snap_m)
+    return HybridEngine(engine, CrowFliesEngine(use_mode, **crow), snap_m=snap_m)
 
 
 def make_engine(
