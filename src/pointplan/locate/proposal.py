@@ -113,7 +113,7 @@ class Proposal:
 
 
 def _default_engine() -> TravelEngine:
-    return make_engine(None, settings.default_mode)  # type: ignore[arg-type]
+    return make_engine(None, settings.default_mode)
 
 
 def _resolve_boundary(boundary: Any) -> Any:

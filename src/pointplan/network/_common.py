@@ -50,7 +50,7 @@ _NETWORK = "network"
 _CROW = "crow_flies_circuity"
 
 
-def _check_mode(mode: str) -> str:
+def _check_mode(mode: str) -> Mode:
     if mode not in MODES:
         msg = f"Unknown travel mode {mode!r}: use one of {', '.join(MODES)}."
         raise InputError(msg)

@@ -43,8 +43,8 @@ class EngineBase:
 
     method: ClassVar[str] = ""
 
-    def __init__(self, mode: str) -> None:
-        self._mode: Mode = _check_mode(mode)  # type: ignore[assignment]
+    def __init__(self, mode: Mode) -> None:
+        self._mode: Mode = _check_mode(mode)
 
     @property
     def mode(self) -> Mode:

@@ -37,7 +37,7 @@ import networkx as nx
 import numpy as np
 
 from pointplan._errors import InputError, NetworkError
-from pointplan.network._common import MODES, FloatArray, IntArray, _check_mode
+from pointplan.network._common import MODES, FloatArray, IntArray, Mode, _check_mode
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback_model import (
     DEFAULT_BANDS_M,
@@ -82,7 +82,7 @@ def _stratified(straight: FloatArray, knots: FloatArray, n: int, rng: np.random.
 
 def _od_sample(
     G: nx.MultiDiGraph,
-    mode: str,
+    mode: Mode,
     n_targets: int,
     n_origins: int,
     rng: np.random.Generator,
@@ -114,7 +114,7 @@ def _abs_pct(pred: FloatArray, actual: FloatArray) -> dict[str, float]:
     return {"median": round(float(np.median(err)), 2), "p90": round(float(np.percentile(err, 90)), 2)}
 
 
-def _fit_mode(pairs: dict[str, FloatArray], mode: str, knots: FloatArray, test: np.ndarray) -> FallbackModel:
+def _fit_mode(pairs: dict[str, FloatArray], mode: Mode, knots: FloatArray, test: np.ndarray) -> FallbackModel:
     """Fit one mode's model on the training pairs; held-out errors on the ``test`` pairs."""
     from scipy.optimize import nnls  # only when fitting (scipy.optimize is slow to import)
 
@@ -218,14 +218,14 @@ def fit_fallback(
 
 def _fit_on(
     source: str | Path | nx.MultiDiGraph,
-    mode: str,
+    mode_name: str,
     knots: FloatArray,
     heldout_share: float,
     seed: int,
     sample: dict[str, Any],
 ) -> FallbackModel:
     """Load the network for ``mode``, route the sample pairs and fit the mode's model."""
-    _check_mode(mode)
+    mode = _check_mode(mode_name)
     rng = np.random.default_rng(seed)
     ready = isinstance(source, nx.MultiDiGraph) and source.graph.get("pointplan_mode") == mode
     G = source if ready else load_network(source, mode=mode)

@@ -30,6 +30,7 @@ from pointplan.network._common import (
     _NETWORK,
     FloatArray,
     IntArray,
+    Mode,
     _check_graph,
     _check_minutes,
     _check_speed,
@@ -210,7 +211,7 @@ class NetworkEngine(EngineBase):
     def __init__(
         self,
         G: nx.MultiDiGraph,
-        mode: str = "motorbike",
+        mode: Mode = "motorbike",
         *,
         access_speed_kmh: float | None = None,
         max_snap_m: float = 500.0,

@@ -60,14 +60,14 @@ def _keyword(source: object) -> Literal["default", "none"] | None:
     return None
 
 
-def _straight_line(mode: str, kw: dict[str, Any]) -> CrowFliesEngine:
+def _straight_line(mode: Mode, kw: dict[str, Any]) -> CrowFliesEngine:
     ignored = sorted(set(kw) & _NETWORK_ONLY)
     if ignored:
         logger.debug("travel_engine: no network, ignoring %s", ignored)
     return CrowFliesEngine(mode, **{k: v for k, v in kw.items() if k not in _NETWORK_ONLY})
 
 
-def _network(source: EngineSource, mode: str, kw: dict[str, Any]) -> NetworkEngine:
+def _network(source: EngineSource, mode: Mode, kw: dict[str, Any]) -> NetworkEngine:
     ignored = sorted(set(kw) & _CROW_ONLY)
     if ignored:
         logger.debug("travel_engine: network given, ignoring %s", ignored)
@@ -156,7 +156,7 @@ def travel_engine(
 
 def make_engine(
     network: EngineSource = None,
-    mode: Mode = "motorbike",
+    mode: str = "motorbike",
     **kw: Any,
 ) -> NetworkEngine | CrowFliesEngine:
     """Return a network engine, or the straight line when ``network`` is ``None`` (older name).
@@ -189,15 +189,14 @@ def make_engine(
     ('network', 'crow_flies_circuity')
 
     """
-    _check_mode(mode)
-    engine = travel_engine("none" if network is None else network, mode, fallback=False, **kw)
+    engine = travel_engine("none" if network is None else network, _check_mode(mode), fallback=False, **kw)
     assert not isinstance(engine, HybridEngine)
     return engine
 
 
 def make_hybrid_engine(
     network: EngineSource = None,
-    mode: Mode = "motorbike",
+    mode: str = "motorbike",
     *,
     snap_m: float | None = None,
     **kw: Any,
@@ -233,8 +232,8 @@ def make_hybrid_engine(
     HybridEngine(mode='walk', snap_m=200, fallback=CrowFliesEngine(mode='walk', calibrated by distance band))
 
     """
-    _check_mode(mode)
+    use_mode = _check_mode(mode)
     source = data_file(DEFAULT_NETWORK) if network is None else network
-    engine = travel_engine(source, mode, snap_m=snap_m, **{k: v for k, v in kw.items() if k not in _CROW_ONLY})
+    engine = travel_engine(source, use_mode, snap_m=snap_m, **{k: v for k, v in kw.items() if k not in _CROW_ONLY})
     assert isinstance(engine, HybridEngine)
     return engine

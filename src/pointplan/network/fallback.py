@@ -29,6 +29,7 @@ from pointplan.network._common import (
     _CROW,
     TIME_ATTR,
     FloatArray,
+    Mode,
     _as_float,
     _check_coordinates_fit,
     _check_graph,
@@ -97,7 +98,7 @@ class CrowFliesEngine(EngineBase):
 
     def __init__(
         self,
-        mode: str = "motorbike",
+        mode: Mode = "motorbike",
         *,
         speed_kmh: float | None = None,
         circuity: float | None = None,

@@ -29,6 +29,7 @@ from pointplan.network._common import (
     SPEED_ATTR,
     TIME_ATTR,
     FloatArray,
+    Mode,
     _as_float,
     _check_graph,
     _check_mode,
@@ -328,7 +329,7 @@ def _speeds_and_times(
 
 def add_travel_times(
     G: nx.MultiDiGraph,
-    mode: str = "motorbike",
+    mode: Mode = "motorbike",
     speeds_kmh: float | Mapping[str, float] | None = None,
     *,
     recompute: bool = False,
