@@ -40,7 +40,7 @@ Objective = Literal["mclp", "lscp", "pmedian"]
 METHODS: tuple[SolveMethod, ...] = ("greedy", "greedy+swap", "exact")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SolveResult:
     """Answer of a location-allocation solver.
 
