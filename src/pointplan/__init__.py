@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from pointplan import candidates, demand, network, optimize, settings
+from pointplan import candidates, demand, network, optimize, settings, staffing  # the old module paths, for users
 from pointplan._errors import (
     CRSError,
     DataIntegrityError,
@@ -39,19 +39,25 @@ from pointplan._errors import (
     UnreachableWarning,
 )
 from pointplan._text import name_key, normalize_name
-from pointplan.access import Assessment, assess, check_rules
+from pointplan._version import __version__
+from pointplan.assessment import Assessment, assess, check_rules
 from pointplan.data import data_status, load_boundary, load_units
 from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
 from pointplan.io import read_scenario, write_scenario, write_table
+from pointplan.locate import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
+from pointplan.maps import waits as _maps_waits
 from pointplan.network import load_network, make_engine
-from pointplan.optimize import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
 from pointplan.points import branch_report, load_points, read_points
+from pointplan.report import queues as _report_queues
 from pointplan.workflow import default_candidates, propose_points, run
 
-__version__ = "0.1.0"
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# Old homes kept for users (issue 23): the wait layer moved to ``maps`` and the report's queue
+# tables to ``report``; ``staffing`` (below them) does not import them, the package does.
+staffing.wait_layer = _maps_waits.wait_layer  # type: ignore[attr-defined]
+staffing.report_tables = _report_queues.staffing_tables  # type: ignore[attr-defined]
 
 __all__ = [
     "Assessment",

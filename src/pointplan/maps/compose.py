@@ -24,7 +24,7 @@ from pointplan.maps.units import units_layer
 from pointplan.maps.waits import wait_points_layer
 
 if TYPE_CHECKING:
-    from pointplan.access import Assessment
+    from pointplan.assessment import Assessment
 
 __all__ = ["assessment_map", "units_map"]
 

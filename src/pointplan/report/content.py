@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pointplan._version import __version__
 from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
 
 __all__ = [
@@ -324,7 +325,7 @@ def compare_table(compare: pd.DataFrame, lang: str) -> Table:
 
 
 def _proposals(proposal: Any, lang: str, images: dict[str, bytes]) -> Section:
-    from pointplan.optimize import PROPOSAL_COLUMNS
+    from pointplan.locate import PROPOSAL_COLUMNS
 
     ps = proposal.summary
     before_after = (
@@ -439,7 +440,6 @@ def build_document(
     >>> doc.tables()[0].rows[3]
     ('Population', '400')
     """
-    from pointplan import __version__
     from pointplan.report.charts import chart_images
     from pointplan.report.sections import bus_section, queues_section, time_to_service_section, uncertainty_section
 

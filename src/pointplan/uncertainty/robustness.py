@@ -26,7 +26,7 @@ def _chosen_in_draw(
     model: DrawModel, draw_xy: np.ndarray, candidates: gpd.GeoDataFrame, k: int, kw: dict[str, Any]
 ) -> np.ndarray:
     """Projected coordinates of the sites ``propose`` chooses with the points of one draw."""
-    from pointplan.optimize import propose
+    from pointplan.locate import propose
 
     pts = model.pts.copy()
     pts = pts.set_geometry(gpd.points_from_xy(draw_xy[:, 0], draw_xy[:, 1], crs=projected_crs()))
