@@ -1,6 +1,6 @@
 """Report sections on what a run adds: uncertainty, queues and staff, bus access, time to service.
 
-Each function returns :class:`~pointplan.report.content.Section` objects (or table cells) that
+Each function returns :class:`~pointplan.report.blocks.Section` objects (or table cells) that
 :func:`~pointplan.report.content.build_document` places in the report; every format (HTML,
 Word, Markdown) lays them out the same way.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pointplan.report.content import Section, Table, frame_table
+from pointplan.report.blocks import Section, Table, frame_table
 from pointplan.report.labels import column_info, column_label, format_value, text
 
 __all__ = [
