@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from pointplan import candidates, demand, network, optimize, settings, staffing  # the old module paths, for users
+from pointplan import access, candidates, demand, network, optimize, settings, staffing  # old module paths kept
 from pointplan._errors import (
     CRSError,
     DataIntegrityError,
