@@ -80,6 +80,7 @@ __all__ = [
     "SolverError",
     "UnreachableWarning",
     "__version__",
+    "access",
     "assess",
     "branch_report",
     "build_demand",

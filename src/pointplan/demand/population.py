@@ -382,8 +382,8 @@ def build_demand(
         units = load_units()
     units, codes, pop = _check_units(units, population_col)
     _check_options(method, cell_m, points_per_unit, block_rows)
-    kw = {"cell_m": cell_m, "points_per_unit": int(points_per_unit), "block_rows": int(block_rows)}
-    return _demand_points(units, codes, pop, method, raster, keep_empty=keep_empty, **kw)
+    sizes = {"points_per_unit": int(points_per_unit), "block_rows": int(block_rows)}
+    return _demand_points(units, codes, pop, method, raster, cell_m=cell_m, keep_empty=keep_empty, **sizes)
 
 
 def _check_options(method: str, cell_m: float | None, points_per_unit: int, block_rows: int) -> None:

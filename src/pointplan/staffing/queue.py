@@ -324,7 +324,7 @@ def point_queues(
     assessment: Any,
     counters: pd.Series | Mapping[Any, float] | None = None,
     *,
-    allocation: str = "nearest",
+    allocation: Allocation = "nearest",
     profile: ArrivalProfile | None = None,
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
