@@ -17,7 +17,9 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
 from pointplan import access, candidates, demand, network, optimize, settings, staffing  # old module paths kept
 from pointplan._errors import (
@@ -46,18 +48,30 @@ from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
 from pointplan.io import read_scenario, write_scenario, write_table
 from pointplan.locate import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
-from pointplan.maps import waits as _maps_waits
 from pointplan.network import load_network, make_engine
 from pointplan.points import branch_report, load_points, read_points
-from pointplan.report import queues as _report_queues
 from pointplan.workflow import default_candidates, propose_points, run
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Old homes kept for users (issue 23): the wait layer moved to ``maps`` and the report's queue
-# tables to ``report``; ``staffing`` (below them) does not import them, the package does.
-staffing.wait_layer = _maps_waits.wait_layer  # type: ignore[attr-defined]
-staffing.report_tables = _report_queues.staffing_tables  # type: ignore[attr-defined]
+#: Names that left ``pointplan.staffing`` for the layers above it (issue 23): still found there.
+_MOVED_FROM_STAFFING = {
+    "wait_layer": ("pointplan.maps.waits", "wait_layer"),
+    "report_tables": ("pointplan.report.queues", "staffing_tables"),
+}
+
+
+def _moved_from_staffing(name: str) -> Any:
+    """Find ``pointplan.staffing.<name>`` in its new home (loaded on first use, not at import)."""
+    if name in _MOVED_FROM_STAFFING:
+        module, attr = _MOVED_FROM_STAFFING[name]
+        return getattr(importlib.import_module(module), attr)
+    msg = f"module 'pointplan.staffing' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+# staffing sits below maps and report and does not import them; the package points it there.
+staffing.__dict__["__getattr__"] = _moved_from_staffing
 
 __all__ = [
     "Assessment",
