@@ -24,7 +24,7 @@ the population-weighted centre in the xã: every stand-in records how far it mov
 Computing stand-ins reads the inner-city road network (about 6 s) and the 250 m demand, so
 the result for Hanoi is shipped as a table (``pointplan/tables/unit_standins.csv``) that
 :func:`pointplan.load_points` reads; :func:`compute_standins` recomputes it
-(``python -m pointplan.standins`` rewrites the table) and a test checks it agrees.
+(``python -m pointplan.locate.sites`` rewrites the table) and a test checks it agrees.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from pointplan import settings
 from pointplan._address import StreetAddress, match_address_key, parse_street_address, street_key
 from pointplan._errors import InputError
 from pointplan._text import normalize_name
@@ -400,8 +399,8 @@ def compute_standins(
         A road network (file or graph) whose named streets are matched; ``None`` skips the
         street match (every stand-in is then a population centre).
     demand
-        Demand points with ``unit_code`` and ``population`` (default:
-        :func:`pointplan.demand.build_demand` at 250 m).
+        Demand points with ``unit_code`` and ``population``
+        (:func:`pointplan.demand.build_demand` at 250 m for the shipped table); required.
 
     Returns
     -------
@@ -434,10 +433,9 @@ def compute_standins(
     crs = projected_crs()
     units_p = units.to_crs(crs)
     addresses = units["hq_address"] if addresses is None else addresses
-    if demand is None:
-        from pointplan.demand import build_demand
-
-        demand = build_demand(units, cell_m=250)
+    if demand is None:  # standins sits below demand: the caller builds it
+        msg = "compute_standins needs the demand points: pass demand=pointplan.demand.build_demand(units, cell_m=250)."
+        raise InputError(msg)
     demand_p = demand.to_crs(crs)
     streets = (
         street_edges(network)
@@ -480,39 +478,5 @@ def load_standins() -> pd.DataFrame:
     return t.set_index("code")
 
 
-def write_standins_table(path: str | Path | None = None) -> Path:
-    """Recompute the Hanoi stand-ins from the shipped data and write the package table.
-
-    Parameters
-    ----------
-    path
-        Where to write (default: the package's ``tables/unit_standins.csv``).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-    """
-    from pointplan.data import data_file, load_units
-
-    units = load_units()
-    st = compute_standins(units, addresses=unit_point_addresses(units), network=data_file("osm_inner_drive"))
-    st = st.to_crs(settings.geographic_crs)
-    table = pd.DataFrame(
-        {
-            "code": st.index.astype(str),
-            "lon": st.geometry.x.round(6),
-            "lat": st.geometry.y.round(6),
-            "location_precision": st["location_precision"],
-            "matched_street": st["matched_street"],
-            "street_parsed": st["street_parsed"],
-            "moved_m": st["moved_m"],
-        }
-    )
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "tables" / STANDIN_TABLE
-    table.to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
-    return target
-
-
 if __name__ == "__main__":  # pragma: no cover
-    print(write_standins_table())
+    print("The stand-ins table is rewritten by: python -m pointplan.locate.sites (stand-ins, then located sites)")

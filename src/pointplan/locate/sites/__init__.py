@@ -32,7 +32,7 @@ columns :data:`REPORT_COLUMNS`.
 Matching streets needs the inner-city road network (about 6 s to read), so the located post
 offices and planned sites are shipped as a package table (``tables/located_sites.csv``) that
 :func:`real_sites` reads; :func:`locate_address_sites` recomputes it (``python -m
-pointplan.locate.sites`` rewrites it) and a test checks a few rows.
+pointplan.locate.sites`` rewrites it, after the stand-ins) and a test checks a few rows.
 
 :func:`constraint_cost` states what choosing a real building costs against the best
 unconstrained spot (see its Notes for the method).
@@ -60,6 +60,7 @@ from pointplan.locate.sites.table import (
     load_located_table,
     post_office_rows,
     write_located_table,
+    write_standins_table,
 )
 from pointplan.locate.sites.user import read_user_sites, real_sites, sites_to_candidates
 
@@ -83,4 +84,5 @@ __all__ = [
     "real_sites",
     "sites_to_candidates",
     "write_located_table",
+    "write_standins_table",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pointplan import settings
 from pointplan._text import name_key, normalize_name
 from pointplan.locate.sites._common import (  # noqa: F401
     _ADDRESS_COLS,
@@ -37,6 +38,7 @@ from pointplan.locate.sites._common import (  # noqa: F401
 from pointplan.locate.sites.streets import (
     locate_address_sites,
 )
+from pointplan.standins import STANDIN_TABLE, compute_standins, unit_point_addresses
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -240,3 +242,43 @@ def load_located_table() -> pd.DataFrame:
     ref = resources.files("pointplan") / "tables" / LOCATED_TABLE
     with resources.as_file(ref) as p:
         return pd.read_csv(p, dtype={"unit_code": str}, keep_default_na=False, encoding="utf-8")
+
+
+def write_standins_table(path: str | Path | None = None) -> Path:
+    """Recompute the Hanoi stand-ins from the shipped data and write the package table.
+
+    Parameters
+    ----------
+    path
+        Where to write (default: the package's ``tables/unit_standins.csv``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    from pointplan.data import data_file, load_units
+    from pointplan.demand import build_demand
+
+    units = load_units()
+    st = compute_standins(
+        units,
+        addresses=unit_point_addresses(units),
+        network=data_file("osm_inner_drive"),
+        demand=build_demand(units, cell_m=250),
+    )
+    st = st.to_crs(settings.geographic_crs)
+    table = pd.DataFrame(
+        {
+            "code": st.index.astype(str),
+            "lon": st.geometry.x.round(6),
+            "lat": st.geometry.y.round(6),
+            "location_precision": st["location_precision"],
+            "matched_street": st["matched_street"],
+            "street_parsed": st["street_parsed"],
+            "moved_m": st["moved_m"],
+        }
+    )
+    target = Path(path) if path is not None else Path(__file__).resolve().parents[2] / "tables" / STANDIN_TABLE
+    table.to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
+    return target
