@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -275,7 +275,7 @@ def _solve(assessment: Assessment, cands: gpd.GeoDataFrame, k: int | None, optio
         assessment.points,
         cands,
         k,
-        engine=assessment.engine,
+        engine=cast("Any", assessment.engine),  # the assessment's TravelEngine protocol
         max_minutes=params["max_minutes"],
         max_distance_m=params["max_distance_m"],
         **options,

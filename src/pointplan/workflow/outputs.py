@@ -21,7 +21,7 @@ from pointplan.workflow.steps import RunState, need
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
-    from pointplan.demand import Conversion
+    from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
 
 __all__ = ["RUN_OUTPUTS", "write_step"]
