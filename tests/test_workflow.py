@@ -307,7 +307,8 @@ def test_engine_and_assess_steps_on_the_tiny_city() -> None:
     a = assess_step(RunConfig("o", mode="walk", uncertainty=False), state).assessment
     assert a.summary["mean_minutes_to_nearest"] == pytest.approx(9.375)  # the tiny city's figure (docs: 9.38)
     assert a.name == "hanoi-2025"
-    assert assess_step(RunConfig("o", points=t["points"], mode="walk", uncertainty=False), state).assessment.name == "user"
+    user = RunConfig("o", points=t["points"], mode="walk", uncertainty=False)
+    assert assess_step(user, state).assessment.name == "user"
 
 
 def test_propose_uncertainty_and_staff_steps_return_new_results() -> None:
