@@ -34,6 +34,7 @@ __all__ = [
     "default_candidates",
     "propose_points",
     "proposed_points",
+    "reassess_with",
 ]
 
 #: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
@@ -193,32 +194,19 @@ def propose_points(
     k
         Points to add (``None`` with ``objective="lscp"``: as few as reach ``target_share``).
     objective
-        ``"pmedian"`` (minimise population-weighted travel time; default, because in Hanoi
-        the 30-minute/5-km standard is met by motorbike almost everywhere), ``"mclp"``
-        (maximise people within the standard) or ``"lscp"``.
-    candidates
-        Candidate sites (default :func:`default_candidates`).
-    user_candidates
-        Extra user sites added to the default candidates.
-    method, time_limit_s
-        ``"greedy+swap"`` (fast), ``"greedy"`` or ``"exact"`` (HiGHS MILP within ``time_limit_s``).
-    target_share
-        LSCP coverage target.
-    require_unit_coverage, budget_per_kind
-        Require a new point in every unit that has none; at most so many points per kind.
-    reassess
-        Assess the scenario with the proposed points and attach the comparison.
-    counters_proposed
-        Counters of each proposed point for the re-assessment (default: the assessment's).
-    sites
-        Default candidates when ``candidates`` is not given: ``"real"`` (named public
-        buildings, default), ``"grid"`` or ``"both"`` (see :func:`default_candidates`).
+        ``"pmedian"`` (population-weighted travel time; default, as in Hanoi the 30-minute/5-km
+        standard is met by motorbike almost everywhere), ``"mclp"`` or ``"lscp"``.
+    candidates, user_candidates, sites
+        Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
+        public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
+    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind
+        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``).
+    reassess, counters_proposed
+        Assess the scenario with the proposed points (of so many counters; default the assessment's).
     compare_unconstrained
-        With real sites: solve again among the populated cells of a 1 km grid and state
-        what each real building costs against the nearest unconstrained pick
-        (:func:`pointplan.locate.sites.constraint_cost`): columns ``best_spot_id``,
-        ``best_spot_m``, ``cost_person_minutes``, ``cost_people_covered``;
-        ``summary["tradeoff"]`` and ``summary["unconstrained_picks"]``.
+        With real sites: what each building costs against the nearest pick among a 1 km grid
+        (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,
+        ``cost_*``; ``summary["tradeoff"]`` and ``summary["unconstrained_picks"]``).
 
     Returns
     -------
@@ -244,14 +232,8 @@ def propose_points(
     real_mode = candidates is None and sites in ("real", "both")
     if candidates is None:
         candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
-    options: dict[str, Any] = {
-        "objective": objective,
-        "target_share": target_share,
-        "method": method,
-        "time_limit_s": time_limit_s,
-        "require_unit_coverage": require_unit_coverage,
-        "budget_per_kind": budget_per_kind,
-    }
+    options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
+               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
     summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)
@@ -261,9 +243,8 @@ def propose_points(
     prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
     if reassess and len(prop.points):
         after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
-        prop = dataclasses.replace(
-            prop, before_after={"before": assessment, "after": after, "compare": assessment.compare(after)}
-        )
+        ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+        prop = dataclasses.replace(prop, before_after=ba)
     return prop
 
 
