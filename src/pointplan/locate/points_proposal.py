@@ -281,8 +281,10 @@ def proposed_points(proposal: Proposal, *, counters: int | None = None) -> gpd.G
 
     Examples
     --------
-    >>> from pointplan.report._demo import demo_proposal
-    >>> pts = proposed_points(demo_proposal(), counters=2)
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    >>> pts = proposed_points(propose_points(a, 1, candidates=cands, reassess=False), counters=2)
     >>> pts[["point_id", "name", "kind", "counters", "location_precision"]].values.tolist()
     [['DX01', 'Điểm đề xuất #1', 'proposed', 2, 'proposed']]
     """
@@ -330,10 +332,12 @@ def reassess_with(assessment: Assessment, proposal: Proposal, *, counters_propos
 
     Examples
     --------
-    >>> from pointplan.report._demo import demo_assessment, demo_proposal
-    >>> after = reassess_with(demo_assessment(), demo_proposal())
-    >>> len(after.points) - len(demo_assessment().points), after.name
-    (1, 'tiny + 1 mclp')
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    >>> after = reassess_with(a, propose_points(a, 1, candidates=cands, reassess=False))
+    >>> len(after.points) - len(a.points), after.name.endswith(" + 1 pmedian")
+    (1, True)
     """
     new_pts = proposed_points(proposal, counters=counters_proposed)
     params = assessment.params
