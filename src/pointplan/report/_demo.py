@@ -43,7 +43,7 @@ def demo_assessment() -> Any:
 @functools.cache
 def demo_proposal() -> Any:
     """Return a proposal of one new point for the tiny city (at d3, 10.5 km east of P1)."""
-    from pointplan.workflow import propose_points
+    from pointplan.locate import propose_points
 
     a = demo_assessment()
     cand = gpd.GeoDataFrame(
