@@ -27,7 +27,7 @@ import numpy as np
 
 import pointplan
 from pointplan.demand import build_demand
-from pointplan.workflow import travel_engine
+from pointplan.workflow import travel_engine  # as `pointplan run` builds it
 
 
 def _timed(label: str, fn, *args, **kw):
@@ -96,8 +96,10 @@ def main() -> None:
     gap = _max_summary_gap(sc.summary, fresh.summary)
     med, p95 = float(np.median(secs)), float(np.percentile(secs, 95))
     print(f"demand places {len(demand):,}; points {len(points)} -> {len(sc.points)}; operations {len(secs)}")
-    print(f"per operation: median {med:.3f} s, P95 {p95:.3f} s (moves median {np.median(moves):.3f} s, "
-          f"adds median {np.median(adds):.3f} s)")
+    print(
+        f"per operation: median {med:.3f} s, P95 {p95:.3f} s (moves median {np.median(moves):.3f} s, "
+        f"adds median {np.median(adds):.3f} s)"
+    )
     print(f"fresh assessment {t_fresh:.2f} s: median operation is {t_fresh / med:.0f}x faster (goal median <= 0.1 s)")
     print(f"largest relative gap between the scenario's and the fresh summary: {gap:.2e}")
     print(

@@ -10,7 +10,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import pointplan
 from pointplan import InputError, Scenario, reassess
@@ -46,7 +45,9 @@ def assert_same_table(x: pd.DataFrame, y: pd.DataFrame, columns: list[str] | Non
         if pd.api.types.is_numeric_dtype(u) and pd.api.types.is_numeric_dtype(v) and u.dtype != bool:
             np.testing.assert_allclose(u.to_numpy(float), v.to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=c)
         else:
-            assert u.astype(object).where(u.notna(), None).tolist() == v.astype(object).where(v.notna(), None).tolist(), c
+            assert (
+                u.astype(object).where(u.notna(), None).tolist() == v.astype(object).where(v.notna(), None).tolist()
+            ), c
 
 
 def assert_same_assessment(a: pointplan.Assessment, b: pointplan.Assessment, *, demand: bool = True) -> None:
@@ -82,7 +83,9 @@ def _grid_city(engine: Any, modes: tuple[str, ...] = ()) -> pointplan.Assessment
             "counters": [2, pd.NA, 1, 1],
             "location_precision": ["surveyed"] * 4,
         },
-        geometry=gpd.points_from_xy([X0 + 1000, X0 + 7000, X0 + 1500, X0 + 7003], [Y0 + 1000, Y0 + 900, Y0 + 300, Y0 + 900]),
+        geometry=gpd.points_from_xy(
+            [X0 + 1000, X0 + 7000, X0 + 1500, X0 + 7003], [Y0 + 1000, Y0 + 900, Y0 + 300, Y0 + 900]
+        ),
         crs="EPSG:32648",
     )
     return pointplan.assess(pts, c["units"], dem, engine=engine, visits=c["visits"], modes=modes, name="grid")
@@ -119,7 +122,9 @@ def _random_ops(sc: Scenario, rng: np.random.Generator, n: int) -> list[str]:
         if op == "move":
             sc.move(str(rng.choice(ids)), lon, lat)
         elif op == "add":
-            sc.add(lon, lat, kind=str(rng.choice(["kiosk", "community", "unit_point"])), counters=int(rng.integers(1, 4)))
+            sc.add(
+                lon, lat, kind=str(rng.choice(["kiosk", "community", "unit_point"])), counters=int(rng.integers(1, 4))
+            )
         elif op == "remove" and len(ids) > 2:
             sc.remove(str(rng.choice(ids)))
         elif op == "set_counters":
@@ -170,16 +175,34 @@ def test_reassess_same_points_gives_the_same_assessment() -> None:
 def test_reassess_moved_points_equals_a_fresh_assess_with_the_same_settings() -> None:
     c = tiny_city()
     a = pointplan.assess(
-        c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=("walk",),
-        max_minutes=20, huff_beta_per_min=0.2, visits_per_counter=20, availability={"kiosk": 0.5},
-        counters_default={"unit_point": 5}, name="s",
+        c["points"],
+        c["units"],
+        c["demand"],
+        engine=c["engine"],
+        visits=c["visits"],
+        modes=("walk",),
+        max_minutes=20,
+        huff_beta_per_min=0.2,
+        visits_per_counter=20,
+        availability={"kiosk": 0.5},
+        counters_default={"unit_point": 5},
+        name="s",
     )
     moved = c["points"].copy()
     moved["geometry"] = moved.translate(xoff=1500.0)
     fresh = pointplan.assess(
-        moved, c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=("walk",),
-        max_minutes=20, huff_beta_per_min=0.2, visits_per_counter=20, availability={"kiosk": 0.5},
-        counters_default={"unit_point": 5}, name="s",
+        moved,
+        c["units"],
+        c["demand"],
+        engine=c["engine"],
+        visits=c["visits"],
+        modes=("walk",),
+        max_minutes=20,
+        huff_beta_per_min=0.2,
+        visits_per_counter=20,
+        availability={"kiosk": 0.5},
+        counters_default={"unit_point": 5},
+        name="s",
     )
     again = reassess(a, moved)
     assert_same_assessment(again, fresh)
@@ -321,7 +344,7 @@ def test_to_points_file_and_to_dict_round_trip(tmp_path) -> None:
 @pytest.mark.slow
 def test_random_operations_on_real_units_with_the_real_engine() -> None:
     from pointplan.demand import build_demand
-    from pointplan.workflow import travel_engine
+    from pointplan.workflow import travel_engine  # as `pointplan run` builds it
 
     units = pointplan.load_units()
     study = units.loc[["00070", "00004", "00008", "00091"]] if "00091" in units.index else units.iloc[:4]

@@ -126,7 +126,7 @@ class FastFigures:
         self.straight_slot = slots[np.asarray(pos, np.int64)]
 
     def points_now(self) -> gpd.GeoDataFrame:
-        """Current checked points (set by the scenario before each update)."""
+        """Return the current checked points (set by the scenario before each update)."""
         return self._pts
 
     def _set_supply(self) -> None:
@@ -173,7 +173,7 @@ class FastFigures:
         self._grow()
         self._pts = pts
         k = self.kept
-        D_old = self.D.copy()
+        d_old = self.D.copy()
         for j, m_old in old["cols"].items():
             supply_now = self.supply[j]
             self.supply[j] = old["supply"][j]
@@ -187,10 +187,10 @@ class FastFigures:
                 self._add_column(j, k.M[:, j], +1)
         slots = self.slot_of()
         self.D = self.U.sum(axis=1)
-        rows = np.flatnonzero(self.D != D_old)
+        rows = np.flatnonzero(d_old != self.D)
         n = k.n
         coef_new = np.divide(self.visits, self.D, out=np.zeros(n), where=self.D > 0)
-        coef_old = np.divide(self.visits, D_old, out=np.zeros(n), where=D_old > 0)
+        coef_old = np.divide(self.visits, d_old, out=np.zeros(n), where=d_old > 0)
         keep = np.setdiff1d(slots, np.asarray(changed, np.int64))
         if len(rows) and len(keep):
             self.huff[keep] += (coef_new[rows] - coef_old[rows]) @ self.U[np.ix_(rows, keep)]
@@ -224,7 +224,7 @@ class FastFigures:
     # -- tables ---------------------------------------------------------------------------
 
     def demand_frame(self, ids: npt.NDArray[np.object_]) -> pd.DataFrame:
-        """The demand columns the unit, coverage and summary steps read (every place)."""
+        """Return the demand columns the unit, coverage and summary steps read (every place)."""
         s = self.s
         k = self.kept
         near = self.near.copy()
@@ -259,7 +259,7 @@ class FastFigures:
         return frame
 
     def point_table(self, pts: gpd.GeoDataFrame, dem: pd.DataFrame, method: str) -> gpd.GeoDataFrame:
-        """The points with their load (as :func:`~pointplan.assessment.load.point_load` writes it)."""
+        """Return the points with their load (as :func:`~pointplan.assessment.load.point_load` writes it)."""
         slots = self.slot_of()
         pos = pd.Series(np.arange(len(pts)), index=pts.index)
         reach = dem["nearest_point"].notna().to_numpy()
@@ -277,13 +277,17 @@ class FastFigures:
             pts["utilisation"] = np.where(cap > 0, pts["visits_per_day"] / cap, np.inf)
             pts["utilisation_huff"] = np.where(cap > 0, pts["visits_per_day_huff"] / cap, np.inf)
         pts["load_status"] = np.select(
-            [pts["utilisation"] > OVERLOAD_UTILISATION, pts["utilisation"] < IDLE_UTILISATION], ["overloaded", "idle"], "ok"
+            [pts["utilisation"] > OVERLOAD_UTILISATION, pts["utilisation"] < IDLE_UTILISATION],
+            ["overloaded", "idle"],
+            "ok",
         )
         pts["travel_time_method"] = method
         return pts
 
-    def _unit_table(self, dem: pd.DataFrame, pts: gpd.GeoDataFrame, touched: list[str], method: str) -> gpd.GeoDataFrame:
-        """The unit table: travel figures of the ``touched`` units again, access and load of all."""
+    def _unit_table(
+        self, dem: pd.DataFrame, pts: gpd.GeoDataFrame, touched: list[str], method: str
+    ) -> gpd.GeoDataFrame:
+        """Return the unit table: travel figures of the ``touched`` units again, access and load of all."""
         from pointplan.assessment.fca import unit_access
         from pointplan.assessment.load import unit_load
 
@@ -312,8 +316,12 @@ class FastFigures:
         s = self.s
         assert s.units is not None
         cols = [c for c in ("kind", "unit_code", "declared_unit_code", "location_precision") if c in pts.columns]
-        key = (tuple(pts.index), tuple(pts.geometry.x.round(9)), tuple(pts.geometry.y.round(9)),
-               tuple(map(tuple, pts[cols].astype(str).to_numpy())))
+        key = (
+            tuple(pts.index),
+            tuple(pts.geometry.x.round(9)),
+            tuple(pts.geometry.y.round(9)),
+            tuple(map(tuple, pts[cols].astype(str).to_numpy())),
+        )
         if key != self.rules_key:
             self.rules = check_rules(pts, s.units, rule_kinds=s.rule_kinds)
             self.rules_key = key
@@ -322,7 +330,7 @@ class FastFigures:
         return sort_findings(self.rules, extra)
 
     def figures(self, ids: npt.NDArray[np.object_], touched: list[str]) -> Figures:
-        """The summary, the unit table and the points of the current state."""
+        """Return the summary, the unit table and the points of the current state."""
         from pointplan import settings
         from pointplan.assessment.core import _record_methods
 

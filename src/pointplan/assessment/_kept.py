@@ -131,7 +131,7 @@ class KeptTimes:
     # -- nearest -------------------------------------------------------------------------
 
     def effective(self, rows: IntArray, slots: IntArray) -> FloatArray:
-        """The minutes ``nearest`` compares for ``rows`` × ``slots`` (the hybrid's fallback rule).
+        """Return the minutes ``nearest`` compares for ``rows`` × ``slots`` (the hybrid's fallback rule).
 
         An origin on the network that reaches none of ``slots`` on it compares fallback
         minutes for all of them.
@@ -188,10 +188,7 @@ class KeptTimes:
         network reach changes, or that a new column brings nearer are recomputed.
         """
         slots_a = np.asarray(list(slots), np.int64)
-        if points is None:
-            cols = None
-        else:
-            cols = self.columns(points)
+        cols = None if points is None else self.columns(points)
         self.put_columns(slots_a, cols)
 
     def put_columns(
@@ -236,7 +233,7 @@ class KeptTimes:
         return (e < self.second_min[:, None]).any(axis=1) | (e <= self.near_min[:, None]).any(axis=1)
 
     def take(self, slots: IntArray) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np.bool_]]:
-        """Copies of the columns of ``slots`` (to restore them on undo without routing)."""
+        """Return copies of the columns of ``slots`` (to restore them on undo without routing)."""
         fb = None if self.FB is None else self.FB[:, slots].copy()
         return self.M[:, slots].copy(), fb, self.d_on[slots].copy()
 

@@ -51,12 +51,30 @@ from pointplan.assessment.summary import build_summary
 
 __all__ = ["assess"]
 
+#: The parameters of :func:`assess` that :func:`~pointplan.assessment.options.make_settings` checks.
+SETTING_NAMES: tuple[str, ...] = (
+    "mode",
+    "engine",
+    "max_minutes",
+    "max_distance_m",
+    "modes",
+    "visits_per_counter",
+    "counters_default",
+    "availability",
+    "huff_beta_per_min",
+    "rule_kinds",
+    "max_off_network_share",
+    "name",
+    "network",
+    "visits",
+)
+
 
 class Travel(Protocol):
     """Where the figures get their travel times: the engine (:func:`assess`) or kept times (Scenario)."""
 
     def nearest(self) -> pd.DataFrame:
-        """The engine's ``nearest`` answer for every demand place (``dest``, ``minutes``, ``distance_m``)."""
+        """Return the engine's ``nearest`` answer for every demand place (``dest``, ``minutes``, ``distance_m``)."""
         ...
 
     def own_unit(self) -> npt.NDArray[np.float64]:
@@ -239,10 +257,8 @@ def _findings(
     return sort_findings(rules, extra)
 
 
-def assessment_figures(
-    s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: Travel
-) -> Assessment:
-    """Steps 2–6: every figure of an assessment from checked inputs and their travel times.
+def assessment_figures(s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: Travel) -> Assessment:
+    """Compute steps 2–6: every figure of an assessment from checked inputs and their travel times.
 
     :func:`assess` calls it with the engine's times, :class:`pointplan.Scenario` with the
     times it keeps, so both give the same figures for the same points.
@@ -360,54 +376,34 @@ def assess(
     ----------
     points
         Service points (see :data:`pointplan.points.POINT_COLUMNS`), any CRS.
-    units
-        The units (default :func:`pointplan.load_units`).
-    demand
-        Demand points with ``population`` and ``unit_code`` (default: the 1 km WorldPop
-        demand rescaled to official populations, :func:`pointplan.demand.build_demand`).
-    mode
-        Travel mode for the main view: ``walk``, ``bike``, ``motorbike`` (default) or ``car``.
-    network
-        A road network (osmnx graph or a ``.osm``/``.graphml`` path). ``None``: straight-line
-        distance × circuity ÷ speed (every table says which method was used).
-    engine
-        A ready travel-time engine (overrides ``network``). ``mode`` defaults to the
-        engine's mode; a ``mode`` that differs from it is an :class:`InputError`.
+    units, demand
+        The units (default :func:`pointplan.load_units`) and demand points with
+        ``population`` and ``unit_code`` (default: WorldPop rescaled to official
+        populations, :func:`pointplan.demand.build_demand`, at ``demand_cell_m``).
+    mode, network, engine
+        Main travel mode (``walk``, ``bike``, ``motorbike`` or ``car``; default the
+        engine's, else ``motorbike``); a road network (graph or ``.osm``/``.graphml``;
+        ``None``: the straight-line fallback); or a ready engine, whose mode must equal
+        ``mode`` when both are given (else :class:`InputError`).
     max_minutes, max_distance_m
         The standard: within ``max_minutes`` **or** ``max_distance_m`` (defaults 30 min, 5 km).
-    modes
-        Modes for the coverage-by-mode table (``walk`` and ``motorbike`` by default).
-    visits
-        In-person visits a day per unit (the output of
-        :func:`pointplan.demand.visits_per_day`); default city figures spread by population.
-    demand_cell_m
-        Cell size of the default demand (``None`` = 1 km, e.g. ``250``).
-    counters_default
-        Counters assumed per kind where ``counters`` is missing (:data:`DEFAULT_COUNTERS`).
-    visits_per_counter
-        In-person visits a counter serves a day (:data:`VISITS_PER_COUNTER_PER_DAY`).
-    availability
-        Share of days a kind is open (:data:`AVAILABILITY`: the mobile truck 0.3).
-    huff_beta_per_min
-        Distance decay of the Huff model (default: attraction halves every 10 minutes).
-    rule_kinds
-        Kinds counted by the "one point per unit" rule.
-    name
-        Scenario name used by :meth:`Assessment.compare` and reports.
-    max_off_network_share
-        With a road network: the largest share of people that may lie farther from it
-        than the engine's ``max_snap_m`` (their trip there is counted as a straight line).
-        Above it the network does not cover the study area and a :class:`NetworkError`
-        says so, instead of results made mostly of straight lines.
+    modes, visits, demand_cell_m, counters_default, visits_per_counter, availability, \
+huff_beta_per_min, rule_kinds, name, max_off_network_share
+        The other settings, described in
+        :class:`~pointplan.assessment.options.AssessSettings` and
+        :func:`~pointplan.assessment.options.make_settings`: coverage-by-mode modes,
+        visits a day per unit, demand cell size, counters by kind, visits a counter
+        serves a day, share of days open, Huff decay, rule kinds, scenario name, and the
+        largest share of people allowed off the road network.
 
     Returns
     -------
     Assessment
         Tables and summary; :attr:`Assessment.settings` holds every setting, so
-        :func:`pointplan.reassess` can assess another set of points the same way. 2SFCA/E2SFCA are ``NaN`` in the demand table where no point
-        is within the catchment; the unit and equity tables count those residents as
-        having 0 counters, and the summary gives their number
-        (``population_without_point_in_catchment``).
+        :func:`pointplan.reassess` assesses another set of points the same way.
+        2SFCA/E2SFCA are ``NaN`` in the demand table where no point is within the
+        catchment; the unit and equity tables count those residents as having 0 counters
+        (the summary's ``population_without_point_in_catchment``).
 
     Raises
     ------
@@ -424,21 +420,7 @@ def assess(
     >>> a.demand["within_standard"].tolist(), float(a.points.loc["P1", "visits_per_day"])
     ([True, True, True, False], 40.0)
     """
-    s = make_settings(
-        mode=mode,
-        engine=engine,
-        max_minutes=max_minutes,
-        max_distance_m=max_distance_m,
-        modes=modes,
-        visits_per_counter=visits_per_counter,
-        counters_default=counters_default,
-        availability=availability,
-        huff_beta_per_min=huff_beta_per_min,
-        rule_kinds=rule_kinds,
-        max_off_network_share=max_off_network_share,
-        name=name,
-        network=network,
-        visits=visits,
-    )
+    given = locals()
+    s = make_settings(**{k: given[k] for k in SETTING_NAMES})
     s, pts, dem = prepare_inputs(points, units, demand, s, demand_cell_m)
     return assessment_figures(s, pts, dem, EngineTravel(s, dem, pts))

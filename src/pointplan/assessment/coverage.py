@@ -24,7 +24,12 @@ from pointplan.assessment.stats import group_weighted_quantiles
 
 __all__ = [
     "apply_nearest",
-    "coverage_by_mode", "engine_for_mode", "nearest_view", "own_unit_minutes", "unit_travel_table"]
+    "coverage_by_mode",
+    "engine_for_mode",
+    "nearest_view",
+    "own_unit_minutes",
+    "unit_travel_table",
+]
 
 
 def nearest_view(

@@ -184,6 +184,32 @@ def make_settings(
 
     The engine, units and demand are filled in by :func:`pointplan.assess` once ready.
 
+    Parameters
+    ----------
+    mode, engine
+        Main travel mode (default: the engine's, else ``settings.default_mode``) and the
+        engine; a ``mode`` differing from the engine's is an :class:`InputError`.
+    max_minutes, max_distance_m
+        The standard (defaults ``settings.standard_minutes`` and ``standard_distance_m``).
+    modes
+        Modes for the coverage-by-mode table (``walk`` and ``motorbike`` by default).
+    visits_per_counter
+        In-person visits a counter serves a day (:data:`VISITS_PER_COUNTER_PER_DAY`).
+    counters_default
+        Counters assumed per kind where ``counters`` is missing (:data:`DEFAULT_COUNTERS`).
+    availability
+        Share of days a kind is open (:data:`AVAILABILITY`: the mobile truck 0.3).
+    huff_beta_per_min
+        Distance decay of the Huff model (default: attraction halves every 10 minutes).
+    rule_kinds
+        Kinds counted by the "one point per unit" rule.
+    max_off_network_share
+        Largest share of people farther than the engine's ``max_snap_m`` from its network.
+    name, network
+        Scenario name (reports, :meth:`Assessment.compare`); the road network (other modes).
+    visits
+        Visits a day per unit (:func:`pointplan.demand.visits_per_day`; ``None``: city rate).
+
     Examples
     --------
     >>> make_settings(max_minutes=20).max_minutes

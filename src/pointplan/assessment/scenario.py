@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class _Step:
 
 
 def _strip(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The points as a user gives them: EPSG:4326, indexed by id, no assessment columns."""
+    """Return the points as a user gives them: EPSG:4326, indexed by id, no assessment columns."""
     pts = points.drop(columns=[c for c in DERIVED_POINT_COLUMNS if c in points.columns])
     pts = pts.to_crs(settings.geographic_crs)
     if "point_id" not in pts.columns:
@@ -297,7 +297,7 @@ class Scenario:
         return bool(self._redo)
 
     def assessment(self) -> Assessment:
-        """The full :class:`Assessment` of the current state (equal to a fresh assessment).
+        """Return the full :class:`Assessment` of the current state (equal to a fresh assessment).
 
         The demand's ``distance_m`` (network length of each nearest trip) is asked of the
         engine here; every other figure comes from the kept times.
@@ -340,9 +340,7 @@ class Scenario:
         step.record = {"op": "move", "point_id": pid, "lon": float(lon), "lat": float(lat)}
         return self._do(step, t0)
 
-    def add(
-        self, lon: float, lat: float, *, kind: str = "kiosk", counters: int = 1, name: str | None = None
-    ) -> Change:
+    def add(self, lon: float, lat: float, *, kind: str = "kiosk", counters: int = 1, name: str | None = None) -> Change:
         """Add a point at ``lon``, ``lat``; :attr:`Change.point_id` (and ``str(change)``) is its new id.
 
         Raises
@@ -668,7 +666,7 @@ class Scenario:
         return engine_for_mode(self._s.engine, mode, self._s.network)
 
     def _kept(self, mode: str) -> KeptTimes:
-        """The kept times of ``mode``, routed for the current points when first needed."""
+        """Return the kept times of ``mode``, routed for the current points when first needed."""
         if mode not in self._times:
             assert self._s.demand is not None
             k = KeptTimes(self._engine_for(mode), self._s.demand, capacity=max(16, 2 * self._next_slot))
@@ -864,7 +862,11 @@ class Scenario:
         geo = units.to_crs(settings.geographic_crs)
         x0, y0, x1, y1 = geo.total_bounds
         point = shapely.Point(x, y)
-        hit = geo.index[geo.contains(point).to_numpy() | geo.touches(point).to_numpy()] if x0 <= x <= x1 and y0 <= y <= y1 else []
+        hit = (
+            geo.index[geo.contains(point).to_numpy() | geo.touches(point).to_numpy()]
+            if x0 <= x <= x1 and y0 <= y <= y1
+            else []
+        )
         if len(hit) == 0:
             msg = (
                 f"lon={lon!r}, lat={lat!r} lies outside the units' area (lon {x0:.3f}–{x1:.3f}, lat "
@@ -917,5 +919,3 @@ class _KeptTravel:
 
     def mode_minutes(self, mode: str) -> FloatArray:
         return self.sc._kept(mode).nearest_minutes()
-
-
