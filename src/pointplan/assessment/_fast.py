@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from pointplan.assessment._kept import KeptTimes
+from pointplan.assessment._kept import KeptTimes, _widen
 from pointplan.assessment.coverage import coverage_by_mode, point_methods, unit_travel_table
 from pointplan.assessment.defaults import E2SFCA_STEPS, EPS, IDLE_UTILISATION, OVERLOAD_UTILISATION
 from pointplan.assessment.equity import unit_gini
@@ -112,7 +112,7 @@ class FastFigures:
         self.acc2, self.acc_e = np.zeros(n), np.zeros(n)
         self.cnt2, self.cnt_e = np.zeros(n), np.zeros(n)
         self.catch2, self.catch_e = np.zeros(cap), np.zeros(cap)
-        self.U = np.zeros((n, cap))
+        self.U = np.zeros((n, cap), order="F")
         for j in slots:
             self._add_column(int(j), k.M[:, j], +1)
         self.D = self.U.sum(axis=1)
@@ -166,7 +166,7 @@ class FastFigures:
             self.catch2 = np.concatenate([self.catch2, np.zeros(extra)])
             self.catch_e = np.concatenate([self.catch_e, np.zeros(extra)])
             self.huff = np.concatenate([self.huff, np.zeros(extra)])
-            self.U = np.hstack([self.U, np.zeros((self.kept.n, extra))])
+            self.U = _widen(self.U, cap, 0.0)
 
     def after_change(self, pts: gpd.GeoDataFrame, old: dict[str, Any]) -> None:
         """Update the access and Huff sums for the slots that changed (times or counters)."""

@@ -41,6 +41,13 @@ IntArray = npt.NDArray[np.int64]
 UNLIMITED_MINUTES = 1e7
 
 
+def _widen(a: FloatArray, width: int, fill: float) -> FloatArray:
+    """Return ``a`` (column-major) with columns added up to ``width``, filled with ``fill``."""
+    out = np.full((a.shape[0], width), fill, order="F")
+    out[:, : a.shape[1]] = a
+    return out
+
+
 class KeptTimes:
     """Minutes from every demand place to every point slot for one engine, kept up to date."""
 
@@ -60,8 +67,9 @@ class KeptTimes:
         self.on_index[self.on_rows] = np.arange(len(self.on_rows))
         self.n_net = np.zeros(len(self.on_rows), np.int64)
         self.dem_on = demand.iloc[self.on_rows]
-        self.M = np.full((self.n, capacity), np.inf)
-        self.FB = np.full((len(self.on_rows), capacity), np.inf) if self.method == "hybrid" else None
+        # column-major: an operation reads and writes whole columns (one point's times)
+        self.M = np.full((self.n, capacity), np.inf, order="F")
+        self.FB = np.full((len(self.on_rows), capacity), np.inf, order="F") if self.method == "hybrid" else None
         self.d_on = np.zeros(capacity, bool)
         self.active = np.zeros(capacity, bool)
         self.near = np.full(self.n, -1, np.int64)
@@ -76,9 +84,9 @@ class KeptTimes:
         if slot < cap:
             return
         new = max(2 * cap, slot + 1)
-        self.M = np.hstack([self.M, np.full((self.n, new - cap), np.inf)])
+        self.M = _widen(self.M, new, np.inf)
         if self.FB is not None:
-            self.FB = np.hstack([self.FB, np.full((self.FB.shape[0], new - cap), np.inf)])
+            self.FB = _widen(self.FB, new, np.inf)
         self.d_on = np.concatenate([self.d_on, np.zeros(new - cap, bool)])
         self.active = np.concatenate([self.active, np.zeros(new - cap, bool)])
 
