@@ -126,6 +126,17 @@ class CrowFliesEngine(EngineBase):
         self.model = FallbackModel(self.mode, np.array([0.0]), np.array([c]), np.array([v]))
 
     @property
+    def walk_network_kind(self) -> str | None:
+        """``"straight_line"`` for walking (None for other modes).
+
+        Examples
+        --------
+        >>> CrowFliesEngine("walk").walk_network_kind, CrowFliesEngine("car").walk_network_kind
+        ('straight_line', None)
+        """
+        return "straight_line" if self.mode == "walk" else None
+
+    @property
     def crs(self) -> pyproj.CRS:
         """CRS distances are measured in: :data:`pointplan.settings.projected_crs`."""
         return projected_crs()
