@@ -448,7 +448,8 @@ _HOW = {
         "{n_origins} origins drawn evenly across the distance bands, weighted by population (seed "
         "{seed}); network distance and time fitted as increasing piecewise-linear functions of the "
         "straight-line distance band by band, each band's rate the median one (half the trips of "
-        "the band take longer, half less: no bias); {held} % of the destinations held out for the error figures (signed and absolute % error of the time)."
+        "the band take longer, half less: no bias); {held} % of the destinations held out for the "
+        "error figures (signed and absolute % error of the time)."
     ),
     "node_to_node": (
         "pointplan.network.fit_fallback(trips='node_to_node'): per mode, the network loaded for that "
