@@ -33,7 +33,7 @@ import pointplan
 from pointplan import network as net
 from pointplan.data import data_file
 from pointplan.network.calibration import DEFAULT_CALIBRATION_FILE, fit_walk_correction
-from pointplan.network.fallback_model import FallbackCalibration, load_calibration
+from pointplan.network.fallback_model import FallbackCalibration
 
 
 def doors() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -76,15 +76,21 @@ def table(cal: FallbackCalibration) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def inner_bias(cal_path: Path | None, walk_correction: float | None) -> pd.DataFrame:
-    """Mean minutes on the inner units: straight line everywhere vs the default engine."""
+def inner_bias(cal_path: Path | None, before: bool) -> pd.DataFrame:
+    """Mean minutes on the inner units: straight line everywhere vs the default engine.
+
+    ``before``: walking not corrected and no handover blend (the engine before issue 24).
+    """
     units = pointplan.load_units()
     demand = pointplan.build_demand(units)
     points = pointplan.load_points()
     kw = {} if cal_path is None else {"calibration": cal_path}
     rows = {}
     for mode in ("motorbike", "walk"):
-        hybrid = net.travel_engine(None, mode, walk_correction=walk_correction, **kw)
+        hybrid = net.travel_engine(None, mode, **kw)
+        if before:
+            network = net.NetworkEngine(hybrid.network.graph, mode, walk_correction=1.0)
+            hybrid = net.HybridEngine(network, net.CrowFliesEngine(mode, **kw), handover_from=1.0)
         on = hybrid.on_network(demand).to_numpy()
         pop = demand["population"].to_numpy(float)
         share = (
@@ -123,15 +129,14 @@ def main() -> None:
     if args.bias:
         if args.old is not None:
             print("before (calibration", args.old, ", walking not corrected):")
-            print(inner_bias(args.old, 1.0).to_string())
+            print(inner_bias(args.old, True).to_string())
         print("after (shipped calibration):")
-        print(inner_bias(None, None).to_string())
+        print(inner_bias(None, False).to_string())
         return
     cal = refit(args.seed, tuple(args.modes.split(",")), args.n_origins)
     print(table(cal).to_string())
     if args.write:
         cal.write(DEFAULT_CALIBRATION_FILE)
-        load_calibration.__wrapped__ if hasattr(load_calibration, "__wrapped__") else None
         print("wrote", DEFAULT_CALIBRATION_FILE)
     else:
         print(json.dumps({m: x.stats["heldout_signed_pct_error"] for m, x in cal.models.items()}))

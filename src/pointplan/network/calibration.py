@@ -383,7 +383,7 @@ def fit_fallback(
         )
         raise InputError(msg)
     min_m = (100.0 if trips == "node_to_node" else 1.0) if min_distance_m is None else float(min_distance_m)
-    sample = {"trips": trips, "n_targets": n_targets, "n_origins": n_origins, "min_m": min_m}
+    sample: dict[str, Any] = {"trips": trips, "n_targets": n_targets, "n_origins": n_origins, "min_m": min_m}
     ratio = walk_correction.ratio if isinstance(walk_correction, WalkCorrection) else walk_correction
     sample.update(origins=origins, destinations=destinations, walk_correction=ratio)
     models = {mode: _fit_on(source, mode, knots, heldout_share, seed, sample) for mode in modes}
