@@ -33,28 +33,43 @@ import pointplan
 from pointplan import network as net
 from pointplan.data import data_file
 from pointplan.network.calibration import DEFAULT_CALIBRATION_FILE, fit_walk_correction
-from pointplan.network.fallback_model import FallbackCalibration
+from pointplan.network.fallback_model import FallbackCalibration, load_calibration
+
+INNER = "osm/hanoi_inner_drive_2025.graphml.gz"
 
 
-def doors() -> tuple[pd.DataFrame, pd.DataFrame]:
+def doors() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     demand = pointplan.build_demand(pointplan.load_units())
     points = pointplan.load_points()
     dest = pd.concat([points[["geometry"]], demand[["geometry"]].to_crs(points.crs)], ignore_index=True)
-    return demand, dest
+    return demand, dest, points
+
+
+def add_nearest(cal: FallbackCalibration) -> FallbackCalibration:
+    """Fit each mode's ``nearest_factor`` on an already fitted calibration (step 3 of the refit)."""
+    from pointplan.network.calibration import _nearest_factor
+
+    demand, _, points = doors()
+    for mode, model in cal.models.items():
+        eng = net.NetworkEngine(net.load_network(data_file(INNER), mode=mode), mode, walk_correction=None)
+        model.stats.update(_nearest_factor(eng, model, demand, points))
+        print(mode, {k: v for k, v in model.stats.items() if k.startswith("nearest")})
+    return cal
 
 
 def refit(seed: int, modes: tuple[str, ...], n_origins: int) -> FallbackCalibration:
     t0 = time.perf_counter()
     corr = fit_walk_correction(data_file("osm/vanmieu.osm"), seed=seed)
     print(f"walking correction (drive-only / pedestrian minutes): {corr.to_dict()} [{time.perf_counter() - t0:.0f} s]")
-    demand, dest = doors()
+    demand, dest, points = doors()
     cal = net.fit_fallback(
-        data_file("osm/hanoi_inner_drive_2025.graphml.gz"),
+        data_file(INNER),
         modes=modes,
         origins=demand,
         destinations=dest,
         n_origins=n_origins,
         walk_correction=corr,
+        points=points,
         seed=seed,
     )
     cal.meta["fitted_on"] = "data/osm/hanoi_inner_drive_2025.graphml.gz"
@@ -71,6 +86,7 @@ def table(cal: FallbackCalibration) -> pd.DataFrame:
             "heldout_abs_median_pct": s["heldout_abs_pct_error"]["median"],
             "heldout_abs_p90_pct": s["heldout_abs_pct_error"]["p90"],
             "n_pairs_heldout": s["n_pairs_heldout"],
+            "nearest_factor": s.get("nearest_factor"),
             "signed_median_by_band": [b["signed_median"] for b in s["heldout_by_band"]],
         }
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -124,8 +140,15 @@ def main() -> None:
     ap.add_argument("--n-origins", type=int, default=700)
     ap.add_argument("--bias", action="store_true", help="only measure the bias on the inner units")
     ap.add_argument("--old", type=Path, help="calibration file of the 'before' column (with --bias)")
+    ap.add_argument("--nearest", action="store_true", help="only fit nearest_factor on the shipped calibration")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
+    if args.nearest:
+        cal = add_nearest(FallbackCalibration.from_dict(load_calibration().to_dict()))
+        if args.write:
+            cal.write(DEFAULT_CALIBRATION_FILE)
+            print("wrote", DEFAULT_CALIBRATION_FILE)
+        return
     if args.bias:
         if args.old is not None:
             print("before (calibration", args.old, ", walking not corrected):")

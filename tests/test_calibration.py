@@ -59,9 +59,25 @@ def test_shipped_calibration_is_door_to_door_and_unbiased():
     assert corr["fitted_on"] == "data/osm/vanmieu.osm" and len(corr["file_sha256"]) == 64
 
 
+def drive_grid(side: int = 24, block: float = 100.0) -> nx.MultiDiGraph:
+    """A grid of car streets, large enough (>= 1000 edges) to count as a drive-only network."""
+    G = nx.MultiDiGraph(crs=UTM)
+    x0, y0 = 585_000.0, 2_320_000.0
+    for r in range(side):
+        for c in range(side):
+            G.add_node(r * side + c, x=x0 + c * block, y=y0 + r * block)
+    for r in range(side):
+        for c in range(side):
+            u = r * side + c
+            for v in [u + 1] * (c + 1 < side) + [u + side] * (r + 1 < side):
+                G.add_edge(u, v, length=block, highway="residential")
+                G.add_edge(v, u, length=block, highway="residential")
+    return G
+
+
 def test_calibration_summary_for_one_and_several_modes():
     cal = net.load_calibration()
-    walk = net.travel_engine(None, "walk")
+    walk = net.HybridEngine(NetworkEngine(drive_grid(), "walk"))
     one = net.calibration_summary(walk)
     assert (
         one["fallback_heldout_signed_pct_error_median"]
@@ -163,22 +179,36 @@ def test_walking_correction_measured_on_vanmieu():
     assert shipped is not None and shipped.ratio == pytest.approx(c.ratio, abs=0.03)
 
 
-def test_walking_on_the_drive_network_is_corrected_and_says_so():
-    G = net.load_network(data_file(INNER), mode="walk")
+def test_walking_on_a_drive_network_is_corrected_and_says_so():
+    G = drive_grid()
     ratio = net.load_calibration().walk_correction.ratio
     eng, raw = NetworkEngine(G, "walk"), NetworkEngine(G, "walk", walk_correction=1.0)
-    assert not eng.pedestrian_ways and net.is_drive_only(G)
+    assert not eng.pedestrian_ways and net.is_drive_only(G) and G.number_of_edges() >= 1000
     assert eng.walk_network_kind == "drive_corrected" and raw.walk_network_kind == "drive"
-    pts = pointplan.load_points().iloc[:20]
-    demand = pointplan.build_demand(pointplan.load_units()).iloc[:300]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a, b = eng.nearest(demand, pts), raw.nearest(demand, pts)
+    rng = np.random.default_rng(2)
+    o = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(*(rng.uniform(0, 2300, (2, 50)) + [[585_000], [2_320_000]])), crs=UTM
+    )
+    d = o.iloc[:5].set_axis(list("ABCDE"))
+    a, b = eng.nearest(o, d), raw.nearest(o, d)
     np.testing.assert_allclose(a["minutes"], b["minutes"] / ratio, rtol=1e-9)
+    od_a, od_b = eng.od_long(o, d, 60.0), raw.od_long(o, d, 60.0 * ratio)
+    np.testing.assert_allclose(od_a["minutes"], od_b["minutes"] / ratio, rtol=1e-9)
+    # a footway among the streets: a pedestrian network, no correction
+    H = G.copy()
+    for u, v, k in list(H.edges(keys=True))[:100]:
+        H.edges[u, v, k]["highway"] = "footway"
+    assert NetworkEngine(H, "walk").walk_network_kind == "pedestrian"
     assert NetworkEngine(G, "motorbike").walk_network_kind is None
     assert net.travel_engine("none", "walk").walk_network_kind == "straight_line"
     with pytest.raises(pointplan.InputError, match="walk_correction"):
         NetworkEngine(G, "walk", walk_correction=0.0)
+
+
+@pytest.mark.slow
+def test_the_shipped_inner_network_is_drive_only():
+    eng = net.make_hybrid_engine(None, "walk")
+    assert eng.walk_network_kind == "drive_corrected" and not eng.network.pedestrian_ways
 
 
 def test_walk_draws_use_the_walk_error():
@@ -190,8 +220,8 @@ def test_walk_draws_use_the_walk_error():
     assert model.sigma() == pytest.approx(net.fallback_log_sigma(str(model.a.mode)))
     assert model.sigma("walk") == pytest.approx(net.fallback_log_sigma("walk"))
     draw = model.draw(np.random.default_rng(3))
-    own = model._demand_factor(draw, model.engine)
-    walk = model._demand_factor(draw, net.CrowFliesEngine("walk"))
+    own = model._demand_factor(draw, model.engine, str(model.a.mode))
+    walk = model._demand_factor(draw, net.CrowFliesEngine("walk"), "walk")
     off = ~model.on_network
     # the same standard normal draw, scaled by each mode's own log-error
     np.testing.assert_allclose(np.log(walk[off]) / model.sigma("walk"), np.log(own[off]) / model.sigma(), rtol=1e-9)
@@ -231,9 +261,10 @@ def test_no_jump_where_the_network_hands_over(mode):
         assert abs(hard[0] - hard[1]) / hard[1] > 0.1
 
 
+@pytest.mark.slow
 def test_handover_on_the_inner_network_is_smooth():
     """A place just inside and just outside the inner network's reach, same point: < 10 % apart."""
-    eng = net.travel_engine(None, "motorbike")
+    eng = net.make_hybrid_engine(None, "motorbike")
     nodes = pd.DataFrame({n: (d["x"], d["y"]) for n, d in eng.graph.nodes(data=True)}, index=["x", "y"]).T
     east = nodes.loc[nodes["x"].idxmax()]
     probe = gpd.GeoDataFrame(
@@ -249,3 +280,25 @@ def test_handover_on_the_inner_network_is_smooth():
     assert near["method"].tolist() == ["network", "fallback"]
     a, b = near["minutes"].to_numpy()
     assert abs(a - b) / b < 0.10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["motorbike", "walk"])
+def test_inner_units_straight_line_agrees_with_the_network(mode):
+    """Issue 24's bias: on the units the network covers, the straight line everywhere gave 13 % (motorbike)
+    and 7 % (walking) less than the network; now within 3 % (benchmarks/bench_calibration.py --bias)."""
+    demand = pointplan.build_demand(pointplan.load_units())
+    points = pointplan.load_points()
+    hybrid = net.make_hybrid_engine(None, mode)
+    on = hybrid.on_network(demand).to_numpy()
+    pop = demand["population"].to_numpy(float)
+    unit = demand["unit_code"].to_numpy()
+    share = pd.Series(on * pop).groupby(unit).sum() / pd.Series(pop).groupby(unit).sum()
+    inner = np.isin(unit, share.index[share >= 0.99])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = hybrid.nearest(demand, points, with_distance=False)["minutes"].to_numpy()
+        b = net.travel_engine("none", mode).nearest(demand, points)["minutes"].to_numpy()
+    w = pop[inner]
+    ratio = (b[inner] * w).sum() / (a[inner] * w).sum()
+    assert abs(ratio - 1) < 0.03

@@ -286,12 +286,12 @@ class DrawModel:
     def evaluate(self, d: Draw) -> dict[str, Any]:
         """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""
         j, minutes = self._nearest(self.engine, d.xy)
-        factor = self._demand_factor(d, self.engine)
+        factor = self._demand_factor(d, self.engine, str(self.a.mode))
         minutes = minutes * factor
         straight, _ = cKDTree(d.xy).query(self.dem_xy, k=1)
         within = (minutes <= self.max_minutes + _EPS) | (straight <= self.max_distance_m + _EPS)
         _, walk = self._nearest(self.walk_engine, d.xy)
-        walk = walk * self._demand_factor(d, self.walk_engine)
+        walk = walk * self._demand_factor(d, self.walk_engine, "walk")
         pop, total = self.pop, self.pop.sum()
         fin = np.isfinite(minutes)
         out: dict[str, Any] = {
@@ -312,16 +312,16 @@ class DrawModel:
         out["unit_p90_minutes"] = q90.reindex(range(n)).to_numpy(dtype=float)
         return out
 
-    def _demand_factor(self, d: Draw, engine: Any = None) -> FloatArray:
+    def _demand_factor(self, d: Draw, engine: Any = None, mode: str | None = None) -> FloatArray:
         """Travel-time factor of each demand point: its unit's draw, smaller on the road network.
 
-        For another engine than the assessment's (the walking one), the same draw is scaled to
-        that engine's mode's error, and on a drive-only network corrected for walking the
-        correction's error is added to the network's (in quadrature).
+        For another mode than the assessment's (the walking engine), the same draw is scaled to
+        that mode's error, and on a drive-only network corrected for walking the correction's
+        error is added to the network's (in quadrature).
         """
         factor = d.unit_factor[self.dem_unit]
         fb = self.sigma()
-        own = self.sigma(getattr(engine, "mode", None)) if engine is not None else fb
+        own = self.sigma(mode)
         z = np.log(factor) / fb if fb > 0 else np.zeros_like(factor)
         net = self.assumptions.network_travel_time_sigma
         if getattr(engine, "walk_network_kind", None) == "drive_corrected":
