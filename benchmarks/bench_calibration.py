@@ -52,6 +52,7 @@ def add_nearest(cal: FallbackCalibration) -> FallbackCalibration:
     demand, _, points = doors()
     for mode, model in cal.models.items():
         eng = net.NetworkEngine(net.load_network(data_file(INNER), mode=mode), mode, walk_correction=None)
+        model.stats.pop("nearest_heldout_mean_pct_error", None)  # an older key
         model.stats.update(_nearest_factor(eng, model, demand, points))
         print(mode, {k: v for k, v in model.stats.items() if k.startswith("nearest")})
     return cal

@@ -42,6 +42,7 @@ import pandas as pd
 from pointplan._errors import InputError, NetworkError
 from pointplan.network._common import MODES, FloatArray, IntArray, Mode, _check_mode, _highway_key, _points_xy
 from pointplan.network.engine import NetworkEngine
+from pointplan.network.fallback import CrowFliesEngine
 from pointplan.network.fallback_model import (
     DEFAULT_BANDS_M,
     DEFAULT_CALIBRATION_FILE,
@@ -51,6 +52,7 @@ from pointplan.network.fallback_model import (
     FallbackModel,
     load_calibration,
 )
+from pointplan.network.hybrid import HybridEngine
 from pointplan.network.loading import load_network
 from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
 from pointplan.network.walking import DRIVE_ONLY_EXCLUDED, WalkCorrection
@@ -295,104 +297,63 @@ def fit_fallback(
 ) -> FallbackCalibration:
     """Fit the straight-line fallback on trips routed on a network.
 
-    ``trips="door_to_door"`` (the default) routes real doors the way the network engine
-    routes every trip: each origin (a populated place) and destination (a service point
-    or a populated place) is snapped to its nearest street, and the trip pays the snap
-    legs and the partial streets (:meth:`NetworkEngine.od_long`, so the fitted times are
-    the times the engine reports, walking correction included). For each destination,
-    origins are drawn evenly across the distance bands, with a probability proportional
-    to their population. ``trips="node_to_node"`` is the older fit: random graph nodes,
-    no access legs (it underestimates door-to-door times).
-
-    Each distance band's rate is the median one (see ``_median_rates``): within every band,
-    half the fitted trips take longer than the fallback says and half less (no bias either way). A share
-    ``heldout_share`` of the destinations (node-to-node: targets) is kept out of the fit;
-    the held-out pairs give the error figures: ``heldout_signed_pct_error`` (the bias,
-    median and P10/P90 of (fallback - routed) / routed), ``heldout_abs_pct_error``
-    (median and P90) and the same by distance band (``heldout_by_band``).
+    ``trips="door_to_door"`` (default): every origin (a populated place) to every
+    destination (service points, populated places) within the network's reach is routed
+    by :meth:`NetworkEngine.od_long` itself (snap legs and partial streets, the walking
+    correction), so the fit target is what the engine reports; per destination, origins
+    are drawn evenly across the bands, weighted by population. ``"node_to_node"``: the
+    older fit on random graph nodes, without access legs (biased low door to door).
+    Each band's rate is the median one (``_median_rates``: no bias in any band). The
+    held-out destinations give ``heldout_signed_pct_error`` (median, P10, P90 of
+    (fallback - routed) / routed), ``heldout_abs_pct_error`` and ``heldout_by_band``.
 
     Parameters
     ----------
     source
-        A network file or graph, as :func:`load_network` accepts (a graph already set up
-        for the mode by :func:`add_travel_times` is used as it is).
-    modes
-        Modes to fit.
-    trips
-        ``"door_to_door"`` or ``"node_to_node"``.
+        A network file or graph, as :func:`load_network` accepts.
+    modes, trips
+        Modes to fit; ``"door_to_door"`` or ``"node_to_node"``.
     origins, destinations
-        Door-to-door: the doors (points, any CRS); origins weighted by a ``population``
-        column when there is one. Only those within the engine's ``max_snap_m`` of a
-        street are used (the area the network covers).
-    bands_m
-        Distance band edges (m), starting at 0.
-    n_targets
-        Node-to-node: target nodes drawn.
-    n_origins
-        Origins drawn per destination (evenly across the bands: most random pairs in a
-        city are long, and short trips matter most).
-    heldout_share
-        Share of the destinations held out for the error figures.
+        Door to door: the doors (points, any CRS); origins weighted by a ``population``
+        column if any. Those beyond the engine's ``max_snap_m`` of a street are left out.
+    bands_m, heldout_share
+        Distance band edges (m), from 0; share of the destinations held out for the errors.
+    n_targets, n_origins
+        Node to node: target nodes drawn; origins drawn per destination (across the bands).
     min_distance_m
-        Pairs closer than this (straight line) are left out (default 100 m node to node,
-        where the snap makes the time, and 1 m door to door: a door to itself).
+        Pairs closer than this are left out (default 100 m node to node, 1 m door to door).
     walk_correction
-        Passed to the walking :class:`NetworkEngine` (``None``: the shipped one); a
-        :class:`~pointplan.network.walking.WalkCorrection` (:func:`fit_walk_correction`) is
-        also stored in the calibration.
+        For the walking :class:`NetworkEngine` (None: shipped); a ``WalkCorrection`` is also stored.
     points
-        Door to door: the service points. When given, ``nearest_factor`` is fitted: the
-        factor on the fallback's time to the nearest point that makes its mean the
-        network's (the quickest of several points is often not the nearest by straight
-        line, so the nearest-point time is a minimum over noisy times, shorter than the
-        median time to the straight-line nearest point).
+        Door to door: the service points, to fit ``nearest_factor`` (``_nearest_factor``).
     seed
         Random seed (the fit is reproducible).
 
     Returns
     -------
     FallbackCalibration
-        Write it with :meth:`FallbackCalibration.write`; use it with
-        ``CrowFliesEngine(mode, calibration=...)``.
+        Write it with :meth:`FallbackCalibration.write`; use it in ``CrowFliesEngine(mode, calibration=...)``.
 
     Examples
     --------
-    A 1.2 km grid of 100 m blocks; doors on a 30 m lattice, 10 m off the streets:
-
     >>> import geopandas as gpd, networkx as nx, numpy as np
     >>> G = nx.MultiDiGraph(crs="EPSG:32648")
-    >>> for i in range(13):
-    ...     for j in range(13):
-    ...         G.add_node(i * 13 + j, x=100.0 * j, y=100.0 * i)
-    >>> for i in range(13):
-    ...     for j in range(13):
-    ...         for a, b in ((i * 13 + j, i * 13 + j + 1), (i * 13 + j, (i + 1) * 13 + j)):
-    ...             if b < 169 and (b == a + 13 or j < 12):
-    ...                 _ = G.add_edge(a, b, length=100.0, highway="residential")
-    ...                 _ = G.add_edge(b, a, length=100.0, highway="residential")
-    >>> xy = np.array([(x, y) for x in range(10, 1200, 30) for y in range(10, 1200, 90)], float)
-    >>> doors = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32648")
-    >>> cal = fit_fallback(G, modes=("walk",), origins=doors, destinations=doors.iloc[::7], bands_m=(0.0, 500.0))
-    >>> m = cal.models["walk"]
-    >>> 1.1 < m.circuity[1] < 1.45 and abs(m.stats["heldout_signed_pct_error"]["median"]) < 3
+    >>> for i in range(1, 40):  # a straight street, doors 10 m off it every 50 m
+    ...     _ = G.add_edge(i - 1, i, length=100.0, highway="residential")
+    ...     _ = G.add_edge(i, i - 1, length=100.0, highway="residential")
+    >>> nx.set_node_attributes(G, {i: {"x": 100.0 * i, "y": 0.0} for i in G})
+    >>> xy = gpd.points_from_xy(np.arange(25.0, 3900, 50), [10.0] * 78)
+    >>> doors = gpd.GeoDataFrame(geometry=xy, crs=G.graph["crs"])
+    >>> m = fit_fallback(G, modes=("walk",), origins=doors, destinations=doors.iloc[::5], bands_m=(0.0, 500.0))
+    >>> abs(m.models["walk"].stats["heldout_signed_pct_error"]["median"]) < 3
     True
 
     """
-    knots = _check_fit(bands_m, heldout_share)
-    if trips not in ("door_to_door", "node_to_node"):
-        msg = f"trips must be 'door_to_door' or 'node_to_node', got {trips!r}."
-        raise InputError(msg)
-    if trips == "door_to_door" and (origins is None or destinations is None):
-        msg = (
-            "Door-to-door trips need origins (populated places, with a 'population' column) and "
-            "destinations (service points): fit_fallback(G, origins=demand, destinations=points), "
-            "or trips='node_to_node' for the older fit on graph nodes."
-        )
-        raise InputError(msg)
+    knots = _check_fit(bands_m, heldout_share, trips, origins is not None and destinations is not None)
     min_m = (100.0 if trips == "node_to_node" else 1.0) if min_distance_m is None else float(min_distance_m)
-    sample: dict[str, Any] = {"trips": trips, "n_targets": n_targets, "n_origins": n_origins, "min_m": min_m}
     ratio = walk_correction.ratio if isinstance(walk_correction, WalkCorrection) else walk_correction
-    sample.update(origins=origins, destinations=destinations, walk_correction=ratio, points=points)
+    sample: dict[str, Any] = dict(trips=trips, n_targets=n_targets, n_origins=n_origins, min_m=min_m, points=points)
+    sample.update(origins=origins, destinations=destinations, walk_correction=ratio)
     models = {mode: _fit_on(source, mode, knots, heldout_share, seed, sample) for mode in modes}
     meta = _meta(source, seed, sample, heldout_share)
     if isinstance(walk_correction, WalkCorrection):
@@ -445,19 +406,23 @@ def _nearest_factor(
     network the nearest point is the quickest one, often another, so the time to the
     nearest point is shorter than the time to the straight-line nearest one (a minimum
     over points). The factor is the ratio of the population-weighted mean minutes to the
-    nearest point, routed, to the fallback's, over the origins within the network's
-    reach (``nearest_split_half_mean_pct_error``: fitted on half of them, the error of
+    nearest point, routed as :class:`HybridEngine` does (points off the network by the
+    fallback without the factor), to the fallback's, over the origins within the
+    network's reach, to every point (``nearest_split_half_mean_pct_error``: fitted on half of them, the error of
     the mean on the other half).
     """
     from scipy.spatial import cKDTree
 
     o_xy, o_w = _door_xy(eng, origins, "origins")
-    p_xy, _ = _door_xy(eng, points, "points")
+    p_xy = _points_xy(points, "points", eng.crs)  # every point: the nearest may lie off the network
     o = gpd.GeoDataFrame(geometry=gpd.points_from_xy(o_xy[:, 0], o_xy[:, 1]), crs=eng.crs)
     p = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p_xy[:, 0], p_xy[:, 1]), crs=eng.crs)
+    plain = {k: v for k, v in model.stats.items() if not k.startswith("nearest_")}
+    one = FallbackModel(model.mode, model.knots_m, model.circuity, model.speed_kmh, plain)
+    crow_engine = CrowFliesEngine(eng.mode, calibration=FallbackCalibration({eng.mode: one}, tuple(model.knots_m), {}))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        routed = eng.nearest(o, p, with_distance=False)["minutes"].to_numpy(float)
+        warnings.simplefilter("ignore")  # as the hybrid engine routes: points off the network by the fallback
+        routed = HybridEngine(eng, crow_engine).nearest(o, p, with_distance=False)["minutes"].to_numpy(float)
     straight, _ = cKDTree(p_xy).query(o_xy)
     crow = model.minutes(straight)
     ok = np.isfinite(routed) & (crow > 0)
@@ -478,13 +443,23 @@ def _nearest_factor(
     }
 
 
-def _check_fit(bands_m: tuple[float, ...], heldout_share: float) -> FloatArray:
+def _check_fit(bands_m: tuple[float, ...], heldout_share: float, trips: str, doors: bool) -> FloatArray:
     knots = np.asarray(bands_m, float)
     if knots[0] != 0 or (np.diff(knots) <= 0).any():
         msg = f"bands_m must start at 0 and increase, got {bands_m!r}."
         raise InputError(msg)
     if not 0 < heldout_share < 1:
         msg = f"heldout_share must be between 0 and 1, got {heldout_share!r}."
+        raise InputError(msg)
+    if trips not in ("door_to_door", "node_to_node"):
+        msg = f"trips must be 'door_to_door' or 'node_to_node', got {trips!r}."
+        raise InputError(msg)
+    if trips == "door_to_door" and not doors:
+        msg = (
+            "Door-to-door trips need origins (populated places, with a 'population' column) and "
+            "destinations (service points): fit_fallback(G, origins=demand, destinations=points), "
+            "or trips='node_to_node' for the older fit on graph nodes."
+        )
         raise InputError(msg)
     return knots
 
@@ -584,6 +559,31 @@ def _all_minutes(eng: NetworkEngine, o: gpd.GeoDataFrame, d: gpd.GeoDataFrame) -
     return out
 
 
+def _walk_stats(
+    path: Path, log_r: FloatArray, ped: FloatArray, drv: FloatArray, n_doors: int, n_dest: int, seed: int, min_m: float
+) -> dict[str, Any]:
+    """How the walking correction was measured: pairs, quantiles, means, source file."""
+    return {
+        "n_doors": n_doors,
+        "n_pairs": len(log_r),
+        "ratio_p10": round(float(np.exp(np.percentile(log_r, 10))), 4),
+        "ratio_p90": round(float(np.exp(np.percentile(log_r, 90))), 4),
+        "share_longer_on_drive_only": round(float((log_r > 0).mean()), 4),
+        "mean_minutes_pedestrian": round(float(ped.mean()), 3),
+        "mean_minutes_drive_only": round(float(drv.mean()), 3),
+        "fitted_on": f"data/osm/{path.name}" if path.parent.name == "osm" else path.name,
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "how": (
+            "pointplan.network.fit_walk_correction: every building centre of the file an origin, "
+            f"{n_dest} of them destinations (seed {seed}); each pair at least {min_m:g} m apart "
+            "routed door to door for walking (NetworkEngine.od_long: snap legs and partial streets "
+            "included) on the full network (footways, paths, steps, alleys, service ways) and on its "
+            "drive-only subset (osmnx's drive filter); ratio = median of drive-only / pedestrian "
+            "minutes; log_sigma = median absolute deviation of the log ratio / 0.6745."
+        ),
+    }
+
+
 def fit_walk_correction(
     source: str | Path,
     doors: gpd.GeoDataFrame | None = None,
@@ -646,25 +646,7 @@ def fit_walk_correction(
         raise NetworkError(msg)
     log_r = np.log(b[ok] / a[ok])
     med = float(np.median(log_r))
-    stats = {
-        "n_doors": len(o),
-        "n_pairs": int(ok.sum()),
-        "ratio_p10": round(float(np.exp(np.percentile(log_r, 10))), 4),
-        "ratio_p90": round(float(np.exp(np.percentile(log_r, 90))), 4),
-        "share_longer_on_drive_only": round(float((log_r > 0).mean()), 4),
-        "mean_minutes_pedestrian": round(float(a[ok].mean()), 3),
-        "mean_minutes_drive_only": round(float(b[ok].mean()), 3),
-        "fitted_on": f"data/osm/{path.name}" if path.parent.name == "osm" else path.name,
-        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "how": (
-            "pointplan.network.fit_walk_correction: every building centre of the file an origin, "
-            f"{len(d)} of them destinations (seed {seed}); each pair at least {min_distance_m:g} m apart "
-            "routed door to door for walking (NetworkEngine.od_long: snap legs and partial streets "
-            "included) on the full network (footways, paths, steps, alleys, service ways) and on its "
-            "drive-only subset (osmnx's drive filter); ratio = median of drive-only / pedestrian "
-            "minutes; log_sigma = median absolute deviation of the log ratio / 0.6745."
-        ),
-    }
+    stats = _walk_stats(path, log_r, a[ok], b[ok], len(o), len(d), seed, min_distance_m)
     sigma = float(np.median(np.abs(log_r - med)) / 0.6745)
     return WalkCorrection(float(np.exp(med)), sigma, stats)
 
