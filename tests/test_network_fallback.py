@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pointplan import network as net
+from pointplan import InputError
 from pointplan.network.calibration import DEFAULT_CALIBRATION_FILE, FallbackModel
 
 X0, Y0 = 585_000.0, 2_320_000.0
@@ -67,7 +68,7 @@ def test_fit_recovers_a_straight_street_exactly():
     """On one straight street, every trip's circuity is 1 and its speed the table's."""
     for mode, speed in (("motorbike", 18.0), ("walk", 4.5)):
         G = net.add_travel_times(street(60, 100.0), mode)  # not simplified: 60 nodes to draw pairs from
-        m = net.fit_fallback(G, modes=(mode,), bands_m=(0.0, 1000.0), n_targets=30).models[mode]
+        m = net.fit_fallback(G, modes=(mode,), trips="node_to_node", bands_m=(0.0, 1000.0), n_targets=30).models[mode]
         np.testing.assert_allclose(m.circuity, 1.0, rtol=1e-9)
         np.testing.assert_allclose(m.speed_kmh, speed, rtol=1e-9)
         assert m.stats["heldout_abs_pct_error"]["p90"] == pytest.approx(0.0, abs=1e-6)
@@ -75,7 +76,9 @@ def test_fit_recovers_a_straight_street_exactly():
 
 def test_fit_on_a_grid_matches_networkx_on_heldout_pairs():
     G = grid(15)
-    cal = net.fit_fallback(G, modes=("walk",), bands_m=(0.0, 500.0), n_targets=40, n_origins=80, seed=3)
+    cal = net.fit_fallback(
+        G, modes=("walk",), trips="node_to_node", bands_m=(0.0, 500.0), n_targets=40, n_origins=80, seed=3
+    )
     m = cal.models["walk"]
     assert 1.1 < m.circuity[0] < 1.45 and 1.1 < m.circuity[1] < 1.45  # random pairs on a grid: about 4/pi
     # independent check: networkx shortest paths between fresh random nodes
@@ -92,6 +95,12 @@ def test_fit_on_a_grid_matches_networkx_on_heldout_pairs():
     stats = m.stats
     assert stats["n_pairs_train"] > 0 and stats["n_pairs_heldout"] > 0
     assert stats["heldout_abs_pct_error"]["median"] < 15  # a grid's 4/pi suits 1.3 too: no comparison here
+    assert abs(stats["heldout_signed_pct_error"]["median"]) < 3  # the median trip: no bias
+
+
+def test_door_to_door_needs_doors():
+    with pytest.raises(InputError, match="Door-to-door"):
+        net.fit_fallback(grid(5), modes=("walk",))
 
 
 def test_the_shipped_calibration_states_how_it_was_fitted():
@@ -119,7 +128,9 @@ def test_default_fallback_is_the_calibrated_one():
     o, d = pts([(0, 0), (2500, 0), (0, 9000)]), pts([(0, 0)], index=["P"])
     near = eng.nearest(o, d)
     straight = np.array([0.0, 2500.0, 9000.0])
-    np.testing.assert_allclose(near["minutes"], cal.models["motorbike"].minutes(straight))
+    factor = cal.models["motorbike"].stats["nearest_factor"]  # the nearest of several points: see fit_fallback
+    assert 0.8 < factor < 1.0 and eng.nearest_factor == factor
+    np.testing.assert_allclose(near["minutes"], cal.models["motorbike"].minutes(straight) * factor)
     np.testing.assert_allclose(near["distance_m"], cal.models["motorbike"].distance_m(straight))
     plain = net.CrowFliesEngine("motorbike", calibration=False)
     assert plain.circuity == net.DEFAULT_CIRCUITY

@@ -50,7 +50,16 @@ from __future__ import annotations
 
 from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, Mode, _highway_key
 from pointplan.network.base import EngineBase
-from pointplan.network.calibration import FallbackCalibration, FallbackModel, fit_fallback, load_calibration
+from pointplan.network.calibration import (
+    FALLBACK_METHOD_TEXT,
+    FallbackCalibration,
+    FallbackModel,
+    calibration_summary,
+    fallback_log_sigma,
+    fit_fallback,
+    fit_walk_correction,
+    load_calibration,
+)
 from pointplan.network.engine import NetworkEngine, NodeTimes
 from pointplan.network.factory import NETWORK_KEYWORDS, make_engine, make_hybrid_engine, travel_engine
 from pointplan.network.fallback import DEFAULT_CIRCUITY, CrowFliesEngine, calibrate_circuity
@@ -66,12 +75,14 @@ from pointplan.network.speeds import (
     HIGHWAY_SPEEDS_KMH,
     add_travel_times,
 )
+from pointplan.network.walking import WalkCorrection, has_pedestrian_ways, is_drive_only
 
 __all__ = [
     "ACCESS_SPEEDS_KMH",
     "DEFAULT_CIRCUITY",
     "DEFAULT_SPEEDS_KMH",
     "EXCLUDED_HIGHWAYS",
+    "FALLBACK_METHOD_TEXT",
     "HIGHWAY_SPEEDS_KMH",
     "MODES",
     "NETWORK_KEYWORDS",
@@ -87,11 +98,17 @@ __all__ = [
     "NetworkEngine",
     "NodeTimes",
     "TravelEngine",
+    "WalkCorrection",
     "add_travel_times",
     "calibrate_circuity",
+    "calibration_summary",
     "clear_cache",
+    "fallback_log_sigma",
     "fit_fallback",
+    "fit_walk_correction",
     "graph_for_mode",
+    "has_pedestrian_ways",
+    "is_drive_only",
     "load_calibration",
     "load_network",
     "make_engine",

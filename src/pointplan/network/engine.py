@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import warnings
@@ -39,10 +40,12 @@ from pointplan.network._common import (
     _warn_unreachable,
 )
 from pointplan.network.base import EngineBase
-from pointplan.network.graph import _engine_graph, _tree_sum
+from pointplan.network.fallback_model import load_calibration
+from pointplan.network.graph import _CSRGraph, _engine_graph, _tree_sum
 from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH
+from pointplan.network.walking import has_pedestrian_ways, is_drive_only
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -69,6 +72,39 @@ def _raw_points_key(gdf: object) -> bytes | None:
     h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
     h.update(str(geom.crs.srs).encode())
     return b"raw:" + h.digest()
+
+
+def _walk_kind(G: nx.MultiDiGraph, g: _CSRGraph) -> tuple[bool, bool]:
+    """Whether ``G`` has pedestrian ways, and whether it is drive-only (worked out once per conversion)."""
+    hit = g.memo.get("walk_kind")
+    if not isinstance(hit, tuple):
+        hit = (has_pedestrian_ways(G), is_drive_only(G))
+        g.memo["walk_kind"] = hit
+    return hit
+
+
+def _check_ratio(walk_correction: float | None) -> float:
+    if walk_correction is None:
+        shipped = load_calibration().walk_correction
+        return 1.0 if shipped is None else shipped.ratio
+    ratio = float(walk_correction)
+    if not (np.isfinite(ratio) and ratio > 0):
+        msg = f"walk_correction must be a ratio > 0 (1.0 turns it off), got {walk_correction!r}."
+        raise InputError(msg)
+    return ratio
+
+
+def _scaled(g: _CSRGraph, factor: float) -> _CSRGraph:
+    """Return the converted graph with every travel time multiplied by ``factor`` (kept with the original)."""
+    key = ("scaled", factor)
+    hit = g.memo.get(key)
+    if isinstance(hit, _CSRGraph):
+        return hit
+    rev = g.rev.copy()
+    rev.data = rev.data * factor
+    out = dataclasses.replace(g, rev=rev, memo={})
+    g.memo[key] = out
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,6 +203,13 @@ class NetworkEngine(EngineBase):
     max_snap_m
         Points farther than this from the network are flagged ``far`` and counted in a
         :class:`~pointplan.PrecisionWarning`.
+    walk_correction
+        For walking on a drive-only network (:func:`~pointplan.network.walking.is_drive_only`:
+        no footways, paths, steps), the ratio of door-to-door minutes on it to minutes on a
+        network with pedestrian ways; every time (streets and access legs) is divided by it.
+        ``None``: the ratio shipped in the fallback calibration (measured on the Văn Miếu
+        extract); ``1.0`` turns it off. Ignored for other modes and for networks with
+        pedestrian ways.
     cache
         Reuse (and store) the cached conversion of ``G``. Pass False, or call
         :func:`clear_cache`, after editing edge attributes in place.
@@ -179,6 +222,14 @@ class NetworkEngine(EngineBase):
         The graph given.
     conversion_seconds : float
         Time spent converting the graph (0 when it came from the cache).
+    pedestrian_ways : bool
+        Whether the graph holds pedestrian ways (footways, paths, steps...).
+    walk_correction : float
+        The ratio walking times were divided by (1.0: none).
+    walk_network_kind : str or None
+        For walking: ``"pedestrian"`` (a network with pedestrian ways),
+        ``"drive_corrected"`` (a drive-only network, corrected) or ``"drive"`` (not
+        corrected); None for other modes.
 
     Notes
     -----
@@ -215,6 +266,7 @@ class NetworkEngine(EngineBase):
         *,
         access_speed_kmh: float | None = None,
         max_snap_m: float = 500.0,
+        walk_correction: float | None = None,
         cache: bool = True,
     ) -> None:
         _check_graph(G)
@@ -232,6 +284,21 @@ class NetworkEngine(EngineBase):
         self._g, cached = _engine_graph(G, mode, cache)
         self.conversion_seconds = 0.0 if cached else self._g.seconds
         self.crs = self._g.crs
+        self.pedestrian_ways, drive_only = _walk_kind(G, self._g)
+        self.walk_correction = 1.0
+        if self.mode == "walk" and drive_only:
+            self.walk_correction = _check_ratio(walk_correction)
+            if self.walk_correction != 1.0:
+                self._g = _scaled(self._g, 1.0 / self.walk_correction)
+
+    @property
+    def walk_network_kind(self) -> str | None:
+        """How walking times are computed (None for other modes): see the class attributes."""
+        if self.mode != "walk":
+            return None
+        if self.pedestrian_ways:
+            return "pedestrian"
+        return "drive_corrected" if self.walk_correction != 1.0 else "drive"
 
     def __repr__(self) -> str:
         return (
@@ -243,7 +310,7 @@ class NetworkEngine(EngineBase):
 
     @property
     def _access_mps(self) -> float:
-        return self.access_speed_kmh / 3.6
+        return self.access_speed_kmh / 3.6 * self.walk_correction
 
     def _snap(self, gdf: object, what: str) -> Snapped:
         """Snap to the nearest street, keeping the last few answers.

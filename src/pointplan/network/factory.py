@@ -50,7 +50,7 @@ NETWORK_KEYWORDS: tuple[str, ...] = ("default", "none")
 #: What :func:`travel_engine` builds an engine from.
 EngineSource: TypeAlias = nx.MultiDiGraph | str | Path | shapely.Polygon | None
 
-_NETWORK_ONLY = frozenset({"access_speed_kmh", "max_snap_m", "speeds_kmh", "cache", "retain_all"})
+_NETWORK_ONLY = frozenset({"access_speed_kmh", "max_snap_m", "speeds_kmh", "cache", "retain_all", "walk_correction"})
 _CROW_ONLY = frozenset({"speed_kmh", "circuity", "calibration"})
 
 
@@ -116,7 +116,7 @@ def travel_engine(
         Distance (m) within which a point counts as on the network (hybrid engine).
     **kw
         Options of the engines: ``speeds_kmh``, ``cache``, ``retain_all`` (for
-        :func:`load_network`), ``access_speed_kmh``, ``max_snap_m``
+        :func:`load_network`), ``access_speed_kmh``, ``max_snap_m``, ``walk_correction``
         (:class:`NetworkEngine`), ``speed_kmh``, ``circuity``, ``calibration``
         (:class:`CrowFliesEngine`, used when there is no network). Options of an engine
         not built are ignored (logged at debug level); unknown names raise ``TypeError``.

@@ -79,6 +79,12 @@ class CrowFliesEngine(EngineBase):
         The straight-line model in use.
     circuity, speed_kmh : float or None
         The plain model's figures (None when calibrated: they vary by distance band).
+    nearest_factor : float
+        Factor on the time to the nearest point in :meth:`nearest` (calibrated: the
+        fitted ``nearest_factor``, see :func:`~pointplan.network.fit_fallback`; else 1):
+        the quickest of several points is often not the nearest by straight line, so the
+        time to the nearest point is shorter than the median time of one trip.
+        :meth:`od_long` gives the time of each trip, without it.
 
     Examples
     --------
@@ -114,6 +120,7 @@ class CrowFliesEngine(EngineBase):
                 msg = f"The fallback calibration has no model for {self.mode!r}: refit it with fit_fallback(...)."
                 raise InputError(msg)
             self.model = cal.models[self.mode]
+            self.nearest_factor = float(self.model.stats.get("nearest_factor", 1.0))
             self.circuity: float | None = None
             self.speed_kmh: float | None = None
             return
@@ -123,7 +130,19 @@ class CrowFliesEngine(EngineBase):
             msg = f"circuity must be a number >= 1 (network / straight line), got {circuity!r}."
             raise InputError(msg)
         self.circuity, self.speed_kmh = c, v
+        self.nearest_factor = 1.0
         self.model = FallbackModel(self.mode, np.array([0.0]), np.array([c]), np.array([v]))
+
+    @property
+    def walk_network_kind(self) -> str | None:
+        """``"straight_line"`` for walking (None for other modes).
+
+        Examples
+        --------
+        >>> CrowFliesEngine("walk").walk_network_kind, CrowFliesEngine("car").walk_network_kind
+        ('straight_line', None)
+        """
+        return "straight_line" if self.mode == "walk" else None
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -169,7 +188,7 @@ class CrowFliesEngine(EngineBase):
         out = pd.DataFrame(
             {
                 "dest": _labels(destinations.index, np.asarray(j, np.int64)),
-                "minutes": self._minutes(straight),
+                "minutes": self._minutes(straight) * self.nearest_factor,
                 "distance_m": self.model.distance_m(straight),
                 "method": self.method,
             },

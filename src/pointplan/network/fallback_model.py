@@ -22,11 +22,13 @@ import pandas as pd
 
 from pointplan._errors import InputError
 from pointplan.network._common import FloatArray
+from pointplan.network.walking import WalkCorrection
 
 __all__ = [
     "DEFAULT_BANDS_M",
     "DEFAULT_CALIBRATION_FILE",
     "DEFAULT_CIRCUITY",
+    "WALK_CORRECTION_KEY",
     "FallbackCalibration",
     "FallbackModel",
     "load_calibration",
@@ -39,7 +41,10 @@ logger.addHandler(logging.NullHandler())
 DEFAULT_CIRCUITY: float = 1.3
 
 #: Distance band edges (m) of the fitted model; the last band runs on without end.
-DEFAULT_BANDS_M: tuple[float, ...] = (0.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
+DEFAULT_BANDS_M: tuple[float, ...] = (0.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
+
+#: Key of the walking correction (:class:`~pointplan.network.walking.WalkCorrection`) in a calibration file.
+WALK_CORRECTION_KEY = "walk_drive_network_correction"
 
 #: The calibration shipped with pointplan (fitted on the inner city's drive network).
 DEFAULT_CALIBRATION_FILE = Path(__file__).with_name("data") / "hanoi_fallback_2025.json"
@@ -133,6 +138,19 @@ class FallbackCalibration:
     models: dict[str, FallbackModel]
     bands_m: tuple[float, ...]
     meta: dict[str, Any]
+
+    @property
+    def walk_correction(self) -> WalkCorrection | None:
+        """The walking correction for drive-only networks shipped with this calibration (None if absent).
+
+        Examples
+        --------
+        >>> c = load_calibration().walk_correction
+        >>> c is not None and c.ratio > 0 and c.log_sigma > 0
+        True
+        """
+        data = self.meta.get(WALK_CORRECTION_KEY)
+        return WalkCorrection.from_dict(data) if isinstance(data, dict) else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the calibration as JSON-ready data."""

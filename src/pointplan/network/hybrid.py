@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pointplan._errors import InputError
-from pointplan.network._common import FloatArray, IntArray, _labels
+from pointplan.network._common import FloatArray, IntArray, _labels, _points_xy
 from pointplan.network.base import EngineBase
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback import CrowFliesEngine
@@ -51,6 +51,10 @@ class HybridEngine(EngineBase):
     snap_m
         A point is "on the network" when it lies within this distance of a street
         (default: the network engine's ``max_snap_m``).
+    handover_from
+        Share of ``snap_m`` from which an origin's time moves from the network's towards
+        the fallback's (reaching it at ``snap_m``): no jump in time where the network
+        hands over (:meth:`handover_weight`). ``1.0`` turns the blend off.
 
     Attributes
     ----------
@@ -82,7 +86,12 @@ class HybridEngine(EngineBase):
     method: ClassVar[str] = HYBRID
 
     def __init__(
-        self, network: NetworkEngine, fallback: CrowFliesEngine | None = None, *, snap_m: float | None = None
+        self,
+        network: NetworkEngine,
+        fallback: CrowFliesEngine | None = None,
+        *,
+        snap_m: float | None = None,
+        handover_from: float = 0.5,
     ) -> None:
         if not isinstance(network, NetworkEngine):
             msg = f"network must be a NetworkEngine, got {type(network).__name__}."
@@ -94,8 +103,21 @@ class HybridEngine(EngineBase):
             msg = f"The fallback is for {self.fallback.mode!r}, the network for {self.mode!r}: use one mode."
             raise InputError(msg)
         self.snap_m = float(network.max_snap_m if snap_m is None else snap_m)
+        if not 0.0 <= float(handover_from) <= 1.0:
+            msg = f"handover_from must be a share of snap_m between 0 and 1, got {handover_from!r}."
+            raise InputError(msg)
+        self.handover_from = float(handover_from)
         self.crs = network.crs
         self.graph = network.graph  # so callers can build the same engine for another mode
+
+    @property
+    def walk_network_kind(self) -> str | None:
+        """How walking times are computed on the network part (None for other modes).
+
+        ``"pedestrian"``, ``"drive_corrected"`` or ``"drive"``, as
+        :attr:`NetworkEngine.walk_network_kind`; beyond the network the straight line.
+        """
+        return self.network.walk_network_kind
 
     def __repr__(self) -> str:
         return f"HybridEngine(mode={self.mode!r}, snap_m={self.snap_m:g}, fallback={self.fallback!r})"
@@ -119,11 +141,56 @@ class HybridEngine(EngineBase):
             snap = self.network.snap(gdf)
         return snap["snap_m"] <= self.snap_m
 
+    def _snap_distance(self, gdf: gpd.GeoDataFrame) -> FloatArray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.network.snap(gdf)["snap_m"].to_numpy(float)
+
+    def handover_weight(self, gdf: gpd.GeoDataFrame) -> pd.Series:
+        """Weight of the fallback in each point's time: 0 near a street, 1 off the network.
+
+        A point between ``handover_from * snap_m`` and ``snap_m`` from the nearest street
+        gets a time that moves linearly from the network's to the fallback's, so the time
+        does not jump where one method hands over to the other (at ``snap_m`` a network trip
+        would pay a long straight leg to the street that the fallback, fitted on typical
+        doors, does not).
+
+        Parameters
+        ----------
+        gdf
+            Locations with a CRS.
+
+        Returns
+        -------
+        pandas.Series
+            Weights in [0, 1], index of ``gdf``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, networkx as nx
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")
+        >>> eng = HybridEngine(NetworkEngine(G, "motorbike"), snap_m=400)
+        >>> xy = gpd.points_from_xy([500.0] * 4, [100.0, 300.0, 400.0, 600.0])
+        >>> o = gpd.GeoDataFrame(geometry=xy, crs="EPSG:32648")
+        >>> eng.handover_weight(o).round(2).tolist()
+        [0.0, 0.5, 1.0, 1.0]
+        """
+        return pd.Series(self._weight(self._snap_distance(gdf)), index=gdf.index)
+
+    def _weight(self, snap: FloatArray) -> FloatArray:
+        start = self.handover_from * self.snap_m
+        if self.snap_m <= start:
+            return np.where(snap <= self.snap_m, 0.0, 1.0)
+        return np.clip((snap - start) / (self.snap_m - start), 0.0, 1.0)
+
     def _nearest(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool
     ) -> pd.DataFrame:
         """Network where both ends are on it; the fallback for the rest, keeping the quicker answer."""
-        o_on = self.on_network(origins).to_numpy()
+        o_snap = self._snap_distance(origins)
+        o_on = o_snap <= self.snap_m
         d_on = self.on_network(destinations).to_numpy()
         n = len(origins)
         best = _Best(n)
@@ -142,6 +209,10 @@ class HybridEngine(EngineBase):
         both = o_pos[o_on & (best.used == NETWORK)]
         if len(both) and (~d_on).any():
             best.take(self.fallback.nearest(origins.iloc[both], dests[~d_on]), both, FALLBACK)
+        w = self._weight(o_snap)
+        mix = o_pos[(w > 0) & (best.used == NETWORK)]
+        if len(mix):
+            best.blend(self.fallback.nearest(origins.iloc[mix], dests), mix, w[mix])
         return self._frame(origins, destinations, best)
 
     def _frame(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, best: _Best) -> pd.DataFrame:
@@ -166,21 +237,50 @@ class HybridEngine(EngineBase):
     def _od_long(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Network pairs where both ends are on it, fallback pairs for the rest (``method`` per pair)."""
-        o_on = self.on_network(origins).to_numpy()
+        """Network pairs where both ends are on it, fallback pairs for the rest (``method`` per pair).
+
+        Origins in the handover band get the blend of both times (:meth:`handover_weight`);
+        their network trips are searched up to twice the cut-off.
+        """
+        o_snap = self._snap_distance(origins)
+        o_on = o_snap <= self.snap_m
         d_on = self.on_network(destinations).to_numpy()
+        w = self._weight(o_snap)
         parts = []
         if o_on.any() and d_on.any():
-            net = self.network.od_long(origins[o_on], destinations[d_on], max_minutes, with_distance=with_distance)
-            net["i"] = np.flatnonzero(o_on)[net["i"].to_numpy()]
-            net["j"] = np.flatnonzero(d_on)[net["j"].to_numpy()]
-            parts.append(net.assign(method=NETWORK))
+            for sel, limit in ((o_on & (w == 0), max_minutes), (o_on & (w > 0), 2 * max_minutes)):
+                if sel.any():
+                    net = self.network.od_long(origins[sel], destinations[d_on], limit, with_distance=with_distance)
+                    net["i"] = np.flatnonzero(sel)[net["i"].to_numpy()]
+                    net["j"] = np.flatnonzero(d_on)[net["j"].to_numpy()]
+                    parts.append(net.assign(method=NETWORK))
+        if parts:
+            parts[-1:] = [self._blend_pairs(pd.concat(parts, ignore_index=True), origins, destinations, w, max_minutes)]
         crow = self.fallback.od_long(origins, destinations, max_minutes)
         crow = crow[~(o_on[crow["i"].to_numpy()] & d_on[crow["j"].to_numpy()])]
         parts.append(crow.assign(method=FALLBACK))
         out = pd.concat(parts, ignore_index=True).sort_values(["i", "j"], kind="stable").reset_index(drop=True)
         out.attrs["method"] = self.method
         return out
+
+    def _blend_pairs(
+        self, net: pd.DataFrame, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, w: FloatArray, limit: float
+    ) -> pd.DataFrame:
+        """Network pairs with the handover applied (blended minutes), within ``limit``."""
+        i, j = net["i"].to_numpy(), net["j"].to_numpy()
+        wi = w[i]
+        if not (wi > 0).any():
+            return net[net["minutes"].to_numpy() <= limit]
+        o = _points_xy(origins, "origins", self.fallback.crs)[i]
+        d = _points_xy(destinations, "destinations", self.fallback.crs)[j]
+        straight = np.hypot(*(o - d).T)
+        fb_min = self.fallback.minutes_for(straight)
+        fb_m = self.fallback.model.distance_m(straight)
+        net = net.assign(
+            minutes=(1 - wi) * net["minutes"].to_numpy() + wi * fb_min,
+            distance_m=(1 - wi) * net["distance_m"].to_numpy() + wi * fb_m,
+        )
+        return net[net["minutes"].to_numpy() <= limit]
 
     def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
         """Area reached from each point: along the network for points on it, a disc otherwise.
@@ -217,6 +317,15 @@ class _Best:
         self.dist: FloatArray = np.full(n, np.nan)
         self.dest: IntArray = np.full(n, -1, np.int64)
         self.used = np.full(n, FALLBACK, dtype=object)
+
+    def blend(self, res: pd.DataFrame, rows: IntArray, w: FloatArray) -> None:
+        """Move the answers of ``rows`` towards ``res`` by the weights ``w`` (the handover)."""
+        m = res["minutes"].to_numpy(float)
+        ok = np.isfinite(m)
+        r, w = rows[ok], w[ok]
+        self.minutes[r] = (1 - w) * self.minutes[r] + w * m[ok]
+        self.dist[r] = (1 - w) * self.dist[r] + w * res["distance_m"].to_numpy(float)[ok]
+        self.dest[r] = np.where(w >= 0.5, res["dest"].to_numpy()[ok].astype(np.int64), self.dest[r])
 
     def take(self, res: pd.DataFrame, rows: IntArray, label: str) -> None:
         """Keep, row by row, the quicker of the current answer and ``res`` (dest = positions)."""

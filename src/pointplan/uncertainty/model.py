@@ -192,27 +192,28 @@ class DrawModel:
                 self.sites[int(i)] = (idx, weight[idx] / weight[idx].sum())
 
     # ---- one draw -------------------------------------------------------------------------
-    def sigma(self) -> float:
+    def sigma(self, mode: str | None = None) -> float:
         """Return the log-error of the fallback's travel times (the assumption, or the calibration's).
 
         With no assumption given: the held-out median absolute error ``m`` of the
-        calibrated fallback for this mode, as ``ln(1 + m) / 0.6745`` (the median of
-        ``|z|`` is 0.6745 for a normal law); 0.15 when no calibration is available.
+        calibrated fallback for ``mode`` (default the assessment's), as
+        ``ln(1 + m) / 0.6745`` (the median of ``|z|`` is 0.6745 for a normal law); 0.15
+        when no calibration is available.
         """
         if self.assumptions.travel_time_sigma is not None:
             return float(self.assumptions.travel_time_sigma)
-        return self._calibrated_sigma
+        return self._calibrated_sigma(str(mode or self.a.mode))
 
-    @functools.cached_property
-    def _calibrated_sigma(self) -> float:
-        """The calibration's log-error for this mode, read once per model."""
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few modes per model
+    def _calibrated_sigma(self, mode: str) -> float:
+        """Return the calibration's log-error for ``mode``, read once per model and mode."""
+        from pointplan.network import fallback_log_sigma
+
         try:
-            from pointplan.network import load_calibration
-
-            median = load_calibration().models[str(self.a.mode)].stats["heldout_abs_pct_error"]["median"]
-            return float(np.log1p(float(median) / 100.0) / 0.6745)
+            sigma = fallback_log_sigma(mode)
         except (KeyError, TypeError, ValueError, OSError):
-            return 0.15
+            sigma = None
+        return 0.15 if sigma is None else sigma
 
     def base_draw(self) -> Draw:
         """Return the draw that perturbs nothing (the assessment's own inputs)."""
@@ -285,12 +286,12 @@ class DrawModel:
     def evaluate(self, d: Draw) -> dict[str, Any]:
         """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""
         j, minutes = self._nearest(self.engine, d.xy)
-        factor = self._demand_factor(d)
+        factor = self._demand_factor(d, self.engine, str(self.a.mode))
         minutes = minutes * factor
         straight, _ = cKDTree(d.xy).query(self.dem_xy, k=1)
         within = (minutes <= self.max_minutes + _EPS) | (straight <= self.max_distance_m + _EPS)
         _, walk = self._nearest(self.walk_engine, d.xy)
-        walk = walk * factor
+        walk = walk * self._demand_factor(d, self.walk_engine, "walk")
         pop, total = self.pop, self.pop.sum()
         fin = np.isfinite(minutes)
         out: dict[str, Any] = {
@@ -311,13 +312,26 @@ class DrawModel:
         out["unit_p90_minutes"] = q90.reindex(range(n)).to_numpy(dtype=float)
         return out
 
-    def _demand_factor(self, d: Draw) -> FloatArray:
-        """Travel-time factor of each demand point: its unit's draw, smaller on the road network."""
+    def _demand_factor(self, d: Draw, engine: Any = None, mode: str | None = None) -> FloatArray:
+        """Travel-time factor of each demand point: its unit's draw, smaller on the road network.
+
+        For another mode than the assessment's (the walking engine), the same draw is scaled to
+        that mode's error, and on a drive-only network corrected for walking the correction's
+        error is added to the network's (in quadrature).
+        """
         factor = d.unit_factor[self.dem_unit]
+        fb = self.sigma()
+        own = self.sigma(mode)
+        z = np.log(factor) / fb if fb > 0 else np.zeros_like(factor)
+        net = self.assumptions.network_travel_time_sigma
+        if getattr(engine, "walk_network_kind", None) == "drive_corrected":
+            from pointplan.network import load_calibration
+
+            corr = load_calibration().walk_correction
+            net = float(np.hypot(net, corr.log_sigma)) if corr is not None else net
+        factor = np.exp(z * own)
         if self.on_network.any():
-            fb = self.sigma()
-            scale = self.assumptions.network_travel_time_sigma / fb if fb > 0 else 0.0
-            factor = np.where(self.on_network, np.exp(np.log(factor) * scale), factor)
+            factor = np.where(self.on_network, np.exp(z * net), factor)
         return factor
 
     def _load(self, d: Draw, j: npt.NDArray[np.int64]) -> dict[str, int]:
