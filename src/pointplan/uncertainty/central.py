@@ -89,8 +89,8 @@ def headline_figures(summary: Mapping[str, Any], result: Any | None) -> dict[str
     >>> a = tiny_assessment()
     >>> r = run_uncertainty(a, draws=20, seed=1, sensitivity_draws=0, assumptions=Assumptions(vary=("travel_time",)))
     >>> h = headline_figures(a.summary, r)
-    >>> h["figures_basis"], h["mean_minutes_to_nearest_at_standins"], round(h["mean_minutes_to_nearest"], 3)
-    ('monte_carlo_p50', 9.375, 9.206)
+    >>> h["figures_basis"], round(h["mean_minutes_to_nearest_at_standins"], 3), round(h["mean_minutes_to_nearest"], 3)
+    ('monte_carlo_p50', 9.375, 9.763)
     >>> h["mean_minutes_to_nearest"] == h["mean_minutes_to_nearest_interval"][1]
     True
     >>> headline_figures(a.summary, None)["figures_basis"]

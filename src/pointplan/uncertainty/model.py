@@ -202,8 +202,8 @@ class DrawModel:
         >>> c = tiny_city()
         >>> c["points"]["location_precision"] = "unit_population_centre"
         >>> a = pointplan.assess(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=())
-        >>> DrawModel(a, Assumptions()).stand_in_mass().round(3).to_dict()
-        {'P1': 0.5}
+        >>> DrawModel(a, Assumptions()).stand_in_mass().round(3).to_dict()  # 200 / (200 + 100 e^(-1/3))
+        {'P1': 0.736}
         """
         out = {self.pts.index[i]: float(cum[0]) for i, (_, cum) in self.sites.items()}
         return pd.Series(out, dtype=float)

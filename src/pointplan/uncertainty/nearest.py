@@ -76,7 +76,7 @@ class NearestSearch:
     ...     index=["P1"], crs=32648)
     >>> xy = np.array([[1000.0, 0.0]])
     >>> s = NearestSearch(CrowFliesEngine("bike", speed_kmh=12, circuity=1), dem, np.array([[0.0, 0], [3000, 0]]), pts, xy)
-    >>> s.way, s(np.array([[2000.0, 0.0]]))[1].tolist()
+    >>> s.way, s(np.array([[2000.0, 0.0]]))[1].round(6).tolist()
     ('fallback', [10.0, 5.0])
     """
 

@@ -32,10 +32,10 @@ Examples
 >>> dem_xy = np.array([[0.0, 0.0], [1000.0, 0.0], [3000.0, 0.0]])
 >>> pop = np.array([100.0, 200.0, 60.0])
 >>> xy, cum = site_choices(np.array([100.0, 0.0]), dem_xy, pop, np.ones(3, bool), 500.0, 1000.0)
->>> xy.tolist()  # the stand-in (for the place at 0 m, in its cell), then the other places
+>>> xy.tolist()  # the stand-in (for the place 100 m away, in its cell), then the other places
 [[100.0, 0.0], [1000.0, 0.0], [3000.0, 0.0]]
 >>> np.diff(cum, prepend=0).round(3).tolist()  # 100, 200 e^-1.8, 60 e^-5.8
-[0.73, 0.243, 0.027]
+[0.751, 0.248, 0.001]
 """
 
 from __future__ import annotations
