@@ -471,12 +471,14 @@ def _points_csv(assessment: Any) -> pd.DataFrame:
 def _summary_json(assessment: Any, proposal: Any | None) -> dict[str, Any]:
     from pointplan.report.run_tables import bus_population_share_near, run_findings
     from pointplan.staffing.outputs import run_outputs
+    from pointplan.uncertainty.central import headline_figures
 
     s = dict(assessment.summary)
     s.update(_unreachable_counts(assessment))
     unc = getattr(assessment, "uncertainty", None)
     if unc is not None:
         s.update(unc.summary_items())
+    s.update(headline_figures(assessment.summary, unc))  # the likely values first, issue 24
     s.update(run_outputs(assessment)[1])  # officials_assumed, officials_needed, wait_p90_min_peak_max (issue 17)
     s["bus_population_share_near"] = bus_population_share_near(assessment)  # issue 16
     f = run_findings(assessment)
