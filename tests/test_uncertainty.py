@@ -304,3 +304,73 @@ def test_nearest_search_on_the_grid_by_hand() -> None:
     assert minutes[0] == pytest.approx(2.0)
     # off the network: the fallback, from the straight distance
     assert minutes[1] == pytest.approx(float(eng.fallback.minutes_for([np.hypot(10000.0, 1000.0)])[0]))
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2025])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {"location_precision": ["unit_population_centre"]},
+        {"location_precision": ["street_in_unit"], "counters": [None]},
+        {"location_precision": ["unit_representative_point"], "counters": [None]},
+        {},  # surveyed: only travel times, counters and the in-person share vary
+    ],
+)
+def test_headline_figures_lie_within_their_interval_tiny_city(tiny_city, scenario, seed) -> None:
+    from pointplan.uncertainty import HEADLINE_METRICS, INTEGER_METRICS, headline_figures
+
+    a = _assess(tiny_city, **scenario)
+    r = _run(a, tiny_city, Assumptions(travel_time_sigma=0.3), draws=40, seed=seed)
+    h = headline_figures(a.summary, r)
+    assert h["figures_basis"] == "monte_carlo_p50"
+    for m in HEADLINE_METRICS:
+        p5, p50, p95 = h[f"{m}_interval"]
+        assert p5 <= h[m] <= p95 and h[m] == p50, m
+        if m in INTEGER_METRICS:
+            assert isinstance(h[m], int) and all(float(v).is_integer() for v in (p5, p95))
+    assert h["mean_minutes_to_nearest_at_standins"] == pytest.approx(a.summary["mean_minutes_to_nearest"])
+    assert h["walk_within_minutes_share_at_standins"] == a.summary["within_minutes_share_by_mode"].get("walk")
+
+
+def test_headline_figures_within_their_interval_real_units(units, points) -> None:
+    """Five real inner units (their points are stand-ins), two seeds: the central figure is inside."""
+    from pointplan.uncertainty import HEADLINE_METRICS, headline_figures
+
+    codes = sorted(points["unit_code"].dropna().unique())[:5]
+    pts = points[points["unit_code"].isin(codes)]
+    a = pointplan.assess(pts, units.loc[codes], modes=("walk",))
+    for seed in (3, 4):
+        r = run_uncertainty(a, draws=30, seed=seed, sensitivity_draws=0)
+        h = headline_figures(a.summary, r)
+        for m in HEADLINE_METRICS:
+            p5, _, p95 = h[f"{m}_interval"]
+            assert p5 <= h[m] <= p95, (m, seed)
+        # the stand-ins are the likeliest sites, not a best case outside the range: the draws keep them often
+        mass = DrawModel(a, Assumptions()).stand_in_mass()
+        assert len(mass) == len(pts) and (mass > 0.05).all()
+
+
+def test_without_draws_the_figures_say_they_are_at_the_stand_ins(tiny_city) -> None:
+    from pointplan.uncertainty import central_units, headline_figures
+
+    a = _assess(tiny_city)
+    h = headline_figures(a.summary, None)
+    assert h["figures_basis"] == "at_standins" and "at the stand-ins" in h["figures_note"]
+    assert h["mean_minutes_to_nearest"] == h["mean_minutes_to_nearest_at_standins"] == a.summary["mean_minutes_to_nearest"]
+    assert "mean_minutes_to_nearest_interval" not in h
+    t = central_units(a.units, None)
+    assert t["mean_minutes"].equals(t["mean_minutes_at_standins"])
+
+
+def test_units_central_values_are_the_draws_p50(tiny_city) -> None:
+    """Unit B's mean is d2/d3's travel time × its unit's error factor: the P50 of the draws, stand-in value beside."""
+    from pointplan.uncertainty import central_units
+
+    a = _assess(tiny_city)
+    r = _run(a, tiny_city, Assumptions(travel_time_sigma=0.3, vary=("travel_time",)), draws=41, seed=5)
+    t = central_units(a.units, r)
+    at_b = (60 * 15 + 40 * 52.5) / 100  # 30 min at the stand-in (P1 surveyed: no move)
+    assert t.loc["00002", "mean_minutes_at_standins"] == pytest.approx(at_b)
+    model = DrawModel(a, r.assumptions, walk_engine=tiny_city["engine"])
+    factors = [model.draw(np.random.default_rng(s)).unit_factor[1] for s in np.random.SeedSequence(5).spawn(41)]
+    assert t.loc["00002", "mean_minutes"] == pytest.approx(at_b * np.median(factors))
