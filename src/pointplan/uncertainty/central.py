@@ -122,7 +122,7 @@ def central_units(table: pd.DataFrame, result: Any | None, *, key: pd.Series | N
         (``units.csv``, or an assessment's ``units``).
     result
         The :class:`~pointplan.uncertainty.UncertaintyResult` (its ``units`` hold
-        ``<metric>_p50``), or ``None``: the values stay at the stand-ins.
+        ``<metric>_p50``), or ``None``: the table is returned as it is (at the stand-ins).
     key
         The unit code of each row (default: the table's index).
 
@@ -140,18 +140,20 @@ def central_units(table: pd.DataFrame, result: Any | None, *, key: pd.Series | N
     >>> r = SimpleNamespace(units=pd.DataFrame({"mean_minutes_p50": [7.5]}, index=["00001"]))
     >>> central_units(t, r).values.tolist()
     [[7.5, 6.0], [9.0, 9.0]]
-    >>> central_units(t, None).columns.tolist()
-    ['mean_minutes', 'mean_minutes_at_standins']
+    >>> central_units(t, r).columns.tolist(), central_units(t, None).columns.tolist()
+    (['mean_minutes', 'mean_minutes_at_standins'], ['mean_minutes'])
     """
     out = table.copy()
+    units = getattr(result, "units", None)
+    if units is None:  # no draws: the figures are at the stand-ins (summary.json's figures_basis says so)
+        return out
     codes = pd.Series(out.index, index=out.index) if key is None else pd.Series(key.to_numpy(), index=out.index)
     codes = codes.astype(str)
-    units = getattr(result, "units", None)
     for m in UNIT_METRICS:
         if m not in out.columns or f"{m}_at_standins" in out.columns:
             continue
         at = out[m].copy()
-        if units is not None and f"{m}_p50" in units.columns:
+        if f"{m}_p50" in units.columns:
             p50 = pd.Series(units[f"{m}_p50"].to_numpy(), index=units.index.astype(str))
             out[m] = codes.map(p50).astype(float).fillna(at.astype(float))
         out.insert(out.columns.get_loc(m) + 1, f"{m}_at_standins", at)
