@@ -374,3 +374,30 @@ def test_units_central_values_are_the_draws_p50(tiny_city) -> None:
     model = DrawModel(a, r.assumptions, walk_engine=tiny_city["engine"])
     factors = [model.draw(np.random.default_rng(s)).unit_factor[1] for s in np.random.SeedSequence(5).spawn(41)]
     assert t.loc["00002", "mean_minutes"] == pytest.approx(at_b * np.median(factors))
+
+
+def test_reused_site_times_answer_as_the_engine_does() -> None:
+    """Subsets of demand and sites, in any order, at any cut-off: the engine's own pairs, from one table."""
+    import geopandas as gpd
+
+    from pointplan.uncertainty.robustness import ReusedSiteTimes
+
+    eng = _grid_hybrid()
+    rng = np.random.default_rng(8)
+    xy = np.column_stack([585000 + rng.uniform(-500, 3000, 40), 2325000 + rng.uniform(0, 2000, 40)])
+    xy[:15, 1] = 2325000 + 500 * rng.integers(0, 5, 15)  # on the streets
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32648)
+    sites = dem.iloc[::3].reset_index(drop=True)
+    reused = ReusedSiteTimes(eng, dem, sites)
+    for limit in (5.0, 12.0, 8.0):
+        o = dem.iloc[np.sort(rng.choice(40, 25, replace=False))]
+        d = sites.iloc[rng.permutation(len(sites))[:8]]
+        got = reused.od_long(o, d, limit)
+        want = eng.od_long(o, d, limit)
+        assert len(want) > 0
+        assert got[["i", "j", "method"]].equals(want[["i", "j", "method"]])
+        assert np.allclose(got["minutes"], want["minutes"], rtol=1e-12)
+    assert reused.hits == 3
+    # a site it does not know: the engine answers
+    other = gpd.GeoDataFrame(geometry=gpd.points_from_xy([586111.0], [2325000.0]), crs=32648)
+    assert reused.od_long(dem, other, 10).equals(eng.od_long(dem, other, 10)) and reused.hits == 3
