@@ -22,6 +22,10 @@ SAME_PLACE_M = 300.0
 ROBUST_SHARE = 0.5
 
 
+#: Above this many demand × site pairs the table is not kept (memory): the engine answers each time.
+_MAX_PAIRS = 20_000_000
+
+
 class ReusedSiteTimes:
     """A travel engine whose candidate sites' times are computed once and reused across draws.
 
@@ -75,7 +79,8 @@ class ReusedSiteTimes:
         """Pairs within ``max_minutes``, from the table when both ends are known places."""
         oi = _lookup(self._dem_pos, origins)
         dj = _lookup(self._site_pos, destinations)
-        if oi is None or dj is None or len(set(oi.tolist())) < len(oi) or kw.get("with_distance") is False:
+        big = len(self._demand) * len(self._sites) > _MAX_PAIRS
+        if big or oi is None or dj is None or len(set(oi.tolist())) < len(oi) or kw.get("with_distance") is False:
             return self.engine.od_long(origins, destinations, max_minutes, **kw)
         if self._table is None or max_minutes > self._limit:
             self._table = self.engine.od_long(self._demand, self._sites, max_minutes)
