@@ -1,12 +1,18 @@
-"""Benchmark: 200 Monte Carlo draws of the whole-city assessment (goal ≤ 60 s on 2 cores).
+"""Benchmark: the Monte Carlo draws of the whole-city assessment, against the previous ways.
 
-The peer is the naive way: re-running :func:`pointplan.assess` for every draw with the
-perturbed points. It is measured on a few draws in the same run and extrapolated; the
-ratio says how much reusing what does not change between draws saves. Optionally
-(``--dask N``) the same draws on a local Dask cluster of N workers, checked to give the same
-intervals. The last line is JSON.
+Three ways of evaluating the same seeded draws, measured in the same run:
 
-    python benchmarks/bench_uncertainty.py [--draws 200] [--dask 2]
+* **now**: :class:`~pointplan.uncertainty.DrawModel` as shipped: the demand places, their
+  snapping to the streets and whether they lie on the road network are kept; a draw routes
+  once per engine from the points it moved (:class:`~pointplan.uncertainty.nearest.NearestSearch`);
+* **previous**: the same model asking the engine's ``nearest`` for every draw (the way before
+  issue 25), on the same draws: the intervals must be the same;
+* **naive**: re-running :func:`pointplan.assess` for every draw (a few draws, extrapolated).
+
+Optionally (``--dask N``) the same draws on a local Dask cluster of N workers, checked to give
+the same intervals. The last line is JSON.
+
+    python benchmarks/bench_uncertainty.py [--draws 100] [--hybrid] [--dask 2]
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ import geopandas as gpd
 import numpy as np
 
 import pointplan
+from pointplan.network import travel_engine
 from pointplan.uncertainty import Assumptions, DrawModel, run_uncertainty
-from pointplan.workflow import travel_engine
 
 
 def _naive_seconds_per_draw(a, n: int = 3) -> float:
@@ -37,31 +43,48 @@ def _naive_seconds_per_draw(a, n: int = 3) -> float:
     return (time.perf_counter() - t) / n
 
 
+def _timed(a, draws: int, *, shortcuts: bool):
+    """Run the draws with or without the shortcuts; return (seconds, result)."""
+    old = DrawModel.shortcuts
+    DrawModel.shortcuts = shortcuts
+    try:
+        t = time.perf_counter()
+        res = run_uncertainty(a, draws=draws, seed=2025, sensitivity_draws=0)
+        return time.perf_counter() - t, res
+    finally:
+        DrawModel.shortcuts = old
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--draws", type=int, default=200)
+    ap.add_argument("--draws", type=int, default=100)
     ap.add_argument("--dask", type=int, default=0, help="also run on a local Dask cluster of N workers")
     ap.add_argument("--hybrid", action="store_true", help="assess on the shipped roads (hybrid), as pointplan run does")
+    ap.add_argument("--no-previous", action="store_true", help="skip the previous way (engine.nearest per draw)")
     args = ap.parse_args()
     units = pointplan.load_units()
     engine = travel_engine(None, "motorbike") if args.hybrid else None
     a = pointplan.assess(pointplan.load_points(units=units), units, engine=engine)
-    t = time.perf_counter()
-    res = run_uncertainty(a, draws=args.draws, seed=2025, sensitivity_draws=0)
-    t_draws = time.perf_counter() - t
-    print(f"{args.draws} draws in process            {t_draws:8.2f} s")
-    naive = _naive_seconds_per_draw(a)
-    print(f"naive re-assessment, per draw       {naive:8.2f} s  (x{args.draws}: {naive * args.draws:.0f} s)")
+    t_draws, res = _timed(a, args.draws, shortcuts=True)
+    print(f"{args.draws} draws, now                  {t_draws:8.2f} s")
     out = {
         "draws": args.draws,
         "draws_s": round(t_draws, 2),
         "per_draw_s": round(t_draws / args.draws, 4),
-        "naive_per_draw_s": round(naive, 3),
-        "ratio_vs_naive": round(naive * args.draws / t_draws, 1),
-        "goal_s": 60,
         "travel_time_method": a.travel_time_method,
         "intervals": res.intervals,
     }
+    if not args.no_previous:
+        t_prev, prev = _timed(a, args.draws, shortcuts=False)
+        out["previous_s"] = round(t_prev, 2)
+        out["ratio_vs_previous"] = round(t_prev / t_draws, 2)
+        out["same_intervals_as_previous"] = prev.intervals == res.intervals
+        print(f"{args.draws} draws, previous way         {t_prev:8.2f} s  (x{t_prev / t_draws:.2f} slower)")
+        print(f"same intervals as the previous way: {out['same_intervals_as_previous']}")
+    naive = _naive_seconds_per_draw(a)
+    out["naive_per_draw_s"] = round(naive, 3)
+    out["ratio_vs_naive"] = round(naive * args.draws / t_draws, 1)
+    print(f"naive re-assessment, per draw       {naive:8.2f} s  (x{args.draws}: {naive * args.draws:.0f} s)")
     if args.dask:
         t = time.perf_counter()
         res_d = run_uncertainty(a, draws=args.draws, seed=2025, sensitivity_draws=0, workers=args.dask)

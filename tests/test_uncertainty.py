@@ -46,17 +46,63 @@ def test_base_draw_reproduces_assess_per_unit(tiny_city) -> None:
     assert np.allclose(out["unit_coverage_share"], a.units.loc[m.unit_index, "coverage_share"].to_numpy())
 
 
-def test_stand_in_moves_among_populated_places_by_hand(tiny_city) -> None:
-    """P1 as a stand-in at the population centre: drawn at d0 (weight 100) or d1 (weight 200)."""
-    a = _assess(tiny_city, location_precision=["unit_population_centre"])
-    r = _run(a, tiny_city, Assumptions(vary=("locations",)), draws=300)
-    at_d0 = (0 * 100 + 5 * 200 + 17.5 * 60 + 55 * 40) / 400  # 10.625 min
-    at_d1 = (5 * 100 + 0 * 200 + 12.5 * 60 + 50 * 40) / 400  # 8.125 min
+def _stand_in_at(city, precision, dx=1400.0):
+    """P1 as a stand-in of ``precision`` at X0 + dx in unit A (100 m from d1 by default)."""
+    import shapely
+
+    from conftest import X0, Y0
+
+    pts = city["points"].copy()
+    pts["location_precision"] = precision
+    pts = pts.set_geometry([shapely.Point(X0 + dx, Y0 + 1000)], crs=pts.crs)
+    return pointplan.assess(
+        pts, city["units"], demand=city["demand"], engine=city["engine"], visits=city["visits"], modes=("bike",)
+    )
+
+
+# P1 at X0+1400: d0 900 m (4.5 min), d1 100 m (0.5), d2 2.6 km (13), d3 10.1 km (50.5)
+_AT_STANDIN = (100 * 4.5 + 200 * 0.5 + 60 * 13 + 40 * 50.5) / 400  # 8.375 min
+_AT_D0 = (0 * 100 + 5 * 200 + 17.5 * 60 + 55 * 40) / 400  # 10.625 min
+
+
+@pytest.mark.parametrize(
+    ("precision", "radius"), [("unit_population_centre", 1500.0), ("street_in_unit", 500.0)]
+)
+def test_stand_in_is_its_own_likeliest_site_by_hand(tiny_city, precision, radius) -> None:
+    """The stand-in stands for d1 (100 m away, in its cell): weight 200; d0 (900 m): 100·e^(-900/r)."""
+    a = _stand_in_at(tiny_city, precision)
+    model = DrawModel(a, Assumptions(vary=("locations",)))
+    w_d0 = 100 * np.exp(-900 / radius)
+    mass = 200 / (200 + w_d0)  # 0.785 (centre), 0.924 (street)
+    assert model.stand_in_mass()["P1"] == pytest.approx(mass)
+    r = _run(a, tiny_city, Assumptions(vary=("locations",)), draws=400)
     values = set(np.round(r.draws["mean_minutes_to_nearest"], 6))
-    assert values == {round(at_d0, 6), round(at_d1, 6)}
-    share_d1 = float(np.isclose(r.draws["mean_minutes_to_nearest"], at_d1).mean())
-    assert share_d1 == pytest.approx(2 / 3, abs=0.08)  # 300 draws: sd of the share ≈ 0.027
-    assert r.intervals["mean_minutes_to_nearest"] == [pytest.approx(at_d1), pytest.approx(at_d1), pytest.approx(at_d0)]
+    assert values == {round(_AT_STANDIN, 6), round(_AT_D0, 6)}
+    stayed = float(np.isclose(r.draws["mean_minutes_to_nearest"], _AT_STANDIN).mean())
+    assert stayed == pytest.approx(mass, abs=0.06)  # 400 draws: sd of the share ≤ 0.021
+    p5, p50, p95 = r.intervals["mean_minutes_to_nearest"]
+    assert (p5, p50) == (pytest.approx(_AT_STANDIN), pytest.approx(_AT_STANDIN))
+    assert p95 == pytest.approx(_AT_D0 if 1 - mass > 0.05 else _AT_STANDIN)
+
+
+def test_stand_in_without_street_evidence_spreads_by_population(tiny_city) -> None:
+    """A representative point: K = 1, so d0 weighs its full 100 people against the stand-in's 200."""
+    a = _stand_in_at(tiny_city, "unit_representative_point")
+    assert DrawModel(a, Assumptions()).stand_in_mass()["P1"] == pytest.approx(200 / 300)
+
+
+def test_site_choices_keep_a_far_place_and_a_lonely_stand_in() -> None:
+    from pointplan.uncertainty.sites import site_choices
+
+    dem = np.array([[0.0, 0.0], [2000.0, 0.0]])
+    pop = np.array([50.0, 150.0])
+    # the nearest place is 2 km away, beyond the cell (0.75 × 1000 m): it stays a site of its own
+    xy, cum = site_choices(np.array([-2000.0, 0.0]), dem, pop, np.ones(2, bool), np.inf, 1000.0)
+    assert xy.tolist() == [[-2000.0, 0.0], [0.0, 0.0], [2000.0, 0.0]]
+    assert np.diff(cum, prepend=0).tolist() == pytest.approx([50 / 250, 50 / 250, 150 / 250])
+    # no populated place it may move to: it stays
+    xy, cum = site_choices(np.array([5.0, 5.0]), dem, np.zeros(2), np.ones(2, bool), 500.0, 1000.0)
+    assert xy.tolist() == [[5.0, 5.0]] and cum.tolist() == [1.0]
 
 
 def test_surveyed_points_never_move(tiny_city) -> None:
@@ -194,3 +240,164 @@ def test_proposal_robustness_by_hand(tiny_city) -> None:
     # d3 used P1, a stand-in, before: the proposal relies on it for all the people it serves
     assert r["relies_on_point"].tolist() == ["P1"] and r["relies_on_share"].tolist() == [1.0]
     assert not r["depends_on_guess"].any()
+
+
+def _grid_hybrid():
+    """A 5 × 5 street grid, 500 m apart (1 km/min... 30 km/h on primary roads), and the fallback beside it."""
+    import networkx as nx
+
+    from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
+
+    G = nx.MultiDiGraph(crs="EPSG:32648")
+    for i in range(5):
+        for k in range(5):
+            G.add_node(i * 5 + k, x=585000.0 + 500 * i, y=2325000.0 + 500 * k)
+    for i in range(5):
+        for k in range(5):
+            for di, dk in ((1, 0), (0, 1)):
+                if i + di < 5 and k + dk < 5:
+                    a, b = i * 5 + k, (i + di) * 5 + k + dk
+                    G.add_edge(a, b, length=500.0, highway="primary")
+                    G.add_edge(b, a, length=500.0, highway="primary")
+    return HybridEngine(NetworkEngine(G, "motorbike"), CrowFliesEngine("motorbike", circuity=1.3), snap_m=100)
+
+
+def test_nearest_search_gives_the_engines_answer_as_points_move() -> None:
+    """The hybrid shortcut (demand snapped once) equals the engine's own nearest, draw after draw."""
+    import geopandas as gpd
+
+    from pointplan.uncertainty.nearest import NearestSearch
+
+    eng = _grid_hybrid()
+    rng = np.random.default_rng(3)
+    # demand on the streets (within 100 m) and off them (up to 3 km east)
+    dem_xy = np.column_stack([585000 + rng.uniform(0, 5000, 60), 2325000 + rng.uniform(-200, 2200, 60)])
+    dem_xy[:20, 1] = 2325000 + 500 * rng.integers(0, 5, 20) + rng.uniform(-50, 50, 20)
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
+    pts = gpd.GeoDataFrame({"kind": ["unit_point"] * 4}, geometry=gpd.points_from_xy(dem_xy[:4, 0], dem_xy[:4, 1]),
+                           index=["A", "B", "C", "D"], crs=32648)
+    fast = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4])
+    slow = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4], shortcuts=False)
+    assert (fast.way, slow.way) == ("hybrid", "engine")
+    assert 0 < fast.o_on.sum() < len(dem_xy)  # both kinds of demand place
+    for _ in range(15):
+        xy = dem_xy[rng.choice(len(dem_xy), 4, replace=False)]
+        (jf, mf), (js, ms) = fast(xy), slow(xy)
+        assert np.array_equal(jf, js)
+        assert np.allclose(mf, ms, rtol=1e-12, equal_nan=True)
+
+
+def test_nearest_search_on_the_grid_by_hand() -> None:
+    """Node 0 to a point at node 2 (1 km along one street at 30 km/h): 2 minutes on the network."""
+    import geopandas as gpd
+
+    from pointplan.uncertainty.nearest import NearestSearch
+
+    eng = _grid_hybrid()
+    dem_xy = np.array([[585000.0, 2325000.0], [595000.0, 2325000.0]])  # on the grid; 10 km east of it
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
+    pts = gpd.GeoDataFrame({"kind": ["unit_point"]}, geometry=gpd.points_from_xy([585000.0], [2326000.0]),
+                           index=["P"], crs=32648)
+    s = NearestSearch(eng, dem, dem_xy, pts, np.array([[585000.0, 2326000.0]]))
+    j, minutes = s(np.array([[585000.0, 2326000.0]]))
+    assert j.tolist() == [0, 0]
+    assert minutes[0] == pytest.approx(2.0)
+    # off the network: the fallback, from the straight distance
+    assert minutes[1] == pytest.approx(float(eng.fallback.minutes_for([np.hypot(10000.0, 1000.0)])[0]))
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2025])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {"location_precision": ["unit_population_centre"]},
+        {"location_precision": ["street_in_unit"], "counters": [None]},
+        {"location_precision": ["unit_representative_point"], "counters": [None]},
+        {},  # surveyed: only travel times, counters and the in-person share vary
+    ],
+)
+def test_headline_figures_lie_within_their_interval_tiny_city(tiny_city, scenario, seed) -> None:
+    from pointplan.uncertainty import HEADLINE_METRICS, INTEGER_METRICS, headline_figures
+
+    a = _assess(tiny_city, **scenario)
+    r = _run(a, tiny_city, Assumptions(travel_time_sigma=0.3), draws=40, seed=seed)
+    h = headline_figures(a.summary, r)
+    assert h["figures_basis"] == "monte_carlo_p50"
+    for m in HEADLINE_METRICS:
+        p5, p50, p95 = h[f"{m}_interval"]
+        assert p5 <= h[m] <= p95 and h[m] == p50, m
+        if m in INTEGER_METRICS:
+            assert isinstance(h[m], int) and all(float(v).is_integer() for v in (p5, p95))
+    assert h["mean_minutes_to_nearest_at_standins"] == pytest.approx(a.summary["mean_minutes_to_nearest"])
+    assert h["walk_within_minutes_share_at_standins"] == a.summary["within_minutes_share_by_mode"].get("walk")
+
+
+def test_headline_figures_within_their_interval_real_units(units, points) -> None:
+    """Five real inner units (their points are stand-ins), two seeds: the central figure is inside."""
+    from pointplan.uncertainty import HEADLINE_METRICS, headline_figures
+
+    codes = sorted(points["unit_code"].dropna().unique())[:5]
+    pts = points[points["unit_code"].isin(codes)]
+    a = pointplan.assess(pts, units.loc[codes], modes=("walk",))
+    for seed in (3, 4):
+        r = run_uncertainty(a, draws=30, seed=seed, sensitivity_draws=0)
+        h = headline_figures(a.summary, r)
+        for m in HEADLINE_METRICS:
+            p5, _, p95 = h[f"{m}_interval"]
+            assert p5 <= h[m] <= p95, (m, seed)
+        # the stand-ins are the likeliest sites, not a best case outside the range: the draws keep them often
+        mass = DrawModel(a, Assumptions()).stand_in_mass()
+        assert len(mass) == len(pts) and (mass > 0.05).all()
+
+
+def test_without_draws_the_figures_say_they_are_at_the_stand_ins(tiny_city) -> None:
+    from pointplan.uncertainty import central_units, headline_figures
+
+    a = _assess(tiny_city)
+    h = headline_figures(a.summary, None)
+    assert h["figures_basis"] == "at_standins" and "at the stand-ins" in h["figures_note"]
+    assert h["mean_minutes_to_nearest"] == h["mean_minutes_to_nearest_at_standins"] == a.summary["mean_minutes_to_nearest"]
+    assert "mean_minutes_to_nearest_interval" not in h
+    t = central_units(a.units, None)
+    assert t.equals(a.units) and "mean_minutes_at_standins" not in t
+
+
+def test_units_central_values_are_the_draws_p50(tiny_city) -> None:
+    """Unit B's mean is d2/d3's travel time × its unit's error factor: the P50 of the draws, stand-in value beside."""
+    from pointplan.uncertainty import central_units
+
+    a = _assess(tiny_city)
+    r = _run(a, tiny_city, Assumptions(travel_time_sigma=0.3, vary=("travel_time",)), draws=41, seed=5)
+    t = central_units(a.units, r)
+    at_b = (60 * 15 + 40 * 52.5) / 100  # 30 min at the stand-in (P1 surveyed: no move)
+    assert t.loc["00002", "mean_minutes_at_standins"] == pytest.approx(at_b)
+    model = DrawModel(a, r.assumptions, walk_engine=tiny_city["engine"])
+    factors = [model.draw(np.random.default_rng(s)).unit_factor[1] for s in np.random.SeedSequence(5).spawn(41)]
+    assert t.loc["00002", "mean_minutes"] == pytest.approx(at_b * np.median(factors))
+
+
+def test_reused_site_times_answer_as_the_engine_does() -> None:
+    """Subsets of demand and sites, in any order, at any cut-off: the engine's own pairs, from one table."""
+    import geopandas as gpd
+
+    from pointplan.uncertainty.robustness import ReusedSiteTimes
+
+    eng = _grid_hybrid()
+    rng = np.random.default_rng(8)
+    xy = np.column_stack([585000 + rng.uniform(-500, 3000, 40), 2325000 + rng.uniform(0, 2000, 40)])
+    xy[:15, 1] = 2325000 + 500 * rng.integers(0, 5, 15)  # on the streets
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32648)
+    sites = dem.iloc[::3].reset_index(drop=True)
+    reused = ReusedSiteTimes(eng, dem, sites)
+    for limit in (5.0, 12.0, 8.0):
+        o = dem.iloc[np.sort(rng.choice(40, 25, replace=False))]
+        d = sites.iloc[rng.permutation(len(sites))[:8]]
+        got = reused.od_long(o, d, limit)
+        want = eng.od_long(o, d, limit)
+        assert len(want) > 0
+        assert got[["i", "j", "method"]].equals(want[["i", "j", "method"]])
+        assert np.allclose(got["minutes"], want["minutes"], rtol=1e-12)
+    assert reused.hits == 3
+    # a site it does not know: the engine answers
+    other = gpd.GeoDataFrame(geometry=gpd.points_from_xy([586111.0], [2325000.0]), crs=32648)
+    assert reused.od_long(dem, other, 10).equals(eng.od_long(dem, other, 10)) and reused.hits == 3

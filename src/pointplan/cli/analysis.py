@@ -74,11 +74,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     paths = run(config.out_dir, **config.options())
 
     s = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
+    walk = s.get("walk_within_minutes_share")
+    walk = s["within_minutes_share_by_mode"].get("walk") if walk is None else walk
+    basis = "likely values, P50 of the draws" if s.get("figures_basis") == "monte_carlo_p50" else "at the stand-ins"
     _print(
-        f"{s['points']} points, {s['units']} units; within the standard "
+        f"{s['points']} points, {s['units']} units ({basis}); within the standard "
         f"{100 * s['population_within_standard_share']:.2f} %; mean {s['mean_minutes_to_nearest']:.1f} min "
         f"({s['travel_time_method']}); walking ≤ {s['max_minutes']:g} min "
-        f"{100 * s['within_minutes_share_by_mode'].get('walk', float('nan')):.1f} %; "
+        f"{100 * (float('nan') if walk is None else walk):.1f} %; "
         f"findings {s['rule_findings']}; {len(s['proposals'])} proposals"
     )
     for name, p in sorted(paths.items()):

@@ -273,12 +273,17 @@ def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
 def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     """Return the assessment's units with what a run attached to the assessment, per unit.
 
-    The intervals (``assessment.uncertainty.units``), the bus access
+    Coverage, mean and P90 minutes are the central estimates when the draws ran
+    (:func:`pointplan.uncertainty.central_units`). The intervals
+    (``assessment.uncertainty.units``), the bus access
     (``assessment.bus.units``) and the time to service (``assessment.time_to_service``),
     each when present.
     """
-    units = assessment.units
-    units = _join_columns(units, getattr(getattr(assessment, "uncertainty", None), "units", None))
+    from pointplan.uncertainty.central import central_units
+
+    unc = getattr(assessment, "uncertainty", None)
+    units = central_units(assessment.units, unc)  # the likely values first (P50 of the draws), issue 24
+    units = _join_columns(units, getattr(unc, "units", None))
     units = _join_columns(units, getattr(getattr(assessment, "bus", None), "units", None))
     return _join_columns(units, getattr(assessment, "time_to_service", None))
 

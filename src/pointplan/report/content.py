@@ -55,14 +55,41 @@ _SUMMARY_KEYS = (
     "p90_minutes",
     "visits",
     "overloaded",
+    "overloaded_peak",
     "method_name",
 )
 
 
+def _peak_overloaded(assessment: Any) -> int | None:
+    """Points overloaded at the peak hour (the queue model's count; ``None`` when it cannot run)."""
+    from pointplan.staffing.outputs import run_outputs
+
+    return run_outputs(assessment)[1].get("points_overloaded_peak")
+
+
+def _basis_note(assessment: Any, figures: dict[str, Any], lang: str) -> str:
+    """The sentence under the summary table: what the figures are (P50 of the draws, or at the stand-ins)."""
+    unc = getattr(assessment, "uncertainty", None)
+    if figures["figures_basis"] != "monte_carlo_p50" or unc is None:
+        return text("basis_standins", lang)
+    return text(
+        "basis_p50",
+        lang,
+        n=unc.n_draws,
+        within=format_value(figures["population_within_standard_share_at_standins"], "pct", lang),
+        mean=format_value(figures["mean_minutes_to_nearest_at_standins"], "minutes", lang),
+        p90=format_value(figures["p90_minutes_to_nearest_at_standins"], "minutes", lang),
+    )
+
+
 def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str | None) -> Section:
+    from pointplan.uncertainty.central import headline_figures
+
     s = assessment.summary
     p = assessment.params
-    walk = s["within_minutes_share_by_mode"].get("walk", float("nan"))
+    h = headline_figures(s, getattr(assessment, "uncertainty", None))  # the likely values first (issue 24)
+    walk = h["walk_within_minutes_share"]
+    walk = float("nan") if walk is None else walk
     rows: list[tuple[str, ...]] = [
         (text("units", lang), format_value(s["units"], "int", lang)),
         (text("points", lang), format_value(s["points"], "int", lang)),
@@ -70,13 +97,14 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
         (text("population", lang), format_value(s["population"], "int", lang)),
         (
             text("within_standard", lang, minutes=p["max_minutes"], km=p["max_distance_m"] / 1000),
-            format_value(s["population_within_standard_share"], "pct", lang),
+            format_value(h["population_within_standard_share"], "pct", lang),
         ),
         (text("walk_within", lang, minutes=p["max_minutes"]), format_value(walk, "pct", lang)),
-        (text("mean_minutes", lang), format_value(s["mean_minutes_to_nearest"], "minutes", lang)),
-        (text("p90_minutes", lang), format_value(s["p90_minutes_to_nearest"], "minutes", lang)),
+        (text("mean_minutes", lang), format_value(h["mean_minutes_to_nearest"], "minutes", lang)),
+        (text("p90_minutes", lang), format_value(h["p90_minutes_to_nearest"], "minutes", lang)),
         (text("visits", lang), format_value(s["visits_per_day"], "int", lang)),
-        (text("overloaded", lang), format_value(s["points_overloaded"], "int", lang)),
+        (text("overloaded", lang), format_value(h["points_overloaded"], "int", lang)),
+        (text("overloaded_peak", lang), format_value(_peak_overloaded(assessment), "int", lang)),
         (text("method_name", lang), str(s["travel_time_method"])),
     ]
     section = Section("summary", text("summary", lang))
@@ -86,6 +114,7 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
         rows = [(*r, headline_interval(assessment, k, lang)) for r, k in zip(rows, _SUMMARY_KEYS, strict=True)]
         headers, numeric = (*headers, text("interval", lang)), (*numeric, True)
     section.blocks.append(Table(headers, tuple(rows), numeric))
+    section.blocks.append(_basis_note(assessment, h, lang))
     if map_href:
         section.blocks.append(Link(text("map_link", lang), map_href, text("map_link_note", lang)))
     if "overview" in images:

@@ -78,7 +78,17 @@ _T: dict[str, dict[str, str]] = {
         "mean_minutes": "Thời gian TB tới điểm gần nhất (phút)",
         "p90_minutes": "Thời gian P90 (phút)",
         "visits": "Lượt trực tiếp/ngày",
-        "overloaded": "Điểm quá tải",
+        "overloaded": "Điểm quá tải trong ngày",
+        "overloaded_peak": "Điểm quá tải lúc cao điểm",
+        "basis_p50": (
+            "Các con số là giá trị có khả năng nhất: trung vị (P50) của {n} lần mô phỏng trên những gì còn là "
+            "giả định, khoảng P5–P95 bên cạnh. Nếu mọi trụ sở đặt đúng vị trí thay thế: trong chuẩn {within}, "
+            "thời gian TB {mean} phút, P90 {p90} phút (trường hợp tốt nhất)."
+        ),
+        "basis_standins": (
+            "Các con số tính với mọi trụ sở đặt đúng vị trí thay thế (không chạy mô phỏng): trường hợp tốt "
+            "nhất, vì vị trí thay thế được đặt ở nơi đi lại ít nhất."
+        ),
         "method_name": "Phương pháp thời gian",
         "objective": "Mục tiêu",
         "solver": "Phương pháp giải",
@@ -118,8 +128,8 @@ _T: dict[str, dict[str, str]] = {
             "Khoảng P5–P95 bên cạnh mỗi con số: {n} lần mô phỏng Monte Carlo (hạt giống {seed}) trên những gì "
             "còn là giả định (vị trí thay thế của các điểm, sai số thời gian đi, số quầy, tỷ lệ nộp trực tiếp). "
             "Vị trí thay thế được đặt ở nơi đi lại ít nhất cho dân của đơn vị (hoặc trên con phố ghi trong địa "
-            "chỉ), nên phần lớn lần mô phỏng đưa điểm tới nơi kém thuận tiện hơn: khi khoảng nằm trên con số "
-            "thời gian (hoặc dưới con số tỷ lệ bao phủ), hãy đọc con số là lạc quan và P50 là giá trị dễ xảy ra hơn."
+            "chỉ); mỗi lần mô phỏng giữ điểm tại đó hoặc dời tới khu dân cư lân cận, theo mức bằng chứng cho "
+            "phép (điểm đã khảo sát không dời). Con số chính là trung vị P50 của các lần mô phỏng."
         ),
         "known_assumed": "Điều đã biết và điều giả định",
         "sensitivity": "Giả định nào làm mỗi chỉ tiêu thay đổi nhiều nhất (độ rộng P5–P95 khi chỉ nó thay đổi)",
@@ -221,7 +231,17 @@ _T: dict[str, dict[str, str]] = {
         "mean_minutes": "Mean minutes to the nearest point",
         "p90_minutes": "90th-percentile minutes",
         "visits": "In-person visits a day",
-        "overloaded": "Overloaded points",
+        "overloaded": "Points overloaded over the day",
+        "overloaded_peak": "Points overloaded at the peak hour",
+        "basis_p50": (
+            "Figures are the likely values: the median (P50) of {n} draws over what is assumed, with the "
+            "P5–P95 range beside them. If every head office stood at its stand-in: within the standard "
+            "{within}, mean {mean} min, P90 {p90} min (the best case)."
+        ),
+        "basis_standins": (
+            "Figures are with every head office at its stand-in (no draws were run): the best case, as "
+            "stand-ins sit where travel is least."
+        ),
         "method_name": "Travel-time method",
         "objective": "Objective",
         "solver": "Solver",
@@ -256,9 +276,9 @@ _T: dict[str, dict[str, str]] = {
         "uncertainty_text": (
             "The P5–P95 range beside each figure: {n} Monte Carlo draws (seed {seed}) over what is assumed "
             "(stand-in point locations, travel-time error, counters, in-person share of dossiers). "
-            "Stand-ins sit where travel is least for the unit's people (or on the street the address names), "
-            "so most draws move them to worse places: where the range lies above a travel-time figure (or "
-            "below a coverage figure), read the figure as optimistic and the P50 as the likelier value."
+            "Stand-ins sit where travel is least for the unit's people (or on the street the address names); "
+            "each draw keeps a stand-in there or moves it to a populated place nearby, as far as its evidence "
+            "allows (surveyed points never move). The headline figures are the P50 of the draws."
         ),
         "known_assumed": "Known and assumed",
         "sensitivity": "Which assumption moves each figure most (P5–P95 width when only it varies)",

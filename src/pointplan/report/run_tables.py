@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pointplan.report.tables import points_table, units_table
+from pointplan.uncertainty.central import central_units
 
 __all__ = [
     "BUS_POINT_COLUMNS",
@@ -212,7 +213,10 @@ def unit_time_to_service(assessment: Any) -> pd.Series:
 def run_units_table(assessment: Any, *, bus: bool = True) -> pd.DataFrame:
     """Return the ``units.csv`` of a run: :func:`~pointplan.report.units_table` and what a run adds.
 
-    Added columns: ``population_corrected`` (the 8 units whose official population was
+    ``coverage_share``, ``mean_minutes`` and ``p90_minutes`` are the central estimates (P50
+    of the draws) when ``assessment.uncertainty`` is set, with ``<col>_at_standins`` beside
+    them (:func:`pointplan.uncertainty.central_units`). Added columns:
+    ``population_corrected`` (the 8 units whose official population was
     corrected), the P5/P50/P95 interval columns and ``uncertainty_minutes`` when
     ``assessment.uncertainty`` is set, :data:`BUS_UNIT_COLUMNS` (when ``bus``) and
     ``time_to_service_minutes`` (travel + expected wait at the nearest point).
@@ -232,6 +236,7 @@ def run_units_table(assessment: Any, *, bus: bool = True) -> pd.DataFrame:
         flag = pd.Series(units["population_corrected"].to_numpy(), index=units.index.astype(str))
         table.insert(pos, "population_corrected", key.map(flag).fillna(False).astype(bool).to_numpy())
     unc = getattr(assessment, "uncertainty", None)
+    table = central_units(table, unc, key=key)  # the likely values first, <col>_at_standins beside (issue 24)
     if unc is not None:
         iv = unc.units.copy()
         iv.index = iv.index.astype(str)

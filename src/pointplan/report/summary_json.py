@@ -162,6 +162,11 @@ def summary_json(
 ) -> dict[str, Any]:
     """Return ``summary.json`` of a run: headline figures, intervals, staffing, findings, proposals.
 
+    The headline figures (:data:`pointplan.uncertainty.HEADLINE_METRICS`) are the central
+    estimate (P50 of the draws) when ``assessment.uncertainty`` is set, with
+    ``<metric>_interval`` and ``<metric>_at_standins`` beside them; ``figures_basis`` says
+    which (``"monte_carlo_p50"`` or ``"at_standins"``, :func:`pointplan.uncertainty.headline_figures`).
+
     Parameters
     ----------
     assessment
@@ -187,12 +192,14 @@ def summary_json(
     (1, True, ['c2'])
     """
     from pointplan.report.run_tables import bus_population_share_near, run_findings
+    from pointplan.uncertainty.central import headline_figures
 
     s = dict(assessment.summary)
     s.update(unreachable_counts(assessment))
     unc = getattr(assessment, "uncertainty", None)
     if unc is not None:
         s.update(unc.summary_items())
+    s.update(headline_figures(assessment.summary, unc))  # the likely values first (issue 24)
     if staffing is None:
         from pointplan.staffing.outputs import run_outputs
 

@@ -30,13 +30,18 @@ __all__ = [
 #: Columns ``points.csv`` gains (issue 17).
 POINT_COLUMNS: tuple[str, ...] = ("wait_mean_min_peak", "wait_p90_min_peak", "prob_wait_peak", "counters_recommended")
 
-#: Keys ``summary.json`` gains (issue 17), plus ``points_overloaded_at_peak``.
+#: Keys ``summary.json`` gains (issue 17), plus ``points_overloaded_at_peak`` (and its
+#: shorter name ``points_overloaded_peak``, issue 24).
 SUMMARY_KEYS: tuple[str, ...] = (
     "officials_assumed",
     "officials_needed",
     "wait_p90_min_peak_max",
     "points_overloaded_at_peak",
+    "points_overloaded_peak",
 )
+
+#: The queue status of a point whose counters cannot keep up with its peak-hour visits.
+_OVERLOADED = "overloaded at the peak"
 
 
 def _plan(assessment_or_plan: Any) -> StaffingPlan:
@@ -75,18 +80,31 @@ def points_columns(assessment_or_plan: Any) -> pd.DataFrame:
 def summary_figures(assessment_or_plan: Any) -> dict[str, Any]:
     """Return the keys ``summary.json`` gains (JSON-ready).
 
-    ``wait_p90_min_peak_max`` is ``None`` when a point is overloaded at the peak (then
-    ``points_overloaded_at_peak`` counts them).
+    ``wait_p90_min_peak_max`` is the worst P90 wait at the peak among the points that keep
+    up; ``points_overloaded_at_peak`` (also ``points_overloaded_peak``) counts the points
+    that do not, whose queue grows without end. The wait is ``None`` only when no point keeps
+    up (or none has visits), and the count then says why.
 
     Examples
     --------
+    >>> import pandas as pd
     >>> from pointplan.staffing import StaffingPlan, summary_figures
-    >>> summary_figures(StaffingPlan(None, {"officials_assumed": 3, "officials_needed": 3,
+    >>> pts = pd.DataFrame({"queue_status": ["ok", "overloaded at the peak", "ok"],
+    ...                     "wait_p90_min_peak": [4.0, float("nan"), 12.5]}, index=["P1", "P2", "P3"])
+    >>> summary_figures(StaffingPlan(pts, {"officials_assumed": 6, "officials_needed": 8,
     ...                  "wait_p90_min_peak_max": None, "points_overloaded_at_peak": 1}))
-    {'officials_assumed': 3, 'officials_needed': 3, 'wait_p90_min_peak_max': None, 'points_overloaded_at_peak': 1}
+    {'officials_assumed': 6, 'officials_needed': 8, 'wait_p90_min_peak_max': 12.5, 'points_overloaded_at_peak': 1, \
+'points_overloaded_peak': 1}
     """
-    s = _plan(assessment_or_plan).summary
-    out = {k: s[k] for k in SUMMARY_KEYS}
+    plan = _plan(assessment_or_plan)
+    s = plan.summary
+    out = {k: s.get(k) for k in SUMMARY_KEYS}
+    out["points_overloaded_peak"] = out["points_overloaded_at_peak"]
+    pts = plan.points
+    if isinstance(pts, pd.DataFrame) and {"queue_status", "wait_p90_min_peak"} <= set(pts.columns):
+        keeps_up = ~pts["queue_status"].eq(_OVERLOADED)
+        waits = pd.to_numeric(pts.loc[keeps_up, "wait_p90_min_peak"], errors="coerce")
+        out["wait_p90_min_peak_max"] = float(waits.max()) if waits.notna().any() else None
     for k, v in out.items():
         if isinstance(v, float) and not math.isfinite(v):
             out[k] = None

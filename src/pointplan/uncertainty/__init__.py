@@ -7,20 +7,29 @@ beside every headline figure, per unit intervals, a sensitivity table (which ass
 moves each figure most), and :func:`proposal_robustness` says how often each proposed site
 survives the draws.
 
-Modules: ``assumptions`` (the ranges, validated), ``model`` (one draw, re-evaluated fast),
-``montecarlo`` (the draws, intervals, sensitivity), ``parallel`` (Dask), ``robustness``
-(proposals across draws).
+The headline figures a run reports are the central estimate of the draws (their P50), with
+the P5–P95 interval beside them and the figure at the stand-ins kept as
+``<metric>_at_standins`` (:func:`headline_figures`, :func:`central_units`).
+
+Modules: ``assumptions`` (the ranges, validated), ``sites`` (where a stand-in may really be:
+itself first, then the populated places around it), ``nearest`` (the nearest point as the
+points move, reusing the demand's snapping), ``model`` (one draw, re-evaluated fast),
+``montecarlo`` (the draws, intervals, sensitivity), ``central`` (the likely value first),
+``parallel`` (Dask), ``robustness`` (proposals across draws).
 """
 
 from __future__ import annotations
 
 from pointplan.uncertainty.assumptions import ASSUMPTION_NAMES, Assumptions, check_draws, check_seed
+from pointplan.uncertainty.central import FIGURES_BASIS, INTEGER_METRICS, at_standins, central_units, headline_figures
 from pointplan.uncertainty.model import HEADLINE_METRICS, UNIT_METRICS, Draw, DrawModel
 from pointplan.uncertainty.montecarlo import QUANTILES, UncertaintyResult, known_and_assumed, run_uncertainty
 from pointplan.uncertainty.robustness import proposal_robustness
 
 __all__ = [
     "ASSUMPTION_NAMES",
+    "FIGURES_BASIS",
+    "INTEGER_METRICS",
     "HEADLINE_METRICS",
     "QUANTILES",
     "UNIT_METRICS",
@@ -28,8 +37,11 @@ __all__ = [
     "Draw",
     "DrawModel",
     "UncertaintyResult",
+    "at_standins",
+    "central_units",
     "check_draws",
     "check_seed",
+    "headline_figures",
     "known_and_assumed",
     "proposal_robustness",
     "run_uncertainty",

@@ -29,6 +29,8 @@ from pointplan.assessment.inputs import projected_xy
 from pointplan.assessment.stats import group_weighted_quantiles, weighted_quantile
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import Assumptions
+from pointplan.uncertainty.nearest import NearestSearch
+from pointplan.uncertainty.sites import demand_spacing, kernel_radius, site_choices
 
 __all__ = ["HEADLINE_METRICS", "UNIT_METRICS", "Draw", "DrawModel"]
 
@@ -115,6 +117,9 @@ class DrawModel:
     ([1.062, 0.79], 0.9)
     """
 
+    #: ``False``: every search asks the engine's ``nearest`` (the previous way, kept for benchmarks).
+    shortcuts: bool = True
+
     def __init__(self, assessment: Any, assumptions: Assumptions, *, walk_engine: Any | None = None) -> None:
         self.a = assessment
         self.assumptions = assumptions
@@ -128,6 +133,7 @@ class DrawModel:
         self._prepare_points(params)
         self._prepare_sites()
         self._unmoved_nearest: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        self._searches: dict[int, NearestSearch] = {}
 
     # ---- preparation (once) -------------------------------------------------------------
     def _prepare_demand(self) -> None:
@@ -160,7 +166,7 @@ class DrawModel:
                 self.remap[b_] = a_
 
     def _prepare_sites(self) -> None:
-        """Where each stand-in point may really be: the populated places of its unit, weighted."""
+        """Where each stand-in point may really be: itself first, then populated places (:mod:`.sites`)."""
         a = self.assumptions
         prec = self.pts["location_precision"].astype(str).to_numpy()
         unit_col = self.pts["unit_code"]
@@ -173,23 +179,34 @@ class DrawModel:
         for i, j in sorted(map(tuple, cKDTree(self.base_xy).query_pairs(_SAME_SITE_M, output_type="ndarray"))):
             leader[j] = leader[i] if leader[i] < leader[j] else leader[j]
         self.leader = leader
-        self.sites: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
-        populated = self.pop > 0
+        self.sites: dict[int, tuple[FloatArray, FloatArray]] = {}
+        spacing = demand_spacing(self.dem_xy)
         for i in np.flatnonzero(self.movable & (leader == np.arange(len(prec)))):
-            d = np.hypot(*(self.dem_xy - self.base_xy[i]).T)
             if prec[i] == "old_unit_reference":
-                cand = populated & (d <= a.reference_radius_m)
-                weight = self.pop.copy()
+                d = np.hypot(*(self.dem_xy - self.base_xy[i]).T)
+                cand, radius = d <= a.reference_radius_m, np.inf
             else:
-                k = self.unit_index.get_indexer([unit[i]])[0]
-                cand = populated & (self.dem_unit == k)
-                radius = {"street_in_unit": a.street_radius_m, "unit_population_centre": a.centre_radius_m}.get(
-                    prec[i], np.inf
-                )
-                weight = self.pop * np.exp(-d / radius)
-            idx = np.flatnonzero(cand)
-            if len(idx) and weight[idx].sum() > 0:
-                self.sites[int(i)] = (idx, weight[idx] / weight[idx].sum())
+                cand = self.dem_unit == self.unit_index.get_indexer([unit[i]])[0]
+                radius = kernel_radius(prec[i], a.street_radius_m, a.centre_radius_m)
+            xy, cum = site_choices(self.base_xy[i], self.dem_xy, self.pop, cand, radius, spacing)
+            if len(xy) > 1:
+                self.sites[int(i)] = (xy, cum)
+
+    def stand_in_mass(self) -> pd.Series:
+        """Probability that a draw keeps each movable point at its stand-in (index: point id).
+
+        Examples
+        --------
+        >>> from pointplan.assessment._demo import tiny_city
+        >>> import pointplan
+        >>> c = tiny_city()
+        >>> c["points"]["location_precision"] = "unit_population_centre"
+        >>> a = pointplan.assess(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=())
+        >>> DrawModel(a, Assumptions()).stand_in_mass().round(3).to_dict()  # 200 / (200 + 100 e^(-1/3))
+        {'P1': 0.736}
+        """
+        out = {self.pts.index[i]: float(cum[0]) for i, (_, cum) in self.sites.items()}
+        return pd.Series(out, dtype=float)
 
     # ---- one draw -------------------------------------------------------------------------
     def sigma(self, mode: str | None = None) -> float:
@@ -238,9 +255,9 @@ class DrawModel:
             else a.in_person_share[1]
         )
         if "locations" in vary:
-            for i, (idx, p) in self.sites.items():
-                j = int(np.searchsorted(np.cumsum(p), u_sites[i] * p.sum(), side="left"))
-                d.xy[i] = self.dem_xy[idx[min(j, len(idx) - 1)]]
+            for i, (xy, cum) in self.sites.items():
+                j = int(np.searchsorted(cum, u_sites[i], side="right"))
+                d.xy[i] = xy[min(j, len(xy) - 1)]
             d.xy = np.where(self.movable[:, None], d.xy[self.leader], d.xy)
         if "counters" in vary:
             d.counters = np.where(self.counters_assumed, u_count, d.counters).astype(float)
@@ -254,34 +271,20 @@ class DrawModel:
         """Nearest point and minutes for every demand point; remembered for the unmoved points.
 
         Draws that do not move the points (no stand-ins, or ``locations`` not varied, as in
-        most rows of the sensitivity table) reuse one search per engine.
+        most rows of the sensitivity table) reuse one search per engine; the others reuse the
+        demand's snapping (:class:`~pointplan.uncertainty.nearest.NearestSearch`).
         """
         unmoved = np.array_equal(xy, self.base_xy)
         if unmoved and id(engine) in self._unmoved_nearest:
             return self._unmoved_nearest[id(engine)]
-        result = self._search(engine, xy)
+        search = self._searches.get(id(engine))
+        if search is None:
+            search = NearestSearch(engine, self.dem, self.dem_xy, self.pts, self.base_xy, shortcuts=self.shortcuts)
+            self._searches[id(engine)] = search
+        result = search(xy)
         if unmoved:
             self._unmoved_nearest[id(engine)] = result
         return result
-
-    def _search(self, engine: Any, xy: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        pts = gpd.GeoDataFrame(
-            {"kind": self.pts["kind"].to_numpy()},
-            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-            index=self.pts.index,
-            crs=projected_crs(),
-        )
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # unreachable demand is counted, not warned per draw
-            near = engine.nearest(self.dem, pts)
-        pos = pd.Series(np.arange(len(pts)), index=pts.index)
-        dest = near["dest"]
-        j = np.full(len(dest), -1, dtype=np.int64)
-        ok = dest.notna().to_numpy()
-        j[ok] = pos.loc[dest[ok].astype(str)].to_numpy()
-        return j, near["minutes"].to_numpy(dtype=float)
 
     def evaluate(self, d: Draw) -> dict[str, Any]:
         """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""

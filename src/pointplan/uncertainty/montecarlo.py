@@ -13,6 +13,7 @@ import pandas as pd
 from pointplan._errors import InputError
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import ASSUMPTION_NAMES, Assumptions, check_draws, check_seed
+from pointplan.uncertainty.central import INTEGER_METRICS
 from pointplan.uncertainty.model import HEADLINE_METRICS, UNIT_METRICS, DrawModel
 
 __all__ = ["QUANTILES", "UNCERTAINTY_NOTE", "UncertaintyResult", "known_and_assumed", "run_uncertainty"]
@@ -26,10 +27,11 @@ QUANTILES: tuple[float, float, float] = (0.05, 0.5, 0.95)
 #: How to read an interval that does not contain its figure (written into ``summary.json``).
 UNCERTAINTY_NOTE = (
     "Intervals are P5/P50/P95 over draws of what is assumed (stand-in locations, travel-time "
-    "error, assumed counters, in-person share). Stand-ins sit where travel is least for the "
-    "unit's people (or on the street the address names), so most draws move them to places "
-    "that are worse: where the interval lies above a travel-time figure (or below a coverage "
-    "figure), read the figure as optimistic and the P50 as the likelier value."
+    "error, assumed counters, in-person share). Each draw keeps a stand-in at its own site or "
+    "moves it among the populated places around it, by what its evidence allows (surveyed and "
+    "reviewed points never move). The headline figures are the P50 (figures_basis: "
+    "monte_carlo_p50); <metric>_at_standins is the figure if every head office stood at its "
+    "stand-in. Points overloaded and idle are counts: their P5/P50/P95 are counts of actual draws."
 )
 
 
@@ -139,8 +141,14 @@ def _collect(results: list[dict[str, Any]], unit_index: pd.Index) -> tuple[pd.Da
 
 
 def _intervals(draws: pd.DataFrame) -> dict[str, list[float]]:
+    """P5/P50/P95 of each metric; counts of points take values of actual draws (whole numbers)."""
     q = _quantiles(draws.to_numpy(dtype=float))
-    return {m: [round(float(v), 6) for v in q[:, i]] for i, m in enumerate(draws.columns)}
+    out = {m: [round(float(v), 6) for v in q[:, i]] for i, m in enumerate(draws.columns)}
+    for m in INTEGER_METRICS & set(draws.columns):
+        values = draws[m].dropna().to_numpy(dtype=float)
+        if len(values):
+            out[m] = [float(v) for v in np.quantile(values, QUANTILES, method="inverted_cdf")]
+    return out
 
 
 def _sensitivity(model: DrawModel, seed: int, draws: int, workers: int | None, scheduler: str | None) -> pd.DataFrame:
@@ -188,8 +196,10 @@ def run_uncertainty(
 ) -> UncertaintyResult:
     """Run a seeded Monte Carlo over what the assessment assumed; return P5/P50/P95 intervals.
 
-    Each draw moves every stand-in point to a populated place of its unit (weighted towards
-    the evidence: near the street its address names, near the population centre), draws the
+    Each draw keeps every stand-in point at its own site or moves it to a populated place
+    around it, as far as its evidence allows (:mod:`pointplan.uncertainty.sites`: near the
+    street its address names, among its unit's places weighted towards the population
+    centre; surveyed and reviewed points never move), draws the
     travel-time model's error per unit, the counters of points whose counters are assumed
     (Plan 322: 2–5 officials) and the in-person share of dossiers, then recomputes the
     headline figures (:data:`~pointplan.uncertainty.model.HEADLINE_METRICS`) and the per-unit
