@@ -1,0 +1,419 @@
+"""Vietnam's 34 provinces: naming them, checking their units' populations, their stand-in points.
+
+Since 1 July 2025 Vietnam has 34 provinces (28 tỉnh, 6 thành phố) and 3,321 commune-level
+units (phường, xã and 13 đặc khu). pointplan ships them all (``data/vietnam/units_2025_vn.gpkg``);
+:func:`pointplan.load_units` with ``province=...`` loads any one in the schema of Hanoi's units.
+
+Naming a province (:func:`resolve_province`)
+    By its 2-digit code (``38``, ``"38"``), its name with or without diacritics or the
+    ``Tỉnh``/``Thành phố`` prefix (``"Thanh Hoá"``, ``"thanh hoa"``, ``"Tỉnh Thanh Hóa"``), or
+    its slug (``thanh-hoa``). An unknown name raises an :class:`~pointplan.InputError` that
+    suggests the closest names.
+
+Checking populations (:func:`check_populations`)
+    The official populations of the 2025 arrangement scheme, as scraped from the official map,
+    are dirty: about 370 units hold a figure below 0.3 × the WorldPop 2020 people inside their
+    polygon (e.g. Xã Hiệp Hòa, Bắc Ninh: 43 against 68,797 — digits lost in scraping), and
+    about 70 more than 3 ×. Each official figure is compared with the WorldPop sum inside its
+    polygon (shipped as ``tables/vn_units_worldpop.csv``, derived with pointplan's demand code
+    by ``tools/derive_unit_worldpop.py``). **The rule:** a figure is implausible when it is
+    missing, or when WorldPop counts at least :data:`MIN_WORLDPOP_FOR_CHECK` people in the
+    unit and the figure is below :data:`LOW_RATIO` × or above :data:`HIGH_RATIO` × that count.
+    (Below 1,000 WorldPop people — small islands, where the 1 km raster is mostly sea — the
+    raster cannot contradict the official figure, which is kept.) **The replacement:** the
+    unit's WorldPop count rescaled to its province's trustworthy total, i.e. times the ratio
+    (sum of the province's trusted official figures) / (their WorldPop sum), so the estimates
+    are on the same footing as their neighbours' official figures. Every unit carries
+    ``population_source``: ``official``, ``official_corrected`` (Hanoi's 8 figures corrected
+    from a second copy of the official source) or ``worldpop_estimate``.
+
+Stand-in points (:func:`province_points`)
+    Head-office coordinates are not published: one point per unit at its population centre
+    (:func:`pointplan.standins.compute_standins` without a road network), precision
+    ``unit_population_centre``, with the head-office address carried for geocoding.
+
+Examples
+--------
+>>> resolve_province("thanh-hoa").code, resolve_province(38).name
+('38', 'Tỉnh Thanh Hóa')
+>>> len(PROVINCES), sum(p.units for p in PROVINCES)
+(34, 3321)
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pointplan import settings
+from pointplan._errors import InputError
+from pointplan._text import normalize_name
+from pointplan.standins import compute_standins
+
+__all__ = [
+    "HANOI_CODE",
+    "HIGH_RATIO",
+    "LOW_RATIO",
+    "MIN_WORLDPOP_FOR_CHECK",
+    "POPULATION_SOURCES",
+    "PROVINCES",
+    "Province",
+    "check_populations",
+    "province_points",
+    "province_slug",
+    "resolve_province",
+    "unit_worldpop",
+]
+
+#: Code of Hà Nội, the default province (its own data: branches, roads, buses, sites).
+HANOI_CODE = "01"
+#: An official figure below this multiple of the WorldPop count in its polygon is implausible.
+LOW_RATIO = 0.3
+#: An official figure above this multiple of the WorldPop count in its polygon is implausible.
+HIGH_RATIO = 3.0
+#: The WorldPop count must reach this many people before it can contradict an official figure.
+MIN_WORLDPOP_FOR_CHECK = 1000.0
+#: Where a unit's population figure comes from.
+POPULATION_SOURCES: tuple[str, ...] = ("official", "official_corrected", "worldpop_estimate")
+#: Package table of the WorldPop 2020 people inside each unit.
+WORLDPOP_TABLE = "vn_units_worldpop.csv"
+
+PopulationSource = Literal["official", "official_corrected", "worldpop_estimate"]
+
+
+def province_slug(name: str) -> str:
+    """Return the ASCII slug of a name: no diacritics, ``đ`` → ``d``, words joined by ``-``.
+
+    Parameters
+    ----------
+    name
+        Any Vietnamese name.
+
+    Returns
+    -------
+    str
+        Lower-case ASCII words joined by hyphens.
+
+    Examples
+    --------
+    >>> province_slug("Tỉnh Thanh Hoá"), province_slug("Đắk  Lắk")
+    ('tinh-thanh-hoa', 'dak-lak')
+    """
+    text = normalize_name(name).replace("đ", "d").replace("Đ", "D")
+    ascii_ = unicodedata.normalize("NFD", text).encode("ascii", "ignore").decode()
+    words = "".join(c if c.isalnum() else " " for c in ascii_.lower()).split()
+    return "-".join(words)
+
+
+@dataclass(frozen=True)
+class Province:
+    """One of the 34 provinces (since 1 July 2025).
+
+    Examples
+    --------
+    >>> p = resolve_province("Hà Nội")
+    >>> p.code, p.short_name, p.slug, p.units
+    ('01', 'Hà Nội', 'ha-noi', 126)
+    """
+
+    code: str
+    name: str
+    units: int
+
+    @property
+    def short_name(self) -> str:
+        """The name without ``Tỉnh``/``Thành phố`` (e.g. ``Thanh Hóa``)."""
+        for prefix in ("Thành phố ", "Tỉnh "):
+            if self.name.startswith(prefix):
+                return self.name[len(prefix) :]
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        """ASCII slug of the short name (e.g. ``thanh-hoa``)."""
+        return province_slug(self.short_name)
+
+    @property
+    def is_hanoi(self) -> bool:
+        """True for Hà Nội (code ``01``)."""
+        return self.code == HANOI_CODE
+
+
+#: The 34 provinces with their official codes and unit counts (the shipped national units).
+PROVINCES: tuple[Province, ...] = tuple(
+    Province(code, name, units)
+    for code, name, units in (
+        ("01", "Thành phố Hà Nội", 126),
+        ("04", "Tỉnh Cao Bằng", 56),
+        ("08", "Tỉnh Tuyên Quang", 124),
+        ("11", "Tỉnh Điện Biên", 45),
+        ("12", "Tỉnh Lai Châu", 38),
+        ("14", "Tỉnh Sơn La", 75),
+        ("15", "Tỉnh Lào Cai", 99),
+        ("19", "Tỉnh Thái Nguyên", 92),
+        ("20", "Tỉnh Lạng Sơn", 65),
+        ("22", "Tỉnh Quảng Ninh", 54),
+        ("24", "Tỉnh Bắc Ninh", 99),
+        ("25", "Tỉnh Phú Thọ", 148),
+        ("31", "Thành phố Hải Phòng", 114),
+        ("33", "Tỉnh Hưng Yên", 104),
+        ("37", "Tỉnh Ninh Bình", 129),
+        ("38", "Tỉnh Thanh Hóa", 166),
+        ("40", "Tỉnh Nghệ An", 130),
+        ("42", "Tỉnh Hà Tĩnh", 69),
+        ("44", "Tỉnh Quảng Trị", 78),
+        ("46", "Thành phố Huế", 40),
+        ("48", "Thành phố Đà Nẵng", 94),
+        ("51", "Tỉnh Quảng Ngãi", 96),
+        ("52", "Tỉnh Gia Lai", 135),
+        ("56", "Tỉnh Khánh Hòa", 65),
+        ("66", "Tỉnh Đắk Lắk", 102),
+        ("68", "Tỉnh Lâm Đồng", 124),
+        ("75", "Thành phố Đồng Nai", 95),
+        ("79", "Thành phố Hồ Chí Minh", 168),
+        ("80", "Tỉnh Tây Ninh", 96),
+        ("82", "Tỉnh Đồng Tháp", 102),
+        ("86", "Tỉnh Vĩnh Long", 124),
+        ("91", "Tỉnh An Giang", 102),
+        ("92", "Thành phố Cần Thơ", 103),
+        ("96", "Tỉnh Cà Mau", 64),
+    )
+)
+
+_BY_CODE = {p.code: p for p in PROVINCES}
+
+
+def _keys(p: Province) -> set[str]:
+    """Every spelling that names ``p``: slugs of the full and short name, code."""
+    return {p.slug, province_slug(p.name), p.code, p.code.lstrip("0")} | (
+        {"hn", "hanoi"} if p.is_hanoi else {"hcm", "hcmc", "tphcm", "sai-gon", "saigon"} if p.code == "79" else set()
+    )
+
+
+_BY_KEY = {key: p for p in PROVINCES for key in _keys(p)}
+
+
+def resolve_province(value: str | int | Province) -> Province:
+    """Return the province a code, name or slug names.
+
+    Parameters
+    ----------
+    value
+        A 2-digit code (``"38"``, ``38``), a name with or without diacritics and prefix
+        (``"Thanh Hoá"``, ``"thanh hoa"``, ``"Tỉnh Thanh Hóa"``), a slug (``thanh-hoa``) or
+        a :class:`Province`.
+
+    Returns
+    -------
+    Province
+        The province.
+
+    Raises
+    ------
+    InputError
+        No province has that code or name; the message suggests the closest names.
+
+    Examples
+    --------
+    >>> resolve_province("Thanh Hoá") == resolve_province("thanh-hoa") == resolve_province(38)
+    True
+    >>> resolve_province("Thanh Hoa city")
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: Unknown province 'Thanh Hoa city'. Did you mean: 38 Tỉnh Thanh Hóa? ...
+    """
+    if isinstance(value, Province):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = f"{int(value):02d}"
+    if not isinstance(value, str):
+        msg = f"A province is named by its code or name (a string), got {type(value).__name__}: {value!r}."
+        raise InputError(msg)
+    text = value.strip()
+    key = text.zfill(2) if text.isdigit() else province_slug(text)
+    for prefix in ("tinh-", "thanh-pho-", "tp-"):
+        if key not in _BY_KEY and key.startswith(prefix):
+            key = key[len(prefix) :]
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    close = difflib.get_close_matches(key, [p.slug for p in PROVINCES], n=3, cutoff=0.5)
+    hint = (
+        "Did you mean: " + ", ".join(f"{_BY_KEY[c].code} {_BY_KEY[c].name}" for c in close) + "? "
+        if close
+        else ""
+    )
+    msg = (
+        f"Unknown province {value!r}. {hint}Name a province by its 2-digit code or its name, with "
+        "or without diacritics (e.g. 38, 'Thanh Hoá', thanh-hoa); `pointplan info --province list` "
+        "lists all 34."
+    )
+    raise InputError(msg)
+
+
+@lru_cache(maxsize=1)
+def _worldpop_table() -> pd.DataFrame:
+    with resources.files("pointplan.tables").joinpath(WORLDPOP_TABLE).open(encoding="utf-8") as f:
+        return pd.read_csv(f, dtype={"code": str, "province_code": str}).set_index("code")
+
+
+def unit_worldpop(codes: pd.Index | list[str] | None = None) -> pd.Series:
+    """Return the WorldPop 2020 people inside each unit's polygon (the population check's evidence).
+
+    Parameters
+    ----------
+    codes
+        Unit codes (default: all 3,321).
+
+    Returns
+    -------
+    pandas.Series
+        People (float), indexed by unit code; NaN for a code not in the table.
+
+    Examples
+    --------
+    >>> round(unit_worldpop(["07840"]).iloc[0])  # Xã Hiệp Hòa, Bắc Ninh
+    68797
+    """
+    wp = _worldpop_table()["worldpop2020_1km"]
+    return wp.copy() if codes is None else wp.reindex(pd.Index(codes, dtype=str))
+
+
+def check_populations(
+    official: pd.Series,
+    worldpop: pd.Series,
+    *,
+    corrected: pd.Series | None = None,
+    low_ratio: float = LOW_RATIO,
+    high_ratio: float = HIGH_RATIO,
+    min_worldpop: float = MIN_WORLDPOP_FOR_CHECK,
+) -> pd.DataFrame:
+    """Check official unit populations against WorldPop; replace the implausible ones.
+
+    Parameters
+    ----------
+    official
+        The official figures of one province's units (NaN where missing), indexed by code.
+    worldpop
+        The WorldPop people inside each unit, same index (:func:`unit_worldpop`).
+    corrected
+        Booleans: figures already corrected with evidence (Hanoi's 8); kept and marked
+        ``official_corrected`` unless implausible.
+    low_ratio, high_ratio, min_worldpop
+        The rule (see the module's docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``population`` (the figure to use, people, int), ``population_official``,
+        ``worldpop2020_1km``, ``population_ratio`` (official / WorldPop), ``population_flag``
+        (``""``, ``missing``, ``below_0.3x_worldpop``, ``above_3x_worldpop``) and
+        ``population_source``. ``attrs["rescale_factor"]`` is the province's trusted
+        official total over its WorldPop count.
+
+    Examples
+    --------
+    Three units; the third lost digits (43 against 70,000 WorldPop people). The trusted two
+    count 1.1 × WorldPop, so the third is estimated at 1.1 × 70,000:
+
+    >>> off = pd.Series([11_000, 22_000, 43], index=["a", "b", "c"])
+    >>> wp = pd.Series([10_000.0, 20_000.0, 70_000.0], index=off.index)
+    >>> r = check_populations(off, wp)
+    >>> r["population"].tolist(), r["population_source"].tolist()
+    ([11000, 22000, 77000], ['official', 'official', 'worldpop_estimate'])
+    >>> r.loc["c", "population_flag"]
+    'below_0.3x_worldpop'
+    """
+    off = pd.to_numeric(official, errors="coerce").astype(float)
+    wp = pd.to_numeric(worldpop.reindex(off.index), errors="coerce").astype(float).fillna(0.0)
+    ratio = off / wp.where(wp > 0)
+    checked = wp >= min_worldpop
+    flag = pd.Series("", index=off.index, dtype=object)
+    flag[checked & (ratio < low_ratio)] = f"below_{low_ratio:g}x_worldpop"
+    flag[checked & (ratio > high_ratio)] = f"above_{high_ratio:g}x_worldpop"
+    flag[off.isna()] = "missing"
+    trusted = flag == ""
+    factor = float(off[trusted].sum() / wp[trusted].sum()) if wp[trusted].sum() > 0 else 1.0
+    source = pd.Series("official", index=off.index, dtype=object)
+    if corrected is not None:
+        source[corrected.reindex(off.index).fillna(False).astype(bool).to_numpy()] = "official_corrected"
+    source[~trusted] = "worldpop_estimate"
+    population = off.where(trusted, wp * factor).round().astype("int64")
+    out = pd.DataFrame(
+        {
+            "population": population,
+            "population_official": off,
+            "worldpop2020_1km": wp,
+            "population_ratio": ratio.round(4),
+            "population_flag": flag,
+            "population_source": source,
+        },
+        index=off.index,
+    )
+    out.attrs["rescale_factor"] = factor
+    return out
+
+
+def province_points(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return one stand-in service point per unit, at the unit's population centre.
+
+    Parameters
+    ----------
+    units
+        A province's units (:func:`pointplan.load_units` with ``province=...``), indexed by
+        code, with ``full_name`` and ``hq_address``.
+    demand
+        Their demand points (:func:`pointplan.build_demand`): the centre is the populated
+        place that minimises the straight-line person-metres to the unit's own people.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, indexed by ``point_id`` (``DP`` + unit code), with the columns of
+        :data:`pointplan.points.POINT_COLUMNS`: kind ``unit_point``, ``location_precision``
+        ``unit_population_centre`` (``unit_representative_point`` for a unit without people),
+        ``address`` = the head-office address (for geocoding), counters unknown.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> units = gpd.GeoDataFrame({"full_name": ["Xã A"], "hq_address": ["Thôn 1, xã A"]},
+    ...     geometry=[shapely.box(585000, 2325000, 587000, 2326000)],
+    ...     index=pd.Index(["99001"], name="code"), crs=32648)
+    >>> demand = gpd.GeoDataFrame({"unit_code": ["99001"] * 3, "population": [10.0, 50, 20]},
+    ...     geometry=gpd.points_from_xy([585100, 586000, 586900], [2325500] * 3), crs=32648)
+    >>> pts = province_points(units, demand)
+    >>> pts.loc["DP99001", ["location_precision", "address"]].tolist()
+    ['unit_population_centre', 'Thôn 1, xã A']
+    >>> round(pts.to_crs(32648).geometry.iloc[0].x)
+    586000
+    """
+    standins = compute_standins(units, network=None, demand=demand).to_crs(settings.geographic_crs)
+    codes = units.index.astype(str)
+    frame = pd.DataFrame(
+        {
+            "point_id": "DP" + codes,
+            "name": "Điểm Phục vụ hành chính công " + units["full_name"].astype(str).to_numpy(),
+            "kind": "unit_point",
+            "unit_code": codes,
+            "declared_unit_code": codes,
+            "address": units["hq_address"].astype(str).to_numpy(),
+            "counters": pd.array([pd.NA] * len(units), dtype="Int64"),
+            "location_precision": standins["location_precision"].to_numpy(),
+            "source": "units_2025_vn.gpkg hq_address (sapnhap.bando); head office not located",
+            "notes": np.where(
+                standins["location_precision"].to_numpy() == "unit_population_centre",
+                "stand-in at the unit's population centre",
+                "stand-in inside the unit (no population)",
+            ),
+        }
+    )
+    gdf = gpd.GeoDataFrame(frame, geometry=standins.geometry.to_numpy(), crs=settings.geographic_crs)
+    return gdf.set_index(pd.Index(gdf["point_id"].to_numpy()))
