@@ -52,6 +52,7 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from pointplan import settings
 from pointplan._errors import InputError
@@ -67,6 +68,7 @@ __all__ = [
     "PROVINCES",
     "Province",
     "check_populations",
+    "unlinked_units",
     "province_points",
     "province_slug",
     "resolve_province",
@@ -417,3 +419,53 @@ def province_points(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd.Ge
     )
     gdf = gpd.GeoDataFrame(frame, geometry=standins.geometry.to_numpy(), crs=settings.geographic_crs)
     return gdf.set_index(pd.Index(gdf["point_id"].to_numpy()))
+
+
+#: Units whose polygons lie farther apart than this (m) are not linked by land.
+LAND_LINK_GAP_M = 100.0
+
+
+def unlinked_units(units: gpd.GeoDataFrame, *, gap_m: float = LAND_LINK_GAP_M) -> pd.Series:
+    """Return which units no land route links to the rest of their province (islands).
+
+    Units are linked when their polygons lie within ``gap_m`` of each other; the linked
+    group holding the most people is the mainland, and every unit outside it is an island
+    (or an island group, e.g. most đặc khu). The shipped data holds no ferries and no
+    bridges, so this is a proxy for "no road link": a straight-line travel time to or from
+    such a unit would cross the sea, and pointplan gives a note instead of a time.
+
+    Parameters
+    ----------
+    units
+        A province's units (any CRS), indexed by code, with ``population``.
+    gap_m
+        Largest gap between two linked units' polygons (m).
+
+    Returns
+    -------
+    pandas.Series
+        Booleans indexed by unit code: True for a unit with no land link.
+
+    Examples
+    --------
+    Two touching units and a third 5 km offshore:
+
+    >>> import shapely
+    >>> u = gpd.GeoDataFrame({"population": [100, 200, 50]},
+    ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000),
+    ...               shapely.box(7000, 0, 8000, 1000)], index=["a", "b", "c"], crs=32648)
+    >>> unlinked_units(u).tolist()
+    [False, False, True]
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    geoms = np.asarray(units.geometry.to_crs(settings.projected_crs).values, dtype=object)
+    n = len(geoms)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=gap_m)
+    graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    people = pd.Series(pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy()).groupby(label).sum()
+    mainland = int(people.idxmax())
+    return pd.Series(label != mainland, index=units.index, name="no_land_link")
