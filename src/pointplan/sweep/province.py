@@ -177,11 +177,17 @@ def points_needed(
 
     Examples
     --------
-    >>> from pointplan.assessment._demo import tiny_assessment
-    >>> a = tiny_assessment()
-    >>> r = points_needed(a.demand, a.points, a.engine, max_minutes=30, max_distance_m=5000, boundary=False)
-    >>> r["lscp_points_needed"], r["lscp_status"]
-    (0, 'optimal')
+    Three villages 20 km apart, a point in the first; a standard of 1 minute or 100 m is
+    met only on the spot, so the two others need a point each:
+
+    >>> from pointplan.network import make_engine
+    >>> xy = gpd.points_from_xy([500_000, 520_000, 540_000], [2_300_000] * 3)
+    >>> demand = gpd.GeoDataFrame({"unit_code": ["a", "b", "c"], "population": [100.0, 50, 20]},
+    ...                           geometry=xy, crs=32648)
+    >>> existing = gpd.GeoDataFrame({"point_id": ["P"], "unit_code": ["a"]}, geometry=xy[:1], crs=32648)
+    >>> r = points_needed(demand, existing, make_engine(None), max_minutes=1, max_distance_m=100, boundary=False)
+    >>> r["lscp_points_needed"], r["lscp_bound"], r["lscp_status"]
+    (2, 2.0, 'optimal')
     """
     from pointplan.locate import propose
     from pointplan.locate.candidates import grid_candidates
