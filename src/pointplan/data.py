@@ -980,8 +980,9 @@ def load_units(province: str | int | None = None, *, validate: bool = True) -> g
     >>> units["population_source"].value_counts().to_dict()
     {'official': 118, 'official_corrected': 8}
     >>> bn = load_units("Bắc Ninh")
-    >>> len(bn), bn.loc["07840", ["population_official", "population_source"]].tolist()
-    (99, [43.0, 'worldpop_estimate'])
+    >>> hiep_hoa = bn.loc["07840"]  # 43 people officially, about 70,000 by WorldPop
+    >>> len(bn), int(hiep_hoa["population_official"]), hiep_hoa["population_source"]
+    (99, 43, 'worldpop_estimate')
     """
     prov = resolve_province(HANOI_CODE if province is None else province)
     if prov.is_hanoi:
