@@ -238,8 +238,8 @@ def write_national_map(
     m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, control_scale=True)
     folium.TileLayer("OpenStreetMap", attr=ATTRIBUTION).add_to(m)
     codes = sorted(units["province_code"].unique()) if len(units) else []
-    if codes:
-        shapes = _unit_shapes(units, codes, tolerance_deg)
+    shapes = _unit_shapes(units, codes, tolerance_deg) if codes else None
+    if shapes is not None and len(shapes):
         shapes["province_code"] = shapes["code"].map(units.set_index("code")["province_code"])
         prov = shapes.dissolve("province_code", aggfunc={"population": "sum", "population_beyond_standard": "sum"})
         prov["geometry"] = prov.geometry.simplify(tolerance_deg * 2)
