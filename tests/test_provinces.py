@@ -201,3 +201,42 @@ def test_province_points_for_a_unit_without_people() -> None:
     demand = gpd.GeoDataFrame({"unit_code": [], "population": []}, geometry=[], crs=32648)
     pts = province_points(units, demand)
     assert pts["location_precision"].tolist() == ["unit_representative_point"]
+
+
+# --- islands ----------------------------------------------------------------------------------
+
+
+def test_islands_without_a_land_link_on_the_real_data() -> None:
+    from pointplan.provinces import unlinked_units
+
+    ag = pointplan.load_units("An Giang")
+    island = ag.loc[unlinked_units(ag), "full_name"]
+    assert {"Đặc khu Phú Quốc", "Đặc khu Thổ Châu", "Đặc khu Kiên Hải"} <= set(island)
+    assert unlinked_units(ag).sum() == 6
+    hcm = pointplan.load_units("79")
+    assert hcm.loc[unlinked_units(hcm), "full_name"].tolist() == ["Đặc khu Côn Đảo"]
+    # Lai Châu is inland: every unit linked by land
+    assert not unlinked_units(pointplan.load_units("12")).any()
+
+
+def test_sea_trips_get_a_note_not_a_time() -> None:
+    from pointplan.provinces import SEA_TRIP_NOTE, land_groups, mark_sea_trips, sea_trips, unlinked_units
+    from pointplan.network import make_engine
+
+    units = pointplan.load_units("Quảng Ngãi")  # Đặc khu Lý Sơn, 30 km offshore
+    demand = pointplan.build_demand(units)
+    pts = province_points(units, demand)
+    a = pointplan.assess(pts, units, demand, engine=make_engine(None), name="51")
+    groups = land_groups(units)
+    crossing = sea_trips(a.demand, a.points, groups)
+    ly_son = units.index[units["full_name"] == "Đặc khu Lý Sơn"][0]
+    assert groups[ly_son] != 0
+    # Lý Sơn's people reach Lý Sơn's own point: no sea crossing for them
+    assert not crossing[a.demand["unit_code"] == ly_son].any()
+    table = a.units.reset_index()
+    table["code"] = table["code"].astype(str) if "code" in table else table.iloc[:, 0].astype(str)
+    out = mark_sea_trips(table, a.demand, crossing, unlinked_units(units))
+    row = out.set_index("code").loc[ly_son]
+    assert bool(row["no_land_link"]) and row["travel_note"] == "island: travel within the island only"
+    assert (out.loc[out["population_sea_trip"] > 0, "travel_note"] == SEA_TRIP_NOTE).all()
+    assert out.loc[out["population_sea_trip"] > 0, "mean_minutes"].isna().all()

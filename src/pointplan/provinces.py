@@ -68,6 +68,9 @@ __all__ = [
     "PROVINCES",
     "Province",
     "check_populations",
+    "land_groups",
+    "mark_sea_trips",
+    "sea_trips",
     "unlinked_units",
     "province_points",
     "province_slug",
@@ -425,14 +428,55 @@ def province_points(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd.Ge
 LAND_LINK_GAP_M = 100.0
 
 
+def land_groups(units: gpd.GeoDataFrame, *, gap_m: float = LAND_LINK_GAP_M) -> pd.Series:
+    """Group units that land links: 0 for the mainland (the group with most people), 1, 2… for islands.
+
+    Units are linked when their polygons lie within ``gap_m`` of each other. The shipped data
+    holds no ferries and no bridges, so this is a proxy for a road link.
+
+    Parameters
+    ----------
+    units
+        A province's units (any CRS), indexed by code, with ``population``.
+    gap_m
+        Largest gap between two linked units' polygons (m).
+
+    Returns
+    -------
+    pandas.Series
+        Integer group of each unit, indexed by unit code.
+
+    Examples
+    --------
+    Two touching units and a third 5 km offshore:
+
+    >>> import shapely
+    >>> u = gpd.GeoDataFrame({"population": [100, 200, 50]},
+    ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000),
+    ...               shapely.box(7000, 0, 8000, 1000)], index=["a", "b", "c"], crs=32648)
+    >>> land_groups(u).tolist()
+    [0, 0, 1]
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    geoms = np.asarray(units.geometry.to_crs(settings.projected_crs).values, dtype=object)
+    n = len(geoms)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=gap_m)
+    graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    people = pd.Series(pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy()).groupby(label).sum()
+    order = {int(g): i for i, g in enumerate(people.sort_values(ascending=False, kind="stable").index)}
+    return pd.Series([order[int(g)] for g in label], index=units.index, name="land_group", dtype="int64")
+
+
 def unlinked_units(units: gpd.GeoDataFrame, *, gap_m: float = LAND_LINK_GAP_M) -> pd.Series:
     """Return which units no land route links to the rest of their province (islands).
 
-    Units are linked when their polygons lie within ``gap_m`` of each other; the linked
-    group holding the most people is the mainland, and every unit outside it is an island
-    (or an island group, e.g. most đặc khu). The shipped data holds no ferries and no
-    bridges, so this is a proxy for "no road link": a straight-line travel time to or from
-    such a unit would cross the sea, and pointplan gives a note instead of a time.
+    The linked group of units holding the most people is the mainland (:func:`land_groups`);
+    every unit outside it is an island (or an island group, e.g. most đặc khu): a
+    straight-line travel time between it and the mainland would cross the sea, and
+    pointplan gives a note instead of a time.
 
     Parameters
     ----------
@@ -448,8 +492,6 @@ def unlinked_units(units: gpd.GeoDataFrame, *, gap_m: float = LAND_LINK_GAP_M) -
 
     Examples
     --------
-    Two touching units and a third 5 km offshore:
-
     >>> import shapely
     >>> u = gpd.GeoDataFrame({"population": [100, 200, 50]},
     ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000),
@@ -457,15 +499,78 @@ def unlinked_units(units: gpd.GeoDataFrame, *, gap_m: float = LAND_LINK_GAP_M) -
     >>> unlinked_units(u).tolist()
     [False, False, True]
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    return (land_groups(units, gap_m=gap_m) != 0).rename("no_land_link")
 
-    geoms = np.asarray(units.geometry.to_crs(settings.projected_crs).values, dtype=object)
-    n = len(geoms)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=gap_m)
-    graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    people = pd.Series(pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy()).groupby(label).sum()
-    mainland = int(people.idxmax())
-    return pd.Series(label != mainland, index=units.index, name="no_land_link")
+
+def sea_trips(demand: pd.DataFrame, points: pd.DataFrame, groups: pd.Series) -> pd.Series:
+    """Return which demand places' nearest point lies across the sea (another land group).
+
+    Parameters
+    ----------
+    demand
+        Assessed demand with ``unit_code`` and ``nearest_point`` (a point id).
+    points
+        The points, indexed by point id, with ``unit_code``.
+    groups
+        :func:`land_groups` of the units.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans with the demand's index (False where a unit or point is unknown).
+
+    Examples
+    --------
+    >>> groups = pd.Series([0, 1], index=["a", "c"])
+    >>> demand = pd.DataFrame({"unit_code": ["a", "c", "c"], "nearest_point": ["Pa", "Pa", "Pc"]})
+    >>> points = pd.DataFrame({"unit_code": ["a", "c"]}, index=["Pa", "Pc"])
+    >>> sea_trips(demand, points, groups).tolist()
+    [False, True, False]
+    """
+    here = demand["unit_code"].astype(str).map(groups)
+    there = demand["nearest_point"].map(points["unit_code"].astype(str)).map(groups)
+    return (here.notna() & there.notna() & (here != there)).rename("sea_trip")
+
+
+#: The note an island's unit carries instead of a travel time.
+SEA_TRIP_NOTE = "no road link: the nearest point is across the sea; travel time not computed"
+
+
+def mark_sea_trips(units_table: pd.DataFrame, demand: pd.DataFrame, crossing: pd.Series, unlinked: pd.Series) -> pd.DataFrame:
+    """Return the units table with islands noted and no travel time where trips cross the sea.
+
+    Parameters
+    ----------
+    units_table
+        One row per unit (indexed by code, or with a ``code`` column): the run's units table.
+    demand
+        The assessed demand (``unit_code``, ``population``).
+    crossing
+        :func:`sea_trips` of the demand.
+    unlinked
+        :func:`unlinked_units`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``no_land_link``, ``population_sea_trip`` and ``travel_note``; the minutes
+        columns (``*minutes*``) of a unit with any sea trip are empty.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code": ["a", "c"], "mean_minutes": [5.0, 80.0]})
+    >>> d = pd.DataFrame({"unit_code": ["a", "c"], "population": [10.0, 4.0]})
+    >>> out = mark_sea_trips(t, d, pd.Series([False, True]), pd.Series([False, True], index=["a", "c"]))
+    >>> out["mean_minutes"].tolist(), out["population_sea_trip"].tolist(), out["no_land_link"].tolist()
+    ([5.0, nan], [0.0, 4.0], [False, True])
+    """
+    out = units_table.copy()
+    codes = out["code"].astype(str) if "code" in out.columns else out.index.to_series().astype(str)
+    people = demand["population"].where(crossing.to_numpy(), 0.0).groupby(demand["unit_code"].astype(str)).sum()
+    out["no_land_link"] = codes.map(unlinked).fillna(False).astype(bool).to_numpy()
+    out["population_sea_trip"] = codes.map(people).fillna(0.0).to_numpy()
+    sea = out["population_sea_trip"] > 0
+    out["travel_note"] = np.where(sea, SEA_TRIP_NOTE, np.where(out["no_land_link"], "island: travel within the island only", ""))
+    minutes = [c for c in out.columns if "minutes" in c and pd.api.types.is_numeric_dtype(out[c])]
+    out.loc[sea.to_numpy(), minutes] = np.nan
+    return out
