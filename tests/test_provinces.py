@@ -219,6 +219,7 @@ def test_islands_without_a_land_link_on_the_real_data() -> None:
     assert not unlinked_units(pointplan.load_units("12")).any()
 
 
+@pytest.mark.slow
 def test_sea_trips_get_a_note_not_a_time() -> None:
     from pointplan.provinces import SEA_TRIP_NOTE, land_groups, mark_sea_trips, sea_trips, unlinked_units
     from pointplan.network import make_engine
