@@ -241,3 +241,32 @@ def test_sea_trips_get_a_note_not_a_time() -> None:
     assert bool(row["no_land_link"]) and row["travel_note"] == "island: travel within the island only"
     assert (out.loc[out["population_sea_trip"] > 0, "travel_note"] == SEA_TRIP_NOTE).all()
     assert out.loc[out["population_sea_trip"] > 0, "mean_minutes"].isna().all()
+
+
+# --- points from another province ----------------------------------------------------------------
+
+
+def test_points_from_another_province_are_refused() -> None:
+    from pointplan.data import check_points_province, provinces_of
+
+    hanoi_pts = pointplan.load_points("units-only")
+    assert set(provinces_of(hanoi_pts)) == {"01"}
+    check_points_province(hanoi_pts, "Hà Nội")  # fine
+    with pytest.raises(InputError, match=r"lies in Thành phố Hà Nội \(126 of 126 points\), not in Tỉnh Lai Châu.*--province 01"):
+        check_points_province(hanoi_pts, "12")
+    at_sea = gpd.GeoDataFrame(geometry=gpd.points_from_xy([112.0], [12.0]), crs=4326)
+    with pytest.raises(InputError, match="no province of Vietnam"):
+        check_points_province(at_sea, "12")
+    # swapped lon/lat land nowhere either
+    swapped = gpd.GeoDataFrame(geometry=gpd.points_from_xy([21.03], [105.85]), crs=4326)
+    with pytest.raises(InputError, match="swapped"):
+        check_points_province(swapped, "01")
+
+
+def test_a_province_outline_is_the_union_of_its_units() -> None:
+    from pointplan.data import load_boundary
+
+    units = pointplan.load_units("46")
+    outline = load_boundary("Huế")
+    assert len(outline) == 1
+    assert outline.to_crs(32648).area.iloc[0] == pytest.approx(units.to_crs(32648).area.sum(), rel=1e-3)

@@ -58,8 +58,10 @@ __all__ = [
     "load_boundary",
     "load_known_sites",
     "load_old_to_new",
+    "check_points_province",
     "load_units",
     "old_unit_reference",
+    "provinces_of",
     "representative_points",
     "validate_units",
 ]
@@ -1071,20 +1073,32 @@ def _validate_province(gdf: gpd.GeoDataFrame, code: str, path: Path) -> None:
         raise DataIntegrityError(msg) from exc
 
 
-def load_boundary() -> gpd.GeoDataFrame:
-    """Load the Hanoi city outline (one polygon, EPSG:4326).
+def load_boundary(province: str | int | None = None) -> gpd.GeoDataFrame:
+    """Load a province's outline (one polygon, EPSG:4326); Hanoi's by default.
+
+    Parameters
+    ----------
+    province
+        ``None`` or Hà Nội: the city outline file. Another province (code or name): the
+        union of its units.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A one-row frame with the city outline.
+        A one-row frame with the outline.
 
     Examples
     --------
     >>> city = load_boundary()
     >>> len(city), city.crs.to_string()
     (1, 'EPSG:4326')
+    >>> round(float(load_boundary("Lai Châu").to_crs(32648).area.iloc[0]) / 1e6, -2)
+    9100.0
     """
+    prov = resolve_province(HANOI_CODE if province is None else province)
+    if not prov.is_hanoi:
+        units = load_units(prov.code, validate=False)
+        return gpd.GeoDataFrame(geometry=[shapely.union_all(np.asarray(units.geometry.values))], crs=units.crs)
     gdf = _read_vector(data_file("boundary"))
     return gdf.to_crs(settings.geographic_crs)[["geometry"]]
 
@@ -1203,3 +1217,75 @@ def representative_points(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
     proj = units.geometry.to_crs(projected_crs())
     pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), index=units.index, crs=proj.crs)
     return pts.to_crs(units.crs)
+
+
+def provinces_of(points: gpd.GeoDataFrame) -> pd.Series:
+    """Return the province (2-digit code) each point lies in, from the national units.
+
+    Parameters
+    ----------
+    points
+        Points with a CRS.
+
+    Returns
+    -------
+    pandas.Series
+        Province codes with the points' index; missing (None) outside every unit (at sea,
+        abroad).
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8522, 105.7769, 0.0], [21.0287, 19.8067, 0.0]),
+    ...                        crs="EPSG:4326")
+    >>> provinces_of(pts).tolist()
+    ['01', '38', None]
+    """
+    national = _read_national(data_file("units_vn"))
+    geoms = np.asarray(points.geometry.to_crs(national.crs).values, dtype=object)
+    tree = shapely.STRtree(np.asarray(national.geometry.values, dtype=object))
+    which_point, which_unit = tree.query(geoms, predicate="within")
+    out = pd.Series([None] * len(points), index=points.index, dtype=object)
+    first = pd.Series(which_unit).groupby(which_point).first()
+    out.iloc[first.index.to_numpy()] = national["province_code"].to_numpy()[first.to_numpy()]
+    return out
+
+
+def check_points_province(points: gpd.GeoDataFrame, province: str | int) -> None:
+    """Raise an InputError when a points file belongs to another province (or to none).
+
+    Parameters
+    ----------
+    points
+        The user's points, with a CRS.
+    province
+        The province being planned (code or name).
+
+    Raises
+    ------
+    InputError
+        No point lies in the province, or most of them lie in another one; the message
+        names where they are and how to fix the command.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8522], [21.0287]), crs="EPSG:4326")
+    >>> check_points_province(pts, "01")
+    >>> check_points_province(pts, "Thanh Hoá")
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: The points file lies in Thành phố Hà Nội (1 of 1 points), not in Tỉnh Thanh Hóa. ...
+    """
+    prov = resolve_province(province)
+    where = provinces_of(points)
+    inside = int((where == prov.code).sum())
+    counts = where.dropna().value_counts()
+    if inside == 0 or (len(counts) and counts.index[0] != prov.code and counts.iloc[0] > len(points) / 2):
+        if len(counts):
+            top = resolve_province(str(counts.index[0]))
+            found = f"lies in {top.name} ({int(counts.iloc[0])} of {len(points)} points)"
+            fix = f"run with --province {top.code} ({top.slug}), or give the points of {prov.name}."
+        else:
+            found = "lies in no province of Vietnam (check the coordinates: lon/lat swapped? the CRS?)"
+            fix = "fix the coordinates of the file."
+        msg = f"The points file {found}, not in {prov.name}. {'Nothing was written: ' + fix}"
+        raise InputError(msg)
