@@ -270,3 +270,23 @@ def test_a_province_outline_is_the_union_of_its_units() -> None:
     outline = load_boundary("Huế")
     assert len(outline) == 1
     assert outline.to_crs(32648).area.iloc[0] == pytest.approx(units.to_crs(32648).area.sum(), rel=1e-3)
+
+
+@pytest.mark.slow
+def test_the_sea_aware_engine_keeps_every_trip_on_land() -> None:
+    from pointplan.network import make_engine
+    from pointplan.provinces import SeaAwareEngine, land_groups, sea_trips
+
+    units = pointplan.load_units("Quảng Ninh")  # Cô Tô and two island xã
+    demand = pointplan.build_demand(units)
+    pts = province_points(units, demand)
+    plain = pointplan.assess(pts, units, demand, engine=make_engine(None), name="22")
+    groups = land_groups(units)
+    assert sea_trips(plain.demand, plain.points, groups).sum() > 0  # the straight line crosses the sea
+    sea = pointplan.assess(pts, units, demand, engine=SeaAwareEngine(make_engine(None), units), name="22")
+    assert sea_trips(sea.demand, sea.points, groups).sum() == 0
+    # the people who crossed the sea now travel farther (on their own land), never less
+    crossed = sea_trips(plain.demand, plain.points, groups).to_numpy()
+    assert (sea.demand["minutes"].to_numpy()[crossed] >= plain.demand["minutes"].to_numpy()[crossed] - 1e-9).all()
+    # everyone else is unchanged
+    np.testing.assert_allclose(sea.demand["minutes"].to_numpy()[~crossed], plain.demand["minutes"].to_numpy()[~crossed])

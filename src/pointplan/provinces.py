@@ -51,6 +51,7 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -67,6 +68,8 @@ __all__ = [
     "POPULATION_SOURCES",
     "PROVINCES",
     "Province",
+    "SEA_TRIP_NOTE",
+    "SeaAwareEngine",
     "check_populations",
     "land_groups",
     "mark_sea_trips",
@@ -574,3 +577,101 @@ def mark_sea_trips(units_table: pd.DataFrame, demand: pd.DataFrame, crossing: pd
     minutes = [c for c in out.columns if "minutes" in c and pd.api.types.is_numeric_dtype(out[c])]
     out.loc[sea.to_numpy(), minutes] = np.nan
     return out
+
+
+class SeaAwareEngine:
+    """A travel-time engine that never crosses the sea: trips stay within a land group.
+
+    Wraps any engine (:class:`pointplan.network.TravelEngine`): the nearest point of a place
+    is searched among the points of its own land group (:func:`land_groups`: the mainland,
+    or an island); a place whose group holds no point has no travel time (``inf``, reported
+    as unreachable) rather than a straight line over the water. Pairs across the sea are
+    dropped from :meth:`od_long`. Everything else is the wrapped engine's.
+
+    Parameters
+    ----------
+    engine
+        The engine to wrap.
+    units
+        The units whose land groups apply (indexed by code, with ``population``).
+
+    Examples
+    --------
+    Two units on the mainland and an island 5 km off; a point on the mainland only:
+
+    >>> import shapely
+    >>> from pointplan.network import CrowFliesEngine
+    >>> units = gpd.GeoDataFrame({"population": [100, 200, 50]},
+    ...     geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000),
+    ...               shapely.box(7000, 0, 8000, 1000)], index=["a", "b", "c"], crs=32648)
+    >>> places = gpd.GeoDataFrame({"unit_code": ["b", "c"]},
+    ...     geometry=gpd.points_from_xy([1500, 7500], [500, 500]), crs=32648)
+    >>> point = gpd.GeoDataFrame({"unit_code": ["a"]}, geometry=gpd.points_from_xy([500], [500]),
+    ...     index=["P"], crs=32648)
+    >>> near = SeaAwareEngine(CrowFliesEngine("motorbike"), units).nearest(places, point)
+    >>> near["dest"].tolist(), bool(np.isinf(near["minutes"].iloc[1]))
+    (['P', None], True)
+    """
+
+    def __init__(self, engine: object, units: gpd.GeoDataFrame) -> None:
+        self._engine = engine
+        self._groups = land_groups(units)
+        self._units = units[["geometry"]].to_crs(settings.projected_crs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    @property
+    def method(self) -> str:
+        """The wrapped engine's method."""
+        return str(self._engine.method)  # type: ignore[attr-defined]
+
+    @property
+    def mode(self) -> str:
+        """The wrapped engine's mode."""
+        return str(self._engine.mode)  # type: ignore[attr-defined]
+
+    def group_of(self, gdf: gpd.GeoDataFrame) -> npt.NDArray[np.int64]:
+        """Land group of each row: by ``unit_code`` when known, else the unit it lies in (or nearest)."""
+        group = pd.Series(np.nan, index=range(len(gdf)), dtype=float)
+        if "unit_code" in gdf.columns:
+            group[:] = gdf["unit_code"].astype(str).map(self._groups).to_numpy(dtype=float)
+        todo = group.isna().to_numpy()
+        if todo.any():
+            pts = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(settings.projected_crs).to_numpy()[todo], crs=settings.projected_crs)
+            hit = gpd.sjoin_nearest(pts, self._units, how="left")
+            hit = hit[~hit.index.duplicated()]
+            group[todo] = hit["index_right"].astype(str).map(self._groups).to_numpy(dtype=float)
+        return group.fillna(0).to_numpy(dtype=np.int64)
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Nearest destination within each origin's land group (``inf`` minutes where none)."""
+        go, gd = self.group_of(origins), self.group_of(destinations)
+        if len(go) == 0 or len(gd) == 0 or ((go == go[0]).all() and (gd == go[0]).all()):
+            return self._engine.nearest(origins, destinations)  # type: ignore[attr-defined]
+        out = pd.DataFrame(
+            {"dest": pd.Series([None] * len(origins), dtype=object), "minutes": np.inf, "distance_m": np.inf, "method": self.method}
+        )
+        for g in np.unique(go):
+            o, d = np.flatnonzero(go == g), np.flatnonzero(gd == g)
+            if d.size == 0:
+                continue
+            part = self._engine.nearest(origins.iloc[o], destinations.iloc[d])  # type: ignore[attr-defined]
+            for col in ("dest", "minutes", "distance_m", "method"):
+                if col in part.columns:
+                    out.loc[o, col] = part[col].to_numpy()
+        out.index = origins.index
+        return out
+
+    def od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool = True
+    ) -> pd.DataFrame:
+        """The wrapped engine's pairs within ``max_minutes``, less those across the sea."""
+        pairs = self._engine.od_long(origins, destinations, max_minutes, with_distance=with_distance)  # type: ignore[attr-defined]
+        go, gd = self.group_of(origins), self.group_of(destinations)
+        keep = go[pairs["i"].to_numpy(dtype=np.int64)] == gd[pairs["j"].to_numpy(dtype=np.int64)]
+        return pairs[keep].reset_index(drop=True)
+
+    def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
+        """The wrapped engine's service areas (drawn as they are: maps only)."""
+        return self._engine.service_areas(points, max_minutes)  # type: ignore[attr-defined]
