@@ -290,3 +290,24 @@ def test_the_sea_aware_engine_keeps_every_trip_on_land() -> None:
     assert (sea.demand["minutes"].to_numpy()[crossed] >= plain.demand["minutes"].to_numpy()[crossed] - 1e-9).all()
     # everyone else is unchanged
     np.testing.assert_allclose(sea.demand["minutes"].to_numpy()[~crossed], plain.demand["minutes"].to_numpy()[~crossed])
+
+
+def test_sea_aware_engine_places_rows_without_unit_codes_by_their_polygon() -> None:
+    from pointplan.network import CrowFliesEngine
+    from pointplan.provinces import SeaAwareEngine
+
+    units = gpd.GeoDataFrame(
+        {"population": [100, 200, 50]},
+        geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000), shapely.box(7000, 0, 8000, 1000)],
+        index=pd.Index(["a", "b", "c"], name="code"),
+        crs=32648,
+    )
+    eng = SeaAwareEngine(CrowFliesEngine("motorbike"), units)
+    # a point at sea next to the island belongs to the island's group (nearest unit)
+    sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy([500, 7500, 9000], [500, 500, 500]), crs=32648)
+    assert eng.group_of(sites).tolist() == [0, 1, 1]
+    places = gpd.GeoDataFrame({"unit_code": ["b", "c"]}, geometry=gpd.points_from_xy([1500, 7600], [500, 500]), crs=32648)
+    pairs = eng.od_long(places, sites, 600)
+    # b reaches site 0 only; c reaches sites 1 and 2 (its island), never site 0 across the sea
+    assert sorted(zip(pairs["i"], pairs["j"])) == [(0, 0), (1, 1), (1, 2)]
+    assert eng.method == "crow_flies_circuity" and eng.mode == "motorbike"

@@ -616,7 +616,8 @@ class SeaAwareEngine:
     def __init__(self, engine: object, units: gpd.GeoDataFrame) -> None:
         self._engine = engine
         self._groups = land_groups(units)
-        self._units = units[["geometry"]].to_crs(settings.projected_crs)
+        polys = units[["geometry"]].to_crs(settings.projected_crs)
+        self._units = gpd.GeoDataFrame({"land_unit": polys.index.astype(str)}, geometry=polys.geometry.to_numpy(), crs=polys.crs)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._engine, name)
@@ -641,7 +642,7 @@ class SeaAwareEngine:
             pts = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(settings.projected_crs).to_numpy()[todo], crs=settings.projected_crs)
             hit = gpd.sjoin_nearest(pts, self._units, how="left")
             hit = hit[~hit.index.duplicated()]
-            group[todo] = hit["index_right"].astype(str).map(self._groups).to_numpy(dtype=float)
+            group[todo] = hit["land_unit"].map(self._groups).to_numpy(dtype=float)
         return group.fillna(0).to_numpy(dtype=np.int64)
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
