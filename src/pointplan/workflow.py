@@ -25,6 +25,7 @@ building costs against the best unconstrained spot nearby. ``sites="grid"`` (CLI
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -302,12 +303,12 @@ def propose_points(
         )
 
     prop = solve(candidates)
-    prop.points = _name_proposals(prop.points, candidates)
+    prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates))
     prop.summary["sites_report"] = list(candidates.attrs.get("sites_report", []))
     if real_mode and compare_unconstrained and len(prop.points):
         spots = _unconstrained_candidates(assessment)
-        _compare_unconstrained(prop, solve(spots), candidates, spots, assessment)
-    prop.candidates = candidates  # the sites it chose from
+        prop = _compare_unconstrained(prop, solve(spots), candidates, spots, assessment)
+    prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
     if reassess and len(prop.points):
         new = prop.points.copy()
         new_pts = gpd.GeoDataFrame(
@@ -347,7 +348,9 @@ def propose_points(
             max_off_network_share=params.get("max_off_network_share", 0.2),
             name=f"{assessment.name} + {len(new_pts)} {objective}",
         )
-        prop.before_after = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+        prop = dataclasses.replace(
+            prop, before_after={"before": assessment, "after": after, "compare": assessment.compare(after)}
+        )
     return prop
 
 
@@ -388,12 +391,12 @@ def _unconstrained_candidates(assessment: Any) -> gpd.GeoDataFrame:
 
 def _compare_unconstrained(
     prop: Any, free: Any, candidates: gpd.GeoDataFrame, spots: gpd.GeoDataFrame, assessment: Any
-) -> None:
-    """Attach what the real buildings cost against the unconstrained (grid) solution."""
+) -> Any:
+    """Return ``prop`` with what the real buildings cost against the unconstrained (grid) solution."""
     from pointplan.locate.sites import constraint_cost
 
     if "site_kind" not in candidates.columns:
-        return
+        return prop
     kind = candidates["site_kind"]
     real_sites = candidates[kind.notna() & (kind.astype(str) != "")].rename(columns={"candidate_id": "site_id"})
     params = assessment.params
@@ -408,7 +411,7 @@ def _compare_unconstrained(
         cutoff_minutes=float(prop.summary["od_cutoff_minutes"]),
         spots=spots,
     )
-    prop.points = pts
+    prop = dataclasses.replace(prop, points=pts)
     prop.summary["tradeoff"] = totals
     cols = ["rank", "candidate_id", "gain_person_minutes_saved", "gain_people_covered", "nearest_site_id",
             "nearest_site_name", "nearest_site_kind", "nearest_site_m", "no_public_building_within_1km"]  # fmt: skip
@@ -416,6 +419,7 @@ def _compare_unconstrained(
     recs["lon"] = picks.geometry.x.round(6).to_numpy()
     recs["lat"] = picks.geometry.y.round(6).to_numpy()
     prop.summary["unconstrained_picks"] = strict_json(recs.to_dict("records"))
+    return prop
 
 
 def _sites_report(proposal: Any) -> pd.DataFrame:

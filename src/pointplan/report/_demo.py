@@ -34,7 +34,7 @@ def demo_inputs() -> dict[str, Any]:
 @functools.cache
 def demo_assessment() -> Any:
     """Return the tiny city's :class:`pointplan.Assessment` (cached: do not modify it)."""
-    from pointplan.access import assess
+    from pointplan.assessment import assess
 
     t = demo_inputs()
     return assess(t["points"], t["units"], t["demand"], engine=t["engine"], visits=t["visits"], modes=("walk",))

@@ -219,12 +219,21 @@ def propose_with_waiting(
             assessment, weights, k, candidates, officials, counters_proposed, propose_kwargs, staffing_kwargs or {}
         )
         rows.append({"round": r, **row})
-        score = row["time_to_service_minutes"]
-        score = score if score is not None and math.isfinite(score) else math.inf
+        score = _finite_or_inf(row["time_to_service_minutes"])
         if best is None or score < best[0] - 1e-9:
             best = (score, r, prop, plan)
         # The re-assessment keeps the demand points in order: carry the weights by position.
         weights = pd.Series(_reweight(_after(prop, assessment), plan).to_numpy(), index=assessment.demand.index)
+    return _kept(rows, best)
+
+
+def _finite_or_inf(minutes: float | None) -> float:
+    """Return the round's time to service, or infinity when it could not be measured."""
+    return minutes if minutes is not None and math.isfinite(minutes) else math.inf
+
+
+def _kept(rows: list[dict[str, Any]], best: tuple[float, int, Any, StaffingPlan] | None) -> WaitAwareProposal:
+    """Return the best round's proposal and plan, with the history of every round."""
     if best is None:  # pragma: no cover - rounds >= 1
         msg = "no round was run"
         raise InputError(msg)
