@@ -190,18 +190,8 @@ def points_needed(
     (2, 2.0, 'optimal')
     """
     from pointplan.locate import propose
-    from pointplan.locate.candidates import grid_candidates
 
-    cand = grid_candidates(demand, spacing_m=LSCP_GRID_M, min_population=0.0)
-    near = engine.nearest(demand, cand)
-    minutes = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=float)
-    straight, _ = cKDTree(_xy(cand)).query(_xy(demand))
-    lonely = ~((minutes <= max_minutes) | (straight <= max_distance_m))
-    if lonely.any():
-        extra = demand.loc[lonely, ["unit_code", "geometry"]].to_crs(cand.crs).reset_index(drop=True)
-        extra["candidate_id"] = [f"D{i}" for i in range(len(extra))]
-        extra["kind"] = "proposed"
-        cand = gpd.GeoDataFrame(pd.concat([cand, extra], ignore_index=True), crs=cand.crs)
+    cand = _lscp_candidates(demand, engine, max_minutes, max_distance_m)
     try:
         prop = propose(
             demand,
@@ -226,6 +216,23 @@ def points_needed(
         "lscp_candidates": len(cand),
         "lscp_target_share": 1.0,
     }
+
+
+def _lscp_candidates(demand: gpd.GeoDataFrame, engine: Any, max_minutes: float, max_distance_m: float) -> gpd.GeoDataFrame:
+    """A 2 km grid of sites, plus every demand place that no grid site covers (so all can be)."""
+    from pointplan.locate.candidates import grid_candidates
+
+    cand = grid_candidates(demand, spacing_m=LSCP_GRID_M, min_population=0.0)
+    near = engine.nearest(demand, cand)
+    minutes = pd.to_numeric(near["minutes"], errors="coerce").to_numpy(dtype=float)
+    straight, _ = cKDTree(_xy(cand)).query(_xy(demand))
+    lonely = ~((minutes <= max_minutes) | (straight <= max_distance_m))
+    if not lonely.any():
+        return cand
+    extra = demand.loc[lonely, ["unit_code", "geometry"]].to_crs(cand.crs).reset_index(drop=True)
+    extra["candidate_id"] = [f"D{i}" for i in range(len(extra))]
+    extra["kind"] = "proposed"
+    return gpd.GeoDataFrame(pd.concat([cand, extra], ignore_index=True), crs=cand.crs)
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
