@@ -41,8 +41,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("locate", "staffing", "uncertainty"),
     ("assessment",),
     ("network", "demand", "transit", "geocode"),
-    ("data", "points", "standins", "provinces"),
-    ("_version", "_errors", "settings", "_validate", "_text", "_address", "io"),
+    ("data", "points", "standins", "provinces", "io"),
+    ("_version", "_errors", "settings", "_validate", "_text", "_address"),
 )
 
 #: The old import paths, kept for users; the library never imports them.

@@ -511,7 +511,6 @@ def solve_pmedian(
     >>> r = solve_pmedian([100, 50, 80], minutes, 2)  # greenfield: start at 230 people x 45 min
     >>> r.objective, r.gains.tolist(), r.details["start_cost"], r.bound <= r.objective
     (1400.0, [5750.0, 3200.0], 10350.0, True)
-
     """
     t0 = time.perf_counter()
     check_method(method)
