@@ -16,11 +16,11 @@ from pointplan.data import data_file
 from pointplan.provinces import (
     PROVINCES,
     check_populations,
-    province_points,
     province_slug,
     resolve_province,
     unit_worldpop,
 )
+from pointplan.workflow.province import province_points
 
 ROOT = Path(__file__).resolve().parents[1]
 

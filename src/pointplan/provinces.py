@@ -27,10 +27,11 @@ Checking populations (:func:`check_populations`)
     ``population_source``: ``official``, ``official_corrected`` (Hanoi's 8 figures corrected
     from a second copy of the official source) or ``worldpop_estimate``.
 
-Stand-in points (:func:`province_points`)
-    Head-office coordinates are not published: one point per unit at its population centre
-    (:func:`pointplan.standins.compute_standins` without a road network), precision
-    ``unit_population_centre``, with the head-office address carried for geocoding.
+Islands (:func:`land_groups`, :class:`SeaAwareEngine`)
+    Units that no land links to the rest of their province; travel times never cross the sea.
+
+A province's stand-in points (one per unit at its population centre) are made by
+:func:`pointplan.workflow.province.province_points`.
 
 Examples
 --------
@@ -58,7 +59,6 @@ import shapely
 from pointplan import settings
 from pointplan._errors import InputError
 from pointplan._text import normalize_name
-from pointplan.standins import compute_standins
 
 __all__ = [
     "HANOI_CODE",
@@ -75,7 +75,6 @@ __all__ = [
     "mark_sea_trips",
     "sea_trips",
     "unlinked_units",
-    "province_points",
     "province_slug",
     "resolve_province",
     "unit_worldpop",
@@ -367,64 +366,6 @@ def check_populations(
     )
     out.attrs["rescale_factor"] = factor
     return out
-
-
-def province_points(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return one stand-in service point per unit, at the unit's population centre.
-
-    Parameters
-    ----------
-    units
-        A province's units (:func:`pointplan.load_units` with ``province=...``), indexed by
-        code, with ``full_name`` and ``hq_address``.
-    demand
-        Their demand points (:func:`pointplan.build_demand`): the centre is the populated
-        place that minimises the straight-line person-metres to the unit's own people.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        EPSG:4326, indexed by ``point_id`` (``DP`` + unit code), with the columns of
-        :data:`pointplan.points.POINT_COLUMNS`: kind ``unit_point``, ``location_precision``
-        ``unit_population_centre`` (``unit_representative_point`` for a unit without people),
-        ``address`` = the head-office address (for geocoding), counters unknown.
-
-    Examples
-    --------
-    >>> import shapely
-    >>> units = gpd.GeoDataFrame({"full_name": ["Xã A"], "hq_address": ["Thôn 1, xã A"]},
-    ...     geometry=[shapely.box(585000, 2325000, 587000, 2326000)],
-    ...     index=pd.Index(["99001"], name="code"), crs=32648)
-    >>> demand = gpd.GeoDataFrame({"unit_code": ["99001"] * 3, "population": [10.0, 50, 20]},
-    ...     geometry=gpd.points_from_xy([585100, 586000, 586900], [2325500] * 3), crs=32648)
-    >>> pts = province_points(units, demand)
-    >>> pts.loc["DP99001", ["location_precision", "address"]].tolist()
-    ['unit_population_centre', 'Thôn 1, xã A']
-    >>> round(pts.to_crs(32648).geometry.iloc[0].x)
-    586000
-    """
-    standins = compute_standins(units, network=None, demand=demand).to_crs(settings.geographic_crs)
-    codes = units.index.astype(str)
-    frame = pd.DataFrame(
-        {
-            "point_id": "DP" + codes,
-            "name": "Điểm Phục vụ hành chính công " + units["full_name"].astype(str).to_numpy(),
-            "kind": "unit_point",
-            "unit_code": codes,
-            "declared_unit_code": codes,
-            "address": units["hq_address"].astype(str).to_numpy(),
-            "counters": pd.array([pd.NA] * len(units), dtype="Int64"),
-            "location_precision": standins["location_precision"].to_numpy(),
-            "source": "units_2025_vn.gpkg hq_address (sapnhap.bando); head office not located",
-            "notes": np.where(
-                standins["location_precision"].to_numpy() == "unit_population_centre",
-                "stand-in at the unit's population centre",
-                "stand-in inside the unit (no population)",
-            ),
-        }
-    )
-    gdf = gpd.GeoDataFrame(frame, geometry=standins.geometry.to_numpy(), crs=settings.geographic_crs)
-    return gdf.set_index(pd.Index(gdf["point_id"].to_numpy()))
 
 
 #: Units whose polygons lie farther apart than this (m) are not linked by land.

@@ -184,6 +184,7 @@ def propose_points(
     counters_proposed: int | None = None,
     sites: CandidateSites = "real",
     compare_unconstrained: bool = True,
+    boundary: Any = None,
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -203,6 +204,9 @@ def propose_points(
         As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``).
     reassess, counters_proposed
         Assess the scenario with the proposed points (of so many counters; default the assessment's).
+    boundary
+        Outline outside which candidates are dropped (default Hanoi's; another province's
+        for its runs: :func:`pointplan.data.load_boundary`).
     compare_unconstrained
         With real sites: what each building costs against the nearest pick among a 1 km grid
         (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,
@@ -233,7 +237,8 @@ def propose_points(
     if candidates is None:
         candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
-               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind}  # fmt: skip
+               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
+               "boundary": boundary}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
     summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)

@@ -357,7 +357,7 @@ def _lscp_for(code: str, options: SweepOptions) -> dict[str, Any]:
     from pointplan.data import load_units
     from pointplan.demand import build_demand
     from pointplan.network import make_engine
-    from pointplan.provinces import province_points
+    from pointplan.workflow.province import province_points
 
     units = load_units(code)
     demand = build_demand(units)
