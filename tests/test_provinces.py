@@ -311,3 +311,58 @@ def test_sea_aware_engine_places_rows_without_unit_codes_by_their_polygon() -> N
     # b reaches site 0 only; c reaches sites 1 and 2 (its island), never site 0 across the sea
     assert sorted(zip(pairs["i"], pairs["j"])) == [(0, 0), (1, 1), (1, 2)]
     assert eng.method == "crow_flies_circuity" and eng.mode == "motorbike"
+
+
+# --- pointplan run --province ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_run_a_small_province(tmp_path: Path) -> None:
+    import json
+
+    from pointplan.data import load_boundary
+    from pointplan.workflow import run
+
+    out = tmp_path / "lai_chau"
+    paths = run(out, province="Lai Châu", uncertainty=False, add=2, formats="html")
+    assert {"units.csv", "summary.json", "map.html", "report.html"} <= set(paths)
+    units = pd.read_csv(out / "units.csv", dtype={"code": str}, encoding="utf-8-sig")
+    assert len(units) == 38 and units["code"].str.startswith("03").all()
+    assert units["population_source"].value_counts().to_dict() == {"official": 37, "worldpop_estimate": 1}
+    assert units.set_index("code").loc["03487", "population_source"] == "worldpop_estimate"  # Xã Lê Lợi
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["province_code"] == "12" and s["units"] == 38 and s["points"] == 38
+    assert s["branches_expected"] is None  # Hanoi's 12 branches are Hanoi's
+    assert s["population"] == pytest.approx(units["population"].sum())
+    assert "Hanoi's inner city" in s["fallback_note"]
+    assert s["travel_time_method"] == "crow_flies_circuity"
+    # the proposals lie inside Lai Châu
+    props = gpd.read_file(out / "proposals.geojson")
+    assert len(props) == 2
+    outline = load_boundary("12").to_crs(32648).buffer(10).iloc[0]
+    assert props.to_crs(32648).within(outline).all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "rest on a WorldPop estimate" in report
+
+
+def test_a_points_file_from_another_province_writes_nothing(tmp_path: Path) -> None:
+    from pointplan.workflow import run
+
+    pts = pointplan.load_points("units-only")
+    csv = tmp_path / "hanoi_points.csv"
+    pd.DataFrame({"name": pts["name"], "lon": pts.geometry.x, "lat": pts.geometry.y}).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning), pytest.raises(InputError, match=r"lies in Thành phố Hà Nội.*not in Tỉnh Lai Châu"):
+        run(out, province="12", points=csv, uncertainty=False, add=0)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_unknown_province_exit_2_suggests_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pointplan.cli import main
+
+    assert main(["run", "--province", "Thanh Hao", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean: 38 Tỉnh Thanh Hóa" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    assert main(["info", "--province", "lai-chau"]) == 0
+    assert "Tỉnh Lai Châu (code 12, slug lai-chau): 38 units" in capsys.readouterr().out
