@@ -139,3 +139,29 @@ def test_bad_options(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Unknown province"):
         sweep(tmp_path, "Atlantis", job=fake_job)
     assert CALLS == []
+
+
+@pytest.mark.slow
+def test_a_real_sweep_of_two_small_provinces(tmp_path: Path) -> None:
+    """The library's run for Lai Châu and Huế on a local cluster of 2 workers, with draws."""
+    import pointplan
+
+    r = sweep(tmp_path, "lai-chau,46", workers=2, processes=False, options=SweepOptions(draws=3, add=2))
+    assert r.failed == [], r.records
+    prov = pd.read_csv(tmp_path / "national_provinces.csv", dtype={"province_code": str}, encoding="utf-8-sig")
+    units = pd.read_csv(tmp_path / "national_units.csv", dtype={"code": str, "province_code": str}, encoding="utf-8-sig")
+    assert prov["province_code"].tolist() == ["12", "46"]
+    assert units.groupby("province_code").size().to_dict() == {"12": 38, "46": 40}
+    for row in prov.itertuples():
+        official = pointplan.load_units(row.province_code)
+        assert row.population == pytest.approx(official["population"].sum())
+        assert row.units_population_estimated == (official["population_source"] == "worldpop_estimate").sum()
+        per_unit = units[units["province_code"] == row.province_code]["population_beyond_standard"].sum()
+        assert row.population_beyond_standard == pytest.approx(per_unit, rel=1e-6, abs=1.0)
+        assert row.lscp_status == "optimal" and row.lscp_points_needed == row.lscp_bound
+        assert (row.lscp_points_needed == 0) == (row.population_beyond_standard < 1e-6)
+        assert row.mean_minutes_p5 <= row.mean_minutes_p95 and row.p90_minutes_p5 <= row.p90_minutes_p95
+    for code in ("12", "46"):
+        assert (tmp_path / "provinces" / code / "map.html").is_file()
+        assert (tmp_path / "provinces" / code / MARKER).is_file()
+    assert "Lai Ch\\u00e2u" in (tmp_path / "national_map.html").read_text(encoding="utf-8")

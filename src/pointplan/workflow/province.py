@@ -42,6 +42,7 @@ __all__ = [
     "load_province",
     "province_engine",
     "province_points",
+    "province_boundary",
     "province_proposal_options",
     "report_lines",
     "province_summary",
@@ -263,6 +264,24 @@ def province_summary(config: RunConfig, state: RunState) -> dict[str, Any]:
     return out
 
 
+def province_boundary(config: RunConfig) -> dict[str, Any]:
+    """``{"boundary": outline}`` of another province for the proposal solvers (``{}`` for Hà Nội).
+
+    Examples
+    --------
+    >>> from pointplan.workflow.config import RunConfig
+    >>> province_boundary(RunConfig("out", uncertainty=False))
+    {}
+    >>> len(province_boundary(RunConfig("out", province="12", uncertainty=False))["boundary"])
+    1
+    """
+    if not is_other_province(config):
+        return {}
+    from pointplan.data import load_boundary
+
+    return {"boundary": load_boundary(province_of(config).code)}
+
+
 def province_proposal_options(config: RunConfig, state: RunState) -> dict[str, Any]:
     """Where a run's proposals may go: Hanoi's named sites, or a grid inside another province.
 
@@ -280,9 +299,7 @@ def province_proposal_options(config: RunConfig, state: RunState) -> dict[str, A
     """
     if not is_other_province(config):
         return {"sites": config.sites}
-    from pointplan.data import load_boundary
-
-    options: dict[str, Any] = {"sites": "grid", "boundary": load_boundary(province_of(config).code)}
+    options: dict[str, Any] = {"sites": "grid", **province_boundary(config)}
     if config.candidates is None and state.assessment is not None:
         from pointplan.locate.candidates import grid_candidates
 

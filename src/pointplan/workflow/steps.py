@@ -273,6 +273,7 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
         return state
     from pointplan import settings
     from pointplan.uncertainty import proposal_robustness, run_uncertainty
+    from pointplan.workflow.province import province_boundary
 
     draws, seed = config.draws_or_default(), config.seed
     a = need(state.assessment, "assessment")
@@ -285,7 +286,7 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     if proposal is not None and len(proposal.points) and proposal.candidates is not None:
         rob = proposal_robustness(
             a, proposal, proposal.candidates, draws=min(settings.robustness_draws, draws), seed=seed,
-            objective=proposal.objective,
+            objective=proposal.objective, **province_boundary(config),
         )  # fmt: skip
         points = proposal.points.copy()
         for col in rob.columns:
