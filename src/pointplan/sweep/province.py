@@ -266,14 +266,15 @@ def run_province(code: str, folder: Path, options: SweepOptions) -> dict[str, An
     pointplan._errors.InputError: Unknown province '00'. ...
     """
     from pointplan.provinces import resolve_province
-    from pointplan.workflow import run
+    from pointplan.report.documents import raise_for_problems
+    from pointplan.workflow import RunConfig, RunState, check_outputs, run_phases
 
     province = resolve_province(code)
-    run(
+    config = RunConfig(
         folder,
         province=province.code,
         network="none",
-        mode=options.mode,
+        mode=options.mode,  # type: ignore[arg-type]
         add=options.add,
         max_minutes=options.max_minutes,
         max_distance_m=options.max_distance_m,
@@ -282,7 +283,13 @@ def run_province(code: str, folder: Path, options: SweepOptions) -> dict[str, An
         seed=options.seed,
         formats=list(options.formats),
     )
-    return province_figures(province.code, folder, options)
+    check_outputs(config)
+    state = RunState()
+    for _label, steps in run_phases(config):  # what pointplan.run does, keeping the state
+        for step in steps:
+            state = step(config, state)
+    raise_for_problems(list(state.problems), config.out)
+    return province_figures(province.code, folder, options, state=state)
 
 
 def _interval(summary: dict[str, Any], key: str) -> tuple[float | None, float | None]:
@@ -292,7 +299,7 @@ def _interval(summary: dict[str, Any], key: str) -> tuple[float | None, float | 
     return None, None
 
 
-def province_figures(code: str, folder: Path, options: SweepOptions) -> dict[str, Any]:
+def province_figures(code: str, folder: Path, options: SweepOptions, *, state: Any = None) -> dict[str, Any]:
     """A province's record from its run's ``summary.json`` and ``units.csv``, with the LSCP need.
 
     Parameters
@@ -303,6 +310,9 @@ def province_figures(code: str, folder: Path, options: SweepOptions) -> dict[str
         The folder its run wrote.
     options
         The sweep's options (the standard of the LSCP).
+    state
+        The run's :class:`pointplan.workflow.RunState` (its demand, points and engine are
+        reused for the LSCP; without it they are made again).
 
     Returns
     -------
@@ -348,28 +358,34 @@ def province_figures(code: str, folder: Path, options: SweepOptions) -> dict[str
         island = units["no_land_link"].astype(str).str.lower() == "true"
         record["units_no_land_link"] = int(island.sum())
         record["population_no_land_link"] = float(units.loc[island, "population"].sum())
-    record.update(_lscp_for(code, options))
+    record.update(_lscp_for(code, options, state))
     return record
 
 
-def _lscp_for(code: str, options: SweepOptions) -> dict[str, Any]:
-    """The exact LSCP need of a province at the sweep's standard (its stand-in points, the fallback)."""
-    from pointplan.data import load_units
-    from pointplan.demand import build_demand
-    from pointplan.network import make_engine
-    from pointplan.workflow.province import province_points
+def _lscp_for(code: str, options: SweepOptions, state: Any = None) -> dict[str, Any]:
+    """The exact LSCP need of a province at the sweep's standard (the run's points and engine)."""
+    from pointplan.data import load_boundary
 
-    units = load_units(code)
-    demand = build_demand(units)
-    points = province_points(units, demand)
-    outline = gpd.GeoDataFrame(geometry=[units.union_all()], crs=units.crs)
+    if state is None or state.demand is None or state.engine is None:
+        from pointplan.data import load_units
+        from pointplan.demand import build_demand
+        from pointplan.network import make_engine
+        from pointplan.provinces import SeaAwareEngine
+        from pointplan.workflow.province import province_points
+
+        units = load_units(code)
+        demand = build_demand(units)
+        points = province_points(units, demand)
+        engine = SeaAwareEngine(make_engine(None, mode=options.mode), units)
+    else:
+        demand, points, engine = state.demand, state.points, state.engine
     return points_needed(
         demand,
         points,
-        make_engine(None, mode=options.mode),
+        engine,
         max_minutes=options.max_minutes,
         max_distance_m=options.max_distance_m,
-        boundary=outline,
+        boundary=load_boundary(code),
         time_limit_s=options.lscp_time_limit_s,
     )
 
