@@ -66,7 +66,14 @@ def main() -> None:
         options = SweepOptions(draws=args.draws)
         t1, table1 = _sweep(args.provinces, 1, options)
         tn, tablen = _sweep(args.provinces, args.workers, options)
-        cols = ["province_code", "status", "population_beyond_standard", "mean_minutes", "p90_minutes", "lscp_points_needed"]
+        cols = [
+            "province_code",
+            "status",
+            "population_beyond_standard",
+            "mean_minutes",
+            "p90_minutes",
+            "lscp_points_needed",
+        ]
         same = table1[cols].equals(tablen[cols])
         print(f"speed-up with {args.workers} workers: {t1 / tn:.2f}×; same national table: {same}")
         figures.update(

@@ -64,7 +64,9 @@ def test_a_sweep_of_two_provinces_on_a_local_cluster(tmp_path: Path) -> None:
     assert prov["province_name"].tolist() == ["Tỉnh Lai Châu", "Thành phố Huế"]
     assert prov["status"].tolist() == ["ok", "ok"]
     assert prov["population_beyond_standard"].tolist() == [500.0, 500.0]
-    units = pd.read_csv(tmp_path / "national_units.csv", dtype={"code": str, "province_code": str}, encoding="utf-8-sig")
+    units = pd.read_csv(
+        tmp_path / "national_units.csv", dtype={"code": str, "province_code": str}, encoding="utf-8-sig"
+    )
     assert units["code"].tolist() == ["12001", "12002", "46001", "46002"]
     # people beyond the standard per unit: population × (1 − coverage share)
     assert units["population_beyond_standard"].tolist() == [500.0, 0.0, 500.0, 0.0]
@@ -149,7 +151,9 @@ def test_a_real_sweep_of_two_small_provinces(tmp_path: Path) -> None:
     r = sweep(tmp_path, "lai-chau,46", workers=2, processes=False, options=SweepOptions(draws=3, add=2))
     assert r.failed == [], r.records
     prov = pd.read_csv(tmp_path / "national_provinces.csv", dtype={"province_code": str}, encoding="utf-8-sig")
-    units = pd.read_csv(tmp_path / "national_units.csv", dtype={"code": str, "province_code": str}, encoding="utf-8-sig")
+    units = pd.read_csv(
+        tmp_path / "national_units.csv", dtype={"code": str, "province_code": str}, encoding="utf-8-sig"
+    )
     assert prov["province_code"].tolist() == ["12", "46"]
     assert units.groupby("province_code").size().to_dict() == {"12": 38, "46": 40}
     for row in prov.itertuples():

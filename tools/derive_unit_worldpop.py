@@ -50,7 +50,9 @@ def main() -> None:
     out = []
     for province, grp in units.groupby("province_code", sort=True):
         wp = unit_worldpop(grp)
-        out.append(pd.DataFrame({"code": wp.index, "province_code": province, "worldpop2020_1km": wp.round(1).to_numpy()}))
+        out.append(
+            pd.DataFrame({"code": wp.index, "province_code": province, "worldpop2020_1km": wp.round(1).to_numpy()})
+        )
     table = pd.concat(out, ignore_index=True).sort_values("code")
     table.to_csv(args.out, index=False, encoding="utf-8", lineterminator="\n")
     print(f"wrote {len(table)} units, {table['worldpop2020_1km'].sum():,.0f} people, to {args.out}")

@@ -52,13 +52,13 @@ from pointplan.provinces import HANOI_CODE, check_populations, province_slug, re
 __all__ = [
     "DATASETS",
     "Dataset",
+    "check_points_province",
     "data_dirs",
     "data_file",
     "data_status",
     "load_boundary",
     "load_known_sites",
     "load_old_to_new",
-    "check_points_province",
     "load_units",
     "old_unit_reference",
     "provinces_of",
@@ -180,7 +180,8 @@ DATASETS: dict[str, Dataset] = {
             "All 3,321 commune-level units of Vietnam's 34 provinces (2025), official map (bando/sapnhap)",
             "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
             required=False,
-            source="sapnhap.bando.com.vn raw unit files via github.com/thanglequoc/vietnamese-provinces-database (cd58063), joined on bando_id to the official codes; coverage-simplified 0.0005°",
+            source="sapnhap.bando.com.vn raw unit files via github.com/thanglequoc/vietnamese-provinces-database "
+            "(cd58063), joined on bando_id to the official codes; coverage-simplified 0.0005°",
             date="2025-07",
             attribution=_UNITS_ATTRIBUTION,
         ),
@@ -998,7 +999,7 @@ def load_units(province: str | int | None = None, *, validate: bool = True) -> g
 
 @lru_cache(maxsize=1)
 def _read_national(path: Path) -> gpd.GeoDataFrame:
-    """The national units file as read (about 0.5 s), kept for the next province."""
+    """Read the national units file (about 0.5 s), kept for the next province."""
     gdf = _read_vector(path)
     gdf["code"] = gdf["code"].astype(str).str.zfill(5)
     gdf["province_code"] = gdf["province_code"].astype(str).str.zfill(2)

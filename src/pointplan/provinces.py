@@ -67,17 +67,17 @@ __all__ = [
     "MIN_WORLDPOP_FOR_CHECK",
     "POPULATION_SOURCES",
     "PROVINCES",
-    "Province",
     "SEA_TRIP_NOTE",
+    "Province",
     "SeaAwareEngine",
     "check_populations",
     "land_groups",
     "mark_sea_trips",
-    "sea_trips",
-    "unlinked_units",
     "province_slug",
     "resolve_province",
+    "sea_trips",
     "unit_worldpop",
+    "unlinked_units",
 ]
 
 #: Code of Hà Nội, the default province (its own data: branches, roads, buses, sites).
@@ -252,11 +252,7 @@ def resolve_province(value: str | int | Province) -> Province:
     if key in _BY_KEY:
         return _BY_KEY[key]
     close = difflib.get_close_matches(key, [p.slug for p in PROVINCES], n=3, cutoff=0.5)
-    hint = (
-        "Did you mean: " + ", ".join(f"{_BY_KEY[c].code} {_BY_KEY[c].name}" for c in close) + "? "
-        if close
-        else ""
-    )
+    hint = "Did you mean: " + ", ".join(f"{_BY_KEY[c].code} {_BY_KEY[c].name}" for c in close) + "? " if close else ""
     msg = (
         f"Unknown province {value!r}. {hint}Name a province by its 2-digit code or its name, with "
         "or without diacritics (e.g. 38, 'Thanh Hoá', thanh-hoa); `pointplan info --province list` "
@@ -480,7 +476,9 @@ def sea_trips(demand: pd.DataFrame, points: pd.DataFrame, groups: pd.Series) -> 
 SEA_TRIP_NOTE = "no road link: the nearest point is across the sea; travel time not computed"
 
 
-def mark_sea_trips(units_table: pd.DataFrame, demand: pd.DataFrame, crossing: pd.Series, unlinked: pd.Series) -> pd.DataFrame:
+def mark_sea_trips(
+    units_table: pd.DataFrame, demand: pd.DataFrame, crossing: pd.Series, unlinked: pd.Series
+) -> pd.DataFrame:
     """Return the units table with islands noted and no travel time where trips cross the sea.
 
     Parameters
@@ -514,7 +512,9 @@ def mark_sea_trips(units_table: pd.DataFrame, demand: pd.DataFrame, crossing: pd
     out["no_land_link"] = codes.map(unlinked).fillna(False).astype(bool).to_numpy()
     out["population_sea_trip"] = codes.map(people).fillna(0.0).to_numpy()
     sea = out["population_sea_trip"] > 0
-    out["travel_note"] = np.where(sea, SEA_TRIP_NOTE, np.where(out["no_land_link"], "island: travel within the island only", ""))
+    out["travel_note"] = np.where(
+        sea, SEA_TRIP_NOTE, np.where(out["no_land_link"], "island: travel within the island only", "")
+    )
     minutes = [c for c in out.columns if "minutes" in c and pd.api.types.is_numeric_dtype(out[c])]
     out.loc[sea.to_numpy(), minutes] = np.nan
     return out
@@ -558,7 +558,9 @@ class SeaAwareEngine:
         self._engine = engine
         self._groups = land_groups(units)
         polys = units[["geometry"]].to_crs(settings.projected_crs)
-        self._units = gpd.GeoDataFrame({"land_unit": polys.index.astype(str)}, geometry=polys.geometry.to_numpy(), crs=polys.crs)
+        self._units = gpd.GeoDataFrame(
+            {"land_unit": polys.index.astype(str)}, geometry=polys.geometry.to_numpy(), crs=polys.crs
+        )
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._engine, name)
@@ -580,7 +582,9 @@ class SeaAwareEngine:
             group[:] = gdf["unit_code"].astype(str).map(self._groups).to_numpy(dtype=float)
         todo = group.isna().to_numpy()
         if todo.any():
-            pts = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(settings.projected_crs).to_numpy()[todo], crs=settings.projected_crs)
+            pts = gpd.GeoDataFrame(
+                geometry=gdf.geometry.to_crs(settings.projected_crs).to_numpy()[todo], crs=settings.projected_crs
+            )
             hit = gpd.sjoin_nearest(pts, self._units, how="left")
             hit = hit[~hit.index.duplicated()]
             group[todo] = hit["land_unit"].map(self._groups).to_numpy(dtype=float)
@@ -592,7 +596,12 @@ class SeaAwareEngine:
         if len(go) == 0 or len(gd) == 0 or ((go == go[0]).all() and (gd == go[0]).all()):
             return self._engine.nearest(origins, destinations)  # type: ignore[attr-defined]
         out = pd.DataFrame(
-            {"dest": pd.Series([None] * len(origins), dtype=object), "minutes": np.inf, "distance_m": np.inf, "method": self.method}
+            {
+                "dest": pd.Series([None] * len(origins), dtype=object),
+                "minutes": np.inf,
+                "distance_m": np.inf,
+                "method": self.method,
+            }
         )
         for g in np.unique(go):
             o, d = np.flatnonzero(go == g), np.flatnonzero(gd == g)
@@ -606,14 +615,19 @@ class SeaAwareEngine:
         return out
 
     def od_long(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool = True
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        max_minutes: float,
+        *,
+        with_distance: bool = True,
     ) -> pd.DataFrame:
-        """The wrapped engine's pairs within ``max_minutes``, less those across the sea."""
+        """Return the wrapped engine's pairs within ``max_minutes``, less those across the sea."""
         pairs = self._engine.od_long(origins, destinations, max_minutes, with_distance=with_distance)  # type: ignore[attr-defined]
         go, gd = self.group_of(origins), self.group_of(destinations)
         keep = go[pairs["i"].to_numpy(dtype=np.int64)] == gd[pairs["j"].to_numpy(dtype=np.int64)]
         return pairs[keep].reset_index(drop=True)
 
     def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
-        """The wrapped engine's service areas (drawn as they are: maps only)."""
+        """Return the wrapped engine's service areas (drawn as they are: maps only)."""
         return self._engine.service_areas(points, max_minutes)  # type: ignore[attr-defined]

@@ -28,13 +28,20 @@ def print_province(province: str) -> int:
     prov = resolve_province(province)
     units = load_units(prov.code)
     kinds = ", ".join(f"{k} {v}" for k, v in units["kind"].value_counts().items())
-    _print(f"{prov.name} (code {prov.code}, slug {prov.slug}): {len(units)} units ({kinds}), population {int(units['population'].sum()):,}")
+    _print(
+        f"{prov.name} (code {prov.code}, slug {prov.slug}): {len(units)} units ({kinds}), "
+        f"population {int(units['population'].sum()):,}"
+    )
     sources = units["population_source"].value_counts()
     _print("  population sources: " + ", ".join(f"{k} {v}" for k, v in sources.items()))
     if "population_flag" in units:
         flagged = units[units["population_flag"] != ""]
         for code, row in flagged.head(20).iterrows():
-            official = "none" if row["population_official"] != row["population_official"] else f"{row['population_official']:,.0f}"
+            official = (
+                "none"
+                if row["population_official"] != row["population_official"]
+                else f"{row['population_official']:,.0f}"
+            )
             _print(
                 f"    {code} {row['full_name']}: official {official}, WorldPop {row['worldpop2020_1km_zonal_sum']:,}"
                 f" ({row['population_flag']}) → {row['population']:,} (estimate)"

@@ -39,8 +39,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, help="workers of a local Dask cluster (default 1)")
     where.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)")
-    p.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, help=f"memory per local worker (default {DEFAULT_MEMORY_LIMIT})")
-    p.add_argument("--draws", type=int, default=defaults.draws, help=f"Monte Carlo draws per province (0: none; default {defaults.draws})")
+    p.add_argument(
+        "--memory-limit", default=DEFAULT_MEMORY_LIMIT, help=f"memory per local worker (default {DEFAULT_MEMORY_LIMIT})"
+    )
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=defaults.draws,
+        help=f"Monte Carlo draws per province (0: none; default {defaults.draws})",
+    )
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the draws")
     p.add_argument("--mode", choices=("walk", "bike", "motorbike", "car"), default=defaults.mode, help="travel mode")
     p.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="standard: minutes (default 30)")

@@ -200,13 +200,10 @@ def propose_points(
     candidates, user_candidates, sites
         Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
         public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
-    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind
-        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``).
+    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind, boundary
+        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``; ``boundary``: Hanoi's).
     reassess, counters_proposed
         Assess the scenario with the proposed points (of so many counters; default the assessment's).
-    boundary
-        Outline outside which candidates are dropped (default Hanoi's; another province's
-        for its runs: :func:`pointplan.data.load_boundary`).
     compare_unconstrained
         With real sites: what each building costs against the nearest pick among a 1 km grid
         (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,

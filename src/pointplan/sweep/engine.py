@@ -54,7 +54,7 @@ class SweepResult:
 
 
 def _client(workers: int | None, scheduler: str | None, memory_limit: str | None, processes: bool) -> tuple[Any, Any]:
-    """A Dask client (and the local cluster it owns, or None for an existing scheduler)."""
+    """Return a Dask client (and the local cluster it owns, or None for an existing scheduler)."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - the extra is installed in CI
@@ -160,7 +160,12 @@ def sweep(
     t0 = time.perf_counter()
     client, cluster = _client(workers, scheduler, memory_limit, processes)
     try:
-        futures = {client.submit(province_task, code, str(out), opts, job, pure=False, key=f"province-{code}-{time.time_ns()}"): code for code in codes}
+        futures = {
+            client.submit(
+                province_task, code, str(out), opts, job, pure=False, key=f"province-{code}-{time.time_ns()}"
+            ): code
+            for code in codes
+        }
         records = _gather(client, futures)
     finally:
         client.close()

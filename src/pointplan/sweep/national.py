@@ -118,7 +118,15 @@ def national_provinces(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(PROVINCE_COLUMNS))
     for col in PROVINCE_COLUMNS:
-        if col not in ("province_code", "province_name", "status", "error", "lscp_status", "travel_time_method", "resumed"):
+        if col not in (
+            "province_code",
+            "province_name",
+            "status",
+            "error",
+            "lscp_status",
+            "travel_time_method",
+            "resumed",
+        ):
             table[col] = pd.to_numeric(table[col], errors="coerce")
     return table.sort_values("province_code").reset_index(drop=True)
 
@@ -191,13 +199,17 @@ def _layer(gdf: gpd.GeoDataFrame, name: str, fields: list[str], aliases: list[st
 
 
 def _unit_shapes(units: pd.DataFrame, codes: Sequence[str], tolerance_deg: float) -> gpd.GeoDataFrame:
-    """The units of ``codes`` (simplified) with their national figures."""
+    """Return the units of ``codes`` (simplified) with their national figures."""
     frames = [load_units(code)[["geometry"]] for code in codes]
     shapes = gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs)
     shapes["geometry"] = shapes.geometry.simplify(tolerance_deg)
     u = units.set_index("code")
-    shapes = shapes.join(u[["province_name", "name", "population", "population_beyond_standard", "population_source"]], how="inner")
-    shapes["share"] = (shapes["population_beyond_standard"] / shapes["population"].where(shapes["population"] > 0)).fillna(0.0)
+    shapes = shapes.join(
+        u[["province_name", "name", "population", "population_beyond_standard", "population_source"]], how="inner"
+    )
+    shapes["share"] = (
+        shapes["population_beyond_standard"] / shapes["population"].where(shapes["population"] > 0)
+    ).fillna(0.0)
     shapes["colour"] = shapes["share"].map(_gap_colour)
     shapes["gap"] = shapes["population_beyond_standard"].round().astype("Int64").astype(str)
     shapes["share_pct"] = (100 * shapes["share"]).round(2).astype(str) + " %"

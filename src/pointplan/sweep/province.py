@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,7 @@ ProvinceJob = Callable[[str, Path, SweepOptions], dict[str, Any]]
 
 
 def _read_marker(folder: Path) -> dict[str, Any] | None:
-    """The record of a completed province, or None (no marker, or an unreadable one)."""
+    """Return the record of a completed province, or None (no marker, or an unreadable one)."""
     path = folder / MARKER
     if not path.is_file():
         return None
@@ -85,7 +85,9 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("status") == "ok" else None
 
 
-def province_task(code: str, out_dir: str | Path, options: SweepOptions, job: ProvinceJob | None = None) -> dict[str, Any]:
+def province_task(
+    code: str, out_dir: str | Path, options: SweepOptions, job: ProvinceJob | None = None
+) -> dict[str, Any]:
     """Run one province into ``out_dir/provinces/<code>/`` unless it is already complete.
 
     Parameters
@@ -151,7 +153,7 @@ def points_needed(
     boundary: Any,
     time_limit_s: float = 60.0,
 ) -> dict[str, Any]:
-    """The fewest points to add so everyone is within the standard: an exact LSCP (HiGHS).
+    """Return the fewest points to add so everyone is within the standard: an exact LSCP (HiGHS).
 
     Candidate sites: one per populated 2 km grid cell (population-weighted), plus every
     demand place no grid site covers, so that everyone can be covered. The count is exact
@@ -207,7 +209,12 @@ def points_needed(
             time_limit_s=time_limit_s,
         )
     except InfeasibleError as exc:
-        return {"lscp_points_needed": None, "lscp_bound": None, "lscp_status": f"infeasible: {exc}", "lscp_candidates": len(cand)}
+        return {
+            "lscp_points_needed": None,
+            "lscp_bound": None,
+            "lscp_status": f"infeasible: {exc}",
+            "lscp_candidates": len(cand),
+        }
     res = prop.result
     return {
         "lscp_points_needed": int(res.selected.size),
@@ -218,8 +225,10 @@ def points_needed(
     }
 
 
-def _lscp_candidates(demand: gpd.GeoDataFrame, engine: Any, max_minutes: float, max_distance_m: float) -> gpd.GeoDataFrame:
-    """A 2 km grid of sites, plus every demand place that no grid site covers (so all can be)."""
+def _lscp_candidates(
+    demand: gpd.GeoDataFrame, engine: Any, max_minutes: float, max_distance_m: float
+) -> gpd.GeoDataFrame:
+    """Return a 2 km grid of sites, plus every demand place no grid site covers (so all can be)."""
     from pointplan.locate.candidates import grid_candidates
 
     cand = grid_candidates(demand, spacing_m=LSCP_GRID_M, min_population=0.0)
@@ -242,7 +251,7 @@ def _xy(gdf: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
 
 
 def run_province(code: str, folder: Path, options: SweepOptions) -> dict[str, Any]:
-    """The default province job: the library's run for the province, then its figures.
+    """Run the default province job: the library's run for the province, then its figures.
 
     Parameters
     ----------
@@ -300,7 +309,7 @@ def _interval(summary: dict[str, Any], key: str) -> tuple[float | None, float | 
 
 
 def province_figures(code: str, folder: Path, options: SweepOptions, *, state: Any = None) -> dict[str, Any]:
-    """A province's record from its run's ``summary.json`` and ``units.csv``, with the LSCP need.
+    """Return a province's record from its run's ``summary.json`` and ``units.csv``, with the LSCP need.
 
     Parameters
     ----------
@@ -363,7 +372,7 @@ def province_figures(code: str, folder: Path, options: SweepOptions, *, state: A
 
 
 def _lscp_for(code: str, options: SweepOptions, state: Any = None) -> dict[str, Any]:
-    """The exact LSCP need of a province at the sweep's standard (the run's points and engine)."""
+    """Return the exact LSCP need of a province at the sweep's standard (the run's points and engine)."""
     from pointplan.data import load_boundary
 
     if state is None or state.demand is None or state.engine is None:
@@ -390,7 +399,7 @@ def _lscp_for(code: str, options: SweepOptions, state: Any = None) -> dict[str, 
     )
 
 
-def check_codes(provinces: str | list[str] | tuple[str, ...]) -> list[str]:
+def check_codes(provinces: str | Sequence[str]) -> list[str]:
     """Return the province codes a ``--provinces`` value names (``all``, or codes / names).
 
     Examples

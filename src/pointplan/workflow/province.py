@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from pointplan import settings
-
 from pointplan.provinces import HANOI_CODE, Province, resolve_province
 
 if TYPE_CHECKING:
@@ -40,13 +39,13 @@ __all__ = [
     "FALLBACK_NOTE",
     "is_other_province",
     "load_province",
+    "province_boundary",
     "province_engine",
     "province_points",
-    "province_boundary",
     "province_proposal_options",
-    "report_lines",
     "province_summary",
     "province_units_table",
+    "report_lines",
 ]
 
 #: Spacing (m) of the grid of candidate sites of a province's proposals.
@@ -125,7 +124,7 @@ def province_points(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd.Ge
 
 
 def province_of(config: RunConfig) -> Province:
-    """The province of a run (Hà Nội when none is given).
+    """Return the province of a run (Hà Nội when none is given).
 
     Examples
     --------
@@ -137,19 +136,21 @@ def province_of(config: RunConfig) -> Province:
 
 
 def is_other_province(config: RunConfig) -> bool:
-    """True when the run is for a province other than Hà Nội.
+    """Return True when the run is for a province other than Hà Nội.
 
     Examples
     --------
     >>> from pointplan.workflow.config import RunConfig
-    >>> is_other_province(RunConfig("out", uncertainty=False)), is_other_province(RunConfig("out", province="12", uncertainty=False))
-    (False, True)
+    >>> is_other_province(RunConfig("out", uncertainty=False))
+    False
+    >>> is_other_province(RunConfig("out", province="12", uncertainty=False))
+    True
     """
     return not province_of(config).is_hanoi
 
 
 def load_province(config: RunConfig, state: RunState) -> RunState:
-    """The load step of a province other than Hà Nội: units, demand and points.
+    """Load a province other than Hà Nội: units, demand and points.
 
     Examples
     --------
@@ -170,7 +171,8 @@ def load_province(config: RunConfig, state: RunState) -> RunState:
     if codes is not None:
         unknown = [c for c in codes if c not in units.index]
         if unknown:
-            msg = f"Unknown unit code(s) {unknown} in --units for {prov.name}; see `pointplan info --province {prov.code}`."
+            msg = f"Unknown unit code(s) {unknown} in --units for {prov.name};"
+            msg += f" see `pointplan info --province {prov.code}`."
             raise InputError(msg)
         units = units.loc[list(dict.fromkeys(codes))]
     demand = None
@@ -185,7 +187,7 @@ def load_province(config: RunConfig, state: RunState) -> RunState:
 
 
 def province_engine(config: RunConfig, units: gpd.GeoDataFrame) -> Any:
-    """The engine of a province: the fallback (or the user's network), never across the sea.
+    """Return the engine of a province: the fallback (or the user's network), never across the sea.
 
     Examples
     --------
@@ -228,7 +230,7 @@ def province_units_table(table: pd.DataFrame, state: RunState) -> pd.DataFrame:
 
 
 def province_summary(config: RunConfig, state: RunState) -> dict[str, Any]:
-    """What ``summary.json`` adds for a province: sources of the populations, islands, the fallback's reach.
+    """Return what ``summary.json`` adds for a province: population sources, islands, the fallback's reach.
 
     Examples
     --------
