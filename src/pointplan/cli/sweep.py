@@ -52,7 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("walk", "bike", "motorbike", "car"), default=defaults.mode, help="travel mode")
     p.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="standard: minutes (default 30)")
     p.add_argument("--max-km", type=float, default=defaults.max_distance_m / 1000, help="standard: km (default 5)")
-    p.add_argument("--add", type=int, default=defaults.add, help="points each province's run proposes (default 10)")
+    p.add_argument(
+        "--add",
+        type=int,
+        default=defaults.add,
+        help="points each province's run proposes (default 0: the table needs only the LSCP count)",
+    )
     p.set_defaults(func=cmd_sweep)
 
 

@@ -145,12 +145,9 @@ def sweep(
 
     Examples
     --------
-    >>> import tempfile
-    >>> def job(code, folder, options):
-    ...     return {"population": 1}
-    >>> r = sweep(Path(tempfile.mkdtemp()), "12", job=job, processes=False)  # doctest: +SKIP
-    >>> r.provinces["status"].tolist()  # doctest: +SKIP
-    ['ok']
+    >>> r = sweep("vn", "12,thanh-hoa", workers=2)  # doctest: +SKIP
+    >>> r.provinces["status"].tolist(), r.failed  # doctest: +SKIP
+    (['ok', 'ok'], [])
     """
     out = Path(out_dir).expanduser()
     _check(workers, scheduler, out)

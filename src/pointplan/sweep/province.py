@@ -63,7 +63,7 @@ class SweepOptions:
     seed: int = 2025
     max_minutes: float = 30.0
     max_distance_m: float = 5000.0
-    add: int = 10
+    add: int = 0
     mode: str = "motorbike"
     formats: tuple[str, ...] = ("html",)
     lscp_time_limit_s: float = 60.0
