@@ -17,7 +17,7 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 #: Data sub-folders that ship (the README beside them ships too).
-SHIPPED = ("hanoi", "population", "osm", "poi", "transit")
+SHIPPED = ("hanoi", "vietnam", "population", "osm", "poi", "transit")
 
 
 class BuildPyWithData(build_py):

@@ -45,12 +45,14 @@ from pointplan._errors import (
     GeometryError,
     InputError,
 )
-from pointplan._text import name_key, normalize_name
+from pointplan._text import name_key, normalize_name, strip_unit_prefix
 from pointplan._validate import check_nonnegative, projected_crs
+from pointplan.provinces import HANOI_CODE, check_populations, province_slug, resolve_province, unit_worldpop
 
 __all__ = [
     "DATASETS",
     "Dataset",
+    "check_points_province",
     "data_dirs",
     "data_file",
     "data_status",
@@ -59,6 +61,7 @@ __all__ = [
     "load_old_to_new",
     "load_units",
     "old_unit_reference",
+    "provinces_of",
     "representative_points",
     "validate_units",
 ]
@@ -168,6 +171,19 @@ DATASETS: dict[str, Dataset] = {
             source="public news and government pages (links in the file)",
             date="2025",
             attribution="sources linked in the file",
+        ),
+        Dataset(
+            "units_vn",
+            "vietnam/units_2025_vn.gpkg",
+            16564224,
+            "88e944b5be52989755db514e510b6f11529e4576146409f25551af9ff9597584",
+            "All 3,321 commune-level units of Vietnam's 34 provinces (2025), official map (bando/sapnhap)",
+            "MIT (thanglequoc/vietnamese-provinces-database), data © bando/sapnhap",
+            required=False,
+            source="sapnhap.bando.com.vn raw unit files via github.com/thanglequoc/vietnamese-provinces-database "
+            "(cd58063), joined on bando_id to the official codes; coverage-simplified 0.0005°",
+            date="2025-07",
+            attribution=_UNITS_ATTRIBUTION,
         ),
         Dataset(
             "worldpop_hanoi",
@@ -672,6 +688,11 @@ def _load_units_cached(path: Path, validate: bool) -> gpd.GeoDataFrame:
         "geometry",
     ]
     gdf = gdf[[c for c in keep if c in gdf.columns]]
+    corrected = gdf["population_corrected"].astype(bool) if "population_corrected" in gdf.columns else None
+    source = pd.Series("official", index=gdf.index, dtype=object)
+    if corrected is not None:
+        source[corrected] = "official_corrected"
+    gdf.insert(gdf.columns.get_loc("population") + 1, "population_source", source)
     if validate:
         _validate_units(gdf, path)
     return gdf
@@ -814,6 +835,18 @@ def validate_units(
     ...
     pointplan._errors.GeometryError: units overlap: 00001/00002 (0.500 km²). ...
     """
+    _check_units_frame(units, what)
+    codes = _checked_codes(units, what)
+    _check_unit_geometries(units, codes, what)
+    if population_col is not None and population_col in units.columns:
+        check_nonnegative(units.set_axis(codes), population_col, what)
+    if topology:
+        _check_topology(units, codes, what, tolerance_m2)
+    return units
+
+
+def _check_units_frame(units: object, what: str) -> None:
+    """Raise unless ``units`` is a non-empty GeoDataFrame with a CRS."""
     if not isinstance(units, gpd.GeoDataFrame):
         msg = (
             f"{what} must be a geopandas GeoDataFrame of unit polygons, got "
@@ -830,6 +863,10 @@ def validate_units(
             "units.set_crs('EPSG:4326') for longitude/latitude or 'EPSG:32648' for UTM 48N."
         )
         raise CRSError(msg)
+
+
+def _checked_codes(units: gpd.GeoDataFrame, what: str) -> pd.Index:
+    """Return the unit codes; raise for blank or duplicated ones."""
     codes = _unit_codes(units)
     blank = codes.isna() | (codes.str.strip() == "") | codes.isin(["nan", "None", "<NA>"])
     if blank.any():
@@ -842,6 +879,11 @@ def validate_units(
         dup = sorted(set(codes[codes.duplicated()]))[:8]
         msg = f"{what}: unit codes must be unique; duplicated {dup}. Give each unit its own code."
         raise InputError(msg)
+    return codes
+
+
+def _check_unit_geometries(units: gpd.GeoDataFrame, codes: pd.Index, what: str) -> None:
+    """Raise for missing, empty, non-polygonal, non-finite or invalid unit geometries."""
     geom = np.asarray(units.geometry.values, dtype=object)
     empty = shapely.is_missing(geom) | shapely.is_empty(geom)
     if empty.any():
@@ -870,50 +912,64 @@ def validate_units(
             "QGIS (Vector > Geometry Tools > Fix geometries), then check the result."
         )
         raise GeometryError(msg)
-    if population_col is not None and population_col in units.columns:
-        check_nonnegative(units.set_axis(codes), population_col, what)
-    if topology:
-        proj = np.asarray(units.geometry.to_crs(projected_crs()).values, dtype=object)
-        overlaps = _overlap_pairs(proj, codes, tolerance_m2)
-        if overlaps:
-            msg = (
-                f"{what} overlap: {', '.join(overlaps[:10])}"
-                + (f" and {len(overlaps) - 10} more pairs" if len(overlaps) > 10 else "")
-                + ". Each place must belong to one unit: clip one unit by the other (e.g. "
-                "QGIS Difference) or snap the shared borders (QGIS Snap geometries to layer)."
-            )
-            raise GeometryError(msg)
-        gaps = _gaps(proj, codes, tolerance_m2)
-        if gaps:
-            msg = (
-                f"{what} leave {len(gaps)} gap(s): {'; '.join(gaps[:10])}. Every place must "
-                "belong to a unit: extend the neighbouring units over the gap (QGIS "
-                "Topology checker / Snap geometries to layer)."
-            )
-            raise GeometryError(msg)
-    return units
 
 
-def load_units(*, validate: bool = True) -> gpd.GeoDataFrame:
-    """Load Hanoi's 126 commune-level units (since 1 July 2025).
+def _check_topology(units: gpd.GeoDataFrame, codes: pd.Index, what: str, tolerance_m2: float) -> None:
+    """Raise when units overlap or leave enclosed gaps larger than ``tolerance_m2``."""
+    proj = np.asarray(units.geometry.to_crs(projected_crs()).values, dtype=object)
+    overlaps = _overlap_pairs(proj, codes, tolerance_m2)
+    if overlaps:
+        msg = (
+            f"{what} overlap: {', '.join(overlaps[:10])}"
+            + (f" and {len(overlaps) - 10} more pairs" if len(overlaps) > 10 else "")
+            + ". Each place must belong to one unit: clip one unit by the other (e.g. "
+            "QGIS Difference) or snap the shared borders (QGIS Snap geometries to layer)."
+        )
+        raise GeometryError(msg)
+    gaps = _gaps(proj, codes, tolerance_m2)
+    if gaps:
+        msg = (
+            f"{what} leave {len(gaps)} gap(s): {'; '.join(gaps[:10])}. Every place must "
+            "belong to a unit: extend the neighbouring units over the gap (QGIS "
+            "Topology checker / Snap geometries to layer)."
+        )
+        raise GeometryError(msg)
+
+
+def load_units(province: str | int | None = None, *, validate: bool = True) -> gpd.GeoDataFrame:
+    """Load a province's commune-level units (since 1 July 2025); Hanoi's 126 by default.
 
     Parameters
     ----------
+    province
+        ``None`` or Hà Nội (``"01"``, ``"Hà Nội"``, ``ha-noi``): Hanoi's own units file, with
+        its 8 corrected populations. Any other of the 34 provinces, by code or name with or
+        without diacritics (``38``, ``"Thanh Hoá"``, ``thanh-hoa``; see
+        :func:`pointplan.provinces.resolve_province`): its units from the national file, in
+        the same schema.
     validate
-        Check the official figures on load: 126 units, 51 phường + 75 xã, population
-        8,807,523, valid geometry, no overlaps.
+        Check the units on load. Hanoi: 126 units, 51 phường + 75 xã, population 8,807,523,
+        valid geometry, no overlaps or gaps. Other provinces: the province's unit count and
+        valid polygons.
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326, indexed by ``code`` (5-digit string, leading zeros kept), with columns
-        ``name``, ``full_name``, ``name_en``, ``kind`` (``phuong``/``xa``), ``area_km2``,
-        ``population`` (official 2025 figure), ``hq_address``, ``merged_from`` and the
-        polygon geometry. Names are normalised with :func:`pointplan.normalize_name`.
-        A fresh copy is returned each call, so callers may modify it.
+        ``name``, ``full_name``, ``name_en``, ``kind`` (``phuong``/``xa``/``dac_khu``),
+        ``area_km2``, ``population``, ``population_source`` (``official``,
+        ``official_corrected`` or ``worldpop_estimate``: see
+        :func:`pointplan.provinces.check_populations`), ``hq_address``, ``merged_from`` and
+        the polygon geometry. Hanoi keeps ``population_corrected``; other provinces add
+        ``population_official`` (the scraped figure), ``population_flag``,
+        ``worldpop2020_1km_zonal_sum``, ``province_code`` and ``province_name``.
+        ``attrs`` holds ``province_code`` and ``province_name``. Names are normalised with
+        :func:`pointplan.normalize_name`. A fresh copy is returned each call.
 
     Raises
     ------
+    InputError
+        An unknown province (the message suggests the closest names).
     DataNotFoundError, DataIntegrityError
         The file is missing, altered, or does not match the official figures.
 
@@ -924,25 +980,126 @@ def load_units(*, validate: bool = True) -> gpd.GeoDataFrame:
     (126, 8807523)
     >>> units.loc["00070", "full_name"]
     'Phường Hoàn Kiếm'
+    >>> units["population_source"].value_counts().to_dict()
+    {'official': 118, 'official_corrected': 8}
+    >>> bn = load_units("Bắc Ninh")
+    >>> hiep_hoa = bn.loc["07840"]  # 43 people officially, about 70,000 by WorldPop
+    >>> len(bn), int(hiep_hoa["population_official"]), hiep_hoa["population_source"]
+    (99, 43, 'worldpop_estimate')
     """
-    path = data_file("units")
-    return _load_units_cached(path, validate).copy()
+    prov = resolve_province(HANOI_CODE if province is None else province)
+    if prov.is_hanoi:
+        gdf = _load_units_cached(data_file("units"), validate).copy()
+        gdf.attrs.update(province_code=prov.code, province_name=prov.name)
+        return gdf
+    gdf = _load_province_cached(data_file("units_vn"), prov.code, validate).copy()
+    gdf.attrs.update(province_code=prov.code, province_name=prov.name)
+    return gdf
 
 
-def load_boundary() -> gpd.GeoDataFrame:
-    """Load the Hanoi city outline (one polygon, EPSG:4326).
+@lru_cache(maxsize=1)
+def _read_national(path: Path) -> gpd.GeoDataFrame:
+    """Read the national units file (about 0.5 s), kept for the next province."""
+    gdf = _read_vector(path)
+    gdf["code"] = gdf["code"].astype(str).str.zfill(5)
+    gdf["province_code"] = gdf["province_code"].astype(str).str.zfill(2)
+    return gdf
+
+
+def _short_unit_name(full_name: str) -> str:
+    """``Xã X``/``Phường X``/``Đặc khu X`` → ``X``."""
+    if full_name.startswith("Đặc khu "):
+        return full_name[len("Đặc khu ") :]
+    return strip_unit_prefix(full_name)
+
+
+@lru_cache(maxsize=4)
+def _load_province_cached(path: Path, code: str, validate: bool) -> gpd.GeoDataFrame:
+    raw = _read_national(path)
+    gdf = raw[raw["province_code"] == code].copy()
+    full = gdf["name"].fillna("").map(normalize_name)
+    gdf["full_name"] = full
+    gdf["name"] = full.map(_short_unit_name)
+    gdf["name_en"] = gdf["name"].map(lambda n: province_slug(n).replace("-", " ").title())
+    gdf["province_name"] = gdf["province_name"].fillna("").map(normalize_name)
+    for col in ("hq_address", "merged_from"):
+        gdf[col] = gdf[col].fillna("").map(normalize_name)
+    gdf["area_km2"] = gdf["area_km2"].astype(float)
+    gdf = gdf.to_crs(settings.geographic_crs).set_index("code").sort_index()
+    gdf.index.name = "code"
+    checked = check_populations(gdf["population"], unit_worldpop(gdf.index))
+    gdf["population"] = checked["population"]
+    gdf["population_official"] = checked["population_official"]
+    gdf["population_source"] = checked["population_source"]
+    gdf["population_flag"] = checked["population_flag"]
+    gdf["worldpop2020_1km_zonal_sum"] = checked["worldpop2020_1km"].round().astype("int64")
+    keep = [
+        "name",
+        "full_name",
+        "name_en",
+        "kind",
+        "area_km2",
+        "population",
+        "population_source",
+        "population_official",
+        "population_flag",
+        "worldpop2020_1km_zonal_sum",
+        "hq_address",
+        "merged_from",
+        "bando_id",
+        "province_code",
+        "province_name",
+        "geometry",
+    ]
+    gdf = gpd.GeoDataFrame(gdf[keep], geometry="geometry", crs=settings.geographic_crs)
+    gdf.attrs["population_rescale_factor"] = checked.attrs["rescale_factor"]
+    if validate:
+        _validate_province(gdf, code, path)
+    return gdf
+
+
+def _validate_province(gdf: gpd.GeoDataFrame, code: str, path: Path) -> None:
+    """Raise a DataIntegrityError when a province's units do not match the registry."""
+    expected = resolve_province(code).units
+    if len(gdf) != expected:
+        msg = (
+            f"The national units file {path} holds {len(gdf)} units for province {code} instead "
+            f"of {expected}. Restore the original file (see data/README.md)."
+        )
+        raise DataIntegrityError(msg)
+    try:
+        validate_units(gdf, what=f"units of province {code}", topology=False)
+    except InputError as exc:
+        msg = f"The national units file {path} is damaged: {exc} Restore the original file (see data/README.md)."
+        raise DataIntegrityError(msg) from exc
+
+
+def load_boundary(province: str | int | None = None) -> gpd.GeoDataFrame:
+    """Load a province's outline (one polygon, EPSG:4326); Hanoi's by default.
+
+    Parameters
+    ----------
+    province
+        ``None`` or Hà Nội: the city outline file. Another province (code or name): the
+        union of its units.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A one-row frame with the city outline.
+        A one-row frame with the outline.
 
     Examples
     --------
     >>> city = load_boundary()
     >>> len(city), city.crs.to_string()
     (1, 'EPSG:4326')
+    >>> round(float(load_boundary("Lai Châu").to_crs(32648).area.iloc[0]) / 1e6, -2)
+    9100.0
     """
+    prov = resolve_province(HANOI_CODE if province is None else province)
+    if not prov.is_hanoi:
+        units = load_units(prov.code, validate=False)
+        return gpd.GeoDataFrame(geometry=[shapely.union_all(np.asarray(units.geometry.values))], crs=units.crs)
     gdf = _read_vector(data_file("boundary"))
     return gdf.to_crs(settings.geographic_crs)[["geometry"]]
 
@@ -1061,3 +1218,75 @@ def representative_points(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
     proj = units.geometry.to_crs(projected_crs())
     pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), index=units.index, crs=proj.crs)
     return pts.to_crs(units.crs)
+
+
+def provinces_of(points: gpd.GeoDataFrame) -> pd.Series:
+    """Return the province (2-digit code) each point lies in, from the national units.
+
+    Parameters
+    ----------
+    points
+        Points with a CRS.
+
+    Returns
+    -------
+    pandas.Series
+        Province codes with the points' index; missing (None) outside every unit (at sea,
+        abroad).
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8522, 105.7769, 0.0], [21.0287, 19.8067, 0.0]),
+    ...                        crs="EPSG:4326")
+    >>> provinces_of(pts).tolist()
+    ['01', '38', None]
+    """
+    national = _read_national(data_file("units_vn"))
+    geoms = np.asarray(points.geometry.to_crs(national.crs).values, dtype=object)
+    tree = shapely.STRtree(np.asarray(national.geometry.values, dtype=object))
+    which_point, which_unit = tree.query(geoms, predicate="within")
+    out = pd.Series([None] * len(points), index=points.index, dtype=object)
+    first = pd.Series(which_unit).groupby(which_point).first()
+    out.iloc[first.index.to_numpy()] = national["province_code"].to_numpy()[first.to_numpy()]
+    return out
+
+
+def check_points_province(points: gpd.GeoDataFrame, province: str | int) -> None:
+    """Raise an InputError when a points file belongs to another province (or to none).
+
+    Parameters
+    ----------
+    points
+        The user's points, with a CRS.
+    province
+        The province being planned (code or name).
+
+    Raises
+    ------
+    InputError
+        No point lies in the province, or most of them lie in another one; the message
+        names where they are and how to fix the command.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8522], [21.0287]), crs="EPSG:4326")
+    >>> check_points_province(pts, "01")
+    >>> check_points_province(pts, "Thanh Hoá")
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: The points file lies in Thành phố Hà Nội (1 of 1 points), not in Tỉnh Thanh Hóa. ...
+    """
+    prov = resolve_province(province)
+    where = provinces_of(points)
+    inside = int((where == prov.code).sum())
+    counts = where.dropna().value_counts()
+    if inside == 0 or (len(counts) and counts.index[0] != prov.code and counts.iloc[0] > len(points) / 2):
+        if len(counts):
+            top = resolve_province(str(counts.index[0]))
+            found = f"lies in {top.name} ({int(counts.iloc[0])} of {len(points)} points)"
+            fix = f"run with --province {top.code} ({top.slug}), or give the points of {prov.name}."
+        else:
+            found = "lies in no province of Vietnam (check the coordinates: lon/lat swapped? the CRS?)"
+            fix = "fix the coordinates of the file."
+        msg = f"The points file {found}, not in {prov.name}. {'Nothing was written: ' + fix}"
+        raise InputError(msg)

@@ -32,6 +32,7 @@ from pointplan.cli.codes import (
 from pointplan.cli.geocode import add_geocode_subcommand, cmd_geocode
 from pointplan.cli.info import cmd_info
 from pointplan.cli.staff import add_staff_subcommand
+from pointplan.cli.sweep import add_parser as add_sweep_subcommand
 
 __all__ = [
     "EXIT_DATA",
@@ -75,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_info = sub.add_parser("info", help="what data was found, where, and what is missing")
     p_info.add_argument("--scenario", default="hanoi-2025", help="scenario to describe")
     p_info.add_argument("--points", help="also count how your points file's points were located")
+    p_info.add_argument("--province", help="a province's units and populations (code or name; 'list': all 34)")
     p_info.set_defaults(func=cmd_info)
     add_geocode_subcommand(sub)
     add_subcommands(sub)
     add_staff_subcommand(sub)
+    add_sweep_subcommand(sub)
     return parser
 
 

@@ -64,6 +64,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         workers=args.workers,
         scheduler=args.scheduler,
         formats=args.formats,
+        province=getattr(args, "province", None),
     )
 
 
@@ -206,6 +207,11 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
     )
     p.add_argument("--units", help="comma-separated unit codes to study (default: all 126)")
+    p.add_argument(
+        "--province",
+        default=None,
+        help="any of the 34 provinces by code or name (38, 'Thanh Hoá', thanh-hoa; default Hà Nội)",
+    )
     p.add_argument(
         "--max-off-network",
         type=float,

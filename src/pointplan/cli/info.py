@@ -11,6 +11,10 @@ from pointplan.cli.codes import EXIT_DATA, EXIT_OK
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the data folders, each dataset's status and the located/missing sites."""
+    if getattr(args, "province", None):
+        from pointplan.cli.provinces import print_province
+
+        return print_province(args.province)
     from pointplan.data import data_dirs, data_status
     from pointplan.points import SCENARIOS, branch_report, load_points
 

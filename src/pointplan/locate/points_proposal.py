@@ -184,6 +184,7 @@ def propose_points(
     counters_proposed: int | None = None,
     sites: CandidateSites = "real",
     compare_unconstrained: bool = True,
+    boundary: Any = None,
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -199,8 +200,8 @@ def propose_points(
     candidates, user_candidates, sites
         Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
         public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
-    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind
-        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``).
+    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind, boundary
+        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``; ``boundary``: Hanoi's).
     reassess, counters_proposed
         Assess the scenario with the proposed points (of so many counters; default the assessment's).
     compare_unconstrained
@@ -233,7 +234,8 @@ def propose_points(
     if candidates is None:
         candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
-               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind}  # fmt: skip
+               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
+               "boundary": boundary}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
     summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)

@@ -126,6 +126,10 @@ class RunConfig:
         :data:`pointplan.settings.uncertainty_draws` draws), optionally on Dask.
     formats
         Documents to write (:data:`pointplan.report.REPORT_FORMATS`; default html and xlsx).
+    province
+        The province to plan: ``None`` (Hà Nội, with everything that is Hanoi's own) or any of
+        the 34 by code or name (``38``, ``"Thanh Hoá"``, ``thanh-hoa``; see
+        :mod:`pointplan.workflow.province`).
 
     Examples
     --------
@@ -165,6 +169,7 @@ class RunConfig:
     workers: int | None = None
     scheduler: str | None = None
     formats: str | Sequence[str] | None = None
+    province: str | int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -198,6 +203,12 @@ class RunConfig:
         _choice(self.sites, "sites", CANDIDATE_SITES)
         _choice(self.objective, "objective", OBJECTIVES)
         _choice(self.method, "method", METHODS)
+        if self.province is not None:
+            from pointplan.provinces import resolve_province
+
+            if not resolve_province(self.province).is_hanoi and self.scenario != "hanoi-2025":
+                msg = f"--scenario {self.scenario} is one of Hanoi's; other provinces use --points or their stand-ins."
+                raise InputError(msg)
         if self.study_units is not None and not self.study_codes:
             msg = "--units is empty: give at least one unit code."
             raise InputError(msg)

@@ -68,6 +68,7 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     """
     from pointplan.io import staged_folder
     from pointplan.report.documents import FORMAT_FILES, document_stage, publish_documents, write_documents
+    from pointplan.workflow.province import report_lines
 
     a = need(state.assessment, "assessment")
     out, formats = config.out, config.format_list()
@@ -75,7 +76,7 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
         with staged_folder(out, config.input_files) as stage:
             written = _write_data(stage, config, state)
             outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
-            extra = [f"Outputs: {', '.join(outputs)}."]
+            extra = [*report_lines(config, state), f"Outputs: {', '.join(outputs)}."]
             docs = write_documents(a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra)
         published, problems = publish_documents(doc_stage, out, docs)
     paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
@@ -107,7 +108,10 @@ def _write_tables(
 
     inputs = config.input_files
     paths: dict[str, Path] = {}
-    paths["units.csv"] = write_table(run_units_table(a), out / "units.csv", inputs=inputs)
+    from pointplan.workflow.province import province_summary, province_units_table
+
+    state = RunState(units=a.units, assessment=a)
+    paths["units.csv"] = write_table(province_units_table(run_units_table(a), state), out / "units.csv", inputs=inputs)
     paths["points.csv"] = write_table(run_points_table(a), out / "points.csv", inputs=inputs)
     paths["findings.csv"] = write_table(run_findings(a), out / "findings.csv", inputs=inputs)
     prop_gdf = (
@@ -124,7 +128,7 @@ def _write_tables(
                 gj[col] = gj[col].astype(str)
         gj.to_file(tmp, driver="GeoJSON", layer="proposals")
     paths["proposals.geojson"] = out / "proposals.geojson"
-    summary = summary_json(a, proposal, staffing=staffing)
+    summary = {**summary_json(a, proposal, staffing=staffing), **province_summary(config, state)}
     paths["summary.json"] = write_json(out / "summary.json", summary, inputs=inputs)
     if proposal is not None and proposal.summary.get("sites_report"):
         paths["sites_report.csv"] = write_table(sites_report_table(proposal), out / "sites_report.csv", inputs=inputs)

@@ -113,7 +113,10 @@ def load_step(config: RunConfig, state: RunState) -> RunState:
     """
     from pointplan.data import load_units
     from pointplan.points import load_points, read_points
+    from pointplan.workflow.province import is_other_province, load_province
 
+    if is_other_province(config):
+        return load_province(config, state)
     units = load_units()
     if config.points is None:
         pts = load_points(config.scenario, units=units)
@@ -170,7 +173,7 @@ def demand_step(config: RunConfig, state: RunState) -> RunState:
         district_col = "district" if "district" in records.columns else None
         conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
         visits = visits_per_day(units, counts=aggregate_dossiers(conversion))
-    demand = build_demand(units, cell_m=config.demand_cell_m)
+    demand = state.demand if state.demand is not None else build_demand(units, cell_m=config.demand_cell_m)
     return dataclasses.replace(state, demand=demand, visits=visits, conversion=conversion)
 
 
@@ -182,6 +185,10 @@ def engine_step(config: RunConfig, state: RunState) -> RunState:
     >>> engine_step(RunConfig("out", network="none", mode="walk", uncertainty=False), RunState()).engine.method
     'crow_flies_circuity'
     """
+    from pointplan.workflow.province import is_other_province, province_engine
+
+    if is_other_province(config):
+        return dataclasses.replace(state, engine=province_engine(config, need(state.units, "units")))
     return dataclasses.replace(state, engine=travel_engine(config.network, config.mode))
 
 
@@ -237,6 +244,7 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
     if not config.add:
         return state
     from pointplan.locate import propose_points, read_candidates
+    from pointplan.workflow.province import province_proposal_options
 
     user_cand = read_candidates(config.candidates) if config.candidates is not None else None
     proposal = propose_points(
@@ -245,7 +253,7 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
         objective=config.objective,
         method=config.method,
         user_candidates=user_cand,
-        sites=config.sites,
+        **province_proposal_options(config, state),
     )
     return dataclasses.replace(state, proposal=proposal)
 
@@ -264,6 +272,7 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
         return state
     from pointplan import settings
     from pointplan.uncertainty import proposal_robustness, run_uncertainty
+    from pointplan.workflow.province import province_boundary
 
     draws, seed = config.draws_or_default(), config.seed
     a = need(state.assessment, "assessment")
@@ -276,7 +285,7 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     if proposal is not None and len(proposal.points) and proposal.candidates is not None:
         rob = proposal_robustness(
             a, proposal, proposal.candidates, draws=min(settings.robustness_draws, draws), seed=seed,
-            objective=proposal.objective,
+            objective=proposal.objective, **province_boundary(config),
         )  # fmt: skip
         points = proposal.points.copy()
         for col in rob.columns:
