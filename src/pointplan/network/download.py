@@ -48,6 +48,7 @@ __all__ = [
     "plan_tiles",
     "read_manifest",
     "roads_dir",
+    "sha256_file",
     "tile_files",
     "user_agent",
 ]
@@ -79,8 +80,12 @@ def user_agent() -> str:
     True
 
     """
-    from pointplan._version import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        __version__ = version("pointplan")
+    except PackageNotFoundError:  # a source checkout that is not installed
+        __version__ = "dev"
     return f"pointplan/{__version__} (road network for planning Hanoi's public service points; via osmnx)"
 
 
