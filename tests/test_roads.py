@@ -310,3 +310,23 @@ def test_cli_download_then_list(tmp_path, capsys):
     assert _cli(["roads", "--list", "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "hanoi" in out and "ODbL" in out and "ok" in out
+
+
+def test_straight_street_index_snaps_as_the_general_one():
+    """The k-d tree snapping of unsimplified arrays = the STRtree snapping, point for point."""
+    from pointplan.network.snapping import StreetIndex
+    from pointplan.network.straight_streets import StraightStreetIndex
+
+    g = build_mode(read_osm_file(data_file("osm/vanmieu.osm")), "walk")
+    fast, general = g.streets, StreetIndex.build(g)
+    assert isinstance(fast, StraightStreetIndex)
+    rng = np.random.default_rng(5)
+    xy = np.column_stack([rng.uniform(g.x.min() - 300, g.x.max() + 300, 3000), rng.uniform(g.y.min() - 300, g.y.max() + 300, 3000)])
+    a, b = general.snap(xy), fast.snap(xy)
+    np.testing.assert_allclose(b.snap_m, a.snap_m, atol=1e-6)
+    np.testing.assert_allclose(b.proj_xy, a.proj_xy, atol=1e-6)
+    # ties (a point whose nearest spot is a node shared by streets, common for points beyond
+    # the network's edge) may pick either street: the same projection, checked above
+    same = a.street == b.street
+    assert same.mean() > 0.9
+    np.testing.assert_allclose(b.reach()[0][same], a.reach()[0][same], rtol=1e-9)

@@ -54,6 +54,7 @@ from pointplan.network._common import (
 )
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.graph import _CSRGraph
+from pointplan.network.straight_streets import ArrayGraph
 from pointplan.network.speeds import _NON_ROUTABLE, ACCESS_SPEEDS_KMH, _speed_rule
 
 __all__ = ["LICENCE", "ArrayNetworkEngine", "Ways", "build_mode", "read_osm_file", "read_overpass_json"]
@@ -553,7 +554,7 @@ def _assemble(
     has_edge[rows] = True
     has_edge[cols] = True
     snap_nodes = np.flatnonzero(has_edge)
-    return _CSRGraph(
+    return ArrayGraph(
         nodes=pd.Index(node_ids),
         x=x,
         y=y,

@@ -36,6 +36,7 @@ from pointplan.network.download import (
     tile_files,
 )
 from pointplan.network.graph import _CSRGraph
+from pointplan.network.straight_streets import ArrayGraph
 from pointplan.network.osm_stream import (
     LICENCE,
     ArrayNetworkEngine,
@@ -188,7 +189,7 @@ def load_arrays(path: str | Path, *, verify: bool = True) -> _CSRGraph:
     rev.has_sorted_indices = True
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(a["indptr"]))
     snap = a["snap_nodes"]
-    g = _CSRGraph(
+    g = ArrayGraph(
         nodes=pd.Index(a["node_ids"]), x=a["x"], y=a["y"], crs=projected_crs(), rev=rev,
         rev_len=a["rev_len"], rev_keys=rows * n + a["indices"], rev_geom=np.full(rev.nnz, None, dtype=object),
         snap_nodes=snap, tree=cKDTree(np.column_stack([a["x"][snap], a["y"][snap]])), seconds=0.0,
