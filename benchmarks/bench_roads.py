@@ -127,8 +127,10 @@ def main() -> None:
     a = p.parse_args()
     if a.child:
         kind, *rest = a.child
-        out = step_convert(Path(rest[0]), Path(rest[1])) if kind == "convert" else step_query(
-            Path(rest[0]), int(rest[1]), float(rest[2])
+        out = (
+            step_convert(Path(rest[0]), Path(rest[1]))
+            if kind == "convert"
+            else step_query(Path(rest[0]), int(rest[1]), float(rest[2]))
         )
         print(json.dumps(out))
         return

@@ -15,6 +15,7 @@ JSON, status 200), ``"remark"`` (Overpass's runtime-error remark: a partial answ
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -59,7 +60,13 @@ class OsmData:
         inside = (self.lon >= w) & (self.lon <= e) & (self.lat >= s) & (self.lat <= n)
         hit = np.add.reduceat(inside[self.refs_pos].astype(np.int64), self.offsets[:-1]) > 0
         ways = [self.ways[i] for i in np.flatnonzero(hit)]
-        pos = np.unique(np.concatenate([self.refs_pos[self.offsets[i] : self.offsets[i + 1]] for i in np.flatnonzero(hit)])) if ways else []
+        pos = (
+            np.unique(
+                np.concatenate([self.refs_pos[self.offsets[i] : self.offsets[i + 1]] for i in np.flatnonzero(hit)])
+            )
+            if ways
+            else []
+        )
         nodes = [self.nodes[i] for i in pos]
         return {
             "version": 0.6,
@@ -132,18 +139,16 @@ class FakeOverpass:
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/status"):
                     self._send(200, _STATUS.encode(), "text/plain")
                 else:
                     self._send(404, b"not found", "text/plain")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length", 0))
                 form = parse_qs(self.rfile.read(size).decode("utf-8"))
                 query = form.get("data", [""])[0]
@@ -159,7 +164,7 @@ class FakeOverpass:
                 bbox = query_bbox(query)
                 answer = fake.data.clip(bbox)
                 if what == "remark":
-                    answer["remark"] = "runtime error: Query timed out in \"query\" at line 1 after 25 seconds."
+                    answer["remark"] = 'runtime error: Query timed out in "query" at line 1 after 25 seconds.'
                 body = json.dumps(answer).encode("utf-8")
                 if what == "truncated":
                     body = body[: len(body) // 2]

@@ -27,7 +27,7 @@ from pointplan.network.osm_stream import ArrayNetworkEngine, build_mode, read_os
 from pointplan.network.roadcache import build_roads, convert_file, list_roads, load_arrays, roads_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_overpass import FakeOverpass, OsmData  # noqa: E402
+from fake_overpass import FakeOverpass, OsmData
 
 #: About 1 x 1 km of Hoàn Kiếm: four tiles of 0.005 degrees.
 AREA = shapely.box(105.84, 21.02, 105.849, 21.029)
@@ -136,7 +136,12 @@ def test_download_in_four_tiles_checksummed(tmp_path):
     assert len(tile_files(area_dir)) == 4
     # tiles overlap where ways cross their edges: each way kept once
     ways = read_overpass_json(tile_files(area_dir))
-    ids = [e["id"] for f in tile_files(area_dir) for e in json.loads(gzip.decompress(f.read_bytes()))["elements"] if e["type"] == "way"]
+    ids = [
+        e["id"]
+        for f in tile_files(area_dir)
+        for e in json.loads(gzip.decompress(f.read_bytes()))["elements"]
+        if e["type"] == "way"
+    ]
     assert ways.n_ways <= len(set(ids)) < len(ids)
 
 
@@ -321,7 +326,9 @@ def test_straight_street_index_snaps_as_the_general_one():
     fast, general = g.streets, StreetIndex.build(g)
     assert isinstance(fast, StraightStreetIndex)
     rng = np.random.default_rng(5)
-    xy = np.column_stack([rng.uniform(g.x.min() - 300, g.x.max() + 300, 3000), rng.uniform(g.y.min() - 300, g.y.max() + 300, 3000)])
+    xy = np.column_stack(
+        [rng.uniform(g.x.min() - 300, g.x.max() + 300, 3000), rng.uniform(g.y.min() - 300, g.y.max() + 300, 3000)]
+    )
     a, b = general.snap(xy), fast.snap(xy)
     np.testing.assert_allclose(b.snap_m, a.snap_m, atol=1e-6)
     np.testing.assert_allclose(b.proj_xy, a.proj_xy, atol=1e-6)

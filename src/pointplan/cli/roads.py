@@ -26,7 +26,7 @@ def _print(text: str = "") -> None:
     sys.stdout.flush()
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:  # noqa: ANN401 - argparse's private _SubParsersAction
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``roads`` sub-command to a parser's sub-parsers.
 
     Parameters
@@ -71,7 +71,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:  # noqa: ANN401 - ar
 
 
 def _area(args: argparse.Namespace) -> tuple[Any, str]:
-    """The area to download (lon/lat) and its default name."""
+    """Return the area to download (lon/lat) and its default name."""
     import shapely
 
     if args.bbox:
@@ -167,7 +167,7 @@ def _download(args: argparse.Namespace, modes: list[str]) -> int:
     area, name = _area(args)
     name = args.name or name
 
-    def progress(done: int, total: int, tile: Any, fetched: bool) -> None:  # noqa: ANN401, FBT001
+    def progress(done: int, total: int, tile: Any, fetched: bool) -> None:
         _print(f"  tile {done}/{total} {tile.key}: {'downloaded' if fetched else 'already here'}")
 
     tile_deg = args.tile_deg or TILE_DEG

@@ -68,7 +68,7 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 def user_agent() -> str:
-    """The descriptive HTTP user agent sent to Overpass.
+    """Return the descriptive HTTP user agent sent to Overpass.
 
     Returns
     -------
@@ -90,7 +90,7 @@ def user_agent() -> str:
 
 
 def roads_dir(cache_dir: str | Path | None = None) -> Path:
-    """The folder holding downloaded roads: ``cache_dir / "roads"`` (default :data:`settings.cache_dir`).
+    """Return the folder holding downloaded roads: ``cache_dir / "roads"`` (default :data:`settings.cache_dir`).
 
     Parameters
     ----------
@@ -134,7 +134,7 @@ class Tile:
 
     @classmethod
     def at(cls, ix: int, iy: int, size: float) -> Tile:
-        """The tile in grid column ``ix`` and row ``iy`` of cells ``size`` degrees wide."""
+        """Return the tile in grid column ``ix`` and row ``iy`` of cells ``size`` degrees wide."""
         w, s = round(ix * size, 9), round(iy * size, 9)
         return cls(f"{size:g}_{ix}_{iy}", (w, s, round(w + size, 9), round(s + size, 9)))
 
@@ -145,7 +145,7 @@ class Tile:
 
 
 def plan_tiles(area: shapely.Geometry, tile_deg: float = TILE_DEG) -> list[Tile]:
-    """The grid tiles that cover an area.
+    """Return the grid tiles that cover an area.
 
     Parameters
     ----------
@@ -193,7 +193,7 @@ def plan_tiles(area: shapely.Geometry, tile_deg: float = TILE_DEG) -> list[Tile]
 
 @contextlib.contextmanager
 def _osmnx_settings(overpass_url: str | None, timeout_s: float | None) -> Iterator[Any]:
-    """osmnx's settings for the download (URL, timeout, user agent, no osmnx cache), restored after."""
+    """Osmnx's settings for the download (URL, timeout, user agent, no osmnx cache), restored after."""
     import osmnx as ox
 
     s = ox.settings
@@ -212,7 +212,7 @@ def _osmnx_settings(overpass_url: str | None, timeout_s: float | None) -> Iterat
 
 
 def _query(tile: Tile) -> str:
-    """The Overpass query for a tile, as osmnx writes it for ``network_type="all"``."""
+    """Return the Overpass query for a tile, as osmnx writes it for ``network_type="all"``."""
     from osmnx import _overpass
 
     coords = _overpass._make_overpass_polygon_coord_strs(tile.polygon)[0]
@@ -221,7 +221,7 @@ def _query(tile: Tile) -> str:
 
 
 def _validate(body: bytes) -> dict[str, Any]:
-    """The parsed answer, or ValueError when it is truncated, not Overpass JSON, or an error."""
+    """Return the parsed answer; raise ValueError when it is truncated, not Overpass JSON, or an error."""
     data = json.loads(body.decode("utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("elements"), list):
         msg = "not an Overpass JSON answer (no 'elements' list)"
@@ -339,7 +339,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes (hex).
+    """Return the sha256 of a file's bytes (hex).
 
     Parameters
     ----------
@@ -368,7 +368,7 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(area_dir: str | Path) -> dict[str, Any]:
-    """An area's manifest (an empty one when there is none yet).
+    """Read an area's manifest (an empty one when there is none yet).
 
     Parameters
     ----------
@@ -406,7 +406,7 @@ def _write_manifest(area_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def tile_files(area_dir: str | Path, *, verify: bool = True) -> list[Path]:
-    """The files of a complete download, each checked against its recorded sha256.
+    """Return the files of a complete download, each checked against its recorded sha256.
 
     Parameters
     ----------

@@ -54,8 +54,8 @@ from pointplan.network._common import (
 )
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.graph import _CSRGraph
-from pointplan.network.straight_streets import ArrayGraph
 from pointplan.network.speeds import _NON_ROUTABLE, ACCESS_SPEEDS_KMH, _speed_rule
+from pointplan.network.straight_streets import ArrayGraph
 
 __all__ = ["LICENCE", "ArrayNetworkEngine", "Ways", "build_mode", "read_osm_file", "read_overpass_json"]
 
@@ -171,7 +171,7 @@ class _Collector:
         self.maxspeed.append(cap)
 
     def finish(self, source: str) -> Ways:
-        """The collected ways, with node locations unique and sorted by id."""
+        """Return the collected ways, with node locations unique and sorted by id."""
         ids = np.frombuffer(self.node_id, dtype=np.int64)
         node_ids, first = np.unique(ids, return_index=True)
         offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
@@ -264,7 +264,9 @@ def read_osm_file(path: str | Path) -> Ways:
         )
         raise NetworkError(msg) from exc
     ways = col.finish(path.name)
-    logger.info("%s: %d routable ways of %d read in %.1f s", path.name, ways.n_ways, col.n_read, time.perf_counter() - t0)
+    logger.info(
+        "%s: %d routable ways of %d read in %.1f s", path.name, ways.n_ways, col.n_read, time.perf_counter() - t0
+    )
     check_ways(ways, f"{path.name} ({path})")
     return ways
 
@@ -272,7 +274,7 @@ def read_osm_file(path: str | Path) -> Ways:
 _TAG_KEYS = ("highway", "area", "access", "service", "oneway", "junction", "maxspeed")
 
 
-def _add_osmium_way(col: _Collector, way: Any) -> None:  # noqa: ANN401 - an osmium.osm.Way
+def _add_osmium_way(col: _Collector, way: Any) -> None:
     col.n_read += 1
     get = way.tags.get
     attrs = _way_attrs({k: v for k in _TAG_KEYS if (v := get(k)) is not None})
@@ -530,7 +532,6 @@ def _csr_graph(
     node_ids: IntArray, x: FloatArray, y: FloatArray, u: IntArray, v: IntArray, t: FloatArray, length: FloatArray
 ) -> _CSRGraph:
     """Reversed CSR of the fastest edge per node pair, as ``graph._to_csr`` builds it."""
-    n = len(node_ids)
     order = np.lexsort((length, t, u, v))
     rows, cols = v[order], u[order]
     first = np.ones(len(order), dtype=bool)
@@ -543,7 +544,7 @@ def _csr_graph(
 def _assemble(
     node_ids: IntArray, x: FloatArray, y: FloatArray, rows: IntArray, cols: IntArray, t: FloatArray, length: FloatArray
 ) -> _CSRGraph:
-    """A :class:`_CSRGraph` from arcs sorted by (head, tail): rows = head, cols = tail."""
+    """Build a :class:`_CSRGraph` from arcs sorted by (head, tail): rows = head, cols = tail."""
     n = len(node_ids)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
@@ -637,6 +638,5 @@ class ArrayNetworkEngine(NetworkEngine):
 
     def __repr__(self) -> str:
         return (
-            f"ArrayNetworkEngine(mode={self.mode!r}, nodes={self._g.n}, arcs={self._g.rev.nnz}, "
-            f"source={self.source!r})"
+            f"ArrayNetworkEngine(mode={self.mode!r}, nodes={self._g.n}, arcs={self._g.rev.nnz}, source={self.source!r})"
         )

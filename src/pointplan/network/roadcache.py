@@ -36,7 +36,6 @@ from pointplan.network.download import (
     tile_files,
 )
 from pointplan.network.graph import _CSRGraph
-from pointplan.network.straight_streets import ArrayGraph
 from pointplan.network.osm_stream import (
     LICENCE,
     ArrayNetworkEngine,
@@ -45,10 +44,12 @@ from pointplan.network.osm_stream import (
     read_osm_file,
     read_overpass_json,
 )
+from pointplan.network.straight_streets import ArrayGraph
 
 __all__ = [
     "DEFAULT_MODES",
     "build_roads",
+    "cached_roads_engine",
     "convert_file",
     "list_roads",
     "load_arrays",
@@ -259,7 +260,11 @@ def _build_modes(ways: Ways, area_dir: Path, modes: Sequence[str], meta: dict[st
 
 
 def convert_file(
-    path: str | Path, name: str | None = None, *, cache_dir: str | Path | None = None, modes: Sequence[str] = DEFAULT_MODES
+    path: str | Path,
+    name: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    modes: Sequence[str] = DEFAULT_MODES,
 ) -> Path:
     """Convert an OSM PBF/XML file (e.g. a province clipped from Viet Nam's extract) into cached arrays.
 
@@ -301,7 +306,7 @@ def convert_file(
 def roads_engine(
     mode: str = "motorbike", name: str = "hanoi", *, cache_dir: str | Path | None = None, **kw: Any
 ) -> ArrayNetworkEngine:
-    """The engine on a cached road network; an altered or missing mode file is rebuilt first.
+    """Return the engine on a cached road network; an altered or missing mode file is rebuilt first.
 
     Parameters
     ----------
@@ -353,7 +358,7 @@ def roads_engine(
 
 
 def list_roads(cache_dir: str | Path | None = None) -> pd.DataFrame:
-    """What road networks are cached: one row per name and mode.
+    """List the road networks cached: one row per name and mode.
 
     Parameters
     ----------
@@ -399,3 +404,42 @@ def _row(area_dir: Path, mode: str, manifest: dict[str, Any]) -> dict[str, Any] 
         "source": side.get("source", ""), "downloaded": side.get("downloaded", ""), "built": side.get("built", ""),
         "licence": side.get("licence", LICENCE),
     }  # fmt: skip
+
+
+def cached_roads_engine(
+    mode: str = "motorbike", name: str = "hanoi", *, cache_dir: str | Path | None = None, **kw: Any
+) -> ArrayNetworkEngine | None:
+    """Return the engine on downloaded roads when some are cached, else None (quietly).
+
+    What ``pointplan run`` uses by default: a mode not converted yet is built from the
+    downloaded tiles; an altered file is rebuilt.
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    name
+        The cached network's name.
+    cache_dir
+        Cache folder (default :data:`pointplan.settings.cache_dir`).
+    **kw
+        ``access_speed_kmh``, ``max_snap_m``.
+
+    Returns
+    -------
+    ArrayNetworkEngine or None
+        None when nothing is cached under ``name`` (or its download is incomplete).
+
+    Examples
+    --------
+    >>> cached_roads_engine("walk", cache_dir="/nonexistent") is None
+    True
+
+    """
+    area_dir = roads_dir(cache_dir) / name
+    has_arrays = (area_dir / f"{_check_mode(mode)}.json").is_file()
+    if not has_arrays and not read_manifest(area_dir).get("complete"):
+        return None
+    eng = roads_engine(mode, name, cache_dir=cache_dir, **kw)
+    logger.info("using the downloaded roads %r for %s: %s", name, mode, eng)
+    return eng
