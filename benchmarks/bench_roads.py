@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -76,9 +77,12 @@ def _peak_mb() -> float:
 def step_convert(pbf: Path, cache: Path) -> dict[str, float]:
     from pointplan.network.roadcache import convert_file
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     convert_file(pbf, "bench", cache_dir=cache, modes=["motorbike", "car", "walk"])
-    return {"convert_s": time.perf_counter() - t0, "convert_peak_mb": _peak_mb()}
+    return {
+        "convert_s": time.perf_counter() - t0, "convert_cpu_s": time.process_time() - c0,
+        "convert_peak_mb": _peak_mb(),
+    }  # fmt: skip
 
 
 def step_query(cache: Path, side: int, step: float) -> dict[str, float]:
@@ -87,9 +91,9 @@ def step_query(cache: Path, side: int, step: float) -> dict[str, float]:
 
     from pointplan.network.roadcache import roads_engine
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     eng = roads_engine("motorbike", "bench", cache_dir=cache)
-    load_s = time.perf_counter() - t0
+    load_s, load_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rng = np.random.default_rng(0)
     span = (side - 1) * step
 
@@ -99,12 +103,13 @@ def step_query(cache: Path, side: int, step: float) -> dict[str, float]:
         return gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(eng.crs)
 
     demand, points = places(N_DEMAND), places(N_POINTS)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = eng.nearest(demand, points)
-    nearest_s = time.perf_counter() - t0
+    nearest_s, nearest_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     reached = float(np.isfinite(out["minutes"]).mean())
     return {
-        "load_s": load_s, "nearest_s": nearest_s, "query_peak_mb": _peak_mb(), "reached": reached,
+        "load_s": load_s, "load_cpu_s": load_cpu_s, "nearest_s": nearest_s, "nearest_cpu_s": nearest_cpu_s,
+        "query_peak_mb": _peak_mb(), "reached": reached,
         "median_min": float(np.nanmedian(out["minutes"])), "graph_nodes": eng._g.n,
     }  # fmt: skip
 
@@ -145,9 +150,11 @@ def main() -> None:
         query = _child(["query", str(cache), str(grid["side"]), str(grid["step_deg"])])
         row = {"nodes": grid["side"] ** 2, **conv, **query, "pbf_mb": grid["mb"], "write_s": grid["write_s"]}
         print(
-            f"{row['nodes']:>9,} nodes: convert {row['convert_s']:6.1f} s, peak {row['convert_peak_mb']:6.0f} MB; "
-            f"load {row['load_s']:5.2f} s; nearest {row['nearest_s']:5.2f} s (peak {row['query_peak_mb']:.0f} MB, "
-            f"reached {row['reached']:.1%}); PBF {row['pbf_mb']:.0f} MB written in {row['write_s']:.0f} s",
+            f"{row['nodes']:>9,} nodes: convert {row['convert_s']:6.1f} s (CPU {row['convert_cpu_s']:.1f} s), "
+            f"peak {row['convert_peak_mb']:6.0f} MB; load {row['load_s']:5.2f} s (CPU {row['load_cpu_s']:.2f}); "
+            f"nearest {row['nearest_s']:5.2f} s (CPU {row['nearest_cpu_s']:.2f}; peak {row['query_peak_mb']:.0f} MB, "
+            f"reached {row['reached']:.1%}); PBF {row['pbf_mb']:.1f} MB written in {row['write_s']:.0f} s; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
             flush=True,
         )
         results.append(row)

@@ -31,6 +31,7 @@ import time
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,6 @@ import pandas as pd
 import pyproj
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from pointplan._errors import InputError, NetworkError
 from pointplan._validate import HANOI_BBOX, projected_crs
@@ -125,6 +125,26 @@ class Ways:
     def n_ways(self) -> int:
         """Number of ways."""
         return len(self.offsets) - 1
+
+    @cached_property
+    def segments(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        """Every segment of every way: node positions a, b (in ``node_ids``), way, metres.
+
+        Segments whose end lacks a location, and zero-length loops (a node repeated), are
+        left out. Worked out once and shared by the modes.
+        """
+        counts = np.diff(self.offsets)
+        way_of = np.repeat(np.arange(self.n_ways), counts)
+        starts = np.ones(len(self.refs), dtype=bool)
+        starts[self.offsets[1:] - 1] = False  # a way's last node starts no segment
+        i = np.flatnonzero(starts)
+        ids = self.node_ids
+        pos = np.minimum(np.searchsorted(ids, self.refs), len(ids) - 1)
+        found = ids[pos] == self.refs
+        a, b = pos[i], pos[i + 1]
+        ok = found[i] & found[i + 1] & (a != b)
+        a, b, w = a[ok], b[ok], way_of[i][ok]
+        return a, b, w, _great_circle(self.lat[a], self.lon[a], self.lat[b], self.lon[b])
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -280,19 +300,17 @@ def _add_osmium_way(col: _Collector, way: Any) -> None:
     attrs = _way_attrs({k: v for k in _TAG_KEYS if (v := get(k)) is not None})
     if attrs is None:
         return
-    refs, lons, lats = [], [], []
+    refs = []
+    ids, lons, lats = col.node_id, col.node_lon, col.node_lat
     for nd in way.nodes:
+        refs.append(nd.ref)
         loc = nd.location
-        if loc.valid():  # a node outside a clipped extract has none: the way stops there
-            refs.append(nd.ref)
+        if loc.valid():  # a node outside a clipped extract has none: its segments are left out
+            ids.append(nd.ref)
             lons.append(loc.lon)
             lats.append(loc.lat)
-    if len(refs) < 2:
-        return
-    col.add(refs, attrs)
-    col.node_id.extend(refs)
-    col.node_lon.extend(lons)
-    col.node_lat.extend(lats)
+    if len(refs) >= 2:
+        col.add(refs, attrs)
 
 
 def _load_json(item: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -429,19 +447,9 @@ def _mode_edges(
     kmh = np.array([rule.speed((hw,)) for hw in ways.vocabulary], dtype=float)[ways.highway]
     if rule.uniform_kmh is None:
         kmh = np.fmin(kmh, ways.maxspeed)  # fmin ignores a missing cap
-    counts = np.diff(ways.offsets)
-    way_of = np.repeat(np.arange(ways.n_ways), counts)
-    starts = np.ones(len(ways.refs), dtype=bool)
-    starts[ways.offsets[1:] - 1] = False  # a way's last node starts no edge
-    starts &= kmh[way_of] > 0
-    i = np.flatnonzero(starts)
-    w = way_of[i]
-    ids = ways.node_ids
-    a = np.minimum(np.searchsorted(ids, ways.refs[i]), len(ids) - 1)
-    b = np.minimum(np.searchsorted(ids, ways.refs[i + 1]), len(ids) - 1)
-    ok = (ids[a] == ways.refs[i]) & (ids[b] == ways.refs[i + 1]) & (a != b)
-    a, b, w = a[ok], b[ok], w[ok]
-    metres = _great_circle(ways.lat[a], ways.lon[a], ways.lat[b], ways.lon[b])
+    a, b, w, metres = ways.segments
+    keep = kmh[w] > 0
+    a, b, w, metres = a[keep], b[keep], w[keep], metres[keep]
     secs = metres * 3.6 / kmh[w]
     direction = np.zeros(len(w), dtype=np.int8) if mode == "walk" else ways.oneway[w]
     fwd, back = direction >= 0, direction <= 0  # 0: both ways
@@ -518,8 +526,11 @@ def build_mode(
     if not retain_all:
         keep = _largest_part(len(ways.node_ids), u, v)
         u, v, secs, metres = u[keep], v[keep], secs[keep], metres[keep]
-    used = np.unique(np.concatenate([u, v]))
-    u, v = np.searchsorted(used, u), np.searchsorted(used, v)
+    mask = np.zeros(len(ways.node_ids), dtype=bool)
+    mask[u] = mask[v] = True
+    used = np.flatnonzero(mask)
+    new_pos = np.cumsum(mask) - 1  # O(n): no sort of the arcs' ends
+    u, v = new_pos[u], new_pos[v]
     to_xy = pyproj.Transformer.from_crs("EPSG:4326", projected_crs(), always_xy=True)
     x, y = to_xy.transform(ways.lon[used], ways.lat[used])
     g = _csr_graph(ways.node_ids[used], np.asarray(x, float), np.asarray(y, float), u, v, secs, metres)
@@ -532,13 +543,19 @@ def _csr_graph(
     node_ids: IntArray, x: FloatArray, y: FloatArray, u: IntArray, v: IntArray, t: FloatArray, length: FloatArray
 ) -> _CSRGraph:
     """Reversed CSR of the fastest edge per node pair, as ``graph._to_csr`` builds it."""
-    order = np.lexsort((length, t, u, v))
-    rows, cols = v[order], u[order]
+    key = v.astype(np.int64) * len(node_ids) + u
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    dup = np.flatnonzero(k[1:] == k[:-1])
+    if dup.size:  # parallel arcs (rare): the fastest, then the shortest, as graph._to_csr
+        involved = np.unique(np.concatenate([dup, dup + 1]))
+        sub = order[involved]
+        order[involved] = sub[np.lexsort((length[sub], t[sub], key[sub]))]
+        k = key[order]
     first = np.ones(len(order), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    first[1:] = k[1:] != k[:-1]
     sel = order[first]
-    rows, cols = v[sel], u[sel]
-    return _assemble(node_ids, x, y, rows, cols, t[sel], length[sel])
+    return _assemble(node_ids, x, y, v[sel], u[sel], t[sel], length[sel])
 
 
 def _assemble(
@@ -565,7 +582,7 @@ def _assemble(
         rev_keys=rows.astype(np.int64) * n + cols,
         rev_geom=np.full(len(rows), None, dtype=object),
         snap_nodes=snap_nodes,
-        tree=cKDTree(np.column_stack([x[snap_nodes], y[snap_nodes]])),
+        tree=None,  # built on first use
         seconds=0.0,
     )
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from pointplan._errors import NetworkError
 from pointplan._validate import projected_crs
@@ -44,7 +44,7 @@ from pointplan.network.osm_stream import (
     read_osm_file,
     read_overpass_json,
 )
-from pointplan.network.straight_streets import ArrayGraph
+from pointplan.network.straight_streets import _STREET_KEYS, ArrayGraph, street_arrays
 
 __all__ = [
     "DEFAULT_MODES",
@@ -63,7 +63,7 @@ logger.addHandler(logging.NullHandler())
 #: Modes converted by default: the drive networks (motorbike, car) and the pedestrian one.
 DEFAULT_MODES: tuple[str, ...] = ("motorbike", "car", "walk")
 #: Bump when the arrays stored change meaning.
-FORMAT = 1
+FORMAT = 2
 
 _ARRAYS = ("node_ids", "x", "y", "indptr", "indices", "data", "rev_len", "snap_nodes")
 
@@ -102,26 +102,35 @@ def save_arrays(path: str | Path, g: _CSRGraph, meta: dict[str, Any]) -> dict[st
 
     """
     path = Path(path)
-    buf = io.BytesIO()
+    path.parent.mkdir(parents=True, exist_ok=True)
     rev = g.rev
-    np.savez(
-        buf, node_ids=np.asarray(g.nodes.to_numpy(), dtype=np.int64), x=g.x, y=g.y, indptr=rev.indptr,
-        indices=rev.indices, data=rev.data, rev_len=g.rev_len, snap_nodes=g.snap_nodes,
-        crs=np.array(g.crs.to_string()),
-    )  # fmt: skip
-    body = buf.getbuffer()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:  # straight to disk: no copy of the file in memory
+            np.savez(
+                f, node_ids=np.asarray(g.nodes.to_numpy(), dtype=np.int64), x=g.x, y=g.y, indptr=rev.indptr,
+                indices=rev.indices, data=rev.data, rev_len=g.rev_len, snap_nodes=g.snap_nodes,
+                crs=np.array(g.crs.to_string()), **{f"st_{k}": v for k, v in street_arrays(g).items()},
+            )  # fmt: skip
+            f.flush()
+            os.fsync(f.fileno())
+        digest = sha256_file(tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     side = {
         "format": FORMAT,
         **meta,
         "file": path.name,
-        "sha256": hashlib.sha256(body).hexdigest(),
+        "sha256": digest,
         "nodes": int(g.n),
         "arcs": int(rev.nnz),
         "crs": g.crs.to_string(),
         "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "licence": LICENCE,
     }
-    _atomic_write(path, bytes(body))
     _atomic_write(path.with_suffix(".json"), json.dumps(side, indent=1, ensure_ascii=False).encode("utf-8"))
     return side
 
@@ -178,7 +187,7 @@ def load_arrays(path: str | Path, *, verify: bool = True) -> _CSRGraph:
         raise NetworkError(msg)
     try:
         with np.load(path, allow_pickle=False) as z:
-            a = {k: z[k] for k in (*_ARRAYS, "crs")}
+            a = {k: z[k] for k in (*_ARRAYS, "crs", *(f"st_{k}" for k in _STREET_KEYS))}
     except (OSError, ValueError, KeyError) as exc:
         msg = f"{path} is unreadable ({type(exc).__name__}: {exc}): it must be rebuilt"
         raise NetworkError(msg) from exc
@@ -193,7 +202,8 @@ def load_arrays(path: str | Path, *, verify: bool = True) -> _CSRGraph:
     g = ArrayGraph(
         nodes=pd.Index(a["node_ids"]), x=a["x"], y=a["y"], crs=projected_crs(), rev=rev,
         rev_len=a["rev_len"], rev_keys=rows * n + a["indices"], rev_geom=np.full(rev.nnz, None, dtype=object),
-        snap_nodes=snap, tree=cKDTree(np.column_stack([a["x"][snap], a["y"][snap]])), seconds=0.0,
+        snap_nodes=snap, tree=None, seconds=0.0,
+        street_arrays={k: a[f"st_{k}"] for k in _STREET_KEYS},
     )  # fmt: skip
     logger.info("loaded %s (%d nodes) in %.2f s", path.name, n, time.perf_counter() - t0)
     return g
