@@ -526,6 +526,18 @@ def download_roads(
     ------
     OfflineError
         A tile could not be downloaded (what was fetched is kept; run again to resume).
+
+    Examples
+    --------
+    Against a real server: ``download_roads(area, overpass_url="https://overpass-api.de/api")``
+    (the tests use a fake one). The area is checked before anything is sent:
+
+    >>> try:
+    ...     download_roads(shapely.Polygon())
+    ... except InputError as e:
+    ...     print(e)
+    The area to download is empty.
+
     """
     if not name or any(c in name for c in "/\\:") or name.startswith("."):
         msg = f"name must be a plain folder name, got {name!r}."

@@ -195,7 +195,14 @@ class ArrayGraph(_CSRGraph):
 
     Examples
     --------
-    See :class:`StraightStreetIndex`.
+    >>> from pointplan.network.osm_stream import read_overpass_json, build_mode
+    >>> w = read_overpass_json([{"elements": [
+    ...     {"type": "node", "id": 1, "lat": 21.0, "lon": 105.8},
+    ...     {"type": "node", "id": 2, "lat": 21.0, "lon": 105.81},
+    ...     {"type": "way", "id": 9, "nodes": [1, 2], "tags": {"highway": "footway"}}]}])
+    >>> g = build_mode(w, "walk")
+    >>> type(g).__name__, g.tree.n, type(g.streets).__name__  # the node tree is built when asked for
+    ('ArrayGraph', 2, 'StraightStreetIndex')
     """
 
     #: :func:`street_arrays`, when read from the cache with the arrays.
