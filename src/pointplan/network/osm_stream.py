@@ -647,7 +647,7 @@ class ArrayNetworkEngine(NetworkEngine):
             msg = f"max_snap_m must be a number >= 0, got {max_snap_m!r}."
             raise InputError(msg)
         self.max_snap_m = float(max_snap_m)
-        self.graph = None  # type: ignore[assignment]
+        self.graph = None
         self.source = source
         self._g = arrays
         self.conversion_seconds = arrays.seconds

@@ -108,11 +108,13 @@ def save_arrays(path: str | Path, g: _CSRGraph, meta: dict[str, Any]) -> dict[st
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:  # straight to disk: no copy of the file in memory
-            np.savez(
-                f, node_ids=np.asarray(g.nodes.to_numpy(), dtype=np.int64), x=g.x, y=g.y, indptr=rev.indptr,
-                indices=rev.indices, data=rev.data, rev_len=g.rev_len, snap_nodes=g.snap_nodes,
-                crs=np.array(g.crs.to_string()), **{f"st_{k}": v for k, v in street_arrays(g).items()},
-            )  # fmt: skip
+            arrays: dict[str, Any] = {
+                "node_ids": np.asarray(g.nodes.to_numpy(), dtype=np.int64), "x": g.x, "y": g.y,
+                "indptr": rev.indptr, "indices": rev.indices, "data": rev.data, "rev_len": g.rev_len,
+                "snap_nodes": g.snap_nodes, "crs": np.array(g.crs.to_string()),
+                **{f"st_{k}": v for k, v in street_arrays(g).items()},
+            }  # fmt: skip
+            np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         digest = sha256_file(tmp)

@@ -81,7 +81,7 @@ class StraightStreetIndex(StreetIndex):
         return cls(
             a, b, t_ab, t_ba, len_ab, len_ba, np.full(s, None, dtype=object), seg_len, np.arange(s), p, q,
             np.zeros(s), _kdtree(mid), piece_street=piece_street, half_piece_m=half,
-        )  # type: ignore[arg-type]  # fmt: skip
+        )  # fmt: skip
 
     def _distances(self, xy: FloatArray, street: IntArray) -> tuple[FloatArray, FloatArray]:
         """Distance from points to streets and the projection's position ``t`` along each."""
@@ -208,7 +208,7 @@ class ArrayGraph(_CSRGraph):
     #: :func:`street_arrays`, when read from the cache with the arrays.
     street_arrays: dict[str, np.ndarray] | None = None
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[misc]  # a lazy field of the base dataclass
     def tree(self) -> cKDTree:
         """k-d tree of the nodes with an edge (built on first use: the engine does not need it)."""
         got = self.__dict__.get("_tree")
