@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from pointplan.network._common import FloatArray, IntArray
@@ -93,20 +94,30 @@ class StraightStreetIndex(StreetIndex):
         proj = p0 + t[..., None] * d
         return np.hypot(*np.moveaxis(xy - proj, -1, 0)), t
 
-    def _nearest(self, xy: FloatArray) -> IntArray:
-        """Nearest street of each point (exact: candidates checked against the piece bound)."""
+    def _candidates(self, xy: FloatArray, k: int) -> tuple[IntArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Nearest street among the ``k`` nearest pieces, its distance, and whether that is sure."""
         tree: Any = self.tree
-        k = min(K, tree.n)
+        k = min(k, tree.n)
         d_mid, idx = tree.query(xy, k=k, workers=-1)
         d_mid, idx = d_mid.reshape(len(xy), k), idx.reshape(len(xy), k)
         cand = self.piece_street[idx]
         dist, _ = self._distances(xy[:, None, :], cand)
         j = np.argmin(dist, axis=1)
         rows = np.arange(len(xy))
-        best, street = dist[rows, j], cand[rows, j]
+        best = dist[rows, j]
         # a piece not looked at has its midpoint beyond the k-th: its street is farther than
         # best unless that midpoint lies within best + half a piece
-        unsure = np.flatnonzero((d_mid[:, -1] <= best + self.half_piece_m) & (k < tree.n))
+        sure = (d_mid[:, -1] > best + self.half_piece_m) | (k >= tree.n)
+        return cand[rows, j], best, sure
+
+    def _nearest(self, xy: FloatArray) -> IntArray:
+        """Nearest street of each point (exact: candidates checked against the piece bound)."""
+        street, best, sure = self._candidates(xy, K)
+        unsure = np.flatnonzero(~sure)
+        if unsure.size:  # more candidates for the few in doubt, then a radius search
+            street[unsure], best[unsure], sure2 = self._candidates(xy[unsure], 8 * K)
+            unsure = unsure[~sure2]
+        tree: Any = self.tree
         for r in unsure.tolist():
             pieces = tree.query_ball_point(xy[r], best[r] + self.half_piece_m + 1e-9)
             streets = np.unique(self.piece_street[np.asarray(pieces, dtype=np.int64)])
