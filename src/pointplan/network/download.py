@@ -80,12 +80,8 @@ def user_agent() -> str:
     True
 
     """
-    from importlib.metadata import PackageNotFoundError, version
+    from pointplan._version import __version__
 
-    try:
-        __version__ = version("pointplan")
-    except PackageNotFoundError:  # a source checkout that is not installed
-        __version__ = "dev"
     return f"pointplan/{__version__} (road network for planning Hanoi's public service points; via osmnx)"
 
 
@@ -546,24 +542,34 @@ def download_roads(
     area_dir = roads_dir(cache_dir) / name
     manifest = read_manifest(area_dir)
     with _osmnx_settings(overpass_url, timeout_s) as ox_settings:
-        source = ox_settings.overpass_url
         manifest.update(
-            format=FORMAT, name=name, source=source, licence=LICENCE, tile_deg=tile_deg,
+            format=FORMAT, name=name, source=ox_settings.overpass_url, licence=LICENCE, tile_deg=tile_deg,
             planned=[t.key for t in tiles], complete=False, area_bounds=list(area.bounds),
             user_agent=ox_settings.http_user_agent,
         )  # fmt: skip
         manifest.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        logger.info("roads %s: %d tiles from %s", name, len(tiles), source)
-        for done, tile in enumerate(tiles, start=1):
-            fetched = not _tile_ok(area_dir, manifest["tiles"].get(tile.key))
-            if fetched:
-                body, data = fetch_tile(tile, retries=retries, backoff_s=backoff_s)
-                manifest["tiles"][tile.key] = _store_tile(area_dir, tile, body, data, source)
-                _write_manifest(area_dir, manifest)  # a tile counts once its file and checksum are on disk
-            if progress is not None:
-                progress(done, len(tiles), tile, fetched)
+        logger.info("roads %s: %d tiles from %s", name, len(tiles), ox_settings.overpass_url)
+        _fetch_missing(area_dir, manifest, tiles, {"retries": retries, "backoff_s": backoff_s}, progress)
     manifest["tiles"] = {k: v for k, v in manifest["tiles"].items() if k in set(manifest["planned"])}
     manifest["complete"] = True
     manifest["completed"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_manifest(area_dir, manifest)
     return area_dir
+
+
+def _fetch_missing(
+    area_dir: Path,
+    manifest: dict[str, Any],
+    tiles: list[Tile],
+    retry: dict[str, Any],
+    progress: Callable[[int, int, Tile, bool], None] | None,
+) -> None:
+    """Fetch the tiles not on disk with a matching checksum, recording each in the manifest."""
+    for done, tile in enumerate(tiles, start=1):
+        fetched = not _tile_ok(area_dir, manifest["tiles"].get(tile.key))
+        if fetched:
+            body, data = fetch_tile(tile, **retry)
+            manifest["tiles"][tile.key] = _store_tile(area_dir, tile, body, data, manifest["source"])
+            _write_manifest(area_dir, manifest)  # a tile counts once its file and checksum are on disk
+        if progress is not None:
+            progress(done, len(tiles), tile, fetched)

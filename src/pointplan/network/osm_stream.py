@@ -52,6 +52,7 @@ from pointplan.network._common import (
     _parse_maxspeed,
     _truthy,
 )
+from pointplan.network.base import EngineBase
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.graph import _CSRGraph
 from pointplan.network.speeds import _NON_ROUTABLE, ACCESS_SPEEDS_KMH, _speed_rule
@@ -636,10 +637,7 @@ class ArrayNetworkEngine(NetworkEngine):
         source: str = "arrays",
     ) -> None:
         mode = _check_mode(mode)
-        if isinstance(getattr(NetworkEngine, "mode", None), property):
-            super(NetworkEngine, self).__init__(mode)  # type: ignore[call-arg]  # a read-only mode on a base class
-        else:
-            self.mode = mode
+        EngineBase.__init__(self, mode)  # the read-only mode (NetworkEngine.__init__ needs a graph)
         self.access_speed_kmh = _check_speed(
             ACCESS_SPEEDS_KMH[mode] if access_speed_kmh is None else access_speed_kmh, "access_speed_kmh"
         )
