@@ -337,3 +337,28 @@ def test_straight_street_index_snaps_as_the_general_one():
     same = a.street == b.street
     assert same.mean() > 0.9
     np.testing.assert_allclose(b.reach()[0][same], a.reach()[0][same], rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# Used by default once downloaded
+# ---------------------------------------------------------------------------------------
+
+
+def test_default_engine_uses_downloaded_roads(downloaded, monkeypatch, capsys):
+    from pointplan import settings
+    from pointplan.cli.roads import roads_summary
+    from pointplan.network import HybridEngine, travel_engine
+
+    monkeypatch.setattr(settings, "cache_dir", downloaded)
+    monkeypatch.setattr(settings, "default_network", None)  # the straight line is the default: roads unused
+    assert travel_engine(None, "motorbike").method == "crow_flies_circuity"
+    monkeypatch.setattr(settings, "default_network", "osm_inner_drive")
+    eng = travel_engine(None, "motorbike")
+    assert isinstance(eng, HybridEngine) and isinstance(eng.network, ArrayNetworkEngine)
+    # a mode not converted yet is built from the downloaded tiles; walking has the pedestrian network
+    car, walk = travel_engine("default", "car"), travel_engine(None, "walk")
+    assert car.network.mode == "car" and walk.network._g.rev.nnz > eng.network._g.rev.nnz
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8425, 105.8465], [21.0235, 21.0265]), crs=4326)
+    out = eng.nearest(pts.iloc[[0]], pts.iloc[[1]])
+    assert out["method"].tolist() == ["network"] and 1 < out["minutes"].iloc[0] < 5
+    assert "hanoi motorbike: ok" in roads_summary(str(downloaded)) and "ODbL" in roads_summary(str(downloaded))

@@ -18,7 +18,7 @@ from typing import Any
 
 from pointplan._errors import InputError
 
-__all__ = ["add_parser", "cmd_roads"]
+__all__ = ["add_parser", "cmd_roads", "roads_summary"]
 
 
 def _print(text: str = "") -> None:
@@ -105,6 +105,44 @@ def _slug(text: str) -> str:
 
     plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D")).encode("ascii", "ignore").decode()
     return "-".join("".join(c if c.isalnum() else " " for c in plain.lower()).split()) or "area"
+
+
+def roads_summary(cache_dir: str | None = None) -> str:
+    """Return what ``pointplan info`` says about downloaded roads: what is cached, from when, its licence.
+
+    Parameters
+    ----------
+    cache_dir
+        Cache folder (default: pointplan's cache).
+
+    Returns
+    -------
+    str
+        A few lines.
+
+    Examples
+    --------
+    >>> print(roads_summary("/nonexistent"))
+    <BLANKLINE>
+    Roads downloaded from OpenStreetMap: none (run `pointplan roads --download` for the whole city's
+    roads and footpaths; runs use them by default afterwards).
+
+    """
+    from pointplan.network.roadcache import list_roads
+
+    table = list_roads(cache_dir)
+    if table.empty:
+        return (
+            "\nRoads downloaded from OpenStreetMap: none (run `pointplan roads --download` for the whole city's\n"
+            "roads and footpaths; runs use them by default afterwards)."
+        )
+    lines = ["\nRoads downloaded from OpenStreetMap (used by default; `pointplan roads --list`):"]
+    for r in table.itertuples():
+        size = f"{int(r.nodes):,} nodes" if r.status in {"ok", "altered"} else ""
+        when = f"downloaded {r.downloaded}" if r.downloaded else f"built {r.built}"
+        lines.append(f"  {r.name} {r.mode}: {r.status} {size}, {when}, source {r.source}")
+    lines.append(f"  licence: {table['licence'].dropna().iloc[0]}")
+    return "\n".join(lines)
 
 
 def _list(cache_dir: str | None) -> int:
