@@ -66,6 +66,7 @@ def _od_times(g, dest, orig) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the networkx route is the slow part (osmnx reads, simplifies, projects)
 @pytest.mark.parametrize("mode", ["motorbike", "car", "walk"])
 def test_stream_matches_networkx_route(osm, tmp_path, mode):
     """200 OD pairs of the inner city: the same shortest times both ways (to 1e-6 s)."""
