@@ -355,7 +355,7 @@ def roads_engine(
     area_dir = roads_dir(cache_dir) / name
     path = area_dir / f"{mode}.npz"
     try:
-        g = load_arrays(path)
+        g = _load_once(path)
     except NetworkError as exc:
         if not (area_dir / "manifest.json").is_file():
             msg = (
@@ -367,6 +367,25 @@ def roads_engine(
         build_roads(name, cache_dir=cache_dir, modes=[mode])
         g = load_arrays(path)
     return ArrayNetworkEngine(g, mode, source=f"roads {name!r} ({path})", **kw)
+
+
+#: Arrays loaded in this process, by (file, modification time, size): a run asks for the
+#: same mode several times, and the street index built on the first snap is kept with them.
+_LOADED: dict[tuple[str, int, int], _CSRGraph] = {}
+
+
+def _load_once(path: Path) -> _CSRGraph:
+    """Load arrays (checksum verified) once per process and file version."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_arrays(path)  # raises the NetworkError saying what is missing
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        if len(_LOADED) >= 4:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = load_arrays(path)
+    return _LOADED[key]
 
 
 def list_roads(cache_dir: str | Path | None = None) -> pd.DataFrame:
