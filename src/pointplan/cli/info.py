@@ -56,6 +56,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     _print(_located_line(pts["location_precision"], args))
     if pts.attrs.get("missing_sites"):
         _print("  sites not placed (no published address): " + ", ".join(pts.attrs["missing_sites"]))
+    from pointplan.cli.roads import roads_summary
+
+    _print(roads_summary())
     _print(
         "\nNot available offline: head-office and branch coordinates (stand-ins are used and "
         "flagged), a city-wide road network (travel times fall back to straight-line × "

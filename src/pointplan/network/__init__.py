@@ -27,7 +27,10 @@ out by concern:
 * :mod:`~pointplan.network.hybrid` - :class:`HybridEngine`: the network where it covers
   a trip, the calibrated fallback elsewhere, with the method recorded per origin;
 * :mod:`~pointplan.network.protocol` - :class:`TravelEngine`, what the assessment needs
-  from any engine.
+  from any engine;
+* :mod:`~pointplan.network.download`, :mod:`~pointplan.network.osm_stream`,
+  :mod:`~pointplan.network.roadcache` - the city's roads downloaded from OpenStreetMap in
+  tiles, read straight into the engine's arrays and cached (``pointplan roads``).
 
 Every result says which method produced it (column and ``DataFrame.attrs["method"]``):
 ``"network"`` or ``"crow_flies_circuity"``.

@@ -89,6 +89,15 @@ def _default_source() -> Path | None:
     return data_file(default) if default in DATASETS else Path(default)
 
 
+def _downloaded_roads(mode: Mode, kw: dict[str, Any]) -> NetworkEngine | None:
+    """Return the engine on roads downloaded by ``pointplan roads`` (default network, some cached), else None."""
+    if settings.default_network is None:
+        return None
+    from pointplan.network.roadcache import cached_roads_engine
+
+    return cached_roads_engine(mode, **{k: kw[k] for k in ("access_speed_kmh", "max_snap_m") if k in kw})
+
+
 def travel_engine(
     source: EngineSource = None,
     mode: Mode | None = None,
@@ -141,14 +150,16 @@ def travel_engine(
     """
     use_mode = _check_mode(mode or settings.default_mode)
     word = _keyword(source)
+    engine = None
     if source is None or word == "default":
-        source = _default_source()
-        if source is None:
+        engine = _downloaded_roads(use_mode, kw)  # `pointplan roads --download` first, when done
+        source = _default_source() if engine is None else None
+        if engine is None and source is None:
             return _straight_line(use_mode, kw)
     elif word == "none":
         return _straight_line(use_mode, kw)
     crow = {k: kw[k] for k in _CROW_ONLY & set(kw)}
-    engine = _network(source, use_mode, kw)
+    engine = engine or _network(source, use_mode, kw)
     if not fallback:
         return engine
     return HybridEngine(engine, CrowFliesEngine(use_mode, **crow), snap_m=snap_m)
