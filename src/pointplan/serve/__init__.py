@@ -16,7 +16,7 @@ and workbook of ``pointplan run``.
 Examples
 --------
 >>> from pointplan import serve
->>> serve.colour_for("mean_minutes", 12.0)
+>>> serve.colour_for("mean_minutes", 7.0)
 '#e0f3f8'
 """
 

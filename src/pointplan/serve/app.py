@@ -224,6 +224,10 @@ def _page_routes(app: FastAPI, store: SessionStore) -> None:
         html = (_static_dir() / "index.html").read_text(encoding="utf-8")
         return HTMLResponse(html.replace("{{title}}", _escape(store.config.title)))
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(_static_dir() / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/api/meta", summary="Labels, unit figures with their colour classes, markers")
     def api_meta(lang: Literal["vi", "en"] = "vi") -> dict[str, Any]:
         return {**meta(lang), "title": store.config.title, "version": __version__}

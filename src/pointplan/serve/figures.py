@@ -62,7 +62,7 @@ class UnitMetric:
     Examples
     --------
     >>> UNIT_METRICS["mean_minutes"].breaks
-    (5.0, 10.0, 15.0, 20.0, 30.0)
+    (4.0, 6.0, 8.0, 10.0, 15.0)
     """
 
     key: str
@@ -78,9 +78,9 @@ UNIT_METRICS: dict[str, UnitMetric] = {
     m.key: m
     for m in (
         UnitMetric("mean_minutes", "Thời gian trung bình đến điểm gần nhất (phút)",
-                   "Mean minutes to the nearest point", "minutes", "low", (5.0, 10.0, 15.0, 20.0, 30.0)),
+                   "Mean minutes to the nearest point", "minutes", "low", (4.0, 6.0, 8.0, 10.0, 15.0)),
         UnitMetric("p90_minutes", "Thời gian P90 (phút)", "P90 minutes", "minutes", "low",
-                   (10.0, 15.0, 20.0, 30.0, 45.0)),
+                   (6.0, 9.0, 12.0, 15.0, 30.0)),
         UnitMetric("coverage_share", "Tỷ lệ dân trong chuẩn (30 phút hoặc 5 km)",
                    "Share of people within the standard", "share", "high", (0.5, 0.8, 0.9, 0.95, 0.999)),
         UnitMetric("walk_share", "Tỷ lệ dân đi bộ ≤ 30 phút", "Share within 30 minutes on foot", "share", "high",
@@ -130,7 +130,7 @@ def colour_for(metric: str, value: Any) -> str:
 
     Examples
     --------
-    >>> colour_for("mean_minutes", 10.0), colour_for("coverage_share", 0.85)
+    >>> colour_for("mean_minutes", 6.0), colour_for("coverage_share", 0.85)
     ('#e0f3f8', '#fee090')
     """
     m = UNIT_METRICS[metric]

@@ -12,7 +12,7 @@
          add_off: "Thêm điểm bằng cách bấm lên bản đồ", proposals: "Đề xuất vị trí", run: "Tìm đề xuất",
          add_this: "Thêm", busy: "Đang tính…", pending: "Khoảng P5–P95 đang được tính…",
          interval: "P5–P95", no_interval: "Chưa có khoảng tin cậy.", changed: "đơn vị thay đổi",
-         no_data: "Không có số liệu", people: "người", pmin: "người·phút/ngày", standin: "vị trí tạm (hollow)",
+         no_data: "Không có số liệu", people: "người", pmin: "người·phút/ngày", standin: "vị trí tạm (rỗng)",
          points: "Điểm", legend_points: "Điểm phục vụ (rỗng = vị trí tạm)", done: "Xong", loading: "Đang tải…",
          load: "Lượt/ngày", util: "sử dụng", other_lang: "English", proposal: "Đề xuất",
          modes: {walk: "Đi bộ", bike: "Xe đạp", motorbike: "Xe máy", car: "Ô tô"},
@@ -32,6 +32,7 @@
                  mobile: "Mobile point", head_office: "Head office", other: "Other", proposed: "Proposed"}}
   }[LANG];
   var NUM = new Intl.NumberFormat(LANG === "en" ? "en-GB" : "vi-VN", {maximumFractionDigits: 1});
+  var MIN = new Intl.NumberFormat(LANG === "en" ? "en-GB" : "vi-VN", {minimumFractionDigits: 1, maximumFractionDigits: 1});
   var NUM2 = new Intl.NumberFormat(LANG === "en" ? "en-GB" : "vi-VN", {maximumFractionDigits: 2});
   var INT = new Intl.NumberFormat(LANG === "en" ? "en-GB" : "vi-VN", {maximumFractionDigits: 0});
 
@@ -49,7 +50,7 @@
   function fmt(v, kind) {
     if (v === null || v === undefined || (typeof v === "number" && !isFinite(v))) { return "–"; }
     if (kind === "share") { return NUM2.format(100 * v) + " %"; }
-    if (kind === "minutes") { return NUM.format(v) + (LANG === "en" ? " min" : " phút"); }
+    if (kind === "minutes") { return MIN.format(v) + (LANG === "en" ? " min" : " phút"); }
     if (kind === "count") { return INT.format(v); }
     return NUM.format(v);
   }
@@ -123,6 +124,7 @@
 
   // ---- map -----------------------------------------------------------------------------
   var map = L.map("map", {zoomControl: true, preferCanvas: false, attributionControl: true});
+  ed.map = map;
   map.attributionControl.setPrefix("Leaflet");
   map.attributionControl.addAttribution("© OpenStreetMap contributors; WorldPop; bando.com.vn");
   var unitsLayer = null, pointsLayer = L.layerGroup().addTo(map), proposalsLayer = L.layerGroup().addTo(map);
