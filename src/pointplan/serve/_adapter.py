@@ -319,7 +319,10 @@ class AssessScenario:
         from pointplan.locate import grid_candidates, propose
 
         a = self._a
-        cands = grid_candidates(a.demand, spacing_m=float(kwargs.pop("spacing_m", 1000.0)))
+        spacing = float(kwargs.pop("spacing_m", 1000.0))
+        cands = grid_candidates(a.demand, spacing_m=spacing)
+        if cands.empty:  # a small area: every populated cell is a candidate
+            cands = grid_candidates(a.demand, spacing_m=spacing, min_population=0.0)
         kwargs.setdefault("objective", "pmedian")
         prop = propose(a.demand, a.points, cands, int(n), engine=a.engine, **kwargs)
         return prop.points
