@@ -127,5 +127,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     _print("pointplan serve: the starting scenario is being assessed…")
-    serve(config, host=args.host, port=args.port, announce=lambda url: _print(f"pointplan serve: open {url}"))
+    lang = getattr(args, "lang", "vi")
+
+    def announce(url: str) -> None:
+        if lang == "en":
+            url += ("&" if "?" in url else "?") + "lang=en"
+        _print(f"pointplan serve: open {url}  (Ctrl+C to stop; sessions saved in {config.state_dir})")
+
+    serve(config, host=args.host, port=args.port, announce=announce)
     return 0
