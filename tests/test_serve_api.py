@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -34,7 +33,12 @@ def tiny_config(tmp_path: Path, **kw: object) -> ServeConfig:
     kw.setdefault("draws", 0)
     kw.setdefault("details", False)
     return ServeConfig(
-        c["units"], c["points"], c["demand"], c["engine"], state_dir=tmp_path, assess_kwargs={"visits": c["visits"]},
+        c["units"],
+        c["points"],
+        c["demand"],
+        c["engine"],
+        state_dir=tmp_path,
+        assess_kwargs={"visits": c["visits"]},
         **kw,  # type: ignore[arg-type]
     )
 
@@ -133,8 +137,9 @@ def test_add_counters_remove_mode_undo_redo(client: TestClient) -> None:
 def test_bad_requests_get_a_4xx_message_and_leave_the_scenario_unchanged(client: TestClient) -> None:
     before = state(client)
     lon, lat = lonlat(4.0)
+    as_json, as_text = {"Content-Type": "application/json"}, {"Content-Type": "text/plain"}
     cases = [
-        (client.post("/api/move", content=b"{not json", headers={"Content-Type": "application/json"}), 422, "Malformed"),
+        (client.post("/api/move", content=b"{not json", headers=as_json), 422, "Malformed"),
         (client.post("/api/move", json={"point_id": "NOPE", "lon": lon, "lat": lat}), 404, "NOPE"),
         (client.post("/api/move", json={"point_id": "P1", "lon": 2.35, "lat": 48.85}), 400, "outside"),
         (client.post("/api/add", json={"lon": 2.35, "lat": 48.85}), 400, "outside"),
@@ -144,8 +149,8 @@ def test_bad_requests_get_a_4xx_message_and_leave_the_scenario_unchanged(client:
         (client.post("/api/add", json={"lon": lon, "lat": lat, "kind": "castle"}), 422, "kind"),
         (client.post("/api/mode", json={"mode": "teleport"}), 422, "mode"),
         (client.post("/api/move", json={"point_id": "P1", "lon": lon, "lat": lat, "x": 1}), 422, "x"),
-        (client.post("/api/remove", content=b'{"point_id": "P1"}', headers={"Content-Type": "text/plain"}), 415, "JSON"),
-        (client.post("/api/add", content=b"[" + b"1," * 40_000 + b"1]", headers={"Content-Type": "application/json"}),
+        (client.post("/api/remove", content=b'{"point_id": "P1"}', headers=as_text), 415, "JSON"),
+        (client.post("/api/add", content=b"[" + b"1," * 40_000 + b"1]", headers=as_json),
          413, "64 KB"),
         (client.post("/api/undo"), 409, "undo"),
         (client.post("/api/propose", json={"n": 0}), 422, "n"),
@@ -200,7 +205,9 @@ def test_downloads_reproduce_the_figures(client: TestClient, tmp_path: Path) -> 
     pts = pointplan.read_points(path, units=c["units"])
     a = pointplan.assess(pts, c["units"], c["demand"], engine=c["engine"], visits=c["visits"], modes=())
     assert a.summary["mean_minutes_to_nearest"] == pytest.approx(s["headline"]["mean_minutes_to_nearest"])
-    assert a.units["mean_minutes"].tolist() == pytest.approx([s["units"][k]["mean_minutes"] for k in ("00001", "00002")])
+    assert a.units["mean_minutes"].tolist() == pytest.approx(
+        [s["units"][k]["mean_minutes"] for k in ("00001", "00002")]
+    )
     html = client.get("/api/download/report.html?lang=en")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html") and "<html" in html.text
     xlsx = client.get("/api/download/tables.xlsx")

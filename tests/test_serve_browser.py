@@ -110,7 +110,12 @@ def test_drag_add_undo_download_in_chromium(server: str, tmp_path: Path) -> None
             left: list[str] = []
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else (left.append(r.request.url), r.abort()))
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(server) else (left.append(r.request.url), r.abort())
+                ),
+            )
             page.goto(server + "/")
             page.wait_for_selector("body[data-ready='1']", timeout=20_000)
             _check_editor(page, tmp_path)
@@ -167,7 +172,9 @@ def _check_editor(page: object, tmp_path: Path) -> None:
     path = tmp_path / "points.csv"
     dl.value.save_as(path)
     again = _assess(pointplan.read_points(path, units=tiny_city()["units"]))
-    assert again.summary["mean_minutes_to_nearest"] == pytest.approx(_headline(page, "mean_minutes_to_nearest"), rel=1e-6)
+    assert again.summary["mean_minutes_to_nearest"] == pytest.approx(
+        _headline(page, "mean_minutes_to_nearest"), rel=1e-6
+    )
     assert again.summary["population_within_standard_share"] == pytest.approx(
         _headline(page, "population_within_standard_share")
     )

@@ -66,7 +66,8 @@ def _units(province: str | None) -> Any:
     if "province" not in inspect.signature(load_units).parameters:
         msg = f"--province {province!r}: this version of pointplan knows only Hà Nội; leave --province out."
         raise InputError(msg)
-    return load_units(province)
+    load: Any = load_units  # takes a province once the country-wide data is in
+    return load(province)
 
 
 def _config(args: argparse.Namespace) -> Any:

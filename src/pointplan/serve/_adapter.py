@@ -266,8 +266,10 @@ class AssessScenario:
         while f"new-{self._next}" in self._points.index:
             self._next += 1
         pid = f"new-{self._next}"
-        row = {c: None for c in _COLUMNS}
-        row.update(point_id=pid, name=name or pid, kind=kind, counters=n, location_precision="proposed", source="editor")
+        row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        row.update(
+            point_id=pid, name=name or pid, kind=kind, counters=n, location_precision="proposed", source="editor"
+        )
         new = gpd.GeoDataFrame([row], geometry=[geom], index=[pid], crs=settings.geographic_crs)
         pts = pd.concat([self._points, new])
         return self._apply("add", pid, self._reunit(gpd.GeoDataFrame(pts, crs=settings.geographic_crs)), self._mode)
@@ -333,7 +335,8 @@ class AssessScenario:
         out = []
         for pid, r in pts.iterrows():
             rec = {c: (None if pd.isna(r[c]) else r[c]) for c in _COLUMNS if not isinstance(r[c], (list, dict))}
-            rec["counters"] = None if rec.get("counters") is None else int(rec["counters"])
+            n = rec.get("counters")
+            rec["counters"] = None if n is None else int(n)
             rec["point_id"] = str(pid)
             rec["lon"], rec["lat"] = float(r.geometry.x), float(r.geometry.y)
             out.append(rec)

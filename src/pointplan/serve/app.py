@@ -36,9 +36,9 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -129,15 +129,17 @@ def _leaflet_dir() -> Path:
     return Path(leaflet.BASE_DIR)
 
 
-def _session_dependency(store: SessionStore) -> Callable[[Request], Session]:
-    def session(request: Request) -> Session:
-        s = store.get(request.cookies.get(SESSION_COOKIE))
-        if s is None:
-            s = store.create()
-            request.scope.setdefault("pointplan", {})["new_session"] = s.id
-        return s
+def _session(request: Request) -> Session:
+    """Return the request's session (its cookie), or a new one whose cookie the answer sets."""
+    store: SessionStore = request.app.state.store
+    s = store.get(request.cookies.get(SESSION_COOKIE))
+    if s is None:
+        s = store.create()
+        request.scope.setdefault("pointplan", {})["new_session"] = s.id
+    return s
 
-    return session
+
+SessionDep = Annotated[Session, Depends(_session)]
 
 
 def _check_point(s: Session, point_id: str) -> None:
@@ -217,8 +219,6 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> Fas
 
 
 def _page_routes(app: FastAPI, store: SessionStore) -> None:
-    session = _session_dependency(store)
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         html = (_static_dir() / "index.html").read_text(encoding="utf-8")
@@ -239,59 +239,55 @@ def _page_routes(app: FastAPI, store: SessionStore) -> None:
         return JSONResponse(store.units_geojson, headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/state", summary="The session's points, headline figures (and intervals) and units' figures")
-    def api_state(s: Session = Depends(session)) -> dict[str, Any]:
+    def api_state(s: SessionDep) -> dict[str, Any]:
         return store.state(s)
 
     @app.post("/api/propose", summary="N proposed sites ranked by gain (the scenario is unchanged)")
-    def api_propose(body: Propose, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_propose(body: Propose, s: SessionDep) -> dict[str, Any]:
         return {"proposals": _proposals(s, body.n)}
 
 
 def _change_routes(app: FastAPI, store: SessionStore) -> None:
-    session = _session_dependency(store)
-
     @app.post("/api/move", summary="Move a point")
-    def api_move(body: Move, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_move(body: Move, s: SessionDep) -> dict[str, Any]:
         _check_point(s, body.point_id)
         return _do(store, s, lambda sc: sc.move(body.point_id, body.lon, body.lat))
 
     @app.post("/api/add", summary="Open a point")
-    def api_add(body: Add, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_add(body: Add, s: SessionDep) -> dict[str, Any]:
         return _do(store, s, lambda sc: sc.add(body.lon, body.lat, kind=body.kind, counters=body.counters,
                                                name=body.name))  # fmt: skip
 
     @app.post("/api/remove", summary="Close a point")
-    def api_remove(body: Remove, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_remove(body: Remove, s: SessionDep) -> dict[str, Any]:
         _check_point(s, body.point_id)
         return _do(store, s, lambda sc: sc.remove(body.point_id))
 
     @app.post("/api/counters", summary="Set a point's counters")
-    def api_counters(body: Counters, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_counters(body: Counters, s: SessionDep) -> dict[str, Any]:
         _check_point(s, body.point_id)
         return _do(store, s, lambda sc: sc.set_counters(body.point_id, body.counters))
 
     @app.post("/api/mode", summary="Switch the travel mode")
-    def api_mode(body: Mode, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_mode(body: Mode, s: SessionDep) -> dict[str, Any]:
         return _do(store, s, lambda sc: sc.set_mode(body.mode))
 
     @app.post("/api/undo", summary="Undo the last change")
-    def api_undo(body: Empty | None = None, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_undo(s: SessionDep, body: Empty | None = None) -> dict[str, Any]:
         if not s.scenario.can_undo:
             raise ApiError(409, "Nothing to undo.")
         return _do(store, s, lambda sc: sc.undo())
 
     @app.post("/api/redo", summary="Redo the last undone change")
-    def api_redo(body: Empty | None = None, s: Session = Depends(session)) -> dict[str, Any]:
+    def api_redo(s: SessionDep, body: Empty | None = None) -> dict[str, Any]:
         if not s.scenario.can_redo:
             raise ApiError(409, "Nothing to redo.")
         return _do(store, s, lambda sc: sc.redo())
 
 
 def _download_routes(app: FastAPI, store: SessionStore) -> None:
-    session = _session_dependency(store)
-
     @app.get("/api/download/{name}", summary="points.csv, report.html or tables.xlsx of the session's scenario")
-    def api_download(name: str, lang: Literal["vi", "en"] = Query("vi"), s: Session = Depends(session)) -> FileResponse:
+    def api_download(name: str, s: SessionDep, lang: Literal["vi", "en"] = "vi") -> FileResponse:
         if name not in DOWNLOADS:
             raise ApiError(404, f"No download {name!r}: choose one of {', '.join(DOWNLOADS)}.")
         path = s.dir / name  # a fixed name inside the session's own folder
@@ -324,6 +320,7 @@ def _proposals(s: Session, n: int) -> list[dict[str, Any]]:
     prop = prop.to_crs(settings.geographic_crs)
     out = []
     for i, (_, r) in enumerate(prop.iterrows()):
+
         def num(key: str, row: Any = r) -> float | None:
             v = row.get(key)
             return float(v) if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v)) else None

@@ -79,6 +79,7 @@ class Guard:
         self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the request; pass it on, or answer the refusal."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -91,7 +92,8 @@ class Guard:
             status, message = problem
             await JSONResponse({"error": message, "status": status}, status_code=status)(scope, receive, send)
             return
-        scope["pointplan"] = state = {}
+        state: dict[str, str] = {}
+        scope["pointplan"] = state
 
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -113,7 +115,9 @@ class Guard:
             return 400, f"Host {host!r} is not served here: open the address the server printed."
         return None
 
-    def _check_token(self, scope: Scope, headers: dict[str, str], extra: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
+    def _check_token(
+        self, scope: Scope, headers: dict[str, str], extra: list[tuple[bytes, bytes]]
+    ) -> tuple[int, str] | None:
         if not self.token:
             return None
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
