@@ -29,6 +29,12 @@ import shapely
 
 from pointplan import settings
 from pointplan._errors import InputError
+from pointplan.assessment import assess
+from pointplan.assessment.coverage import engine_for_mode
+from pointplan.io import write_table
+from pointplan.locate import grid_candidates, propose
+from pointplan.network import make_engine
+from pointplan.points import assign_units
 
 __all__ = ["AssessScenario", "Change"]
 
@@ -147,19 +153,13 @@ class AssessScenario:
 
     def _engine(self, mode: str) -> Any:
         if mode not in self._engines:
-            from pointplan.assessment.coverage import engine_for_mode
-
             if not self._engines:
-                from pointplan.network import make_engine
-
                 self._engines[mode] = make_engine(None, mode=mode)
             else:
                 self._engines[mode] = engine_for_mode(next(iter(self._engines.values())), mode, None)
         return self._engines[mode]
 
     def _assess(self, points: gpd.GeoDataFrame, mode: str, **extra: Any) -> Any:
-        from pointplan.assessment import assess
-
         kw = {"modes": (), **self._kw, **extra}
         return assess(points, self._units, self._demand, mode=mode, engine=self._engine(mode), **kw)
 
@@ -251,8 +251,6 @@ class AssessScenario:
         return self._apply("move", pid, self._reunit(pts), self._mode)
 
     def _reunit(self, pts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        from pointplan.points import assign_units
-
         pts["unit_code"] = assign_units(pts, self._units).to_numpy()
         return pts
 
@@ -318,8 +316,6 @@ class AssessScenario:
 
     def propose(self, n: int = 5, **kwargs: Any) -> gpd.GeoDataFrame:
         """Rank ``n`` candidate sites (grid cells) by their gain (p-median)."""
-        from pointplan.locate import grid_candidates, propose
-
         a = self._a
         spacing = float(kwargs.pop("spacing_m", 1000.0))
         cands = grid_candidates(a.demand, spacing_m=spacing)
@@ -376,7 +372,5 @@ class AssessScenario:
 
     def to_points_file(self, path: str | Path) -> Path:
         """Write the points as a CSV (UTF-8 with BOM) that ``pointplan run --points`` reads."""
-        from pointplan.io import write_table
-
         df = pd.DataFrame(self._records(self._points))
         return write_table(df, path)

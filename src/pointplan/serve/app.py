@@ -32,19 +32,25 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
+import math
+import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import xstatic.pkg.leaflet as leaflet
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pointplan import settings
 from pointplan._errors import PointplanError
+from pointplan.report import write_html, write_xlsx
 
 try:  # the version module of the layered package; the package's own attribute before it
     from pointplan._version import __version__
@@ -65,6 +71,9 @@ DOWNLOADS: dict[str, str] = {
     "report.html": "text/html; charset=utf-8",
     "tables.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+_DOCUMENTS = threading.Lock()
 
 
 class ApiError(Exception):
@@ -124,8 +133,6 @@ def _static_dir() -> Path:
 
 
 def _leaflet_dir() -> Path:
-    import xstatic.pkg.leaflet as leaflet
-
     return Path(leaflet.BASE_DIR)
 
 
@@ -167,6 +174,23 @@ def _do(store: SessionStore, s: Session, op: Callable[[Any], Any]) -> dict[str, 
     return _answer(store, s, change)
 
 
+#: Modules the routes reach through deferred imports: imported once, before any request,
+#: because two threads importing packages that import each other (folium and branca) can
+#: deadlock Python's import locks.
+_WARM_MODULES = ("openpyxl", "matplotlib", "pointplan.maps", "pointplan.locate", "pointplan.network")
+
+
+def _warm_up() -> None:
+    import importlib
+
+    for name in _WARM_MODULES:
+        importlib.import_module(name)
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    importlib.import_module("matplotlib.pyplot")
+
+
 def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> FastAPI:
     """Build the editor's application for ``config`` (sessions kept in ``config.state_dir``).
 
@@ -195,6 +219,7 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> Fas
     ...     client.post("/api/counters", json={"point_id": "P1", "counters": -3}).json()["error"]
     'counters: Input should be greater than or equal to 1'
     """
+    _warm_up()
     store = store or SessionStore(config)
 
     @contextlib.asynccontextmanager
@@ -298,20 +323,19 @@ def _download_routes(app: FastAPI, store: SessionStore) -> None:
             else:
                 a = s.scenario.assessment()
         if a is not None:
-            from pointplan import report
-
-            if name == "report.html":
-                report.write_html(a, path, lang=lang, map_href=None)
-            else:
-                report.write_xlsx(a, path, lang=lang)
+            with _DOCUMENTS:  # charts (matplotlib) are drawn one document at a time
+                _write_document(name, a, path, lang)
         return FileResponse(path, media_type=DOWNLOADS[name], filename=name)
 
 
+def _write_document(name: str, a: Any, path: Path, lang: str) -> None:
+    if name == "report.html":
+        write_html(a, path, lang=lang, map_href=None)
+    else:
+        write_xlsx(a, path, lang=lang)
+
+
 def _proposals(s: Session, n: int) -> list[dict[str, Any]]:
-    import math
-
-    from pointplan import settings
-
     with s.lock:
         try:
             prop = s.scenario.propose(n)
@@ -338,6 +362,4 @@ def _proposals(s: Session, n: int) -> list[dict[str, Any]]:
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text, quote=True)

@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from pointplan import settings
+from pointplan.maps.markers import SHAPES, marker_svg
+from pointplan.maps.units import simplify_coverage
 
 __all__ = [
     "HEADLINES",
@@ -245,8 +248,6 @@ def units_geojson(units: gpd.GeoDataFrame, tolerance_m: float = 60.0) -> dict[st
     >>> g["features"][0]["id"], g["features"][0]["properties"]["name"]
     ('00001', 'Phường A')
     """
-    from pointplan.maps.units import simplify_coverage
-
     geoms = simplify_coverage(units, tolerance_m).to_crs(settings.geographic_crs)
     names = units["full_name"] if "full_name" in units.columns else units.get("name", pd.Series("", index=units.index))
     frame = gpd.GeoDataFrame(
@@ -254,8 +255,6 @@ def units_geojson(units: gpd.GeoDataFrame, tolerance_m: float = 60.0) -> dict[st
         geometry=geoms.to_numpy(),
         crs=settings.geographic_crs,
     )
-    import json
-
     data = json.loads(frame.to_json(drop_id=True, to_wgs84=False))
     for f, code in zip(data["features"], frame["code"], strict=True):
         f["id"] = code
@@ -279,8 +278,6 @@ def meta(lang: str = "vi") -> dict[str, Any]:
     >>> m["metrics"][0]["key"], m["palette"][0], "kiosk" in m["markers"]
     ('mean_minutes', '#4575b4', True)
     """
-    from pointplan.maps.markers import SHAPES, marker_svg
-
     en = lang == "en"
     metrics = [
         {"key": m.key, "label": m.label_en if en else m.label_vi, "fmt": m.fmt, "better": m.better,

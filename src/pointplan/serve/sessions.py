@@ -39,7 +39,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from pointplan.assessment import assess
+from pointplan.assessment.coverage import engine_for_mode
+from pointplan.io import write_json
+from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.serve.figures import headline_figures, point_records, unit_figures
+from pointplan.staffing import time_to_service
+from pointplan.uncertainty import run_uncertainty
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +242,6 @@ class SessionStore:
 
     def save(self, s: Session) -> Path:
         """Write the session's scenario to ``scenario.json`` atomically."""
-        from pointplan.io import write_json
-
         return write_json(s.dir / "scenario.json", {"version": s.version, "scenario": s.scenario.to_dict()})
 
     def change(self, s: Session, op: Callable[[Any], Any]) -> Any:
@@ -254,8 +258,6 @@ class SessionStore:
     # ---- state -----------------------------------------------------------------------
     def state(self, s: Session) -> dict[str, Any]:
         """Return what the page shows: points, headline figures, units' figures, intervals."""
-        from pointplan.points import STAND_IN_PRECISIONS
-
         with s.lock:
             sc = s.scenario
             summary, units, points = sc.summary, sc.units, sc.points
@@ -322,15 +324,11 @@ class SessionStore:
 
     def _engine(self, mode: str) -> Any:
         if mode not in self._engines:
-            from pointplan.assessment.coverage import engine_for_mode
-
             self._engines[mode] = engine_for_mode(self.config.engine, mode, None)
         return self._engines[mode]
 
     def compute_details(self, s: Session) -> dict[str, Any]:
         """Full assessment of the session's current points; walking share, travel + wait, intervals."""
-        from pointplan.assessment import assess
-
         with s.lock:
             version, points = s.version, s.scenario.points
             mode = str(getattr(s.scenario, "mode", None) or s.scenario.summary.get("mode", self.config.mode))
@@ -358,8 +356,6 @@ def _detail_figures(a: Any) -> tuple[dict[str, dict[str, float | None]], dict[st
     if walk:
         units["walk_share"] = {str(k): _num(v) for k, v in a.coverage[walk[0]].items()}
     try:
-        from pointplan.staffing import time_to_service
-
         tts = time_to_service(a)["time_to_service_minutes"]
         units["time_to_service_minutes"] = {str(k): _num(v) for k, v in tts.items()}
     except (ValueError, KeyError) as exc:
@@ -369,8 +365,6 @@ def _detail_figures(a: Any) -> tuple[dict[str, dict[str, float | None]], dict[st
 
 
 def _intervals(a: Any, draws: int) -> dict[str, list[float | None]] | None:
-    from pointplan.uncertainty import run_uncertainty
-
     try:
         r = run_uncertainty(a, draws=draws, seed=2025, sensitivity_draws=0)
     except (ValueError, KeyError) as exc:
