@@ -143,7 +143,7 @@ def screenshot(base: str, path: str) -> None:
         page.wait_for_selector("body[data-version='1']", timeout=120_000)
         page.click("#prop-run")
         page.wait_for_selector("#prop-list li", timeout=120_000)
-        page.wait_for_selector("#interval-note:empty", timeout=180_000)  # the intervals have arrived
+        page.wait_for_function("() => ppEditor.state.intervals && !ppEditor.state.details_pending", timeout=300_000)
         page.evaluate("ppEditor.map.setView([21.03, 105.83], 11)")
         page.wait_for_timeout(800)
         page.screenshot(path=path)

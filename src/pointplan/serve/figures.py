@@ -30,6 +30,7 @@ __all__ = [
     "PALETTE",
     "UNIT_METRICS",
     "UnitMetric",
+    "changed_units",
     "colour_for",
     "headline_figures",
     "meta",
@@ -175,6 +176,34 @@ def unit_figures(units: pd.DataFrame, details: dict[str, dict[str, float | None]
     return out
 
 
+def changed_units(before: dict[str, Any], after: dict[str, Any], rel: float = 1e-4) -> tuple[str, ...]:
+    """Return the codes of the units whose figures on the page changed (beyond ``rel``).
+
+    Parameters
+    ----------
+    before, after
+        Outputs of :func:`unit_figures` before and after a change.
+    rel
+        Relative change below which a figure is taken as unchanged (a re-assessment may
+        differ in the last digits).
+
+    Examples
+    --------
+    >>> changed_units({"A": {"mean_minutes": 5.0}, "B": {"mean_minutes": 7.0}},
+    ...               {"A": {"mean_minutes": 5.0}, "B": {"mean_minutes": 6.0}})
+    ('B',)
+    """
+    out = []
+    for code in sorted(set(before) | set(after)):
+        b, a = before.get(code, {}), after.get(code, {})
+        for key in set(b) | set(a):
+            x, y = b.get(key), a.get(key)
+            if (x is None) != (y is None) or (x is not None and abs(y - x) > rel * max(1.0, abs(x))):
+                out.append(code)
+                break
+    return tuple(out)
+
+
 def headline_figures(summary: dict[str, Any], details: dict[str, Any] | None = None) -> dict[str, float | None]:
     """Return the headline figures of :data:`HEADLINES` from a summary (and details).
 
@@ -290,6 +319,7 @@ def meta(lang: str = "vi") -> dict[str, Any]:
         for kind in SHAPES
     }  # fmt: skip
     markers["proposed"] = {"svg": marker_svg("proposed", standin=False, label="")[0], "size": 24}
+    ranks = [marker_svg("proposed", standin=False, label=str(k))[0] for k in range(1, 21)]
     return {
         "lang": "en" if en else "vi",
         "metrics": metrics,
@@ -297,6 +327,7 @@ def meta(lang: str = "vi") -> dict[str, Any]:
         "no_data": NO_DATA_COLOUR,
         "headlines": [{"key": k, "label": v[1] if en else v[0], "fmt": v[2]} for k, v in HEADLINES.items()],
         "markers": markers,
+        "proposal_markers": ranks,
         "modes": ["walk", "bike", "motorbike", "car"],
         "kinds": ["kiosk", "community", "unit_point", "branch", "mobile"],
     }

@@ -43,7 +43,7 @@ from pointplan.assessment import assess
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.io import write_json
 from pointplan.points import STAND_IN_PRECISIONS
-from pointplan.serve.figures import headline_figures, point_records, unit_figures
+from pointplan.serve.figures import changed_units, headline_figures, point_records, unit_figures
 from pointplan.staffing import time_to_service
 from pointplan.uncertainty import run_uncertainty
 
@@ -247,9 +247,10 @@ class SessionStore:
     def change(self, s: Session, op: Callable[[Any], Any]) -> Any:
         """Apply ``op(scenario)`` under the session's lock; save; schedule the details."""
         with s.lock:
+            before = unit_figures(pd.DataFrame(s.scenario.units))
             change = op(s.scenario)
             s.version += 1
-            s.last_changed = tuple(str(c) for c in getattr(change, "changed_units", ()))
+            s.last_changed = changed_units(before, unit_figures(pd.DataFrame(s.scenario.units)))
             s.changed_at = time.monotonic()
             self.save(s)
         self.schedule(s)

@@ -12,7 +12,7 @@
          add_off: "Thêm điểm bằng cách bấm lên bản đồ", proposals: "Đề xuất vị trí", run: "Tìm đề xuất",
          add_this: "Thêm", busy: "Đang tính…", pending: "Khoảng P5–P95 đang được tính…",
          interval: "P5–P95", no_interval: "Chưa có khoảng tin cậy.", changed: "đơn vị thay đổi",
-         no_data: "Không có số liệu", people: "người", pmin: "người·phút/ngày", standin: "vị trí tạm (rỗng)",
+         no_data: "Không có số liệu", people_in: "người vào chuẩn", saves: "tiết kiệm", pmin: "người·phút/ngày", standin: "vị trí tạm (rỗng)",
          points: "Điểm", legend_points: "Điểm phục vụ (rỗng = vị trí tạm)", done: "Xong", loading: "Đang tải…",
          load: "Lượt/ngày", util: "sử dụng", other_lang: "English", proposal: "Đề xuất",
          modes: {walk: "Đi bộ", bike: "Xe đạp", motorbike: "Xe máy", car: "Ô tô"},
@@ -24,7 +24,7 @@
          add_off: "Add a point by clicking on the map", proposals: "Proposed sites", run: "Find proposals",
          add_this: "Add", busy: "Computing…", pending: "The P5–P95 intervals are being computed…",
          interval: "P5–P95", no_interval: "No interval yet.", changed: "units changed",
-         no_data: "No data", people: "people", pmin: "person-min/day", standin: "stand-in (hollow)",
+         no_data: "No data", people_in: "people within the standard", saves: "saves", pmin: "person-minutes a day", standin: "stand-in (hollow)",
          points: "Points", legend_points: "Service points (hollow = stand-in)", done: "Done", loading: "Loading…",
          load: "Visits/day", util: "utilisation", other_lang: "Tiếng Việt", proposal: "Proposal",
          modes: {walk: "Walk", bike: "Bicycle", motorbike: "Motorbike", car: "Car"},
@@ -270,13 +270,13 @@
         var li = el("li");
         li.appendChild(el("b", p.name));
         var gain = [];
-        if (p.gain_person_minutes_saved !== null) { gain.push("−" + INT.format(p.gain_person_minutes_saved) + " " + T.pmin); }
-        if (p.gain_people_covered) { gain.push("+" + INT.format(p.gain_people_covered) + " " + T.people); }
+        if (p.gain_person_minutes_saved !== null) { gain.push(T.saves + " " + INT.format(p.gain_person_minutes_saved) + " " + T.pmin); }
+        if (p.gain_people_covered) { gain.push("+" + INT.format(p.gain_people_covered) + " " + T.people_in); }
         li.appendChild(document.createTextNode(" " + gain.join(", ")));
         var b = el("button", T.add_this); b.type = "button";
         b.addEventListener("click", function () { add(p.lon, p.lat, T.proposal + " " + p.rank); li.remove(); });
         li.appendChild(b); list.appendChild(li);
-        var icon = L.divIcon({html: ed.meta.markers.proposed.svg, className: "pp-marker pp-kind-proposed", iconSize: [24, 24], iconAnchor: [12, 12]});
+        var icon = L.divIcon({html: ed.meta.proposal_markers[p.rank - 1] || ed.meta.markers.proposed.svg, className: "pp-marker pp-kind-proposed", iconSize: [24, 24], iconAnchor: [12, 12]});
         L.marker([p.lat, p.lon], {icon: icon, interactive: false}).addTo(proposalsLayer);
       });
       message(d.proposals.length + " " + T.proposals.toLowerCase(), "ok");
