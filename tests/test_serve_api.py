@@ -248,6 +248,7 @@ def test_colour_for_matches_the_classes() -> None:
     assert colour_for("walk_share", float("nan")) == "#bdbdbd"
 
 
+@pytest.mark.slow
 def test_real_units_move_equals_a_fresh_assessment(tmp_path: Path) -> None:
     units = pointplan.load_units()
     codes = units.index[:3]
