@@ -1,7 +1,7 @@
 """A stand-in for :class:`pointplan.Scenario` while it is not in the library: full re-assessment.
 
 It follows the Scenario contract (move, add, remove, set_counters, set_mode, undo, redo,
-propose, to_dict/from_dict, to_points_file) by calling :func:`pointplan.assess` on the
+to_dict/from_dict, to_points_file) by calling :func:`pointplan.assess` on the
 whole point set after each change, so it is correct but slow on the whole city (seconds a
 change). :func:`pointplan.serve.scenario_class` picks the library's class when it exists.
 
@@ -32,7 +32,6 @@ from pointplan._errors import InputError
 from pointplan.assessment import assess
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.io import write_table
-from pointplan.locate import grid_candidates, propose
 from pointplan.network import make_engine
 from pointplan.points import assign_units
 
@@ -313,17 +312,6 @@ class AssessScenario:
         pts, mode = self._redo.pop()
         self._undo.append((self._points, self._mode))
         return self._apply("redo", None, pts, mode, record=False)
-
-    def propose(self, n: int = 5, **kwargs: Any) -> gpd.GeoDataFrame:
-        """Rank ``n`` candidate sites (grid cells) by their gain (p-median)."""
-        a = self._a
-        spacing = float(kwargs.pop("spacing_m", 1000.0))
-        cands = grid_candidates(a.demand, spacing_m=spacing)
-        if cands.empty:  # a small area: every populated cell is a candidate
-            cands = grid_candidates(a.demand, spacing_m=spacing, min_population=0.0)
-        kwargs.setdefault("objective", "pmedian")
-        prop = propose(a.demand, a.points, cands, int(n), engine=a.engine, **kwargs)
-        return prop.points
 
     # ---- saving ------------------------------------------------------------------------
     @staticmethod

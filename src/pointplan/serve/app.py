@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
-import math
 import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -48,7 +47,6 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pointplan import settings
 from pointplan._errors import PointplanError
 from pointplan.report import write_html, write_xlsx
 
@@ -191,7 +189,7 @@ def _warm_up() -> None:
     importlib.import_module("matplotlib.pyplot")
 
 
-def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> FastAPI:
+def create_app(config: ServeConfig, *, store: SessionStore | None = None, warm: bool = False) -> FastAPI:
     """Build the editor's application for ``config`` (sessions kept in ``config.state_dir``).
 
     Parameters
@@ -200,6 +198,8 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> Fas
         What to serve (:class:`~pointplan.serve.ServeConfig`).
     store
         Reuse a session store (default: a new one on ``config``).
+    warm
+        Route the candidate sites of the proposals now, in the background.
 
     Returns
     -------
@@ -221,6 +221,8 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None) -> Fas
     """
     _warm_up()
     store = store or SessionStore(config)
+    if warm:
+        store.prepare_proposals()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -269,7 +271,10 @@ def _page_routes(app: FastAPI, store: SessionStore) -> None:
 
     @app.post("/api/propose", summary="N proposed sites ranked by gain (the scenario is unchanged)")
     def api_propose(body: Propose, s: SessionDep) -> dict[str, Any]:
-        return {"proposals": _proposals(s, body.n)}
+        try:
+            return {"proposals": store.propose(s, body.n)}
+        except (PointplanError, ValueError) as exc:
+            raise ApiError(400, str(exc)) from exc
 
 
 def _change_routes(app: FastAPI, store: SessionStore) -> None:
@@ -333,32 +338,6 @@ def _write_document(name: str, a: Any, path: Path, lang: str) -> None:
         write_html(a, path, lang=lang, map_href=None)
     else:
         write_xlsx(a, path, lang=lang)
-
-
-def _proposals(s: Session, n: int) -> list[dict[str, Any]]:
-    with s.lock:
-        try:
-            prop = s.scenario.propose(n)
-        except (PointplanError, ValueError) as exc:
-            raise ApiError(400, str(exc)) from exc
-    prop = prop.to_crs(settings.geographic_crs)
-    out = []
-    for i, (_, r) in enumerate(prop.iterrows()):
-
-        def num(key: str, row: Any = r) -> float | None:
-            v = row.get(key)
-            return float(v) if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v)) else None
-
-        out.append({
-            "rank": int(r.get("rank", i + 1) or i + 1),
-            "lon": round(float(r.geometry.x), 6),
-            "lat": round(float(r.geometry.y), 6),
-            "name": str(r.get("name") or r.get("site_name") or r.get("candidate_id") or f"#{i + 1}"),
-            "unit": str(r.get("unit_code") or ""),
-            "gain_people_covered": num("gain_people_covered"),
-            "gain_person_minutes_saved": num("gain_person_minutes_saved"),
-        })  # fmt: skip
-    return out
 
 
 def _escape(text: str) -> str:

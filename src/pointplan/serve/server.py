@@ -83,6 +83,6 @@ def serve(
         config.allowed_hosts = config.allowed_hosts or ("127.0.0.1", "localhost", "::1")
     elif not config.token:
         config.token = secrets.token_urlsafe(24)
-    app = create_app(config)
+    app = create_app(config, warm=True)
     announce(address(host, port, config.token))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -41,9 +41,11 @@ import pandas as pd
 
 from pointplan.assessment import assess
 from pointplan.assessment.coverage import engine_for_mode
+from pointplan.demand import build_demand
 from pointplan.io import write_json
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.serve.figures import changed_units, headline_figures, point_records, unit_figures
+from pointplan.serve.proposals import CandidateSites, default_candidates
 from pointplan.staffing import time_to_service
 from pointplan.uncertainty import run_uncertainty
 
@@ -98,6 +100,8 @@ class ServeConfig:
         ``Host`` headers accepted (``None``: any).
     title
         Shown in the page's header.
+    candidates
+        Sites proposals are chosen from (default: the real public buildings of the units).
 
     Examples
     --------
@@ -117,6 +121,7 @@ class ServeConfig:
     assess_kwargs: dict[str, Any] = field(default_factory=dict)
     allowed_hosts: tuple[str, ...] | None = None
     title: str = "Hà Nội"
+    candidates: gpd.GeoDataFrame | None = None
 
 
 @dataclass
@@ -175,8 +180,49 @@ class SessionStore:
         self._max = max_in_memory
         self._worker: threading.Thread | None = None
         self.units_geojson: dict[str, Any] | None = None
+        self._sites: CandidateSites | None = None
+        self._sites_lock = threading.Lock()
         #: Seconds without a change before a session's details are computed.
         self.settle_s = 0.5
+
+    # ---- proposals -------------------------------------------------------------------
+    @property
+    def sites(self) -> CandidateSites:
+        """The candidate sites of the proposals (their travel minutes kept per mode)."""
+        with self._sites_lock:
+            if self._sites is None:
+                demand = self.config.demand if self.config.demand is not None else build_demand(self.config.units)
+                cands = self.config.candidates
+                if cands is None:
+                    cands = default_candidates(self.config.units, demand)
+                self._sites = CandidateSites(cands, demand)
+            return self._sites
+
+    def prepare_proposals(self) -> threading.Thread:
+        """Route the candidate sites for the starting mode in the background (the first proposal is then quick)."""
+
+        def run() -> None:
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            try:
+                self.sites.cost(self._engine(self.mode_of(self.base)))
+            except Exception:  # the request will say what is wrong
+                logger.exception("routing the candidate sites failed")
+
+        t = threading.Thread(target=run, name="pointplan-serve-sites", daemon=True)
+        t.start()
+        return t
+
+    def propose(self, s: Session, n: int) -> list[dict[str, Any]]:
+        """Rank ``n`` sites for the session's current points (the scenario is unchanged)."""
+        with s.lock:
+            points, mode = s.scenario.points, self.mode_of(s.scenario)
+        return self.sites.propose(points, self._engine(mode), n)
+
+    def mode_of(self, scenario: Any) -> str:
+        """Return the scenario's current travel mode."""
+        mode = getattr(scenario, "mode", None) or scenario.summary.get("mode") or self.config.mode
+        return str(mode)
 
     # ---- sessions ------------------------------------------------------------------
     def _restore(self, d: dict[str, Any]) -> Any:
@@ -263,7 +309,7 @@ class SessionStore:
             sc = s.scenario
             summary, units, points = sc.summary, sc.units, sc.points
             version, can_undo, can_redo = s.version, bool(sc.can_undo), bool(sc.can_redo)
-            mode = str(getattr(sc, "mode", None) or summary.get("mode", ""))
+            mode = self.mode_of(sc)
         det = s.details or {}
         fresh = det.get("version") == version
         return {
@@ -332,7 +378,7 @@ class SessionStore:
         """Full assessment of the session's current points; walking share, travel + wait, intervals."""
         with s.lock:
             version, points = s.version, s.scenario.points
-            mode = str(getattr(s.scenario, "mode", None) or s.scenario.summary.get("mode", self.config.mode))
+            mode = self.mode_of(s.scenario)
         kw = {k: v for k, v in self._kw.items() if k != "modes"}
         keep = ("point_id", "name", "kind", "unit_code", "declared_unit_code", "address", "counters")
         cols = [c for c in points.columns if c in (*keep, "location_precision", "geometry")]
