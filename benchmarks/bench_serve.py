@@ -189,7 +189,11 @@ def main() -> None:
         res = asyncio.run(drive(base, args.sessions, args.rounds, args.time_limit))
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
     report(args, res, startup)
 
 

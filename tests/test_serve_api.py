@@ -82,6 +82,8 @@ def test_initial_state_is_the_hand_computed_assessment(client: TestClient) -> No
     assert s["headline"]["population_within_standard_share"] == pytest.approx(0.9)
     assert s["units"]["00002"]["mean_minutes"] == pytest.approx(30.0)
     assert [p["id"] for p in s["points"]] == ["P1"] and s["points"][0]["counters"] == 2
+    # P1 takes all 40 visits a day; capacity 2 counters x 32 visits
+    assert s["points"][0]["visits"] == pytest.approx(40.0) and s["points"][0]["utilisation"] == pytest.approx(0.625)
     assert not s["can_undo"] and s["version"] == 0
 
 
@@ -122,6 +124,9 @@ def test_add_counters_remove_mode_undo_redo(client: TestClient) -> None:
     assert s["headline"]["mean_minutes_to_nearest"] == pytest.approx(4.125)
     kiosk = next(p for p in s["points"] if p["id"] == new_id)
     assert (kiosk["kind"], kiosk["name"], kiosk["counters"], kiosk["unit"]) == ("kiosk", "Ki-ốt <b>", 2, "00002")
+    # unit B's 10 visits split by population: d2 (6, nearer P1) and d3 (4, at the kiosk)
+    assert kiosk["visits"] == pytest.approx(4.0)
+    assert next(p for p in s["points"] if p["id"] == "P1")["visits"] == pytest.approx(36.0)
     r = client.post("/api/counters", json={"point_id": "P1", "counters": 5})
     assert next(p for p in r.json()["state"]["points"] if p["id"] == "P1")["counters"] == 5
     # P1's load: 30 visits a day from unit A over 5 counters (the kiosk takes unit B's 10)

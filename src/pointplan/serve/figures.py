@@ -34,9 +34,11 @@ __all__ = [
     "colour_for",
     "headline_figures",
     "meta",
+    "point_loads",
     "point_records",
     "unit_figures",
     "units_geojson",
+    "with_details",
 ]
 
 #: Six classes of ColorBrewer RdYlBu, best (blue) first.
@@ -166,13 +168,50 @@ def unit_figures(units: pd.DataFrame, details: dict[str, dict[str, float | None]
     >>> unit_figures(u)["00002"]["mean_minutes"] is None
     True
     """
-    out: dict[str, Any] = {}
     cols = [k for k, m in UNIT_METRICS.items() if not m.detail and k in units.columns]
-    for code, row in units[cols].iterrows():
-        out[str(code)] = {k: _finite(row[k]) for k in cols}
+    values = units[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    out: dict[str, Any] = {
+        str(code): {k: (float(v) if good else None) for k, v, good in zip(cols, row, okrow, strict=True)}
+        for code, row, okrow in zip(units.index, values, ok, strict=True)
+    }
+    return with_details(out, details)
+
+
+def with_details(figures: dict[str, Any], details: dict[str, dict[str, float | None]] | None) -> dict[str, Any]:
+    """Return ``figures`` with the figures of a full assessment added (a new dict).
+
+    Examples
+    --------
+    >>> with_details({"A": {"mean_minutes": 4.0}}, {"walk_share": {"A": 0.5}})
+    {'A': {'mean_minutes': 4.0, 'walk_share': 0.5}}
+    """
+    out = {code: dict(v) for code, v in figures.items()}
     for key, values in (details or {}).items():
         for code, v in values.items():
             out.setdefault(str(code), {})[key] = v
+    return out
+
+
+def point_loads(points: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Return ``{point_id: {visits, utilisation, load_status}}`` from a frame with the load columns.
+
+    Empty when the frame has none (the points of a scenario, as opposed to an assessment's).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"visits_per_day": [40.0], "utilisation": [0.625], "load_status": ["ok"]}, index=["P1"])
+    >>> point_loads(p)
+    {'P1': {'visits': 40.0, 'utilisation': 0.625, 'load_status': 'ok'}}
+    """
+    if points is None or "visits_per_day" not in getattr(points, "columns", ()):
+        return {}
+    out = {}
+    for pid, v, u, st in zip(
+        points.index, points["visits_per_day"], points.get("utilisation", pd.Series(np.nan, index=points.index)),
+        points.get("load_status", pd.Series("", index=points.index)), strict=True,
+    ):  # fmt: skip
+        out[str(pid)] = {"visits": _finite(v), "utilisation": _finite(u), "load_status": _text(st) or ""}
     return out
 
 
@@ -228,8 +267,19 @@ def _text(v: Any) -> str | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v)
 
 
-def point_records(points: gpd.GeoDataFrame, stand_in: frozenset[str]) -> list[dict[str, Any]]:
+def point_records(
+    points: gpd.GeoDataFrame, stand_in: frozenset[str], loads: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Return the points as JSON records for the page (lon/lat, kind, precision, load).
+
+    Parameters
+    ----------
+    points
+        The scenario's points (any CRS).
+    stand_in
+        The location precisions that mark a stand-in (drawn hollow).
+    loads
+        Load per point id (:func:`point_loads`), when ``points`` carries none.
 
     Examples
     --------
@@ -241,27 +291,36 @@ def point_records(points: gpd.GeoDataFrame, stand_in: frozenset[str]) -> list[di
     ('a', '<b>A</b>', False, 2)
     """
     pts = points.to_crs(settings.geographic_crs)
+    loads = {**(loads or {}), **point_loads(pts)}
+    n = len(pts)
+
+    def col(name: str, default: Any = None) -> list[Any]:
+        return pts[name].tolist() if name in pts.columns else [default] * n
+
+    ids = [_text(p) or str(i) for p, i in zip(col("point_id"), pts.index, strict=True)]
+    counters = col("counters_used") if "counters_used" in pts.columns else col("counters")
+    c_ = {name: col(name) for name in ("name", "kind", "location_precision", "address", "unit_code")}
+    xs, ys = pts.geometry.x.to_numpy(dtype=float), pts.geometry.y.to_numpy(dtype=float)
     rows = []
-    get = pts.get
-    counters = get("counters_used", get("counters"))
-    for i, (idx, r) in enumerate(pts.iterrows()):
-        prec = _text(r.get("location_precision")) or "unknown"
-        c = _finite(counters.iloc[i]) if counters is not None else None
+    for k, pid in enumerate(ids):
+        prec = _text(c_["location_precision"][k]) or "unknown"
+        c = _finite(counters[k])
+        load = loads.get(pid, {})
         rows.append(
             {
-                "id": _text(r.get("point_id")) or str(idx),
-                "name": _text(r.get("name")) or "",
-                "kind": _text(r.get("kind")) or "other",
+                "id": pid,
+                "name": _text(c_["name"][k]) or "",
+                "kind": _text(c_["kind"][k]) or "other",
                 "precision": prec,
                 "standin": prec in stand_in,
                 "counters": None if c is None else int(c),
-                "address": _text(r.get("address")) or "",
-                "unit": _text(r.get("unit_code")) or "",
-                "lon": float(r.geometry.x),
-                "lat": float(r.geometry.y),
-                "visits": _finite(r.get("visits_per_day")),
-                "utilisation": _finite(r.get("utilisation")),
-                "load_status": _text(r.get("load_status")) or "",
+                "address": _text(c_["address"][k]) or "",
+                "unit": _text(c_["unit_code"][k]) or "",
+                "lon": float(xs[k]),
+                "lat": float(ys[k]),
+                "visits": load.get("visits"),
+                "utilisation": load.get("utilisation"),
+                "load_status": load.get("load_status", ""),
             }
         )
     return rows

@@ -44,7 +44,14 @@ from pointplan.assessment.coverage import engine_for_mode
 from pointplan.demand import build_demand
 from pointplan.io import write_json
 from pointplan.points import STAND_IN_PRECISIONS
-from pointplan.serve.figures import changed_units, headline_figures, point_records, unit_figures
+from pointplan.serve.figures import (
+    changed_units,
+    headline_figures,
+    point_loads,
+    point_records,
+    unit_figures,
+    with_details,
+)
 from pointplan.serve.proposals import CandidateSites, default_candidates
 from pointplan.staffing import time_to_service
 from pointplan.uncertainty import run_uncertainty
@@ -142,6 +149,8 @@ class Session:
     details: dict[str, Any] | None = None
     last_changed: tuple[str, ...] = ()
     changed_at: float = 0.0
+    figures: dict[str, Any] | None = None
+    loads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SessionStore:
@@ -171,6 +180,9 @@ class SessionStore:
             config.points, config.units, config.demand, mode=config.mode, engine=config.engine, **self._kw
         )
         self._base_dict = self.base.to_dict()
+        self._base_loads = point_loads(self.base.points)
+        if not self._base_loads:  # a scenario whose points carry no load: ask its assessment once
+            self._base_loads = point_loads(self.base.assessment().points)
         self._sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._engines: dict[str, Any] = {}
@@ -247,13 +259,14 @@ class SessionStore:
         sid = secrets.token_urlsafe(24)
         folder = self.root / sid
         folder.mkdir(parents=True, exist_ok=False)
-        s = Session(sid, folder, self._fresh())
+        s = Session(sid, folder, self._fresh(), loads=dict(self._base_loads))
         self.save(s)
         return self._keep(s)
 
     def _fresh(self) -> Any:
-        """Copy the starting scenario, sharing its (read-only) units, demand and engine."""
+        """Copy the starting scenario, sharing what no edit changes (units, demand, engines, graphs)."""
         shared = [self.config.engine, self.config.units, self.config.demand, *self._engines.values()]
+        shared += _read_only_parts(self.base)
         memo = {id(x): x for x in shared if x is not None}
         with self._lock:
             try:
@@ -279,6 +292,8 @@ class SessionStore:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("session %s could not be restored (%s); a new one is started", sid, exc)
             return None
+        s.loads = point_loads(s.scenario.points)
+        self.schedule(s)  # the points' load (and the details) follow a moment later
         return self._keep(s)
 
     def forget_memory(self) -> None:
@@ -293,10 +308,12 @@ class SessionStore:
     def change(self, s: Session, op: Callable[[Any], Any]) -> Any:
         """Apply ``op(scenario)`` under the session's lock; save; schedule the details."""
         with s.lock:
-            before = unit_figures(pd.DataFrame(s.scenario.units))
+            before = s.figures if s.figures is not None else unit_figures(pd.DataFrame(s.scenario.units))
             change = op(s.scenario)
             s.version += 1
-            s.last_changed = changed_units(before, unit_figures(pd.DataFrame(s.scenario.units)))
+            s.figures = unit_figures(pd.DataFrame(s.scenario.units))
+            s.last_changed = changed_units(before, s.figures)
+            s.loads.update(point_loads(getattr(change, "points", None)))
             s.changed_at = time.monotonic()
             self.save(s)
         self.schedule(s)
@@ -307,7 +324,10 @@ class SessionStore:
         """Return what the page shows: points, headline figures, units' figures, intervals."""
         with s.lock:
             sc = s.scenario
-            summary, units, points = sc.summary, sc.units, sc.points
+            summary, points = sc.summary, sc.points
+            if s.figures is None:
+                s.figures = unit_figures(pd.DataFrame(sc.units))
+            figures, loads = s.figures, dict(s.loads)
             version, can_undo, can_redo = s.version, bool(sc.can_undo), bool(sc.can_redo)
             mode = self.mode_of(sc)
         det = s.details or {}
@@ -321,8 +341,8 @@ class SessionStore:
             "intervals": det.get("intervals") if fresh else None,
             "details_version": det.get("version"),
             "details_pending": bool(self.config.details or self.config.draws) and not fresh,
-            "units": unit_figures(pd.DataFrame(units), det.get("units")),
-            "points": point_records(points, frozenset(STAND_IN_PRECISIONS)),
+            "units": with_details(figures, det.get("units")),
+            "points": point_records(points, frozenset(STAND_IN_PRECISIONS), loads),
             "changed_units": list(s.last_changed),
         }
 
@@ -387,13 +407,49 @@ class SessionStore:
         det: dict[str, Any] = {"version": version, "units": {}, "headline": {}}
         if self.config.details:
             det["units"], det["headline"] = _detail_figures(a)
+        loads = point_loads(a.points)
         if self.config.draws > 0:
             det["intervals"] = _intervals(a, self.config.draws)
         if det.get("version") == s.version:
             s.details = det
+            with s.lock:
+                s.loads.update(loads)
         else:
             self.schedule(s)
         return det
+
+
+def _looks_read_only(x: Any) -> bool:
+    """Travel engines (``nearest`` and ``od_long``) and road graphs: shared, never copied."""
+    engine = callable(getattr(x, "nearest", None)) and callable(getattr(x, "od_long", None))
+    graph = hasattr(x, "adj") and hasattr(x, "nodes") and hasattr(x, "edges")
+    return engine or graph
+
+
+def _read_only_parts(obj: Any, depth: int = 4) -> list[Any]:
+    """Engines and graphs reachable from ``obj`` (attributes, dataclass fields, containers)."""
+    found: list[Any] = []
+    seen: set[int] = set()
+
+    def walk(x: Any, d: int) -> None:
+        if id(x) in seen or d < 0 or isinstance(x, (str, bytes, int, float, pd.DataFrame, pd.Series)):
+            return
+        seen.add(id(x))
+        if _looks_read_only(x):
+            found.append(x)
+            return
+        if isinstance(x, dict):
+            children: list[Any] = list(x.values())
+        elif isinstance(x, (list, tuple, set)):
+            children = list(x)
+        else:
+            children = list(getattr(x, "__dict__", {}).values())
+            children += [getattr(x, f) for f in getattr(x, "__dataclass_fields__", {}) if hasattr(x, f)]
+        for c in children:
+            walk(c, d - 1)
+
+    walk(obj, depth)
+    return found
 
 
 def _detail_figures(a: Any) -> tuple[dict[str, dict[str, float | None]], dict[str, Any]]:
