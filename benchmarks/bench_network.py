@@ -312,6 +312,7 @@ def inner_city_benchmark(path: Path, repeat: int) -> dict:
         out[f"{key}_speedup_wall"] = round(rw, 1)
         out[f"{key}_speedup_cpu"] = round(rc, 1)
         print(f"  pointplan {label:<52} {med[key][0]:.4f} s: {rw:6.1f}x wall-clock, {rc:6.1f}x CPU")
+    out.update(_same_answers(engine, G, R, demand, points, ours_cold, pxy))
     out["nearest_networkx_s"] = round(med["networkx"][0], 4)
     out["nearest_speedup_vs_networkx"] = round(
         min(med["networkx"][0] / med["pointplan_times"][0], med["networkx"][1] / med["pointplan_times"][1]), 1
@@ -332,6 +333,39 @@ def inner_city_benchmark(path: Path, repeat: int) -> dict:
         f"(cpu {out['service_areas_cpu_s']:.2f} s); target <= 2 s"
     )
     return out
+
+
+def _same_answers(engine, G, R, demand, points, ours_cold, pxy) -> dict:  # noqa: N803
+    """Check the answers: memo or not, times only or not, and node times against networkx."""
+    import osmnx as ox
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cold = ours_cold()
+        warm = engine.nearest(demand, points)
+        times = engine.nearest(demand, points, with_distance=False)
+    same_memo = bool(cold[["dest", "minutes"]].equals(warm[["dest", "minutes"]]))
+    same_times = bool(
+        times["dest"].equals(warm["dest"])  # unreachable origins: missing in both
+        and np.allclose(times["minutes"], warm["minutes"], rtol=0, atol=1e-9, equal_nan=True)
+    )
+    p_nodes = sorted(set(ox.distance.nearest_nodes(G, pxy.x.to_numpy(), pxy.y.to_numpy())))
+    ref = nx.multi_source_dijkstra_path_length(R, set(p_nodes), weight="travel_time_s")
+    ours = engine.node_times(p_nodes).to_frame()["seconds"]
+    nodes = list(G.nodes)
+    ref_s = np.array([ref.get(n, np.inf) for n in nodes])
+    with np.errstate(invalid="ignore"):
+        max_diff = float(np.nanmax(np.abs(np.where(np.isinf(ref_s), 0, ref_s - ours.loc[nodes].to_numpy()))))
+    same_nodes = bool((np.isinf(ref_s) == np.isinf(ours.loc[nodes].to_numpy())).all() and max_diff < 1e-6)
+    print(
+        f"  same answers: memo vs fresh snap {same_memo}; times-only vs with distance {same_times}; "
+        f"every node's seconds vs networkx {same_nodes} (max diff {max_diff:.2e} s)"
+    )
+    return {
+        "same_answers_memo": same_memo,
+        "same_answers_times_only": same_times,
+        "same_node_times_as_networkx": same_nodes,
+    }
 
 
 def pandana_benchmark(G, engine, demand, points) -> dict:  # noqa: N803

@@ -494,6 +494,49 @@ def test_make_engine_picks_the_method():
     assert eng.node_times([0]).seconds[1] == pytest.approx(10.0)
 
 
+
+def test_travel_engine_none_means_the_shipped_default(monkeypatch):
+    # None and "default" follow settings.default_network; "none" is always the straight line
+    monkeypatch.setattr(settings, "default_network", None)
+    assert net.travel_engine(None, "walk").method == "crow_flies_circuity"
+    assert net.travel_engine("default", "walk").method == "crow_flies_circuity"
+    assert net.travel_engine("none", "car").mode == "car"
+    G = net.add_travel_times(line(), "motorbike", 36.0)
+    hybrid = net.travel_engine(G, "motorbike", snap_m=50)
+    assert isinstance(hybrid, net.HybridEngine) and hybrid.mode == "motorbike" and hybrid.snap_m == 50
+    bare = net.travel_engine(G, "motorbike", fallback=False, access_speed_kmh=3.6)
+    assert isinstance(bare, net.NetworkEngine)
+    # the older names are wrappers with their documented meaning of None
+    assert net.make_engine(None, "walk").method == "crow_flies_circuity"
+    assert isinstance(net.make_hybrid_engine(G, "motorbike"), net.HybridEngine)
+
+
+def test_engine_mode_is_read_only_and_shared_base():
+    eng = line_engine()
+    crow = net.CrowFliesEngine("walk")
+    for e in (eng, crow, net.HybridEngine(eng)):
+        assert isinstance(e, net.EngineBase) and isinstance(e, net.TravelEngine)
+        with pytest.raises(AttributeError):
+            e.mode = "car"
+    assert eng.mode == "motorbike" and crow.mode == "walk"
+    with pytest.raises(InputError, match="max_minutes"):
+        crow.od_long(gpd.GeoDataFrame(geometry=[], crs=32648), gpd.GeoDataFrame(geometry=[], crs=32648), -1)
+
+
+def test_snap_memo_gives_the_same_answer_in_another_crs():
+    # same places given in lon/lat and in UTM: the raw-coordinate memo keys on the CRS too
+    eng = line_engine()
+    utm = gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0 + 120.0, X0 + 600.0], [Y0 + 30.0, Y0 - 10.0]), crs=UTM)
+    dest = gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0 + 450.0], [Y0]), index=["P"], crs=UTM)
+    first = eng.nearest(utm, dest)
+    again = eng.nearest(utm.copy(), dest)  # a hit of the memo
+    lonlat = eng.nearest(utm.to_crs(4326), dest)
+    pd.testing.assert_frame_equal(first, again)
+    assert np.allclose(first["minutes"], lonlat["minutes"], atol=1e-6)
+    # 120 m: 30 s walk to the street, 330 m at 10 m/s; 600 m: 10 s walk, 150 m at 10 m/s
+    assert first["minutes"].mul(60).round(6).tolist() == [63.0, 25.0]
+
+
 def grid(side, block=100.0, scale=1.0):
     coords = {r * side + c: (block * c, block * r) for r in range(side) for c in range(side)}
     edges = []

@@ -624,8 +624,19 @@ def test_propose_validation(town):
         propose(demand.drop(columns="unit_code"), points, cands, 1, engine=StraightEngine())
 
 
+
+def test_proposal_is_frozen_and_replaced(town):
+    import dataclasses
+
+    demand, points, cands, boundary = town
+    prop = propose(demand, points, cands, 1, engine=StraightEngine(), boundary=boundary)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prop.candidates = cands  # type: ignore[misc]
+    later = dataclasses.replace(prop, candidates=cands)
+    assert prop.candidates is None and later.candidates is cands and later.points is prop.points
+
+
 def test_propose_default_engine_warns(town):
-    pytest.importorskip("pointplan.network")
     demand, points, cands, boundary = town
     with pytest.warns(PrecisionWarning, match="estimates"):
         prop = propose(demand, points, cands, 1, boundary=boundary)

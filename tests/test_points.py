@@ -7,7 +7,14 @@ import shapely
 
 import pointplan
 from pointplan import CRSError, GeometryError, InputError, MissingColumnError, PrecisionWarning
-from pointplan.points import POINT_COLUMNS, STAND_IN_PRECISIONS, branch_report, validate_points
+from pointplan.points import (
+    POINT_COLUMNS,
+    STAND_IN_PRECISIONS,
+    branch_report,
+    rename_point_columns,
+    unknown_precision_count,
+    validate_points,
+)
 
 
 def test_default_scenario_counts_and_flags(points, units) -> None:
@@ -165,3 +172,46 @@ def test_unknown_kind(units) -> None:
     gdf = gpd.GeoDataFrame({"name": ["a"], "kind": ["cafe"]}, geometry=[shapely.Point(105.85, 21.03)], crs=4326)
     with pytest.raises(InputError, match="unknown kind"):
         validate_points(gdf, units=units)
+
+
+# ------------------------------------------------------------------ Vietnamese column names (issue 29)
+def test_read_points_csv_with_vietnamese_headers(tmp_path, units, caplog) -> None:
+    p = _write(
+        tmp_path,
+        "Mã điểm,Tên điểm,Loại,Địa chỉ,Số quầy,Kinh độ,Vĩ độ\n"
+        "K1,Ki-ốt Tràng Tiền,kiosk,Số 6 Tràng Tiền,2,105.8543,21.0245\n"
+        "K2,Điểm lưu động,lưu động,,,105.8520,21.0280\n",
+    )
+    with caplog.at_level("WARNING", logger="pointplan.points"):
+        pts = pointplan.read_points(p, units=units)
+    assert pts.index.tolist() == ["K1", "K2"]
+    assert pts["name"].tolist() == ["Ki-ốt Tràng Tiền", "Điểm lưu động"]
+    assert pts["kind"].tolist() == ["kiosk", "mobile"]
+    assert pts.loc["K1", "address"] == "Số 6 Tràng Tiền" and int(pts.loc["K1", "counters"]) == 2
+    assert pts["unit_code"].tolist() == ["00082", "00070"]  # Cửa Nam, Hoàn Kiếm
+    # no precision column: both are marked unknown, counted, and said once with the count
+    assert pts["location_precision"].tolist() == ["unknown", "unknown"]
+    assert unknown_precision_count(pts) == 2
+    said = [r.getMessage() for r in caplog.records if "no location precision" in r.getMessage()]
+    assert len(said) == 1 and "2 of 2 point(s)" in said[0]
+
+
+def test_vietnamese_headers_without_diacritics_any_case(tmp_path, units) -> None:
+    p = _write(tmp_path, "TEN,do chinh xac,kinh_do,VI_DO\nA,surveyed,105.852,21.028\nB,,105.8543,21.0245\n")
+    pts = pointplan.read_points(p, units=units)
+    assert pts["name"].tolist() == ["A", "B"]
+    assert pts["location_precision"].tolist() == ["surveyed", "unknown"]
+    assert unknown_precision_count(pts) == 1
+
+
+def test_english_column_wins_over_its_vietnamese_alias() -> None:
+    raw = pd.DataFrame({"Tên": ["x"], "name": ["y"], "Tên điểm": ["z"]})
+    assert rename_point_columns(raw).columns.tolist() == ["Tên", "name", "Tên điểm"]
+    raw = pd.DataFrame({"Tên điểm": ["x"], "Tên": ["y"]})
+    assert rename_point_columns(raw).columns.tolist() == ["name", "Tên"]
+
+
+def test_missing_name_error_names_the_vietnamese_alias(tmp_path, units) -> None:
+    p = _write(tmp_path, "Ghi chú,Kinh độ,Vĩ độ\nA,105.852,21.028\n")
+    with pytest.raises(MissingColumnError, match="Tên điểm"):
+        pointplan.read_points(p, units=units)

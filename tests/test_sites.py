@@ -363,3 +363,31 @@ def test_cli_propose_names_real_places_and_writes_the_report(tmp_path, capsys) -
     report = pd.read_csv(out / "sites_report.csv", encoding="utf-8-sig")
     assert {"no_unit", "no_street_match", "outside_city", "duplicate", "no_name"} <= set(report["issue"])
     assert "no public building within 1 km" in printed
+
+
+# ---------------------------------------------------------------------------------- layout (issue 23)
+def test_sites_package_keeps_its_public_names_and_imports_no_shim() -> None:
+    import ast
+    import pathlib
+
+    import pointplan.locate.sites as sites_mod
+
+    for name in sites_mod.__all__:
+        assert hasattr(sites_mod, name), name
+    folder = pathlib.Path(sites_mod.__file__).parent
+    for f in folder.glob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "pointplan.candidates" not in mods, f.name
+        assert len(f.read_text(encoding="utf-8").splitlines()) < 400, f.name
+
+
+def test_standins_does_not_import_points() -> None:
+    import ast
+    import pathlib
+
+    import pointplan.standins
+
+    tree = ast.parse(pathlib.Path(pointplan.standins.__file__).read_text(encoding="utf-8"))
+    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "pointplan.points" not in mods

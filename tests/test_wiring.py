@@ -169,14 +169,14 @@ def test_bus_columns_hand_worked(tiny_city: dict[str, Any]) -> None:
 
 
 def test_a_point_without_a_stop_is_a_finding_in_the_summary(tiny_city: dict[str, Any]) -> None:
-    from pointplan.workflow import _summary_json
+    from pointplan.report import summary_json
 
     a = _assess(tiny_city)
     bus_context(a, _network(X0 + 1500))  # 500 m from P1 (> 400 m)
     found = run_findings(a)
     hit = found[found["rule"] == "no_bus_stop_nearby"]
     assert hit["point_id"].tolist() == ["P1"]
-    s = _summary_json(a, None)
+    s = summary_json(a, None)
     json.dumps(s, allow_nan=False)
     assert s["bus_population_share_near"] == 0.5  # d1 lies on the stop
     assert [f["point_id"] for f in s["findings"] if f["rule"] == "no_bus_stop_nearby"] == ["P1"]

@@ -197,3 +197,172 @@ def test_every_json_output_is_strict(run_dir) -> None:
         json.loads(f.read_text(encoding="utf-8"), parse_constant=reject)
     s = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     assert s["unreachable_population"] == 0 and s["unreachable_demand_points"] == 0
+
+
+# ------------------------------------------------------------------ RunConfig and the steps
+
+
+def test_run_config_checks_each_option_by_name(tmp_path) -> None:
+    import dataclasses
+
+    from pointplan._errors import InputError
+    from pointplan.workflow import RunConfig
+
+    for bad, name in (
+        ({"objective": "fastest"}, "objective"),
+        ({"method": "magic"}, "method"),
+        ({"sites": "parks"}, "sites"),
+        ({"lang": "fr"}, "lang"),
+        ({"mode": "boat"}, "mode"),
+        ({"add": -1}, "add"),
+        ({"add": True}, "add"),
+        ({"max_minutes": 0}, "max_minutes"),
+        ({"formats": "pdf"}, "pdf"),
+        ({"draws": 0}, "draws"),
+        ({"study_units": [" "]}, "--units"),
+    ):
+        with pytest.raises(InputError, match=name):
+            RunConfig(tmp_path, **bad)
+    c = RunConfig(tmp_path, study_units=["70", "00070", "226"], draws=0, uncertainty=False)  # draws unused
+    assert c.study_codes == ["00070", "00070", "00226"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.add = 3  # type: ignore[misc]
+    assert RunConfig(tmp_path, **c.options()) == c
+    assert RunConfig(tmp_path, network="None", candidates="c.csv").input_files == ["c.csv"]
+
+
+def test_run_takes_a_config_or_keywords_not_both(tmp_path) -> None:
+    from pointplan._errors import InputError
+    from pointplan.workflow import RunConfig, run
+
+    with pytest.raises(InputError, match=r"Unknown run option\(s\) \['ad'\]"):
+        run(tmp_path, ad=3)
+    with pytest.raises(InputError, match="not both"):
+        run(tmp_path, config=RunConfig(tmp_path))
+    with pytest.raises(InputError, match="output folder"):
+        run()
+
+
+def test_cli_builds_the_same_run_config() -> None:
+    from pointplan.cli.analysis import run_config
+    from pointplan.workflow import RunConfig
+
+    args = cli.build_parser().parse_args(
+        ["run", "--out", "o", "--max-km", "4", "--units", "70,226", "--no-uncertainty", "--sites", "grid"]
+    )
+    expected = RunConfig("o", max_distance_m=4000.0, study_units=["70", "226"], uncertainty=False, sites="grid")
+    assert run_config(args) == expected
+
+
+def test_run_phases_call_the_steps_in_order() -> None:
+    from pointplan.workflow import RunConfig, run_phases
+
+    names = [s.__name__ for _, steps in run_phases(RunConfig("o", add=2, draws=5)) for s in steps]
+    assert names == [
+        "load_step", "locate_points_step", "demand_step", "engine_step", "assess_step",
+        "propose_step", "uncertainty_step", "staff_step", "write_step",
+    ]  # fmt: skip
+    labels = [label for label, _ in run_phases(RunConfig("o", add=0, draws=5))]
+    assert labels == ["Loading units and points", "Assessing", "Uncertainty (5 draws)", "Writing outputs"]
+
+
+def test_load_step_limits_the_units_and_keeps_every_point() -> None:
+    from pointplan._errors import InputError
+    from pointplan.points import load_points
+    from pointplan.workflow import RunConfig, RunState, load_step
+
+    s = load_step(RunConfig("o", study_units=["70", "226", "70"], uncertainty=False), RunState())
+    assert s.units.index.tolist() == ["00070", "00226"]
+    assert len(s.points) == len(load_points("hanoi-2025"))  # people may use any point of the city
+    with pytest.raises(InputError, match="99999"):
+        load_step(RunConfig("o", study_units=["70", "99999"], uncertainty=False), RunState())
+
+
+def test_locate_and_demand_steps_on_the_tiny_city(tmp_path) -> None:
+    from pointplan._errors import InputError
+    from pointplan.assessment._demo import tiny_city
+    from pointplan.workflow import RunConfig, RunState, demand_step, locate_points_step
+
+    units = tiny_city()["units"]
+    state = RunState(units=units, points=tiny_city()["points"])
+    config = RunConfig("o", uncertainty=False)
+    assert locate_points_step(config, state) is state  # no geocoding asked
+    s = demand_step(config, state)
+    assert s.units is units and s.visits is None and s.conversion is None
+    assert s.demand["population"].sum() == pytest.approx(300 + 100)  # the units' populations
+    assert set(s.demand["unit_code"]) == {"00001", "00002"}
+    bad = tmp_path / "dossiers.csv"
+    bad.write_text("phuong\nX\n", encoding="utf-8")
+    with pytest.raises(InputError, match="lacks the column 'ward'"):
+        demand_step(RunConfig("o", dossiers=bad, uncertainty=False), state)
+
+
+def test_engine_and_assess_steps_on_the_tiny_city() -> None:
+    from pointplan.assessment._demo import tiny_city
+    from pointplan.workflow import RunConfig, RunState, assess_step, engine_step
+
+    t = tiny_city()
+    assert engine_step(RunConfig("o", network="none", mode="car", uncertainty=False), RunState()).engine.mode == "car"
+    state = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
+    a = assess_step(RunConfig("o", mode="walk", uncertainty=False), state).assessment
+    assert a.summary["mean_minutes_to_nearest"] == pytest.approx(9.375)  # the tiny city's figure (docs: 9.38)
+    assert a.name == "hanoi-2025"
+    user = RunConfig("o", points=t["points"], mode="walk", uncertainty=False)
+    assert assess_step(user, state).assessment.name == "user"
+
+
+def test_propose_uncertainty_and_staff_steps_return_new_results() -> None:
+    from pointplan.assessment._demo import tiny_assessment
+    from pointplan.workflow import RunConfig, RunState, propose_step, staff_step, uncertainty_step
+
+    a = tiny_assessment()
+    config = RunConfig("o", add=1, sites="grid", draws=4)
+    assert propose_step(RunConfig("o", add=0, uncertainty=False), RunState(assessment=a)).proposal is None
+    s = propose_step(config, RunState(assessment=a))
+    p = s.proposal
+    assert p.points["candidate_id"].tolist() == ["unit-00002"]
+    assert float(p.points["gain_person_minutes_saved"].iloc[0]) == pytest.approx(1200.0)
+    s2 = uncertainty_step(config, s)
+    assert a.uncertainty is None and s.assessment is a  # the old results are untouched
+    assert len(s2.assessment.uncertainty.draws) == 4
+    assert "robustness" in s2.proposal.points and "robustness" not in p.points
+    s3 = staff_step(config, s2)
+    assert s3.staffing["officials_needed"] == 4  # as pointplan.staffing.outputs.run_outputs
+    assert s3.assessment is s2.assessment
+
+
+def test_write_step_writes_the_tiny_city(tmp_path) -> None:
+    from pointplan.report._demo import demo_assessment, demo_proposal
+    from pointplan.workflow import RunConfig, RunState, write_step
+
+    out = tmp_path / "out"
+    s = write_step(
+        RunConfig(out, formats="md", uncertainty=False),
+        RunState(assessment=demo_assessment(), proposal=demo_proposal()),
+    )
+    assert s.problems == ()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["points"] == 1 and [p["candidate_id"] for p in summary["proposals"]] == ["c2"]
+    assert s.paths["report.md"] == out / "report.md" and (out / "report.md").is_file()
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str})
+    assert units["code"].tolist() == ["00001", "00002"]
+
+
+def test_proposed_points_follow_the_points_schema() -> None:
+    from pointplan.locate.points_proposal import proposed_points
+    from pointplan.points import POINT_COLUMNS
+    from pointplan.report._demo import demo_proposal
+
+    pts = proposed_points(demo_proposal(), counters=3)
+    assert pts.columns.tolist() == [*POINT_COLUMNS, "geometry"]
+    assert pts.crs.to_epsg() == 4326 and pts.index.tolist() == ["DX01"]
+    assert pts["counters"].tolist() == [3] and pts["source"].iloc[0] == "pointplan proposal (c2)"
+
+
+def test_old_import_paths_still_work() -> None:
+    import pointplan
+    from pointplan import locate, workflow
+
+    assert workflow.propose_points is locate.propose_points is pointplan.propose_points
+    assert workflow.default_candidates is locate.default_candidates is pointplan.default_candidates
+    assert workflow.run is pointplan.run

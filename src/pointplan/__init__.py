@@ -17,9 +17,11 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
-from pointplan import candidates, demand, network, optimize, settings
+from pointplan import access, candidates, demand, network, optimize, settings, staffing  # old module paths kept
 from pointplan._errors import (
     CRSError,
     DataIntegrityError,
@@ -39,19 +41,37 @@ from pointplan._errors import (
     UnreachableWarning,
 )
 from pointplan._text import name_key, normalize_name
-from pointplan.access import Assessment, assess, check_rules
+from pointplan._version import __version__
+from pointplan.assessment import Assessment, assess, check_rules
 from pointplan.data import data_status, load_boundary, load_units
 from pointplan.demand import build_demand, convert_old_units, visits_per_day
 from pointplan.geocode import geocode_points
 from pointplan.io import read_scenario, write_scenario, write_table
+from pointplan.locate import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
 from pointplan.network import load_network, make_engine
-from pointplan.optimize import Proposal, SolveResult, propose, solve_lscp, solve_mclp, solve_pmedian
 from pointplan.points import branch_report, load_points, read_points
 from pointplan.workflow import default_candidates, propose_points, run
 
-__version__ = "0.1.0"
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: Names that left ``pointplan.staffing`` for the layers above it (issue 23): still found there.
+_MOVED_FROM_STAFFING = {
+    "wait_layer": ("pointplan.maps.waits", "wait_layer"),
+    "report_tables": ("pointplan.report.queues", "staffing_tables"),
+}
+
+
+def _moved_from_staffing(name: str) -> Any:
+    """Find ``pointplan.staffing.<name>`` in its new home (loaded on first use, not at import)."""
+    if name in _MOVED_FROM_STAFFING:
+        module, attr = _MOVED_FROM_STAFFING[name]
+        return getattr(importlib.import_module(module), attr)
+    msg = f"module 'pointplan.staffing' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+# staffing sits below maps and report and does not import them; the package points it there.
+staffing.__dict__["__getattr__"] = _moved_from_staffing
 
 __all__ = [
     "Assessment",
@@ -74,6 +94,7 @@ __all__ = [
     "SolverError",
     "UnreachableWarning",
     "__version__",
+    "access",
     "assess",
     "branch_report",
     "build_demand",

@@ -29,9 +29,10 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 import warnings
-from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -45,7 +46,7 @@ from pointplan._errors import (
     MissingColumnError,
     PrecisionWarning,
 )
-from pointplan._text import name_key, normalize_name
+from pointplan._text import normalize_name
 from pointplan._validate import (
     VIETNAM_BBOX,
     check_crs,
@@ -56,24 +57,40 @@ from pointplan._validate import (
     projected_crs,
 )
 from pointplan.data import load_units, old_unit_reference, representative_points, validate_units
+from pointplan.standins import (
+    LOCATION_PRECISIONS,
+    STAND_IN_PRECISIONS,  # noqa: F401  (re-exported: pointplan.points is where users import it)
+    LocationPrecision,
+    is_stand_in,  # noqa: F401
+    load_standins,
+    read_package_table,
+    unit_point_addresses,
+)
 
 __all__ = [
+    "COLUMN_ALIASES",
     "LOCATION_PRECISIONS",
     "POINT_COLUMNS",
     "POINT_KINDS",
     "SCENARIOS",
+    "PointKind",
     "assign_units",
     "branch_report",
     "load_points",
     "read_points",
+    "rename_point_columns",
+    "unknown_precision_count",
     "validate_points",
 ]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
+PointKind = Literal["branch", "unit_point", "community", "mobile", "kiosk", "head_office", "proposed"]
+"""Kind of a service point (see :data:`POINT_KINDS`)."""
+
 #: Kinds of service point.
-POINT_KINDS: tuple[str, ...] = (
+POINT_KINDS: tuple[PointKind, ...] = (
     "branch",
     "unit_point",
     "community",
@@ -82,63 +99,6 @@ POINT_KINDS: tuple[str, ...] = (
     "head_office",
     "proposed",
 )
-
-#: Location precision flags, best first.
-#:
-#: - ``surveyed``: measured on site or given by the user as exact;
-#: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
-#: - ``geocoded``: an address-search answer that lies inside the unit the address names;
-#: - ``osm_mapped``: the position of a building as mapped in OpenStreetMap (not surveyed by us);
-#: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
-#: - ``place_in_unit``: the village or neighbourhood the address names, found inside the unit
-#:   (a geocoded answer at place level: the building is somewhere in that place);
-#: - ``unit_population_centre``: a stand-in at the populated place that minimises travel for the unit;
-#: - ``old_unit_reference``: the reference point of the pre-2025 ward named in the address;
-#: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
-#: - ``proposed``: a site proposed by the optimiser (not a real point yet);
-#: - ``unknown``: nothing is known of how it was located.
-LOCATION_PRECISIONS: tuple[str, ...] = (
-    "surveyed",
-    "reviewed",
-    "geocoded",
-    "osm_mapped",
-    "street_in_unit",
-    "place_in_unit",
-    "unit_population_centre",
-    "old_unit_reference",
-    "unit_representative_point",
-    "proposed",
-    "unknown",
-)
-
-#: Precisions whose coordinates are stand-ins, not the real site: the one definition the
-#: assessment, maps, reports and the uncertainty analysis share.
-STAND_IN_PRECISIONS: frozenset[str] = frozenset(
-    {"street_in_unit", "place_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
-)
-
-
-def is_stand_in(precision: pd.Series) -> pd.Series:
-    """Return a boolean Series: True where a location precision marks a stand-in.
-
-    Parameters
-    ----------
-    precision
-        The ``location_precision`` column of a points frame.
-
-    Returns
-    -------
-    pandas.Series
-        Boolean, with the input's index. ``unknown`` is not a stand-in but is not precise either.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_stand_in(pd.Series(["surveyed", "unit_representative_point", "unknown"])).tolist()
-    [False, True, False]
-    """
-    return precision.isin(STAND_IN_PRECISIONS)
-
 
 #: Columns of every points frame (plus ``geometry``).
 POINT_COLUMNS: tuple[str, ...] = (
@@ -186,11 +146,31 @@ _KIND_ALIASES = {
 _LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinh độ", "x")
 _LAT_NAMES = ("lat", "latitude", "vi_do", "vĩ độ", "y")
 
+#: Vietnamese (and other) names accepted for the columns of :data:`POINT_COLUMNS`. Matching
+#: ignores case, diacritics and ``_``/``-``/spaces: ``Tên điểm``, ``ten_diem`` and ``TEN DIEM``
+#: all name the ``name`` column.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "point_id": ("mã điểm", "mã", "id"),
+    "name": ("tên điểm", "tên", "tên điểm phục vụ"),
+    "kind": ("loại", "loại điểm"),
+    "address": ("địa chỉ",),
+    "counters": ("số quầy",),
+    "location_precision": ("độ chính xác", "độ chính xác vị trí"),
+    "declared_unit_code": ("mã đơn vị", "mã phường xã"),
+    "source": ("nguồn",),
+    "notes": ("ghi chú",),
+}
+
+
+def _column_key(name: object) -> str:
+    """Compare column names without case, diacritics or separators ("Tên điểm" = "ten_diem")."""
+    text = unicodedata.normalize("NFD", normalize_name(str(name))).replace("đ", "d").replace("Đ", "d")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[\s_\-]+", " ", text.casefold()).strip()
+
 
 def _table(name: str) -> pd.DataFrame:
-    ref = resources.files("pointplan") / "tables" / name
-    with resources.as_file(ref) as path:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    return read_package_table(name)
 
 
 def assign_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None = None) -> pd.Series:
@@ -264,40 +244,8 @@ def branch_report() -> pd.DataFrame:
     return br[cols].reset_index(drop=True)
 
 
-def unit_point_addresses(units: gpd.GeoDataFrame) -> pd.Series:
-    """Return the published address of each unit's service point.
-
-    The head-office address (``hq_address``), except where a published source gives the
-    unit's point another address (``tables/unit_point_overrides.csv``: Đống Đa, Phú Thượng,
-    Tây Hồ).
-
-    Parameters
-    ----------
-    units
-        The units, indexed by code, with ``hq_address``.
-
-    Returns
-    -------
-    pandas.Series
-        Address strings indexed by unit code.
-
-    Examples
-    --------
-    >>> from pointplan import load_units
-    >>> unit_point_addresses(load_units()).loc["00070"]
-    'Số 126 Hàng Trống, phường Hoàn Kiếm'
-    """
-    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
-    addr = units["hq_address"].astype(str).copy()
-    hit = addr.index.intersection(overrides.index)
-    addr.loc[hit] = overrides.loc[hit, "address"].map(normalize_name)
-    return addr
-
-
 def _unit_standins(units: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, pd.Series, pd.Series]:
     """Stand-in point, precision and note for each unit (the shipped table, else a point inside)."""
-    from pointplan.standins import load_standins
-
     rep = representative_points(units).to_crs(settings.geographic_crs)
     precision = pd.Series("unit_representative_point", index=units.index, dtype=object)
     notes = pd.Series("", index=units.index, dtype=object)
@@ -318,6 +266,65 @@ def _unit_standins(units: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, pd.Series, p
             "stand-in at the unit's population centre",
         )
     return rep, precision, notes
+
+
+def _unit_point_rows(units: gpd.GeoDataFrame, precision: pd.Series, standin_notes: pd.Series) -> pd.DataFrame:
+    """One row per unit point: name, address (overrides applied), precision and notes."""
+    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
+
+    unit_pts = pd.DataFrame(
+        {
+            "point_id": "DP" + units.index.astype(str),
+            "name": "Điểm Phục vụ hành chính công " + units["full_name"],
+            "kind": "unit_point",
+            "declared_unit_code": units.index.astype(str),
+            "address": unit_point_addresses(units),
+            "counters": pd.NA,
+            "location_precision": precision,
+            "source": "units_2025.geojson hq_address (sapnhap.bando)",
+            "notes": standin_notes,
+        },
+        index=units.index,
+    )
+    hit = unit_pts.index.intersection(overrides.index)
+    unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
+    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"] + "; " + standin_notes.loc[hit]
+    return unit_pts
+
+
+def _scenario_rows(
+    scenario: str, rep: gpd.GeoSeries, unit_pts: pd.DataFrame
+) -> tuple[list[dict[str, object]], list[object], list[str]]:
+    """Rows and points of a scenario's branches and other sites; ids of sites that cannot be placed."""
+    rows: list[dict[str, object]] = []
+    geoms: list[object] = []
+    missing: list[str] = []
+    for site in _scenario_sites(scenario).itertuples(index=False):
+        if site.locate_by == "missing":
+            missing.append(site.point_id)
+            continue
+        if site.locate_by == "old_unit":
+            lon, lat = old_unit_reference(site.old_ward, site.old_district)
+            site_precision = "old_unit_reference"
+            geom = gpd.points_from_xy([lon], [lat])[0]
+        else:  # unit_point: the unit's stand-in
+            geom = rep.loc[site.declared_unit_code]
+            site_precision = str(unit_pts.loc[site.declared_unit_code, "location_precision"])
+        rows.append(
+            {
+                "point_id": site.point_id,
+                "name": normalize_name(site.name),
+                "kind": site.kind,
+                "declared_unit_code": site.declared_unit_code or None,
+                "address": normalize_name(site.address),
+                "counters": int(site.counters) if site.counters else pd.NA,
+                "location_precision": site_precision,
+                "source": site.source,
+                "notes": site.notes,
+            }
+        )
+        geoms.append(geom)
+    return rows, geoms, missing
 
 
 def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -365,60 +372,15 @@ def load_points(scenario: str = "hanoi-2025", *, units: gpd.GeoDataFrame | None 
         raise InputError(msg)
     units = load_units() if units is None else units
     rep, precision, standin_notes = _unit_standins(units)
-    overrides = _table("unit_point_overrides.csv").set_index("unit_code")
-
-    unit_pts = pd.DataFrame(
-        {
-            "point_id": "DP" + units.index.astype(str),
-            "name": "Điểm Phục vụ hành chính công " + units["full_name"],
-            "kind": "unit_point",
-            "declared_unit_code": units.index.astype(str),
-            "address": unit_point_addresses(units),
-            "counters": pd.NA,
-            "location_precision": precision,
-            "source": "units_2025.geojson hq_address (sapnhap.bando)",
-            "notes": standin_notes,
-        },
-        index=units.index,
-    )
-    hit = unit_pts.index.intersection(overrides.index)
-    unit_pts.loc[hit, "source"] = overrides.loc[hit, "source"]
-    unit_pts.loc[hit, "notes"] = overrides.loc[hit, "notes"] + "; " + standin_notes.loc[hit]
+    unit_pts = _unit_point_rows(units, precision, standin_notes)
     geoms = list(rep.values)
     frames = [unit_pts]
 
     missing: list[str] = []
-    n_branches = 0
     if scenario != "units-only":
-        rows = []
-        for site in _scenario_sites(scenario).itertuples(index=False):
-            if site.kind == "branch":
-                n_branches += 1
-            if site.locate_by == "missing":
-                missing.append(site.point_id)
-                continue
-            if site.locate_by == "old_unit":
-                lon, lat = old_unit_reference(site.old_ward, site.old_district)
-                site_precision = "old_unit_reference"
-                geom = gpd.points_from_xy([lon], [lat])[0]
-            else:  # unit_point: the unit's stand-in
-                geom = rep.loc[site.declared_unit_code]
-                site_precision = str(unit_pts.loc[site.declared_unit_code, "location_precision"])
-            rows.append(
-                {
-                    "point_id": site.point_id,
-                    "name": normalize_name(site.name),
-                    "kind": site.kind,
-                    "declared_unit_code": site.declared_unit_code or None,
-                    "address": normalize_name(site.address),
-                    "counters": int(site.counters) if site.counters else pd.NA,
-                    "location_precision": site_precision,
-                    "source": site.source,
-                    "notes": site.notes,
-                }
-            )
-            geoms.append(geom)
+        rows, site_geoms, missing = _scenario_rows(scenario, rep, unit_pts)
         frames.append(pd.DataFrame(rows))
+        geoms.extend(site_geoms)
     df = pd.concat(frames, ignore_index=True)
     gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=settings.geographic_crs)
     gdf["counters"] = gdf["counters"].astype("Int64")
@@ -458,11 +420,75 @@ def _normalise_kind(values: pd.Series, what: str) -> pd.Series:
 
 
 def _find_col(columns: pd.Index, names: tuple[str, ...]) -> str | None:
-    lookup = {name_key(str(c)): str(c) for c in columns}
+    lookup: dict[str, str] = {}
+    for c in columns:
+        lookup.setdefault(_column_key(c), str(c))
     for n in names:
-        if name_key(n) in lookup:
-            return lookup[name_key(n)]
+        if _column_key(n) in lookup:
+            return lookup[_column_key(n)]
     return None
+
+
+def rename_point_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with Vietnamese column names renamed to pointplan's English ones.
+
+    A column already named in English wins; of several aliases of one column the first
+    (in the file's order) is used, the others are left as they are.
+
+    Parameters
+    ----------
+    frame
+        A points table as read from a user's file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame (the input is not modified) whose columns follow :data:`COLUMN_ALIASES`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame(columns=["Mã điểm", "Tên điểm", "LOAI", "Địa chỉ", "So quay", "Độ chính xác"])
+    >>> rename_point_columns(raw).columns.tolist()
+    ['point_id', 'name', 'kind', 'address', 'counters', 'location_precision']
+    """
+    renames: dict[str, str] = {}
+    present = {_column_key(c) for c in frame.columns}
+    for target, aliases in COLUMN_ALIASES.items():
+        if _column_key(target) in present:
+            continue
+        keys = {_column_key(a) for a in aliases}
+        hit = next((c for c in frame.columns if _column_key(c) in keys and c not in renames), None)
+        if hit is not None:
+            renames[hit] = target
+    return frame.rename(columns=renames)
+
+
+def unknown_precision_count(points: pd.DataFrame) -> int:
+    """Return how many points have no known location precision (``unknown``).
+
+    A user's point without a precision is marked ``unknown`` by :func:`validate_points`,
+    which warns once with this count; the run summary reports it.
+
+    Parameters
+    ----------
+    points
+        A points frame with ``location_precision``.
+
+    Returns
+    -------
+    int
+        The number of ``unknown`` rows (0 when the column is absent).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> unknown_precision_count(pd.DataFrame({"location_precision": ["surveyed", "unknown"]}))
+    1
+    """
+    if "location_precision" not in points.columns:
+        return 0
+    return int((points["location_precision"].astype(str) == "unknown").sum())
 
 
 def validate_points(
@@ -471,7 +497,7 @@ def validate_points(
     units: gpd.GeoDataFrame | None = None,
     what: str = "points",
     source: str = "user",
-    default_precision: str = "unknown",
+    default_precision: LocationPrecision = "unknown",
 ) -> gpd.GeoDataFrame:
     """Validate a points frame against the schema and complete it (returns a new frame).
 
@@ -488,7 +514,14 @@ def validate_points(
         Value for ``source`` where it is missing.
     default_precision
         Value for ``location_precision`` where it is missing (``"unknown"``: pointplan never
-        assumes a location is more precise than the file says).
+        assumes a location is more precise than the file says; a log warning
+        then says how many points it marked, and :func:`unknown_precision_count` counts them).
+
+    Notes
+    -----
+    Columns may be named in Vietnamese (:data:`COLUMN_ALIASES`: ``Tên``/``Tên điểm``,
+    ``Loại``, ``Địa chỉ``, ``Số quầy``, ``Độ chính xác``, ``Mã điểm``...), with or without
+    diacritics, in any case.
 
     Returns
     -------
@@ -516,6 +549,48 @@ def validate_points(
     ...
     pointplan._errors.MissingColumnError: ...
     """
+    _check_points_frame(points, what)
+    if units is not None:
+        validate_units(units, topology=False)
+    gdf = rename_point_columns(points)
+    if gdf.columns.has_duplicates:
+        dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
+        msg = f"{what} has the column(s) {dup} more than once. Keep one of each."
+        raise InputError(msg)
+    check_geometries(gdf, what, types=("Point",))
+    if "name" not in gdf.columns:
+        msg = (
+            f"{what} lacks the column 'name' (or 'Tên'/'Tên điểm'); it has {[str(c) for c in gdf.columns]}. "
+            "Add a 'name' column (e.g. 'Điểm Phục vụ hành chính công phường X')."
+        )
+        raise MissingColumnError(msg)
+    gdf = _fill_point_columns(gdf, what, source, default_precision)
+    dec = gdf["declared_unit_code"]
+    gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
+    gdf = _place_in_units(gdf.to_crs(settings.geographic_crs), units, what)
+    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
+    gdf.index.name = None
+    return gdf
+
+
+def _place_in_units(gdf: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None, what: str) -> gpd.GeoDataFrame:
+    """Check the points lie in Vietnam, fill ``unit_code`` and warn about points outside Hanoi."""
+    check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
+    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
+    outside = gdf["unit_code"].isna()
+    if outside.any():
+        warnings.warn(
+            f"{what}: {int(outside.sum())} point(s) lie outside Hanoi's units "
+            f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
+            "assessment reports them.",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+    return gdf
+
+
+def _check_points_frame(points: object, what: str) -> None:
+    """Refuse what is not a non-empty GeoDataFrame with a CRS."""
     if not isinstance(points, gpd.GeoDataFrame):
         msg = f"{what} must be a GeoDataFrame, got {type(points).__name__}."
         raise InputError(msg)
@@ -528,20 +603,10 @@ def validate_points(
             "gdf.set_crs('EPSG:4326'); if they are UTM 48N metres, 'EPSG:32648'."
         )
         raise CRSError(msg)
-    if units is not None:
-        validate_units(units, topology=False)
-    gdf = points.copy()
-    if gdf.columns.has_duplicates:
-        dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
-        msg = f"{what} has the column(s) {dup} more than once. Keep one of each."
-        raise InputError(msg)
-    check_geometries(gdf, what, types=("Point",))
-    if "name" not in gdf.columns:
-        msg = (
-            f"{what} lacks the column 'name'; it has {[str(c) for c in gdf.columns]}. "
-            "Add a 'name' column (e.g. 'Điểm Phục vụ hành chính công phường X')."
-        )
-        raise MissingColumnError(msg)
+
+
+def _fill_point_columns(gdf: gpd.GeoDataFrame, what: str, source: str, default_precision: str) -> gpd.GeoDataFrame:
+    """Fill ids, names, kinds, counters and the defaults of the schema's columns (in place)."""
     if "point_id" not in gdf.columns:
         gdf["point_id"] = [f"P{i:04d}" for i in range(1, len(gdf) + 1)]
     gdf["point_id"] = gdf["point_id"].astype(str).str.strip()
@@ -551,6 +616,7 @@ def validate_points(
     gdf["kind"] = _normalise_kind(gdf["kind"], what) if "kind" in gdf else "unit_point"
     if "counters" in gdf.columns:
         gdf["counters"] = check_nonnegative(gdf, "counters", what, allow_na=True, integer=True).astype("Int64")
+    no_precision = _missing(gdf, "location_precision")
     for col, default in (
         ("address", ""),
         ("location_precision", default_precision),
@@ -571,23 +637,25 @@ def validate_points(
             f"{list(gdf.index[bad_prec][:8])} have {sorted(set(gdf['location_precision'][bad_prec]))}."
         )
         raise InputError(msg)
-    dec = gdf["declared_unit_code"]
-    gdf["declared_unit_code"] = dec.where(dec.isna(), dec.astype(str).str.strip().str.zfill(5))
-    gdf = gdf.to_crs(settings.geographic_crs)
-    check_in_area(gdf, what, bbox=VIETNAM_BBOX, area_name="Vietnam")
-    gdf["unit_code"] = assign_units(gdf, units).to_numpy()
-    outside = gdf["unit_code"].isna()
-    if outside.any():
-        warnings.warn(
-            f"{what}: {int(outside.sum())} point(s) lie outside Hanoi's units "
-            f"({list(gdf['point_id'][outside][:8])}); they keep unit_code=None and the "
-            "assessment reports them.",
-            PrecisionWarning,
-            stacklevel=2,
+    if no_precision and default_precision == "unknown":
+        # A log warning, not warnings.warn: a file without precisions is valid input, and
+        # scripts that turn warnings into errors must still read it.
+        logger.warning(
+            "%s: %d of %d point(s) have no location precision; they are marked 'unknown' (add a "
+            "'location_precision' / 'Độ chính xác' column, e.g. 'surveyed').",
+            what,
+            no_precision,
+            len(gdf),
         )
-    gdf = gdf[[*POINT_COLUMNS, "geometry"]].set_index("point_id", drop=False)
-    gdf.index.name = None
     return gdf
+
+
+def _missing(frame: pd.DataFrame, col: str) -> int:
+    """Rows where a column is absent, empty or NA."""
+    if col not in frame.columns:
+        return len(frame)
+    values = frame[col].astype(object)
+    return int((values.isna() | (values.astype(str).str.strip() == "")).sum())
 
 
 def _sniff_separator(header: str) -> str:
@@ -595,6 +663,47 @@ def _sniff_separator(header: str) -> str:
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] else ","
+
+
+def _check_field_counts(text: str, sep: str, what: str) -> None:
+    """Refuse lines with more fields than the header (a stray separator), naming them."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    width = None
+    long_lines = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        while row and not row[-1].strip():  # Excel may add empty trailing fields
+            row = row[:-1]
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            long_lines.append(reader.line_num)
+    if long_lines:
+        msg = (
+            f"{what}: lines {long_lines[:8]} have more fields than the header ({width}). "
+            f"Check for a stray separator '{sep}' (e.g. a comma inside a name: put the name "
+            "in double quotes) or a missing column name."
+        )
+        raise InputError(msg)
+
+
+def _coordinates(df: pd.DataFrame, cols: tuple[str, str], what: str) -> dict[str, pd.Series]:
+    """Read the coordinate columns as numbers (a decimal comma is accepted), refusing text."""
+    xy = {}
+    for col in cols:
+        txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
+        vals = pd.to_numeric(txt.where(df[col].notna(), None), errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.astype(float))
+        if bad.any():
+            lines = [int(i) for i in df.index[bad][:8]]
+            msg = (
+                f"{what}: column '{col}' must hold numbers; lines {lines} hold "
+                f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
+            )
+            raise InputError(msg)
+        xy[col] = vals.astype(float)
+    return xy
 
 
 def _read_points_csv(
@@ -615,25 +724,7 @@ def _read_points_csv(
     lines = re.split(r"\r\n|\r|\n", text)  # as csv/pandas split them (not str.splitlines)
     header = next(line for line in lines if line.strip())
     sep = _sniff_separator(header)
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    width = None
-    long_lines = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        while row and not row[-1].strip():  # Excel may add empty trailing fields
-            row = row[:-1]
-        if width is None:
-            width = len(row)
-        elif len(row) > width:
-            long_lines.append(reader.line_num)
-    if long_lines:
-        msg = (
-            f"{what}: lines {long_lines[:8]} have more fields than the header ({width}). "
-            f"Check for a stray separator '{sep}' (e.g. a comma inside a name: put the name "
-            "in double quotes) or a missing column name."
-        )
-        raise InputError(msg)
+    _check_field_counts(text, sep, what)
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -670,19 +761,7 @@ def _read_points_csv(
             "(--lon-col/--lat-col on the command line)."
         )
         raise MissingColumnError(msg)
-    xy = {}
-    for col in (lon, lat):
-        txt = df[col].astype(str).str.strip().str.replace(",", ".", regex=False)
-        vals = pd.to_numeric(txt.where(df[col].notna(), None), errors="coerce")
-        bad = vals.isna() | ~np.isfinite(vals.astype(float))
-        if bad.any():
-            lines = [int(i) for i in df.index[bad][:8]]
-            msg = (
-                f"{what}: column '{col}' must hold numbers; lines {lines} hold "
-                f"{df[col][bad].head(3).tolist()}. Fix or remove those lines."
-            )
-            raise InputError(msg)
-        xy[col] = vals.astype(float)
+    xy = _coordinates(df, (lon, lat), what)
     df = df.drop(columns=[lon, lat])
     return gpd.GeoDataFrame(
         df,

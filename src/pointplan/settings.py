@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 #: Folder holding the reference data (``hanoi/``, ``population/``, ``osm/``). ``None``
 #: means "look it up": the ``POINTPLAN_DATA_DIR`` environment variable, else the data
@@ -39,8 +40,14 @@ verify_checksums: bool = True
 #: pointplan never goes online unless asked.
 allow_downloads: bool = False
 
+#: A travel mode on the road network, as a type (the one definition; see ``MODES``).
+Mode = Literal["walk", "bike", "motorbike", "car"]
+
+#: A language of labels and reports, as a type: Vietnamese first, English second.
+Lang = Literal["vi", "en"]
+
 #: Default travel mode: one of ``"walk"``, ``"bike"``, ``"motorbike"``, ``"car"``.
-default_mode: str = "motorbike"
+default_mode: Mode = "motorbike"
 
 #: City standard (Hanoi): every resident within this many minutes of a point ...
 standard_minutes: float = 30.0
@@ -55,7 +62,7 @@ min_points: int = 126
 branches_expected: int = 12
 
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
-language: str = "vi"
+language: Lang = "vi"
 
 #: Show tqdm progress bars in long loops.
 progress: bool = False

@@ -24,15 +24,15 @@ the population-weighted centre in the xã: every stand-in records how far it mov
 Computing stand-ins reads the inner-city road network (about 6 s) and the 250 m demand, so
 the result for Hanoi is shipped as a table (``pointplan/tables/unit_standins.csv``) that
 :func:`pointplan.load_points` reads; :func:`compute_standins` recomputes it
-(``python -m pointplan.standins`` rewrites the table) and a test checks it agrees.
+(``python -m pointplan.locate.sites`` rewrites the table) and a test checks it agrees.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -40,18 +40,24 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from pointplan import settings
+from pointplan._address import StreetAddress, match_address_key, parse_street_address, street_key
 from pointplan._errors import InputError
-from pointplan._text import name_key, normalize_name
+from pointplan._text import normalize_name
 from pointplan._validate import check_crs, projected_crs
 
 __all__ = [
+    "LOCATION_PRECISIONS",
     "STANDIN_TABLE",
+    "STAND_IN_PRECISIONS",
+    "LocationPrecision",
     "compute_standins",
+    "is_stand_in",
     "load_standins",
     "parse_street",
     "population_centre",
+    "read_package_table",
     "street_edges",
+    "unit_point_addresses",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,12 +66,130 @@ logger.addHandler(logging.NullHandler())
 #: File name of the shipped Hanoi stand-ins (package table).
 STANDIN_TABLE = "unit_standins.csv"
 
-#: Street-type words dropped before names are compared ("phố Hàng Trống" = "Hàng Trống").
-_STREET_WORDS = ("phố", "đường", "pho", "duong", "đại lộ", "quốc lộ", "tỉnh lộ", "street", "road")
-#: Addresses naming an alley or a hamlet do not name a street we can match.
-_NOT_A_STREET = ("thôn", "tổ", "xóm", "khu", "cụm", "ấp", "bản", "làng", "đội", "tt ")
-_HOUSE = re.compile(r"^\s*(?:số\s*)?\d+[a-z]?(?:[/-]\d+)?\s*,?\s*", re.IGNORECASE)
-_LANE = re.compile(r"^\s*(?:ngõ|ngách|hẻm|kiệt)\s*\d+[a-z]?\s*,?\s*", re.IGNORECASE)
+LocationPrecision = Literal[
+    "surveyed",
+    "reviewed",
+    "geocoded",
+    "osm_mapped",
+    "street_in_unit",
+    "place_in_unit",
+    "unit_population_centre",
+    "old_unit_reference",
+    "unit_representative_point",
+    "proposed",
+    "unknown",
+]
+"""How a point's coordinates were obtained (see :data:`LOCATION_PRECISIONS`)."""
+
+#: Location precision flags, best first.
+#:
+#: - ``surveyed``: measured on site or given by the user as exact;
+#: - ``reviewed``: a geocoded answer a person checked and corrected (``pointplan geocode --apply``);
+#: - ``geocoded``: an address-search answer that lies inside the unit the address names;
+#: - ``osm_mapped``: the position of a building as mapped in OpenStreetMap (not surveyed by us);
+#: - ``street_in_unit``: a stand-in on the street the head-office address names, inside the unit;
+#: - ``place_in_unit``: the village or neighbourhood the address names, found inside the unit
+#:   (a geocoded answer at place level: the building is somewhere in that place);
+#: - ``unit_population_centre``: a stand-in at the populated place that minimises travel for the unit;
+#: - ``old_unit_reference``: the reference point of the pre-2025 ward named in the address;
+#: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
+#: - ``proposed``: a site proposed by the optimiser (not a real point yet);
+#: - ``unknown``: nothing is known of how it was located.
+LOCATION_PRECISIONS: tuple[LocationPrecision, ...] = (
+    "surveyed",
+    "reviewed",
+    "geocoded",
+    "osm_mapped",
+    "street_in_unit",
+    "place_in_unit",
+    "unit_population_centre",
+    "old_unit_reference",
+    "unit_representative_point",
+    "proposed",
+    "unknown",
+)
+
+#: Precisions whose coordinates are stand-ins, not the real site: the one definition the
+#: assessment, maps, reports and the uncertainty analysis share.
+STAND_IN_PRECISIONS: frozenset[str] = frozenset(
+    {"street_in_unit", "place_in_unit", "unit_population_centre", "old_unit_reference", "unit_representative_point"}
+)
+
+
+def is_stand_in(precision: pd.Series) -> pd.Series:
+    """Return a boolean Series: True where a location precision marks a stand-in.
+
+    Parameters
+    ----------
+    precision
+        The ``location_precision`` column of a points frame.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, with the input's index. ``unknown`` is not a stand-in but is not precise either.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_stand_in(pd.Series(["surveyed", "unit_representative_point", "unknown"])).tolist()
+    [False, True, False]
+    """
+    return precision.isin(STAND_IN_PRECISIONS)
+
+
+def read_package_table(name: str) -> pd.DataFrame:
+    """Read a table shipped in the package (``pointplan/tables``), every column as text.
+
+    Parameters
+    ----------
+    name
+        File name inside ``pointplan/tables``, e.g. ``"unit_point_overrides.csv"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; empty cells are empty strings.
+
+    Examples
+    --------
+    >>> sorted(read_package_table("unit_point_overrides.csv").columns)[:2]
+    ['address', 'notes']
+    """
+    ref = resources.files("pointplan") / "tables" / name
+    with resources.as_file(ref) as path:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def unit_point_addresses(units: gpd.GeoDataFrame) -> pd.Series:
+    """Return the published address of each unit's service point.
+
+    The head-office address (``hq_address``), except where a published source gives the
+    unit's point another address (``tables/unit_point_overrides.csv``: Đống Đa, Phú Thượng,
+    Tây Hồ).
+
+    Parameters
+    ----------
+    units
+        The units, indexed by code, with ``hq_address``.
+
+    Returns
+    -------
+    pandas.Series
+        Address strings indexed by unit code.
+
+    Examples
+    --------
+    >>> from pointplan import load_units
+    >>> unit_point_addresses(load_units()).loc["00070"]
+    'Số 126 Hàng Trống, phường Hoàn Kiếm'
+    """
+    overrides = read_package_table("unit_point_overrides.csv").set_index("unit_code")
+    addr = units["hq_address"].astype(str).copy()
+    hit = addr.index.intersection(overrides.index)
+    addr.loc[hit] = overrides.loc[hit, "address"].map(normalize_name)
+    return addr
+
 
 #: A point is "on the road network" when a road lies within this distance (m).
 ROAD_SNAP_M = 300.0
@@ -96,36 +220,12 @@ def parse_street(address: str) -> str | None:
     >>> parse_street("Thôn Đức Hậu, xã Đa Phúc") is None
     True
     """
-    text = normalize_name(str(address or ""))
-    first = text.split(",")
-    head = first[0]
-    head = _HOUSE.sub("", head, count=1)
-    if not head.strip() and len(first) > 1:
-        head = first[1]
-    while True:
-        stripped = _HOUSE.sub("", _LANE.sub("", head, count=1), count=1)
-        if stripped == head:
-            break
-        head = stripped
-    head = head.strip()
-    low = head.lower()
-    if not head or low.startswith(_NOT_A_STREET) or low.startswith(("phường", "xã", "thị trấn")):
-        return None
-    for word in sorted(_STREET_WORDS, key=len, reverse=True):
-        if low.startswith(word + " "):
-            head = head[len(word) + 1 :].strip()
-            break
-    return head or None
+    return parse_street_address(address).street
 
 
 def _street_key(name: str) -> str:
-    """Return a comparable street name: type words dropped, accents and case folded."""
-    key = name_key(name)
-    for word in sorted(_STREET_WORDS, key=len, reverse=True):
-        w = name_key(word)
-        if key.startswith(w + " "):
-            return key[len(w) + 1 :]
-    return key
+    """Return a comparable street name (:func:`pointplan._address.street_key`)."""
+    return street_key(name)
 
 
 def street_edges(network: str | Path | object) -> gpd.GeoDataFrame:
@@ -229,14 +329,16 @@ def _centres(units_p: gpd.GeoDataFrame, demand_p: gpd.GeoDataFrame) -> dict[str,
 
 
 def _street_standin(
-    unit_geom: shapely.Geometry, street: str | None, streets: gpd.GeoDataFrame, centre: shapely.Point
+    unit_geom: shapely.Geometry, found: StreetAddress, streets: gpd.GeoDataFrame, centre: shapely.Point
 ) -> tuple[shapely.Point, str] | None:
-    """Return the point of the named street in the unit nearest the centre, with its OSM name."""
-    if street is None or streets.empty:
+    """Return the point of the named street (or alley) in the unit nearest the centre, with its OSM name."""
+    if found.street is None or streets.empty:
         return None
-    cand = streets[streets["street_key"] == _street_key(street)]
-    if cand.empty:
+    near = streets.iloc[np.sort(streets.sindex.query(unit_geom, predicate="intersects"))]
+    key = match_address_key(found, near["street_key"].unique())
+    if key is None:
         return None
+    cand = near[near["street_key"] == key]
     inside = cand.geometry.intersection(unit_geom)
     inside = inside[~inside.is_empty & (inside.length > 0)]
     if inside.empty:
@@ -260,6 +362,23 @@ def _on_road(point: shapely.Point, unit_geom: shapely.Geometry, streets_tree: tu
     return snapped if snapped.distance(point) <= ROAD_SNAP_M else point
 
 
+def _place_one(
+    geom: shapely.Geometry,
+    found: StreetAddress,
+    streets: gpd.GeoDataFrame,
+    tree: tuple,
+    centre: shapely.Point | None,
+    inside: shapely.Point,
+) -> tuple[shapely.Point, str, LocationPrecision]:
+    """Place one unit's stand-in: its street, else its population centre (on a road), else inside it."""
+    hit = _street_standin(geom, found, streets, centre or inside)
+    if hit is not None:
+        return hit[0], hit[1], "street_in_unit"
+    if centre is not None:
+        return _on_road(centre, geom, tree), "", "unit_population_centre"
+    return inside, "", "unit_representative_point"
+
+
 def compute_standins(
     units: gpd.GeoDataFrame,
     *,
@@ -280,8 +399,8 @@ def compute_standins(
         A road network (file or graph) whose named streets are matched; ``None`` skips the
         street match (every stand-in is then a population centre).
     demand
-        Demand points with ``unit_code`` and ``population`` (default:
-        :func:`pointplan.demand.build_demand` at 250 m).
+        Demand points with ``unit_code`` and ``population``
+        (:func:`pointplan.demand.build_demand` at 250 m for the shipped table); required.
 
     Returns
     -------
@@ -314,10 +433,9 @@ def compute_standins(
     crs = projected_crs()
     units_p = units.to_crs(crs)
     addresses = units["hq_address"] if addresses is None else addresses
-    if demand is None:
-        from pointplan.demand import build_demand
-
-        demand = build_demand(units, cell_m=250)
+    if demand is None:  # standins sits below demand: the caller builds it
+        msg = "compute_standins needs the demand points: pass demand=pointplan.demand.build_demand(units, cell_m=250)."
+        raise InputError(msg)
     demand_p = demand.to_crs(crs)
     streets = (
         street_edges(network)
@@ -330,16 +448,9 @@ def compute_standins(
     old = gpd.GeoSeries(shapely.point_on_surface(np.asarray(units_p.geometry.values)), index=units_p.index, crs=crs)
     rows, points = [], []
     for code, geom in units_p.geometry.items():
-        street = parse_street(addresses.get(code, ""))
-        centre = centres.get(str(code))
-        hit = _street_standin(geom, street, streets, centre or old[code])
-        if hit is not None:
-            pt, matched, precision = hit[0], hit[1], "street_in_unit"
-        elif centre is not None:
-            pt, matched, precision = _on_road(centre, geom, tree), "", "unit_population_centre"
-        else:
-            pt, matched, precision = old[code], "", "unit_representative_point"
-        rows.append({"location_precision": precision, "matched_street": matched, "street_parsed": street or ""})
+        found = parse_street_address(str(addresses.get(code, "") or ""))
+        pt, matched, precision = _place_one(geom, found, streets, tree, centres.get(str(code)), old[code])
+        rows.append({"location_precision": precision, "matched_street": matched, "street_parsed": found.street or ""})
         points.append(pt)
     out = gpd.GeoDataFrame(rows, geometry=points, index=units_p.index, crs=crs)
     out["moved_m"] = out.geometry.distance(old).round(1)
@@ -367,40 +478,5 @@ def load_standins() -> pd.DataFrame:
     return t.set_index("code")
 
 
-def write_standins_table(path: str | Path | None = None) -> Path:
-    """Recompute the Hanoi stand-ins from the shipped data and write the package table.
-
-    Parameters
-    ----------
-    path
-        Where to write (default: the package's ``tables/unit_standins.csv``).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-    """
-    from pointplan.data import data_file, load_units
-    from pointplan.points import unit_point_addresses
-
-    units = load_units()
-    st = compute_standins(units, addresses=unit_point_addresses(units), network=data_file("osm_inner_drive"))
-    st = st.to_crs(settings.geographic_crs)
-    table = pd.DataFrame(
-        {
-            "code": st.index.astype(str),
-            "lon": st.geometry.x.round(6),
-            "lat": st.geometry.y.round(6),
-            "location_precision": st["location_precision"],
-            "matched_street": st["matched_street"],
-            "street_parsed": st["street_parsed"],
-            "moved_m": st["moved_m"],
-        }
-    )
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "tables" / STANDIN_TABLE
-    table.to_csv(target, index=False, encoding="utf-8", lineterminator="\n")
-    return target
-
-
 if __name__ == "__main__":  # pragma: no cover
-    print(write_standins_table())
+    print("The stand-ins table is rewritten by: python -m pointplan.locate.sites (stand-ins, then located sites)")

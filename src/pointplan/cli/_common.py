@@ -6,14 +6,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pointplan import settings
 from pointplan._errors import InputError
-from pointplan.workflow import DEFAULT_SEED, _check_output_folder, _check_run_arguments
+from pointplan.workflow import DEFAULT_SEED, RunConfig, check_output_folder, is_network_keyword
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+    from pointplan.assessment import Assessment
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -49,10 +51,8 @@ def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
 
 def _cli_inputs(args: argparse.Namespace) -> list[str | Path]:
     """Input files named on the command line (never overwritten by an output)."""
-    from pointplan.workflow import _keyword
-
     names = ("points", "network", "candidates", "dossiers")
-    return [getattr(args, n) for n in names if getattr(args, n, None) and not _keyword(getattr(args, n))]
+    return [getattr(args, n) for n in names if getattr(args, n, None) and not is_network_keyword(getattr(args, n))]
 
 
 def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Path:
@@ -64,7 +64,15 @@ def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Pa
     from pointplan.io import check_output_path
 
     max_m = None if args.max_km is None else args.max_km * 1000
-    _check_run_arguments(args.mode, 0, args.max_minutes, max_m, args.demand_cell_m)
+    RunConfig(  # checks the shared options
+        args.out,
+        mode=args.mode,
+        add=0,
+        max_minutes=args.max_minutes,
+        max_distance_m=max_m,
+        demand_cell_m=args.demand_cell_m,
+        uncertainty=False,
+    )
     out = Path(args.out).expanduser()
     inputs = _cli_inputs(args)
     for inp in inputs:
@@ -72,7 +80,7 @@ def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Pa
             msg = f"Input file {inp} does not exist (or is a folder). Check the path."
             raise InputError(msg)
     if files:
-        _check_output_folder(out, inputs)
+        check_output_folder(out, inputs)
         for name in files:
             check_output_path(out / name, inputs)
     else:
@@ -80,8 +88,8 @@ def _check_cli_output(args: argparse.Namespace, files: Sequence[str] = ()) -> Pa
     return out
 
 
-def _assess_cli(args: argparse.Namespace) -> Any:
-    from pointplan.access import assess
+def _assess_cli(args: argparse.Namespace) -> Assessment:
+    from pointplan.assessment import assess
     from pointplan.demand import build_demand
     from pointplan.workflow import travel_engine
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pointplan.cli._common import (
     _assess_cli,
@@ -14,20 +15,28 @@ from pointplan.cli._common import (
     _uncertainty_options,
     _with_downloads,
 )
-from pointplan.workflow import (
-    CANDIDATE_SITES,
-    DEFAULT_ADD,
-    MAP_METRICS,
-    _points_csv,
-    _sites_report,
-    _summary_json,
-    propose_points,
-    run,
-)
+from pointplan.locate import propose_points
+from pointplan.report.run_tables import run_points_table
+from pointplan.report.summary_json import sites_report_table, summary_json
+from pointplan.workflow import CANDIDATE_SITES, DEFAULT_ADD, MAP_METRICS, RunConfig, run
+from pointplan.workflow.config import METHODS, OBJECTIVES
+
+if TYPE_CHECKING:
+    from pointplan.locate import Proposal
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    paths = run(
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """Return the :class:`~pointplan.workflow.RunConfig` of ``pointplan run``'s options (checked).
+
+    Examples
+    --------
+    >>> from pointplan.cli import build_parser
+    >>> args = build_parser().parse_args(["run", "--out", "o", "--max-km", "4", "--units", "70,71"])
+    >>> c = run_config(args)
+    >>> c.max_distance_m, c.study_codes, c.uncertainty
+    (4000.0, ['00070', '00071'], True)
+    """
+    return RunConfig(
         args.out,
         points=args.points,
         scenario=args.scenario,
@@ -56,7 +65,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         formats=args.formats,
     )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     import json
+
+    config = run_config(args)
+    paths = run(config.out_dir, **config.options())
 
     s = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
     _print(
@@ -72,7 +87,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from pointplan.access import check_rules
+    from pointplan.assessment import check_rules
 
     units, pts = _load_for_cli(args)
     f = check_rules(pts, units)
@@ -86,15 +101,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_assess(args: argparse.Namespace) -> int:
     from pointplan.io import staged_folder, write_json, write_table
-    from pointplan.workflow import _units_csv
+    from pointplan.report.run_tables import run_units_table
 
     out = _check_cli_output(args, ("units.csv", "points.csv", "summary.json"))
     a = _assess_cli(args)
     inputs = _cli_inputs(args)
     with staged_folder(out, inputs) as stage:
-        write_table(_units_csv(a), stage / "units.csv", inputs=inputs)
-        write_table(_points_csv(a), stage / "points.csv", inputs=inputs)
-        write_json(stage / "summary.json", _summary_json(a, None), inputs=inputs)
+        write_table(run_units_table(a), stage / "units.csv", inputs=inputs)
+        write_table(run_points_table(a), stage / "points.csv", inputs=inputs)
+        write_json(stage / "summary.json", summary_json(a, None), inputs=inputs)
     s = a.summary
     _print(
         f"within the standard {100 * s['population_within_standard_share']:.2f} %, mean "
@@ -104,12 +119,12 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_proposals(prop: object) -> None:
+def _print_proposals(prop: Proposal) -> None:
     """Print each proposal with its place and what it costs against the best spot nearby."""
     import pandas as pd
 
-    points = prop.points  # type: ignore[attr-defined]
-    summary = prop.summary  # type: ignore[attr-defined]
+    points = prop.points
+    summary = prop.summary
     for _, r in points.iterrows():
         place = f"{r['site_name']} [{r['site_kind']}, {r['location_precision']}] " if r.get("site_name") else ""
         cost = ""
@@ -139,7 +154,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     a = _assess_cli(args)
     user_cand = None
     if args.candidates:
-        from pointplan.candidates import read_candidates
+        from pointplan.locate import read_candidates
 
         user_cand = read_candidates(args.candidates)
     prop = propose_points(
@@ -148,7 +163,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
     if prop.summary.get("sites_report"):
-        write_table(_sites_report(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
+        write_table(sites_report_table(prop), out / "sites_report.csv", inputs=_cli_inputs(args))
     _print_proposals(prop)
     _print(f"proposals written to {out / 'proposals.geojson'}")
     return 0
@@ -171,8 +186,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--add", type=int, default=DEFAULT_ADD, help=f"points to propose (default {DEFAULT_ADD}; 0 = none)")
-    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
-    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--objective", choices=OBJECTIVES, default="pmedian")
+    p.add_argument("--method", choices=METHODS, default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites (CSV lon/lat, GeoJSON, GeoPackage)")
     p.add_argument(
         "--sites",
@@ -217,8 +232,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--add", type=int, default=DEFAULT_ADD)
-    p.add_argument("--objective", choices=("pmedian", "mclp", "lscp"), default="pmedian")
-    p.add_argument("--method", choices=("greedy+swap", "greedy", "exact"), default="greedy+swap")
+    p.add_argument("--objective", choices=OBJECTIVES, default="pmedian")
+    p.add_argument("--method", choices=METHODS, default="greedy+swap")
     p.add_argument("--candidates", help="your candidate sites")
     p.add_argument(
         "--sites",

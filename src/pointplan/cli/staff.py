@@ -98,13 +98,12 @@ def cmd_staff(args: argparse.Namespace) -> int:
     Raises
     ------
     InputError
-        For an impossible option value (negative officials, service minutes not above 0...).
+        For an impossible option value (negative officials, service minutes not above 0…).
 
     Examples
     --------
     >>> from pointplan.cli import build_parser
-    >>> args = build_parser().parse_args(["staff", "--officials", "-5"])
-    >>> cmd_staff(args)  # doctest: +ELLIPSIS
+    >>> cmd_staff(build_parser().parse_args(["staff", "--officials", "-5"]))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     pointplan._errors.InputError: --officials must be a whole number >= 0, got -5.

@@ -4,6 +4,25 @@ Dossier records often carry pre-2025 ward names or codes. They are converted to 
 unit codes with the old→new mapping (``hanoi/old_to_new_units.csv``, from the
 ``vietnamadminunits`` 1.0.4 tables). The package itself is not called: for split wards its
 ``convert_address`` geocodes online (arcgis), which pointplan never does unasked.
+
+How :func:`convert_old_units` matches and splits:
+
+Names are matched in any common spelling: with or without the unit type ("Phường",
+"P.", "Xã", "Thị trấn", "TT."), NFC or NFD Unicode, old or new tone placement
+("Hoà"/"Hòa"), stray spaces and case; as a last resort without diacritics
+("Xuan La", match ``"name_ascii"``). Names shared by several old wards are resolved by
+the old district (``district_col``) or the unit type ("Thị trấn Yên Viên" vs "Xã Yên
+Viên"); otherwise they are reported as ambiguous. Old ward codes (``code_col``) take
+precedence over names.
+
+A pre-2025 ward split between several 2025 units is handled by ``split``:
+
+- ``"default"``: the whole record goes to the mapping's default unit for that ward
+  (``is_default_new_ward``; the unit holding the old ward's main part), ``share`` 1;
+- ``"all"``: one row per receiving unit, equal shares (1/k);
+- ``"population"``: one row per receiving unit, shares in proportion to the receiving
+  units' official 2025 population. The size of each part is not published, so this is
+  a proxy: it sends more of the record to the more populous unit.
 """
 
 from __future__ import annotations
@@ -262,6 +281,44 @@ def _new_name(new_code: str, ward_s: str, accept_new: bool, note: str) -> _Resol
     return None, "", reason, ""
 
 
+def _unmatched(
+    records: pd.DataFrame, res: pd.DataFrame, pos: npt.NDArray[np.int64], group: npt.NDArray[np.int64]
+) -> pd.DataFrame:
+    """Return the records not converted, with their ``reason`` (logged when there are any)."""
+    unmatched = records.iloc[pos].copy()
+    unmatched["reason"] = res["reason"].to_numpy()[group]
+    if len(unmatched):
+        logger.warning(
+            "%d of %d records could not be converted to 2025 units (see result.unmatched)", len(unmatched), len(records)
+        )
+    return unmatched
+
+
+def _converted(
+    records: pd.DataFrame,
+    res: pd.DataFrame,
+    expand: pd.DataFrame,
+    pos: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    new_names: pd.Series,
+) -> pd.DataFrame:
+    """Return the converted rows: each matched record once per receiving unit, in input order."""
+    rec_groups = pd.DataFrame({"pos": pos, "g": group})
+    joined = rec_groups.merge(expand, on="g", how="left", sort=False).sort_values("pos", kind="stable")
+    out = records.iloc[joined["pos"].to_numpy()].copy()
+    g = joined["g"].to_numpy()
+    is_new = res["match"].to_numpy()[g] == "new_name"
+    out["old_ward_code"] = np.where(is_new, None, joined["old_ward_code"].to_numpy())
+    out["old_ward"] = np.where(is_new, None, joined["old_ward"].to_numpy())
+    out["new_unit_code"] = joined["new_unit_code"].to_numpy()
+    out["new_unit_name"] = new_names.reindex(joined["new_unit_code"]).to_numpy()
+    out["match"] = res["match"].to_numpy()[g]
+    out["whole_or_part"] = joined["whole_or_part"].to_numpy()
+    out["share"] = joined["share"].to_numpy(dtype=float)
+    out["note"] = res["note"].to_numpy()[g]
+    return out
+
+
 def convert_old_units(
     records: pd.DataFrame,
     *,
@@ -275,22 +332,8 @@ def convert_old_units(
 ) -> ConversionResult:
     """Convert pre-2025 ward names or codes in records to the 2025 unit codes.
 
-    Names are matched in any common spelling: with or without the unit type ("Phường",
-    "P.", "Xã", "Thị trấn", "TT."), NFC or NFD Unicode, old or new tone placement
-    ("Hoà"/"Hòa"), stray spaces and case; as a last resort without diacritics
-    ("Xuan La", match ``"name_ascii"``). Names shared by several old wards are resolved by
-    the old district (``district_col``) or the unit type ("Thị trấn Yên Viên" vs "Xã Yên
-    Viên"); otherwise they are reported as ambiguous. Old ward codes (``code_col``) take
-    precedence over names.
-
-    A pre-2025 ward split between several 2025 units is handled by ``split``:
-
-    - ``"default"``: the whole record goes to the mapping's default unit for that ward
-      (``is_default_new_ward``; the unit holding the old ward's main part), ``share`` 1;
-    - ``"all"``: one row per receiving unit, equal shares (1/k);
-    - ``"population"``: one row per receiving unit, shares in proportion to the receiving
-      units' official 2025 population. The size of each part is not published, so this is
-      a proxy: it sends more of the record to the more populous unit.
+    Names match in any common spelling, codes before names, and a split ward follows
+    ``split`` (see the module's notes on both).
 
     Parameters
     ----------
@@ -298,29 +341,25 @@ def convert_old_units(
         Dossier (or any) records, one row each.
     ward_col
         Column with the pre-2025 ward/commune name (``None`` when only codes are given).
-    district_col
-        Optional column with the pre-2025 district ("Quận Tây Hồ", "Tây Hồ", "TX. Sơn Tây").
-    code_col
-        Optional column with the pre-2025 5-digit ward code (``"00103"`` or ``103``).
+    district_col, code_col
+        Optional columns: the pre-2025 district ("Quận Tây Hồ", "Tây Hồ", "TX. Sơn Tây") and
+        5-digit ward code (``"00103"`` or ``103``).
     split
-        ``"default"``, ``"all"`` or ``"population"`` (see above).
+        ``"default"``, ``"all"`` or ``"population"`` (see the module's notes).
     accept_new
-        Accept names that are not pre-2025 wards but 2025 unit names (records filed after
-        1 July 2025), with match ``"new_name"``. Off by default, since many 2025 units
-        reuse an old ward's name for a different area (old Ngọc Hà → default Ba Đình).
+        Accept 2025 unit names too (records filed after 1 July 2025; match ``"new_name"``).
+        Off by default: many 2025 units reuse an old ward's name (old Ngọc Hà → Ba Đình).
     mapping
         The old→new mapping (default :func:`pointplan.data.load_old_to_new`), e.g. another
         province's, with the same columns.
     units
-        The 2025 units with ``name`` and ``population`` (default
-        :func:`pointplan.load_units`), for new names and ``split="population"``.
+        The 2025 units with ``name`` and ``population`` (default :func:`pointplan.load_units`).
 
     Returns
     -------
     ConversionResult
-        ``records`` (converted rows, with ``new_unit_code``, ``new_unit_name``, ``match``,
-        ``share``...) and ``unmatched`` (rows not converted, with ``reason``); every input
-        record is in exactly one of them.
+        ``records`` (converted rows: ``new_unit_code``, ``new_unit_name``, ``match``,
+        ``share``...) and ``unmatched`` (with ``reason``); each input row is in exactly one.
 
     Raises
     ------
@@ -329,9 +368,8 @@ def convert_old_units(
 
     Examples
     --------
-    A tiny mapping: old Trúc Bạch went whole into 00004; old Kim Mã was split between
-    00004 (its default) and 00008. With ``split="population"`` the Kim Mã record is shared
-    300 : 100 by the receiving units' populations:
+    Old Trúc Bạch went whole into 00004; old Kim Mã was split between 00004 (its default)
+    and 00008, so with ``split="population"`` its record is shared 300 : 100:
 
     >>> mapping = pd.DataFrame({
     ...     "old_district": ["Quận Ba Đình"] * 3,
@@ -353,35 +391,13 @@ def convert_old_units(
     ['00004', '00004']
     """
     _check_request(records, split, ward_col, district_col, code_col)
-    if mapping is None:
-        mapping = load_old_to_new()
-    if units is None:
-        units = load_units()
-    new_names, new_pop, new_kinds = _new_units(units, split)
-    table = _OldUnits(mapping, new_names, new_kinds)
+    new_names, new_pop, new_kinds = _new_units(load_units() if units is None else units, split)
+    table = _OldUnits(load_old_to_new() if mapping is None else mapping, new_names, new_kinds)
     group, res = _resolve_records(records, table, (ward_col, district_col, code_col), accept_new)
     ok = res["target"].notna().to_numpy()[group]
     pos = np.arange(len(records))
-    unmatched = records.iloc[pos[~ok]].copy()
-    unmatched["reason"] = res["reason"].to_numpy()[group[~ok]]
-    expand = _expand_groups(res, table, split, new_pop)
-    rec_groups = pd.DataFrame({"pos": pos[ok], "g": group[ok]})
-    joined = rec_groups.merge(expand, on="g", how="left", sort=False).sort_values("pos", kind="stable")
-    out = records.iloc[joined["pos"].to_numpy()].copy()
-    g = joined["g"].to_numpy()
-    is_new = res["match"].to_numpy()[g] == "new_name"
-    out["old_ward_code"] = np.where(is_new, None, joined["old_ward_code"].to_numpy())
-    out["old_ward"] = np.where(is_new, None, joined["old_ward"].to_numpy())
-    out["new_unit_code"] = joined["new_unit_code"].to_numpy()
-    out["new_unit_name"] = new_names.reindex(joined["new_unit_code"]).to_numpy()
-    out["match"] = res["match"].to_numpy()[g]
-    out["whole_or_part"] = joined["whole_or_part"].to_numpy()
-    out["share"] = joined["share"].to_numpy(dtype=float)
-    out["note"] = res["note"].to_numpy()[g]
-    if len(unmatched):
-        logger.warning(
-            "%d of %d records could not be converted to 2025 units (see result.unmatched)", len(unmatched), len(records)
-        )
+    unmatched = _unmatched(records, res, pos[~ok], group[~ok])
+    out = _converted(records, res, _expand_groups(res, table, split, new_pop), pos[ok], group[ok], new_names)
     return ConversionResult(records=out, unmatched=unmatched, split=split)
 
 

@@ -1,4 +1,18 @@
-"""Population demand points: raster cells cut by units and rescaled to official totals."""
+"""Population demand points: raster cells cut by units and rescaled to official totals.
+
+The table :func:`build_demand` returns: EPSG:4326 points indexed by ``demand_id`` (0..n-1,
+ordered by unit code, then raster row and column), with ``unit_code``, ``population`` (people;
+sums to the unit's population), ``raster_population`` (the raw raster people of the piece,
+before rescaling; NaN for ``method="uniform"``), ``cell_area_km2`` (area of the piece),
+``flag`` (``""``, ``"uniform_no_raster"`` or ``"uniform_fallback"``),
+``pixel_row``/``pixel_col`` (the source pixel in the raster file; grid cell in the unit for
+``"uniform"``) and the point geometry: the cell centre when the whole cell lies in the unit,
+else a point on the surface of the cell ∩ unit piece, so every point lies strictly inside its
+unit (checked in the units' CRS; the rare point a sliver or a reprojection leaves on an edge
+is moved inside). ``attrs["demand_method"]`` names the method (e.g.
+``"worldpop2020_1km_dasymetric"``); ``attrs["units_no_raster"]`` lists the units spread by
+area.
+"""
 
 from __future__ import annotations
 
@@ -259,6 +273,37 @@ def _allocate(
     return gdf
 
 
+def _demand_points(
+    units: gpd.GeoDataFrame,
+    codes: pd.Index,
+    pop: npt.NDArray[np.float64],
+    method: str,
+    raster: str | Path | None,
+    *,
+    cell_m: float | None,
+    points_per_unit: int,
+    keep_empty: bool,
+    block_rows: int,
+) -> gpd.GeoDataFrame:
+    """Cut the checked units into pieces (raster or uniform grid) and allocate their people."""
+    units_crs = pyproj.CRS.from_user_input(units.crs)
+    geoms_u = np.asarray(units.geometry.values, dtype=object)  # prepared, released below
+    shapely.prepare(geoms_u)
+    if method == "uniform":
+        pieces = _uniform_pieces(geoms_u, units_crs, cell_m, points_per_unit)
+        gdf = _allocate(pieces, units, geoms_u, codes, pop, fallback=True, keep_empty=keep_empty)
+        shapely.destroy_prepared(geoms_u)
+        gdf.attrs.update(demand_method="uniform_area_weighted", cell_m=cell_m, points_per_unit=points_per_unit)
+        return gdf
+    path = _raster_path(units, raster)
+    pieces, meta = _raster_pieces(geoms_u, units_crs, path, cell_m, block_rows)
+    gdf = _allocate(pieces, units, geoms_u, codes, pop, fallback=False, keep_empty=keep_empty)
+    shapely.destroy_prepared(geoms_u)
+    gdf.attrs.update(demand_method=_method_name(path, cell_m, bool(meta["subdivided"])), cell_m=cell_m, **meta)
+    logger.info("built %d demand points for %d units (%s)", len(gdf), len(codes), gdf.attrs["demand_method"])
+    return gdf
+
+
 def build_demand(
     units: gpd.GeoDataFrame | None = None,
     *,
@@ -275,9 +320,8 @@ def build_demand(
     Parameters
     ----------
     units
-        Unit polygons with a CRS, one row per unit, indexed by unit code (or with a ``code``
-        column and a plain RangeIndex), holding ``population_col``. Default: Hanoi's 126
-        units (:func:`pointplan.load_units`).
+        Unit polygons with a CRS indexed by unit code (or with a ``code`` column), holding
+        ``population_col``. Default: Hanoi's 126 units (:func:`pointplan.load_units`).
     raster
         Population-count GeoTIFF (people per pixel, north-up). Default: the WorldPop 2020
         1 km Hanoi window, or the all-Vietnam raster when the units reach beyond it. Only
@@ -285,53 +329,32 @@ def build_demand(
     cell_m
         ``None``: the raster's own pixels (≈ 1 km for WorldPop). A smaller value cuts each
         pixel into sub-cells of at most ``cell_m`` metres (``250`` gives 4 × 4 at Hanoi's
-        latitude); the pixel's people are split by the sub-cells' area inside the unit.
-        With ``method="uniform"``: the side of the grid cells (instead of
-        ``points_per_unit``).
+        latitude), split by area inside the unit. ``method="uniform"``: the grid's side.
     population_col
         Column of ``units`` with each unit's population; every unit's demand sums to it.
-    method
+    method, points_per_unit
         ``"raster"`` (dasymetric, default) or ``"uniform"``: no raster, people spread by
         area over a grid of about ``points_per_unit`` cells per unit.
-    points_per_unit
-        Target number of cells per unit for ``method="uniform"``.
-    keep_empty
-        Keep pieces with zero population (by default they are dropped: they weigh nothing).
-    block_rows
-        Raster rows read and processed at a time (bounds memory on large windows).
+    keep_empty, block_rows
+        Keep pieces with zero population (dropped by default: they weigh nothing); raster
+        rows read and processed at a time (bounds memory on large windows).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 points indexed by ``demand_id`` (0..n-1, ordered by unit code, then raster
-        row and column), with ``unit_code``, ``population`` (people; sums to the unit's
-        ``population_col``), ``raster_population`` (the raw raster people of the piece,
-        before rescaling; NaN for ``method="uniform"``), ``cell_area_km2`` (area of the
-        piece), ``flag`` (``""``, ``"uniform_no_raster"`` or ``"uniform_fallback"``),
-        ``pixel_row``/``pixel_col`` (the source pixel in the raster file; grid cell in the
-        unit for ``"uniform"``) and the point geometry: the cell centre when the whole cell
-        lies in the unit, else a point on the surface of the cell ∩ unit piece, so every
-        point lies strictly inside its unit (checked in the units' CRS; the rare point a
-        sliver or a reprojection leaves on an edge is moved inside).
-        ``attrs["demand_method"]`` names the method (e.g.
-        ``"worldpop2020_1km_dasymetric"``); ``attrs["units_no_raster"]`` lists the units
-        spread by area.
+        EPSG:4326 points strictly inside their units, with ``unit_code``, ``population``
+        (summing to each unit's), ``raster_population``, ``cell_area_km2``, ``flag``,
+        ``pixel_row``/``pixel_col`` and ``attrs["demand_method"]`` (see the module's notes).
 
     Raises
     ------
-    InputError
-        Bad arguments or units (missing population column, negative populations...).
-    GeometryError
-        Missing, non-polygonal or invalid unit geometries.
-    CRSError
-        Units or raster without a CRS.
-    DataNotFoundError
-        No raster given and the reference raster is not available.
+    InputError, GeometryError, CRSError, DataNotFoundError
+        Bad arguments or units (missing population column, negative populations...);
+        missing or invalid unit geometries; no CRS; no raster given and none shipped.
 
     Examples
     --------
-    Two 100 m pixels holding 10 and 30 people; one unit of 100 people covers the first
-    pixel and half of the second. Raw pieces: 10 and 15 people, rescaled × 4 to 100:
+    Pixels of 10 and 30 people; a unit of 100 covers one and half the other: 10 + 15, × 4:
 
     >>> import tempfile
     >>> import rasterio
@@ -359,22 +382,8 @@ def build_demand(
         units = load_units()
     units, codes, pop = _check_units(units, population_col)
     _check_options(method, cell_m, points_per_unit, block_rows)
-    units_crs = pyproj.CRS.from_user_input(units.crs)
-    geoms_u = np.asarray(units.geometry.values, dtype=object)  # prepared, released below
-    shapely.prepare(geoms_u)
-    if method == "uniform":
-        pieces = _uniform_pieces(geoms_u, units_crs, cell_m, int(points_per_unit))
-        gdf = _allocate(pieces, units, geoms_u, codes, pop, fallback=True, keep_empty=keep_empty)
-        shapely.destroy_prepared(geoms_u)
-        gdf.attrs.update(demand_method="uniform_area_weighted", cell_m=cell_m, points_per_unit=int(points_per_unit))
-        return gdf
-    path = _raster_path(units, raster)
-    pieces, meta = _raster_pieces(geoms_u, units_crs, path, cell_m, int(block_rows))
-    gdf = _allocate(pieces, units, geoms_u, codes, pop, fallback=False, keep_empty=keep_empty)
-    shapely.destroy_prepared(geoms_u)
-    gdf.attrs.update(demand_method=_method_name(path, cell_m, bool(meta["subdivided"])), cell_m=cell_m, **meta)
-    logger.info("built %d demand points for %d units (%s)", len(gdf), len(codes), gdf.attrs["demand_method"])
-    return gdf
+    sizes = {"points_per_unit": int(points_per_unit), "block_rows": int(block_rows)}
+    return _demand_points(units, codes, pop, method, raster, cell_m=cell_m, keep_empty=keep_empty, **sizes)
 
 
 def _check_options(method: str, cell_m: float | None, points_per_unit: int, block_rows: int) -> None:

@@ -104,12 +104,7 @@ def visits_per_day(
     if units is None:
         units = load_units()
     codes, pop = _unit_populations(units, population_col)
-    if not (0.0 <= in_person_share <= 1.0):
-        msg = f"in_person_share must be between 0 and 1, got {in_person_share!r}."
-        raise InputError(msg)
-    if period_days is not None and (not np.isfinite(period_days) or period_days <= 0):
-        msg = f"period_days must be a positive number of working days, got {period_days!r}."
-        raise InputError(msg)
+    _check_share_and_period(in_person_share, period_days)
     share = pd.Series(float(in_person_share), index=codes)
     if counts is None:
         dossiers = _city_dossiers(pop, dossiers_per_day)
@@ -120,6 +115,21 @@ def visits_per_day(
         if period_days is not None:
             dossiers = dossiers / period_days
         source = "user_counts"
+    return _visits_frame(codes, pop, dossiers, share, source)
+
+
+def _check_share_and_period(in_person_share: float, period_days: float | None) -> None:
+    """Raise :class:`InputError` for a share outside [0, 1] or a period that is not > 0 days."""
+    if not (0.0 <= in_person_share <= 1.0):
+        msg = f"in_person_share must be between 0 and 1, got {in_person_share!r}."
+        raise InputError(msg)
+    if period_days is not None and (not np.isfinite(period_days) or period_days <= 0):
+        msg = f"period_days must be a positive number of working days, got {period_days!r}."
+        raise InputError(msg)
+
+
+def _visits_frame(codes: pd.Index, pop: pd.Series, dossiers: pd.Series, share: pd.Series, source: str) -> pd.DataFrame:
+    """Return the table of :func:`visits_per_day` (with the city's total in ``attrs``)."""
     out = pd.DataFrame(
         {
             "population": pop,

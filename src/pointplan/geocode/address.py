@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pointplan._address import parse_street_part, starts_with_street_word
 from pointplan._text import name_key, normalize_name
 
 __all__ = [
@@ -77,10 +78,6 @@ _COUNTRY = re.compile(r"(?i),?\s*(việt nam|vietnam|viet nam)\s*$")
 _UNIT_RE = re.compile(r"(?i)(?:^|\s)(phường|thị trấn|(?<!thị )xã)\s+(.+)$")
 _DISTRICT_RE = re.compile(r"(?i)(?:^|\s)(quận|huyện|thị xã)\s+(.+)$")
 _PROVINCE_RE = re.compile(r"(?i)^(?:thành phố|tỉnh)\s+(.+)$")
-_HOUSE_RE = re.compile(r"(?i)^(?:số\s+(?:nhà\s+)?)?(\d+[a-z]?(?:/\d+[a-z]?)*)(?=\s|$)\s*")
-_NGACH_RE = re.compile(r"(?i)^ngách\s+(\S+)\s+ngõ\s+(\S+)\s+(?:(?:phố|đường)\s+)?(.+)$")
-_NGO_RE = re.compile(r"(?i)^ngõ\s+(\S+)\s+(?:(?:phố|đường)\s+)?(.+)$")
-_STREET_RE = re.compile(r"(?i)^(phố|đường|tỉnh lộ|quốc lộ|đại lộ)\s+(.+)$")
 # Words that introduce a village or area, most specific first.
 _PLACE_RES = [
     re.compile(rf"(?i)(?:^|\s){kw}\s+(.+)$")
@@ -166,30 +163,20 @@ def _capitalise(text: str) -> str:
 
 
 def _street_part(text: str) -> tuple[str | None, str | None]:
-    """Split "79A ngõ 25 Vũ Ngọc Phan" style text into (house, street)."""
-    house = None
-    m = _HOUSE_RE.match(text)
-    if m:
-        house, text = m.group(1), text[m.end() :]
-    if house and "/" in house:  # "2/224 Hoàng Mai": house 2 in alley 224
-        first, *alleys = house.split("/")
-        house = first
-        text = f"ngõ {alleys[-1]} {text}" if text else ""
-    if house:
-        house = house.lstrip("0") or "0"
-    text = text.strip()
-    if not text:
-        return house, None
-    if m := _NGACH_RE.match(text):  # a sub-alley: geocode its alley
-        return house, f"Ngõ {m.group(2)} {m.group(3)}"
-    if m := _NGO_RE.match(text):
-        return house, f"Ngõ {m.group(1)} {m.group(2)}"
-    if m := _STREET_RE.match(text):
-        kind, name = m.group(1), m.group(2)
-        # A numbered road keeps its word ("Đường 419", "Tỉnh lộ 422").
-        keep = name[:1].isdigit() or kind.lower() in ("tỉnh lộ", "quốc lộ", "đại lộ")
-        return house, _capitalise(f"{kind} {name}" if keep else name)
-    return house, _capitalise(text)
+    """Split "79A ngõ 25 Vũ Ngọc Phan" style text into (house, street) with the address grammar.
+
+    The street of a geocoding query keeps its alley ("Ngõ 25 Vũ Ngọc Phan"): Hanoi's
+    OpenStreetMap names alleys that way.
+    """
+    found = parse_street_part(text)
+    if found.street is None:
+        return found.house, (f"Ngõ {found.alley}" if found.alley else None)
+    street = f"Ngõ {found.alley} {found.street}" if found.alley else found.street
+    return found.house, street
+
+
+def _names_street(part: str) -> bool:
+    return starts_with_street_word(part)
 
 
 def _place_name(text: str) -> str | None:
@@ -258,7 +245,7 @@ def _parse_part(part: str, found: dict[str, str | None], names: list[str]) -> No
         return
     house, street = _street_part(part)
     if house is None and street is not None and found["street"] is None and not names and found["place"] is None:
-        if any(ch.isdigit() for ch in street) or _STREET_RE.match(part) or _NGO_RE.match(part):
+        if any(ch.isdigit() for ch in street) or _names_street(part):
             found["street"] = street
         else:
             names.append(street)
@@ -266,7 +253,7 @@ def _parse_part(part: str, found: dict[str, str | None], names: list[str]) -> No
     if house is not None:
         found["house"] = found["house"] or house
     if street is not None:
-        if found["street"] is None and (house is not None or _STREET_RE.match(part) or _NGO_RE.match(part)):
+        if found["street"] is None and (house is not None or _names_street(part)):
             found["street"] = street
         else:
             names.append(street)

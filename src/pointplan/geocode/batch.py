@@ -445,24 +445,29 @@ def geocode_points(
         sub = out[todo.to_numpy()]
         table = geocode_addresses(address_list(points=sub), units=units, service_url=service_url, cache=cache)
         stats.update(table.attrs["geocoding"])
-        for idx, rec in zip(sub.index, table.itertuples(index=False), strict=True):
-            precision = POINT_PRECISION.get(rec.match_precision) if rec.status == "accepted" else None
-            if precision is None:
-                stats["coarse"] += int(rec.status == "accepted")
-                continue
-            if not _better(precision, str(out.at[idx, "location_precision"])):
-                stats["not_better"] += 1  # e.g. a village answer never replaces a stand-in on the named street
-                continue
-            geom = gpd.GeoSeries([shapely.Point(rec.lon, rec.lat)], crs=settings.geographic_crs).to_crs(out.crs)
-            out.loc[[idx], "geometry"] = geom.values
-            out.at[idx, "location_precision"] = precision
-            if "source" in out.columns:
-                out.at[idx, "source"] = f"{out.at[idx, 'source']}; geocoded ({rec.service}, {rec.match_precision})"
-            stats[precision] += 1
+        _apply_answers(out, sub.index, table, stats)
         if "unit_code" in out.columns and stats["geocoded"] + stats["street_in_unit"] + stats["place_in_unit"]:
             out["unit_code"] = assign_units(out, units).to_numpy()
     out.attrs = {**points.attrs, "geocoding": stats}
     return out
+
+
+def _apply_answers(out: gpd.GeoDataFrame, index: pd.Index, table: pd.DataFrame, stats: dict[str, int]) -> None:
+    """Move each point of ``index`` (in ``out``, in place) to its answer when better; count them."""
+    for idx, rec in zip(index, table.itertuples(index=False), strict=True):
+        precision = POINT_PRECISION.get(rec.match_precision) if rec.status == "accepted" else None
+        if precision is None:
+            stats["coarse"] += int(rec.status == "accepted")
+            continue
+        if not _better(precision, str(out.at[idx, "location_precision"])):
+            stats["not_better"] += 1  # e.g. a village answer never replaces a stand-in on the named street
+            continue
+        geom = gpd.GeoSeries([shapely.Point(rec.lon, rec.lat)], crs=settings.geographic_crs).to_crs(out.crs)
+        out.loc[[idx], "geometry"] = geom.values
+        out.at[idx, "location_precision"] = precision
+        if "source" in out.columns:
+            out.at[idx, "source"] = f"{out.at[idx, 'source']}; geocoded ({rec.service}, {rec.match_precision})"
+        stats[precision] += 1
 
 
 def _better(new: str, current: str) -> bool:

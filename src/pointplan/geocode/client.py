@@ -43,6 +43,7 @@ from typing import Any
 from pointplan import settings
 from pointplan._errors import GeocodingError, InputError, OfflineError
 from pointplan._text import normalize_name
+from pointplan._version import __version__
 
 __all__ = ["Answer", "NominatimClient", "TransientGeocodingError", "cache_path", "user_agent"]
 
@@ -99,8 +100,6 @@ def user_agent() -> str:
     >>> user_agent().startswith("pointplan/")
     True
     """
-    from pointplan import __version__
-
     return (
         f"pointplan/{__version__} (Hanoi public administrative service point planning; "
         "https://pypi.org/project/pointplan/)"

@@ -325,6 +325,27 @@ def _check_row(row: pd.Series, checker: UnitChecker, point_ids: set[str]) -> tup
     return lon, lat, how
 
 
+def _reviewed_moves(
+    df: pd.DataFrame, checker: UnitChecker, ids: dict[str, Any], index_of: dict[str, Any], report: dict[str, Any]
+) -> list[tuple[Any, float, float, str]]:
+    """Return the checked moves of the rows marked reviewed; count and explain the others in ``report``."""
+    moves: list[tuple[Any, float, float, str]] = []
+    for line, row in df.iterrows():
+        if not is_reviewed(row["reviewed"]):
+            report["not_marked"] += 1
+            continue
+        if row["point_id"] not in ids and str(row.get("kind", "")) == "post_office":
+            report["not_points"] += 1
+            continue
+        try:
+            lon, lat, how = _check_row(row, checker, set(ids))
+        except _RowError as exc:
+            report["problems"].append({"line": int(line), "point_id": row["point_id"], "problem": str(exc)})
+            continue
+        moves.append((index_of[row["point_id"]], lon, lat, how))
+    return moves
+
+
 def apply_review(
     review: str | Path | pd.DataFrame,
     points: gpd.GeoDataFrame | None = None,
@@ -386,20 +407,7 @@ def apply_review(
     ids = {str(i): i for i in (out["point_id"] if "point_id" in out.columns else out.index)}
     index_of = dict(zip(ids, out.index, strict=True))
     report: dict[str, Any] = {"applied": [], "problems": [], "not_marked": 0, "not_points": 0}
-    moves: list[tuple[Any, float, float, str]] = []
-    for line, row in df.iterrows():
-        if not is_reviewed(row["reviewed"]):
-            report["not_marked"] += 1
-            continue
-        if row["point_id"] not in ids and str(row.get("kind", "")) == "post_office":
-            report["not_points"] += 1
-            continue
-        try:
-            lon, lat, how = _check_row(row, checker, set(ids))
-        except _RowError as exc:
-            report["problems"].append({"line": int(line), "point_id": row["point_id"], "problem": str(exc)})
-            continue
-        moves.append((index_of[row["point_id"]], lon, lat, how))
+    moves = _reviewed_moves(df, checker, ids, index_of, report)
     source = Path(review).name if not isinstance(review, pd.DataFrame) else "a review table"
     for idx, lon, lat, how in moves:
         geom = gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.geographic_crs).to_crs(out.crs)

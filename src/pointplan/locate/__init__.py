@@ -33,6 +33,7 @@ from pointplan.locate.candidates import (
 )
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
+from pointplan.locate.points_proposal import default_candidates, propose_points
 from pointplan.locate.proposal import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
 from pointplan.locate.result import MIP_REL_GAP, SolveResult, check_bound, gap_pct
 from pointplan.locate.sites import SITE_KINDS, constraint_cost, real_sites
@@ -49,9 +50,11 @@ __all__ = [
     "clean_candidates",
     "cluster_candidates",
     "constraint_cost",
+    "default_candidates",
     "gap_pct",
     "grid_candidates",
     "propose",
+    "propose_points",
     "read_candidates",
     "real_sites",
     "solve_lscp",

@@ -210,6 +210,33 @@ def unit_candidates(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def _cluster_mask(gdf: gpd.GeoDataFrame, pop: np.ndarray, underserved_mask: Any) -> np.ndarray:
+    """Return the demand rows to cluster: underserved (all when no mask) and with people."""
+    if isinstance(underserved_mask, pd.Series):
+        mask = underserved_mask.reindex(gdf.index).fillna(False).to_numpy(dtype=bool)
+    elif underserved_mask is None:
+        mask = np.ones(len(gdf), dtype=bool)
+    else:
+        mask = np.asarray(underserved_mask, dtype=bool).ravel()
+        if mask.size != len(gdf):
+            msg = f"underserved_mask has {mask.size} entries for {len(gdf)} demand rows."
+            raise InputError(msg)
+    return mask & (pop > 0)
+
+
+def _check_clusters(n_clusters: object, n_pts: int) -> None:
+    """Refuse a cluster count that is not a positive integer, or more than the points."""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer) or n_clusters < 1:
+        msg = f"n_clusters must be a positive integer, got {n_clusters!r}."
+        raise InputError(msg)
+    if n_pts == 0:
+        msg = "no (underserved) demand with population > 0 to cluster."
+        raise InputError(msg)
+    if n_clusters > n_pts:
+        msg = f"n_clusters = {n_clusters} but only {n_pts} underserved demand points have people; lower n_clusters."
+        raise InputError(msg)
+
+
 def cluster_candidates(
     demand: gpd.GeoDataFrame,
     n_clusters: int,
@@ -257,26 +284,9 @@ def cluster_candidates(
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     gdf, pop = _demand_points(demand)
-    if isinstance(underserved_mask, pd.Series):
-        mask = underserved_mask.reindex(gdf.index).fillna(False).to_numpy(dtype=bool)
-    elif underserved_mask is None:
-        mask = np.ones(len(gdf), dtype=bool)
-    else:
-        mask = np.asarray(underserved_mask, dtype=bool).ravel()
-        if mask.size != len(gdf):
-            msg = f"underserved_mask has {mask.size} entries for {len(gdf)} demand rows."
-            raise InputError(msg)
-    mask &= pop > 0
+    mask = _cluster_mask(gdf, pop, underserved_mask)
     n_pts = int(mask.sum())
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer) or n_clusters < 1:
-        msg = f"n_clusters must be a positive integer, got {n_clusters!r}."
-        raise InputError(msg)
-    if n_pts == 0:
-        msg = "no (underserved) demand with population > 0 to cluster."
-        raise InputError(msg)
-    if n_clusters > n_pts:
-        msg = f"n_clusters = {n_clusters} but only {n_pts} underserved demand points have people; lower n_clusters."
-        raise InputError(msg)
+    _check_clusters(n_clusters, n_pts)
     xy_all = _xy(gdf)
     xy, w = xy_all[mask], pop[mask]
     if n_pts > 20_000:
@@ -316,6 +326,87 @@ def _find(columns: pd.Index, names: tuple[str, ...]) -> str | None:
         if n in lower:
             return str(lower[n])
     return None
+
+
+def _read_table_candidates(p: Path, crs: Any) -> gpd.GeoDataFrame:
+    """Read candidates from a CSV/TSV with lon/lat (or x/y and a CRS) columns."""
+    df = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",", dtype={"unit_code": str})
+    xcol, ycol = _find(df.columns, _LON_NAMES), _find(df.columns, _LAT_NAMES)
+    geographic = xcol is not None and ycol is not None
+    if not geographic:
+        xcol, ycol = _find(df.columns, _X_NAMES), _find(df.columns, _Y_NAMES)
+    if xcol is None or ycol is None:
+        msg = (
+            f"{p.name}: no coordinate columns found among {list(map(str, df.columns))}. "
+            "Name them lon/lat (WGS84 degrees) or x/y (and pass crs=...)."
+        )
+        raise MissingColumnError(msg)
+    xs = pd.to_numeric(df[xcol], errors="coerce")
+    ys = pd.to_numeric(df[ycol], errors="coerce")
+    bad = xs.isna() | ys.isna()
+    if bad.any():
+        rows = (df.index[bad] + 2).tolist()[:8]
+        msg = f"{p.name}: missing or non-numeric coordinates on lines {rows}."
+        raise InputError(msg)
+    if geographic:
+        the_crs = crs if crs is not None else settings.geographic_crs
+    elif crs is None:
+        msg = (
+            f"{p.name}: columns {xcol}/{ycol} are not longitude/latitude; say which CRS "
+            f"they are in, e.g. read_candidates(path, crs='{settings.projected_crs}')."
+        )
+        raise CRSError(msg)
+    else:
+        the_crs = crs
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=the_crs)
+    return gdf
+
+
+def _read_vector_candidates(p: Path, crs: Any, precision: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Read candidates from a vector file; polygons become a point inside them."""
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:
+        msg = f"could not read {p}: {exc}"
+        raise InputError(msg) from exc
+    if gdf.crs is None:
+        if crs is None:
+            msg = f"{p.name} has no CRS; pass crs=... (e.g. 'EPSG:4326')."
+            raise CRSError(msg)
+        gdf = gdf.set_crs(crs)
+    geom = gdf.geometry
+    empty = geom.isna() | geom.is_empty
+    if empty.any():
+        msg = f"{p.name}: features {gdf.index[empty].tolist()[:8]} have no geometry."
+        raise GeometryError(msg)
+    if not (geom.geom_type == "Point").all():
+        proj = geom.to_crs(settings.projected_crs)
+        pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), crs=proj.crs, index=gdf.index)
+        gdf = gdf.set_geometry(pts.to_crs(gdf.crs))
+        precision = "representative_point"
+    return gdf, precision
+
+
+def _fill_candidate_columns(
+    gdf: gpd.GeoDataFrame, p: Path, kind: str, source: str | None, precision: str
+) -> gpd.GeoDataFrame:
+    """Fill ids (unique), kind, source, unit_code and location_precision where the file has none."""
+    stem = p.stem
+    if "candidate_id" not in gdf.columns:
+        gdf["candidate_id"] = [f"{stem}-{i + 1}" for i in range(len(gdf))]
+    gdf["candidate_id"] = gdf["candidate_id"].astype(str)
+    if gdf["candidate_id"].duplicated().any():
+        dup = sorted(set(gdf["candidate_id"][gdf["candidate_id"].duplicated()]))
+        msg = f"{p.name}: candidate_id must be unique; duplicated {dup[:8]}."
+        raise InputError(msg)
+    gdf["kind"] = gdf["kind"].fillna(kind) if "kind" in gdf.columns else kind
+    src = source if source is not None else stem
+    gdf["source"] = gdf["source"].fillna(src) if "source" in gdf.columns else src
+    if "unit_code" not in gdf.columns:
+        gdf["unit_code"] = None
+    if "location_precision" not in gdf.columns:
+        gdf["location_precision"] = precision
+    return gdf
 
 
 def read_candidates(
@@ -373,74 +464,12 @@ def read_candidates(
         raise InputError(msg)
     precision = "user_supplied"
     if p.suffix.lower() in {".csv", ".txt", ".tsv"}:
-        df = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",", dtype={"unit_code": str})
-        xcol, ycol = _find(df.columns, _LON_NAMES), _find(df.columns, _LAT_NAMES)
-        geographic = xcol is not None and ycol is not None
-        if not geographic:
-            xcol, ycol = _find(df.columns, _X_NAMES), _find(df.columns, _Y_NAMES)
-        if xcol is None or ycol is None:
-            msg = (
-                f"{p.name}: no coordinate columns found among {list(map(str, df.columns))}. "
-                "Name them lon/lat (WGS84 degrees) or x/y (and pass crs=...)."
-            )
-            raise MissingColumnError(msg)
-        xs = pd.to_numeric(df[xcol], errors="coerce")
-        ys = pd.to_numeric(df[ycol], errors="coerce")
-        bad = xs.isna() | ys.isna()
-        if bad.any():
-            rows = (df.index[bad] + 2).tolist()[:8]
-            msg = f"{p.name}: missing or non-numeric coordinates on lines {rows}."
-            raise InputError(msg)
-        if geographic:
-            the_crs = crs if crs is not None else settings.geographic_crs
-        elif crs is None:
-            msg = (
-                f"{p.name}: columns {xcol}/{ycol} are not longitude/latitude; say which CRS "
-                f"they are in, e.g. read_candidates(path, crs='{settings.projected_crs}')."
-            )
-            raise CRSError(msg)
-        else:
-            the_crs = crs
-        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=the_crs)
+        gdf = _read_table_candidates(p, crs)
     else:
-        try:
-            gdf = gpd.read_file(p)
-        except Exception as exc:
-            msg = f"could not read {p}: {exc}"
-            raise InputError(msg) from exc
-        if gdf.crs is None:
-            if crs is None:
-                msg = f"{p.name} has no CRS; pass crs=... (e.g. 'EPSG:4326')."
-                raise CRSError(msg)
-            gdf = gdf.set_crs(crs)
-        geom = gdf.geometry
-        empty = geom.isna() | geom.is_empty
-        if empty.any():
-            msg = f"{p.name}: features {gdf.index[empty].tolist()[:8]} have no geometry."
-            raise GeometryError(msg)
-        if not (geom.geom_type == "Point").all():
-            proj = geom.to_crs(settings.projected_crs)
-            pts = gpd.GeoSeries(shapely.point_on_surface(proj.values), crs=proj.crs, index=gdf.index)
-            gdf = gdf.set_geometry(pts.to_crs(gdf.crs))
-            precision = "representative_point"
+        gdf, precision = _read_vector_candidates(p, crs, precision)
     gdf = gdf.to_crs(settings.geographic_crs)
     _check_lonlat(gdf, p.name)
-    stem = p.stem
-    if "candidate_id" not in gdf.columns:
-        gdf["candidate_id"] = [f"{stem}-{i + 1}" for i in range(len(gdf))]
-    gdf["candidate_id"] = gdf["candidate_id"].astype(str)
-    if gdf["candidate_id"].duplicated().any():
-        dup = sorted(set(gdf["candidate_id"][gdf["candidate_id"].duplicated()]))
-        msg = f"{p.name}: candidate_id must be unique; duplicated {dup[:8]}."
-        raise InputError(msg)
-    gdf["kind"] = gdf["kind"].fillna(kind) if "kind" in gdf.columns else kind
-    src = source if source is not None else stem
-    gdf["source"] = gdf["source"].fillna(src) if "source" in gdf.columns else src
-    if "unit_code" not in gdf.columns:
-        gdf["unit_code"] = None
-    if "location_precision" not in gdf.columns:
-        gdf["location_precision"] = precision
-    return gdf
+    return _fill_candidate_columns(gdf, p, kind, source, precision)
 
 
 def _check_lonlat(gdf: gpd.GeoDataFrame, what: str) -> None:
@@ -480,6 +509,56 @@ def _boundary_geometry(boundary: Any) -> BaseGeometry | None:
         msg = "boundary geometry is empty."
         raise GeometryError(msg)
     return geom
+
+
+def _near_points(
+    points: Any, xy: np.ndarray, ok: np.ndarray, min_separation_m: float, reason: np.ndarray, detail: np.ndarray
+) -> np.ndarray:
+    """Mark (in ``reason``/``detail``) and return the candidates within min_separation_m of a point."""
+    n = len(xy)
+    pts = ensure_gdf(points, "points")
+    pxy = _xy(pts[~(pts.geometry.isna() | pts.geometry.is_empty)])
+    d, j = cKDTree(pxy).query(xy[ok])
+    near = np.zeros(n, dtype=bool)
+    near[ok] = d <= min_separation_m
+    ids = pts["point_id"].astype(str).to_numpy() if "point_id" in pts.columns else pts.index.astype(str).to_numpy()
+    idx = np.flatnonzero(near)
+    dd = np.zeros(n)
+    dd[ok] = d
+    jj = np.zeros(n, dtype=np.int64)
+    jj[ok] = j
+    reason[idx] = "near_existing_point"
+    detail[idx] = [f"{dd[i]:.0f} m from existing point {ids[jj[i]]}" for i in idx]
+    return near
+
+
+def _mark_outside(
+    bgeom: BaseGeometry, xy: np.ndarray, ok: np.ndarray, reason: np.ndarray, detail: np.ndarray
+) -> np.ndarray:
+    """Mark (in ``reason``/``detail``) the candidates outside the boundary; return the inside mask."""
+    inside = np.zeros(len(xy), dtype=bool)
+    inside[ok] = shapely.covers(bgeom, shapely.points(xy[ok]))
+    out = ok & ~inside
+    reason[out] = "outside_boundary"
+    detail[out] = "outside the city boundary"
+    return inside
+
+
+def _mark_duplicates(
+    cand: gpd.GeoDataFrame, xy: np.ndarray, ok: np.ndarray, reason: np.ndarray, detail: np.ndarray
+) -> None:
+    """Mark (in place) every candidate at the same place as an earlier one."""
+    pos = np.flatnonzero(ok)
+    pairs = cKDTree(xy[pos]).query_pairs(1.0, output_type="ndarray")
+    if len(pairs):
+        later = np.maximum(pairs[:, 0], pairs[:, 1])
+        earlier = np.minimum(pairs[:, 0], pairs[:, 1])
+        first_of = pd.Series(earlier).groupby(later).min()
+        ids = cand["candidate_id"].astype(str).to_numpy()
+        for later_i, earlier_i in first_of.items():
+            reason[pos[later_i]] = "duplicate_candidate"
+            detail[pos[later_i]] = f"same place as candidate {ids[pos[earlier_i]]}"
+        ok[pos[first_of.index.to_numpy()]] = False
 
 
 def clean_candidates(
@@ -544,39 +623,11 @@ def clean_candidates(
         xy[ok] = _xy(cand[ok])
     bgeom = _boundary_geometry(boundary)
     if bgeom is not None and ok.any():
-        inside = np.zeros(n, dtype=bool)
-        inside[ok] = shapely.covers(bgeom, shapely.points(xy[ok]))
-        out = ok & ~inside
-        reason[out] = "outside_boundary"
-        detail[out] = "outside the city boundary"
-        ok &= inside
+        ok &= _mark_outside(bgeom, xy, ok, reason, detail)
     if points is not None and len(points) > 0 and ok.any():
-        pts = ensure_gdf(points, "points")
-        pxy = _xy(pts[~(pts.geometry.isna() | pts.geometry.is_empty)])
-        d, j = cKDTree(pxy).query(xy[ok])
-        near = np.zeros(n, dtype=bool)
-        near[ok] = d <= min_separation_m
-        ids = pts["point_id"].astype(str).to_numpy() if "point_id" in pts.columns else pts.index.astype(str).to_numpy()
-        idx = np.flatnonzero(near)
-        dd = np.zeros(n)
-        dd[ok] = d
-        jj = np.zeros(n, dtype=np.int64)
-        jj[ok] = j
-        reason[idx] = "near_existing_point"
-        detail[idx] = [f"{dd[i]:.0f} m from existing point {ids[jj[i]]}" for i in idx]
-        ok &= ~near
+        ok &= ~_near_points(points, xy, ok, min_separation_m, reason, detail)
     if ok.sum() > 1:
-        pos = np.flatnonzero(ok)
-        pairs = cKDTree(xy[pos]).query_pairs(1.0, output_type="ndarray")
-        if len(pairs):
-            later = np.maximum(pairs[:, 0], pairs[:, 1])
-            earlier = np.minimum(pairs[:, 0], pairs[:, 1])
-            first_of = pd.Series(earlier).groupby(later).min()
-            ids = cand["candidate_id"].astype(str).to_numpy()
-            for later_i, earlier_i in first_of.items():
-                reason[pos[later_i]] = "duplicate_candidate"
-                detail[pos[later_i]] = f"same place as candidate {ids[pos[earlier_i]]}"
-            ok[pos[first_of.index.to_numpy()]] = False
+        _mark_duplicates(cand, xy, ok, reason, detail)
     dropped_mask = reason != None  # noqa: E711 (object array comparison)
     cols = [c for c in ("candidate_id", "kind", "source") if c in cand.columns]
     dropped = pd.DataFrame(cand.loc[dropped_mask, cols]).copy()

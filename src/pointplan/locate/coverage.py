@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,12 +23,13 @@ from scipy.optimize import LinearConstraint
 from pointplan._errors import InfeasibleError, InputError, SolverError
 from pointplan.locate._inputs import as_coverage, as_mask, as_weights, check_method, check_p
 from pointplan.locate.bounds import solve_milp
-from pointplan.locate.heuristics import _gather, _greedy, _rank
+from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank, _swap
 from pointplan.locate.result import (
     MIP_REL_GAP,
     BoolArray,
     FloatArray,
     IntArray,
+    SolveMethod,
     SolveResult,
     check_bound,
     gap_pct,
@@ -76,25 +77,22 @@ def _mclp_swap(
     deadline: float,
     eps: float,
 ) -> tuple[IntArray, int, FloatArray]:
-    """Best-improvement swap local search; returns (selection, swaps, final add gains)."""
+    """Best-improvement swaps (the shared ``heuristics._swap``); returns (selection, swaps, final add gains)."""
     n, m = a.shape
     rows_nz = np.repeat(np.arange(n), np.diff(a.indptr))
     cols = a.indices.astype(np.int64)
-    sel = sel.copy()
-    swaps = 0
-    gain: FloatArray = np.zeros(m)
-    while True:
-        p = sel.size
-        insel = np.zeros(m, dtype=bool)
-        insel[sel] = True
-        pos_of = np.full(m, -1, dtype=np.int64)
-        pos_of[sel] = np.arange(p)
+
+    def add_gain(insel: BoolArray) -> tuple[FloatArray, BoolArray, npt.NDArray[np.int64]]:
         on = insel[cols]
         cnt = np.bincount(rows_nz[on], minlength=n)
         u = np.where(cnt == 0, w, 0.0)
-        gain = np.bincount(cols, weights=u[rows_nz], minlength=m).astype(np.float64)
-        if p == 0 or time.perf_counter() > deadline:
-            break
+        return np.bincount(cols, weights=u[rows_nz], minlength=m).astype(np.float64), on, cnt
+
+    def delta_of(sel: IntArray, insel: BoolArray, pos_of: IntArray) -> FloatArray | None:
+        if time.perf_counter() > deadline:
+            return None
+        p = sel.size
+        gain, on, cnt = add_gain(insel)
         owner = np.full(n, -1, dtype=np.int64)
         owner[rows_nz[on]] = cols[on]
         uniq = cnt == 1
@@ -103,18 +101,10 @@ def _mclp_swap(
         e = uniq[rows_nz]
         key = cols[e] * p + pos_of[owner[rows_nz[e]]]
         extra = np.bincount(key, weights=uw[rows_nz[e]], minlength=m * p).reshape(m, p)
-        delta = gain[:, None] - loss[None, :] + extra
-        delta[insel, :] = -np.inf
-        ok = rules.swap_ok(sel)
-        if ok is not None:
-            delta[~ok] = -np.inf
-        best = int(np.argmax(delta))
-        j, r = divmod(best, p)
-        if not delta[j, r] > eps:
-            break
-        sel[r] = j
-        swaps += 1
-    return sel, swaps, gain
+        return gain[:, None] - loss[None, :] + extra
+
+    sel, swaps = _swap(m, sel, delta_of, rules, eps)
+    return sel, swaps, add_gain(_mask(m, sel))[0]
 
 
 def _mclp_lagrangian(
@@ -229,7 +219,7 @@ def solve_mclp(
     p: int,
     *,
     fixed_covered: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     unit_of_candidate: npt.ArrayLike | None = None,
     require_units: Collection[Any] | None = None,
@@ -258,15 +248,11 @@ def solve_mclp(
         or ``"exact"`` (MILP, HiGHS).
     time_limit_s
         Time limit of the MILP (and of the swap search).
-    unit_of_candidate
-        Unit code of each candidate; needed by ``require_units``.
-    require_units
-        Unit codes that must receive at least one new point.
-    kind_of_candidate
-        Kind of each candidate (``"kiosk"``, ``"community"``...); needed by
-        ``budget_per_kind``.
-    budget_per_kind
-        Maximum number of added points of each kind, e.g. ``{"kiosk": 3}``.
+    unit_of_candidate, require_units
+        Unit code of each candidate, and the unit codes that must receive a new point.
+    kind_of_candidate, budget_per_kind
+        Kind of each candidate (``"kiosk"``...), and the most added points of each kind
+        (``{"kiosk": 3}``).
     compute_bound
         Heuristics: also compute a Lagrangian upper bound (the cheap submodular bound
         ``objective + sum of the p best remaining gains`` is always computed).
@@ -304,6 +290,20 @@ def solve_mclp(
     fixed = as_mask(fixed_covered, w.size, "fixed_covered")
     rules = _Rules(a.shape[1], p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
     prob = _CoverProblem.build(a, w, fixed)
+    return _mclp_run(prob, p, rules, method, t0, time_limit_s, mip_rel_gap, compute_bound)
+
+
+def _mclp_run(
+    prob: _CoverProblem,
+    p: int,
+    rules: _Rules,
+    method: SolveMethod,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    compute_bound: bool,
+) -> SolveResult:
+    """Solve a checked MCLP (exact or heuristic), rank the points and check the bound."""
     details = prob.details()
     if method == "exact":
         sel, bound_new, status, info = _mclp_exact(prob.a, prob.w, p, rules, time_limit_s, mip_rel_gap)
@@ -318,11 +318,26 @@ def solve_mclp(
         details["pruned_zero_gain"] = pruned
     objective = prob.base + float(gains.sum())
     check_bound(objective, bound, "max", f"MCLP upper bound ({label})")
+    return _result(order, objective, bound, gap_pct(objective, bound), label, status, t0, gains, details)
+
+
+def _result(
+    order: IntArray,
+    objective: float,
+    bound: float | None,
+    gap: float | None,
+    label: str,
+    status: str,
+    t0: float,
+    gains: FloatArray,
+    details: dict[str, Any],
+) -> SolveResult:
+    """Return the :class:`SolveResult` of a coverage model, timed from ``t0``."""
     return SolveResult(
         selected=order,
         objective=objective,
         bound=bound,
-        gap_pct=gap_pct(objective, bound),
+        gap_pct=gap,
         method=label,
         status=status,
         runtime_s=time.perf_counter() - t0,
@@ -411,7 +426,7 @@ def solve_lscp(
     *,
     target_share: float = 1.0,
     fixed_covered: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     mip_rel_gap: float = MIP_REL_GAP,
     compute_bound: bool = True,
@@ -474,9 +489,23 @@ def solve_lscp(
     w = as_weights(weights)
     a = as_coverage(coverage, w.size)
     prob = _CoverProblem.build(a, w, as_mask(fixed_covered, w.size, "fixed_covered"))
+    return _lscp_run(prob, a.shape[1], target_share, method, t0, time_limit_s, mip_rel_gap, compute_bound)
+
+
+def _lscp_run(
+    prob: _CoverProblem,
+    m: int,
+    target_share: float,
+    method: SolveMethod,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    compute_bound: bool,
+) -> SolveResult:
+    """Solve a checked LSCP: the point count (exact or heuristic), its bound, the ranked points."""
     details = prob.details()
-    need_r = _lscp_need(prob, target_share, a.shape[1], details)
-    rules = _Rules(a.shape[1], None, None, None, None, None)
+    need_r = _lscp_need(prob, target_share, m, details)
+    rules = _Rules(m, None, None, None, None, None)
     bound: float | None
     label: str
     if need_r is None:  # the fixed points already reach the target
@@ -501,17 +530,7 @@ def solve_lscp(
         raise SolverError(msg)
     details["n_points"] = int(order.size)
     check_bound(float(order.size), bound, "min", f"LSCP lower bound on the number of points ({label})")
-    return SolveResult(
-        selected=order,
-        objective=objective,
-        bound=bound,
-        gap_pct=gap_pct(float(order.size), bound),
-        method=label,
-        status=status,
-        runtime_s=time.perf_counter() - t0,
-        gains=gains,
-        details=details,
-    )
+    return _result(order, objective, bound, gap_pct(float(order.size), bound), label, status, t0, gains, details)
 
 
 def _tol(prob: _CoverProblem) -> float:

@@ -1,14 +1,16 @@
-"""Heuristics shared by the models: greedy with exact incremental gains, ranking.
+"""Heuristics shared by the models: greedy with exact incremental gains, one swap search, ranking.
 
-The swap (vertex substitution) searches are model-specific and live with their models
-(:mod:`pointplan.locate.coverage`, :mod:`pointplan.locate.median`); they start from
-:func:`greedy` and the final selection is ordered by :func:`rank`.
+The swap (vertex substitution) search :func:`_swap` is the same for MCLP and p-median:
+each model only supplies the change of its objective for every (candidate in, selected
+point out) pair (:mod:`pointplan.locate.coverage`, :mod:`pointplan.locate.median`). It
+starts from :func:`_greedy` and the final selection is ordered by :func:`_rank`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -127,3 +129,38 @@ def _mask(m: int, sel: IntArray) -> BoolArray:
     out = np.zeros(m, dtype=bool)
     out[sel] = True
     return out
+
+
+#: The change of a model's objective for every swap: ``(sel, in_selection, position_of)``
+#: -> an (m, p) array (candidate ``j`` in, the point at position ``r`` of ``sel`` out),
+#: or None to stop (the time limit).
+SwapDelta = Callable[[IntArray, BoolArray, IntArray], FloatArray | None]
+
+
+def _swap(m: int, sel: IntArray, delta_of: SwapDelta, rules: _Rules, eps: float) -> tuple[IntArray, int]:
+    """Best-improvement swap local search shared by the models; returns (selection, swaps).
+
+    Each round takes the best swap allowed by ``rules`` (never a candidate already
+    selected) while it improves the objective by more than ``eps``.
+    """
+    sel = sel.copy()
+    swaps = 0
+    while sel.size:
+        p = sel.size
+        insel = _mask(m, sel)
+        pos_of = np.full(m, -1, dtype=np.int64)
+        pos_of[sel] = np.arange(p)
+        delta = delta_of(sel, insel, pos_of)
+        if delta is None:
+            break
+        delta[insel, :] = -np.inf
+        ok = rules.swap_ok(sel)
+        if ok is not None:
+            delta[~ok] = -np.inf
+        best = int(np.argmax(delta))
+        j, r = divmod(best, p)
+        if not delta[j, r] > eps:
+            break
+        sel[r] = j
+        swaps += 1
+    return sel, swaps

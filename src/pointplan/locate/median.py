@@ -5,14 +5,31 @@ points enter as each demand's current cost (``fixed_cost``): the fallback "colum
 sparse formulation in which pairs costlier than the fallback are dropped (exact). The
 heuristic is greedy + vertex substitution with a Lagrangian lower bound; the exact model
 is a sparse MILP solved by HiGHS.
+
+Gains and starting cost
+-----------------------
+:func:`solve_pmedian` reports ``gains`` as person-minutes saved from the *starting
+cost*, in rank order, so that ``gains.sum() == details["start_cost"] - objective``
+(uncapacitated runs; with capacities the gains ignore capacities). The starting cost of a
+demand is its ``fixed_cost`` (or ``unassigned_cost``, whichever is lower); demand with
+neither (a greenfield problem) starts at the largest finite cost in the matrix,
+``details["unserved_cost"]``, as if served at the worst time the matrix knows.
+
+Capacities
+----------
+With ``capacity`` and ``demand_load`` the existing points (the fallback) are treated as
+uncapacitated, and assignments may be *fractional* (a demand location may be split
+between points): the MILP relaxes assignment integrality, and the heuristic chooses the
+sites without capacities then solves the capacitated assignment LP for them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +39,13 @@ from scipy.optimize import LinearConstraint
 from pointplan._errors import InfeasibleError, InputError
 from pointplan.locate._inputs import as_weights, check_method, check_p
 from pointplan.locate.bounds import solve_milp
-from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank
+from pointplan.locate.heuristics import _gather, _greedy, _mask, _rank, _swap
 from pointplan.locate.result import (
     MIP_REL_GAP,
     BoolArray,
     FloatArray,
     IntArray,
+    SolveMethod,
     SolveResult,
     check_bound,
     gap_pct,
@@ -194,16 +212,14 @@ def _top2(pm: _PM, insel: BoolArray) -> tuple[FloatArray, IntArray, FloatArray]:
 
 
 def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float) -> tuple[IntArray, int]:
-    """Best-improvement vertex substitution, fully vectorised per iteration."""
+    """Best-improvement vertex substitution (:func:`~pointplan.locate.heuristics._swap`), vectorised per round."""
     m = pm.m
-    sel = sel.copy()
-    swaps = 0
     wr_all = pm.w[pm.rows]
-    while sel.size and time.perf_counter() < deadline:
+
+    def delta_of(sel: IntArray, insel: BoolArray, pos_of: IntArray) -> FloatArray | None:
+        if time.perf_counter() >= deadline:
+            return None
         p = sel.size
-        insel = _mask(m, sel)
-        pos_of = np.full(m, -1, dtype=np.int64)
-        pos_of[sel] = np.arange(p)
         d1, phi, d2 = _top2(pm, insel)
         e = pm.c < d2[pm.rows]
         re, ce, ve, we = pm.rows[e], pm.cols[e], pm.c[e], wr_all[e]
@@ -215,18 +231,10 @@ def _pm_swap(pm: _PM, sel: IntArray, rules: _Rules, deadline: float, eps: float)
         key = ce[owned] * p + pos_of[phi[re[owned]]]
         val = we[owned] * (d2[re[owned]] - np.maximum(ve[owned], d1e[owned]))
         extra = np.bincount(key, weights=val, minlength=m * p).reshape(m, p)
-        delta = gain[:, None] - loss[None, :] + extra
-        delta[insel, :] = -np.inf
-        ok = rules.swap_ok(sel)
-        if ok is not None:
-            delta[~ok] = -np.inf
-        best = int(np.argmax(delta))
-        j, r = divmod(best, p)
-        if not delta[j, r] > eps:
-            break
-        sel[r] = j
-        swaps += 1
-    return sel, swaps
+        delta: FloatArray = np.asarray(gain[:, None] - loss[None, :] + extra, dtype=np.float64)
+        return delta
+
+    return _swap(m, sel, delta_of, rules, eps)
 
 
 def _pm_cost(pm: _PM, sel: IntArray, surrogate: bool = False) -> tuple[float, IntArray]:
@@ -437,7 +445,7 @@ def solve_pmedian(
     p: int,
     *,
     fixed_cost: npt.ArrayLike | None = None,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     capacity: npt.ArrayLike | None = None,
     demand_load: npt.ArrayLike | None = None,
@@ -451,66 +459,47 @@ def solve_pmedian(
 ) -> SolveResult:
     """p-median: add ``p`` points to minimise population-weighted travel cost.
 
-    The objective is ``sum_i w_i * min(fixed_cost_i, min_{j chosen} cost_ij)``: every
-    demand uses the cheaper of its current (fixed) point and the best added point.
-
     Parameters
     ----------
     weights
         Weight (population) of each of the ``n`` demand locations.
     cost
-        Travel cost (minutes), ``n x m``: a scipy.sparse matrix whose stored entries are
-        the reachable pairs (within a cut-off; explicit zeros mean 0 minutes, missing
-        pairs are unreachable), or a dense array (``inf``/``NaN`` = unreachable).
+        Travel cost (minutes), ``n x m``: scipy.sparse (stored entries are the reachable
+        pairs, explicit zeros 0 minutes) or dense (``inf``/``NaN`` = unreachable).
     p
         Number of points to add (at most; points that save nothing are not proposed).
     fixed_cost
-        Each demand's current cost to its nearest existing (fixed) point, ``inf`` where
-        there is none. This is the fallback "column" of the sparse formulation: pairs
-        costlier than it are dropped, which is exact.
+        Each demand's cost to its nearest existing point (``inf``: none); pairs costlier
+        than it are dropped, which is exact (the module notes say why).
     method
         ``"greedy"``, ``"greedy+swap"`` (vertex substitution) or ``"exact"`` (MILP, HiGHS).
     time_limit_s
         Time limit of the MILP, the swap search and the bound.
-    capacity
-        Capacitated variant: visits per day each candidate can take (``m``).
-    demand_load
-        Capacitated variant: visits per day of each demand (``n``). The existing points
-        (the fallback) are treated as uncapacitated. Assignments may be *fractional*
-        (a demand location may be split between points): the MILP relaxes assignment
-        integrality, and the heuristic chooses the sites without capacities then solves
-        the capacitated assignment LP for them.
+    capacity, demand_load
+        Capacitated variant: visits per day each candidate can take (``m``) and of each
+        demand (``n``); assignments may then be fractional (see the module notes).
     unassigned_cost
-        Cost charged to demand that no chosen or fixed point reaches. ``None``: such
-        demand is not allowed (the exact MILP is then infeasible and the heuristic raises
-        :class:`InfeasibleError`).
+        Cost of demand that no chosen or fixed point reaches; ``None``: not allowed
+        (:class:`InfeasibleError`).
     unit_of_candidate, require_units, kind_of_candidate, budget_per_kind
         Side constraints, as in :func:`solve_mclp`.
     compute_bound
-        Heuristics: compute a Lagrangian lower bound (equal to the LP bound at its best)
-        and report the gap to it.
+        Heuristics: a Lagrangian lower bound (the LP bound at its best) and the gap to it.
     mip_rel_gap
         Relative gap at which HiGHS stops.
 
     Returns
     -------
     SolveResult
-        ``gains`` are person-minutes saved from the *starting cost*, in rank order, so
-        that ``gains.sum() == details["start_cost"] - objective`` (uncapacitated runs;
-        with capacities the gains ignore capacities). The starting cost of a demand is
-        its ``fixed_cost`` (or ``unassigned_cost``, whichever is lower); demand with
-        neither (a greenfield problem) starts at the largest finite cost in the matrix,
-        ``details["unserved_cost"]``, as if served at the worst time the matrix knows.
-        ``bound`` is a lower bound on the objective (HiGHS' dual bound, or the
-        Lagrangian bound of the heuristic, within about 1 % of the LP relaxation);
-        ``assignment`` gives the serving candidate of each demand (``-1``: its fixed
-        point / unassigned; for capacitated runs the candidate taking the largest share).
+        Objective ``sum_i w_i * min(fixed_cost_i, min_{j chosen} cost_ij)``; ``gains`` in
+        person-minutes saved from the starting cost (module notes); ``bound`` a lower
+        bound (HiGHS' dual bound, or the heuristic's Lagrangian bound); ``assignment``
+        the serving candidate of each demand (``-1``: its fixed point / unassigned).
 
     Raises
     ------
     InfeasibleError
-        When some demand can be served by nothing (see ``unassigned_cost``), the rules
-        cannot be met or capacities are short.
+        Demand served by nothing (see ``unassigned_cost``), rules unmet, capacities short.
 
     Examples
     --------
@@ -519,22 +508,29 @@ def solve_pmedian(
     >>> r = solve_pmedian([100, 50, 80], minutes, 1, fixed_cost=[20.0, 20.0, 20.0])
     >>> r.selected.tolist(), r.objective, r.gains.tolist(), r.assignment.tolist()
     ([0], 2600.0, [2000.0], [0, 0, -1])
-
-    Greenfield (no existing point): demand starts at the largest cost, 45 minutes, so
-    the gains add up to the whole improvement from ``230 * 45`` person-minutes:
-
-    >>> r = solve_pmedian([100, 50, 80], minutes, 2)
+    >>> r = solve_pmedian([100, 50, 80], minutes, 2)  # greenfield: start at 230 people x 45 min
     >>> r.objective, r.gains.tolist(), r.details["start_cost"], r.bound <= r.objective
     (1400.0, [5750.0, 3200.0], 10350.0, True)
-
-
     """
     t0 = time.perf_counter()
     check_method(method)
-    w = as_weights(weights)
-    pm = _build_pm(w, cost, fixed_cost, unassigned_cost)
+    pm = _build_pm(as_weights(weights), cost, fixed_cost, unassigned_cost)
     p = check_p(p, pm.m)
     rules = _Rules(pm.m, p, unit_of_candidate, require_units, kind_of_candidate, budget_per_kind)
+    opts = (method, t0, time_limit_s, mip_rel_gap, compute_bound)
+    return _pm_run(pm, p, rules, capacity, demand_load, opts)
+
+
+def _pm_run(
+    pm: _PM,
+    p: int,
+    rules: _Rules,
+    capacity: npt.ArrayLike | None,
+    demand_load: npt.ArrayLike | None,
+    opts: tuple[SolveMethod, float, float, float, bool],
+) -> SolveResult:
+    """Solve a checked p-median: capacities, reachability, the solve, the ranked result."""
+    method, t0, time_limit_s, mip_rel_gap, compute_bound = opts
     cap, load = _capacity_inputs(pm, capacity, demand_load)
     _check_reachable(pm)
     deadline = t0 + time_limit_s
@@ -543,8 +539,7 @@ def solve_pmedian(
     else:
         sol = _pm_solve_heuristic(pm, p, rules, method, deadline, cap, compute_bound=compute_bound)
     result = _pm_finish(pm, sol, rules, cap, load, deadline)
-    result.runtime_s = time.perf_counter() - t0
-    return result
+    return dataclasses.replace(result, runtime_s=time.perf_counter() - t0)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,9 +27,12 @@ from pointplan._errors import InfeasibleError, InputError, MissingColumnError, P
 from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
 from pointplan.locate._inputs import check_method
 from pointplan.locate.candidates import _xy as _projected_xy
+from pointplan.locate.candidates import clean_candidates
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.result import BoolArray, FloatArray, IntArray, SolveResult
+from pointplan.locate.result import BoolArray, FloatArray, IntArray, Objective, SolveMethod, SolveResult
+from pointplan.network.factory import make_engine
+from pointplan.network.protocol import TravelEngine
 
 __all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
 
@@ -50,32 +53,7 @@ PROPOSAL_COLUMNS: tuple[str, ...] = (
 )
 
 
-class TravelEngine(Protocol):
-    """What :func:`propose` needs from a travel-time engine (:mod:`pointplan.network`).
-
-    Examples
-    --------
-    The engines of :mod:`pointplan.network` fit:
-
-    >>> from pointplan.network import make_engine
-    >>> engine: TravelEngine = make_engine(None, "motorbike")
-    >>> callable(engine.od_long) and callable(engine.nearest)
-    True
-
-    """
-
-    method: str
-
-    def od_long(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float) -> pd.DataFrame:
-        """Return pairs within ``max_minutes``: columns ``i``, ``j`` (positions), ``minutes``."""
-        ...
-
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Return the nearest destination of each origin: column ``minutes`` (NaN: none)."""
-        ...
-
-
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
     """Proposed new points and the before/after figures.
 
@@ -98,10 +76,16 @@ class Proposal:
         Covered population and share before/after, population-weighted mean minutes
         before/after, method, status, gap...
     before_after
-        Hook for the full :mod:`pointplan.assess` assessment (filled by callers).
+        The full assessments before and after (``{"before", "after", "compare"}``), when
+        a caller re-assessed; ``None`` otherwise.
     candidates
-        The candidate sites the proposal chose from (filled by
+        The candidate sites the proposal chose from (set by
         :func:`pointplan.propose_points`; the uncertainty analysis re-solves on them).
+
+    Notes
+    -----
+    A proposal is immutable: what is learnt later comes back as a new one,
+    ``dataclasses.replace(prop, before_after=...)``.
 
     Examples
     --------
@@ -113,25 +97,23 @@ class Proposal:
     >>> prop = Proposal(gpd.GeoDataFrame(geometry=[], crs=4326), res, pd.DataFrame(), "mclp", {"n_added": 1})
     >>> prop.objective, prop.result.gap_pct
     ('mclp', 0.0)
+    >>> import dataclasses
+    >>> dataclasses.replace(prop, candidates=gpd.GeoDataFrame(geometry=[], crs=4326)).candidates is not None
+    True
 
     """
 
     points: gpd.GeoDataFrame
     result: SolveResult
     dropped: pd.DataFrame
-    objective: str
+    objective: Objective
     summary: dict[str, Any]
-    before_after: object | None = None
+    before_after: Mapping[str, Any] | None = None
     candidates: gpd.GeoDataFrame | None = None
 
 
 def _default_engine() -> TravelEngine:
-    try:
-        from pointplan.network import make_engine
-    except ImportError as exc:  # pragma: no cover - network ships with the package
-        msg = "pointplan.network is unavailable; pass engine=... (od_long/nearest)."
-        raise InputError(msg) from exc
-    return make_engine(None, settings.default_mode)  # type: ignore[return-value]
+    return make_engine(None, settings.default_mode)
 
 
 def _resolve_boundary(boundary: Any) -> Any:
@@ -172,12 +154,12 @@ def propose(
     candidates: gpd.GeoDataFrame,
     k: int | None = None,
     *,
-    objective: Literal["mclp", "lscp", "pmedian"] = "mclp",
+    objective: Objective = "mclp",
     engine: TravelEngine | None = None,
     max_minutes: float | None = None,
     max_distance_m: float | None = None,
     target_share: float = 1.0,
-    method: Literal["greedy+swap", "exact", "greedy"] = "greedy+swap",
+    method: SolveMethod = "greedy+swap",
     time_limit_s: float = 60.0,
     capacity_per_point: float | Mapping[str, float] | None = None,
     require_unit_coverage: bool = False,
@@ -192,113 +174,110 @@ def propose(
 
     Parameters
     ----------
-    demand
-        Demand points: ``population`` (weight), ``unit_code``, point geometry (any CRS).
-    points
-        Existing (fixed) points: ``point_id``, ``unit_code``, geometry. May be empty.
-    candidates
-        Candidate sites: ``candidate_id``, ``kind`` (``"proposed"``, ``"kiosk"``,
-        ``"community"``, ``"mobile"``...), optional ``source`` and ``unit_code``.
+    demand, points, candidates
+        Demand points (``population`` as weight, ``unit_code``), existing points (``point_id``, ``unit_code``;
+        may be empty) and candidate sites (``candidate_id``, ``kind``, optional ``source``, ``unit_code``); any CRS.
     k
-        Number of points to add (``mclp``, ``pmedian``; at most: points that gain nothing
-        are not proposed).
+        Points to add (``mclp``, ``pmedian``; at most: points that gain nothing are not proposed).
     objective
-        ``"mclp"`` (most people within the standard), ``"lscp"`` (fewest points to reach
-        ``target_share``) or ``"pmedian"`` (least person-minutes).
+        ``"mclp"`` (most people within the standard), ``"lscp"`` (fewest points to reach ``target_share``)
+        or ``"pmedian"`` (least person-minutes).
     engine
-        Travel-time engine with ``od_long``/``nearest``; default
-        ``pointplan.network.make_engine(None, settings.default_mode)`` (crow-flies with
-        circuity; a :class:`~pointplan.PrecisionWarning` says so).
-    max_minutes
-        Time standard (default :data:`pointplan.settings.standard_minutes`).
-    max_distance_m
-        Distance standard (straight line, default
-        :data:`pointplan.settings.standard_distance_m`). "Within the standard" means
-        ``minutes <= max_minutes`` **or** ``straight-line distance <= max_distance_m``.
+        A :class:`~pointplan.network.TravelEngine`; default the calibrated straight line for
+        ``settings.default_mode`` (a :class:`~pointplan.PrecisionWarning` says so).
+    max_minutes, max_distance_m
+        The standard (defaults in :mod:`pointplan.settings`): within it means ``minutes <= max_minutes``
+        **or** straight-line distance ``<= max_distance_m``.
     target_share
-        LSCP target share of the population.
-    method
-        ``"greedy+swap"``, ``"greedy"`` or ``"exact"`` (MILP, HiGHS).
-    time_limit_s
-        Solver time limit.
-    capacity_per_point
-        p-median only: visits per day a new point can take (a number, or one per kind);
-        demand then needs ``load_column``.
-    require_unit_coverage
-        Give every unit of ``demand`` that has no existing point at least one new point.
-    budget_per_kind
-        At most this many new points of each kind, e.g. ``{"kiosk": 3}``.
-    boundary
-        City outline for dropping candidates outside it; ``None`` loads Hanoi's
-        (:func:`pointplan.data.load_boundary`) when the data is available, ``False``
-        skips the check.
-    min_separation_m
-        Candidates this close to an existing point are dropped.
+        LSCP: share of the population to bring within the standard.
+    method, time_limit_s
+        ``"greedy+swap"``, ``"greedy"`` or ``"exact"`` (MILP, HiGHS); the solver's time limit.
+    capacity_per_point, load_column
+        p-median only: visits per day a new point can take (a number, or one per kind), from the demand's
+        ``load_column`` of visits per day.
+    require_unit_coverage, budget_per_kind
+        Give every unit of ``demand`` without a point a new one; at most so many new points per kind (``{"kiosk": 3}``).
+    boundary, min_separation_m
+        Drop candidates outside this outline (``None``: Hanoi's when available, ``False``: no check) or this
+        close to an existing point.
     od_cutoff_minutes
-        Travel times are computed up to this cut-off (default: the largest current time
-        to an existing point, capped at ``4 * max_minutes``, at least ``max_minutes``);
-        farther pairs cannot gain and are ignored.
-    load_column
-        Demand column of visits per day (capacitated runs).
+        Times are computed up to this (default: the largest current time, capped at ``4 * max_minutes``).
     median_neighbours
-        p-median only: pair each demand location with its ``median_neighbours``
-        straight-line nearest sites only (the sparse p-median of large site layers:
-        memory is bounded by ``n x median_neighbours`` pairs). ``None`` (default): every
-        pair within the cut-off that beats the current point (exact). When set, the
-        solver's bound refers to the restricted pairs; ``summary["median_neighbours"]``
-        says so.
+        p-median only: pair each demand with its nearest so many sites (memory ``n x median_neighbours``; the
+        bound then refers to those pairs); ``None``: every pair that beats the current point (exact).
 
     Returns
     -------
     Proposal
         The proposed points and the before/after summary.
 
-    Warns
-    -----
-    PrecisionWarning
-        When the default crow-flies engine is used.
-
     Examples
     --------
-    Three hamlets along a road, no existing point, two candidate sites; one point
-    within 30 minutes or 5 km of most people:
-
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> from pointplan.network import make_engine
-    >>> crs = "EPSG:32648"
-    >>> demand = gpd.GeoDataFrame(
-    ...     {"population": [100, 50, 80], "unit_code": ["A", "A", "B"]},
-    ...     geometry=[Point(585_000, 2_325_000), Point(587_000, 2_325_000), Point(600_000, 2_325_000)],
-    ...     crs=crs,
-    ... )
-    >>> sites = gpd.GeoDataFrame(
-    ...     {"candidate_id": ["c1", "c2"], "kind": ["proposed", "proposed"]},
-    ...     geometry=[Point(586_000, 2_325_000), Point(600_500, 2_325_000)],
-    ...     crs=crs,
-    ... )
-    >>> none = demand.iloc[:0]
-    >>> engine = make_engine(None, "motorbike")
-    >>> prop = propose(demand, none, sites, 1, engine=engine, boundary=False)
-    >>> prop.points["candidate_id"].tolist(), prop.summary["covered_after"]
+    >>> homes = [Point(585_000, 2_325_000), Point(587_000, 2_325_000), Point(600_000, 2_325_000)]
+    >>> people = {"population": [100, 50, 80], "unit_code": ["A", "A", "B"]}
+    >>> demand = gpd.GeoDataFrame(people, geometry=homes, crs=32648)
+    >>> spots = [Point(586_000, 2_325_000), Point(600_500, 2_325_000)]
+    >>> sites = gpd.GeoDataFrame({"candidate_id": ["c1", "c2"], "kind": "proposed"}, geometry=spots, crs=32648)
+    >>> prop = propose(demand, demand.iloc[:0], sites, 1, engine=make_engine(None, "motorbike"), boundary=False)
+    >>> prop.points["candidate_id"].tolist(), prop.summary["covered_after"]  # within 30 min or 5 km of most people
     (['c1'], 150.0)
 
     """
+    options = _ProposeOptions(**{name: value for name, value in locals().items() if name in _OPTION_NAMES})
+    return _propose(demand, points, candidates, k, engine, options)
+
+
+@dataclass(frozen=True)
+class _ProposeOptions:
+    """The options of :func:`propose`, as given (see its parameters)."""
+
+    objective: Objective
+    max_minutes: float | None
+    max_distance_m: float | None
+    target_share: float
+    method: SolveMethod
+    time_limit_s: float
+    capacity_per_point: float | Mapping[str, float] | None
+    require_unit_coverage: bool
+    budget_per_kind: Mapping[str, int] | None
+    boundary: Any
+    min_separation_m: float
+    od_cutoff_minutes: float | None
+    load_column: str
+    median_neighbours: int | None
+
+
+_OPTION_NAMES = frozenset(_ProposeOptions.__dataclass_fields__)
+
+
+def _propose(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    k: int | None,
+    engine: TravelEngine | None,
+    o: _ProposeOptions,
+) -> Proposal:
+    """Check, clean the candidates, route, solve and sum up (the body of :func:`propose`)."""
+    objective, method = o.objective, o.method
     demand, points, candidates, pop = _check_inputs(demand, points, candidates, k, objective, method)
-    _check_options(demand, points, objective, capacity_per_point, require_unit_coverage, budget_per_kind, load_column)
-    max_minutes = settings.standard_minutes if max_minutes is None else float(max_minutes)
-    max_distance_m = settings.standard_distance_m if max_distance_m is None else float(max_distance_m)
+    _check_options(
+        demand, points, objective, o.capacity_per_point, o.require_unit_coverage, o.budget_per_kind, o.load_column
+    )
+    max_minutes = settings.standard_minutes if o.max_minutes is None else float(o.max_minutes)
+    max_distance_m = settings.standard_distance_m if o.max_distance_m is None else float(o.max_distance_m)
     if engine is None:
         engine = _default_engine()
         warnings.warn(
             f"travel times are estimates ({getattr(engine, 'method', 'fallback')}): no road "
-            "network was given; pass engine=pointplan.network.make_engine(G, mode).",
+            "network was given; pass engine=pointplan.network.travel_engine(G, mode).",
             PrecisionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    from pointplan.locate.candidates import clean_candidates
-
-    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(boundary), min_separation_m)
+    kept, dropped = clean_candidates(candidates, points, _resolve_boundary(o.boundary), o.min_separation_m)
     if len(kept) == 0:
         msg = (
             f"no candidate is left after cleaning ({len(dropped)} dropped: "
@@ -306,7 +285,8 @@ def propose(
         )
         raise InfeasibleError(msg)
     before, fixed_covered = _before(demand, points, engine, max_minutes, max_distance_m)
-    cutoff = _od_cutoff(before, max_minutes, od_cutoff_minutes)
+    cutoff = _od_cutoff(before, max_minutes, o.od_cutoff_minutes)
+    median_neighbours = o.median_neighbours
     if median_neighbours is not None and not (isinstance(median_neighbours, int) and median_neighbours >= 1):
         msg = f"median_neighbours must be a positive integer or None, got {median_neighbours!r}."
         raise InputError(msg)
@@ -316,14 +296,14 @@ def propose(
     can_gain = (pop > 0) & (~fixed_covered if objective != "pmedian" else True)
     cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None, can_gain)
     unit_codes = _candidate_units(kept, demand)
-    require = _required_units(demand, points) if require_unit_coverage else None
+    require = _required_units(demand, points) if o.require_unit_coverage else None
     kinds = kept["kind"].astype(str)
     args = _SolveArgs(pop, cost, coverage, before, fixed_covered, cutoff, unit_codes, require, kinds)
     capacity = None
-    if capacity_per_point is not None:
-        load = check_nonnegative(demand, load_column, "demand").to_numpy(dtype=np.float64)
-        capacity = (_capacity_array(capacity_per_point, kinds), load)
-    res = _solve(objective, args, k, target_share, method, time_limit_s, budget_per_kind, capacity)
+    if o.capacity_per_point is not None:
+        load = check_nonnegative(demand, o.load_column, "demand").to_numpy(dtype=np.float64)
+        capacity = (_capacity_array(o.capacity_per_point, kinds), load)
+    res = _solve(objective, args, k, o.target_share, method, o.time_limit_s, o.budget_per_kind, capacity)
     after = _after(args, res.selected, _selected_minutes(demand, kept, engine, res.selected, cutoff))
     out = _proposal_points(kept, demand, unit_codes, res.selected, after)
     summary = _summary(objective, res, args, after, len(kept), len(dropped))

@@ -31,10 +31,16 @@ MIP_REL_GAP = 1e-7
 #: Relative tolerance of :func:`check_bound` (solver and floating-point noise).
 BOUND_REL_TOL = 1e-6
 
-METHODS = ("greedy", "greedy+swap", "exact")
+#: How a solver works: a greedy pass, greedy then swaps, or the exact MILP (HiGHS).
+SolveMethod = Literal["greedy", "greedy+swap", "exact"]
+
+#: What a proposal optimises: most people within the standard, fewest points, least person-minutes.
+Objective = Literal["mclp", "lscp", "pmedian"]
+
+METHODS: tuple[SolveMethod, ...] = ("greedy", "greedy+swap", "exact")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SolveResult:
     """Answer of a location-allocation solver.
 

@@ -42,7 +42,7 @@ from pointplan.maps.markers import points_layer, proposals_layer
 from pointplan.maps.package import save_map
 from pointplan.maps.transit import bus_stops_layer
 from pointplan.maps.units import simplify_coverage, units_layer
-from pointplan.maps.waits import wait_points_layer
+from pointplan.maps.waits import wait_layer, wait_points_layer
 
 __all__ = [
     "ATTRIBUTION",
@@ -64,5 +64,6 @@ __all__ = [
     "unit_names_layer",
     "units_layer",
     "units_map",
+    "wait_layer",
     "wait_points_layer",
 ]

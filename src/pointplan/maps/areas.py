@@ -189,6 +189,35 @@ def _cell_props(cells: pd.DataFrame, names: Mapping[str, str], lang: str) -> lis
     return props
 
 
+def _check_cells(max_cells: int, cell_m: float | None) -> None:
+    """Raise :class:`InputError` for a cell count below 1 or a cell size that is not > 0."""
+    if max_cells < 1:
+        msg = f"max_cells must be ≥ 1, got {max_cells}."
+        raise InputError(msg)
+    if cell_m is not None and not (cell_m > 0 and math.isfinite(cell_m)):
+        msg = f"cell_m must be a positive number of metres, got {cell_m!r}."
+        raise InputError(msg)
+
+
+def _cell_features(
+    frame: pd.DataFrame, origin: np.ndarray, size: np.ndarray, units: gpd.GeoDataFrame | None, lang: str
+) -> dict[str, Any]:
+    """Sum the uncovered points by grid cell; return the cells as a FeatureCollection with ``cell_m``."""
+    cells = frame.groupby(["i", "j"], sort=True).agg(
+        pop=("pop", "sum"),
+        wmin=("wmin", "sum"),
+        wpop=("wpop", "sum"),
+        unreach=("unreach", "sum"),
+        units=("unit", lambda s: sorted({u for u in s if u})),
+    )
+    x0 = origin[0] + cells.index.get_level_values("i").to_numpy() * size[0]
+    y0 = origin[1] + cells.index.get_level_values("j").to_numpy() * size[1]
+    boxes = gpd.GeoSeries(shapely.box(x0, y0, x0 + size[0], y0 + size[1]), crs=settings.projected_crs)
+    data = features(boxes.to_crs(settings.geographic_crs).values, _cell_props(cells, unit_names(units), lang))
+    data["cell_m"] = [float(size[0]), float(size[1])]
+    return data
+
+
 def uncovered_layer(
     demand: gpd.GeoDataFrame,
     *,
@@ -245,12 +274,7 @@ def uncovered_layer(
     """
     lab = labels(lang)
     check_frame(demand, "demand", types=("Point",), columns=("population", "within_standard"))
-    if max_cells < 1:
-        msg = f"max_cells must be ≥ 1, got {max_cells}."
-        raise InputError(msg)
-    if cell_m is not None and not (cell_m > 0 and math.isfinite(cell_m)):
-        msg = f"cell_m must be a positive number of metres, got {cell_m!r}."
-        raise InputError(msg)
+    _check_cells(max_cells, cell_m)
     minutes = settings.standard_minutes if max_minutes is None else max_minutes
     title = standard_title("layer.uncovered", minutes, max_km, lang)
     xy_all = shapely.get_coordinates(demand.geometry.to_crs(settings.projected_crs).values)
@@ -261,18 +285,7 @@ def uncovered_layer(
     frame = _uncovered_frame(demand, keep, pop)
     origin = xy_all.min(axis=0) - size / 2 if len(xy_all) else np.zeros(2)
     size = _grid(frame, xy_all[keep], origin, size, max_cells)
-    cells = frame.groupby(["i", "j"], sort=True).agg(
-        pop=("pop", "sum"),
-        wmin=("wmin", "sum"),
-        wpop=("wpop", "sum"),
-        unreach=("unreach", "sum"),
-        units=("unit", lambda s: sorted({u for u in s if u})),
-    )
-    x0 = origin[0] + cells.index.get_level_values("i").to_numpy() * size[0]
-    y0 = origin[1] + cells.index.get_level_values("j").to_numpy() * size[1]
-    boxes = gpd.GeoSeries(shapely.box(x0, y0, x0 + size[0], y0 + size[1]), crs=settings.projected_crs)
-    data = features(boxes.to_crs(settings.geographic_crs).values, _cell_props(cells, unit_names(units), lang))
-    data["cell_m"] = [float(size[0]), float(size[1])]
+    data = _cell_features(frame, origin, size, units, lang)
     people = fmt_value(frame["pop"].sum(), "count", lang) + " " + lab["unit.people"]
     group = folium.FeatureGroup(name=esc(f"{title} ({people})"), show=show)
     # The title heads every tooltip; it is written once, in the layer's configuration.

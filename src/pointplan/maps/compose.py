@@ -1,4 +1,13 @@
-"""Whole maps: the units before any assessment, and an assessment with its proposals."""
+"""Whole maps: the units before any assessment, and an assessment with its proposals.
+
+What :func:`assessment_map` adds from a run: when ``assessment.uncertainty`` is set
+(:func:`pointplan.uncertainty.run_uncertainty`), each unit's popup shows the P5–P95 interval
+beside its coverage and minutes, and a layer shows how uncertain each unit is
+(``uncertainty_minutes``). The per-unit bus access (``assessment.bus``,
+:func:`pointplan.report.run_tables.bus_context`) and time to service
+(``assessment.time_to_service``) join the units when present, so ``extra_metrics`` may name
+``bus_access`` or ``time_to_service_minutes``.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +33,7 @@ from pointplan.maps.units import units_layer
 from pointplan.maps.waits import wait_points_layer
 
 if TYPE_CHECKING:
-    from pointplan.access import Assessment
+    from pointplan.assessment import Assessment
 
 __all__ = ["assessment_map", "units_map"]
 
@@ -274,6 +283,41 @@ def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     return _join_columns(units, getattr(assessment, "time_to_service", None))
 
 
+def _unit_layers(m: folium.Map, units: gpd.GeoDataFrame, metric: str, extra_metrics: Sequence[str], lang: str) -> None:
+    """Add the units coloured by ``metric``, then each extra metric and the uncertainty (off at first)."""
+    units_layer(units, metric, lang=lang, share="units").add_to(m)
+    for extra in dict.fromkeys(extra_metrics):
+        if extra != metric and extra != "uncertainty_minutes":
+            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
+    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
+        name = LABELS[lang]["layer.uncertainty"]
+        units_layer(
+            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
+        ).add_to(m)
+
+
+def _add_point_layers(
+    m: folium.Map,
+    assessment: Any,
+    units: gpd.GeoDataFrame,
+    proposals: object | None,
+    waits: bool,
+    bus_stops: gpd.GeoDataFrame | None,
+    bus_min_trips_per_hour: float,
+    lang: str,
+) -> None:
+    """Add the layers of the points, their waits, the bus stops and the proposals, in this order."""
+    groups = list(points_layer(assessment.points, lang=lang, units=units, legend=False))
+    if waits:
+        groups.append(wait_points_layer(assessment, lang=lang))
+    if bus_stops is not None:
+        groups.append(bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour))
+    if proposals is not None:
+        groups.append(proposals_layer(proposals, lang=lang, units=units))
+    for group in groups:
+        group.add_to(m)
+
+
 def assessment_map(
     assessment: Assessment | Any,
     proposals: object | None = None,
@@ -296,54 +340,32 @@ def assessment_map(
     Parameters
     ----------
     assessment
-        An ``Assessment`` (from :func:`pointplan.assess`), or any object with the same
-        attributes: ``units`` (with the metric column), ``points``, and for the optional
-        layers ``demand`` and ``service_areas()``; ``summary``, ``mode`` and
-        ``travel_time_method`` feed the title box.
+        An ``Assessment`` (:func:`pointplan.assess`) or any object with ``units`` (with the
+        metric column) and ``points``; ``demand``, ``service_areas()``, ``summary``, ``mode``
+        and ``travel_time_method`` feed the optional layers and the title box.
     proposals
         A ``Proposal`` or a GeoDataFrame of proposed points (see :func:`proposals_layer`).
-    metric
-        Unit column to colour by (see :data:`METRICS`).
+    metric, extra_metrics
+        Unit column to colour by (see :data:`METRICS`); more, each a layer (off at first).
     lang
         ``"vi"`` (default) or ``"en"``.
-    service_areas
-        Draw the area reachable within the standard (calls ``assessment.service_areas()``).
-    uncovered
-        Draw the demand beyond the standard as cells (needs ``assessment.demand``).
-    tiles
-        Add the OpenStreetMap base layer (drawn when there is internet).
-    extra_metrics
-        More unit metrics, each as its own layer (off at first; switch it on in the layer
-        control; its legend follows the layer).
-    roads
-        Add the main roads of the inner city (shipped with pointplan; works offline).
-    unit_names
-        Add the unit outlines with their names (works offline).
+    service_areas, uncovered
+        Draw the area reachable within the standard; the demand beyond it as cells.
+    tiles, roads, unit_names
+        Add the OpenStreetMap tiles (online); the main roads, the unit names (shipped, offline).
     sources
-        More data sources to credit (``"bus"`` is added by itself for a bus mode and when
-        the bus stops are drawn).
-    bus_stops
-        Bus stops by frequency (:func:`pointplan.transit.stop_frequency`): drawn as a layer
-        (off at first, see :func:`~pointplan.maps.transit.bus_stops_layer`), credited.
-    bus_min_trips_per_hour
-        Draw only the stops with at least this many buses an hour at midday.
+        More data sources to credit (``"bus"`` comes by itself with a bus mode or stops).
+    bus_stops, bus_min_trips_per_hour
+        Bus stops by frequency (:func:`pointplan.transit.stop_frequency`), drawn off at
+        first: those with at least this many buses an hour at midday.
     waits
-        Add the layer of the points coloured by their P90 wait at the peak
-        (:func:`~pointplan.maps.waits.wait_points_layer`, as
-        :func:`pointplan.staffing.wait_layer` draws it; off at first).
-
-    When ``assessment.uncertainty`` is set (:func:`pointplan.uncertainty.run_uncertainty`),
-    each unit's popup shows the P5–P95 interval beside its coverage and minutes, and a
-    layer shows how uncertain each unit is (``uncertainty_minutes``). The per-unit bus
-    access (``assessment.bus``, :func:`pointplan.report.run_tables.bus_context`) and time to
-    service (``assessment.time_to_service``) join the units when present, so
-    ``extra_metrics`` may name ``bus_access`` or ``time_to_service_minutes``.
+        Add the points coloured by their P90 wait at the peak (:mod:`~pointplan.maps.waits`).
+        Uncertainty, bus access and time to service join when present (see the module notes).
 
     Returns
     -------
     folium.Map
-        The map, with legends, a title box, the attribution of the data shown (units,
-        WorldPop population, OpenStreetMap, the bus feed when drawn) and a layer control.
+        With legends, a title box, the attribution of the data shown and a layer control.
 
     Raises
     ------
@@ -362,37 +384,17 @@ def assessment_map(
     >>> m = assessment_map(a, service_areas=False, uncovered=False, tiles=False, roads=False, lang="en")
     >>> [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
     ['Units: Population share within the standard', 'Unit service point (1)', 'Unit outlines and names']
-
     """
     labels(lang)
     _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
-    units, points, std = _with_run_figures(assessment), assessment.points, _standard(assessment)
+    units, std = _with_run_figures(assessment), _standard(assessment)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
-    units_layer(units, metric, lang=lang, share="units").add_to(m)
-    for extra in dict.fromkeys(extra_metrics):
-        if extra != metric and extra != "uncertainty_minutes":
-            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
-    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
-        name = LABELS[lang]["layer.uncertainty"]
-        units_layer(
-            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
-        ).add_to(m)
+    _unit_layers(m, units, metric, extra_metrics, lang)
     _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
-    for group in points_layer(points, lang=lang, units=units, legend=False):
-        group.add_to(m)
-    if waits:
-        wait_points_layer(assessment, lang=lang).add_to(m)
-    if bus_stops is not None:
-        bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour).add_to(m)
-        sources = (*sources, "bus")
-    if proposals is not None:
-        proposals_layer(proposals, lang=lang, units=units).add_to(m)
+    _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
-    legend = _assessment_legend(
-        points, std, proposals=proposals is not None, areas=service_areas, uncovered=uncovered, roads=roads, lang=lang
-    )
-    Legend(legend, "bottomleft", "pp-points-legend").add_to(m)
-    used = {"units", "population"} | set(sources) | ({"osm"} if tiles or roads else set())
-    if std.mode in _TRANSIT_MODES:
-        used.add("bus")
+    flags = {"proposals": proposals is not None, "areas": service_areas, "uncovered": uncovered, "roads": roads}
+    Legend(_assessment_legend(assessment.points, std, lang=lang, **flags), "bottomleft", "pp-points-legend").add_to(m)
+    bus = bus_stops is not None or std.mode in _TRANSIT_MODES
+    used = {"units", "population"} | set(sources) | ({"osm"} if tiles or roads else set()) | ({"bus"} if bus else set())
     return _finish(m, used, lang, _assessment_title(assessment, std, lang))

@@ -299,6 +299,23 @@ def _unit_props(units: gpd.GeoDataFrame, metric: str | None, colouring: _Colouri
     return props
 
 
+def _unit_features(
+    units: gpd.GeoDataFrame, props: list[dict[str, Any]], reuse_shared: bool, simplify_tolerance_m: float
+) -> dict[str, Any]:
+    """Return the units as a FeatureCollection (without shapes and popups when they are shared)."""
+    if reuse_shared:
+        for p in props:
+            p.pop("_p", None)
+        data = {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": None, "properties": p} for p in props],
+        }
+    else:
+        geoms = simplify_coverage(units, simplify_tolerance_m).to_crs(settings.geographic_crs)
+        data = features(geoms.values, props)
+    return data
+
+
 def units_layer(
     units: gpd.GeoDataFrame,
     metric: str | None = "coverage_share",
@@ -365,16 +382,7 @@ def units_layer(
         raise InputError(msg)
     colouring = _colour_by_kind(units, lab) if metric is None else _colour_by_metric(units, metric, lang)
     props = _unit_props(units, metric, colouring, lang)
-    if reuse_shared:
-        for p in props:
-            p.pop("_p", None)
-        data = {
-            "type": "FeatureCollection",
-            "features": [{"type": "Feature", "geometry": None, "properties": p} for p in props],
-        }
-    else:
-        geoms = simplify_coverage(units, simplify_tolerance_m).to_crs(settings.geographic_crs)
-        data = features(geoms.values, props)
+    data = _unit_features(units, props, reuse_shared, simplify_tolerance_m)
     config = {
         "share": share,
         "pane": "pp-units",

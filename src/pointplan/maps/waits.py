@@ -2,12 +2,14 @@
 
 The figures come from :func:`pointplan.staffing.staffing_plan` and the colours from
 :func:`pointplan.staffing.wait_colour` (green ≤ 5 min, amber ≤ 15, red > 15, dark red when
-overloaded at the peak). It draws what :func:`pointplan.staffing.wait_layer` draws, as one
-pointplan layer, so the page stays self-contained (folium's own popups need jQuery).
+overloaded at the peak). :func:`wait_points_layer` draws what :func:`wait_layer` draws, as one
+pointplan layer, so the page stays self-contained (folium's own popups need jQuery);
+:func:`wait_layer` uses folium's own markers.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import folium
@@ -17,8 +19,9 @@ from pointplan import settings
 from pointplan.maps._html import esc, features, table_html
 from pointplan.maps.elements import GeoLayer, Legend
 from pointplan.maps.labels import fmt_number, labels
+from pointplan.staffing import StaffingPlan, staffing_plan, wait_colour
 
-__all__ = ["wait_points_layer"]
+__all__ = ["wait_layer", "wait_points_layer"]
 
 _WORDS = {
     "vi": {
@@ -77,8 +80,6 @@ def wait_points_layer(
     >>> [f["properties"]["_s"]["fillColor"] for f in feats]  # 8.64 an hour at the peak > 2 counters x 4
     ['#67000d']
     """
-    from pointplan.staffing import staffing_plan, wait_colour
-
     labels(lang)
     words = _WORDS[lang]
     p = plan if plan is not None else staffing_plan(assessment, zero_counters="overloaded")
@@ -120,3 +121,65 @@ def wait_points_layer(
     )
     Legend(legend, "bottomright", "pp-waits-legend", follow=True).add_to(group)
     return group
+
+
+def wait_layer(assessment: Any, plan: StaffingPlan | None = None, *, lang: str = "vi", show: bool = False) -> Any:
+    """Build a folium layer: each point coloured by its P90 wait at the peak, with a popup.
+
+    Folium's own markers (the maps of the notebooks); :func:`wait_points_layer` draws the
+    same on pointplan's self-contained maps. Also importable as
+    ``pointplan.staffing.wait_layer`` (its old home).
+
+    Parameters
+    ----------
+    assessment
+        The assessment (its points give the positions, EPSG:4326).
+    plan
+        The staffing plan (default :func:`~pointplan.staffing.staffing_plan` of the assessment).
+    lang
+        ``"vi"`` or ``"en"``.
+    show
+        Whether the layer is switched on when the map opens.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Add it to a map with ``layer.add_to(m)`` before ``folium.LayerControl()``.
+
+    Examples
+    --------
+    >>> import folium
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> from pointplan.maps.waits import wait_layer
+    >>> layer = wait_layer(tiny_assessment(), lang="en")
+    >>> isinstance(layer, folium.FeatureGroup), len(layer._children)  # one marker: P1
+    (True, 1)
+    >>> _ = layer.add_to(folium.Map(location=[21.03, 105.85]))
+    """
+    p = plan or staffing_plan(assessment)
+    vi = lang == "vi"
+    name = "Thời gian chờ lúc cao điểm (P90)" if vi else "Waiting at the peak (P90)"
+    fg = folium.FeatureGroup(name=name, show=show)
+    geo = assessment.points.geometry.to_crs("EPSG:4326")
+    for pid, r in p.points.iterrows():
+        over = r["queue_status"] == "overloaded at the peak"
+        p90 = None if pd.isna(r["wait_p90_min_peak"]) else float(r["wait_p90_min_peak"])
+        wait_txt = ("quá tải lúc cao điểm" if vi else "overloaded at the peak") if over else f"{p90:.1f} min"
+        label = f"<b>{html.escape(str(r['name']))}</b><br>" + (
+            f"P90 chờ: {wait_txt}<br>Quầy: {int(r['counters_assumed'])} → đề xuất {int(r['counters_recommended'])}"
+            if vi
+            else f"P90 wait: {wait_txt}<br>Counters: {int(r['counters_assumed'])} → recommended "
+            f"{int(r['counters_recommended'])}"
+        )
+        pt = geo.loc[pid]
+        folium.CircleMarker(
+            location=(pt.y, pt.x),
+            radius=4 + min(float(r["visits_per_day"]) / 10.0, 8.0),
+            color=wait_colour(p90, over),
+            fill=True,
+            fill_opacity=0.85,
+            weight=1,
+            popup=folium.Popup(label, max_width=280),
+            tooltip=f"{r['name']}: {wait_txt}",
+        ).add_to(fg)
+    return fg

@@ -10,13 +10,19 @@ out by concern:
 * :mod:`~pointplan.network.graph` - the graph as sparse arrays for scipy's compiled
   Dijkstra, converted once and cached;
 * :mod:`~pointplan.network.engine` - the routing engine (:class:`NetworkEngine`):
-  snapping, nearest point, origin-destination times; :func:`make_engine`;
+  snapping, nearest point, origin-destination times;
+* :mod:`~pointplan.network.factory` - :func:`travel_engine`, the one factory of engines
+  (``None``: the shipped default network with the fallback beyond it; ``"none"``: the
+  straight line); :func:`make_engine`, :func:`make_hybrid_engine` are older wrappers;
+* :mod:`~pointplan.network.base` - :class:`EngineBase`: the engines' shared ``nearest``
+  and ``od_long`` (one signature, one docstring) and read-only ``mode``;
 * :mod:`~pointplan.network.service_areas` - the area reached within a time budget;
 * :mod:`~pointplan.network.snapping` - points onto the nearest street (edge);
 * :mod:`~pointplan.network.readers` and :mod:`~pointplan.network.cache` - network files
   (OSM XML/PBF, GraphML, compressed) and the on-disk cache of converted graphs;
 * :mod:`~pointplan.network.fallback` - the straight-line fallback
-  (:class:`CrowFliesEngine`); :mod:`~pointplan.network.calibration` - its calibration on
+  (:class:`CrowFliesEngine`); :mod:`~pointplan.network.fallback_model` - its model and
+  the shipped calibration; :mod:`~pointplan.network.calibration` - fitting it on
   Hanoi's roads (:func:`fit_fallback`);
 * :mod:`~pointplan.network.hybrid` - :class:`HybridEngine`: the network where it covers
   a trip, the calibrated fallback elsewhere, with the method recorded per origin;
@@ -42,12 +48,14 @@ low-level tables, and an :class:`~pointplan.UnreachableWarning` counts them.
 
 from __future__ import annotations
 
-from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, _highway_key
+from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, Mode, _highway_key
+from pointplan.network.base import EngineBase
 from pointplan.network.calibration import FallbackCalibration, FallbackModel, fit_fallback, load_calibration
-from pointplan.network.engine import NetworkEngine, NodeTimes, make_engine
+from pointplan.network.engine import NetworkEngine, NodeTimes
+from pointplan.network.factory import NETWORK_KEYWORDS, make_engine, make_hybrid_engine, travel_engine
 from pointplan.network.fallback import DEFAULT_CIRCUITY, CrowFliesEngine, calibrate_circuity
 from pointplan.network.graph import clear_cache
-from pointplan.network.hybrid import HybridEngine, make_hybrid_engine, summarise_methods
+from pointplan.network.hybrid import HybridEngine, summarise_methods
 from pointplan.network.loading import _request_key, graph_for_mode, load_network
 from pointplan.network.protocol import TravelEngine
 from pointplan.network.readers import NETWORK_SUFFIXES
@@ -66,13 +74,16 @@ __all__ = [
     "EXCLUDED_HIGHWAYS",
     "HIGHWAY_SPEEDS_KMH",
     "MODES",
+    "NETWORK_KEYWORDS",
     "NETWORK_SUFFIXES",
     "SPEED_ATTR",
     "TIME_ATTR",
     "CrowFliesEngine",
+    "EngineBase",
     "FallbackCalibration",
     "FallbackModel",
     "HybridEngine",
+    "Mode",
     "NetworkEngine",
     "NodeTimes",
     "TravelEngine",
@@ -86,6 +97,7 @@ __all__ = [
     "make_engine",
     "make_hybrid_engine",
     "summarise_methods",
+    "travel_engine",
 ]
 # private names kept importable for callers and tests that use them today
 _PRIVATE = (_highway_key, _request_key)

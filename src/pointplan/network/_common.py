@@ -8,7 +8,7 @@ import logging
 import math
 import re
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -33,7 +33,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: Travel modes understood by pointplan.
-MODES: tuple[str, ...] = ("walk", "bike", "motorbike", "car")
+#: A travel mode, as a type.
+Mode = Literal["walk", "bike", "motorbike", "car"]
+
+MODES: tuple[Mode, ...] = ("walk", "bike", "motorbike", "car")
 
 #: Edge attribute holding the travel time in seconds.
 TIME_ATTR = "travel_time_s"
@@ -47,7 +50,7 @@ _NETWORK = "network"
 _CROW = "crow_flies_circuity"
 
 
-def _check_mode(mode: str) -> str:
+def _check_mode(mode: str) -> Mode:
     if mode not in MODES:
         msg = f"Unknown travel mode {mode!r}: use one of {', '.join(MODES)}."
         raise InputError(msg)

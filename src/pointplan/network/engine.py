@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
 import geopandas as gpd
@@ -31,22 +30,46 @@ from pointplan.network._common import (
     _NETWORK,
     FloatArray,
     IntArray,
+    Mode,
     _check_graph,
     _check_minutes,
-    _check_mode,
     _check_speed,
     _labels,
     _points_xy,
     _warn_unreachable,
 )
-from pointplan.network.fallback import CrowFliesEngine
+from pointplan.network.base import EngineBase
 from pointplan.network.graph import _engine_graph, _tree_sum
-from pointplan.network.loading import graph_for_mode, load_network
+from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
-from pointplan.network.speeds import ACCESS_SPEEDS_KMH, add_travel_times
+from pointplan.network.speeds import ACCESS_SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
+
+
+def _raw_points_key(gdf: object) -> bytes | None:
+    """Memo key of a frame of finite points in its own CRS (None for anything else).
+
+    Two frames with the same point coordinates in the same CRS snap alike, so a repeated
+    question skips reprojection, validation and snapping. Frames with other geometries,
+    missing or non-finite points go the long way (and are validated there).
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+        return None
+    geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    if geom.crs is None:
+        return None
+    values = geom.values
+    if not (shapely.get_type_id(values) == 0).all():
+        return None
+    xy = shapely.get_coordinates(values)
+    if len(xy) != len(values) or not np.isfinite(xy).all():
+        return None
+    h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
+    h.update(str(geom.crs.srs).encode())
+    return b"raw:" + h.digest()
+
 
 # ---------------------------------------------------------------------------------------
 # Engines
@@ -120,7 +143,7 @@ class NodeTimes:
         return frame
 
 
-class NetworkEngine:
+class NetworkEngine(EngineBase):
     """Travel times on a road network with scipy's compiled Dijkstra.
 
     The graph is converted once to a sparse matrix (minimum time over parallel edges,
@@ -188,14 +211,14 @@ class NetworkEngine:
     def __init__(
         self,
         G: nx.MultiDiGraph,
-        mode: str = "motorbike",
+        mode: Mode = "motorbike",
         *,
         access_speed_kmh: float | None = None,
         max_snap_m: float = 500.0,
         cache: bool = True,
     ) -> None:
         _check_graph(G)
-        self.mode = _check_mode(mode)
+        super().__init__(mode)
         self.access_speed_kmh = _check_speed(
             ACCESS_SPEEDS_KMH[mode] if access_speed_kmh is None else access_speed_kmh,
             "access_speed_kmh",
@@ -227,18 +250,36 @@ class NetworkEngine:
 
         The assessment asks about the same demand points several times.
         """
-        xy = _points_xy(gdf, what, self.crs)
-        key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
         memo = self._g.memo.setdefault("snaps", {})
         assert isinstance(memo, dict)
-        hit = memo.get(key)
+        raw_key = _raw_points_key(gdf)  # finite points: keyed before reprojection and validation
+        hit = memo.get(raw_key) if raw_key is not None else None
         if isinstance(hit, Snapped):
             return hit
-        snapped = self._g.streets.snap(xy)
-        if len(memo) >= 8:
+        xy = _points_xy(gdf, what, self.crs)
+        key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
+        hit = memo.get(key)
+        snapped = hit if isinstance(hit, Snapped) else self._g.streets.snap(xy)
+        while len(memo) >= 16:
             memo.pop(next(iter(memo)))
         memo[key] = snapped
+        if raw_key is not None:
+            memo[raw_key] = snapped
         return snapped
+
+    def _same_street(self, o: Snapped, d: Snapped) -> pd.DataFrame:
+        """Trips along one street (:func:`same_street_trips`), kept for the last few snapped pairs."""
+        memo = self._g.memo.setdefault("same_street", {})
+        assert isinstance(memo, dict)
+        key = (id(o), id(d))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is o and hit[1] is d:  # the entry holds o and d: ids are not reused
+            return hit[2]
+        direct = same_street_trips(o, d)
+        while len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = (o, d, direct)
+        return direct
 
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:
         far = int((snap_m > self.max_snap_m).sum())
@@ -429,10 +470,10 @@ class NetworkEngine:
         met = (node_m[ends] + leave_m)[rows, c] if node_m is not None else np.full(len(c), np.nan)
         return sec, met, which[ends[rows, c]]
 
-    def nearest(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool = True
+    def _nearest(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Nearest destination and travel time from every origin, in one pass.
+        """Nearest destination and travel time from every origin, in one pass (see :meth:`EngineBase.nearest`).
 
         Points are snapped to their nearest street; a trip pays the part of the street
         between the point's projection and the street's ends, and the straight snap leg
@@ -485,7 +526,7 @@ class NetworkEngine:
         self._warn_far(d.snap_m, "destinations")
         node_s, which, node_m = self._from_destinations(d, lengths=with_distance)
         sec, met, dest = self._pick_end(o, node_s, node_m, which)
-        direct = same_street_trips(o, d)
+        direct = self._same_street(o, d)
         if len(direct):
             v = self._access_mps
             dsec = direct["seconds"].to_numpy() + d.snap_m[direct["j"].to_numpy()] / v
@@ -535,15 +576,10 @@ class NetworkEngine:
         for s in starts:
             yield np.arange(s, min(k, s + per), dtype=np.int64)
 
-    def od_long(
-        self,
-        origins: gpd.GeoDataFrame,
-        destinations: gpd.GeoDataFrame,
-        max_minutes: float,
-        *,
-        with_distance: bool = True,
+    def _od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Origin-destination travel times within a cut-off, in sparse long format.
+        """Origin-destination travel times within a cut-off (see :meth:`EngineBase.od_long`).
 
         One Dijkstra limited to ``max_minutes`` runs per destination on the reversed
         graph; origins are read off at both ends of their street, as in :meth:`nearest`.
@@ -587,7 +623,7 @@ class NetworkEngine:
         self._warn_far(o.snap_m, "origins")
         self._warn_far(d.snap_m, "destinations")
         parts = list(self._od_parts(o, d, limit_s, with_distance))
-        direct = same_street_trips(o, d)
+        direct = self._same_street(o, d)
         if len(direct):
             v = self._access_mps
             i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
@@ -711,61 +747,3 @@ class NetworkEngine:
         return network_service_areas(
             self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m, fill_holes_m2=fill_holes_m2
         )
-
-
-def make_engine(
-    network: nx.MultiDiGraph | str | Path | shapely.Polygon | None = None,
-    mode: str = "motorbike",
-    **kw: Any,
-) -> NetworkEngine | CrowFliesEngine:
-    """Return the travel-time engine for what is at hand.
-
-    Parameters
-    ----------
-    network
-        ``None`` for the crow-flies fallback; a road graph; or anything
-        :func:`load_network` accepts (file path, polygon, place name).
-    mode
-        Travel mode (:data:`MODES`).
-    **kw
-        Options of either engine, so callers can pass the same settings whatever is at
-        hand: ``speeds_kmh``, ``cache``, ``retain_all`` (for :func:`load_network`),
-        ``access_speed_kmh``, ``max_snap_m`` (:class:`NetworkEngine`), ``speed_kmh``
-        and ``circuity`` (:class:`CrowFliesEngine`). Options of the engine not chosen
-        are ignored (logged at debug level); unknown names raise ``TypeError``.
-
-    Returns
-    -------
-    NetworkEngine or CrowFliesEngine
-        Check ``engine.method`` to know which.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
-    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=500.0, y=0.0)
-    >>> _ = G.add_edge(1, 2, length=500.0, highway="primary")  # 30 km/h by motorbike
-    >>> make_engine(G, "motorbike").method, make_engine(None, "walk").method
-    ('network', 'crow_flies_circuity')
-
-    """
-    _check_mode(mode)
-    network_only = {"access_speed_kmh", "max_snap_m", "speeds_kmh", "cache", "retain_all"}
-    crow_only = {"speed_kmh", "circuity"}
-    if network is None:
-        ignored = sorted(set(kw) & network_only)
-        if ignored:
-            logger.debug("make_engine: no network, ignoring %s", ignored)
-        return CrowFliesEngine(mode, **{k: v for k, v in kw.items() if k not in network_only})
-    ignored = sorted(set(kw) & crow_only)
-    if ignored:
-        logger.debug("make_engine: network given, ignoring %s", ignored)
-    kw = {k: v for k, v in kw.items() if k not in crow_only}
-    speeds = kw.pop("speeds_kmh", None)
-    retain_all = bool(kw.pop("retain_all", False))
-    cache = bool(kw.pop("cache", True))
-    if isinstance(network, nx.DiGraph):
-        G = network if speeds is None else add_travel_times(network.copy(), mode, speeds)
-    else:
-        G = load_network(network, mode=mode, speeds_kmh=speeds, cache=cache, retain_all=retain_all)
-    return NetworkEngine(G, mode, cache=cache, **kw)

@@ -29,26 +29,25 @@ from pointplan.network._common import (
     _CROW,
     TIME_ATTR,
     FloatArray,
+    Mode,
     _as_float,
     _check_coordinates_fit,
     _check_graph,
     _check_minutes,
-    _check_mode,
     _check_speed,
     _graph_crs,
     _labels,
     _points_xy,
 )
-from pointplan.network.calibration import FallbackCalibration, FallbackModel, load_calibration
+from pointplan.network.base import EngineBase
+from pointplan.network.fallback_model import DEFAULT_CIRCUITY, FallbackCalibration, FallbackModel, load_calibration
 from pointplan.network.speeds import DEFAULT_SPEEDS_KMH
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-DEFAULT_CIRCUITY: float = 1.3
 
-
-class CrowFliesEngine:
+class CrowFliesEngine(EngineBase):
     """Fallback without a network: travel time from the straight-line distance.
 
     By default the time and the network distance come from the calibration fitted on
@@ -99,13 +98,13 @@ class CrowFliesEngine:
 
     def __init__(
         self,
-        mode: str = "motorbike",
+        mode: Mode = "motorbike",
         *,
         speed_kmh: float | None = None,
         circuity: float | None = None,
         calibration: FallbackCalibration | str | Path | bool | None = None,
     ) -> None:
-        self.mode = _check_mode(mode)
+        super().__init__(mode)
         self.calibrated = speed_kmh is None and circuity is None and calibration is not False
         if self.calibrated:
             cal = calibration if isinstance(calibration, FallbackCalibration) else None
@@ -160,23 +159,10 @@ class CrowFliesEngine:
         """
         return self._minutes(np.atleast_1d(np.asarray(straight_m, float)))
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Nearest destination by straight line, with its estimated travel time.
-
-        Parameters
-        ----------
-        origins
-            Demand locations.
-        destinations
-            Service points.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Same columns as :meth:`NetworkEngine.nearest` (``dest``, ``minutes``,
-            ``distance_m`` = straight line x circuity, ``method``).
-
-        """
+    def _nearest(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool
+    ) -> pd.DataFrame:
+        """Nearest destination by straight line, with its estimated time (``distance_m`` always computed)."""
         o = _points_xy(origins, "origins", self.crs)
         d = _points_xy(destinations, "destinations", self.crs)
         straight, j = cKDTree(d).query(o)
@@ -192,34 +178,10 @@ class CrowFliesEngine:
         out.attrs["method"] = self.method
         return out
 
-    def od_long(
-        self,
-        origins: gpd.GeoDataFrame,
-        destinations: gpd.GeoDataFrame,
-        max_minutes: float,
-        *,
-        with_distance: bool = True,
+    def _od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Origin-destination pairs within ``max_minutes``, in sparse long format.
-
-        Parameters
-        ----------
-        origins
-            Demand locations.
-        destinations
-            Service points.
-        max_minutes
-            Cut-off (inclusive).
-        with_distance
-            Accepted for symmetry with :meth:`NetworkEngine.od_long` (always computed).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``i``, ``j`` (positions), ``minutes``, ``distance_m``; sorted by
-            ``i`` then ``j``.
-
-        """
+        """Pairs within ``max_minutes`` by straight line (a k-d tree within the longest reach)."""
         limit = _check_minutes(max_minutes)
         o = _points_xy(origins, "origins", self.crs)
         d = _points_xy(destinations, "destinations", self.crs)

@@ -32,6 +32,7 @@ from pointplan.network._common import (
     TIME_ATTR,
     FloatArray,
     IntArray,
+    Mode,
     _as_float,
     _check_coordinates_fit,
     _graph_crs,
@@ -237,7 +238,7 @@ def _to_csr(G: nx.DiGraph) -> _CSRGraph:
     return out
 
 
-def _engine_graph(G: nx.DiGraph, mode: str, cache: bool) -> tuple[_CSRGraph, bool]:
+def _engine_graph(G: nx.DiGraph, mode: Mode, cache: bool) -> tuple[_CSRGraph, bool]:
     """Return the CSR form of ``G`` for ``mode`` and whether it came from the cache."""
     key = (mode, _fingerprint(G))
     if cache:
@@ -295,7 +296,7 @@ def _tree_sum(parent: IntArray, value: FloatArray) -> FloatArray:
     return acc
 
 
-def _store_csr(G: nx.DiGraph, mode: str, csr: _CSRGraph | None) -> _CSRGraph:
+def _store_csr(G: nx.DiGraph, mode: Mode, csr: _CSRGraph | None) -> _CSRGraph:
     """Put the conversion of ``G`` (made now when ``csr`` is None) in the in-memory cache."""
     if csr is None:
         csr = _to_csr(G)

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from pointplan._errors import InputError
-from pointplan.network._common import FloatArray, IntArray, _check_mode, _labels
+from pointplan.network._common import FloatArray, IntArray, _labels
+from pointplan.network.base import EngineBase
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback import CrowFliesEngine
 
-__all__ = ["FALLBACK", "HYBRID", "NETWORK", "HybridEngine", "make_hybrid_engine", "summarise_methods"]
+__all__ = ["DEFAULT_NETWORK", "FALLBACK", "HYBRID", "NETWORK", "HybridEngine", "summarise_methods"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -37,7 +36,7 @@ NETWORK, FALLBACK, HYBRID = "network", "fallback", "hybrid"
 DEFAULT_NETWORK = "osm/hanoi_inner_drive_2025.graphml.gz"
 
 
-class HybridEngine:
+class HybridEngine(EngineBase):
     """Network times where the network covers a trip, the calibrated fallback elsewhere.
 
     Implements :class:`~pointplan.network.TravelEngine`.
@@ -88,8 +87,8 @@ class HybridEngine:
         if not isinstance(network, NetworkEngine):
             msg = f"network must be a NetworkEngine, got {type(network).__name__}."
             raise InputError(msg)
+        super().__init__(network.mode)
         self.network = network
-        self.mode = network.mode
         self.fallback = CrowFliesEngine(self.mode) if fallback is None else fallback
         if self.fallback.mode != self.mode:
             msg = f"The fallback is for {self.fallback.mode!r}, the network for {self.mode!r}: use one mode."
@@ -120,25 +119,10 @@ class HybridEngine:
             snap = self.network.snap(gdf)
         return snap["snap_m"] <= self.snap_m
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Nearest destination and travel time from every origin, by network or fallback.
-
-        Parameters
-        ----------
-        origins
-            Demand locations.
-        destinations
-            Service points.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Index of ``origins``; columns ``dest``, ``minutes``, ``distance_m``,
-            ``reachable`` and ``method`` (``"network"`` or ``"fallback"`` per origin).
-            ``attrs["method"]`` is ``"hybrid"``; ``attrs["n_network"]`` and
-            ``attrs["n_fallback"]`` count the origins.
-
-        """
+    def _nearest(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool
+    ) -> pd.DataFrame:
+        """Network where both ends are on it; the fallback for the rest, keeping the quicker answer."""
         o_on = self.on_network(origins).to_numpy()
         d_on = self.on_network(destinations).to_numpy()
         n = len(origins)
@@ -148,7 +132,9 @@ class HybridEngine:
         if o_on.any() and d_on.any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unreachable ones fall back below
-                best.take(self.network.nearest(origins[o_on], dests[d_on]), o_pos[o_on], NETWORK)
+                best.take(
+                    self.network.nearest(origins[o_on], dests[d_on], with_distance=with_distance), o_pos[o_on], NETWORK
+                )
         rows = o_pos[~o_on | ~np.isfinite(best.minutes)]  # off the network, or no way on it
         if len(rows):
             best.take(self.fallback.nearest(origins.iloc[rows], dests), rows, FALLBACK)
@@ -177,34 +163,10 @@ class HybridEngine:
         out.attrs["n_unreachable"] = int(bad.sum())
         return out
 
-    def od_long(
-        self,
-        origins: gpd.GeoDataFrame,
-        destinations: gpd.GeoDataFrame,
-        max_minutes: float,
-        *,
-        with_distance: bool = True,
+    def _od_long(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Origin-destination pairs within ``max_minutes``: network pairs and fallback pairs.
-
-        Parameters
-        ----------
-        origins
-            Demand locations.
-        destinations
-            Service points.
-        max_minutes
-            Cut-off (inclusive).
-        with_distance
-            Compute ``distance_m`` on the network (NaN otherwise).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``i``, ``j`` (positions), ``minutes``, ``distance_m`` and ``method``;
-            sorted by ``i`` then ``j``. A pair is on the network when both ends are.
-
-        """
+        """Network pairs where both ends are on it, fallback pairs for the rest (``method`` per pair)."""
         o_on = self.on_network(origins).to_numpy()
         d_on = self.on_network(destinations).to_numpy()
         parts = []
@@ -265,53 +227,6 @@ class _Best:
         self.dist[r] = res["distance_m"].to_numpy(float)[ok]
         self.dest[r] = res["dest"].to_numpy()[ok].astype(np.int64)
         self.used[r] = label
-
-
-def make_hybrid_engine(
-    network: str | Path | nx.MultiDiGraph | None = None,
-    mode: str = "motorbike",
-    *,
-    snap_m: float | None = None,
-    **kw: Any,
-) -> HybridEngine:
-    """Build the hybrid engine: the inner city's network (by default) and the calibrated fallback.
-
-    Parameters
-    ----------
-    network
-        A road graph or anything :func:`load_network` accepts; default the inner
-        city's drive network shipped in ``data/osm``.
-    mode
-        Travel mode.
-    snap_m
-        Distance (m) within which a point counts as on the network.
-    **kw
-        Passed to :func:`make_engine` (``speeds_kmh``, ``access_speed_kmh``, ...).
-
-    Returns
-    -------
-    HybridEngine
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> G = nx.MultiDiGraph(crs="EPSG:32648")
-    >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
-    >>> _ = G.add_edge(1, 2, length=1000.0, highway="residential")
-    >>> make_hybrid_engine(G, "walk", snap_m=200)
-    HybridEngine(mode='walk', snap_m=200, fallback=CrowFliesEngine(mode='walk', calibrated by distance band))
-
-    """
-    from pointplan.network.engine import make_engine
-
-    _check_mode(mode)
-    if network is None:
-        from pointplan.data import data_file
-
-        network = data_file(DEFAULT_NETWORK)
-    eng = make_engine(network, mode, **kw)
-    assert isinstance(eng, NetworkEngine)
-    return HybridEngine(eng, CrowFliesEngine(mode), snap_m=snap_m)
 
 
 def summarise_methods(

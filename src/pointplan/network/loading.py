@@ -29,6 +29,7 @@ from pointplan._errors import (
 )
 from pointplan._validate import projected_crs
 from pointplan.network._common import (
+    Mode,
     _check_coordinates_fit,
     _check_graph,
     _check_mode,
@@ -77,7 +78,7 @@ def _simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 def _for_mode(
     G: nx.MultiDiGraph,
-    mode: str,
+    mode: Mode,
     speeds_kmh: float | Mapping[str, float] | None,
     retain_all: bool,
     recompute: bool = False,
@@ -257,7 +258,7 @@ def _streets(source: object, cache: bool) -> nx.MultiDiGraph:
 def load_network(
     source: str | Path | shapely.Polygon | shapely.MultiPolygon | nx.MultiDiGraph,
     *,
-    mode: str = "motorbike",
+    mode: Mode = "motorbike",
     speeds_kmh: float | Mapping[str, float] | None = None,
     cache: bool = True,
     retain_all: bool = False,
@@ -329,15 +330,19 @@ def load_network(
     else:
         G = _build(source, mode, cache, options)
     _SOURCES[G] = (source, {"cache": cache, **options})
+    _log_loaded(G, mode)
+    return G
+
+
+def _log_loaded(G: nx.MultiDiGraph, mode: Mode) -> None:
     if logger.isEnabledFor(logging.INFO):  # counting edges walks the whole graph
         logger.info(
             "network for %s: %d nodes, %d edges (%s)",
             mode, G.number_of_nodes(), G.number_of_edges(), settings.projected_crs,
         )  # fmt: skip
-    return G
 
 
-def _build(source: object, mode: str, cache: bool, options: dict[str, Any]) -> nx.MultiDiGraph:
+def _build(source: object, mode: Mode, cache: bool, options: dict[str, Any]) -> nx.MultiDiGraph:
     G = _streets(source, cache)
     _check_graph(G)
     G = _for_mode(G, mode, options["speeds_kmh"], options["retain_all"], options["recompute"])
@@ -345,7 +350,7 @@ def _build(source: object, mode: str, cache: bool, options: dict[str, Any]) -> n
     return G
 
 
-def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGraph:
+def _disk_cached(path: Path, mode: Mode, options: dict[str, Any]) -> nx.MultiDiGraph:
     """Load the mode graph of a file from the disk cache, or build and store it."""
     from pointplan.network.cache import read_entry, write_entry
     from pointplan.network.graph import _store_csr
@@ -370,7 +375,7 @@ def _disk_cached(path: Path, mode: str, options: dict[str, Any]) -> nx.MultiDiGr
     return G
 
 
-def _file_key(path: Path, mode: str, options: dict[str, Any]) -> str:
+def _file_key(path: Path, mode: Mode, options: dict[str, Any]) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -392,7 +397,7 @@ def _file_key(path: Path, mode: str, options: dict[str, Any]) -> str:
 _PIPELINE = 2
 
 
-def graph_for_mode(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+def graph_for_mode(G: nx.MultiDiGraph, mode: Mode) -> nx.MultiDiGraph:
     """Return the network of ``G`` built for ``mode`` (``G`` itself when it already is).
 
     A graph from :func:`load_network` was filtered for one mode (a motorbike graph has

@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pyproj
 import shapely
 
@@ -28,6 +29,7 @@ from pointplan.network._common import (
     SPEED_ATTR,
     TIME_ATTR,
     FloatArray,
+    Mode,
     _as_float,
     _check_graph,
     _check_mode,
@@ -309,9 +311,25 @@ def _edge_lengths(G: nx.DiGraph, edges: Sequence[tuple[Any, Any, dict[str, Any]]
     return lengths
 
 
+def _speeds_and_times(
+    G: nx.MultiDiGraph, edges: list[Any], rule: _SpeedRule, *, osmnx_times: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Speed (km/h) and travel time (s) of each edge: type rule, maxspeed cap, osmnx's own times."""
+    lengths = _edge_lengths(G, edges)
+    speeds = np.fromiter((rule.speed(_highway_key(d.get("highway"))) for _, _, d in edges), float, len(edges))
+    if rule.uniform_kmh is None:
+        caps = np.fromiter((_parse_maxspeed(d.get("maxspeed")) for _, _, d in edges), float, len(edges))
+        speeds = np.fmin(speeds, caps)  # fmin ignores NaN caps
+    with np.errstate(divide="ignore"):
+        times = np.where(speeds > 0, lengths * 3.6 / speeds, np.inf)
+    if osmnx_times:
+        _use_osmnx_times(edges, lengths, speeds, times)
+    return speeds, times
+
+
 def add_travel_times(
     G: nx.MultiDiGraph,
-    mode: str = "motorbike",
+    mode: Mode = "motorbike",
     speeds_kmh: float | Mapping[str, float] | None = None,
     *,
     recompute: bool = False,
@@ -340,7 +358,6 @@ def add_travel_times(
         rule); a mapping of highway type to km/h is merged over the defaults, where the
         key ``"default"`` replaces the mode's default speed and a speed of ``0`` makes
         a type impassable.
-
     recompute
         Ignore osmnx's own ``speed_kph`` / ``travel_time`` edge attributes. By default
         they are honoured, for ``car`` and ``motorbike`` only (osmnx's speeds are for
@@ -373,15 +390,9 @@ def add_travel_times(
     rule = _speed_rule(mode, speeds_kmh)
     _sync_walk_reverse(G, mode == "walk")
     edges = list(G.edges(data=True))
-    lengths = _edge_lengths(G, edges)
-    speeds = np.fromiter((rule.speed(_highway_key(d.get("highway"))) for _, _, d in edges), float, len(edges))
-    if rule.uniform_kmh is None:
-        caps = np.fromiter((_parse_maxspeed(d.get("maxspeed")) for _, _, d in edges), float, len(edges))
-        speeds = np.fmin(speeds, caps)  # fmin ignores NaN caps
-    with np.errstate(divide="ignore"):
-        times = np.where(speeds > 0, lengths * 3.6 / speeds, np.inf)
-    if not recompute and speeds_kmh is None and mode in _OSMNX_SPEED_MODES:
-        _use_osmnx_times(edges, lengths, speeds, times)
+    speeds, times = _speeds_and_times(
+        G, edges, rule, osmnx_times=not recompute and speeds_kmh is None and mode in _OSMNX_SPEED_MODES
+    )
     for (_, _, d), s, t in zip(edges, speeds.tolist(), times.tolist(), strict=True):
         d[SPEED_ATTR] = s
         d[TIME_ATTR] = t

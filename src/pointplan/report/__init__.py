@@ -32,6 +32,7 @@ from pointplan.report.documents import (
     write_documents,
 )
 from pointplan.report.labels import column_dictionary, column_label
+from pointplan.report.summary_json import sites_report_table, summary_json
 from pointplan.report.tables import POINT_TABLE_COLUMNS, UNIT_COLUMNS, points_table, units_table
 from pointplan.report.to_docx import write_docx
 from pointplan.report.to_html import write_html
@@ -54,6 +55,8 @@ __all__ = [
     "overview_map",
     "parse_formats",
     "points_table",
+    "sites_report_table",
+    "summary_json",
     "units_table",
     "write_documents",
     "write_docx",

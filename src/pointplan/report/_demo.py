@@ -24,7 +24,7 @@ def demo_inputs() -> dict[str, Any]:
     The one definition is :func:`pointplan.assessment._demo.tiny_city`; here the points keep a
     plain 0..n-1 index, as a points file read by a user has.
     """
-    from pointplan.assessment._demo import tiny_city
+    from pointplan.assessment.demo import tiny_city
 
     city = tiny_city()
     city["points"] = city["points"].reset_index(drop=True)
@@ -34,7 +34,7 @@ def demo_inputs() -> dict[str, Any]:
 @functools.cache
 def demo_assessment() -> Any:
     """Return the tiny city's :class:`pointplan.Assessment` (cached: do not modify it)."""
-    from pointplan.access import assess
+    from pointplan.assessment import assess
 
     t = demo_inputs()
     return assess(t["points"], t["units"], t["demand"], engine=t["engine"], visits=t["visits"], modes=("walk",))
@@ -43,7 +43,7 @@ def demo_assessment() -> Any:
 @functools.cache
 def demo_proposal() -> Any:
     """Return a proposal of one new point for the tiny city (at d3, 10.5 km east of P1)."""
-    from pointplan.workflow import propose_points
+    from pointplan.locate import propose_points
 
     a = demo_assessment()
     cand = gpd.GeoDataFrame(

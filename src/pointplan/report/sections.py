@@ -1,6 +1,6 @@
 """Report sections on what a run adds: uncertainty, queues and staff, bus access, time to service.
 
-Each function returns :class:`~pointplan.report.content.Section` objects (or table cells) that
+Each function returns :class:`~pointplan.report.blocks.Section` objects (or table cells) that
 :func:`~pointplan.report.content.build_document` places in the report; every format (HTML,
 Word, Markdown) lays them out the same way.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pointplan.report.content import Section, Table, frame_table
+from pointplan.report.blocks import Section, Table, frame_table
 from pointplan.report.labels import column_info, column_label, format_value, text
 
 __all__ = [
@@ -174,7 +174,7 @@ def _city_table(city: pd.DataFrame, lang: str) -> Table:
 
 
 def queues_section(assessment: Any, lang: str) -> Section | None:
-    """Return the "queues and staff" section (:func:`pointplan.staffing.report_tables`).
+    """Return the "queues and staff" section (:func:`pointplan.report.queues.staffing_tables`).
 
     City totals (officials assumed, needed, recommended; the largest P90 wait at the peak),
     the points with the longest waits, and the online what-if. ``None`` when the queue
@@ -190,10 +190,10 @@ def queues_section(assessment: Any, lang: str) -> Section | None:
     import logging
 
     from pointplan._errors import PointplanError
-    from pointplan.staffing import report_tables
+    from pointplan.report.queues import staffing_tables
 
     try:
-        tables = report_tables(assessment, lang=lang)
+        tables = staffing_tables(assessment, lang=lang)
     except (PointplanError, ValueError) as exc:
         logging.getLogger(__name__).warning("queue section left out: %s", exc)
         return None

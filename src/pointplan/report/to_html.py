@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from pointplan._version import __version__
 from pointplan.io import write_text
 from pointplan.report.content import Bullets, Document, Figure, Link, Section, Table, build_document
 from pointplan.report.labels import text
@@ -88,8 +89,6 @@ def render_html(doc: Document) -> str:
     >>> page.startswith("<!DOCTYPE html>"), '<html lang="vi">' in page, 'src="http' in page
     (True, True, False)
     """
-    from pointplan import __version__
-
     return Template(_template("report.html")).substitute(
         lang=doc.lang,
         version=html.escape(__version__),

@@ -53,7 +53,7 @@ ROBUSTNESS_COLUMNS = ("robustness", "robust", "relies_on_point", "relies_on_shar
 
 
 def _proposal_frame(proposal: Any) -> pd.DataFrame:
-    from pointplan.optimize import PROPOSAL_COLUMNS
+    from pointplan.locate import PROPOSAL_COLUMNS
 
     if proposal is None or not len(proposal.points):
         return pd.DataFrame(columns=[*PROPOSAL_COLUMNS, "lon", "lat"])

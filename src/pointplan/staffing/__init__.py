@@ -40,10 +40,8 @@ from pointplan.staffing.outputs import (
     POINT_COLUMNS,
     SUMMARY_KEYS,
     points_columns,
-    report_tables,
     summary_figures,
     wait_colour,
-    wait_layer,
 )
 from pointplan.staffing.plan import DEFAULT_IN_PERSON_SHARES, StaffingPlan, WhatIf, online_whatif, staffing_plan
 from pointplan.staffing.profiles import (
@@ -91,11 +89,9 @@ __all__ = [
     "profile_from_records",
     "propose_with_waiting",
     "queue_table",
-    "report_tables",
     "staffing_plan",
     "summary_figures",
     "time_to_service",
     "wait_colour",
-    "wait_layer",
     "waiting_cost_table",
 ]

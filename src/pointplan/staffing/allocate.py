@@ -156,6 +156,36 @@ def _greedy(
     return c
 
 
+def _checked_officials(
+    officials: int, lam: npt.NDArray[np.float64], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
+) -> int:
+    """``officials`` as an int, or an :class:`InputError` saying how to fix the request."""
+    if isinstance(officials, bool) or int(officials) != officials or officials < 0:
+        msg = f"officials must be a whole number >= 0, got {officials!r}."
+        raise InputError(msg)
+    n = int(officials)
+    if n > hi.sum():
+        msg = (
+            f"{n} officials requested, but the points allow at most {int(hi.sum())} (the sum of their "
+            f"maximum counters). Ask for at most {int(hi.sum())}, or raise the maximum per point (bounds=...)."
+        )
+        raise InputError(msg)
+    if n < lo.sum():
+        msg = (
+            f"{n} officials cannot staff the minimum of {int(lo.sum())} counters the points need "
+            f"(the sum of their minimum counters). Give at least {int(lo.sum())}, or lower the minimum (bounds=...)."
+        )
+        raise InputError(msg)
+    zero = (hi == 0) & (lam.sum(axis=1) > 0)
+    if zero.any():
+        msg = (
+            f"zero counters with demand: point(s) at positions {np.flatnonzero(zero)[:8].tolist()} receive visits "
+            "but may have no counter (maximum 0). Raise their maximum (bounds=...) or remove them."
+        )
+        raise InputError(msg)
+    return n
+
+
 def allocate_counters(
     arrivals: npt.ArrayLike,
     officials: int,
@@ -201,29 +231,7 @@ def allocate_counters(
     lam = np.atleast_2d(np.asarray(arrivals, dtype=float))
     lo = np.asarray(minimum, dtype=np.int64).reshape(-1)
     hi = np.asarray(maximum, dtype=np.int64).reshape(-1)
-    if isinstance(officials, bool) or int(officials) != officials or officials < 0:
-        msg = f"officials must be a whole number >= 0, got {officials!r}."
-        raise InputError(msg)
-    n = int(officials)
-    if n > hi.sum():
-        msg = (
-            f"{n} officials requested, but the points allow at most {int(hi.sum())} (the sum of their "
-            f"maximum counters). Ask for at most {int(hi.sum())}, or raise the maximum per point (bounds=...)."
-        )
-        raise InputError(msg)
-    if n < lo.sum():
-        msg = (
-            f"{n} officials cannot staff the minimum of {int(lo.sum())} counters the points need "
-            f"(the sum of their minimum counters). Give at least {int(lo.sum())}, or lower the minimum (bounds=...)."
-        )
-        raise InputError(msg)
-    zero = (hi == 0) & (lam.sum(axis=1) > 0)
-    if zero.any():
-        msg = (
-            f"zero counters with demand: point(s) at positions {np.flatnonzero(zero)[:8].tolist()} receive visits "
-            "but may have no counter (maximum 0). Raise their maximum (bounds=...) or remove them."
-        )
-        raise InputError(msg)
+    n = _checked_officials(officials, lam, lo, hi)
     mu = 60.0 / float(service_minutes)
     peak_load = lam.max(axis=1, initial=0.0) / mu
     stable = np.where(peak_load > 0, np.floor(peak_load).astype(np.int64) + 1, 0)

@@ -119,6 +119,31 @@ def erlang_c(counters: npt.ArrayLike, load: npt.ArrayLike) -> npt.NDArray[np.flo
     return np.clip(out, 0.0, 1.0)
 
 
+def _checked_inputs(
+    arrivals_per_hour: npt.ArrayLike, counters: npt.ArrayLike, service_minutes: float | npt.ArrayLike, quantile: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Arrival rates, counters and service minutes of :func:`mmc_metrics`, checked, broadcast, flat."""
+    if not 0.0 < quantile < 1.0:
+        msg = f"quantile must be between 0 and 1 (exclusive), got {quantile!r}."
+        raise InputError(msg)
+    s = np.asarray(service_minutes, dtype=float)
+    if np.any(~np.isfinite(s)) or np.any(s <= 0):
+        msg = f"service_minutes must be > 0 (minutes per dossier), got {service_minutes!r}."
+        raise InputError(msg)
+    lam = _load_array(arrivals_per_hour, "arrivals_per_hour")
+    lam, c, s = np.broadcast_arrays(lam, _counters_array(counters), s)
+    lam = lam.ravel().astype(float)
+    c = c.ravel()
+    s = s.ravel().astype(float)
+    if np.any((c == 0) & (lam > 0)):
+        msg = (
+            "zero counters with arrivals: a point that receives dossiers needs at least one "
+            "staffed counter. Give it counters >= 1, or remove the point from the scenario."
+        )
+        raise InputError(msg)
+    return lam, c, s
+
+
 def mmc_metrics(
     arrivals_per_hour: npt.ArrayLike,
     counters: npt.ArrayLike,
@@ -160,24 +185,7 @@ def mmc_metrics(
     >>> bool(mmc_metrics(13.0, 2, 10.0)["overloaded"].iloc[0])
     True
     """
-    if not 0.0 < quantile < 1.0:
-        msg = f"quantile must be between 0 and 1 (exclusive), got {quantile!r}."
-        raise InputError(msg)
-    s = np.asarray(service_minutes, dtype=float)
-    if np.any(~np.isfinite(s)) or np.any(s <= 0):
-        msg = f"service_minutes must be > 0 (minutes per dossier), got {service_minutes!r}."
-        raise InputError(msg)
-    lam = _load_array(arrivals_per_hour, "arrivals_per_hour")
-    lam, c, s = np.broadcast_arrays(lam, _counters_array(counters), s)
-    lam = lam.ravel().astype(float)
-    c = c.ravel()
-    s = s.ravel().astype(float)
-    if np.any((c == 0) & (lam > 0)):
-        msg = (
-            "zero counters with arrivals: a point that receives dossiers needs at least one "
-            "staffed counter. Give it counters >= 1, or remove the point from the scenario."
-        )
-        raise InputError(msg)
+    lam, c, s = _checked_inputs(arrivals_per_hour, counters, service_minutes, quantile)
     mu = 60.0 / s  # dossiers an hour per counter
     a = lam / mu
     cap = c * mu

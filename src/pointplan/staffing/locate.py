@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pointplan._errors import InputError
+from pointplan.locate import default_candidates, propose_points
 from pointplan.staffing.allocate import counter_bounds
 from pointplan.staffing.plan import StaffingPlan, staffing_plan
 from pointplan.staffing.queue import point_queues
@@ -122,8 +123,6 @@ def _round(
     staffing_kwargs: Mapping[str, Any],
 ) -> tuple[Any, StaffingPlan, dict[str, Any]]:
     """One round: site with weighted demand, re-assess with the true population, staff, measure."""
-    from pointplan.workflow import propose_points
-
     weighted = dataclasses.replace(assessment, demand=assessment.demand.assign(population=weights.to_numpy()))
     chosen = propose_points(weighted, k, candidates=candidates, reassess=False, **propose_kwargs)
     ids = chosen.points["candidate_id"].astype(str).tolist()
@@ -172,7 +171,7 @@ def propose_with_waiting(
     rounds
         Rounds (>= 1; 1 = travel-only proposal, staffed and measured).
     candidates
-        Candidate sites (default :func:`pointplan.workflow.default_candidates`, computed once).
+        Candidate sites (default :func:`pointplan.locate.default_candidates`, computed once).
     counters_proposed
         Counters of a proposed point in the re-assessment.
     staffing_kwargs
@@ -208,8 +207,6 @@ def propose_with_waiting(
         msg = f"k (points to add) must be a whole number >= 1, got {k!r}."
         raise InputError(msg)
     if candidates is None:
-        from pointplan.workflow import default_candidates
-
         candidates = default_candidates(assessment)
     weights = assessment.demand["population"].astype(float)
     rows: list[dict[str, Any]] = []
@@ -219,12 +216,21 @@ def propose_with_waiting(
             assessment, weights, k, candidates, officials, counters_proposed, propose_kwargs, staffing_kwargs or {}
         )
         rows.append({"round": r, **row})
-        score = row["time_to_service_minutes"]
-        score = score if score is not None and math.isfinite(score) else math.inf
+        score = _finite_or_inf(row["time_to_service_minutes"])
         if best is None or score < best[0] - 1e-9:
             best = (score, r, prop, plan)
         # The re-assessment keeps the demand points in order: carry the weights by position.
         weights = pd.Series(_reweight(_after(prop, assessment), plan).to_numpy(), index=assessment.demand.index)
+    return _kept(rows, best)
+
+
+def _finite_or_inf(minutes: float | None) -> float:
+    """Return the round's time to service, or infinity when it could not be measured."""
+    return minutes if minutes is not None and math.isfinite(minutes) else math.inf
+
+
+def _kept(rows: list[dict[str, Any]], best: tuple[float, int, Any, StaffingPlan] | None) -> WaitAwareProposal:
+    """Return the best round's proposal and plan, with the history of every round."""
     if best is None:  # pragma: no cover - rounds >= 1
         msg = "no round was run"
         raise InputError(msg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,8 @@ from pointplan.staffing.allocate import (
 )
 from pointplan.staffing.profiles import DEFAULT_SERVICE_MINUTES, ArrivalProfile, default_profile, mean_service_minutes
 from pointplan.staffing.queue import (
+    Allocation,
+    ZeroCounters,
     arrival_matrix,
     assessment_availability,
     assessment_visits,
@@ -118,19 +120,79 @@ def _recommend(
     return allocate_counters(lam, officials, service_minutes=minutes, minimum=lo, maximum=hi)
 
 
+def _queue_options(
+    assessment: Any,
+    profile: ArrivalProfile | None,
+    service_minutes: float | Mapping[str, float],
+    group_shares: Mapping[str, float] | None,
+    zero_counters: ZeroCounters,
+) -> dict[str, Any]:
+    """Return the options :func:`queue_table` gets: profile, mean service minutes, availability."""
+    return {
+        "profile": profile or default_profile(),
+        "service_minutes": mean_service_minutes(service_minutes, group_shares),
+        "availability": assessment_availability(assessment),
+        "zero_counters": zero_counters,
+    }
+
+
+def _plan_params(
+    minutes: float, target_p90_min: float, prof: ArrivalProfile, allocation: str, in_person_share: float | None
+) -> dict[str, Any]:
+    """Return the plan's ``params`` (what it assumed), without the objective."""
+    return {
+        "service_minutes": minutes,
+        "target_p90_min": float(target_p90_min),
+        "profile_source": prof.source,
+        "peak_factor": prof.peak_factor,
+        "allocation": allocation,
+        "in_person_share": in_person_share,
+    }
+
+
+def _plan_table(
+    pts: pd.DataFrame,
+    v: pd.Series,
+    now: pd.DataFrame,
+    assumed: pd.Series,
+    b: pd.DataFrame,
+    needed: np.ndarray,
+    rec: np.ndarray,
+    after: pd.DataFrame,
+) -> pd.DataFrame:
+    """Return the plan table (:data:`PLAN_COLUMNS`): queues now, counters needed, recommended, after."""
+    table = pd.DataFrame(index=pts.index)
+    for col in ("name", "kind", "unit_code"):
+        table[col] = pts.get(col, None)
+    table["visits_per_day"] = v
+    for col in ("arrivals_per_hour_peak", "utilisation_peak", "prob_wait_peak", "wait_mean_min_peak"):
+        table[col] = now[col]
+    table["counters_assumed"] = assumed
+    table["wait_p90_min_peak"] = now["wait_p90_min_peak"]
+    table["queue_status"] = now["queue_status"]
+    table = table.join(b)
+    table["counters_needed"] = needed
+    table["target_met_within_max"] = needed <= b["counters_max"].to_numpy()
+    table["counters_recommended"] = rec
+    table["wait_mean_min_peak_recommended"] = after["wait_mean_min_peak"]
+    table["wait_p90_min_peak_recommended"] = after["wait_p90_min_peak"]
+    table["queue_status_recommended"] = after["queue_status"]
+    return table[list(PLAN_COLUMNS)]
+
+
 def staffing_plan(
     assessment: Any,
     officials: int | None = None,
     *,
-    objective: str = "wait",
+    objective: Literal["wait", "target"] = "wait",
     target_p90_min: float = TARGET_P90_MIN,
     bounds: Mapping[str, tuple[int, int]] | None = None,
-    allocation: str = "nearest",
+    allocation: Allocation = "nearest",
     profile: ArrivalProfile | None = None,
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     in_person_share: float | None = None,
-    zero_counters: str = "raise",
+    zero_counters: ZeroCounters = "raise",
 ) -> StaffingPlan:
     """Queue at each point, officials needed against assumed, and where to put them.
 
@@ -144,9 +206,8 @@ def staffing_plan(
         counters the target needs within the bounds.
     objective
         With ``officials``: ``"wait"`` places them all to minimise the week's total waiting
-        (greedy marginal allocation, exact for this convex problem); ``"target"`` gives
-        each point what the target needs and leaves the rest spare (falls back to
-        ``"wait"`` when the officials are too few).
+        (greedy marginal allocation, exact for this convex problem); ``"target"`` gives each
+        point what the target needs, the rest spare (``"wait"`` if the officials are too few).
     target_p90_min
         Target on the 90th percentile of the wait at the peak, minutes (15).
     bounds
@@ -159,8 +220,7 @@ def staffing_plan(
     in_person_share
         What-if share of dossiers filed in person (default as assessed).
     zero_counters
-        ``"raise"`` (default) when a point has visits but no counter, or ``"overloaded"``
-        to report it as overloaded at the peak.
+        A point with visits but no counter: ``"raise"`` (default) or ``"overloaded"``.
 
     Returns
     -------
@@ -183,54 +243,21 @@ def staffing_plan(
     if objective not in ("wait", "target"):
         msg = f"objective must be 'wait' or 'target', got {objective!r}."
         raise InputError(msg)
-    prof = profile or default_profile()
-    minutes = mean_service_minutes(service_minutes, group_shares)
     pts = assessment.points
     v = assessment_visits(assessment, allocation=allocation, in_person_share=in_person_share)
-    avail = assessment_availability(assessment)
+    kw = _queue_options(assessment, profile, service_minutes, group_shares, zero_counters)
+    prof, minutes, avail = kw["profile"], kw["service_minutes"], kw["availability"]
     assumed = pd.to_numeric(pts["counters_used"], errors="coerce").fillna(0.0)
-    now = queue_table(
-        v, assumed, profile=prof, service_minutes=minutes, availability=avail, zero_counters=zero_counters
-    ).peak
+    now = queue_table(v, assumed, **kw).peak
     assumed = assumed.astype(int)  # whole numbers: checked by queue_table
     b = counter_bounds(pts, bounds)
     lam = arrival_matrix(v, prof, avail)
     needed = counters_for_target(lam, minutes, target_p90_min=target_p90_min, minimum=b["counters_min"].to_numpy())
     rec, info = _recommend(lam, needed, b, officials, objective, minutes)
-    after = queue_table(
-        v,
-        pd.Series(rec, index=v.index),
-        profile=prof,
-        service_minutes=minutes,
-        availability=avail,
-        zero_counters=zero_counters,
-    )
-    table = pd.DataFrame(index=pts.index)
-    for col in ("name", "kind", "unit_code"):
-        table[col] = pts.get(col, None)
-    table["visits_per_day"] = v
-    for col in ("arrivals_per_hour_peak", "utilisation_peak", "prob_wait_peak", "wait_mean_min_peak"):
-        table[col] = now[col]
-    table["counters_assumed"] = assumed
-    table["wait_p90_min_peak"] = now["wait_p90_min_peak"]
-    table["queue_status"] = now["queue_status"]
-    table = table.join(b)
-    table["counters_needed"] = needed
-    table["target_met_within_max"] = needed <= b["counters_max"].to_numpy()
-    table["counters_recommended"] = rec
-    table["wait_mean_min_peak_recommended"] = after.peak["wait_mean_min_peak"]
-    table["wait_p90_min_peak_recommended"] = after.peak["wait_p90_min_peak"]
-    table["queue_status_recommended"] = after.peak["queue_status"]
-    table = table[list(PLAN_COLUMNS)]
-    params = {
-        "service_minutes": minutes,
-        "target_p90_min": float(target_p90_min),
-        "profile_source": prof.source,
-        "peak_factor": prof.peak_factor,
-        "allocation": allocation,
-        "in_person_share": in_person_share,
-        "objective": objective if officials is not None else "target",
-    }
+    after = queue_table(v, pd.Series(rec, index=v.index), **kw).peak
+    table = _plan_table(pts, v, now, assumed, b, needed, rec, after)
+    params = _plan_params(minutes, target_p90_min, prof, allocation, in_person_share)
+    params["objective"] = objective if officials is not None else "target"
     summary = _summary(table, lam, minutes, officials, info, params)
     return StaffingPlan(points=table, summary=summary, params=params)
 

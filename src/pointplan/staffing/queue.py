@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,11 @@ from pointplan.staffing.profiles import (
     default_profile,
     mean_service_minutes,
 )
+
+#: What to do with a point that has visits but no counter (see :func:`queue_table`).
+ZeroCounters = Literal["raise", "overloaded"]
+#: Which of the assessment's loads is queued: nearest point or Huff's shares.
+Allocation = Literal["nearest", "huff"]
 
 __all__ = [
     "OVERLOADED_STATUS",
@@ -136,6 +141,29 @@ def arrival_matrix(
     return np.outer(v, prof.factors())
 
 
+def _checked_counters(v: pd.Series, counters: Any, zero_counters: ZeroCounters) -> tuple[pd.Series, pd.Series]:
+    """Return the counters aligned on ``v``, checked, and where a point with visits has none."""
+    c = _series(counters, v.index, "counters")
+    c = c.reindex(v.index)
+    if c.isna().any():
+        msg = f"counters has no value for point(s) {list(v.index[c.isna()])[:8]}."
+        raise InputError(msg)
+    if (c != np.round(c)).any():
+        msg = f"counters must be whole numbers; got {c[c != np.round(c)].to_dict()}."
+        raise InputError(msg)
+    zero = (c == 0) & (v > 0)
+    if zero_counters not in ("raise", "overloaded"):
+        msg = f"zero_counters must be 'raise' or 'overloaded', got {zero_counters!r}."
+        raise InputError(msg)
+    if zero.any() and zero_counters == "raise":
+        msg = (
+            f"zero counters with demand at point(s) {list(v.index[zero])[:8]}: a point that "
+            "receives visits needs at least one staffed counter. Give 'counters' >= 1 there."
+        )
+        raise InputError(msg)
+    return c, zero
+
+
 def queue_table(
     visits_per_day: pd.Series | Mapping[Any, float],
     counters: pd.Series | Mapping[Any, float] | npt.ArrayLike,
@@ -144,7 +172,7 @@ def queue_table(
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     availability: pd.Series | None = None,
-    zero_counters: str = "raise",
+    zero_counters: ZeroCounters = "raise",
 ) -> PointQueues:
     """M/M/c queues of points given their visits a day and staffed counters.
 
@@ -183,24 +211,7 @@ def queue_table(
     'overloaded at the peak'
     """
     v = _series(visits_per_day, None, "visits_per_day")
-    c = _series(counters, v.index, "counters")
-    c = c.reindex(v.index)
-    if c.isna().any():
-        msg = f"counters has no value for point(s) {list(v.index[c.isna()])[:8]}."
-        raise InputError(msg)
-    if (c != np.round(c)).any():
-        msg = f"counters must be whole numbers; got {c[c != np.round(c)].to_dict()}."
-        raise InputError(msg)
-    zero = (c == 0) & (v > 0)
-    if zero_counters not in ("raise", "overloaded"):
-        msg = f"zero_counters must be 'raise' or 'overloaded', got {zero_counters!r}."
-        raise InputError(msg)
-    if zero.any() and zero_counters == "raise":
-        msg = (
-            f"zero counters with demand at point(s) {list(v.index[zero])[:8]}: a point that "
-            "receives visits needs at least one staffed counter. Give 'counters' >= 1 there."
-        )
-        raise InputError(msg)
+    c, zero = _checked_counters(v, counters, zero_counters)
     prof = profile or default_profile()
     minutes = mean_service_minutes(service_minutes, group_shares)
     lam = arrival_matrix(v, prof, availability)
@@ -261,7 +272,7 @@ def _peak(v: pd.Series, c: pd.Series, lam: npt.NDArray[np.float64], m: pd.DataFr
 
 
 def assessment_visits(
-    assessment: Any, *, allocation: str = "nearest", in_person_share: float | None = None
+    assessment: Any, *, allocation: Allocation = "nearest", in_person_share: float | None = None
 ) -> pd.Series:
     """In-person visits a working day per point from an assessment's load.
 
@@ -313,12 +324,12 @@ def point_queues(
     assessment: Any,
     counters: pd.Series | Mapping[Any, float] | None = None,
     *,
-    allocation: str = "nearest",
+    allocation: Allocation = "nearest",
     profile: ArrivalProfile | None = None,
     service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
     group_shares: Mapping[str, float] | None = None,
     in_person_share: float | None = None,
-    zero_counters: str = "raise",
+    zero_counters: ZeroCounters = "raise",
 ) -> PointQueues:
     """Model the queue at every point of an assessment, hour by hour and at the peak.
 

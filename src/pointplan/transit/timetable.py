@@ -388,8 +388,7 @@ def transit_times(
     every_min
         Departures are tried every ``every_min`` minutes over the window (both ends in).
     walk_m
-        Longest walk (straight line, metres) from the origin to a stop and from a stop to
-        the destination.
+        Longest straight-line walk (metres) from the origin to a stop, and on to the destination.
     transfer_m
         Longest walk between two stops when changing buses.
     walk_speed_kmh
@@ -400,14 +399,11 @@ def transit_times(
     Returns
     -------
     pandas.DataFrame
-        One row per (origin, destination), indexed by the pair of their indices:
-        ``walk_min`` (on foot the whole way), ``transit_min_mean`` / ``transit_min_best``
-        / ``transit_min_worst`` (door-to-door minutes over the departures, waiting
-        included; walking the whole way when no bus is faster, so never above
-        ``walk_min``), ``bus_faster_share`` (share of departures on which a bus beats
-        walking) and ``n_departures``. An origin or destination with no stop within
-        ``walk_m`` (outside the area the timetable covers) gets the walk: read
-        ``bus_faster_share`` before comparing ``transit_min_*`` with other modes.
+        One row per (origin, destination), indexed by the pair of their indices: ``walk_min``
+        (on foot), ``transit_min_mean`` / ``_best`` / ``_worst`` (door-to-door minutes over the
+        departures, waiting included; never above ``walk_min``: walking when no bus is faster),
+        ``bus_faster_share`` (departures on which a bus beats walking) and ``n_departures``.
+        A point with no stop within ``walk_m`` gets the walk: read ``bus_faster_share`` first.
 
     Raises
     ------
@@ -416,10 +412,9 @@ def transit_times(
 
     Examples
     --------
-    Origin and destination 3.2 km apart, each 100 m from a stop; a bus every 10 minutes
-    (07:00, 07:10, ...) takes 8 minutes between the stops. Walking at 6 km/h (100 m a
-    minute), leaving at 07:00, 07:04 and 07:08 all catch the 07:10 bus (arriving at
-    07:19 after the last 100 m): 19, 15 and 11 minutes; on foot, 32 minutes.
+    Origin and destination 3.2 km apart, each 100 m from a stop; a bus every 10 minutes takes
+    8 minutes between the stops. Walking 100 m a minute, leaving at 07:00, 07:04 and 07:08 all
+    catch the 07:10 bus (there at 07:19): 19, 15 and 11 minutes; on foot, 32 minutes.
 
     >>> stops = gpd.GeoDataFrame(index=pd.Index(["a", "b"], name="stop_id"), crs="EPSG:32648",
     ...     geometry=gpd.points_from_xy([585_000, 588_000], [2_320_000, 2_320_000]))
@@ -433,25 +428,38 @@ def transit_times(
     >>> res[["walk_min", "transit_min_mean", "transit_min_best", "transit_min_worst"]].round(1).to_numpy().tolist()
     [[32.0, 15.0, 11.0, 19.0]]
     """
-    opts = _options(
-        every_min=every_min,
-        walk_m=walk_m,
-        transfer_m=transfer_m,
-        walk_speed_kmh=walk_speed_kmh,
-        max_minutes=max_minutes,
-    )
+    opts = _options(every_min=every_min, walk_m=walk_m, transfer_m=transfer_m)
+    opts |= _options(walk_speed_kmh=walk_speed_kmh, max_minutes=max_minutes)
+    departures = _departures(depart_from, depart_to, opts["every_min"])
+    tt = build_timetable(read_gtfs()) if timetable is None else timetable
+    speed = opts["walk_speed_kmh"] / 3.6
+    o_xy, d_xy = _xy_of(origins, "origins"), _xy_of(destinations, "destinations")
+    walk_s = np.hypot(o_xy[:, None, 0] - d_xy[None, :, 0], o_xy[:, None, 1] - d_xy[None, :, 1]) / speed
+    times = _scan(tt, o_xy, d_xy, departures, opts, speed)
+    return _summarise(times, walk_s, origins.index, destinations.index)
+
+
+def _departures(depart_from: str | float, depart_to: str | float, every_min: float) -> npt.NDArray[np.float64]:
+    """Return the departure times tried (seconds after midnight), both ends of the window in."""
     t0, t1 = _clock(depart_from, "depart_from"), _clock(depart_to, "depart_to")
     if t1 < t0:
         msg = f"depart_to ({depart_to!r}) is before depart_from ({depart_from!r}); give a window in the day."
         raise InputError(msg)
-    departures = np.arange(t0, t1 + 1e-6, opts["every_min"] * 60.0)
-    tt = build_timetable(read_gtfs()) if timetable is None else timetable
-    speed = opts["walk_speed_kmh"] / 3.6
-    o_xy, d_xy = _xy_of(origins, "origins"), _xy_of(destinations, "destinations")
+    return np.arange(t0, t1 + 1e-6, every_min * 60.0)
+
+
+def _scan(
+    tt: Timetable,
+    o_xy: npt.NDArray[np.float64],
+    d_xy: npt.NDArray[np.float64],
+    departures: npt.NDArray[np.float64],
+    opts: dict[str, float],
+    speed: float,
+) -> npt.NDArray[np.float64]:
+    """Door-to-door seconds by bus, origins × departures × destinations (inf: not reached)."""
     tree = cKDTree(tt.xy)
     foot = _footpaths(tt.xy, opts["transfer_m"], speed)
     e_dest, e_stop, e_secs = _egress(tree, d_xy, opts["walk_m"], speed)
-    walk_s = np.hypot(o_xy[:, None, 0] - d_xy[None, :, 0], o_xy[:, None, 1] - d_xy[None, :, 1]) / speed
     times = np.empty((len(o_xy), departures.size, len(d_xy)))
     for i, near in enumerate(tree.query_ball_point(o_xy, opts["walk_m"])):
         access = {int(s): float(np.hypot(*(tt.xy[s] - o_xy[i]))) / speed for s in near}
@@ -460,7 +468,7 @@ def transit_times(
             via = np.full(len(d_xy), np.inf)
             np.minimum.at(via, e_dest, best[e_stop] + e_secs)
             times[i, k] = via - t
-    return _summarise(times, walk_s, origins.index, destinations.index)
+    return times
 
 
 def _summarise(

@@ -322,7 +322,7 @@ class DrawModel:
 
     def _load(self, d: Draw, j: npt.NDArray[np.int64]) -> dict[str, int]:
         """Points overloaded and idle: nearest-point visits against counters × availability × rate."""
-        from pointplan.access import IDLE_UTILISATION, OVERLOAD_UTILISATION
+        from pointplan.assessment import IDLE_UTILISATION, OVERLOAD_UTILISATION
 
         reach = j >= 0
         jj = self.remap[j[reach]]

@@ -165,6 +165,16 @@ def _sensitivity(model: DrawModel, seed: int, draws: int, workers: int | None, s
     return table
 
 
+def _check_dask(workers: int | None, scheduler: str | None) -> None:
+    """Raise :class:`InputError` for both ``workers`` and ``scheduler``, or a bad worker count."""
+    if workers is not None and scheduler is not None:
+        msg = "--workers and --scheduler: give one, not both (workers start a local cluster; scheduler uses yours)."
+        raise InputError(msg)
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        msg = f"--workers: {workers!r} is not a positive whole number of Dask workers."
+        raise InputError(msg)
+
+
 def run_uncertainty(
     assessment: Any,
     *,
@@ -235,12 +245,7 @@ def run_uncertainty(
     """
     n = check_draws(draws)
     seed = check_seed(seed)
-    if workers is not None and scheduler is not None:
-        msg = "--workers and --scheduler: give one, not both (workers start a local cluster; scheduler uses yours)."
-        raise InputError(msg)
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        msg = f"--workers: {workers!r} is not a positive whole number of Dask workers."
-        raise InputError(msg)
+    _check_dask(workers, scheduler)
     model = DrawModel(assessment, assumptions or Assumptions(), walk_engine=walk_engine)
     results = _run_draws(model, _seeds(seed, n), workers, scheduler)
     table, units = _collect(results, model.unit_index)

@@ -26,7 +26,7 @@ def _chosen_in_draw(
     model: DrawModel, draw_xy: np.ndarray, candidates: gpd.GeoDataFrame, k: int, kw: dict[str, Any]
 ) -> np.ndarray:
     """Projected coordinates of the sites ``propose`` chooses with the points of one draw."""
-    from pointplan.optimize import propose
+    from pointplan.locate import propose
 
     pts = model.pts.copy()
     pts = pts.set_geometry(gpd.points_from_xy(draw_xy[:, 0], draw_xy[:, 1], crs=projected_crs()))
@@ -80,7 +80,7 @@ def proposal_robustness(
     assessment
         The :class:`pointplan.Assessment` the proposal was made on.
     proposal
-        The :class:`pointplan.optimize.Proposal` (its ``points``).
+        The :class:`pointplan.locate.Proposal` (its ``points``).
     candidates
         The candidate sites the proposal chose from.
     draws, seed
@@ -90,7 +90,7 @@ def proposal_robustness(
     same_place_m
         Distance within which a chosen site counts as the same place.
     **propose_kwargs
-        Passed to :func:`pointplan.optimize.propose` (``objective``, ``max_minutes``…).
+        Passed to :func:`pointplan.locate.propose` (``objective``, ``max_minutes``…).
 
     Returns
     -------
@@ -133,15 +133,33 @@ def proposal_robustness(
         )
     g = props.geometry.to_crs(projected_crs())
     pxy = np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
-    hits = np.zeros(len(props))
-    for s in np.random.SeedSequence(seed).spawn(n):
+    hits = _hits(model, pxy, candidates, np.random.SeedSequence(seed).spawn(n), propose_kwargs, same_place_m)
+    out = pd.DataFrame(index=props.index)
+    out["robustness"] = hits / n
+    return _with_reliance(out, model, pxy)
+
+
+def _hits(
+    model: DrawModel,
+    pxy: np.ndarray,
+    candidates: gpd.GeoDataFrame,
+    seeds: list[np.random.SeedSequence],
+    kw: dict[str, Any],
+    same_place_m: float,
+) -> np.ndarray:
+    """How many draws choose a site within ``same_place_m`` of each proposed site."""
+    hits = np.zeros(len(pxy))
+    for s in seeds:
         d = model.draw(np.random.default_rng(s))
-        chosen = _chosen_in_draw(model, d.xy, candidates, len(props), propose_kwargs)
+        chosen = _chosen_in_draw(model, d.xy, candidates, len(pxy), kw)
         if len(chosen):
             dist, _ = cKDTree(chosen).query(pxy, k=1)
             hits += dist <= same_place_m
-    out = pd.DataFrame(index=props.index)
-    out["robustness"] = hits / n
+    return hits
+
+
+def _with_reliance(out: pd.DataFrame, model: DrawModel, pxy: np.ndarray) -> pd.DataFrame:
+    """Add ``robust``, ``relies_on_point``, ``relies_on_share`` and ``depends_on_guess``."""
     out["robust"] = out["robustness"] >= ROBUST_SHARE
     names, shares = _reliance(model, pxy)
     out["relies_on_point"] = names

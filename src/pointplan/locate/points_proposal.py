@@ -1,0 +1,414 @@
+"""Proposals for an assessed scenario: default candidate sites, solve, name, compare, re-assess.
+
+:func:`propose_points` is :func:`pointplan.locate.propose` with what a planner wants around
+it: candidates chosen for them (:func:`default_candidates`: real, named public buildings by
+default), each proposal named after its place, what the real building costs against the best
+unconstrained spot nearby, and the scenario assessed again with the new points (the
+before/after comparison).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import geopandas as gpd
+import pandas as pd
+
+from pointplan import settings
+from pointplan._errors import InputError
+from pointplan.assessment import assess, weighted_quantile
+from pointplan.io import strict_json
+from pointplan.locate.candidates import cluster_candidates, grid_candidates, unit_candidates
+from pointplan.locate.proposal import Proposal, propose
+
+if TYPE_CHECKING:
+    from pointplan.assessment import Assessment
+
+__all__ = [
+    "CANDIDATE_SITES",
+    "DEFAULT_ADD",
+    "UNCONSTRAINED_SPACING_M",
+    "CandidateSites",
+    "default_candidates",
+    "propose_points",
+    "proposed_points",
+    "reassess_with",
+]
+
+#: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
+CandidateSites = Literal["real", "grid", "both"]
+CANDIDATE_SITES: tuple[CandidateSites, ...] = ("real", "grid", "both")
+
+#: Number of points ``pointplan run`` proposes by default.
+DEFAULT_ADD = 10
+
+#: Cell size (m) of the unconstrained candidates real proposals are compared with.
+UNCONSTRAINED_SPACING_M = 1000.0
+
+#: Columns of a real site that a proposal carries (named after the place).
+_SITE_COLUMNS = {
+    "name": "site_name",
+    "site_kind": "site_kind",
+    "address": "address",
+    "located_by": "located_by",
+    "matched_street": "matched_street",
+}
+
+#: Columns of a user file that name its sites (such a file is matched like a real site).
+_NAME_COLUMNS = ("name", "ten", "tên", "site_name")
+
+
+def default_candidates(
+    assessment: Assessment,
+    *,
+    spacing_m: float = 1500.0,
+    n_clusters: int = 40,
+    user_candidates: gpd.GeoDataFrame | None = None,
+    seed: int = 0,
+    sites: CandidateSites = "real",
+) -> gpd.GeoDataFrame:
+    """Return candidate sites for new points: real places (default), or a grid, stand-ins, clusters.
+
+    ``sites="real"``: the named public buildings of :func:`pointplan.locate.sites.real_sites`
+    (hospitals and clinics, post offices, planned sites) in the assessment's units; the report
+    of problems (rows dropped or kept at a stand-in) is in ``attrs["sites_report"]`` (records).
+    ``sites="grid"``: the grid covers populated land; one stand-in per unit (a point inside
+    it, for a point at or near the head office); the clusters are population-weighted
+    k-means centroids of the least-served demand. ``"both"``: all of them.
+
+    Parameters
+    ----------
+    assessment
+        The assessment of the current points (its demand gives weights and who is
+        least served).
+    spacing_m
+        Grid spacing of the generated candidates.
+    n_clusters
+        Number of k-means centroids over the least-served demand (travel time above the
+        city's 75th percentile, or beyond the standard).
+    user_candidates
+        Sites supplied by the user (malls, community houses), kept as given.
+    seed
+        Random seed of k-means.
+    sites
+        ``"real"`` (default), ``"grid"`` or ``"both"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 candidates with ``candidate_id``, ``kind``, ``source`` (and, for real
+        sites, ``name``, ``site_kind``, ``address``, ``location_precision``...).
+
+    Examples
+    --------
+    On the synthetic two-unit city (no public buildings there, so the generated kinds):
+
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> c = default_candidates(tiny_assessment(), sites="grid", spacing_m=2000, n_clusters=2)
+    >>> c["source"].value_counts().to_dict()
+    {'unit_representative_point': 2, 'cluster': 1}
+    """
+    if sites not in CANDIDATE_SITES:
+        msg = f"sites must be one of {list(CANDIDATE_SITES)}, got {sites!r}."
+        raise InputError(msg)
+    frames: list[gpd.GeoDataFrame] = []
+    report: list[dict[str, Any]] = []
+    if sites in ("real", "both"):
+        frames, report = _real_candidates(assessment, user_candidates)
+        user_candidates = None  # used above
+    if sites in ("grid", "both"):
+        frames += _grid_candidates(assessment, spacing_m, n_clusters, user_candidates, seed)
+    cand = pd.concat(frames, ignore_index=True)
+    cand["candidate_id"] = cand["candidate_id"].astype(str)
+    dup = cand["candidate_id"].duplicated(keep="first")
+    cand.loc[dup, "candidate_id"] = [f"{c}_{i}" for i, c in enumerate(cand.loc[dup, "candidate_id"])]
+    out = gpd.GeoDataFrame(cand, geometry="geometry", crs=settings.geographic_crs)
+    out.attrs["sites_report"] = report
+    return out
+
+
+def _real_candidates(
+    assessment: Assessment, user_candidates: gpd.GeoDataFrame | None
+) -> tuple[list[gpd.GeoDataFrame], list[dict[str, Any]]]:
+    """Return the real sites as candidates (and a user file without names, kept as given), and the report."""
+    from pointplan.locate.sites import real_sites, sites_to_candidates
+
+    named = user_candidates is not None and any(
+        str(c).strip().lower() in _NAME_COLUMNS for c in user_candidates.columns
+    )
+    real, rep = real_sites(assessment.units, user_sites=user_candidates if named else None)
+    frames = [sites_to_candidates(real)]
+    report = rep.astype(object).where(rep.notna(), None).to_dict("records")
+    if user_candidates is not None and not named:  # kept as given, as before
+        frames.append(user_candidates.to_crs(settings.geographic_crs))
+    return frames, report
+
+
+def _grid_candidates(
+    assessment: Assessment,
+    spacing_m: float,
+    n_clusters: int,
+    user_candidates: gpd.GeoDataFrame | None,
+    seed: int,
+) -> list[gpd.GeoDataFrame]:
+    """Return the generated candidates: grid, unit stand-ins, clusters of the least served, user sites."""
+    d = assessment.demand
+    grid = grid_candidates(d, spacing_m=spacing_m)
+    q75 = weighted_quantile(d["minutes"], d["population"], 0.75)
+    under = (d["minutes"] > q75) | ~d["within_standard"]
+    n = int(min(n_clusters, max(1, under.sum() // 3)))
+    # Unit head-office stand-ins: dropped (with a report) where a point already stands.
+    frames = [grid, unit_candidates(assessment.units)]
+    if under.sum() >= 1:
+        frames.append(cluster_candidates(d, n, underserved_mask=under.to_numpy().copy(), seed=seed))
+    if user_candidates is not None:
+        frames.append(user_candidates.to_crs(settings.geographic_crs))
+    return frames
+
+
+def propose_points(
+    assessment: Assessment,
+    k: int | None = DEFAULT_ADD,
+    *,
+    objective: Literal["pmedian", "mclp", "lscp"] = "pmedian",
+    candidates: gpd.GeoDataFrame | None = None,
+    user_candidates: gpd.GeoDataFrame | None = None,
+    method: Literal["greedy+swap", "greedy", "exact"] = "greedy+swap",
+    time_limit_s: float = 60.0,
+    target_share: float = 1.0,
+    require_unit_coverage: bool = False,
+    budget_per_kind: Mapping[str, int] | None = None,
+    reassess: bool = True,
+    counters_proposed: int | None = None,
+    sites: CandidateSites = "real",
+    compare_unconstrained: bool = True,
+) -> Proposal:
+    """Propose new points for an assessed scenario and assess the scenario with them.
+
+    Parameters
+    ----------
+    assessment
+        The assessment of the current points (:func:`pointplan.assess`).
+    k
+        Points to add (``None`` with ``objective="lscp"``: as few as reach ``target_share``).
+    objective
+        ``"pmedian"`` (population-weighted travel time; default, as in Hanoi the 30-minute/5-km
+        standard is met by motorbike almost everywhere), ``"mclp"`` or ``"lscp"``.
+    candidates, user_candidates, sites
+        Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
+        public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
+    method, time_limit_s, target_share, require_unit_coverage, budget_per_kind
+        As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``).
+    reassess, counters_proposed
+        Assess the scenario with the proposed points (of so many counters; default the assessment's).
+    compare_unconstrained
+        With real sites: what each building costs against the nearest pick among a 1 km grid
+        (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,
+        ``cost_*``; ``summary["tradeoff"]`` and ``summary["unconstrained_picks"]``).
+
+    Returns
+    -------
+    pointplan.locate.Proposal
+        Ranked proposed points with their gains; ``candidates`` the sites it chose from;
+        ``before_after`` holds ``{"before", "after", "compare"}`` when ``reassess``.
+
+    Examples
+    --------
+    One point added to the synthetic city goes to xã B, where 100 people were 15 and 52.5
+    minutes away; the mean trip falls from 9.4 to 6.4 minutes:
+
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    >>> prop = propose_points(a, 1, candidates=cands, compare_unconstrained=False)
+    >>> prop.points["candidate_id"].tolist(), round(float(prop.points["gain_person_minutes_saved"].iloc[0]), 3)
+    (['unit-00002'], 1200.0)
+    >>> after = prop.before_after["after"].summary
+    >>> round(a.summary["mean_minutes_to_nearest"], 2), round(after["mean_minutes_to_nearest"], 2)
+    (9.38, 6.37)
+    """
+    real_mode = candidates is None and sites in ("real", "both")
+    if candidates is None:
+        candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
+    options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
+               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind}  # fmt: skip
+    prop = _solve(assessment, candidates, k, options)
+    summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
+    prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)
+    if real_mode and compare_unconstrained and len(prop.points):
+        spots = _unconstrained_candidates(assessment)
+        prop = _compare_unconstrained(prop, _solve(assessment, spots, k, options), candidates, spots, assessment)
+    prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
+    if reassess and len(prop.points):
+        after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
+        ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+        prop = dataclasses.replace(prop, before_after=ba)
+    return prop
+
+
+def _solve(assessment: Assessment, cands: gpd.GeoDataFrame, k: int | None, options: Mapping[str, Any]) -> Proposal:
+    """Run :func:`pointplan.locate.propose` on the assessment's demand, points, engine and standard."""
+    params = assessment.params
+    return propose(
+        assessment.demand,
+        assessment.points,
+        cands,
+        k,
+        engine=cast("Any", assessment.engine),  # the assessment's TravelEngine protocol
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        **options,
+    )
+
+
+def proposed_points(proposal: Proposal, *, counters: int | None = None) -> gpd.GeoDataFrame:
+    """Return the proposed points as service points (``DX01``, ``DX02``…) of the points schema.
+
+    Parameters
+    ----------
+    proposal
+        A proposal (:func:`propose_points` or :func:`pointplan.locate.propose`).
+    counters
+        Counters of each proposed point (default unknown: the assessment's default applies).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns of :data:`pointplan.points.POINT_COLUMNS`, kind and location
+        precision ``proposed``, indexed by ``point_id``.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    >>> pts = proposed_points(propose_points(a, 1, candidates=cands, reassess=False), counters=2)
+    >>> pts[["point_id", "name", "kind", "counters", "location_precision"]].values.tolist()
+    [['DX01', 'Điểm đề xuất #1', 'proposed', 2, 'proposed']]
+    """
+    from pointplan.points import POINT_COLUMNS
+
+    new = proposal.points
+    rank = new["rank"].astype(int).astype(str)
+    frame = gpd.GeoDataFrame(
+        {
+            "point_id": "DX" + rank.str.zfill(2),
+            "name": "Điểm đề xuất #" + rank,
+            "kind": "proposed",
+            "unit_code": new["unit_code"],
+            "declared_unit_code": new["unit_code"],
+            "address": "",
+            "counters": pd.array([counters] * len(new) if counters is not None else [pd.NA] * len(new), "Int64"),
+            "location_precision": "proposed",
+            "source": "pointplan proposal (" + new["candidate_id"].astype(str) + ")",
+            "notes": "",
+        },
+        geometry=new.geometry.values,
+        crs=new.crs,
+    )
+    out = frame[[*POINT_COLUMNS, "geometry"]].to_crs(settings.geographic_crs).set_index("point_id", drop=False)
+    out.index.name = None
+    return out
+
+
+def reassess_with(assessment: Assessment, proposal: Proposal, *, counters_proposed: int | None = None) -> Assessment:
+    """Assess the scenario again with the proposed points added (same demand, engine and standard).
+
+    Parameters
+    ----------
+    assessment
+        The assessment the proposal was made for.
+    proposal
+        The proposal.
+    counters_proposed
+        Counters of each proposed point (default: the assessment's default).
+
+    Returns
+    -------
+    pointplan.Assessment
+        The assessment of the points and the proposed points, named ``"<name> + <n> <objective>"``.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    >>> after = reassess_with(a, propose_points(a, 1, candidates=cands, reassess=False))
+    >>> len(after.points) - len(a.points), after.name.endswith(" + 1 pmedian")
+    (1, True)
+    """
+    new_pts = proposed_points(proposal, counters=counters_proposed)
+    params = assessment.params
+    base_cols = [c for c in assessment.points.columns if c in new_pts.columns or c == "geometry"]
+    before_pts = assessment.points[base_cols]
+    after_pts = pd.concat([before_pts, new_pts.to_crs(before_pts.crs)[base_cols]])
+    after_pts.index.name = None
+    demand_cols = ["population", "unit_code", "geometry"]
+    return assess(
+        gpd.GeoDataFrame(after_pts, geometry="geometry", crs=before_pts.crs),
+        assessment.units,
+        gpd.GeoDataFrame(assessment.demand[demand_cols].copy(), geometry="geometry"),
+        engine=assessment.engine,
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        modes=params["modes"],
+        visits=assessment.units["visits_per_day"],
+        counters_default=params["counters_default"],
+        visits_per_counter=params["visits_per_counter"],
+        availability=params["availability"],
+        rule_kinds=params["rule_kinds"],
+        max_off_network_share=params.get("max_off_network_share", 0.2),
+        name=f"{assessment.name} + {len(new_pts)} {proposal.objective}",
+    )
+
+
+def _name_proposals(points: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the place's name, kind, address and how it was located to each proposal."""
+    have = [c for c in _SITE_COLUMNS if c in candidates.columns]
+    if "site_kind" not in candidates.columns or points.empty:  # grid cells have no place to name
+        return points
+    info = candidates.drop_duplicates("candidate_id").set_index("candidate_id")[have].rename(columns=_SITE_COLUMNS)
+    out = points.copy()
+    for col in info.columns:
+        out[col] = out["candidate_id"].map(info[col]).fillna("").astype(str).to_numpy()
+    return out
+
+
+def _unconstrained_candidates(assessment: Assessment) -> gpd.GeoDataFrame:
+    """Return one candidate per populated cell of a fine grid (the population-weighted centre)."""
+    grid = grid_candidates(assessment.demand, spacing_m=UNCONSTRAINED_SPACING_M, min_population=1.0)
+    grid["candidate_id"] = grid["candidate_id"].str.replace("grid-", "spot-", regex=False)
+    return grid
+
+
+def _compare_unconstrained(
+    prop: Proposal, free: Proposal, candidates: gpd.GeoDataFrame, spots: gpd.GeoDataFrame, assessment: Assessment
+) -> Proposal:
+    """Return the proposal with what the real buildings cost against the unconstrained (grid) solution."""
+    from pointplan.locate.sites import constraint_cost
+
+    if "site_kind" not in candidates.columns:
+        return prop
+    kind = candidates["site_kind"]
+    real_sites = candidates[kind.notna() & (kind.astype(str) != "")].rename(columns={"candidate_id": "site_id"})
+    params = assessment.params
+    pts, picks, totals = constraint_cost(
+        assessment.demand,
+        prop.points,
+        free.points,
+        real_sites,
+        engine=assessment.engine,
+        max_minutes=params["max_minutes"],
+        max_distance_m=params["max_distance_m"],
+        cutoff_minutes=float(prop.summary["od_cutoff_minutes"]),
+        spots=spots,
+    )
+    cols = ["rank", "candidate_id", "gain_person_minutes_saved", "gain_people_covered", "nearest_site_id",
+            "nearest_site_name", "nearest_site_kind", "nearest_site_m", "no_public_building_within_1km"]  # fmt: skip
+    recs = picks[cols].copy()
+    recs["lon"] = picks.geometry.x.round(6).to_numpy()
+    recs["lat"] = picks.geometry.y.round(6).to_numpy()
+    summary = {**prop.summary, "tradeoff": totals, "unconstrained_picks": strict_json(recs.to_dict("records"))}
+    return dataclasses.replace(prop, points=pts, summary=summary)

@@ -1,0 +1,160 @@
+""":func:`run`: check the configuration and the output folder, then call the steps in order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pointplan import settings
+from pointplan._errors import InputError
+from pointplan.workflow.config import RunConfig, check_output_folder
+from pointplan.workflow.outputs import RUN_OUTPUTS, write_step
+from pointplan.workflow.steps import (
+    RunState,
+    assess_step,
+    demand_step,
+    engine_step,
+    load_step,
+    locate_points_step,
+    propose_step,
+    staff_step,
+    uncertainty_step,
+)
+
+__all__ = ["Step", "check_outputs", "run", "run_phases"]
+
+logger = logging.getLogger("pointplan.workflow")
+logger.addHandler(logging.NullHandler())
+
+#: A step of a run: ``step(config, state) -> state``.
+Step = Callable[[RunConfig, RunState], RunState]
+
+
+def run_phases(config: RunConfig) -> list[tuple[str, tuple[Step, ...]]]:
+    """Return the phases of a run (what the log and the progress bar show) and their steps, in order.
+
+    Examples
+    --------
+    >>> phases = run_phases(RunConfig("out", add=0, uncertainty=False))
+    >>> [(label, [s.__name__ for s in steps]) for label, steps in phases]  # doctest: +NORMALIZE_WHITESPACE
+    [('Loading units and points', ['load_step', 'locate_points_step']),
+     ('Assessing', ['demand_step', 'engine_step', 'assess_step']),
+     ('Writing outputs', ['staff_step', 'write_step'])]
+    """
+    phases: list[tuple[str, tuple[Step, ...]]] = [
+        ("Loading units and points", (load_step, locate_points_step)),
+        ("Assessing", (demand_step, engine_step, assess_step)),
+    ]
+    if config.add > 0:
+        phases.append((f"Proposing {config.add} points ({config.objective})", (propose_step,)))
+    if config.uncertainty:
+        phases.append((f"Uncertainty ({config.draws_or_default()} draws)", (uncertainty_step,)))
+    phases.append(("Writing outputs", (staff_step, write_step)))
+    return phases
+
+
+def check_outputs(config: RunConfig) -> None:
+    """Check the output folder and the input files before anything long starts.
+
+    Examples
+    --------
+    >>> check_outputs(RunConfig("out", points="no-such-points.csv", uncertainty=False))
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: Input file no-such-points.csv does not exist (or is a folder). Check the path.
+    """
+    from pointplan.io import check_output_path
+
+    out, inputs = config.out, config.input_files
+    check_output_folder(out, inputs)
+    for inp in inputs:
+        if not Path(inp).expanduser().is_file():
+            msg = f"Input file {inp} does not exist (or is a folder). Check the path."
+            raise InputError(msg)
+    for name in RUN_OUTPUTS:
+        check_output_path(out / name, inputs)
+
+
+def _progress(label: str, bar: Any) -> Callable[[], None]:
+    """Log the start of a phase; return what logs its end (and advances the tqdm bar)."""
+    t0 = time.perf_counter()
+    logger.info("%s …", label)
+    if bar is not None:
+        bar.set_postfix_str(label)
+
+    def done() -> None:
+        logger.info("%s: %.1f s", label, time.perf_counter() - t0)
+        if bar is not None:
+            bar.update(1)
+
+    return done
+
+
+def run(out_dir: str | Path | None = None, *, config: RunConfig | None = None, **options: Any) -> dict[str, Path]:
+    """Run the whole workflow and write every output into the output folder.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder (created); existing outputs are replaced atomically.
+    config
+        The whole configuration (:class:`RunConfig`); or give ``out_dir`` and the options.
+    **options
+        The fields of :class:`RunConfig` (``points``, ``scenario``, ``mode``, ``network``,
+        ``add``, ``objective``, ``method``, ``candidates``, ``max_minutes``, ``formats``…).
+
+    Returns
+    -------
+    dict
+        Output name -> path (:data:`RUN_OUTPUTS`).
+
+    Raises
+    ------
+    InputError
+        An option or input is wrong (named in the message), before anything long starts.
+    OutputError
+        A document could not be replaced (open in another program or read-only); every
+        other output was written.
+
+    Examples
+    --------
+    What a run writes (the whole run of Hanoi takes about a minute; the test suite runs it):
+
+    >>> [n for n in ("units.csv", "points.csv", "summary.json", "map.html") if n in RUN_OUTPUTS]
+    ['units.csv', 'points.csv', 'summary.json', 'map.html']
+    >>> paths = run("out", add=10)  # doctest: +SKIP
+    >>> paths["summary.json"]  # doctest: +SKIP
+    PosixPath('out/summary.json')
+    """
+    from pointplan.report.documents import raise_for_problems
+
+    if config is None:
+        if out_dir is None:
+            msg = "run() needs the output folder: run('out') or run(config=RunConfig('out', ...))."
+            raise InputError(msg)
+        config = RunConfig.from_options(out_dir, options)
+    elif out_dir is not None or options:
+        msg = "Give run() either config=RunConfig(...) or the output folder and options, not both."
+        raise InputError(msg)
+    check_outputs(config)
+    state = RunState()
+    phases = run_phases(config)
+    bar = None
+    if settings.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(phases), desc="pointplan run", unit="step", leave=False)
+    try:
+        for label, steps in phases:
+            done = _progress(label, bar)
+            for step in steps:
+                state = step(config, state)
+            done()
+    finally:
+        if bar is not None:
+            bar.close()
+    raise_for_problems(list(state.problems), config.out)
+    return state.paths

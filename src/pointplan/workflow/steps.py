@@ -1,0 +1,335 @@
+"""The named steps of a run: load, locate points, demand, engine, assess, propose, uncertainty, staff.
+
+The last step, :func:`pointplan.workflow.outputs.write_step`, writes the outputs.
+
+Each step is a plain function ``step(config, state) -> state``: it reads the
+:class:`~pointplan.workflow.config.RunConfig` and what the earlier steps left in the
+:class:`RunState`, and returns a new :class:`RunState` (``dataclasses.replace``) with what it
+adds. A step can be run alone on a state built by hand (the tests do).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+
+from pointplan._errors import InputError
+from pointplan.workflow.config import RunConfig
+from pointplan.workflow.engine import travel_engine
+
+if TYPE_CHECKING:
+    from pointplan.assessment import Assessment
+    from pointplan.demand import ConversionResult as Conversion
+    from pointplan.locate import Proposal
+    from pointplan.network import TravelEngine
+
+__all__ = [
+    "RunState",
+    "assess_step",
+    "demand_step",
+    "engine_step",
+    "load_step",
+    "locate_points_step",
+    "propose_step",
+    "read_records",
+    "staff_step",
+    "uncertainty_step",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the steps of a run have produced so far (each step returns a new state).
+
+    Attributes
+    ----------
+    units, points
+        The units studied and the service points (:func:`load_step`, :func:`locate_points_step`).
+    conversion, visits, demand
+        The dossiers matched to units, visits per unit per day, the demand points (:func:`demand_step`).
+    engine
+        The travel-time engine (:func:`engine_step`).
+    assessment, proposal
+        The assessment and the proposal (:func:`assess_step`, :func:`propose_step`,
+        :func:`uncertainty_step`).
+    staffing
+        The staffing figures of ``summary.json`` (:func:`staff_step`).
+    paths, problems
+        Outputs written and the documents that could not be replaced (the write step).
+
+    Examples
+    --------
+    >>> s = RunState()
+    >>> s.assessment is None, s.paths
+    (True, {})
+    """
+
+    units: gpd.GeoDataFrame | None = None
+    points: gpd.GeoDataFrame | None = None
+    conversion: Conversion | None = None
+    visits: pd.Series | None = None
+    demand: gpd.GeoDataFrame | None = None
+    engine: TravelEngine | None = None
+    assessment: Assessment | None = None
+    proposal: Proposal | None = None
+    staffing: dict[str, Any] | None = None
+    paths: dict[str, Path] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+def need(value: T | None, what: str) -> T:
+    """Return ``value``; raise a clear error when an earlier step has not produced it.
+
+    Examples
+    --------
+    >>> need(3, "units")
+    3
+    >>> need(None, "units")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: units is not computed yet: run the steps of pointplan.run in order.
+    """
+    if value is None:
+        msg = f"{what} is not computed yet: run the steps of pointplan.run in order."
+        raise RuntimeError(msg)
+    return value
+
+
+def load_step(config: RunConfig, state: RunState) -> RunState:
+    """Load the units (limited to ``study_units``) and the points (scenario, file or frame).
+
+    Examples
+    --------
+    >>> s = load_step(RunConfig("out", study_units=["70"], uncertainty=False), RunState())
+    >>> s.units.index.tolist(), int((s.points["unit_code"] == "00070").sum()) >= 1
+    (['00070'], True)
+    """
+    from pointplan.data import load_units
+    from pointplan.points import load_points, read_points
+
+    units = load_units()
+    if config.points is None:
+        pts = load_points(config.scenario, units=units)
+    elif isinstance(config.points, gpd.GeoDataFrame):
+        pts = config.points
+    else:
+        pts = read_points(config.points, units=units)
+    codes = config.study_codes
+    if codes is not None:
+        unknown = [c for c in codes if c not in units.index]
+        if unknown:
+            msg = (
+                f"Unknown unit code(s) {unknown} in --units; use the 5-digit codes of units.csv "
+                "or `pointplan info` (e.g. 00070 for Phường Hoàn Kiếm)."
+            )
+            raise InputError(msg)
+        units = units.loc[list(dict.fromkeys(codes))]
+    return dataclasses.replace(state, units=units, points=pts)
+
+
+def locate_points_step(config: RunConfig, state: RunState) -> RunState:
+    """Geocode the stand-in addresses of the points when ``config.geocode`` (else unchanged).
+
+    Examples
+    --------
+    >>> s = RunState(points="the points")
+    >>> locate_points_step(RunConfig("out", uncertainty=False), s) is s
+    True
+    """
+    if not config.geocode:
+        return state
+    from pointplan.geocode import geocode_points
+
+    return dataclasses.replace(state, points=geocode_points(need(state.points, "points")))
+
+
+def demand_step(config: RunConfig, state: RunState) -> RunState:
+    """Build the demand points of the units; with ``dossiers``, the visits per unit from them.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> units = tiny_city()["units"]
+    >>> s = demand_step(RunConfig("out", uncertainty=False), RunState(units=units))
+    >>> bool(round(float(s.demand["population"].sum())) == units["population"].sum()), s.visits is None
+    (True, True)
+    """
+    from pointplan.demand import aggregate_dossiers, build_demand, convert_old_units, visits_per_day
+
+    units = need(state.units, "units")
+    visits = conversion = None
+    if config.dossiers is not None:
+        records = read_records(Path(config.dossiers))
+        district_col = "district" if "district" in records.columns else None
+        conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
+        visits = visits_per_day(units, counts=aggregate_dossiers(conversion))
+    demand = build_demand(units, cell_m=config.demand_cell_m)
+    return dataclasses.replace(state, demand=demand, visits=visits, conversion=conversion)
+
+
+def engine_step(config: RunConfig, state: RunState) -> RunState:
+    """Make the travel-time engine of ``network`` and ``mode`` (:func:`~pointplan.workflow.travel_engine`).
+
+    Examples
+    --------
+    >>> engine_step(RunConfig("out", network="none", mode="walk", uncertainty=False), RunState()).engine.method
+    'crow_flies_circuity'
+    """
+    return dataclasses.replace(state, engine=travel_engine(config.network, config.mode))
+
+
+def _scenario_name(config: RunConfig) -> str:
+    """Return the name of the assessed scenario: the built-in scenario, the points file's stem, or ``user``."""
+    if config.points is None:
+        return config.scenario
+    if isinstance(config.points, gpd.GeoDataFrame):
+        return "user"
+    return Path(str(config.points)).stem
+
+
+def assess_step(config: RunConfig, state: RunState) -> RunState:
+    """Assess the points (:func:`pointplan.assess`) with the demand, engine and standard.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> t = tiny_city()
+    >>> s = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
+    >>> a = assess_step(RunConfig("out", mode="walk", uncertainty=False), s).assessment
+    >>> a.name, round(a.summary["mean_minutes_to_nearest"], 2)
+    ('hanoi-2025', 9.38)
+    """
+    from pointplan.assessment import assess
+
+    a = assess(
+        need(state.points, "points"),
+        need(state.units, "units"),
+        need(state.demand, "demand"),
+        mode=config.mode,
+        engine=state.engine,
+        max_minutes=config.max_minutes,
+        max_distance_m=config.max_distance_m,
+        visits=state.visits,
+        name=_scenario_name(config),
+        max_off_network_share=config.max_off_network_share,
+    )
+    return dataclasses.replace(state, assessment=a)
+
+
+def propose_step(config: RunConfig, state: RunState) -> RunState:
+    """Propose ``add`` new points (:func:`pointplan.propose_points`) among the chosen sites.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> config = RunConfig("out", add=1, sites="grid", uncertainty=False)
+    >>> s = propose_step(config, RunState(assessment=tiny_assessment()))
+    >>> s.proposal.points["unit_code"].tolist()
+    ['00002']
+    """
+    if not config.add:
+        return state
+    from pointplan.locate import propose_points, read_candidates
+
+    user_cand = read_candidates(config.candidates) if config.candidates is not None else None
+    proposal = propose_points(
+        need(state.assessment, "assessment"),
+        config.add,
+        objective=config.objective,
+        method=config.method,
+        user_candidates=user_cand,
+        sites=config.sites,
+    )
+    return dataclasses.replace(state, proposal=proposal)
+
+
+def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
+    """Run the Monte Carlo: a new assessment with its intervals, new proposals with their robustness.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> s = uncertainty_step(RunConfig("out", draws=4), RunState(assessment=tiny_assessment()))
+    >>> len(s.assessment.uncertainty.draws)
+    4
+    """
+    if not config.uncertainty:
+        return state
+    from pointplan import settings
+    from pointplan.uncertainty import proposal_robustness, run_uncertainty
+
+    draws, seed = config.draws_or_default(), config.seed
+    a = need(state.assessment, "assessment")
+    unc = run_uncertainty(
+        a, draws=draws, seed=seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
+        scheduler=config.scheduler,
+    )  # fmt: skip
+    a = dataclasses.replace(a, uncertainty=unc)
+    proposal = state.proposal
+    if proposal is not None and len(proposal.points) and proposal.candidates is not None:
+        rob = proposal_robustness(
+            a, proposal, proposal.candidates, draws=min(settings.robustness_draws, draws), seed=seed,
+            objective=proposal.objective,
+        )  # fmt: skip
+        points = proposal.points.copy()
+        for col in rob.columns:
+            points[col] = rob[col].to_numpy()
+        proposal = dataclasses.replace(proposal, points=points)
+    return dataclasses.replace(state, assessment=a, proposal=proposal)
+
+
+def staff_step(config: RunConfig, state: RunState) -> RunState:
+    """Queues and officials at the peak: the staffing figures and each unit's time to service.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> s = staff_step(RunConfig("out", uncertainty=False), RunState(assessment=tiny_assessment()))
+    >>> s.staffing["officials_needed"]
+    4
+    """
+    from pointplan.report.run_tables import unit_time_to_service
+    from pointplan.staffing.outputs import run_outputs
+
+    a = need(state.assessment, "assessment")
+    figures = run_outputs(a)[1]
+    unit_time_to_service(a)  # joins the map's units, with the bus access (issues 16, 17)
+    return dataclasses.replace(state, staffing=figures)
+
+
+def read_records(path: Path) -> pd.DataFrame:
+    """Read a dossier-records CSV (UTF-8, with or without BOM) with clear errors.
+
+    Examples
+    --------
+    >>> read_records(Path("no-such-file.csv"))
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: [Errno 2] No such file or directory: 'no-such-file.csv'
+    """
+    what = f"dossiers file {path}"
+    try:
+        records = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = f"{what} is not UTF-8 text. Save it from Excel as 'CSV UTF-8 (Comma delimited)'."
+        raise InputError(msg) from exc
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{what} is empty or has no header line ({exc}). Give a 'ward' column and rows."
+        raise InputError(msg) from exc
+    except pd.errors.ParserError as exc:
+        msg = f"{what} could not be parsed as CSV: {exc}"
+        raise InputError(msg) from exc
+    if "ward" not in records.columns:
+        msg = (
+            f"{what} lacks the column 'ward' (old or new ward name of each dossier); it has "
+            f"{list(records.columns)}. Rename the column."
+        )
+        raise InputError(msg)
+    return records
