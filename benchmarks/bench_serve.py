@@ -40,8 +40,8 @@ def _free_port() -> int:
 
 def serve_only(args: argparse.Namespace) -> None:
     import pointplan
+    from pointplan.network import travel_engine
     from pointplan.serve import ServeConfig, serve
-    from pointplan.workflow import travel_engine
 
     units = pointplan.load_units()
     points = pointplan.load_points(units=units)

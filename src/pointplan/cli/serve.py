@@ -73,9 +73,9 @@ def _units(province: str | None) -> Any:
 def _config(args: argparse.Namespace) -> Any:
     """Load the starting scenario's inputs and return the editor's configuration."""
     from pointplan.demand import build_demand
+    from pointplan.network import travel_engine
     from pointplan.points import load_points, read_points
     from pointplan.serve import ServeConfig
-    from pointplan.workflow import travel_engine
 
     if not 0 < args.port < 65536:
         msg = f"--port must be between 1 and 65535, got {args.port}."

@@ -48,12 +48,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pointplan._errors import PointplanError
+from pointplan._version import __version__
 from pointplan.report import write_html, write_xlsx
-
-try:  # the version module of the layered package; the package's own attribute before it
-    from pointplan._version import __version__
-except ImportError:  # pragma: no cover
-    from pointplan import __version__
 from pointplan.serve.figures import meta, units_geojson
 from pointplan.serve.guard import SESSION_COOKIE, Guard
 from pointplan.serve.models import Add, Counters, Empty, Mode, Move, Propose, Remove

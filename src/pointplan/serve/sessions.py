@@ -72,9 +72,9 @@ def scenario_class() -> Any:
     >>> hasattr(scenario_class(), "from_inputs")
     True
     """
-    import pointplan
+    from pointplan import assessment
 
-    cls = getattr(pointplan, "Scenario", None)
+    cls = getattr(assessment, "Scenario", None)
     if cls is None:
         from pointplan.serve._adapter import AssessScenario
 
