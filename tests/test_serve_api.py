@@ -1,6 +1,6 @@
 """The editor's API (``pointplan serve``) on the tiny synthetic city and a few real units.
 
-Tiny city (``assessment._demo``): units A (x 0–2 km) and B (2–12 km), demand d0..d3 at x =
+Tiny city (``assessment.demo``): units A (x 0–2 km) and B (2–12 km), demand d0..d3 at x =
 0.5, 1.5, 4, 11.5 km (100, 200, 60, 40 people), one point P1 at x = 1 km, 5 minutes a km.
 """
 

@@ -7,7 +7,7 @@ change). :func:`pointplan.serve.scenario_class` picks the library's class when i
 
 Examples
 --------
->>> from pointplan.assessment._demo import tiny_city
+>>> from pointplan.assessment.demo import tiny_city
 >>> c = tiny_city()
 >>> s = AssessScenario.from_inputs(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"])
 >>> s.summary["population_within_standard_share"]
@@ -85,7 +85,7 @@ class AssessScenario:
 
     Examples
     --------
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> c = tiny_city()
     >>> s = AssessScenario.from_inputs(c["points"], c["units"], c["demand"], engine=c["engine"], visits=c["visits"])
     >>> ch = s.move("P1", *s.points.loc["P1", "geometry"].coords[0])
@@ -142,7 +142,7 @@ class AssessScenario:
 
         Examples
         --------
-        >>> from pointplan.assessment._demo import tiny_city
+        >>> from pointplan.assessment.demo import tiny_city
         >>> c = tiny_city()
         >>> AssessScenario.from_inputs(c["points"], c["units"], c["demand"], engine=c["engine"]).points.index.tolist()
         ['P1']

@@ -19,7 +19,7 @@ Examples
 --------
 >>> import tempfile
 >>> from fastapi.testclient import TestClient
->>> from pointplan.assessment._demo import tiny_city
+>>> from pointplan.assessment.demo import tiny_city
 >>> c = tiny_city()
 >>> app = create_app(ServeConfig(c["units"], c["points"], c["demand"], c["engine"], state_dir=tempfile.mkdtemp(),
 ...                              draws=0, details=False, assess_kwargs={"visits": c["visits"]}))
@@ -207,7 +207,7 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None, warm: 
     --------
     >>> import tempfile
     >>> from fastapi.testclient import TestClient
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> c = tiny_city()
     >>> app = create_app(ServeConfig(c["units"], c["points"], c["demand"], c["engine"], state_dir=tempfile.mkdtemp(),
     ...                              draws=0, details=False, assess_kwargs={"visits": c["visits"]}))

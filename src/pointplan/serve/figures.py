@@ -331,7 +331,7 @@ def units_geojson(units: gpd.GeoDataFrame, tolerance_m: float = 60.0) -> dict[st
 
     Examples
     --------
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> g = units_geojson(tiny_city()["units"])
     >>> g["features"][0]["id"], g["features"][0]["properties"]["name"]
     ('00001', 'Phường A')

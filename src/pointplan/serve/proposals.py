@@ -8,7 +8,7 @@ seconds of :func:`pointplan.locate.propose` from scratch.
 
 Examples
 --------
->>> from pointplan.assessment._demo import tiny_city
+>>> from pointplan.assessment.demo import tiny_city
 >>> c = tiny_city()
 >>> sites = CandidateSites(default_candidates(c["units"], c["demand"]), c["demand"])
 >>> best = sites.propose(c["points"], c["engine"], 1)
@@ -43,7 +43,7 @@ def default_candidates(units: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> gpd
 
     Examples
     --------
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> c = tiny_city()
     >>> cands = default_candidates(c["units"], c["demand"])  # the synthetic units lie over central Hanoi
     >>> len(cands) > 0, "candidate_id" in cands.columns
@@ -73,7 +73,7 @@ class CandidateSites:
 
     Examples
     --------
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> c = tiny_city()
     >>> sites = CandidateSites(default_candidates(c["units"], c["demand"]), c["demand"])
     >>> sites.cost(c["engine"]).shape[0]  # one row per demand point

@@ -8,7 +8,7 @@ moment after a change, without holding the session.
 Examples
 --------
 >>> import tempfile
->>> from pointplan.assessment._demo import tiny_city
+>>> from pointplan.assessment.demo import tiny_city
 >>> c = tiny_city()
 >>> cfg = ServeConfig(c["units"], c["points"], c["demand"], c["engine"], state_dir=tempfile.mkdtemp(),
 ...                   draws=0, details=False, assess_kwargs={"visits": c["visits"]})
@@ -159,7 +159,7 @@ class SessionStore:
     Examples
     --------
     >>> import tempfile
-    >>> from pointplan.assessment._demo import tiny_city
+    >>> from pointplan.assessment.demo import tiny_city
     >>> c = tiny_city()
     >>> cfg = ServeConfig(c["units"], c["points"], c["demand"], c["engine"], state_dir=tempfile.mkdtemp(),
     ...                   draws=0, details=False, assess_kwargs={"visits": c["visits"]})
