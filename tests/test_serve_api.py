@@ -73,6 +73,7 @@ def test_page_meta_units_openapi_and_leaflet_from_the_package(client: TestClient
     for route in ("move", "add", "remove", "counters", "mode", "undo", "redo", "propose", "state", "units", "meta"):
         assert f"/api/{route}" in paths
     assert "/api/download/{name}" in paths
+    assert client.get("/docs").status_code == 404  # its pages would load scripts from a CDN
 
 
 def test_initial_state_is_the_hand_computed_assessment(client: TestClient) -> None:

@@ -230,6 +230,8 @@ def create_app(config: ServeConfig, *, store: SessionStore | None = None, warm: 
         version=__version__,
         description="Move, add and close service points and see the city's figures follow.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's documentation pages load their scripts from a CDN: only /openapi.json
+        redoc_url=None,
     )
     app.state.store = store
     _install_handlers(app)
