@@ -3,7 +3,8 @@
 Starts the editor (uvicorn on 127.0.0.1, a free port) in a child process on Hanoi's 126
 units and default points, then drives ``--sessions`` browser-like sessions at once (asyncio
 + httpx, each with its own cookie): every round a session moves a point, opens a kiosk,
-undoes it, and once asks for 3 proposals. The number of requests is bounded (sessions ×
+undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds
+on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The number of requests is bounded (sessions ×
 (3 × rounds + 1)) and so is the time (``--time-limit``: what is not answered by then counts
 as an error). Prints the median and P95 answer time per operation and overall and the
 error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
@@ -69,7 +70,7 @@ def _targets(n: int, seed: int) -> list[tuple[float, float]]:
     return [(float(p.x), float(p.y)) for p in g]
 
 
-async def _session(i: int, base: str, rounds: int, targets: list, times: dict, errors: list) -> float:
+async def _session(i: int, base: str, rounds: int, targets: list, times: dict, errors: list, think: float) -> float:
     import httpx
 
     rng = random.Random(i)
@@ -80,6 +81,8 @@ async def _session(i: int, base: str, rounds: int, targets: list, times: dict, e
         ids = [p["id"] for p in st["points"]]
 
         async def call(op: str, path: str, body: dict) -> None:
+            if think > 0:  # a person looks at the answer before the next edit
+                await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
             t = time.perf_counter()
             try:
                 r = await c.post(path, json=body)
@@ -102,11 +105,11 @@ async def _session(i: int, base: str, rounds: int, targets: list, times: dict, e
         return created
 
 
-async def drive(base: str, sessions: int, rounds: int, time_limit: float) -> dict:
+async def drive(base: str, sessions: int, rounds: int, time_limit: float, think: float) -> dict:
     targets = _targets(200, 2025)
     times: dict[str, list[float]] = {}
     errors: list[str] = []
-    tasks = [asyncio.create_task(_session(i, base, rounds, targets, times, errors)) for i in range(sessions)]
+    tasks = [asyncio.create_task(_session(i, base, rounds, targets, times, errors, think)) for i in range(sessions)]
     t0 = time.perf_counter()
     done, pending = await asyncio.wait(tasks, timeout=time_limit)
     for t in pending:
@@ -156,6 +159,9 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument(
+        "--think", type=float, default=2.0, help="mean seconds a session waits before each edit (0: back to back)"
+    )
     ap.add_argument("--network", default=None, help="'none' for the straight line only (default: shipped roads)")
     ap.add_argument("--draws", type=int, default=20, help="draws behind the intervals (server default 20)")
     ap.add_argument("--no-details", action="store_true")
@@ -186,7 +192,7 @@ def main() -> None:
         print(f"server ready in {startup:.1f} s at {base} (scenario class: {_scenario_class()})")
         if args.screenshot:
             screenshot(base, args.screenshot)
-        res = asyncio.run(drive(base, args.sessions, args.rounds, args.time_limit))
+        res = asyncio.run(drive(base, args.sessions, args.rounds, args.time_limit, args.think))
     finally:
         proc.terminate()
         try:
@@ -206,7 +212,7 @@ def _scenario_class() -> str:
 def report(args: argparse.Namespace, res: dict, startup: float) -> None:
     every = [t for v in res["times"].values() for t in v]
     out = {"sessions": args.sessions, "rounds": args.rounds, "network": args.network or "default",
-           "draws": args.draws, "details": not args.no_details, "server_start_s": round(startup, 1),
+           "draws": args.draws, "details": not args.no_details, "think_s": args.think, "server_start_s": round(startup, 1),
            "requests": res["answered"], "unanswered": res["unanswered"], "errors": len(res["errors"]),
            "wall_s": round(res["wall_s"], 1), "scenario_class": _scenario_class()}  # fmt: skip
     if res["session_start_s"]:
