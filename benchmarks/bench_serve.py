@@ -4,8 +4,8 @@ Starts the editor (uvicorn on 127.0.0.1, a free port) in a child process on Hano
 units and default points, then drives ``--sessions`` browser-like sessions at once (asyncio
 + httpx, each with its own cookie): every round a session moves a point, opens a kiosk,
 undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds
-on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The number of requests is bounded (sessions ×
-(3 × rounds + 1)) and so is the time (``--time-limit``: what is not answered by then counts
+on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The
+number of requests is bounded (sessions × (3 × rounds + 1)) and so is the time (``--time-limit``: what is not answered by then counts
 as an error). Prints the median and P95 answer time per operation and overall and the
 error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
 
@@ -212,7 +212,8 @@ def _scenario_class() -> str:
 def report(args: argparse.Namespace, res: dict, startup: float) -> None:
     every = [t for v in res["times"].values() for t in v]
     out = {"sessions": args.sessions, "rounds": args.rounds, "network": args.network or "default",
-           "draws": args.draws, "details": not args.no_details, "think_s": args.think, "server_start_s": round(startup, 1),
+           "draws": args.draws, "details": not args.no_details, "think_s": args.think,
+           "server_start_s": round(startup, 1),
            "requests": res["answered"], "unanswered": res["unanswered"], "errors": len(res["errors"]),
            "wall_s": round(res["wall_s"], 1), "scenario_class": _scenario_class()}  # fmt: skip
     if res["session_start_s"]:
