@@ -5,8 +5,8 @@ units and default points, then drives ``--sessions`` browser-like sessions at on
 + httpx, each with its own cookie): every round a session moves a point, opens a kiosk,
 undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds
 on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The
-number of requests is bounded (sessions × (3 × rounds + 1)) and so is the time (``--time-limit``: what is not answered by then counts
-as an error). Prints the median and P95 answer time per operation and overall and the
+number of requests is bounded (sessions × (3 × rounds + 1)) and so is the time
+(``--time-limit``: what is not answered by then counts as an error). Prints the median and P95 answer time per operation and overall and the
 error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
 
     python benchmarks/bench_serve.py                       # 20 sessions × 3 rounds, shipped roads
