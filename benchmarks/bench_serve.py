@@ -6,8 +6,8 @@ units and default points, then drives ``--sessions`` browser-like sessions at on
 undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds
 on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The
 number of requests is bounded (sessions × (3 × rounds + 1)) and so is the time
-(``--time-limit``: what is not answered by then counts as an error). Prints the median and P95 answer time per operation and overall and the
-error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
+(``--time-limit``: what is not answered by then counts as an error). Prints the median
+and P95 answer time per operation and overall and the error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
 
     python benchmarks/bench_serve.py                       # 20 sessions × 3 rounds, shipped roads
     python benchmarks/bench_serve.py --network none        # the calibrated straight line only
