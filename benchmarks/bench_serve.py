@@ -3,11 +3,12 @@
 Starts the editor (uvicorn on 127.0.0.1, a free port) in a child process on Hanoi's 126
 units and default points, then drives ``--sessions`` browser-like sessions at once (asyncio
 + httpx, each with its own cookie): every round a session moves a point, opens a kiosk,
-undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds
-on average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The
-number of requests is bounded (sessions × (3 × rounds + 1)) and so is the time
-(``--time-limit``: what is not answered by then counts as an error). Prints the median
-and P95 answer time per operation and overall and the error count (goal: P95 ≤ 1 s, 0 errors); the last line is one JSON object.
+undoes it, and once asks for 3 proposals; before each edit it waits ``--think`` seconds on
+average (0.5–1.5 ×; a person reads the answer; ``--think 0`` fires back to back). The number
+of requests is bounded (sessions × (3 × rounds + 1)) and so is the time (``--time-limit``:
+what is not answered by then counts as an error). Prints the median and P95 answer time per
+operation and overall and the error count (goal: P95 ≤ 1 s, 0 errors); the last line is one
+JSON object.
 
     python benchmarks/bench_serve.py                       # 20 sessions × 3 rounds, shipped roads
     python benchmarks/bench_serve.py --network none        # the calibrated straight line only
