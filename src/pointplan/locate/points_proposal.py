@@ -10,7 +10,7 @@ before/after comparison).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from pointplan import settings
 from pointplan._errors import InputError
 from pointplan.assessment import assess, weighted_quantile
 from pointplan.io import strict_json
-from pointplan.locate.candidates import cluster_candidates, grid_candidates, unit_candidates
+from pointplan.locate.candidates import cluster_candidates, grid_candidates, restrict_candidates, unit_candidates
 from pointplan.locate.proposal import Proposal, propose
 
 if TYPE_CHECKING:
@@ -184,6 +184,8 @@ def propose_points(
     counters_proposed: int | None = None,
     sites: CandidateSites = "real",
     compare_unconstrained: bool = True,
+    in_units: Sequence[str] | None = None,
+    unit_kind: Literal["xa", "phuong"] | None = None,
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -207,6 +209,9 @@ def propose_points(
         With real sites: what each building costs against the nearest pick among a 1 km grid
         (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,
         ``cost_*``; ``summary["tradeoff"]`` and ``summary["unconstrained_picks"]``).
+    in_units, unit_kind
+        Proposals only in these unit codes and/or units of this kind (``"xa"``/``"phuong"``):
+        :func:`~pointplan.locate.candidates.restrict_candidates`; people everywhere still count.
 
     Returns
     -------
@@ -216,8 +221,7 @@ def propose_points(
 
     Examples
     --------
-    One point added to the synthetic city goes to xã B, where 100 people were 15 and 52.5
-    minutes away; the mean trip falls from 9.4 to 6.4 minutes:
+    One point goes to xã B (100 people 15 and 52.5 min away); the mean falls from 9.4 to 6.4 min:
 
     >>> from pointplan.assessment._demo import tiny_assessment
     >>> a = tiny_assessment()
@@ -230,22 +234,27 @@ def propose_points(
     (9.38, 6.37)
     """
     real_mode = candidates is None and sites in ("real", "both")
-    if candidates is None:
-        candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
+    where = {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
+    candidates = restrict_candidates(
+        default_candidates(assessment, user_candidates=user_candidates, sites=sites) if candidates is None
+        else candidates, assessment.units, **where)  # fmt: skip
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
                "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
     summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)
     if real_mode and compare_unconstrained and len(prop.points):
-        spots = _unconstrained_candidates(assessment)
+        spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)
         prop = _compare_unconstrained(prop, _solve(assessment, spots, k, options), candidates, spots, assessment)
     prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
-    if reassess and len(prop.points):
-        after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
-        ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
-        prop = dataclasses.replace(prop, before_after=ba)
-    return prop
+    return _with_before_after(assessment, prop, counters_proposed) if reassess and len(prop.points) else prop
+
+
+def _with_before_after(assessment: Assessment, prop: Proposal, counters_proposed: int | None) -> Proposal:
+    """Return the proposal with ``before_after``: the scenario assessed with its points, compared."""
+    after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
+    ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+    return dataclasses.replace(prop, before_after=ba)
 
 
 def _solve(assessment: Assessment, cands: gpd.GeoDataFrame, k: int | None, options: Mapping[str, Any]) -> Proposal:
