@@ -25,7 +25,7 @@ from pointplan._errors import InputError
 from pointplan.maps._html import check_frame, esc, text_column
 from pointplan.maps.areas import service_areas_layer, standard_title, uncovered_layer
 from pointplan.maps.context import base_map, roads_layer, unit_names_layer
-from pointplan.maps.elements import Attribution, Legend
+from pointplan.maps.elements import Attribution, GroupedLayerControl, Legend
 from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
 from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
 from pointplan.maps.transit import bus_stops_layer
@@ -69,11 +69,16 @@ def _context(m: folium.Map, units: gpd.GeoDataFrame, *, lang: str, roads: bool, 
         roads_layer(lang=lang).add_to(m)
 
 
-def _finish(m: folium.Map, sources: set[str], lang: str, title: str) -> folium.Map:
-    """Attribution of the data shown, title box and layer control."""
+def _finish(
+    m: folium.Map, sources: set[str], lang: str, title: str, point_layers: Sequence[str] = ()
+) -> folium.Map:
+    """Attribution of the data shown, title box and the layer control (collapsed, grouped)."""
     Attribution(attributions(sources, lang)).add_to(m)
     Legend(title, "topleft", "pp-title").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=True).add_to(m)
+    lab = LABELS[lang]
+    titles = {key: lab[f"control.{key}"] for key in ("metrics", "points", "context")}
+    GroupedLayerControl(control, dict.fromkeys(point_layers, "points"), titles).add_to(m)
     return m
 
 
@@ -134,9 +139,11 @@ def units_map(
     check_frame(units, "units", types=_POLYGONS, nonempty=True)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     units_layer(units, metric, lang=lang, share="units").add_to(m)
+    point_layers = []
     if points is not None:
         for group in points_layer(points, lang=lang, units=units):
             group.add_to(m)
+            point_layers.append(group.layer_name)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
     kinds = text_column(units, "kind")
     lines = []
@@ -146,7 +153,7 @@ def units_map(
         lines.append(lab["summary.units"].format(n=len(units), population=population, **counts))
     lines += _standin_line(points, lang)
     used = {"units"} | set(sources) | ({"osm"} if tiles or roads else set())
-    return _finish(m, used, lang, title_html(lab["title.units"], lines))
+    return _finish(m, used, lang, title_html(lab["title.units"], lines), point_layers)
 
 
 @dataclass
@@ -284,16 +291,23 @@ def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
 
 
 def _unit_layers(m: folium.Map, units: gpd.GeoDataFrame, metric: str, extra_metrics: Sequence[str], lang: str) -> None:
-    """Add the units coloured by ``metric``, then each extra metric and the uncertainty (off at first)."""
-    units_layer(units, metric, lang=lang, share="units").add_to(m)
-    for extra in dict.fromkeys(extra_metrics):
-        if extra != metric and extra != "uncertainty_minutes":
-            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
-    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
+    """Add the units coloured by ``metric``, then each extra metric and the uncertainty (off at first).
+
+    With more than one metric, they are the layer control's base layers: radio buttons, one
+    shown at a time, with its one legend.
+    """
+    extras = [x for x in dict.fromkeys(extra_metrics) if x not in (metric, "uncertainty_minutes")]
+    with_unc = "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes"
+    overlay = not extras and not with_unc
+    units_layer(units, metric, lang=lang, share="units", overlay=overlay).add_to(m)
+    for extra in extras:
+        units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True, overlay=False).add_to(m)
+    if with_unc:
         name = LABELS[lang]["layer.uncertainty"]
         units_layer(
-            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
-        ).add_to(m)
+            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name,
+            overlay=False,
+        ).add_to(m)  # fmt: skip
 
 
 def _add_point_layers(
@@ -305,8 +319,8 @@ def _add_point_layers(
     bus_stops: gpd.GeoDataFrame | None,
     bus_min_trips_per_hour: float,
     lang: str,
-) -> None:
-    """Add the layers of the points, their waits, the bus stops and the proposals, in this order."""
+) -> list[str]:
+    """Add the layers of the points, their waits, the bus stops and the proposals, in this order; return their names."""
     groups = list(points_layer(assessment.points, lang=lang, units=units, legend=False))
     if waits:
         groups.append(wait_points_layer(assessment, lang=lang))
@@ -316,6 +330,7 @@ def _add_point_layers(
         groups.append(proposals_layer(proposals, lang=lang, units=units))
     for group in groups:
         group.add_to(m)
+    return [g.layer_name for g in groups]
 
 
 def assessment_map(
@@ -391,10 +406,10 @@ def assessment_map(
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     _unit_layers(m, units, metric, extra_metrics, lang)
     _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
-    _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
+    point_layers = _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
     flags = {"proposals": proposals is not None, "areas": service_areas, "uncovered": uncovered, "roads": roads}
     Legend(_assessment_legend(assessment.points, std, lang=lang, **flags), "bottomleft", "pp-points-legend").add_to(m)
     bus = bus_stops is not None or std.mode in _TRANSIT_MODES
     used = {"units", "population"} | set(sources) | ({"osm"} if tiles or roads else set()) | ({"bus"} if bus else set())
-    return _finish(m, used, lang, _assessment_title(assessment, std, lang))
+    return _finish(m, used, lang, _assessment_title(assessment, std, lang), point_layers)

@@ -197,7 +197,7 @@ def unit_names_layer(
     anchors = gpd.GeoSeries(proj.representative_point(), crs=proj.crs).to_crs(settings.geographic_crs)
     zooms = label_min_zoom(proj.area.to_numpy())
     props = [{"_l": esc(t), "_z": int(z)} for t, z in zip(unit_titles(units), zooms, strict=True)]
-    GeoLayer(features(anchors.values, props), {"pane": "pp-labels", "z": 450, "labels": True}).add_to(group)
+    GeoLayer(features(anchors.values, props), {"pane": "pp-labels", "z": 620, "labels": True}).add_to(group)
     return group
 
 
@@ -219,6 +219,7 @@ def base_map(bounds: np.ndarray, *, tiles: bool, lang: str) -> folium.Map:
             attr=esc(labels(lang)["source.osm"]),
             name=esc(labels(lang)["layer.tiles"]),
             max_zoom=19,
+            overlay=True,  # context: the radio buttons are the unit metrics
         ).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

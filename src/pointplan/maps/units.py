@@ -326,6 +326,7 @@ def units_layer(
     show: bool = True,
     share: str | None = None,
     reuse_shared: bool = False,
+    overlay: bool = True,
 ) -> folium.FeatureGroup:
     """Draw units as a choropleth of a metric, with a legend and a tooltip per unit.
 
@@ -351,6 +352,9 @@ def units_layer(
     reuse_shared
         Take shapes and popups from the layer added earlier with the same ``share`` key
         (same units, same order) instead of embedding them again.
+    overlay
+        An overlay (a checkbox in the layer control); False: a base layer (a radio button:
+        the metrics of one map are shown one at a time).
 
     Returns
     -------
@@ -390,7 +394,7 @@ def units_layer(
         "style": _UNIT_STYLE,
         "hover": {"weight": 2.5, "color": "#111111"},
     }
-    group = folium.FeatureGroup(name=esc(name or colouring.name), show=show)
+    group = folium.FeatureGroup(name=esc(name or colouring.name), show=show, overlay=overlay)
     GeoLayer(data, config).add_to(group)
     Legend(colouring.legend, "bottomright", "pp-units-legend", follow=True).add_to(group)
     return group
