@@ -195,15 +195,20 @@ def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) 
     check_frame(assessment.units, "assessment.units", types=_POLYGONS, nonempty=True)
 
 
-def _area_layers(m: folium.Map, assessment: Any, std: _Standard, *, areas: bool, uncovered: bool, lang: str) -> None:
+def _area_layers(
+    m: folium.Map, assessment: Any, std: _Standard, *, areas: bool, uncovered: bool, lang: str, show: bool = True
+) -> None:
+    """Add the area within the standard and the people beyond it (off at first when ``show`` is False)."""
     if areas:
         frame = assessment.service_areas()
         km = frame.attrs.get("max_distance_m") if hasattr(frame, "attrs") else None
         std.area_km = None if km is None else float(km) / 1000.0
-        service_areas_layer(frame, lang=lang, max_minutes=std.minutes, mode=std.mode, max_km=std.area_km).add_to(m)
+        service_areas_layer(
+            frame, lang=lang, max_minutes=std.minutes, mode=std.mode, max_km=std.area_km, show=show
+        ).add_to(m)
     if uncovered:
         uncovered_layer(
-            assessment.demand, lang=lang, max_minutes=std.minutes, units=assessment.units, max_km=std.km
+            assessment.demand, lang=lang, max_minutes=std.minutes, units=assessment.units, max_km=std.km, show=show
         ).add_to(m)
 
 
@@ -405,7 +410,9 @@ def assessment_map(
     units, std = _with_run_figures(assessment), _standard(assessment)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     _unit_layers(m, units, metric, extra_metrics, lang)
-    _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
+    # With several metrics (radio buttons), the areas and cells would hide the chosen one: off at first.
+    one_metric = not [x for x in extra_metrics if x != metric]
+    _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang, show=one_metric)
     point_layers = _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
     flags = {"proposals": proposals is not None, "areas": service_areas, "uncovered": uncovered, "roads": roads}

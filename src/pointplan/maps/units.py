@@ -394,7 +394,8 @@ def units_layer(
         "style": _UNIT_STYLE,
         "hover": {"weight": 2.5, "color": "#111111"},
     }
-    group = folium.FeatureGroup(name=esc(name or colouring.name), show=show, overlay=overlay)
+    default = colouring.name if overlay or metric is None else metric_label(metric, lang)  # a radio: the metric alone
+    group = folium.FeatureGroup(name=esc(name or default), show=show, overlay=overlay)
     GeoLayer(data, config).add_to(group)
     Legend(colouring.legend, "bottomright", "pp-units-legend", follow=True).add_to(group)
     return group
