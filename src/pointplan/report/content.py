@@ -19,6 +19,7 @@ from pointplan._version import __version__
 from pointplan.report.blocks import Bullets, Document, Figure, Link, Section, Table, frame_table
 from pointplan.report.charts import chart_images
 from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
+from pointplan.report.study import StudyScope, study_scope
 from pointplan.report.sections import (
     bus_section,
     headline_interval,
@@ -79,7 +80,16 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
         (text("overloaded", lang), format_value(s["points_overloaded"], "int", lang)),
         (text("method_name", lang), str(s["travel_time_method"])),
     ]
+    scope = study_scope(assessment)
+    if scope is not None:  # the points that serve the studied units, of the city's
+        serving = assessment.points.loc[list(scope.serving)]
+        rows[1] = (text("study_points", lang), f"{len(scope.serving)}/{scope.points_total}")
+        overloaded = int((serving.get("load_status", pd.Series(dtype=str)) == "overloaded").sum())
+        rows[9] = (text("overloaded", lang), format_value(overloaded, "int", lang))
     section = Section("summary", text("summary", lang))
+    if scope is not None:
+        n, k = len(scope.codes), len(scope.serving)
+        section.blocks.append(text("study_line", lang, n=n, k=k, total=scope.points_total))
     headers: tuple[str, ...] = (text("item", lang), text("value", lang))
     numeric: tuple[bool, ...] = (False, True)
     if getattr(assessment, "uncertainty", None) is not None:
@@ -96,6 +106,8 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
 def _rules(assessment: Any, lang: str) -> Section:
     section = Section("rules", text("rules", lang))
     f = assessment.findings
+    if study_scope(assessment) is not None:  # counted on the study's visitors only: see the load section
+        f = f[f["rule"] != "points_idle"]
     msg_col = "message" if lang == "vi" else "message_en"
     shown = f[f["severity"] != "info"]
     if len(shown):
@@ -127,11 +139,20 @@ def _left_behind(assessment: Any, lang: str, images: dict[str, bytes]) -> Sectio
 
 
 def _load(assessment: Any, lang: str, images: dict[str, bytes]) -> Section:
-    top = assessment.points.sort_values("utilisation", ascending=False).head(10)
+    from pointplan.assessment import IDLE_UTILISATION
+
+    scope = study_scope(assessment)
+    points = assessment.points if scope is None else assessment.points.loc[list(scope.serving)]
+    top = points.sort_values("utilisation", ascending=False).head(10)
     cols = ["name", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]
     table = frame_table(pd.DataFrame(top[cols]).reset_index(names="point_id"), lang, "points")
     fig = Figure("utilisation", images["utilisation"], text("util_title", lang))
-    return Section("load", text("load", lang), [fig, table])
+    blocks: list[Any] = [fig, table]
+    if scope is not None:
+        idle = int((points["load_status"] == "idle").sum())
+        threshold = format_value(IDLE_UTILISATION, "pct", lang)
+        blocks.insert(0, text("load_study", lang, k=len(points), idle=idle, threshold=threshold))
+    return Section("load", text("load", lang), blocks)
 
 
 def compare_table(compare: pd.DataFrame, lang: str) -> Table:
@@ -194,6 +215,19 @@ def _fallback_error_line(s: dict[str, Any], lang: str) -> list[str]:
     return [text("m_fallback_error", lang, med=format_value(med, "num1", lang), p90=format_value(p90, "num1", lang))]
 
 
+def _study_lines(scope: StudyScope | None, lang: str) -> list[str]:
+    """The method section's list of the studied units (none for the whole city)."""
+    return [] if scope is None else [text("m_study", lang, n=len(scope.codes), listing=scope.listing())]
+
+
+def _precision_lines(assessment: Any, lang: str) -> list[str]:
+    """A line on the points without a location precision (none when every point has one)."""
+    from pointplan.points import unknown_precision_count
+
+    n = unknown_precision_count(assessment.points)
+    return [text("m_no_precision", lang, n=n)] if n else []
+
+
 def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Section]:
     s = assessment.summary
     p = assessment.params
@@ -206,6 +240,8 @@ def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Sect
         text("m_precision", lang, precision=s["location_precision"]),
         text("m_counters", lang, n=s["counters_assumed"], defaults=p["counters_default"], per=p["visits_per_counter"]),
         text("m_demand", lang, n=format_value(s["demand_points"], "int", lang), method=s["demand_method"]),
+        *_study_lines(study_scope(assessment), lang),
+        *_precision_lines(assessment, lang),
         *(line.removeprefix("- ") for line in extra_lines),
     ]
     return [
@@ -285,4 +321,6 @@ def build_document(
         sections.append(_proposals(proposal, lang, imgs))
     sections += _method(assessment, lang, extra_lines)
     subtitle = text("generated", lang, version=__version__, scenario=getattr(assessment, "name", ""))
-    return Document(text("title", lang), lang, subtitle, sections)
+    scope = study_scope(assessment)
+    title = text("title", lang) if scope is None else text("title_study", lang, names=scope.label(lang))
+    return Document(title, lang, subtitle, sections)

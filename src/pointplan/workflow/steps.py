@@ -265,6 +265,8 @@ def assess_step(config: RunConfig, state: RunState) -> RunState:
         name=_scenario_name(config),
         max_off_network_share=config.max_off_network_share,
     )
+    if config.study_codes is not None:  # the report, summary and map speak of these units
+        a = dataclasses.replace(a, params={**a.params, "study_units": list(dict.fromkeys(config.study_codes))})
     return dataclasses.replace(state, assessment=a)
 
 
