@@ -7,6 +7,11 @@ beside its coverage and minutes, and a layer shows how uncertain each unit is
 :func:`pointplan.report.run_tables.bus_context`) and time to service
 (``assessment.time_to_service``) join the units when present, so ``extra_metrics`` may name
 ``bus_access`` or ``time_to_service_minutes``.
+
+Several metrics are radio buttons (one shown at a time, with its one legend); the layer
+control is collapsed and grouped (metrics, points, context). A unit study
+(``assessment.params["study_units"]``, set by :func:`pointplan.run`) is framed on its units
+and their neighbours, and its title names them.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from pointplan.maps.elements import Attribution, GroupedLayerControl, Legend
 from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
 from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
 from pointplan.maps.transit import bus_stops_layer
-from pointplan.maps.units import units_layer
+from pointplan.maps.units import unit_titles, units_layer
 from pointplan.maps.waits import wait_points_layer
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
 
-__all__ = ["assessment_map", "units_map"]
+__all__ = ["assessment_map", "study_codes", "units_map"]
 
 _POLYGONS = ("Polygon", "MultiPolygon")
 _TRANSIT_MODES = ("bus", "transit")
@@ -251,6 +256,47 @@ def _coverage_line(assessment: Any, lang: str) -> list[str]:
     return []
 
 
+def study_codes(assessment: Any) -> list[str]:
+    """Return the codes of a unit study (``assessment.params["study_units"]``), or ``[]`` for the whole city.
+
+    Examples
+    --------
+    >>> import types
+    >>> study_codes(types.SimpleNamespace(params={"study_units": ["00235"]})), study_codes(object())
+    (['00235'], [])
+    """
+    return [str(c) for c in (getattr(assessment, "params", None) or {}).get("study_units") or ()]
+
+
+def _study_title(units: gpd.GeoDataFrame, codes: Sequence[str], lang: str) -> str:
+    """The map's title for a unit study: its units named (three at most), or the first and a count."""
+    lab = LABELS[lang]
+    names = [str(n) for n in unit_titles(units.loc[[c for c in codes if c in units.index]])]
+    shown = ", ".join(names) if len(names) <= 3 else lab["study.others"].format(first=names[0], n=len(names) - 1)
+    return lab["title.study"].format(names=shown)
+
+
+def _neighbours(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the units of the shipped map that touch ``units`` (and are not among them)."""
+    from pointplan.data import load_units
+
+    every = load_units().to_crs(settings.projected_crs)
+    near = every.intersects(units.to_crs(settings.projected_crs).union_all().buffer(50.0))
+    return every[near & ~every.index.isin(units.index)]
+
+
+def _open_map(units: gpd.GeoDataFrame, study: bool, tiles: bool, lang: str) -> folium.Map:
+    """Return the base map framed on the units; for a unit study, on them and their neighbours (drawn)."""
+    if not study:
+        return base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    near = _neighbours(units)
+    frame = pd.concat([units.geometry.to_crs(near.crs), near.geometry])
+    m = base_map(frame.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    if len(near):
+        unit_names_layer(near, lang=lang, name=LABELS[lang]["layer.neighbours"]).add_to(m)
+    return m
+
+
 def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     lab = LABELS[lang]
     mins, mode = fmt_number(std.minutes, 0, lang), lab.get(f"mode.{std.mode}", std.mode)
@@ -263,7 +309,9 @@ def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     if method:
         lines.append(lab["summary.method"].format(method=lab.get(f"method.{method}", method)))
     lines += _coverage_line(assessment, lang) + _standin_line(assessment.points, lang)
-    return title_html(lab["title.assessment"], lines)
+    codes = study_codes(assessment)
+    title = _study_title(assessment.units, codes, lang) if codes else lab["title.assessment"]
+    return title_html(title, lines)
 
 
 def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
@@ -380,7 +428,6 @@ def assessment_map(
         first: those with at least this many buses an hour at midday.
     waits
         Add the points coloured by their P90 wait at the peak (:mod:`~pointplan.maps.waits`).
-        Uncertainty, bus access and time to service join when present (see the module notes).
 
     Returns
     -------
@@ -408,10 +455,9 @@ def assessment_map(
     labels(lang)
     _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
     units, std = _with_run_figures(assessment), _standard(assessment)
-    m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    m = _open_map(units, bool(study_codes(assessment)), tiles, lang)
     _unit_layers(m, units, metric, extra_metrics, lang)
-    # With several metrics (radio buttons), the areas and cells would hide the chosen one: off at first.
-    one_metric = not [x for x in extra_metrics if x != metric]
+    one_metric = not [x for x in extra_metrics if x != metric]  # else areas and cells start off (they hide it)
     _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang, show=one_metric)
     point_layers = _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)

@@ -142,6 +142,7 @@ def unit_names_layer(
     share: str | None = None,
     reuse_shared: bool = False,
     show: bool = True,
+    name: str | None = None,
 ) -> folium.FeatureGroup:
     """Draw unit outlines and names (each name appears once the unit is big enough on screen).
 
@@ -158,6 +159,8 @@ def unit_names_layer(
         the shapes of the units layer added earlier under the same ``share`` key.
     show
         Whether the layer is on when the map opens.
+    name
+        Layer name (default "Unit outlines and names" in ``lang``), plain text.
 
     Returns
     -------
@@ -181,7 +184,7 @@ def unit_names_layer(
     if reuse_shared and share is None:
         msg = "reuse_shared=True needs the share key of an earlier units layer."
         raise InputError(msg)
-    group = folium.FeatureGroup(name=esc(lab["layer.unit_names"]), show=show)
+    group = folium.FeatureGroup(name=esc(name or lab["layer.unit_names"]), show=show)
     if reuse_shared:
         outlines = {
             "type": "FeatureCollection",

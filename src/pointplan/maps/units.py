@@ -347,14 +347,11 @@ def units_layer(
     show
         Whether the layer is on when the map opens.
     share
-        A key under which the page keeps one copy of the shapes and popups, so that
-        several layers of the same units do not repeat them.
+        A key under which the page keeps one copy of the shapes and popups (shared by layers).
     reuse_shared
-        Take shapes and popups from the layer added earlier with the same ``share`` key
-        (same units, same order) instead of embedding them again.
+        Take shapes and popups from the layer added earlier under ``share`` (same units, order).
     overlay
-        An overlay (a checkbox in the layer control); False: a base layer (a radio button:
-        the metrics of one map are shown one at a time).
+        An overlay (a checkbox); False: a base layer (a radio button: one metric at a time).
 
     Returns
     -------
