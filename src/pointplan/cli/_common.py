@@ -47,7 +47,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     from pointplan.data import load_units
     from pointplan.points import load_points, read_points
-
     from pointplan.workflow.steps import add_points
 
     units = load_units()
@@ -60,13 +59,11 @@ def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
 def _where_options(p: argparse.ArgumentParser) -> None:
     """``--in-units`` and ``--unit-kind``: where proposals may go."""
     p.add_argument("--in-units", help="comma-separated unit codes where proposals may go (default: anywhere)")
-    p.add_argument(
-        "--unit-kind", choices=("xa", "phuong"), default=None, help="proposals only in xã or only in phường"
-    )
+    p.add_argument("--unit-kind", choices=("xa", "phuong"), default=None, help="proposals only in xã or only in phường")
 
 
 def _in_units(args: argparse.Namespace) -> list[str] | None:
-    """The ``--in-units`` codes as given (checked later), or None."""
+    """Return the ``--in-units`` codes as given (checked later), or None."""
     text = getattr(args, "in_units", None)
     return None if text is None else text.split(",")
 

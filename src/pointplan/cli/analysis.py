@@ -153,9 +153,8 @@ def _print_proposals(prop: Proposal) -> None:
 
 
 def _cmd_propose(args: argparse.Namespace) -> int:
-    from pointplan.io import atomic_path, write_table
-
     from pointplan.data import load_units
+    from pointplan.io import atomic_path, write_table
     from pointplan.workflow.steps import check_codes
 
     out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))

@@ -716,7 +716,7 @@ def restrict_candidates(
     >>> restrict_candidates(c, units, in_units=["1"], unit_kind="phuong")
     Traceback (most recent call last):
     ...
-    pointplan._errors.InputError: No candidate site is left where proposals may go (in units ['00001']: 1 of 2 sites; in phuong units: 1 of 2 sites). Widen --in-units / --unit-kind, or give your own --candidates there.
+    pointplan._errors.InputError: No candidate site is left where proposals may go (in units ['00001']: 1 of 2 ...
     """
     if in_units is None and unit_kind is None:
         return candidates

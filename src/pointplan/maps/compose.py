@@ -74,9 +74,7 @@ def _context(m: folium.Map, units: gpd.GeoDataFrame, *, lang: str, roads: bool, 
         roads_layer(lang=lang).add_to(m)
 
 
-def _finish(
-    m: folium.Map, sources: set[str], lang: str, title: str, point_layers: Sequence[str] = ()
-) -> folium.Map:
+def _finish(m: folium.Map, sources: set[str], lang: str, title: str, point_layers: Sequence[str] = ()) -> folium.Map:
     """Attribution of the data shown, title box and the layer control (collapsed, grouped)."""
     Attribution(attributions(sources, lang)).add_to(m)
     Legend(title, "topleft", "pp-title").add_to(m)
@@ -240,9 +238,27 @@ def _assessment_legend(
     return html
 
 
-def _coverage_line(assessment: Any, lang: str) -> list[str]:
+def _walk_lines(assessment: Any, std: _Standard, lang: str) -> list[str]:
+    """On foot: the 30-minute share as the headline, the distance clause as its own line."""
+    lab = LABELS[lang]
+    summary = getattr(assessment, "summary", None) or {}
+    walk = (summary.get("within_minutes_share_by_mode") or {}).get("walk")
+    dist = summary.get("population_within_5_km_share")
+    lines = [
+        lab["summary.walk_time"].format(minutes=fmt_number(std.minutes, 0, lang), share=fmt_value(walk, "share", lang))
+    ]
+    if std.km is not None and dist is not None:
+        lines.append(
+            lab["summary.walk_distance"].format(km=fmt_number(std.km, 0, lang), share=fmt_value(dist, "share", lang))
+        )
+    return lines
+
+
+def _coverage_line(assessment: Any, lang: str, std: _Standard | None = None) -> list[str]:
     lab = LABELS[lang]
     units = assessment.units
+    if std is not None and std.mode in TIME_ONLY_MODES:
+        return _walk_lines(assessment, std, lang)
     headline = (getattr(assessment, "summary", None) or {}).get("population_within_standard_share")
     if isinstance(headline, (int, float)) and math.isfinite(headline):
         return [lab["summary.coverage"].format(share=fmt_value(headline, "share", lang))]
@@ -269,7 +285,7 @@ def study_codes(assessment: Any) -> list[str]:
 
 
 def _study_title(units: gpd.GeoDataFrame, codes: Sequence[str], lang: str) -> str:
-    """The map's title for a unit study: its units named (three at most), or the first and a count."""
+    """Return the map's title for a unit study: its units named (three at most), or the first and a count."""
     lab = LABELS[lang]
     names = [str(n) for n in unit_titles(units.loc[[c for c in codes if c in units.index]])]
     shown = ", ".join(names) if len(names) <= 3 else lab["study.others"].format(first=names[0], n=len(names) - 1)
@@ -308,7 +324,7 @@ def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     method = getattr(assessment, "travel_time_method", None) or summary.get("travel_time_method")
     if method:
         lines.append(lab["summary.method"].format(method=lab.get(f"method.{method}", method)))
-    lines += _coverage_line(assessment, lang) + _standin_line(assessment.points, lang)
+    lines += _coverage_line(assessment, lang, std) + _standin_line(assessment.points, lang)
     codes = study_codes(assessment)
     title = _study_title(assessment.units, codes, lang) if codes else lab["title.assessment"]
     return title_html(title, lines)
@@ -330,6 +346,29 @@ def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
     return out
 
 
+#: Modes whose standard is the time clause alone on the map (as :mod:`pointplan.report.standards`).
+TIME_ONLY_MODES = ("walk",)
+
+
+def _walk_coverage(assessment: Any) -> gpd.GeoDataFrame:
+    """Return the units; on foot, ``coverage_share`` is the share within the minutes alone.
+
+    On foot the distance clause (5 km in a straight line, over an hour's walk) is not part
+    of the standard shown: Xã Cổ Đô would read 100 % while most of its people walk longer.
+    """
+    units = assessment.units
+    cov = getattr(assessment, "coverage", None)
+    mode = getattr(assessment, "mode", None)
+    if mode not in TIME_ONLY_MODES or not isinstance(cov, pd.DataFrame) or "coverage_share" not in units:
+        return units
+    col = next((c for c in cov.columns if c.startswith("within_") and c.endswith(f"_min_share_{mode}")), None)
+    if col is None:
+        return units
+    out = units.copy()
+    out["coverage_share"] = cov[col].reindex(out.index.astype(str)).to_numpy()
+    return out
+
+
 def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     """Return the assessment's units with what a run attached to the assessment, per unit.
 
@@ -337,7 +376,7 @@ def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     (``assessment.bus.units``) and the time to service (``assessment.time_to_service``),
     each when present.
     """
-    units = assessment.units
+    units = _walk_coverage(assessment)
     units = _join_columns(units, getattr(getattr(assessment, "uncertainty", None), "units", None))
     units = _join_columns(units, getattr(getattr(assessment, "bus", None), "units", None))
     return _join_columns(units, getattr(assessment, "time_to_service", None))

@@ -140,7 +140,6 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
     """
     from pointplan._validate import to_projected
     from pointplan.report.labels import column_label
-
     from pointplan.report.study import study_scope
 
     plt = _plt()
@@ -166,8 +165,11 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
         units.boundary.plot(ax=ax, color="black", linewidth=1.2, zorder=2)
         for geom, name in zip(units.geometry, units["name"].astype(str), strict=True):
             pt = geom.representative_point()
-            ax.annotate(name, (pt.x, pt.y), fontsize=7, ha="center", va="top", xytext=(0, -4),
-                        textcoords="offset points", zorder=5, bbox={"fc": "white", "alpha": 0.6, "lw": 0, "pad": 0.5})  # fmt: skip
+            box = {"fc": "white", "alpha": 0.6, "lw": 0, "pad": 0.5}
+            ax.annotate(
+                name, (pt.x, pt.y), fontsize=7, ha="center", va="top", xytext=(0, -4), textcoords="offset points",
+                zorder=5, bbox=box,
+            )  # fmt: skip
     ax.scatter(pts.geometry.x, pts.geometry.y, s=size, c="#1f3b73", label=text("overview_points", lang), zorder=3)
     if proposal is not None and len(proposal.points):
         new = to_projected(proposal.points, "proposals")

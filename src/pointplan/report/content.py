@@ -19,7 +19,6 @@ from pointplan._version import __version__
 from pointplan.report.blocks import Bullets, Document, Figure, Link, Section, Table, frame_table
 from pointplan.report.charts import chart_images
 from pointplan.report.labels import check_lang, column_info, column_label, format_value, text
-from pointplan.report.study import StudyScope, study_scope
 from pointplan.report.sections import (
     bus_section,
     headline_interval,
@@ -27,6 +26,7 @@ from pointplan.report.sections import (
     time_to_service_section,
     uncertainty_section,
 )
+from pointplan.report.study import StudyScope, study_scope
 
 __all__ = [
     "Bullets",
@@ -38,6 +38,7 @@ __all__ = [
     "build_document",
     "compare_table",
     "frame_table",
+    "standards_lines",
 ]
 
 #: Rule findings shown in the report (all are in findings.csv and tables.xlsx).
@@ -121,9 +122,47 @@ def _rules(assessment: Any, lang: str) -> Section:
     return section
 
 
+def standards_lines(assessment: Any, lang: str) -> list[str]:
+    """One line per assessed mode: its standard, its clauses and their figures.
+
+    Examples
+    --------
+    >>> import types
+    >>> a = types.SimpleNamespace(summary={"max_minutes": 30.0, "max_distance_m": 5000.0,
+    ...     "population_within_5_km_share": 1.0, "within_minutes_share_by_mode": {"walk": 0.13},
+    ...     "coverage_share_by_mode": {"walk": 1.0}})
+    >>> standards_lines(a, "en")[0][:60]
+    'walking: the standard is 30 min (13.0 % of people, the headl'
+    """
+    from pointplan.report.standards import standards_by_mode
+
+    lines = []
+    for mode, std in standards_by_mode(assessment)["standards_by_mode"].items():
+        values = {
+            "mode": _mode_name(mode, lang),
+            "minutes": std["max_minutes"] or 0.0,
+            "km": std["max_distance_km"] or 0.0,
+            "share": format_value(std["headline_share"], "pct", lang),
+            "tshare": format_value(std["within_minutes_share"], "pct", lang),
+            "dist": format_value(std["within_distance_share"], "pct", lang),
+        }
+        lines.append(text("std_time" if std["rule"] == "time" else "std_either", lang, **values))
+    return lines
+
+
+def _mode_name(mode: str, lang: str) -> str:
+    try:
+        return text(f"mode.{mode}", lang)
+    except KeyError:
+        return mode
+
+
 def _coverage(assessment: Any, lang: str, images: dict[str, bytes]) -> list[Section]:
     title = f"{text('coverage', lang)} / {text('access', lang)}"
     coverage = Section("coverage", title, [Figure("minutes_cdf", images["minutes_cdf"], text("cdf_title", lang))])
+    lines = standards_lines(assessment, lang)
+    if lines:
+        coverage.blocks[:0] = [text("standards", lang), Bullets(tuple(lines))]
     eq = assessment.equity.reset_index()
     eq = eq.rename(columns={eq.columns[0]: "group"}).drop(columns="travel_time_method", errors="ignore")
     equity = Section("equity", text("equity", lang), [frame_table(eq, lang, "equity")], level=3)
@@ -216,12 +255,12 @@ def _fallback_error_line(s: dict[str, Any], lang: str) -> list[str]:
 
 
 def _study_lines(scope: StudyScope | None, lang: str) -> list[str]:
-    """The method section's list of the studied units (none for the whole city)."""
+    """Return the method section's list of the studied units (none for the whole city)."""
     return [] if scope is None else [text("m_study", lang, n=len(scope.codes), listing=scope.listing())]
 
 
 def _precision_lines(assessment: Any, lang: str) -> list[str]:
-    """A line on the points without a location precision (none when every point has one)."""
+    """Return a line on the points without a location precision (none when every point has one)."""
     from pointplan.points import unknown_precision_count
 
     n = unknown_precision_count(assessment.points)

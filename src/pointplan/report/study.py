@@ -48,7 +48,7 @@ class StudyScope:
     points_total: int
 
     def label(self, lang: str) -> str:
-        """The units named (up to :data:`MAX_NAMES_IN_TITLE`), else the first and a count.
+        """Return the units named (up to :data:`MAX_NAMES_IN_TITLE`), else the first and a count.
 
         Examples
         --------

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pointplan.io import strict_json
+from pointplan.report.standards import standards_by_mode
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
@@ -237,6 +238,7 @@ def summary_json(
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
     s.update(scope_items(assessment))
+    s.update(standards_by_mode(assessment))  # each mode's clauses; on foot the 30-min share is the headline
     if proposal is not None:
         s["proposals_summary"] = _proposal_summary(proposal)
     s["proposals"] = _proposal_records(proposal) if proposal is not None else []

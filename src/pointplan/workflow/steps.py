@@ -143,7 +143,7 @@ def check_codes(units: pd.DataFrame, codes: list[str] | None, option: str) -> No
     >>> check_codes(pd.DataFrame(index=["00070"]), ["00070", "00001"], "--units")
     Traceback (most recent call last):
     ...
-    pointplan._errors.InputError: Unknown unit code(s) ['00001'] in --units; use the 5-digit codes of units.csv or `pointplan info` (e.g. 00070 for Phường Hoàn Kiếm).
+    pointplan._errors.InputError: Unknown unit code(s) ['00001'] in --units; use the 5-digit codes ...
     """
     unknown = [c for c in codes or () if c not in units.index]
     if unknown:
@@ -169,7 +169,9 @@ def add_points(points: gpd.GeoDataFrame, extra: gpd.GeoDataFrame) -> gpd.GeoData
     (['P1', 'P1-add'], ['A', 'Kiosk'], 'EPSG:4326')
     """
     extra = extra.to_crs(points.crs).copy()
-    ids = extra["point_id"].astype(str) if "point_id" in extra else pd.Series(extra.index.astype(str), index=extra.index)
+    ids = (
+        extra["point_id"].astype(str) if "point_id" in extra else pd.Series(extra.index.astype(str), index=extra.index)
+    )
     taken = set(points.index.astype(str))
     ids = ids.where(~ids.isin(taken), ids + "-add")
     extra["point_id"] = ids.to_numpy()
