@@ -27,6 +27,7 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError
+from pointplan.locate.points_proposal import TIME_ONLY_MODES
 from pointplan.maps._html import check_frame, esc, text_column
 from pointplan.maps.areas import service_areas_layer, standard_title, uncovered_layer
 from pointplan.maps.context import base_map, roads_layer, unit_names_layer
@@ -344,10 +345,6 @@ def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
         if col not in out.columns and pd.api.types.is_numeric_dtype(extra[col]):
             out[col] = extra[col].reindex(key).to_numpy()
     return out
-
-
-#: Modes whose standard is the time clause alone on the map (as :mod:`pointplan.report.standards`).
-TIME_ONLY_MODES = ("walk",)
 
 
 def _walk_coverage(assessment: Any) -> gpd.GeoDataFrame:

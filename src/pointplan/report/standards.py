@@ -11,26 +11,11 @@ as its own figure (``walk_within_minutes_share``, ``walk_within_distance_share``
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
+
+from pointplan.locate.points_proposal import TIME_ONLY_MODES, CoverageRule, mode_rule
 
 __all__ = ["TIME_ONLY_MODES", "CoverageRule", "mode_rule", "standards_by_mode"]
-
-#: Modes whose standard is the time clause alone (the distance clause is a separate figure).
-TIME_ONLY_MODES = ("walk",)
-
-#: How coverage is counted: the time clause alone, or either clause.
-CoverageRule = Literal["time", "time_or_distance"]
-
-
-def mode_rule(mode: str) -> CoverageRule:
-    """Return the coverage rule of a mode: ``"time"`` on foot, ``"time_or_distance"`` otherwise.
-
-    Examples
-    --------
-    >>> mode_rule("walk"), mode_rule("motorbike")
-    ('time', 'time_or_distance')
-    """
-    return "time" if mode in TIME_ONLY_MODES else "time_or_distance"
 
 
 def _num(value: Any) -> float | None:
