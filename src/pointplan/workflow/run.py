@@ -85,8 +85,9 @@ class OnceFilter(logging.Filter):
     Examples
     --------
     >>> f = OnceFilter()
-    >>> rec = logging.LogRecord("pointplan", logging.INFO, "", 0, "dropped %d of %d", (14, 244), None)
-    >>> f.filter(rec), f.filter(rec), f.filter(rec), f.repeats
+    >>> def rec():
+    ...     return logging.LogRecord("pointplan", logging.INFO, "", 0, "dropped %d of %d", (14, 244), None)
+    >>> f.filter(rec()), f.filter(rec()), f.filter(rec()), f.repeats
     (True, False, False, {'dropped 14 of 244': 2})
     """
 
@@ -95,9 +96,17 @@ class OnceFilter(logging.Filter):
         self.seen: set[tuple[str, int, str]] = set()
         #: Line -> how many more times it was logged (and held back).
         self.repeats: dict[str, int] = {}
+        self._last: logging.LogRecord | None = None
+        self._last_answer = True
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return True the first time a (logger, level, message) is seen; count it otherwise."""
+        if record is self._last:  # the same record reaching another handler: the same answer
+            return self._last_answer
+        self._last, self._last_answer = record, self._decide(record)
+        return self._last_answer
+
+    def _decide(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         key = (record.name, record.levelno, text)
         if key not in self.seen:
@@ -116,7 +125,8 @@ def once_per_run() -> Iterator[OnceFilter]:
 
     Examples
     --------
-    >>> handler = logging.NullHandler()
+    >>> import io
+    >>> handler = logging.StreamHandler(io.StringIO())
     >>> logging.getLogger("pointplan").addHandler(handler)
     >>> with once_per_run() as f:
     ...     for _ in range(3):
@@ -126,7 +136,7 @@ def once_per_run() -> Iterator[OnceFilter]:
     >>> logging.getLogger("pointplan").removeHandler(handler)
     """
     f = OnceFilter()
-    handlers = [*logging.getLogger("pointplan").handlers, *logging.getLogger().handlers]
+    handlers = list(dict.fromkeys([*logging.getLogger("pointplan").handlers, *logging.getLogger().handlers]))
     for h in handlers:
         h.addFilter(f)
     try:
