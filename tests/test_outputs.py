@@ -59,8 +59,8 @@ def test_each_log_line_once_with_a_count(caplog: pytest.LogCaptureFixture) -> No
 def test_add_points_keeps_the_scenario_and_renames_taken_ids() -> None:
     a = gpd.GeoDataFrame({"point_id": ["P1"], "name": ["A"]}, geometry=[shapely.Point(105.8, 21.0)],
                          crs="EPSG:4326", index=["P1"])  # fmt: skip
-    b = gpd.GeoDataFrame({"point_id": ["P1", "K2"], "name": ["Ki-ốt 1", "Ki-ốt 2"]},
-                         geometry=[shapely.Point(105.9, 21.0), shapely.Point(105.7, 21.1)], crs="EPSG:4326")  # fmt: skip
+    kiosks = [shapely.Point(105.9, 21.0), shapely.Point(105.7, 21.1)]
+    b = gpd.GeoDataFrame({"point_id": ["P1", "K2"], "name": ["Ki-ốt 1", "Ki-ốt 2"]}, geometry=kiosks, crs="EPSG:4326")
     out = add_points(a, b)
     assert out.index.tolist() == ["P1", "P1-add", "K2"] and out["name"].tolist() == ["A", "Ki-ốt 1", "Ki-ốt 2"]
 
