@@ -673,9 +673,13 @@ def test_assessment_map_layers_and_title(hanoi_assessment: pointplan.Assessment,
     ]
     assert any(isinstance(c, folium.LayerControl) for c in m._children.values())
     title = next(lg for lg in _legends(m) if lg.position == "topleft").html
-    share = hanoi_assessment.summary["population_within_standard_share"]
-    assert 0.05 < share < 0.95
-    assert f"Dân số trong chuẩn: {fmt_value(share, 'share', 'vi')}" in title
+    # On foot the standard is the minutes alone; the distance clause is its own line.
+    s = hanoi_assessment.summary
+    walk, within_km = s["within_minutes_share_by_mode"]["walk"], s["population_within_5_km_share"]
+    assert 0.05 < walk < within_km < 0.95
+    assert f"Đi bộ ≤ 15 phút (chuẩn khi đi bộ): {fmt_value(walk, 'share', 'vi')}" in title
+    assert f"≤ 1 km đường chim bay (tính riêng): {fmt_value(within_km, 'share', 'vi')}" in title
+    assert "Dân số trong chuẩn" not in title
     assert "Chuẩn: 15 phút (đi bộ) hoặc 1 km" in title and "đường chim bay" in title
     assert "131/132 điểm ở vị trí thay thế" in title
     legend = next(lg for lg in _legends(m) if lg.position == "bottomleft").html

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage)")
+    p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage): replaces the scenario's")
+    p.add_argument(
+        "--add-points",
+        help="more points (same formats) added to the scenario's or --points' points: kiosks, a second point in a xã",
+    )
     p.add_argument(
         "--scenario", default="hanoi-2025", help="built-in scenario (hanoi-2025, hanoi-2025-kiosks, units-only)"
     )
@@ -43,15 +47,30 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _load_for_cli(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     from pointplan.data import load_units
     from pointplan.points import load_points, read_points
+    from pointplan.workflow.steps import add_points
 
     units = load_units()
     pts = read_points(args.points, units=units) if args.points else load_points(args.scenario, units=units)
+    if getattr(args, "add_points", None):
+        pts = add_points(pts, read_points(args.add_points, units=units))
     return units, pts
+
+
+def _where_options(p: argparse.ArgumentParser) -> None:
+    """``--in-units`` and ``--unit-kind``: where proposals may go."""
+    p.add_argument("--in-units", help="comma-separated unit codes where proposals may go (default: anywhere)")
+    p.add_argument("--unit-kind", choices=("xa", "phuong"), default=None, help="proposals only in xã or only in phường")
+
+
+def _in_units(args: argparse.Namespace) -> list[str] | None:
+    """Return the ``--in-units`` codes as given (checked later), or None."""
+    text = getattr(args, "in_units", None)
+    return None if text is None else text.split(",")
 
 
 def _cli_inputs(args: argparse.Namespace) -> list[str | Path]:
     """Input files named on the command line (never overwritten by an output)."""
-    names = ("points", "network", "candidates", "dossiers")
+    names = ("points", "network", "candidates", "dossiers", "add_points")
     return [getattr(args, n) for n in names if getattr(args, n, None) and not is_network_keyword(getattr(args, n))]
 
 

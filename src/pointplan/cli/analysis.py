@@ -10,9 +10,11 @@ from pointplan.cli._common import (
     _check_cli_output,
     _cli_inputs,
     _common,
+    _in_units,
     _load_for_cli,
     _print,
     _uncertainty_options,
+    _where_options,
     _with_downloads,
 )
 from pointplan.locate import propose_points
@@ -64,7 +66,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         workers=args.workers,
         scheduler=args.scheduler,
         formats=args.formats,
-        province=getattr(args, "province", None),
+        add_points=args.add_points,
+        propose_in_units=_in_units(args),
+        propose_unit_kind=args.unit_kind,
     )
 
 
@@ -152,9 +156,13 @@ def _print_proposals(prop: Proposal) -> None:
 
 
 def _cmd_propose(args: argparse.Namespace) -> int:
+    from pointplan.data import load_units
     from pointplan.io import atomic_path, write_table
+    from pointplan.workflow.steps import check_codes
 
     out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
+    where = RunConfig(args.out, propose_in_units=_in_units(args), propose_unit_kind=args.unit_kind, uncertainty=False)
+    check_codes(load_units(), where.proposal_codes, "--in-units")
     a = _assess_cli(args)
     user_cand = None
     if args.candidates:
@@ -162,8 +170,9 @@ def _cmd_propose(args: argparse.Namespace) -> int:
 
         user_cand = read_candidates(args.candidates)
     prop = propose_points(
-        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites
-    )
+        a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites,
+        in_units=where.proposal_codes, unit_kind=where.propose_unit_kind,
+    )  # fmt: skip
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")
     if prop.summary.get("sites_report"):
@@ -207,6 +216,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         "--metric", default=MAP_METRICS[0], help=f"unit metric shown first on the map (default {MAP_METRICS[0]})"
     )
     p.add_argument("--units", help="comma-separated unit codes to study (default: all 126)")
+    _where_options(p)
     p.add_argument(
         "--province",
         default=None,
@@ -250,6 +260,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         default="real",
         help="candidate sites: real (named public buildings, default), grid (grid cells) or both",
     )
+    _where_options(p)
     p.set_defaults(func=_with_downloads(_cmd_propose))
 
     p = sub.add_parser("map", help="write the interactive map")

@@ -37,10 +37,13 @@ from pointplan._errors import CRSError, GeometryError, InputError, MissingColumn
 from pointplan._validate import HANOI_BBOX, check_columns, check_nonnegative, ensure_gdf, projected_crs
 
 __all__ = [
+    "UNIT_KINDS",
+    "candidate_units",
     "clean_candidates",
     "cluster_candidates",
     "grid_candidates",
     "read_candidates",
+    "restrict_candidates",
     "unit_candidates",
 ]
 
@@ -641,3 +644,111 @@ def clean_candidates(
             dropped["reason"].value_counts().to_dict(),
         )
     return cand.loc[~dropped_mask].copy(), dropped
+
+
+#: Kinds of unit a proposal may be restricted to (``--unit-kind``).
+UNIT_KINDS = ("xa", "phuong")
+
+
+def candidate_units(candidates: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """Return the code of the unit each candidate falls in (by its geometry; missing outside every unit).
+
+    Examples
+    --------
+    >>> sq = [shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)]
+    >>> units = gpd.GeoDataFrame({"kind": ["xa", "phuong"]}, geometry=sq, index=["00001", "00002"],
+    ...                          crs="EPSG:32648")
+    >>> c = gpd.GeoDataFrame(geometry=[shapely.Point(500, 500), shapely.Point(1500, 500),
+    ...                                shapely.Point(5000, 5000)], crs="EPSG:32648")
+    >>> candidate_units(c, units).tolist()
+    ['00001', '00002', None]
+    """
+    pts = candidates.geometry.to_crs(projected_crs()).representative_point()
+    polys = units.geometry.to_crs(projected_crs())
+    tree_idx = shapely.STRtree(polys.to_numpy())
+    hit_pt, hit_poly = tree_idx.query(pts.to_numpy(), predicate="within")
+    codes = np.full(len(pts), None, dtype=object)
+    codes[hit_pt] = units.index.astype(str).to_numpy()[hit_poly]
+    return pd.Series(codes, index=candidates.index, dtype=object)
+
+
+def restrict_candidates(
+    candidates: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    in_units: list[str] | tuple[str, ...] | None = None,
+    unit_kind: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Keep only the candidates that fall in the listed units and/or in units of one kind.
+
+    Parameters
+    ----------
+    candidates
+        Candidate sites (any CRS).
+    units
+        Unit polygons indexed by 5-digit code, with ``kind`` (``"xa"``/``"phuong"``) for ``unit_kind``.
+    in_units
+        Unit codes (``"70"`` is ``"00070"``) where proposals may go; None: anywhere.
+    unit_kind
+        ``"xa"`` or ``"phuong"``: only units of that kind; None: both.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The candidates kept, with ``unit_code`` set to the unit each falls in.
+
+    Raises
+    ------
+    InputError
+        An unknown code or kind, or no candidate left (the message says how many were in each filter).
+
+    Examples
+    --------
+    >>> sq = [shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)]
+    >>> units = gpd.GeoDataFrame({"kind": ["xa", "phuong"]}, geometry=sq, index=["00001", "00002"],
+    ...                          crs="EPSG:32648")
+    >>> c = gpd.GeoDataFrame({"candidate_id": ["a", "b"]},
+    ...                      geometry=[shapely.Point(500, 500), shapely.Point(1500, 500)], crs="EPSG:32648")
+    >>> restrict_candidates(c, units, unit_kind="xa")["candidate_id"].tolist()
+    ['a']
+    >>> restrict_candidates(c, units, in_units=["2"])["unit_code"].tolist()
+    ['00002']
+    >>> restrict_candidates(c, units, in_units=["1"], unit_kind="phuong")
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: No candidate site is left where proposals may go (in units ['00001']: 1 of 2 ...
+    """
+    if in_units is None and unit_kind is None:
+        return candidates
+    where = candidate_units(candidates, units)
+    keep = pd.Series(True, index=candidates.index)
+    said = []
+    if in_units is not None:
+        codes = [str(c).strip().zfill(5) for c in in_units if str(c).strip()]
+        unknown = [c for c in codes if c not in units.index]
+        if unknown or not codes:
+            msg = f"Unknown unit code(s) {unknown or in_units} in --in-units; use the 5-digit codes of units.csv."
+            raise InputError(msg)
+        inside = where.isin(codes)
+        keep &= inside
+        said.append(f"in units {codes}: {int(inside.sum())} of {len(where)} sites")
+    if unit_kind is not None:
+        if unit_kind not in UNIT_KINDS:
+            msg = f"unit_kind (--unit-kind) must be one of {list(UNIT_KINDS)}, got {unit_kind!r}."
+            raise InputError(msg)
+        if "kind" not in units.columns:
+            msg = "units lack the column 'kind' (xa/phuong) needed by --unit-kind."
+            raise MissingColumnError(msg)
+        kinds = units["kind"].astype(str)
+        of_kind = where.map(kinds).eq(unit_kind)
+        keep &= of_kind
+        said.append(f"in {unit_kind} units: {int(of_kind.sum())} of {len(where)} sites")
+    if not keep.any():
+        msg = (
+            f"No candidate site is left where proposals may go ({'; '.join(said)}). "
+            "Widen --in-units / --unit-kind, or give your own --candidates there."
+        )
+        raise InputError(msg)
+    out = candidates[keep.to_numpy()].copy()
+    out["unit_code"] = where[keep].to_numpy()
+    return out

@@ -10,7 +10,7 @@ before/after comparison).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from pointplan import settings
 from pointplan._errors import InputError
 from pointplan.assessment import assess, weighted_quantile
 from pointplan.io import strict_json
-from pointplan.locate.candidates import cluster_candidates, grid_candidates, unit_candidates
+from pointplan.locate.candidates import cluster_candidates, grid_candidates, restrict_candidates, unit_candidates
 from pointplan.locate.proposal import Proposal, propose
 
 if TYPE_CHECKING:
@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CANDIDATE_SITES",
     "DEFAULT_ADD",
+    "TIME_ONLY_MODES",
     "UNCONSTRAINED_SPACING_M",
     "CandidateSites",
+    "CoverageRule",
     "default_candidates",
+    "mode_rule",
     "propose_points",
     "proposed_points",
     "reassess_with",
@@ -58,6 +61,25 @@ _SITE_COLUMNS = {
 
 #: Columns of a user file that name its sites (such a file is matched like a real site).
 _NAME_COLUMNS = ("name", "ten", "tên", "site_name")
+
+
+#: Modes whose standard is the time clause alone: on foot, 5 km in a straight line is over an
+#: hour's walk, so the distance clause is a separate figure, not part of the standard.
+TIME_ONLY_MODES: tuple[str, ...] = ("walk",)
+
+#: How coverage counts a person: within the minutes alone, or within the minutes or the distance.
+CoverageRule = Literal["time", "time_or_distance"]
+
+
+def mode_rule(mode: str | None) -> CoverageRule:
+    """Return the coverage rule of a mode: ``"time"`` on foot, ``"time_or_distance"`` otherwise.
+
+    Examples
+    --------
+    >>> mode_rule("walk"), mode_rule("motorbike")
+    ('time', 'time_or_distance')
+    """
+    return "time" if mode in TIME_ONLY_MODES else "time_or_distance"
 
 
 def default_candidates(
@@ -184,7 +206,9 @@ def propose_points(
     counters_proposed: int | None = None,
     sites: CandidateSites = "real",
     compare_unconstrained: bool = True,
-    boundary: Any = None,
+    in_units: Sequence[str] | None = None,
+    unit_kind: Literal["xa", "phuong"] | None = None,
+    coverage_rule: CoverageRule = "time_or_distance",
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -195,8 +219,7 @@ def propose_points(
     k
         Points to add (``None`` with ``objective="lscp"``: as few as reach ``target_share``).
     objective
-        ``"pmedian"`` (population-weighted travel time; default, as in Hanoi the 30-minute/5-km
-        standard is met by motorbike almost everywhere), ``"mclp"`` or ``"lscp"``.
+        ``"pmedian"`` (population-weighted minutes; default), ``"mclp"`` or ``"lscp"``.
     candidates, user_candidates, sites
         Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
         public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
@@ -205,9 +228,12 @@ def propose_points(
     reassess, counters_proposed
         Assess the scenario with the proposed points (of so many counters; default the assessment's).
     compare_unconstrained
-        With real sites: what each building costs against the nearest pick among a 1 km grid
-        (:func:`pointplan.locate.sites.constraint_cost`: columns ``best_spot_id``, ``best_spot_m``,
-        ``cost_*``; ``summary["tradeoff"]`` and ``summary["unconstrained_picks"]``).
+        With real sites, each building's cost against a 1 km grid (:func:`~pointplan.locate.sites.constraint_cost`).
+    in_units, unit_kind
+        Proposals only in these unit codes and/or units of this kind (``"xa"``/``"phuong"``):
+        :func:`~pointplan.locate.candidates.restrict_candidates`; people everywhere still count.
+    coverage_rule
+        Who MCLP/LSCP count as covered: ``"time_or_distance"`` or ``"time"`` (on foot: :func:`mode_rule`).
 
     Returns
     -------
@@ -217,42 +243,50 @@ def propose_points(
 
     Examples
     --------
-    One point added to the synthetic city goes to xã B, where 100 people were 15 and 52.5
-    minutes away; the mean trip falls from 9.4 to 6.4 minutes:
-
     >>> from pointplan.assessment._demo import tiny_assessment
     >>> a = tiny_assessment()
     >>> cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
     >>> prop = propose_points(a, 1, candidates=cands, compare_unconstrained=False)
     >>> prop.points["candidate_id"].tolist(), round(float(prop.points["gain_person_minutes_saved"].iloc[0]), 3)
     (['unit-00002'], 1200.0)
-    >>> after = prop.before_after["after"].summary
+    >>> after = prop.before_after["after"].summary  # xã B's 100 people were 15 and 52.5 min away
     >>> round(a.summary["mean_minutes_to_nearest"], 2), round(after["mean_minutes_to_nearest"], 2)
     (9.38, 6.37)
     """
     real_mode = candidates is None and sites in ("real", "both")
-    if candidates is None:
-        candidates = default_candidates(assessment, user_candidates=user_candidates, sites=sites)
+    where = {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
+    candidates = restrict_candidates(
+        default_candidates(assessment, user_candidates=user_candidates, sites=sites) if candidates is None
+        else candidates, assessment.units, **where)  # fmt: skip
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
                "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
-               "boundary": boundary}  # fmt: skip
+               "coverage_rule": coverage_rule}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
     summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)
     if real_mode and compare_unconstrained and len(prop.points):
-        spots = _unconstrained_candidates(assessment)
+        spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)
         prop = _compare_unconstrained(prop, _solve(assessment, spots, k, options), candidates, spots, assessment)
     prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
-    if reassess and len(prop.points):
-        after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
-        ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
-        prop = dataclasses.replace(prop, before_after=ba)
-    return prop
+    return _with_before_after(assessment, prop, counters_proposed) if reassess and len(prop.points) else prop
+
+
+def _with_before_after(assessment: Assessment, prop: Proposal, counters_proposed: int | None) -> Proposal:
+    """Return the proposal with ``before_after``: the scenario assessed with its points, compared."""
+    after = reassess_with(assessment, prop, counters_proposed=counters_proposed)
+    ba = {"before": assessment, "after": after, "compare": assessment.compare(after)}
+    return dataclasses.replace(prop, before_after=ba)
 
 
 def _solve(assessment: Assessment, cands: gpd.GeoDataFrame, k: int | None, options: Mapping[str, Any]) -> Proposal:
-    """Run :func:`pointplan.locate.propose` on the assessment's demand, points, engine and standard."""
+    """Run :func:`pointplan.locate.propose` on the assessment's demand, points, engine and standard.
+
+    ``options["coverage_rule"] == "time"`` drops the distance clause (no one is covered by
+    distance alone: a distance of 0 m, where the minutes are 0 too).
+    """
     params = assessment.params
+    opts = dict(options)
+    time_only = opts.pop("coverage_rule", "time_or_distance") == "time"
     return propose(
         assessment.demand,
         assessment.points,
@@ -260,8 +294,8 @@ def _solve(assessment: Assessment, cands: gpd.GeoDataFrame, k: int | None, optio
         k,
         engine=cast("Any", assessment.engine),  # the assessment's TravelEngine protocol
         max_minutes=params["max_minutes"],
-        max_distance_m=params["max_distance_m"],
-        **options,
+        max_distance_m=0.0 if time_only else params["max_distance_m"],
+        **opts,
     )
 
 

@@ -7,6 +7,11 @@ beside its coverage and minutes, and a layer shows how uncertain each unit is
 :func:`pointplan.report.run_tables.bus_context`) and time to service
 (``assessment.time_to_service``) join the units when present, so ``extra_metrics`` may name
 ``bus_access`` or ``time_to_service_minutes``.
+
+Several metrics are radio buttons (one shown at a time, with its one legend); the layer
+control is collapsed and grouped (metrics, points, context). A unit study
+(``assessment.params["study_units"]``, set by :func:`pointplan.run`) is framed on its units
+and their neighbours, and its title names them.
 """
 
 from __future__ import annotations
@@ -22,20 +27,21 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError
+from pointplan.locate.points_proposal import TIME_ONLY_MODES
 from pointplan.maps._html import check_frame, esc, text_column
 from pointplan.maps.areas import service_areas_layer, standard_title, uncovered_layer
 from pointplan.maps.context import base_map, roads_layer, unit_names_layer
-from pointplan.maps.elements import Attribution, Legend
+from pointplan.maps.elements import Attribution, GroupedLayerControl, Legend
 from pointplan.maps.labels import LABELS, attributions, fmt_number, fmt_value, labels
 from pointplan.maps.markers import KIND_ORDER, point_flags, points_layer, points_legend, proposals_layer
 from pointplan.maps.transit import bus_stops_layer
-from pointplan.maps.units import units_layer
+from pointplan.maps.units import unit_titles, units_layer
 from pointplan.maps.waits import wait_points_layer
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
 
-__all__ = ["assessment_map", "units_map"]
+__all__ = ["assessment_map", "study_codes", "units_map"]
 
 _POLYGONS = ("Polygon", "MultiPolygon")
 _TRANSIT_MODES = ("bus", "transit")
@@ -69,11 +75,14 @@ def _context(m: folium.Map, units: gpd.GeoDataFrame, *, lang: str, roads: bool, 
         roads_layer(lang=lang).add_to(m)
 
 
-def _finish(m: folium.Map, sources: set[str], lang: str, title: str) -> folium.Map:
-    """Attribution of the data shown, title box and layer control."""
+def _finish(m: folium.Map, sources: set[str], lang: str, title: str, point_layers: Sequence[str] = ()) -> folium.Map:
+    """Attribution of the data shown, title box and the layer control (collapsed, grouped)."""
     Attribution(attributions(sources, lang)).add_to(m)
     Legend(title, "topleft", "pp-title").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=True).add_to(m)
+    lab = LABELS[lang]
+    titles = {key: lab[f"control.{key}"] for key in ("metrics", "points", "context")}
+    GroupedLayerControl(control, dict.fromkeys(point_layers, "points"), titles).add_to(m)
     return m
 
 
@@ -134,9 +143,11 @@ def units_map(
     check_frame(units, "units", types=_POLYGONS, nonempty=True)
     m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
     units_layer(units, metric, lang=lang, share="units").add_to(m)
+    point_layers = []
     if points is not None:
         for group in points_layer(points, lang=lang, units=units):
             group.add_to(m)
+            point_layers.append(group.layer_name)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
     kinds = text_column(units, "kind")
     lines = []
@@ -146,7 +157,7 @@ def units_map(
         lines.append(lab["summary.units"].format(n=len(units), population=population, **counts))
     lines += _standin_line(points, lang)
     used = {"units"} | set(sources) | ({"osm"} if tiles or roads else set())
-    return _finish(m, used, lang, title_html(lab["title.units"], lines))
+    return _finish(m, used, lang, title_html(lab["title.units"], lines), point_layers)
 
 
 @dataclass
@@ -188,15 +199,20 @@ def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) 
     check_frame(assessment.units, "assessment.units", types=_POLYGONS, nonempty=True)
 
 
-def _area_layers(m: folium.Map, assessment: Any, std: _Standard, *, areas: bool, uncovered: bool, lang: str) -> None:
+def _area_layers(
+    m: folium.Map, assessment: Any, std: _Standard, *, areas: bool, uncovered: bool, lang: str, show: bool = True
+) -> None:
+    """Add the area within the standard and the people beyond it (off at first when ``show`` is False)."""
     if areas:
         frame = assessment.service_areas()
         km = frame.attrs.get("max_distance_m") if hasattr(frame, "attrs") else None
         std.area_km = None if km is None else float(km) / 1000.0
-        service_areas_layer(frame, lang=lang, max_minutes=std.minutes, mode=std.mode, max_km=std.area_km).add_to(m)
+        service_areas_layer(
+            frame, lang=lang, max_minutes=std.minutes, mode=std.mode, max_km=std.area_km, show=show
+        ).add_to(m)
     if uncovered:
         uncovered_layer(
-            assessment.demand, lang=lang, max_minutes=std.minutes, units=assessment.units, max_km=std.km
+            assessment.demand, lang=lang, max_minutes=std.minutes, units=assessment.units, max_km=std.km, show=show
         ).add_to(m)
 
 
@@ -223,9 +239,27 @@ def _assessment_legend(
     return html
 
 
-def _coverage_line(assessment: Any, lang: str) -> list[str]:
+def _walk_lines(assessment: Any, std: _Standard, lang: str) -> list[str]:
+    """On foot: the 30-minute share as the headline, the distance clause as its own line."""
+    lab = LABELS[lang]
+    summary = getattr(assessment, "summary", None) or {}
+    walk = (summary.get("within_minutes_share_by_mode") or {}).get("walk")
+    dist = summary.get("population_within_5_km_share")
+    lines = [
+        lab["summary.walk_time"].format(minutes=fmt_number(std.minutes, 0, lang), share=fmt_value(walk, "share", lang))
+    ]
+    if std.km is not None and dist is not None:
+        lines.append(
+            lab["summary.walk_distance"].format(km=fmt_number(std.km, 0, lang), share=fmt_value(dist, "share", lang))
+        )
+    return lines
+
+
+def _coverage_line(assessment: Any, lang: str, std: _Standard | None = None) -> list[str]:
     lab = LABELS[lang]
     units = assessment.units
+    if std is not None and std.mode in TIME_ONLY_MODES:
+        return _walk_lines(assessment, std, lang)
     headline = (getattr(assessment, "summary", None) or {}).get("population_within_standard_share")
     if isinstance(headline, (int, float)) and math.isfinite(headline):
         return [lab["summary.coverage"].format(share=fmt_value(headline, "share", lang))]
@@ -239,6 +273,47 @@ def _coverage_line(assessment: Any, lang: str) -> list[str]:
     return []
 
 
+def study_codes(assessment: Any) -> list[str]:
+    """Return the codes of a unit study (``assessment.params["study_units"]``), or ``[]`` for the whole city.
+
+    Examples
+    --------
+    >>> import types
+    >>> study_codes(types.SimpleNamespace(params={"study_units": ["00235"]})), study_codes(object())
+    (['00235'], [])
+    """
+    return [str(c) for c in (getattr(assessment, "params", None) or {}).get("study_units") or ()]
+
+
+def _study_title(units: gpd.GeoDataFrame, codes: Sequence[str], lang: str) -> str:
+    """Return the map's title for a unit study: its units named (three at most), or the first and a count."""
+    lab = LABELS[lang]
+    names = [str(n) for n in unit_titles(units.loc[[c for c in codes if c in units.index]])]
+    shown = ", ".join(names) if len(names) <= 3 else lab["study.others"].format(first=names[0], n=len(names) - 1)
+    return lab["title.study"].format(names=shown)
+
+
+def _neighbours(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the units of the shipped map that touch ``units`` (and are not among them)."""
+    from pointplan.data import load_units
+
+    every = load_units().to_crs(settings.projected_crs)
+    near = every.intersects(units.to_crs(settings.projected_crs).union_all().buffer(50.0))
+    return every[near & ~every.index.isin(units.index)]
+
+
+def _open_map(units: gpd.GeoDataFrame, study: bool, tiles: bool, lang: str) -> folium.Map:
+    """Return the base map framed on the units; for a unit study, on them and their neighbours (drawn)."""
+    if not study:
+        return base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    near = _neighbours(units)
+    frame = pd.concat([units.geometry.to_crs(near.crs), near.geometry])
+    m = base_map(frame.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    if len(near):
+        unit_names_layer(near, lang=lang, name=LABELS[lang]["layer.neighbours"]).add_to(m)
+    return m
+
+
 def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     lab = LABELS[lang]
     mins, mode = fmt_number(std.minutes, 0, lang), lab.get(f"mode.{std.mode}", std.mode)
@@ -250,8 +325,10 @@ def _assessment_title(assessment: Any, std: _Standard, lang: str) -> str:
     method = getattr(assessment, "travel_time_method", None) or summary.get("travel_time_method")
     if method:
         lines.append(lab["summary.method"].format(method=lab.get(f"method.{method}", method)))
-    lines += _coverage_line(assessment, lang) + _standin_line(assessment.points, lang)
-    return title_html(lab["title.assessment"], lines)
+    lines += _coverage_line(assessment, lang, std) + _standin_line(assessment.points, lang)
+    codes = study_codes(assessment)
+    title = _study_title(assessment.units, codes, lang) if codes else lab["title.assessment"]
+    return title_html(title, lines)
 
 
 def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
@@ -270,6 +347,25 @@ def _join_columns(units: gpd.GeoDataFrame, table: object) -> gpd.GeoDataFrame:
     return out
 
 
+def _walk_coverage(assessment: Any) -> gpd.GeoDataFrame:
+    """Return the units; on foot, ``coverage_share`` is the share within the minutes alone.
+
+    On foot the distance clause (5 km in a straight line, over an hour's walk) is not part
+    of the standard shown: Xã Cổ Đô would read 100 % while most of its people walk longer.
+    """
+    units = assessment.units
+    cov = getattr(assessment, "coverage", None)
+    mode = getattr(assessment, "mode", None)
+    if mode not in TIME_ONLY_MODES or not isinstance(cov, pd.DataFrame) or "coverage_share" not in units:
+        return units
+    col = next((c for c in cov.columns if c.startswith("within_") and c.endswith(f"_min_share_{mode}")), None)
+    if col is None:
+        return units
+    out = units.copy()
+    out["coverage_share"] = cov[col].reindex(out.index.astype(str)).to_numpy()
+    return out
+
+
 def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     """Return the assessment's units with what a run attached to the assessment, per unit.
 
@@ -279,26 +375,30 @@ def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     (``assessment.bus.units``) and the time to service (``assessment.time_to_service``),
     each when present.
     """
-    from pointplan.uncertainty.central import central_units
-
-    unc = getattr(assessment, "uncertainty", None)
-    units = central_units(assessment.units, unc)  # the likely values first (P50 of the draws), issue 24
-    units = _join_columns(units, getattr(unc, "units", None))
+    units = _walk_coverage(assessment)
+    units = _join_columns(units, getattr(getattr(assessment, "uncertainty", None), "units", None))
     units = _join_columns(units, getattr(getattr(assessment, "bus", None), "units", None))
     return _join_columns(units, getattr(assessment, "time_to_service", None))
 
 
 def _unit_layers(m: folium.Map, units: gpd.GeoDataFrame, metric: str, extra_metrics: Sequence[str], lang: str) -> None:
-    """Add the units coloured by ``metric``, then each extra metric and the uncertainty (off at first)."""
-    units_layer(units, metric, lang=lang, share="units").add_to(m)
-    for extra in dict.fromkeys(extra_metrics):
-        if extra != metric and extra != "uncertainty_minutes":
-            units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True).add_to(m)
-    if "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes":
+    """Add the units coloured by ``metric``, then each extra metric and the uncertainty (off at first).
+
+    With more than one metric, they are the layer control's base layers: radio buttons, one
+    shown at a time, with its one legend.
+    """
+    extras = [x for x in dict.fromkeys(extra_metrics) if x not in (metric, "uncertainty_minutes")]
+    with_unc = "uncertainty_minutes" in units.columns and metric != "uncertainty_minutes"
+    overlay = not extras and not with_unc
+    units_layer(units, metric, lang=lang, share="units", overlay=overlay).add_to(m)
+    for extra in extras:
+        units_layer(units, extra, lang=lang, show=False, share="units", reuse_shared=True, overlay=False).add_to(m)
+    if with_unc:
         name = LABELS[lang]["layer.uncertainty"]
         units_layer(
-            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name
-        ).add_to(m)
+            units, "uncertainty_minutes", lang=lang, show=False, share="units", reuse_shared=True, name=name,
+            overlay=False,
+        ).add_to(m)  # fmt: skip
 
 
 def _add_point_layers(
@@ -310,8 +410,8 @@ def _add_point_layers(
     bus_stops: gpd.GeoDataFrame | None,
     bus_min_trips_per_hour: float,
     lang: str,
-) -> None:
-    """Add the layers of the points, their waits, the bus stops and the proposals, in this order."""
+) -> list[str]:
+    """Add the layers of the points, their waits, the bus stops and the proposals, in this order; return their names."""
     groups = list(points_layer(assessment.points, lang=lang, units=units, legend=False))
     if waits:
         groups.append(wait_points_layer(assessment, lang=lang))
@@ -321,6 +421,7 @@ def _add_point_layers(
         groups.append(proposals_layer(proposals, lang=lang, units=units))
     for group in groups:
         group.add_to(m)
+    return [g.layer_name for g in groups]
 
 
 def assessment_map(
@@ -365,7 +466,6 @@ def assessment_map(
         first: those with at least this many buses an hour at midday.
     waits
         Add the points coloured by their P90 wait at the peak (:mod:`~pointplan.maps.waits`).
-        Uncertainty, bus access and time to service join when present (see the module notes).
 
     Returns
     -------
@@ -393,13 +493,14 @@ def assessment_map(
     labels(lang)
     _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
     units, std = _with_run_figures(assessment), _standard(assessment)
-    m = base_map(units.to_crs(settings.geographic_crs).total_bounds, tiles=tiles, lang=lang)
+    m = _open_map(units, bool(study_codes(assessment)), tiles, lang)
     _unit_layers(m, units, metric, extra_metrics, lang)
-    _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang)
-    _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
+    one_metric = not [x for x in extra_metrics if x != metric]  # else areas and cells start off (they hide it)
+    _area_layers(m, assessment, std, areas=service_areas, uncovered=uncovered, lang=lang, show=one_metric)
+    point_layers = _add_point_layers(m, assessment, units, proposals, waits, bus_stops, bus_min_trips_per_hour, lang)
     _context(m, units, lang=lang, roads=roads, names=unit_names, shared=True)
     flags = {"proposals": proposals is not None, "areas": service_areas, "uncovered": uncovered, "roads": roads}
     Legend(_assessment_legend(assessment.points, std, lang=lang, **flags), "bottomleft", "pp-points-legend").add_to(m)
     bus = bus_stops is not None or std.mode in _TRANSIT_MODES
     used = {"units", "population"} | set(sources) | ({"osm"} if tiles or roads else set()) | ({"bus"} if bus else set())
-    return _finish(m, used, lang, _assessment_title(assessment, std, lang))
+    return _finish(m, used, lang, _assessment_title(assessment, std, lang), point_layers)

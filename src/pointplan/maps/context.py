@@ -142,6 +142,7 @@ def unit_names_layer(
     share: str | None = None,
     reuse_shared: bool = False,
     show: bool = True,
+    name: str | None = None,
 ) -> folium.FeatureGroup:
     """Draw unit outlines and names (each name appears once the unit is big enough on screen).
 
@@ -158,6 +159,8 @@ def unit_names_layer(
         the shapes of the units layer added earlier under the same ``share`` key.
     show
         Whether the layer is on when the map opens.
+    name
+        Layer name (default "Unit outlines and names" in ``lang``), plain text.
 
     Returns
     -------
@@ -181,7 +184,7 @@ def unit_names_layer(
     if reuse_shared and share is None:
         msg = "reuse_shared=True needs the share key of an earlier units layer."
         raise InputError(msg)
-    group = folium.FeatureGroup(name=esc(lab["layer.unit_names"]), show=show)
+    group = folium.FeatureGroup(name=esc(name or lab["layer.unit_names"]), show=show)
     if reuse_shared:
         outlines = {
             "type": "FeatureCollection",
@@ -197,7 +200,7 @@ def unit_names_layer(
     anchors = gpd.GeoSeries(proj.representative_point(), crs=proj.crs).to_crs(settings.geographic_crs)
     zooms = label_min_zoom(proj.area.to_numpy())
     props = [{"_l": esc(t), "_z": int(z)} for t, z in zip(unit_titles(units), zooms, strict=True)]
-    GeoLayer(features(anchors.values, props), {"pane": "pp-labels", "z": 450, "labels": True}).add_to(group)
+    GeoLayer(features(anchors.values, props), {"pane": "pp-labels", "z": 620, "labels": True}).add_to(group)
     return group
 
 
@@ -219,6 +222,7 @@ def base_map(bounds: np.ndarray, *, tiles: bool, lang: str) -> folium.Map:
             attr=esc(labels(lang)["source.osm"]),
             name=esc(labels(lang)["layer.tiles"]),
             max_zoom=19,
+            overlay=True,  # context: the radio buttons are the unit metrics
         ).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

@@ -194,3 +194,45 @@ class Attribution(Assets):
         #: The attribution lines (plain text).
         self.texts = list(texts)
         self.texts_json = script_json([esc(t) for t in self.texts])
+
+
+class GroupedLayerControl(Assets):
+    """Groups the entries of a map's layer control under headings: metrics, points, context.
+
+    The metric layers are the control's base layers (radio buttons: one at a time); the
+    overlays are sorted by section (``points`` first, then ``context``), each under its
+    heading. Add it to the map after the :class:`folium.LayerControl`.
+
+    Parameters
+    ----------
+    control
+        The map's layer control.
+    sections
+        Overlay name -> section (``"points"`` or ``"context"``; names not listed are context).
+    titles
+        Section -> heading text (``"metrics"``, ``"points"``, ``"context"``), plain text.
+
+    Examples
+    --------
+    >>> m = folium.Map(tiles=None)
+    >>> ctl = folium.LayerControl().add_to(m)
+    >>> _ = GroupedLayerControl(ctl, {"A": "points"}, {"points": "Điểm"}).add_to(m)
+    >>> "pointplan.groupControl(" in m.get_root().render()
+    True
+
+    """
+
+    def __init__(self, control: folium.LayerControl, sections: dict[str, str], titles: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "PointplanGroupedLayerControl"
+        self._template = Template(
+            "{% macro script(this, kwargs) %}"
+            "pointplan.groupControl({{ this.control.get_name() }}, {{ this.sections_json }}, {{ this.titles_json }});"
+            "{% endmacro %}"
+        )
+        self.control = control
+        #: Overlay name -> section, and section -> heading.
+        self.sections = dict(sections)
+        self.titles = dict(titles)
+        self.sections_json = script_json(self.sections)
+        self.titles_json = script_json(self.titles)

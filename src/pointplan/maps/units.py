@@ -326,6 +326,7 @@ def units_layer(
     show: bool = True,
     share: str | None = None,
     reuse_shared: bool = False,
+    overlay: bool = True,
 ) -> folium.FeatureGroup:
     """Draw units as a choropleth of a metric, with a legend and a tooltip per unit.
 
@@ -346,11 +347,11 @@ def units_layer(
     show
         Whether the layer is on when the map opens.
     share
-        A key under which the page keeps one copy of the shapes and popups, so that
-        several layers of the same units do not repeat them.
+        A key under which the page keeps one copy of the shapes and popups (shared by layers).
     reuse_shared
-        Take shapes and popups from the layer added earlier with the same ``share`` key
-        (same units, same order) instead of embedding them again.
+        Take shapes and popups from the layer added earlier under ``share`` (same units, order).
+    overlay
+        An overlay (a checkbox); False: a base layer (a radio button: one metric at a time).
 
     Returns
     -------
@@ -390,7 +391,8 @@ def units_layer(
         "style": _UNIT_STYLE,
         "hover": {"weight": 2.5, "color": "#111111"},
     }
-    group = folium.FeatureGroup(name=esc(name or colouring.name), show=show)
+    default = colouring.name if overlay or metric is None else metric_label(metric, lang)  # a radio: the metric alone
+    group = folium.FeatureGroup(name=esc(name or default), show=show, overlay=overlay)
     GeoLayer(data, config).add_to(group)
     Legend(colouring.legend, "bottomright", "pp-units-legend", follow=True).add_to(group)
     return group

@@ -85,7 +85,11 @@ def _p90_units(assessment: Any, lang: str) -> Any:
 
 
 def _utilisation(assessment: Any, lang: str) -> Any:
-    util = assessment.points["utilisation"].replace([np.inf, -np.inf], np.nan).dropna()
+    from pointplan.report.study import study_scope
+
+    scope = study_scope(assessment)
+    points = assessment.points if scope is None else assessment.points.loc[list(scope.serving)]
+    util = points["utilisation"].replace([np.inf, -np.inf], np.nan).dropna()
     fig, ax = _plt().subplots(figsize=(7, 4))
     ax.hist(util, bins=30, color="#4f81bd")
     ax.axvline(1.0, color="red", ls="--", lw=1)
@@ -136,10 +140,14 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
     """
     from pointplan._validate import to_projected
     from pointplan.report.labels import column_label
+    from pointplan.report.study import study_scope
 
     plt = _plt()
     units = to_projected(assessment.units, "units")
+    scope = study_scope(assessment)
     fig, ax = plt.subplots(figsize=(7, 7))
+    if scope is not None:
+        _study_context(ax, units)
     units.plot(
         column=metric,
         ax=ax,
@@ -151,7 +159,18 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
         missing_kwds={"color": "lightgrey"},
     )
     pts = to_projected(assessment.points, "points")
-    ax.scatter(pts.geometry.x, pts.geometry.y, s=6, c="#1f3b73", label=text("overview_points", lang), zorder=3)
+    size = 6
+    if scope is not None:  # the points that serve the study, larger (the frame is a few km wide)
+        pts, size = pts.loc[list(scope.serving)], 24
+        units.boundary.plot(ax=ax, color="black", linewidth=1.2, zorder=2)
+        for geom, name in zip(units.geometry, units["name"].astype(str), strict=True):
+            pt = geom.representative_point()
+            box = {"fc": "white", "alpha": 0.6, "lw": 0, "pad": 0.5}
+            ax.annotate(
+                name, (pt.x, pt.y), fontsize=7, ha="center", va="top", xytext=(0, -4), textcoords="offset points",
+                zorder=5, bbox=box,
+            )  # fmt: skip
+    ax.scatter(pts.geometry.x, pts.geometry.y, s=size, c="#1f3b73", label=text("overview_points", lang), zorder=3)
     if proposal is not None and len(proposal.points):
         new = to_projected(proposal.points, "proposals")
         ax.scatter(
@@ -164,8 +183,31 @@ def overview_map(assessment: Any, proposal: Any = None, *, lang: str = "vi", met
     title = text("overview_title", lang)
     if metric != "mean_minutes":
         title = column_label(metric, lang, "units", with_unit=True)
-    ax.set_title(title)
+    if scope is not None:
+        title = f"{title}\n{scope.label(lang)}. {text('overview_study', lang)}"
+        _frame(ax, units)
+    ax.set_title(title, fontsize=10 if scope is not None else None)
     return fig
+
+
+def _frame(ax: Any, units: Any, margin: float = 0.35) -> None:
+    """Frame the axes on ``units`` with a margin (a share of the larger side), where neighbours show."""
+    west, south, east, north = units.total_bounds
+    pad = margin * max(east - west, north - south)
+    ax.set_xlim(west - pad, east + pad)
+    ax.set_ylim(south - pad, north + pad)
+
+
+def _study_context(ax: Any, units: Any) -> None:
+    """Draw the units around a study in grey, with their names (the study itself is drawn on top)."""
+    from pointplan.data import load_units
+
+    every = load_units().to_crs(units.crs)
+    near = every[every.intersects(units.union_all().buffer(3000)) & ~every.index.isin(units.index)]
+    near.plot(ax=ax, color="#eeeeee", edgecolor="#999999", linewidth=0.5, zorder=0)
+    for geom, name in zip(near.geometry, near["name"].astype(str), strict=True):
+        pt = geom.representative_point()
+        ax.annotate(name, (pt.x, pt.y), fontsize=6, color="#777777", ha="center", zorder=1, annotation_clip=True)
 
 
 def chart_images(assessment: Any, proposal: Any = None, *, lang: str = "vi") -> dict[str, bytes]:

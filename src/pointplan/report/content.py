@@ -26,6 +26,7 @@ from pointplan.report.sections import (
     time_to_service_section,
     uncertainty_section,
 )
+from pointplan.report.study import StudyScope, study_scope
 
 __all__ = [
     "Bullets",
@@ -37,6 +38,7 @@ __all__ = [
     "build_document",
     "compare_table",
     "frame_table",
+    "standards_lines",
 ]
 
 #: Rule findings shown in the report (all are in findings.csv and tables.xlsx).
@@ -107,7 +109,16 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
         (text("overloaded_peak", lang), format_value(_peak_overloaded(assessment), "int", lang)),
         (text("method_name", lang), str(s["travel_time_method"])),
     ]
+    scope = study_scope(assessment)
+    if scope is not None:  # the points that serve the studied units, of the city's
+        serving = assessment.points.loc[list(scope.serving)]
+        rows[1] = (text("study_points", lang), f"{len(scope.serving)}/{scope.points_total}")
+        overloaded = int((serving.get("load_status", pd.Series(dtype=str)) == "overloaded").sum())
+        rows[9] = (text("overloaded", lang), format_value(overloaded, "int", lang))
     section = Section("summary", text("summary", lang))
+    if scope is not None:
+        n, k = len(scope.codes), len(scope.serving)
+        section.blocks.append(text("study_line", lang, n=n, k=k, total=scope.points_total))
     headers: tuple[str, ...] = (text("item", lang), text("value", lang))
     numeric: tuple[bool, ...] = (False, True)
     if getattr(assessment, "uncertainty", None) is not None:
@@ -125,6 +136,8 @@ def _summary(assessment: Any, lang: str, images: dict[str, bytes], map_href: str
 def _rules(assessment: Any, lang: str) -> Section:
     section = Section("rules", text("rules", lang))
     f = assessment.findings
+    if study_scope(assessment) is not None:  # counted on the study's visitors only: see the load section
+        f = f[f["rule"] != "points_idle"]
     msg_col = "message" if lang == "vi" else "message_en"
     shown = f[f["severity"] != "info"]
     if len(shown):
@@ -138,9 +151,47 @@ def _rules(assessment: Any, lang: str) -> Section:
     return section
 
 
+def standards_lines(assessment: Any, lang: str) -> list[str]:
+    """One line per assessed mode: its standard, its clauses and their figures.
+
+    Examples
+    --------
+    >>> import types
+    >>> a = types.SimpleNamespace(summary={"max_minutes": 30.0, "max_distance_m": 5000.0,
+    ...     "population_within_5_km_share": 1.0, "within_minutes_share_by_mode": {"walk": 0.13},
+    ...     "coverage_share_by_mode": {"walk": 1.0}})
+    >>> standards_lines(a, "en")[0][:60]
+    'walking: the standard is 30 min (13.0 % of people, the headl'
+    """
+    from pointplan.report.standards import standards_by_mode
+
+    lines = []
+    for mode, std in standards_by_mode(assessment)["standards_by_mode"].items():
+        values = {
+            "mode": _mode_name(mode, lang),
+            "minutes": std["max_minutes"] or 0.0,
+            "km": std["max_distance_km"] or 0.0,
+            "share": format_value(std["headline_share"], "pct", lang),
+            "tshare": format_value(std["within_minutes_share"], "pct", lang),
+            "dist": format_value(std["within_distance_share"], "pct", lang),
+        }
+        lines.append(text("std_time" if std["rule"] == "time" else "std_either", lang, **values))
+    return lines
+
+
+def _mode_name(mode: str, lang: str) -> str:
+    try:
+        return text(f"mode.{mode}", lang)
+    except KeyError:
+        return mode
+
+
 def _coverage(assessment: Any, lang: str, images: dict[str, bytes]) -> list[Section]:
     title = f"{text('coverage', lang)} / {text('access', lang)}"
     coverage = Section("coverage", title, [Figure("minutes_cdf", images["minutes_cdf"], text("cdf_title", lang))])
+    lines = standards_lines(assessment, lang)
+    if lines:
+        coverage.blocks[:0] = [text("standards", lang), Bullets(tuple(lines))]
     eq = assessment.equity.reset_index()
     eq = eq.rename(columns={eq.columns[0]: "group"}).drop(columns="travel_time_method", errors="ignore")
     equity = Section("equity", text("equity", lang), [frame_table(eq, lang, "equity")], level=3)
@@ -156,11 +207,20 @@ def _left_behind(assessment: Any, lang: str, images: dict[str, bytes]) -> Sectio
 
 
 def _load(assessment: Any, lang: str, images: dict[str, bytes]) -> Section:
-    top = assessment.points.sort_values("utilisation", ascending=False).head(10)
+    from pointplan.assessment import IDLE_UTILISATION
+
+    scope = study_scope(assessment)
+    points = assessment.points if scope is None else assessment.points.loc[list(scope.serving)]
+    top = points.sort_values("utilisation", ascending=False).head(10)
     cols = ["name", "visits_per_day", "capacity_per_day", "utilisation", "load_status"]
     table = frame_table(pd.DataFrame(top[cols]).reset_index(names="point_id"), lang, "points")
     fig = Figure("utilisation", images["utilisation"], text("util_title", lang))
-    return Section("load", text("load", lang), [fig, table])
+    blocks: list[Any] = [fig, table]
+    if scope is not None:
+        idle = int((points["load_status"] == "idle").sum())
+        threshold = format_value(IDLE_UTILISATION, "pct", lang)
+        blocks.insert(0, text("load_study", lang, k=len(points), idle=idle, threshold=threshold))
+    return Section("load", text("load", lang), blocks)
 
 
 def compare_table(compare: pd.DataFrame, lang: str) -> Table:
@@ -223,6 +283,19 @@ def _fallback_error_line(s: dict[str, Any], lang: str) -> list[str]:
     return [text("m_fallback_error", lang, med=format_value(med, "num1", lang), p90=format_value(p90, "num1", lang))]
 
 
+def _study_lines(scope: StudyScope | None, lang: str) -> list[str]:
+    """Return the method section's list of the studied units (none for the whole city)."""
+    return [] if scope is None else [text("m_study", lang, n=len(scope.codes), listing=scope.listing())]
+
+
+def _precision_lines(assessment: Any, lang: str) -> list[str]:
+    """Return a line on the points without a location precision (none when every point has one)."""
+    from pointplan.points import unknown_precision_count
+
+    n = unknown_precision_count(assessment.points)
+    return [text("m_no_precision", lang, n=n)] if n else []
+
+
 def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Section]:
     s = assessment.summary
     p = assessment.params
@@ -235,6 +308,8 @@ def _method(assessment: Any, lang: str, extra_lines: Iterable[str]) -> list[Sect
         text("m_precision", lang, precision=s["location_precision"]),
         text("m_counters", lang, n=s["counters_assumed"], defaults=p["counters_default"], per=p["visits_per_counter"]),
         text("m_demand", lang, n=format_value(s["demand_points"], "int", lang), method=s["demand_method"]),
+        *_study_lines(study_scope(assessment), lang),
+        *_precision_lines(assessment, lang),
         *(line.removeprefix("- ") for line in extra_lines),
     ]
     return [
@@ -314,4 +389,6 @@ def build_document(
         sections.append(_proposals(proposal, lang, imgs))
     sections += _method(assessment, lang, extra_lines)
     subtitle = text("generated", lang, version=__version__, scenario=getattr(assessment, "name", ""))
-    return Document(text("title", lang), lang, subtitle, sections)
+    scope = study_scope(assessment)
+    title = text("title", lang) if scope is None else text("title_study", lang, names=scope.label(lang))
+    return Document(title, lang, subtitle, sections)

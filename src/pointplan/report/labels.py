@@ -118,6 +118,31 @@ _T: dict[str, dict[str, str]] = {
             "Số quầy được giả định (mặc định {defaults}) cho {n} điểm chưa rõ; {per:g} lượt mỗi quầy mỗi ngày."
         ),
         "m_demand": "Nhu cầu: {n} điểm dân cư ({method}).",
+        "title_study": "Báo cáo điểm Phục vụ hành chính công: {names}",
+        "standards": "Chuẩn của từng phương thức (mỗi điều khoản một con số):",
+        "std_time": (
+            "{mode}: chuẩn là {minutes:g} phút ({share} dân số, con số chính); điều khoản {km:g} km "
+            "đường chim bay tính riêng: {dist} (đi bộ {km:g} km mất hơn một giờ, nên không gộp vào "
+            "chuẩn)."
+        ),
+        "std_either": (
+            "{mode}: chuẩn {minutes:g} phút hoặc {km:g} km: {share} dân số (chỉ ≤ {minutes:g} phút: "
+            "{tshare}; chỉ ≤ {km:g} km: {dist})."
+        ),
+        "study_line": (
+            "Nghiên cứu {n} đơn vị (danh sách ở phần Phương pháp): các con số là về người dân của các "
+            "đơn vị này; {k} trong {total} điểm của thành phố phục vụ họ (điểm gần nhất của một phần "
+            "dân cư, hoặc nằm trong các đơn vị)."
+        ),
+        "study_points": "Điểm phục vụ các đơn vị này",
+        "m_study": "Đơn vị nghiên cứu ({n}): {listing}.",
+        "load_study": (
+            "Chỉ tính lượt đến của người dân các đơn vị nghiên cứu; các điểm còn phục vụ người ở nơi "
+            "khác, nên tải thực tế cao hơn. Bảng và biểu đồ chỉ gồm {k} điểm phục vụ các đơn vị này; "
+            "{idle} trong số đó dưới {threshold} công suất theo cách tính này."
+        ),
+        "overview_study": "Các đơn vị nghiên cứu (viền đậm) và lân cận",
+        "m_no_precision": "{n} điểm không có độ chính xác vị trí (ghi «unknown»): thêm cột «Độ chính xác».",
         "data_text": (
             "Ranh giới: bản đồ chính thức sapnhap.bando.com.vn qua thanglequoc/vietnamese-provinces-database "
             "(MIT); dân số: WorldPop 2020 (CC-BY-4.0); mạng đường: © OpenStreetMap contributors (ODbL)."
@@ -267,6 +292,33 @@ _T: dict[str, dict[str, str]] = {
             "Counters assumed where unknown for {n} points (defaults {defaults}); {per:g} visits per counter a day."
         ),
         "m_demand": "Demand: {n} points ({method}).",
+        "title_study": "Public administrative service points: {names}",
+        "standards": "The standard of each mode (one figure per clause):",
+        "std_time": (
+            "{mode}: the standard is {minutes:g} min ({share} of people, the headline); the {km:g} km "
+            "straight-line clause on its own: {dist} (walking {km:g} km takes over an hour, so it is "
+            "not part of the standard)."
+        ),
+        "std_either": (
+            "{mode}: {minutes:g} min or {km:g} km: {share} of people ({minutes:g} min alone: "
+            "{tshare}; {km:g} km alone: {dist})."
+        ),
+        "study_line": (
+            "A study of {n} units (listed in the method section): the figures are about their people; "
+            "{k} of the city's {total} points serve them (the nearest point of some of their people, "
+            "or inside the units)."
+        ),
+        "study_points": "Points serving these units",
+        "m_study": "Units studied ({n}): {listing}.",
+        "load_study": (
+            "Only the visits of the studied units' people are counted; the points also serve people "
+            "from elsewhere, so their real load is higher. The table and chart hold the {k} points "
+            "serving these units; {idle} of them are under {threshold} of capacity on this count."
+        ),
+        "overview_study": "The units studied (bold outline) and their neighbours",
+        "m_no_precision": (
+            "{n} points have no location precision (written 'unknown'): add a 'location_precision' column."
+        ),
         "data_text": (
             "Boundaries: official reference map sapnhap.bando.com.vn via thanglequoc/vietnamese-provinces-database "
             "(MIT); population: WorldPop 2020 (CC-BY-4.0); roads: © OpenStreetMap contributors (ODbL)."

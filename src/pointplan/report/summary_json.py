@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from pointplan.io import strict_json
+from pointplan.report.standards import standards_by_mode
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
     from pointplan.locate import Proposal
 
-__all__ = ["SUMMARY_KEYS", "sites_report_table", "summary_json", "unreachable_counts"]
+__all__ = ["SUMMARY_KEYS", "scope_items", "sites_report_table", "summary_json", "unreachable_counts"]
 
 #: Keys every ``summary.json`` has (the documented contract).
 SUMMARY_KEYS = (
@@ -154,6 +155,40 @@ def _proposal_summary(proposal: Proposal) -> dict[str, Any]:
     return {"objective": proposal.objective, **ps}
 
 
+def scope_items(assessment: Assessment) -> dict[str, Any]:
+    """Return what ``summary.json`` says of the scope: the points without precision, and a unit study.
+
+    ``points_without_precision`` always; for a unit study (``assessment.params["study_units"]``)
+    also ``study_units`` (codes), ``study_unit_names``, ``points_serving_study`` (ids) and
+    ``visits_counted`` (``"study_units_only"``: the load figures count only the study's people).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> scope_items(a)
+    {'points_without_precision': 0, 'visits_counted': 'all_units'}
+    >>> b = dataclasses.replace(a, params={**a.params, "study_units": ["00002"]})
+    >>> s = scope_items(b)
+    >>> s["study_units"], s["points_serving_study"], s["visits_counted"]
+    (['00002'], ['P1'], 'study_units_only')
+    """
+    from pointplan.points import unknown_precision_count
+    from pointplan.report.study import study_scope
+
+    out: dict[str, Any] = {"points_without_precision": unknown_precision_count(assessment.points)}
+    scope = study_scope(assessment)
+    if scope is None:
+        out["visits_counted"] = "all_units"
+        return out
+    out["study_units"] = list(scope.codes)
+    out["study_unit_names"] = list(scope.names)
+    out["points_serving_study"] = list(scope.serving)
+    out["visits_counted"] = "study_units_only"
+    return out
+
+
 def summary_json(
     assessment: Assessment,
     proposal: Proposal | None,
@@ -209,6 +244,8 @@ def summary_json(
     f = run_findings(assessment)
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
+    s.update(scope_items(assessment))
+    s.update(standards_by_mode(assessment))  # each mode's clauses; on foot the 30-min share is the headline
     if proposal is not None:
         s["proposals_summary"] = _proposal_summary(proposal)
     s["proposals"] = _proposal_records(proposal) if proposal is not None else []

@@ -33,6 +33,7 @@ __all__ = [
     "Mode",
     "Objective",
     "RunConfig",
+    "UnitKind",
     "check_output_folder",
     "is_network_keyword",
 ]
@@ -41,6 +42,7 @@ Mode = Literal["walk", "bike", "motorbike", "car"]
 Objective = Literal["pmedian", "mclp", "lscp"]
 Method = Literal["greedy+swap", "greedy", "exact"]
 Lang = Literal["vi", "en"]
+UnitKind = Literal["xa", "phuong"]
 MODES: tuple[Mode, ...] = ("walk", "bike", "motorbike", "car")
 OBJECTIVES: tuple[Objective, ...] = ("pmedian", "mclp", "lscp")
 METHODS: tuple[Method, ...] = ("greedy+swap", "greedy", "exact")
@@ -126,10 +128,12 @@ class RunConfig:
         :data:`pointplan.settings.uncertainty_draws` draws), optionally on Dask.
     formats
         Documents to write (:data:`pointplan.report.REPORT_FORMATS`; default html and xlsx).
-    province
-        The province to plan: ``None`` (Hà Nội, with everything that is Hanoi's own) or any of
-        the 34 by code or name (``38``, ``"Thanh Hoá"``, ``thanh-hoa``; see
-        :mod:`pointplan.workflow.province`).
+    add_points
+        More points (a file or frame, read like ``points``) added to the scenario's points
+        instead of replacing them: kiosks, a second point in a xã (``--add-points``).
+    propose_in_units, propose_unit_kind
+        Where proposals may go: only in these unit codes, and/or in units of this kind
+        (``"xa"`` or ``"phuong"``) (``--in-units``, ``--unit-kind``).
 
     Examples
     --------
@@ -169,7 +173,9 @@ class RunConfig:
     workers: int | None = None
     scheduler: str | None = None
     formats: str | Sequence[str] | None = None
-    province: str | int | None = None
+    add_points: str | Path | gpd.GeoDataFrame | None = None
+    propose_in_units: Sequence[str] | None = None
+    propose_unit_kind: UnitKind | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -212,6 +218,11 @@ class RunConfig:
         if self.study_units is not None and not self.study_codes:
             msg = "--units is empty: give at least one unit code."
             raise InputError(msg)
+        if self.propose_unit_kind is not None:
+            _choice(self.propose_unit_kind, "propose_unit_kind (--unit-kind)", ("xa", "phuong"))
+        if self.propose_in_units is not None and not self.proposal_codes:
+            msg = "--in-units is empty: give at least one unit code where proposals may go."
+            raise InputError(msg)
 
     @property
     def out(self) -> Path:
@@ -226,9 +237,22 @@ class RunConfig:
         return [str(c).strip().zfill(5) for c in self.study_units if str(c).strip()]
 
     @property
+    def proposal_codes(self) -> list[str] | None:
+        """The units where proposals may go as 5-digit codes, or None for anywhere.
+
+        Examples
+        --------
+        >>> RunConfig("out", propose_in_units=["70", " 71"], uncertainty=False).proposal_codes
+        ['00070', '00071']
+        """
+        if self.propose_in_units is None:
+            return None
+        return [str(c).strip().zfill(5) for c in self.propose_in_units if str(c).strip()]
+
+    @property
     def input_files(self) -> list[str | Path]:
-        """The input files named (points, network, candidates, dossiers): never overwritten."""
-        named = (self.points, self.network, self.candidates, self.dossiers)
+        """The input files named (points, network, candidates, dossiers, added points): never overwritten."""
+        named = (self.points, self.network, self.candidates, self.dossiers, self.add_points)
         return [p for p in named if isinstance(p, (str, Path)) and not is_network_keyword(p)]
 
     def draws_or_default(self) -> int:

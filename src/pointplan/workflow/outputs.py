@@ -8,8 +8,10 @@ read-only) keeps its previous version and is reported, and holds back nothing el
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from pointplan.locate import Proposal
 
 __all__ = ["RUN_OUTPUTS", "write_step"]
+
+logger = logging.getLogger("pointplan.workflow")
+logger.addHandler(logging.NullHandler())
 
 #: Files :func:`pointplan.run` may write into its output folder (charts are ``chart_*.png``).
 RUN_OUTPUTS: tuple[str, ...] = (
@@ -73,14 +78,30 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     a = need(state.assessment, "assessment")
     out, formats = config.out, config.format_list()
     with document_stage(out) as doc_stage:
-        with staged_folder(out, config.input_files) as stage:
+        with staged_folder(out, config.input_files) as stage, _quiet("pointplan.maps.package"):
             written = _write_data(stage, config, state)
             outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
             extra = [*report_lines(config, state), f"Outputs: {', '.join(outputs)}."]
             docs = write_documents(a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra)
         published, problems = publish_documents(doc_stage, out, docs)
     paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
+    for name in ("map.html", "map_offline.html"):
+        if name in paths and paths[name].is_file():
+            logger.info("wrote %s (%.2f MB)", paths[name], paths[name].stat().st_size / 1e6)
+    logger.info("wrote %d outputs into %s", len(paths), out)
     return dataclasses.replace(state, paths=paths, problems=tuple(problems))
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Hold back the INFO lines of one logger (e.g. paths inside the staging folder, which moves)."""
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _write_data(out: Path, config: RunConfig, state: RunState) -> dict[str, Path]:

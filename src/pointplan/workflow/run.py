@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from pointplan.workflow.steps import (
     uncertainty_step,
 )
 
-__all__ = ["Step", "check_outputs", "run", "run_phases"]
+__all__ = ["OnceFilter", "Step", "check_outputs", "once_per_run", "run", "run_phases"]
 
 logger = logging.getLogger("pointplan.workflow")
 logger.addHandler(logging.NullHandler())
@@ -76,6 +77,76 @@ def check_outputs(config: RunConfig) -> None:
             raise InputError(msg)
     for name in RUN_OUTPUTS:
         check_output_path(out / name, inputs)
+
+
+class OnceFilter(logging.Filter):
+    """A logging filter that lets each line through once and counts the repeats it holds back.
+
+    Examples
+    --------
+    >>> f = OnceFilter()
+    >>> def rec():
+    ...     return logging.LogRecord("pointplan", logging.INFO, "", 0, "dropped %d of %d", (14, 244), None)
+    >>> f.filter(rec()), f.filter(rec()), f.filter(rec()), f.repeats
+    (True, False, False, {'dropped 14 of 244': 2})
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, int, str]] = set()
+        #: Line -> how many more times it was logged (and held back).
+        self.repeats: dict[str, int] = {}
+        self._last: logging.LogRecord | None = None
+        self._last_answer = True
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return True the first time a (logger, level, message) is seen; count it otherwise."""
+        if record is self._last:  # the same record reaching another handler: the same answer
+            return self._last_answer
+        self._last, self._last_answer = record, self._decide(record)
+        return self._last_answer
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        key = (record.name, record.levelno, text)
+        if key not in self.seen:
+            self.seen.add(key)
+            return True
+        self.repeats[text] = self.repeats.get(text, 0) + 1
+        return False
+
+
+@contextlib.contextmanager
+def once_per_run() -> Iterator[OnceFilter]:
+    """Within the block, every handler of the ``pointplan`` and root loggers shows each line once.
+
+    On leaving, one line says which lines were held back and how often
+    (``"… logged 12 times; shown once"``).
+
+    Examples
+    --------
+    >>> import io
+    >>> handler = logging.StreamHandler(io.StringIO())
+    >>> logging.getLogger("pointplan").addHandler(handler)
+    >>> with once_per_run() as f:
+    ...     for _ in range(3):
+    ...         logging.getLogger("pointplan.x").warning("same")
+    >>> f.repeats
+    {'same': 2}
+    >>> logging.getLogger("pointplan").removeHandler(handler)
+    """
+    f = OnceFilter()
+    handlers = list(dict.fromkeys([*logging.getLogger("pointplan").handlers, *logging.getLogger().handlers]))
+    for h in handlers:
+        h.addFilter(f)
+    try:
+        yield f
+    finally:
+        for h in handlers:
+            h.removeFilter(f)
+        for text, n in f.repeats.items():
+            short = text if len(text) <= 80 else text[:77] + "…"
+            logger.info("(%s: logged %d times; shown once)", short, n + 1)
 
 
 def _progress(label: str, bar: Any) -> Callable[[], None]:
@@ -148,11 +219,12 @@ def run(out_dir: str | Path | None = None, *, config: RunConfig | None = None, *
 
         bar = tqdm(total=len(phases), desc="pointplan run", unit="step", leave=False)
     try:
-        for label, steps in phases:
-            done = _progress(label, bar)
-            for step in steps:
-                state = step(config, state)
-            done()
+        with once_per_run():
+            for label, steps in phases:
+                done = _progress(label, bar)
+                for step in steps:
+                    state = step(config, state)
+                done()
     finally:
         if bar is not None:
             bar.close()

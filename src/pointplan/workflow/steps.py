@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunState",
+    "add_points",
     "assess_step",
+    "check_codes",
     "demand_step",
     "engine_step",
     "load_step",
@@ -124,17 +126,62 @@ def load_step(config: RunConfig, state: RunState) -> RunState:
         pts = config.points
     else:
         pts = read_points(config.points, units=units)
+    if config.add_points is not None:
+        extra = config.add_points
+        extra = extra if isinstance(extra, gpd.GeoDataFrame) else read_points(extra, units=units)
+        pts = add_points(pts, extra)
     codes = config.study_codes
+    check_codes(units, config.proposal_codes, "--in-units")
     if codes is not None:
-        unknown = [c for c in codes if c not in units.index]
-        if unknown:
-            msg = (
-                f"Unknown unit code(s) {unknown} in --units; use the 5-digit codes of units.csv "
-                "or `pointplan info` (e.g. 00070 for Phường Hoàn Kiếm)."
-            )
-            raise InputError(msg)
+        check_codes(units, codes, "--units")
         units = units.loc[list(dict.fromkeys(codes))]
     return dataclasses.replace(state, units=units, points=pts)
+
+
+def check_codes(units: pd.DataFrame, codes: list[str] | None, option: str) -> None:
+    """Raise an InputError naming the codes of ``option`` that are not units (None: nothing to check).
+
+    Examples
+    --------
+    >>> check_codes(pd.DataFrame(index=["00070"]), ["00070", "00001"], "--units")
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: Unknown unit code(s) ['00001'] in --units; use the 5-digit codes ...
+    """
+    unknown = [c for c in codes or () if c not in units.index]
+    if unknown:
+        msg = (
+            f"Unknown unit code(s) {unknown} in {option}; use the 5-digit codes of units.csv "
+            "or `pointplan info` (e.g. 00070 for Phường Hoàn Kiếm)."
+        )
+        raise InputError(msg)
+
+
+def add_points(points: gpd.GeoDataFrame, extra: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the points with ``extra`` added (``--add-points``); an added id already taken gets ``-add``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> a = gpd.GeoDataFrame({"point_id": ["P1"], "name": ["A"]}, geometry=[shapely.Point(105.8, 21.0)],
+    ...                      crs="EPSG:4326", index=["P1"])
+    >>> b = gpd.GeoDataFrame({"point_id": ["P1"], "name": ["Kiosk"]}, geometry=[shapely.Point(105.9, 21.0)],
+    ...                      crs="EPSG:3857", index=["P1"])
+    >>> out = add_points(a, b.to_crs("EPSG:3857"))
+    >>> out.index.tolist(), out["name"].tolist(), str(out.crs)
+    (['P1', 'P1-add'], ['A', 'Kiosk'], 'EPSG:4326')
+    """
+    extra = extra.to_crs(points.crs).copy()
+    ids = (
+        extra["point_id"].astype(str) if "point_id" in extra else pd.Series(extra.index.astype(str), index=extra.index)
+    )
+    taken = set(points.index.astype(str))
+    ids = ids.where(~ids.isin(taken), ids + "-add")
+    extra["point_id"] = ids.to_numpy()
+    extra.index = pd.Index(ids.to_numpy(), name=points.index.name)
+    cols = [c for c in points.columns if c in extra.columns or c == "geometry"]
+    out = pd.concat([points, extra[cols]], axis=0)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=points.crs)
 
 
 def locate_points_step(config: RunConfig, state: RunState) -> RunState:
@@ -227,6 +274,8 @@ def assess_step(config: RunConfig, state: RunState) -> RunState:
         name=_scenario_name(config),
         max_off_network_share=config.max_off_network_share,
     )
+    if config.study_codes is not None:  # the report, summary and map speak of these units
+        a = dataclasses.replace(a, params={**a.params, "study_units": list(dict.fromkeys(config.study_codes))})
     return dataclasses.replace(state, assessment=a)
 
 
@@ -253,7 +302,9 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
         objective=config.objective,
         method=config.method,
         user_candidates=user_cand,
-        **province_proposal_options(config, state),
+        sites=config.sites,
+        in_units=config.proposal_codes,
+        unit_kind=config.propose_unit_kind,
     )
     return dataclasses.replace(state, proposal=proposal)
 

@@ -91,17 +91,50 @@ var pointplan = window.pointplan || (function () {
       return d;
     };
     if (!group) { ctl.addTo(map); } else {
-      // The group is put on the map after its children's scripts: look once it is.
+      // The group is put on the map after its children's scripts: look once it is. The
+      // legend follows the group (an overlay ticked, or a metric chosen among the radios).
       setTimeout(function () { if (map.hasLayer(group) && !ctl._map) { ctl.addTo(map); } }, 0);
-      map.on('overlayadd', function (e) { if (e.layer === group) { ctl.addTo(map); } });
-      map.on('overlayremove', function (e) { if (e.layer === group) { ctl.remove(); } });
+      group.on('add', function () { if (!ctl._map) { ctl.addTo(map); } });
+      group.on('remove', function () { ctl.remove(); });
     }
     return ctl;
+  }
+  function groupControl(ctl, sections, titles) {
+    // Headings in the layer control: the metrics (one at a time), then the overlays by
+    // section (points, context), each section's layers together.
+    function heading(list, text, before) {
+      var h = L.DomUtil.create('div', 'pp-ctl-heading');
+      h.textContent = text;
+      list.insertBefore(h, before || null);
+    }
+    function rank(o) { return o.overlay ? (sections[o.name] === 'points' ? 1 : 2) : 0; }
+    ctl._layers = ctl._layers.map(function (o, i) { return [o, i]; })
+      .sort(function (a, b) { return rank(a[0]) - rank(b[0]) || a[1] - b[1]; })
+      .map(function (x) { return x[0]; });
+    var orig = ctl._update;
+    ctl._update = function () {
+      var out = orig.apply(this, arguments);
+      if (!this._container) { return out; }
+      if (titles.metrics && this._baseLayersList.children.length) {
+        heading(this._baseLayersList, titles.metrics, this._baseLayersList.firstChild);
+      }
+      var labels = Array.prototype.slice.call(this._overlaysList.children);
+      var last = null;
+      var overlays = this._layers.filter(function (o) { return o.overlay; });
+      for (var i = 0; i < overlays.length && i < labels.length; i++) {
+        var key = sections[overlays[i].name] || 'context';
+        if (key !== last && titles[key]) { heading(this._overlaysList, titles[key], labels[i]); }
+        last = key;
+      }
+      return out;
+    };
+    if (ctl._map) { ctl._update(); }
+    L.DomUtil.addClass(ctl.getContainer(), 'pp-layers');
   }
   function attribution(map, texts) {
     if (!map.attributionControl) { return; }
     for (var i = 0; i < texts.length; i++) { map.attributionControl.addAttribution(texts[i]); }
   }
-  return {layer: layer, legend: legend, attribution: attribution};
+  return {layer: layer, legend: legend, attribution: attribution, groupControl: groupControl};
 })();
 window.pointplan = pointplan;
