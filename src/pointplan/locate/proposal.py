@@ -480,8 +480,8 @@ def _neighbour_reach(dxy: FloatArray, kxy: FloatArray, k: int | None) -> FloatAr
 def _od_arrays(
     engine: TravelEngine, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, limit: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit``."""
-    od = engine.od_long(demand, sites, limit)
+    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit`` (no path lengths: only minutes are used)."""
+    od = engine.od_long(demand, sites, limit, with_distance=False)
     oi = od["i"].to_numpy(dtype=np.int64)
     oj = od["j"].to_numpy(dtype=np.int64)
     om = od["minutes"].to_numpy(dtype=np.float64)
