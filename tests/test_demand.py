@@ -538,6 +538,8 @@ def test_every_public_name_still_importable_from_pointplan_demand() -> None:
         "demand_for_units": population,
         "FLAG_FALLBACK": population,
         "FLAG_NO_RASTER": population,
+        "DEFAULT_CELL_M": population,
+        "DEFAULT_FINE_PER_KM2": population,
         "iter_raster_cells": raster,
         "visits_per_day": visits,
         "demand_visits": visits,
