@@ -538,6 +538,8 @@ def test_every_public_name_still_importable_from_pointplan_demand() -> None:
         "demand_for_units": population,
         "FLAG_FALLBACK": population,
         "FLAG_NO_RASTER": population,
+        "DEFAULT_CELL_M": population,
+        "DEFAULT_FINE_PER_KM2": population,
         "iter_raster_cells": raster,
         "visits_per_day": visits,
         "demand_visits": visits,
@@ -553,3 +555,83 @@ def test_every_public_name_still_importable_from_pointplan_demand() -> None:
     assert set(demand.__all__) == set(homes)
     for name, module in homes.items():
         assert getattr(demand, name) is getattr(module, name), name
+
+
+# ---------------------------------------------------------------------------------------
+# Fine cells only where people are dense (the run's default demand)
+# ---------------------------------------------------------------------------------------
+
+
+def test_tiny_raster_fine_only_where_dense(tiny_raster, tiny_units):
+    # Pixels of 100 m (0.01 km²): 100 people per km² per person in the pixel. From 450 per
+    # km² (4.5 people), pixels 5, 6, 7, 8 are cut in 2 x 2 sub-cells; 1, 2, 3, 4 stay whole.
+    d = build_demand(tiny_units, raster=tiny_raster, cell_m=50, fine_per_km2=450)
+    assert d.attrs["demand_method"] == "raster_50m_from_450_per_km2_dasymetric"
+    sums = d.groupby("unit_code")["population"].sum()
+    assert sums.to_dict() == pytest.approx({"A": 100.0, "B": 50.0, "C": 30.0})
+    pieces = d.groupby(["unit_code", "pixel_row", "pixel_col"]).size().to_dict()
+    assert pieces == {
+        ("A", 0, 0): 1, ("A", 0, 1): 1, ("A", 1, 0): 1, ("A", 1, 1): 2, ("A", 2, 0): 4, ("A", 2, 1): 2,
+        ("B", 0, 1): 1, ("B", 0, 2): 1, ("B", 1, 1): 2, ("B", 1, 2): 4,
+        ("C", 2, 2): 1,
+    }  # fmt: skip
+    # Same raw people per pixel piece as the native pieces (the split keeps the people).
+    native = build_demand(tiny_units, raster=tiny_raster)
+    raw = d.groupby(["unit_code", "pixel_row", "pixel_col"])["raster_population"].sum()
+    pd.testing.assert_series_equal(
+        raw, native.set_index(["unit_code", "pixel_row", "pixel_col"])["raster_population"], check_names=False
+    )
+    # Whole coarse pixels keep the pixel's centre; the dense pixel (2, 0) of A has 4 quarter points.
+    xy = {tuple(p) for p in _local_xy(d[(d["unit_code"] == "A") & (d["pixel_row"] == 2) & (d["pixel_col"] == 0)])}
+    assert xy == {(25, 25), (25, 75), (75, 25), (75, 75)}
+    assert tuple(_local_xy(d[(d["unit_code"] == "B") & (d["pixel_col"] == 2) & (d["pixel_row"] == 0)])[0]) == (250, 250)
+    with pytest.raises(InputError, match="fine_per_km2"):
+        build_demand(tiny_units, raster=tiny_raster, cell_m=50, fine_per_km2=-1)
+
+
+@pytest.fixture(scope="module")
+def hanoi_default_demand(hanoi_units) -> gpd.GeoDataFrame:
+    from pointplan.demand import DEFAULT_CELL_M, DEFAULT_FINE_PER_KM2
+
+    return build_demand(hanoi_units, cell_m=DEFAULT_CELL_M, fine_per_km2=DEFAULT_FINE_PER_KM2)
+
+
+def test_hanoi_default_demand_fine_where_dense(hanoi_default_demand, hanoi_demand, hanoi_units):
+    _check_totals_and_inside(hanoi_default_demand, hanoi_units)
+    assert 10_000 < len(hanoi_default_demand) < 16_000  # 6,507 at 1 km, 76,789 at 250 m everywhere
+    # Phường Đống Đa (00235) is dense throughout: exactly the 250 m demand of the ward.
+    dd = hanoi_default_demand[hanoi_default_demand["unit_code"] == "00235"].reset_index(drop=True)
+    fine = build_demand(hanoi_units.loc[["00235"]], cell_m=250).reset_index(drop=True)
+    assert len(dd) == len(fine) == 66
+    np.testing.assert_allclose(dd["population"], fine["population"], rtol=1e-9)
+    assert shapely.equals_exact(dd.geometry.values, fine.geometry.values, tolerance=1e-9).all()
+    # A sparse commune keeps the 1 km pieces.
+    sparse = hanoi_units["population"].div(hanoi_units["area_km2"]).idxmin()
+    a = hanoi_default_demand[hanoi_default_demand["unit_code"] == sparse]
+    b = hanoi_demand[(hanoi_demand["unit_code"] == sparse) & (hanoi_demand["population"] > 0)]
+    assert len(a) == len(b)
+    np.testing.assert_allclose(a["population"].to_numpy(), b["population"].to_numpy(), rtol=1e-9)
+
+
+def test_moving_dong_da_point_300m_changes_its_mean(hanoi_default_demand, hanoi_units):
+    # The what-if the default demand is for: the ward's point moved 300 m north, south, east
+    # or west changes the ward's mean minutes (at 1 km, 10 places, it did not move for 500 m).
+    from pointplan import assess, load_points
+    from pointplan.network import travel_engine
+
+    units = hanoi_units.loc[["00235"]]
+    pts = load_points(units=hanoi_units)
+    pts = pts[pts["unit_code"] == "00235"]
+    demand = hanoi_default_demand[hanoi_default_demand["unit_code"] == "00235"]
+    engine = travel_engine(None, "motorbike")
+
+    def mean_at(dx: float, dy: float) -> float:
+        moved = pts.copy()
+        xy = moved.geometry.to_crs(32648)
+        moved.geometry = gpd.GeoSeries(gpd.points_from_xy(xy.x + dx, xy.y + dy), crs=32648).to_crs(pts.crs).values
+        a = assess(moved, units, demand, engine=engine, modes=("motorbike",))
+        return float(a.units.loc["00235", "mean_minutes"])
+
+    base = mean_at(0, 0)
+    means = [mean_at(dx, dy) for dx, dy in ((0, 300), (0, -300), (300, 0), (-300, 0))]
+    assert all(abs(m - base) > 0.01 for m in means), (base, means)

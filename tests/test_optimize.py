@@ -824,3 +824,43 @@ def test_propose_pmedian_median_neighbours(town):
     with pytest.raises(InputError, match="median_neighbours"):
         propose(demand, points, cands, 1, objective="pmedian", engine=StraightEngine(), boundary=boundary,
                 median_neighbours=0)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_propose_pmedian_neighbours_same_pairs_as_routing_everything(seed):
+    # The p-median among many sites routes each block of nearby sites only from the demand
+    # within reach: the pairs must be those of routing every demand to every site, then
+    # keeping the ones within each demand's reach (its 3rd nearest site) that beat its point.
+    from scipy.spatial import cKDTree
+
+    from pointplan.locate.proposal import _od_pairs, _Standard
+    from pointplan.network import make_engine
+
+    rng = np.random.default_rng(seed)
+    dxy = rng.uniform(0, 20_000, (300, 2)) + [580_000, 2_320_000]
+    sxy = rng.uniform(0, 20_000, (400, 2)) + [580_000, 2_320_000]
+    demand = gpd.GeoDataFrame({"population": rng.integers(1, 50, 300).astype(float), "unit_code": "A"},
+                              geometry=gpd.points_from_xy(*dxy.T), crs=32648)  # fmt: skip
+    sites = gpd.GeoDataFrame({"candidate_id": [f"s{i}" for i in range(400)], "kind": "proposed"},
+                             geometry=gpd.points_from_xy(*sxy.T), crs=32648)  # fmt: skip
+    engine = make_engine(None, "walk")
+    before = np.where(rng.random(300) < 0.2, np.inf, rng.uniform(5, 80, 300))
+    std = _Standard(30.0, 1000.0, 120.0, 3)
+    cost, coverage = _od_pairs(demand, sites, engine, std, before, np.ones(300, dtype=bool))
+    assert coverage is None
+    od = engine.od_long(demand, sites, 120.0)
+    i, j, m = od["i"].to_numpy(), od["j"].to_numpy(), od["minutes"].to_numpy()
+    reach = cKDTree(sxy).query(dxy, k=[3])[0][:, 0]
+    keep = (m < before[i]) & (np.hypot(*(dxy[i] - sxy[j]).T) <= reach[i] * (1 + 1e-12))
+    want = sp.csc_matrix((m[keep], (i[keep], j[keep])), shape=(300, 400))
+    assert cost.nnz == want.nnz > 300
+    np.testing.assert_allclose(cost.toarray(), want.toarray())
+    # the chosen sites' coverage (built after solving): the first pick covers, by brute force,
+    # the people within 30 min or 1 km of it (nobody is covered before: no existing point)
+    near = propose(demand, demand.iloc[:0], sites, 3, objective="pmedian", engine=engine, boundary=False,
+                   median_neighbours=3, max_minutes=30, max_distance_m=1000)  # fmt: skip
+    first = int(near.points["candidate_id"].iloc[0][1:])
+    inside = set(i[(j == first) & (m <= 30.0)]) | set(np.flatnonzero(np.hypot(*(dxy - sxy[first]).T) <= 1000.0))
+    want_pop = demand["population"].to_numpy()[sorted(inside)].sum()
+    assert near.points["gain_people_covered"].iloc[0] == pytest.approx(want_pop)
+    assert want_pop > 0

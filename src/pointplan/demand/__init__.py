@@ -69,7 +69,14 @@ Examples
 from __future__ import annotations
 
 from pointplan.demand.addresses import ConversionResult, aggregate_dossiers, convert_old_units
-from pointplan.demand.population import FLAG_FALLBACK, FLAG_NO_RASTER, build_demand, demand_for_units
+from pointplan.demand.population import (
+    DEFAULT_CELL_M,
+    DEFAULT_FINE_PER_KM2,
+    FLAG_FALLBACK,
+    FLAG_NO_RASTER,
+    build_demand,
+    demand_for_units,
+)
 from pointplan.demand.raster import iter_raster_cells
 from pointplan.demand.visits import (
     DEFAULT_DOSSIERS_PER_DAY,
@@ -82,7 +89,9 @@ from pointplan.demand.visits import (
 )
 
 __all__ = [
+    "DEFAULT_CELL_M",
     "DEFAULT_DOSSIERS_PER_DAY",
+    "DEFAULT_FINE_PER_KM2",
     "FLAG_FALLBACK",
     "FLAG_NO_RASTER",
     "IN_PERSON_SHARE",

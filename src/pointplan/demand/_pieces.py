@@ -186,10 +186,13 @@ def _block_pieces(
     pixel_km2_of_row: npt.NDArray[np.float64],
     ny: int,
     nx: int,
+    fine: npt.NDArray[np.bool_] | None = None,
 ) -> _Pieces:
     """Cut one block of pixels by the units; return pieces of output cells.
 
-    Output cells are the pixels (``ny = nx = 1``) or their ``ny × nx`` sub-cells. Pixels
+    Output cells are the pixels (``ny = nx = 1``) or their ``ny × nx`` sub-cells; with
+    ``fine`` (a mask of the block's pixels), only those pixels are cut into sub-cells and
+    the others stay whole (same people and area, one point at the pixel's centre). Pixels
     are matched to units by envelope (STRtree) and classified with prepared predicates:
     wholly inside (no geometry work), cut, or out. Sub-cells of a cut pixel are then cut by
     that pixel's small piece, not by the whole unit polygon. (A coarser first level of
@@ -216,6 +219,14 @@ def _block_pieces(
     cell, unit = tree.query(boxes)
     r, c = r[cell], c[cell]
     whole, cut, pieces = _cut_cells(boxes[cell], geoms[unit], min_area)
+    coarse: list[_Pieces] = []
+    if fine is not None and ny * nx > 1:
+        is_fine = fine.ravel()[cell]
+        coarse.append(_coarse_whole(r[whole & ~is_fine], c[whole & ~is_fine], unit[whole & ~is_fine], grid, values,
+                                    pixel_km2_of_row))  # fmt: skip
+        coarse.append(_boundary((r[cut & ~is_fine], c[cut & ~is_fine], unit[cut & ~is_fine], pieces[cut & ~is_fine]),
+                                grid, values, pixel_km2_of_row))  # fmt: skip
+        whole, cut = whole & is_fine, cut & is_fine
     whole_parts = [(r[whole], c[whole], unit[whole], ny, nx)]
     r, c, unit, pieces = r[cut], c[cut], unit[cut], pieces[cut]
     if ny * nx > 1:
@@ -230,9 +241,32 @@ def _block_pieces(
         r, c, unit, pieces = r[cut], c[cut], unit[cut], pieces[cut]
     return _Pieces.concat(
         [
+            *coarse,
             _interior(whole_parts, grid, values, pixel_km2_of_row),
             _boundary((r, c, unit, pieces), grid, values, pixel_km2_of_row),
         ]
+    )
+
+
+def _coarse_whole(
+    r: npt.NDArray[np.int64],
+    c: npt.NDArray[np.int64],
+    unit: npt.NDArray[np.intp],
+    grid: _BlockGrid,
+    values: npt.NDArray[np.float64],
+    pixel_km2_of_row: npt.NDArray[np.float64],
+) -> _Pieces:
+    """Pieces of whole pixels left uncut (``r, c`` count output cells: ``r = pixel row × ny``)."""
+    prow, pcol = r // grid.ny, c // grid.nx
+    return _Pieces(
+        unit=unit.astype(np.intp),
+        row=prow + grid.row0,
+        col=pcol + grid.col0,
+        x=grid.ox + (c + grid.nx / 2) * grid.dx,
+        y=grid.oy + (r + grid.ny / 2) * grid.dy,
+        raw=values[prow, pcol],
+        area_km2=pixel_km2_of_row[prow],
+        shape=np.full(r.size, None, dtype=object),
     )
 
 

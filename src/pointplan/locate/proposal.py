@@ -10,6 +10,7 @@ builds the sparse coverage and travel-time pairs with a travel-time engine
 from __future__ import annotations
 
 import logging
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pointplan.locate.candidates import clean_candidates
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
 from pointplan.locate.result import BoolArray, FloatArray, IntArray, Objective, SolveMethod, SolveResult
+from pointplan.network.base import EngineBase
 from pointplan.network.factory import make_engine
 from pointplan.network.protocol import TravelEngine
 
@@ -295,6 +297,9 @@ def _propose(
     # anyone (p-median, pairs that beat the current point)
     can_gain = (pop > 0) & (~fixed_covered if objective != "pmedian" else True)
     cost, coverage = _od_pairs(demand, kept, engine, std, before if objective == "pmedian" else None, can_gain)
+    near_only = coverage is None  # p-median among many sites: coverage of the chosen sites, below
+    if coverage is None:
+        coverage = sp.csc_matrix((len(demand), len(kept)), dtype=bool)
     unit_codes = _candidate_units(kept, demand)
     require = _required_units(demand, points) if o.require_unit_coverage else None
     kinds = kept["kind"].astype(str)
@@ -304,7 +309,11 @@ def _propose(
         load = check_nonnegative(demand, o.load_column, "demand").to_numpy(dtype=np.float64)
         capacity = (_capacity_array(o.capacity_per_point, kinds), load)
     res = _solve(objective, args, k, o.target_share, method, o.time_limit_s, o.budget_per_kind, capacity)
-    after = _after(args, res.selected, _selected_minutes(demand, kept, engine, res.selected, cutoff))
+    minutes_sel = _selected_minutes(demand, kept, engine, res.selected, cutoff)
+    if near_only:
+        args = dataclasses.replace(args, coverage=_selected_coverage(demand, kept, res.selected, minutes_sel,
+                                                                     np.asarray(can_gain), std))  # fmt: skip
+    after = _after(args, res.selected, minutes_sel)
     out = _proposal_points(kept, demand, unit_codes, res.selected, after)
     summary = _summary(objective, res, args, after, len(kept), len(dropped))
     summary.update(
@@ -421,8 +430,12 @@ def _od_pairs(
     std: _Standard,
     before: FloatArray | None,
     rows: BoolArray,
-) -> tuple[sp.csc_matrix | None, sp.csc_matrix]:
+) -> tuple[sp.csc_matrix | None, sp.csc_matrix | None]:
     """Sparse pairs, block by block of sites: coverage, and minutes for the p-median.
+
+    With ``std.neighbours`` (p-median among many sites), only the minutes are built here,
+    by :func:`_median_pairs_near`; the coverage (``None``) is built later for the chosen
+    sites only (:func:`_selected_coverage`), the only columns read.
 
     Only the demand in ``rows`` (the demand that can gain) is paired; the other rows
     stay empty. Coverage holds the pairs within the standard (``minutes <= max_minutes``
@@ -437,6 +450,8 @@ def _od_pairs(
     kxy = _projected_xy(kept)
     tree_d = cKDTree(dxy) if dxy is not None else None
     reach = _neighbour_reach(dxy, kxy, std.neighbours) if before is not None and dxy is not None else None
+    if reach is not None and dxy is not None and before is not None:
+        return _median_pairs_near(demand, kept, engine, std, before, pos, dxy, kxy, reach), None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
     size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
@@ -469,6 +484,77 @@ def _od_pairs(
     return cost, coverage
 
 
+def _median_pairs_near(
+    demand: gpd.GeoDataFrame,
+    kept: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    std: _Standard,
+    before: FloatArray,
+    pos: IntArray,
+    dxy: FloatArray,
+    kxy: FloatArray,
+    reach: FloatArray,
+) -> sp.csc_matrix:
+    """p-median pairs within each demand's straight-line ``reach`` that beat its current point.
+
+    The sites are taken in blocks of nearby sites (sorted on a 2 km grid), and each block is
+    routed only from the demand with one of the block's sites within its reach: the same
+    pairs as routing every demand to every site and filtering, for a fraction of the routing.
+    ``demand``, ``dxy`` and ``reach`` are the rows ``pos`` of the full demand.
+    """
+    n = int(before.size)
+    cell = np.floor(kxy / 2_000.0).astype(np.int64)
+    order = np.lexsort((cell[:, 0], cell[:, 1]))
+    parts: list[tuple[IntArray, IntArray, FloatArray]] = []
+    size = max(1, OD_BLOCK_SITES // 5)
+    for start in range(0, len(kept), size):
+        cols = order[start : start + size]
+        bxy = kxy[cols]
+        sub = _rows_in_reach(dxy, bxy, reach)
+        if sub.size == 0:
+            continue
+        oi, oj, om = _od_arrays(engine, demand.iloc[sub], kept.iloc[cols], std.cutoff)
+        local = sub[oi]
+        straight = np.hypot(*(dxy[local] - bxy[oj]).T)
+        useful = (om < before[pos[local]]) & (straight <= reach[local])
+        parts.append((pos[local[useful]], cols[oj[useful]], om[useful]))
+    if not parts:
+        return sp.csc_matrix((n, len(kept)))
+    ci, cj, cm = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return sp.csc_matrix((cm, (ci, cj)), shape=(n, len(kept)))
+
+
+def _selected_coverage(
+    demand: gpd.GeoDataFrame,
+    kept: gpd.GeoDataFrame,
+    sel: IntArray,
+    minutes_sel: sp.csc_matrix,
+    rows: BoolArray,
+    std: _Standard,
+) -> sp.csc_matrix:
+    """Coverage (within ``max_minutes`` or ``max_distance_m``) of the chosen sites only, for ``rows``."""
+    n = len(demand)
+    if sel.size == 0:
+        return sp.csc_matrix((n, len(kept)), dtype=bool)
+    m = minutes_sel.tocoo()
+    within = (m.data <= std.max_minutes) & rows[m.row]
+    pos = np.flatnonzero(rows)
+    near = cKDTree(_projected_xy(kept.iloc[sel])).sparse_distance_matrix(
+        cKDTree(_projected_xy(demand.iloc[pos])), std.max_distance_m, output_type="ndarray"
+    )
+    ci = np.concatenate([m.row[within], pos[near["j"].astype(np.int64)]])
+    cj = np.concatenate([sel[m.col[within]], sel[near["i"].astype(np.int64)]])
+    cov = sp.csc_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(n, len(kept)))
+    cov.sum_duplicates()
+    return cov
+
+
+def _rows_in_reach(dxy: FloatArray, bxy: FloatArray, reach: FloatArray) -> IntArray:
+    """Positions of the demand (``dxy``) with a site of ``bxy`` within its straight-line ``reach``."""
+    dist, _ = cKDTree(bxy).query(dxy, distance_upper_bound=float(reach.max()))
+    return np.flatnonzero(dist <= reach).astype(np.int64)
+
+
 def _neighbour_reach(dxy: FloatArray, kxy: FloatArray, k: int | None) -> FloatArray | None:
     """Straight-line distance from each demand (``dxy``) to its ``k``-th nearest site (``None``: all)."""
     if k is None or k >= len(kxy):
@@ -480,8 +566,11 @@ def _neighbour_reach(dxy: FloatArray, kxy: FloatArray, k: int | None) -> FloatAr
 def _od_arrays(
     engine: TravelEngine, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, limit: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit``."""
-    od = engine.od_long(demand, sites, limit)
+    """Pairs ``(i, j, minutes)`` with finite minutes within ``limit`` (no path lengths: only minutes are used)."""
+    if isinstance(engine, EngineBase):  # pointplan's engines: skip the path lengths
+        od = engine.od_long(demand, sites, limit, with_distance=False)
+    else:  # a user's engine may not take with_distance
+        od = engine.od_long(demand, sites, limit)
     oi = od["i"].to_numpy(dtype=np.int64)
     oj = od["j"].to_numpy(dtype=np.int64)
     om = od["minutes"].to_numpy(dtype=np.float64)

@@ -105,7 +105,8 @@ class RunConfig:
     max_minutes, max_distance_m
         The standard.
     demand_cell_m
-        Demand cell size (default 1 km; e.g. 250).
+        Demand cell size in metres (default: 250 m where people are dense, at least 5,000 per km²,
+        the raster's 1 km elsewhere; a number: that cell everywhere).
     dossiers
         CSV of dossier records (column ``ward``, optionally ``district``; old or new names)
         for visits per unit instead of the city average.

@@ -203,6 +203,10 @@ def locate_points_step(config: RunConfig, state: RunState) -> RunState:
 def demand_step(config: RunConfig, state: RunState) -> RunState:
     """Build the demand points of the units; with ``dossiers``, the visits per unit from them.
 
+    Default demand (``demand_cell_m=None``): 250 m cells where the raster counts at least
+    5,000 people per km², the raster's 1 km pixels elsewhere
+    (:data:`pointplan.demand.DEFAULT_CELL_M`, :data:`~pointplan.demand.DEFAULT_FINE_PER_KM2`).
+
     Examples
     --------
     >>> from pointplan.assessment._demo import tiny_city
@@ -211,7 +215,14 @@ def demand_step(config: RunConfig, state: RunState) -> RunState:
     >>> bool(round(float(s.demand["population"].sum())) == units["population"].sum()), s.visits is None
     (True, True)
     """
-    from pointplan.demand import aggregate_dossiers, build_demand, convert_old_units, visits_per_day
+    from pointplan.demand import (
+        DEFAULT_CELL_M,
+        DEFAULT_FINE_PER_KM2,
+        aggregate_dossiers,
+        build_demand,
+        convert_old_units,
+        visits_per_day,
+    )
 
     units = need(state.units, "units")
     visits = conversion = None
@@ -220,7 +231,10 @@ def demand_step(config: RunConfig, state: RunState) -> RunState:
         district_col = "district" if "district" in records.columns else None
         conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
         visits = visits_per_day(units, counts=aggregate_dossiers(conversion))
-    demand = state.demand if state.demand is not None else build_demand(units, cell_m=config.demand_cell_m)
+    if config.demand_cell_m is None:  # 250 m where people are dense, the raster's 1 km elsewhere
+        demand = build_demand(units, cell_m=DEFAULT_CELL_M, fine_per_km2=DEFAULT_FINE_PER_KM2)
+    else:
+        demand = build_demand(units, cell_m=config.demand_cell_m)
     return dataclasses.replace(state, demand=demand, visits=visits, conversion=conversion)
 
 
