@@ -494,7 +494,6 @@ def test_make_engine_picks_the_method():
     assert eng.node_times([0]).seconds[1] == pytest.approx(10.0)
 
 
-
 def test_travel_engine_none_means_the_shipped_default(monkeypatch):
     # None and "default" follow settings.default_network; "none" is always the straight line
     monkeypatch.setattr(settings, "default_network", None)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pointplan import network as net
 from pointplan import InputError
+from pointplan import network as net
 from pointplan.network.calibration import DEFAULT_CALIBRATION_FILE, FallbackModel
 
 X0, Y0 = 585_000.0, 2_320_000.0

@@ -624,7 +624,6 @@ def test_propose_validation(town):
         propose(demand.drop(columns="unit_code"), points, cands, 1, engine=StraightEngine())
 
 
-
 def test_proposal_is_frozen_and_replaced(town):
     import dataclasses
 

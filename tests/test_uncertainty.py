@@ -65,9 +65,7 @@ _AT_STANDIN = (100 * 4.5 + 200 * 0.5 + 60 * 13 + 40 * 50.5) / 400  # 8.375 min
 _AT_D0 = (0 * 100 + 5 * 200 + 17.5 * 60 + 55 * 40) / 400  # 10.625 min
 
 
-@pytest.mark.parametrize(
-    ("precision", "radius"), [("unit_population_centre", 1500.0), ("street_in_unit", 500.0)]
-)
+@pytest.mark.parametrize(("precision", "radius"), [("unit_population_centre", 1500.0), ("street_in_unit", 500.0)])
 def test_stand_in_is_its_own_likeliest_site_by_hand(tiny_city, precision, radius) -> None:
     """The stand-in stands for d1 (100 m away, in its cell): weight 200; d0 (900 m): 100·e^(-900/r)."""
     a = _stand_in_at(tiny_city, precision)
@@ -274,8 +272,12 @@ def test_nearest_search_gives_the_engines_answer_as_points_move() -> None:
     dem_xy = np.column_stack([585000 + rng.uniform(0, 5000, 60), 2325000 + rng.uniform(-200, 2200, 60)])
     dem_xy[:20, 1] = 2325000 + 500 * rng.integers(0, 5, 20) + rng.uniform(-50, 50, 20)
     dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
-    pts = gpd.GeoDataFrame({"kind": ["unit_point"] * 4}, geometry=gpd.points_from_xy(dem_xy[:4, 0], dem_xy[:4, 1]),
-                           index=["A", "B", "C", "D"], crs=32648)
+    pts = gpd.GeoDataFrame(
+        {"kind": ["unit_point"] * 4},
+        geometry=gpd.points_from_xy(dem_xy[:4, 0], dem_xy[:4, 1]),
+        index=["A", "B", "C", "D"],
+        crs=32648,
+    )
     fast = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4])
     slow = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4], shortcuts=False)
     assert (fast.way, slow.way) == ("hybrid", "engine")
@@ -296,8 +298,9 @@ def test_nearest_search_on_the_grid_by_hand() -> None:
     eng = _grid_hybrid()
     dem_xy = np.array([[585000.0, 2325000.0], [595000.0, 2325000.0]])  # on the grid; 10 km east of it
     dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
-    pts = gpd.GeoDataFrame({"kind": ["unit_point"]}, geometry=gpd.points_from_xy([585000.0], [2326000.0]),
-                           index=["P"], crs=32648)
+    pts = gpd.GeoDataFrame(
+        {"kind": ["unit_point"]}, geometry=gpd.points_from_xy([585000.0], [2326000.0]), index=["P"], crs=32648
+    )
     s = NearestSearch(eng, dem, dem_xy, pts, np.array([[585000.0, 2326000.0]]))
     j, minutes = s(np.array([[585000.0, 2326000.0]]))
     assert j.tolist() == [0, 0]
@@ -356,7 +359,9 @@ def test_without_draws_the_figures_say_they_are_at_the_stand_ins(tiny_city) -> N
     a = _assess(tiny_city)
     h = headline_figures(a.summary, None)
     assert h["figures_basis"] == "at_standins" and "at the stand-ins" in h["figures_note"]
-    assert h["mean_minutes_to_nearest"] == h["mean_minutes_to_nearest_at_standins"] == a.summary["mean_minutes_to_nearest"]
+    assert (
+        h["mean_minutes_to_nearest"] == h["mean_minutes_to_nearest_at_standins"] == a.summary["mean_minutes_to_nearest"]
+    )
     assert "mean_minutes_to_nearest_interval" not in h
     t = central_units(a.units, None)
     assert t.equals(a.units) and "mean_minutes_at_standins" not in t

@@ -31,9 +31,9 @@ from pointplan.cli.codes import (
 )
 from pointplan.cli.geocode import add_geocode_subcommand, cmd_geocode
 from pointplan.cli.info import cmd_info
-from pointplan.cli.staff import add_staff_subcommand
 from pointplan.cli.roads import add_parser as add_roads_subcommand
 from pointplan.cli.serve import add_parser as add_serve_subcommand
+from pointplan.cli.staff import add_staff_subcommand
 from pointplan.cli.sweep import add_parser as add_sweep_subcommand
 
 __all__ = [

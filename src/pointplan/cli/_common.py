@@ -38,7 +38,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, default=None, help="standard: minutes (default 30)")
     p.add_argument("--max-km", type=float, default=None, help="standard: straight-line km (default 5)")
     p.add_argument(
-        "--demand-cell-m", type=float, default=None, help="demand grid cell in metres everywhere (default 250 m where people are dense, 1 km elsewhere)"
+        "--demand-cell-m",
+        type=float,
+        default=None,
+        help="demand grid cell in metres everywhere (default 250 m where people are dense, 1 km elsewhere)",
     )
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (Vietnamese by default)")
     p.add_argument("--allow-downloads", action="store_true", help="allow osmnx downloads and geocoding")

@@ -52,7 +52,14 @@ from pointplan.demand.raster import (
     _window_of,
 )
 
-__all__ = ["DEFAULT_CELL_M", "DEFAULT_FINE_PER_KM2", "FLAG_FALLBACK", "FLAG_NO_RASTER", "build_demand", "demand_for_units"]
+__all__ = [
+    "DEFAULT_CELL_M",
+    "DEFAULT_FINE_PER_KM2",
+    "FLAG_FALLBACK",
+    "FLAG_NO_RASTER",
+    "build_demand",
+    "demand_for_units",
+]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())

@@ -9,8 +9,8 @@ builds the sparse coverage and travel-time pairs with a travel-time engine
 
 from __future__ import annotations
 
-import logging
 import dataclasses
+import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass

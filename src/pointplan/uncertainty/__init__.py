@@ -29,8 +29,8 @@ from pointplan.uncertainty.robustness import proposal_robustness
 __all__ = [
     "ASSUMPTION_NAMES",
     "FIGURES_BASIS",
-    "INTEGER_METRICS",
     "HEADLINE_METRICS",
+    "INTEGER_METRICS",
     "QUANTILES",
     "UNIT_METRICS",
     "Assumptions",

@@ -16,13 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from pointplan._validate import projected_crs
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.assessment.defaults import AVAILABILITY
 from pointplan.assessment.inputs import projected_xy

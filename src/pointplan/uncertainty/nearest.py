@@ -81,7 +81,12 @@ class NearestSearch:
     """
 
     def __init__(
-        self, engine: Any, demand: gpd.GeoDataFrame, dem_xy: FloatArray, points: gpd.GeoDataFrame, base_xy: FloatArray,
+        self,
+        engine: Any,
+        demand: gpd.GeoDataFrame,
+        dem_xy: FloatArray,
+        points: gpd.GeoDataFrame,
+        base_xy: FloatArray,
         *,
         shortcuts: bool = True,
     ) -> None:

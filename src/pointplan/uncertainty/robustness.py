@@ -92,7 +92,9 @@ class ReusedSiteTimes:
         cols: dict[int, list[int]] = {}
         for k, site in enumerate(dj.tolist()):
             cols.setdefault(site, []).append(k)
-        keep = (inv_i[t["i"].to_numpy()] >= 0) & np.isin(t["j"].to_numpy(), dj) & (t["minutes"].to_numpy() <= max_minutes)
+        keep = (
+            (inv_i[t["i"].to_numpy()] >= 0) & np.isin(t["j"].to_numpy(), dj) & (t["minutes"].to_numpy() <= max_minutes)
+        )
         sub = t[keep]
         parts = []
         for site, ks in cols.items():

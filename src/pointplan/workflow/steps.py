@@ -307,7 +307,6 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
     if not config.add:
         return state
     from pointplan.locate import propose_points, read_candidates
-    from pointplan.workflow.province import province_proposal_options
 
     user_cand = read_candidates(config.candidates) if config.candidates is not None else None
     proposal = propose_points(
