@@ -97,7 +97,7 @@ def _first_units_features(m: Any) -> list[dict[str, Any]]:
 
 def test_unit_popup_shows_the_interval_and_an_uncertainty_layer(tiny_city: dict[str, Any]) -> None:
     a = _assess(tiny_city)
-    a.uncertainty = _fake_uncertainty(a.units.index)
+    a = a.with_uncertainty(_fake_uncertainty(a.units.index))
     m = pm.assessment_map(a, metric="mean_minutes", lang="en", service_areas=False, uncovered=False, tiles=False)
     popups = {f["properties"]["_id"]: f["properties"]["_p"] for f in _first_units_features(m)}
     # unit A: mean 2.5 min (d0 and d1 at 0.5 km, 5 min a km), interval 2.0–3.25
@@ -199,7 +199,7 @@ def test_units_table_keeps_population_corrected_and_intervals(tiny_city: dict[st
     units["population_corrected"] = [True, False]
     tiny = {**tiny_city, "units": units}
     a = _assess(tiny)
-    a.uncertainty = _fake_uncertainty(a.units.index)
+    a = a.with_uncertainty(_fake_uncertainty(a.units.index))
     bus_context(a, _network(X0 + 1300))
     t = run_units_table(a).set_index("code")
     assert t["population_corrected"].tolist() == [True, False]
@@ -240,7 +240,7 @@ def test_report_shows_intervals_known_assumed_queues_bus(tiny_city: dict[str, An
 
     a = _assess(tiny_city, counters=4)
     bus_context(a, _network(X0 + 1300))
-    a.uncertainty = run_uncertainty(a, draws=8, seed=3, sensitivity_draws=4)
+    a = a.with_uncertainty(run_uncertainty(a, draws=8, seed=3, sensitivity_draws=4))
     doc = build_document(a, lang="en", images={"minutes_cdf": b"", "p90_units": b"", "utilisation": b""})
     keys = [s.key for s in doc.sections]
     assert keys[:3] == ["summary", "uncertainty", "rules"]
@@ -287,7 +287,7 @@ def test_full_hanoi_run_map_with_bus_waits_and_uncertainty_stays_under_3_mb(
     from pointplan.workflow import MAP_METRICS
 
     a = pointplan.assess(points, units)
-    a.uncertainty = run_uncertainty(a, draws=5, seed=1, sensitivity_draws=None)
+    a = a.with_uncertainty(run_uncertainty(a, draws=5, seed=1, sensitivity_draws=None))
     ctx = bus_context(a)
     assert len(ctx.stops) > 3000  # every stop place inside Hanoi's units
     unit_time_to_service(a)
@@ -319,7 +319,7 @@ def test_new_layers_draw_in_headless_chromium(tiny_city: dict[str, Any], tmp_pat
     from pointplan.transit import stop_frequency
 
     a = _assess(tiny_city)
-    a.uncertainty = _fake_uncertainty(a.units.index)
+    a = a.with_uncertainty(_fake_uncertainty(a.units.index))
     net = _network(X0 + 1300)
     layer = stop_frequency(net)
     m = pm.assessment_map(a, waits=True, bus_stops=layer, tiles=False, service_areas=False, uncovered=False)
