@@ -216,7 +216,7 @@ def test_nearest_equals_brute_force_on_real_points(units, points) -> None:
     dxy = np.column_stack([sample.to_crs(UTM).geometry.x, sample.to_crs(UTM).geometry.y])
     pxy = np.column_stack([points.to_crs(UTM).geometry.x, points.to_crs(UTM).geometry.y])
     dist = np.linalg.norm(dxy[:, None, :] - pxy[None, :, :], axis=2)
-    expect_min = eng.minutes_for(dist.min(axis=1))  # the fallback's own model (calibrated by distance band)
+    expect_min = eng.minutes_for(dist.min(axis=1)) * eng.nearest_factor  # the fallback's model, door to door
     assert a.demand["minutes"].to_numpy() == pytest.approx(expect_min)
     assert a.demand["straight_m"].to_numpy() == pytest.approx(dist.min(axis=1))
 

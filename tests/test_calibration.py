@@ -114,7 +114,8 @@ def test_shipped_fallback_is_unbiased_on_fresh_door_to_door_trips(mode):
     old = net.FallbackModel(
         mode, np.array([0, 500, 1000, 2000, 5000, 10000.0]), np.array(old_circ), np.array(old_speed)
     )
-    assert np.median((old.minutes(pairs["straight"]) * 60 - pairs["seconds"]) / pairs["seconds"] * 100) < -3.0
+    old_bias = np.median((old.minutes(pairs["straight"]) * 60 - pairs["seconds"]) / pairs["seconds"] * 100)
+    assert old_bias < {"motorbike": -3.0, "walk": -1.5}[mode] < np.median(signed)
 
 
 # --------------------------------------------------------------------------------------
@@ -254,7 +255,11 @@ def test_no_jump_where_the_network_hands_over(mode):
     a, b = near["minutes"].to_numpy()
     assert abs(a - b) / b < 0.01  # just inside vs just outside: the same time
     od = eng.od_long(o, d, 120).set_index("i")["minutes"]
-    assert od.loc[0] == pytest.approx(a) and od.loc[1] == pytest.approx(b)
+    # od_long gives each trip's time; nearest takes off the fallback's nearest_factor (the
+    # quickest of several points is often not the straight-line nearest): smooth in both
+    assert abs(od.loc[0] - od.loc[1]) / od.loc[1] < 0.01
+    assert od.loc[1] * eng.fallback.nearest_factor == pytest.approx(b)
+    assert od.loc[0] >= a
     # without the blend the network's long straight leg to the street made a jump (motorbike)
     hard = net.HybridEngine(NetworkEngine(G, mode), snap_m=500, handover_from=1.0).nearest(o, d)["minutes"].to_numpy()
     if mode != "walk":
@@ -275,6 +280,7 @@ def test_handover_on_the_inner_network_is_smooth():
     pair = probe.iloc[[inside, inside + 1]]
     assert snap[inside + 1] > 500 and snap[inside + 1] - snap[inside] < 10
     point = pointplan.load_points().to_crs(eng.crs)
+    point = point[eng.on_network(point).to_numpy()]  # a point the network reaches: the trip from inside is routed
     point = point.iloc[[int(np.argmin(np.hypot(point.geometry.x - east["x"] + 3000, point.geometry.y - east["y"])))]]
     near = eng.nearest(pair, point)
     assert near["method"].tolist() == ["network", "fallback"]
@@ -302,3 +308,19 @@ def test_inner_units_straight_line_agrees_with_the_network(mode):
     w = pop[inner]
     ratio = (b[inner] * w).sum() / (a[inner] * w).sum()
     assert abs(ratio - 1) < 0.05
+
+
+def test_od_long_lists_each_pair_once_across_the_handover_band():
+    """Origins on the street (w = 0), in the band (0 < w < 1) and off it: one row per pair.
+
+    A regression: the network pairs of the origins outside the band were listed twice when
+    some origins were inside it, so 2SFCA/Huff counted them twice.
+    """
+    G, o, d = _street_with_off_points([0.0, 100.0, 300.0, 400.0, 600.0])
+    eng = net.HybridEngine(NetworkEngine(G, "motorbike"), snap_m=500)
+    od = eng.od_long(o, d, 120)
+    assert od[["i", "j"]].value_counts().max() == 1
+    assert od["i"].tolist() == [0, 1, 2, 3, 4]
+    assert od["method"].tolist() == ["network"] * 4 + ["fallback"]
+    w = eng.handover_weight(o).to_numpy()
+    assert w.tolist() == pytest.approx([0.0, 0.0, 0.2, 0.6, 1.0])

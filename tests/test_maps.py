@@ -912,11 +912,16 @@ _CLICK_XSS = """(function () {
 })()"""
 
 _TOGGLE = """(function (name) {
-    var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
-    var box = Array.from(labels).find(function (l) { return l.innerText.indexOf(name) >= 0; });
+    var labels = document.querySelectorAll('.leaflet-control-layers label');  // collapsed: use textContent
+    var box = Array.from(labels).find(function (l) { return l.textContent.indexOf(name) >= 0; });
     box.querySelector('input').click();
     return true;
 })"""
+
+_EXPAND_CONTROL = (
+    "document.querySelectorAll('.leaflet-control-layers').forEach("
+    "function (c) { c.classList.add('leaflet-control-layers-expanded'); })"
+)
 
 _VISIBLE_LABELS = "document.querySelectorAll('.pp-label:not(.pp-hidden)').length"
 
@@ -943,18 +948,22 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     cells = len(next(lay for lay in layers if lay.config.get("pane") == "pp-cells").data["features"])
     roads = len(pm.load_roads()["features"])
     assert cells > 10
+    # One thing at a time: the first metric and the points; areas and people beyond the standard wait
     assert page.count("path.pp-unit.leaflet-interactive") == 126
-    assert page.count("path.pp-area") == 1
-    assert page.count("path.pp-cell") == cells
+    assert page.count("path.pp-area") == 0 and page.count("path.pp-cell") == 0
     assert page.count("path.pp-outline") == 126 and page.count("path.pp-road") == roads
-    # Areas, outlines and roads take no mouse events: the units' tooltips stay reachable.
-    assert page.count("path.leaflet-interactive") == 126 + cells
     n_markers = len(hanoi_assessment.points) + 3
     assert page.count(".leaflet-marker-icon.pp-marker") == n_markers
     assert page.count(".pp-marker.pp-standin") == 131
     assert page.count(".pp-kind-proposed") == 3
-    assert page.count(".pp-legend") == 3  # title, points, units colour ramp
-    assert page.count(".leaflet-control-layers-overlays input") == 5 + 2 + 6 + 2
+    assert page.count(".pp-legend") == 3 and page.count(".pp-units-legend") == 1  # title, points, one ramp
+    assert page.count(".leaflet-control-layers-base input") == len(MAP_METRICS)  # metrics: radio buttons
+    assert page.count(".leaflet-control-layers-overlays input") == 11
+    page.evaluate(_TOGGLE + "('Vùng ')")
+    page.evaluate(_TOGGLE + "('Dân cư ngoài chuẩn')")
+    assert page.count("path.pp-area") == 1 and page.count("path.pp-cell") == cells
+    # Areas, outlines and roads take no mouse events: the units' tooltips stay reachable.
+    assert page.count("path.leaflet-interactive") == 126 + cells
     # Secondary and tertiary roads wait for zoom 11 and 12.
     minor = sum(f["properties"]["c"] >= 3 for f in pm.load_roads()["features"])
     assert 0 < minor < roads
@@ -968,6 +977,7 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     page.settle(0.3)
     at_11 = page.evaluate(_VISIBLE_LABELS)
     assert opening < at_11 < 126
+    page.evaluate(_EXPAND_CONTROL)  # the layer control is collapsed: open it as a hover would
     text = page.evaluate("document.body.innerText")
     assert "Thời gian đi trung bình (phút)" in text and "Điểm phục vụ cấp xã (126)" in text
     assert "Đường chính nội thành (OpenStreetMap 2025)" in text and "Đường chính (nội thành)" in text
@@ -1010,10 +1020,13 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     assert "Hoàn Kiếm" in visible
     assert page.count('path.pp-road[stroke-opacity="0"]') == 0
     page.screenshot(ARTIFACTS / "map_offline_vi_zoom14.png")
-    # Hiding the units layer hides its legend too; hiding the names hides the labels.
-    page.evaluate(_TOGGLE + "('Đơn vị hành chính: ')")
+    # Another metric: one units layer and one legend, which follows the choice; hiding the
+    # names hides the labels.
+    page.evaluate(_TOGGLE + "('Tỷ lệ dân số trong chuẩn')")
+    legends = page.evaluate("Array.from(document.querySelectorAll('.pp-units-legend')).map(e => e.textContent)")
+    assert len(legends) == 1 and "Tỷ lệ dân số trong chuẩn" in legends[0]
+    assert page.count("path.pp-unit") == 126
     page.evaluate(_TOGGLE + "('Ranh giới và tên đơn vị')")
-    assert page.count(".pp-units-legend") == 0 and page.count("path.pp-unit") == 0
     assert page.count(".pp-label") == 0 and page.count("path.pp-outline") == 0
     assert page.count("path.pp-road") == roads
     page.screenshot(ARTIFACTS / "map_offline_vi_roads_only.png")
@@ -1042,16 +1055,21 @@ def test_cdn_map_needs_only_leaflet(
         serve={
             cdn + "leaflet.js": base / "leaflet.js",
             cdn + "leaflet.css": base / "leaflet.css",
+            cdn + "images/layers.png": tile,  # the collapsed layer control's icon
+            cdn + "images/layers-2x.png": base / "images" / "layers-2x.png",
             "https://tile.openstreetmap.org/*": tile,
         },
     )
     assert page.errors == [] and page.dialogs == [] and page.blocked == []
-    assert sorted(u for u in page.served if u.startswith(cdn)) == [cdn + "leaflet.css", cdn + "leaflet.js"]
+    served = {u for u in page.served if u.startswith(cdn)}
+    assert {cdn + "leaflet.css", cdn + "leaflet.js"} <= served
+    assert served <= {cdn + "leaflet.css", cdn + "leaflet.js", cdn + "images/layers.png", cdn + "images/layers-2x.png"}
     # Reachable tiles are drawn under the layers.
     tiles = [u for u in page.served if u.startswith("https://tile.openstreetmap.org/")]
     assert tiles and page.count("img.leaflet-tile-loaded") == len(set(tiles))
     assert page.count("path.pp-unit") == 126 and page.count("path.pp-outline") == 126
     assert page.count(".pp-marker") == len(hanoi_points_xss)
+    page.evaluate(_EXPAND_CONTROL)
     text = page.evaluate("document.body.innerText")
     assert "Population density (people/km²)" in text and "Unit service point (126)" in text
     assert pm.SOURCES["en"]["osm"] in text and "WorldPop" not in text

@@ -64,8 +64,8 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
-def test_notebooks_are_numbered_01_to_07() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(1, 8)], NOTEBOOKS
+def test_notebooks_are_numbered_01_to_08() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(1, 9)], NOTEBOOKS
     for p in NOTEBOOKS:
         assert p.name.isascii(), f"{p.name}: use ASCII file names"
 

@@ -376,7 +376,8 @@ def test_run_writes_default_documents_and_reports_a_read_only_one(tmp_path: Path
     assert (out / "report.html").read_bytes() == html_before
     assert (out / "units.csv").read_text(encoding="utf-8-sig").startswith("code,")
     d = docx.Document(out / "report.docx")
-    assert d.paragraphs[0].text.startswith("Hanoi public administrative service points")
+    # a unit study: the title names the units
+    assert d.paragraphs[0].text == "Public administrative service points: Phường Ba Đình and 3 other units"
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 

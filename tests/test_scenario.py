@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 import pointplan
 from pointplan import InputError, Scenario, reassess
@@ -114,11 +115,14 @@ def _random_ops(sc: Scenario, rng: np.random.Generator, n: int) -> list[str]:
     """Apply ``n`` random valid operations; return their names."""
     units = sc.settings.units.to_crs(4326)
     x0, y0, x1, y1 = units.total_bounds
+    area = units.union_all()  # real units fill a fraction of their bounds: skip draws outside them
     done: list[str] = []
     while len(done) < n:
         op = rng.choice(["move", "move", "add", "remove", "set_counters", "undo", "redo", "set_thresholds"])
         ids = list(sc.points.index)
         lon, lat = float(rng.uniform(x0 + 1e-4, x1 - 1e-4)), float(rng.uniform(y0 + 1e-4, y1 - 1e-4))
+        if op in ("move", "add") and not area.contains(shapely.Point(lon, lat)):
+            continue
         if op == "move":
             sc.move(str(rng.choice(ids)), lon, lat)
         elif op == "add":

@@ -91,7 +91,8 @@ def test_every_location_precision_has_a_map_label() -> None:
 
 
 def _first_units_features(m: Any) -> list[dict[str, Any]]:
-    group = next(c for c in m._children.values() if getattr(c, "layer_name", "").startswith("Units"))
+    # the first layer is the metric shown ("Units: …" alone, or the first radio of several metrics)
+    group = next(c for c in m._children.values() if getattr(c, "layer_name", None))
     return group._children[next(iter(group._children))].data["features"]
 
 

@@ -304,10 +304,10 @@ def test_engine_and_assess_steps_on_the_tiny_city() -> None:
     t = tiny_city()
     assert engine_step(RunConfig("o", network="none", mode="car", uncertainty=False), RunState()).engine.mode == "car"
     state = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
-    a = assess_step(RunConfig("o", mode="walk", uncertainty=False), state).assessment
+    a = assess_step(RunConfig("o", mode="bike", uncertainty=False), state).assessment
     assert a.summary["mean_minutes_to_nearest"] == pytest.approx(9.375)  # the tiny city's figure (docs: 9.38)
     assert a.name == "hanoi-2025"
-    user = RunConfig("o", points=t["points"], mode="walk", uncertainty=False)
+    user = RunConfig("o", points=t["points"], mode="bike", uncertainty=False)
     assert assess_step(user, state).assessment.name == "user"
 
 

@@ -43,6 +43,7 @@ from pointplan.assessment.summary import build_summary
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -89,7 +90,7 @@ class FastFigures:
 
     # -- whole state ---------------------------------------------------------------------
 
-    def _weights(self, m: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    def _weights(self, m: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
         """For minutes ``m``: 2SFCA in/weight, E2SFCA in, E2SFCA weight (pairs of the od only)."""
         in_od = m <= self.cut
         in2 = in_od & (m <= self.s.max_minutes + EPS)
@@ -97,7 +98,7 @@ class FastFigures:
         w_e = np.where(in_e, self.step_w(np.where(in_e, m, 0.0)), 0.0)
         return in2.astype(float), in_e.astype(float), w_e, in_od
 
-    def _huff_u(self, m: FloatArray, attract: float | FloatArray, in_od: FloatArray) -> FloatArray:
+    def _huff_u(self, m: FloatArray, attract: float | FloatArray, in_od: BoolArray) -> FloatArray:
         with np.errstate(over="ignore"):
             return np.where(in_od, attract * np.exp(-self.s.huff_beta_per_min * np.where(in_od, m, 0.0)), 0.0)
 
@@ -114,13 +115,13 @@ class FastFigures:
         self.catch2, self.catch_e = np.zeros(cap), np.zeros(cap)
         self.U = np.zeros((n, cap), order="F")
         for j in slots:
-            self._add_column(int(j), k.M[:, j], +1)
+            self._add_column(int(j), self._od_column(int(j)), +1)
         self.D = self.U.sum(axis=1)
         coef = np.divide(self.visits, self.D, out=np.zeros(n), where=self.D > 0)
         self.huff = np.zeros(cap)
         self.huff[slots] = coef @ self.U[:, slots]
         self.minutes = k.nearest_minutes()
-        self.near = k.near.copy()
+        self.near = k.nearest_slots()
         tree = cKDTree(projected_xy(self.points_now()))
         self.straight, pos = tree.query(self.xy, k=1)
         self.straight_slot = slots[np.asarray(pos, np.int64)]
@@ -133,9 +134,16 @@ class FastFigures:
         self.supply[:] = 0.0
         self.supply[self.slot_of()] = supply_counters(self._pts, self.s.availability)
 
-    def _add_column(self, j: int, m: FloatArray, sign: int) -> None:
-        """Add (``sign`` +1) or take away (-1) slot ``j``'s pairs from the access sums."""
+    def _od_column(self, j: int) -> tuple[FloatArray, FloatArray]:
+        """Slot ``j``'s od pairs: minutes (``inf``: no pair) and how many times ``od_long`` lists each."""
+        m, times = self.kept.od_minutes(np.array([j], np.int64), self.cut)
+        return m[:, 0], times[:, 0]
+
+    def _add_column(self, j: int, col: tuple[FloatArray, FloatArray], sign: int) -> None:
+        """Add (``sign`` +1) or take away (-1) slot ``j``'s pairs (``_od_column``) from the access sums."""
+        m, times = col
         in2, in_e, w_e, in_od = self._weights(m)
+        in2, in_e, w_e = in2 * times, in_e * times, w_e * times
         if sign > 0:
             self.catch2[j] = float(in2 @ self.pop)
             self.catch_e[j] = float(w_e @ self.pop)
@@ -146,7 +154,7 @@ class FastFigures:
         self.cnt2 += sign * in2
         self.cnt_e += sign * in_e
         if sign > 0:
-            self.U[:, j] = self._huff_u(m, max(self.supply[j], 1e-9), in_od)
+            self.U[:, j] = self._huff_u(m, max(self.supply[j], 1e-9), in_od) * times
         else:
             self.U[:, j] = 0.0
 
@@ -155,7 +163,7 @@ class FastFigures:
     def before_change(self, slots: IntArray) -> dict[str, Any]:
         """Remember the columns of ``slots`` before their times or counters change."""
         k = self.kept
-        old = {int(j): (k.M[:, j].copy() if j < k.M.shape[1] and k.active[j] else None) for j in slots}
+        old = {int(j): (self._od_column(int(j)) if j < k.M.shape[1] and k.active[j] else None) for j in slots}
         return {"cols": old, "supply": {int(j): float(self.supply[j]) if j < len(self.supply) else 0.0 for j in slots}}
 
     def _grow(self) -> None:
@@ -184,7 +192,7 @@ class FastFigures:
         changed = list(old["cols"])
         for j in changed:
             if k.active[j]:
-                self._add_column(j, k.M[:, j], +1)
+                self._add_column(j, self._od_column(j), +1)
         slots = self.slot_of()
         self.D = self.U.sum(axis=1)
         rows = np.flatnonzero(d_old != self.D)
@@ -202,7 +210,7 @@ class FastFigures:
         """Straight-line nearest of the places whose straight-nearest point changed or came nearer."""
         k = self.kept
         self.minutes = k.nearest_minutes()
-        self.near = k.near.copy()
+        self.near = k.nearest_slots()
         slots = self.slot_of()
         pxy = projected_xy(self._pts)
         pos_of = {int(s): p for p, s in enumerate(slots)}
@@ -229,7 +237,7 @@ class FastFigures:
         k = self.kept
         near = self.near.copy()
         remap = _part_time_twins(self._pts, s.availability)
-        labels = np.where(near >= 0, ids[np.maximum(near, 0)], None)
+        labels = np.where(near >= 0, ids[np.maximum(near, 0)], np.array(None, dtype=object))
         if remap:
             labels = pd.Series(labels).replace(remap).to_numpy()
         within_min = self.minutes <= s.max_minutes + EPS

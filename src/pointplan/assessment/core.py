@@ -163,6 +163,7 @@ def prepare_inputs(
     if not (reuse and s.engine is not None):
         check_network_covers(engine, dem, s.max_off_network_share)
     s = replace(s, units=units, demand=dem, engine=engine)
+    assert dem is not None
     return s, pts, dem.copy()
 
 

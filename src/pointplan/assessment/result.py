@@ -4,7 +4,7 @@ Examples
 --------
 >>> from pointplan.assessment import Assessment
 >>> sorted(Assessment.__dataclass_fields__)[:3]
-['coverage', 'demand', 'engine']
+['coverage', 'demand', 'derived']
 """
 
 from __future__ import annotations
@@ -121,6 +121,10 @@ class Assessment:
     engine: TravelEngine | None = field(default=None, repr=False)
     uncertainty: Any = field(default=None, repr=False)
     settings: AssessSettings | None = field(default=None, repr=False)
+    #: Figures derived later from this very assessment and kept so they are computed once
+    #: (e.g. ``"bus"``: :func:`pointplan.report.bus_context`; ``"time_to_service"``). Not an
+    #: argument: a copy by :func:`dataclasses.replace` starts empty (``with_uncertainty`` keeps it).
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def with_uncertainty(self, uncertainty: Any) -> Assessment:
         """Return a copy of this assessment with its uncertainty intervals.
@@ -143,7 +147,9 @@ class Assessment:
         >>> b.uncertainty, a.uncertainty, b.units is a.units
         ({'draws': 0}, None, True)
         """
-        return replace(self, uncertainty=uncertainty)
+        new = replace(self, uncertainty=uncertainty)
+        new.derived.update(self.derived)  # the same points and figures: what was derived holds
+        return new
 
     def service_areas(self, max_minutes: float | None = None, *, include_distance: bool = True) -> gpd.GeoDataFrame:
         """Return the area within the standard around each point (polygons).

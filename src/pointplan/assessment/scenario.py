@@ -609,8 +609,12 @@ class Scenario:
         units: gpd.GeoDataFrame,
         demand: gpd.GeoDataFrame | None = None,
         engine: TravelEngine | None = None,
+        **assess_kwargs: Any,
     ) -> Scenario:
         """Rebuild a scenario saved with :meth:`to_dict` (its current state; the undo stack starts empty).
+
+        ``assess_kwargs`` give again what :meth:`to_dict` does not save (``visits``); they
+        override the saved settings of the same name.
 
         Examples
         --------
@@ -630,9 +634,9 @@ class Scenario:
             raise InputError(msg) from exc
         geom = gpd.points_from_xy(table.pop("lon"), table.pop("lat"))
         points = gpd.GeoDataFrame(table, geometry=geom, crs=settings.geographic_crs)
-        keys = ("max_minutes", "max_distance_m", "modes", "visits_per_counter", "counters_default")
+        keys: tuple[str, ...] = ("max_minutes", "max_distance_m", "modes", "visits_per_counter", "counters_default")
         keys += ("availability", "huff_beta_per_min", "rule_kinds", "max_off_network_share", "name")
-        kwargs = {k: st[k] for k in keys if k in st}
+        kwargs = {**{k: st[k] for k in keys if k in st}, **assess_kwargs}
         sc = cls.from_inputs(points, units, demand, mode=st.get("mode"), engine=engine, **kwargs)
         sc._history = list(d.get("history", []))
         return sc
@@ -900,7 +904,8 @@ class _KeptTravel:
 
     def nearest(self) -> pd.DataFrame:
         k = self.main
-        labels = np.where(k.near >= 0, self.sc._ids[np.maximum(k.near, 0)], None)
+        slot = k.nearest_slots()
+        labels = np.where(slot >= 0, self.sc._ids[np.maximum(slot, 0)], np.array(None, dtype=object))
         dist = np.full(k.n, np.nan)
         if self.with_distance:
             import warnings

@@ -17,6 +17,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pointplan import __version__, settings
 from pointplan._errors import DataIntegrityError, DataNotFoundError, PointplanError
@@ -103,6 +104,18 @@ def _show_warnings_plainly(quiet: bool) -> None:
     warnings.showwarning = show
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """Write to the ``sys.stderr`` of the moment (not the one at creation, which a caller may close)."""
+
+    @property  # type: ignore[override,unused-ignore]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ sets it: ignored
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
@@ -125,10 +138,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["--data-dir", "/no/such/folder", "info"]) == EXIT_DATA
     True
     """
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    try:
+        return _main(argv)
+    finally:  # the library's logging as it was (a caller's own handlers, pytest's caplog)
+        logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """Run the command line (see :func:`main`); leaves the ``pointplan`` logger configured."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.handlers[:] = [h for h in logger.handlers if isinstance(h, logging.NullHandler)] + [handler]
     logger.setLevel(level)

@@ -63,6 +63,13 @@ def _where_options(p: argparse.ArgumentParser) -> None:
     """``--in-units`` and ``--unit-kind``: where proposals may go."""
     p.add_argument("--in-units", help="comma-separated unit codes where proposals may go (default: anywhere)")
     p.add_argument("--unit-kind", choices=("xa", "phuong"), default=None, help="proposals only in xã or only in phường")
+    p.add_argument(
+        "--coverage-rule",
+        choices=("time", "time_or_distance"),
+        default=None,
+        help="who mclp/lscp count as covered: the minutes alone, or minutes or distance "
+        "(default: time on foot, time_or_distance otherwise)",
+    )
 
 
 def _in_units(args: argparse.Namespace) -> list[str] | None:

@@ -69,6 +69,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         add_points=args.add_points,
         propose_in_units=_in_units(args),
         propose_unit_kind=args.unit_kind,
+        coverage_rule=args.coverage_rule,
+        province=getattr(args, "province", None),
     )
 
 
@@ -161,7 +163,10 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     from pointplan.workflow.steps import check_codes
 
     out = _check_cli_output(args, ("proposals.geojson", "sites_report.csv"))
-    where = RunConfig(args.out, propose_in_units=_in_units(args), propose_unit_kind=args.unit_kind, uncertainty=False)
+    where = RunConfig(
+        args.out, propose_in_units=_in_units(args), propose_unit_kind=args.unit_kind, mode=args.mode,
+        coverage_rule=args.coverage_rule, uncertainty=False,
+    )  # fmt: skip
     check_codes(load_units(), where.proposal_codes, "--in-units")
     a = _assess_cli(args)
     user_cand = None
@@ -172,6 +177,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     prop = propose_points(
         a, args.add, objective=args.objective, method=args.method, user_candidates=user_cand, sites=args.sites,
         in_units=where.proposal_codes, unit_kind=where.propose_unit_kind,
+        coverage_rule=where.coverage_rule_or_default(),
     )  # fmt: skip
     with atomic_path(out / "proposals.geojson", _cli_inputs(args)) as tmp:
         prop.points.to_file(tmp, driver="GeoJSON", layer="proposals")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pointplan._errors import InputError
 from pointplan.cli._common import _common, _int_arg, _print
+
+if TYPE_CHECKING:
+    from pointplan.workflow.config import Mode
 
 __all__ = ["add_parser", "cmd_serve"]
 
@@ -96,8 +99,9 @@ def _config(args: argparse.Namespace) -> Any:
     if args.max_km is not None:
         kw["max_distance_m"] = args.max_km * 1000
     title = "Hà Nội" if getattr(args, "province", None) is None else str(args.province)
+    engine = travel_engine(args.network, cast("Mode", mode))
     return ServeConfig(
-        units, pts, demand, travel_engine(args.network, mode), mode=mode, state_dir=Path(args.state_dir).expanduser(),
+        units, pts, demand, engine, mode=mode, state_dir=Path(args.state_dir).expanduser(),
         token=args.token, draws=args.draws, details=not args.no_details, assess_kwargs=kw, title=title,
     )  # fmt: skip
 

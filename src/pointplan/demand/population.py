@@ -347,43 +347,33 @@ def build_demand(
     Parameters
     ----------
     units
-        Unit polygons with a CRS indexed by unit code (or with a ``code`` column), holding
-        ``population_col``. Default: Hanoi's 126 units (:func:`pointplan.load_units`).
+        Unit polygons (CRS; indexed by code or with ``code``); default Hanoi's 126 units.
     raster
-        Population-count GeoTIFF (people per pixel, north-up). Default: the WorldPop 2020
-        1 km Hanoi window, or the all-Vietnam raster when the units reach beyond it. Only
-        the window on the units' bounds is read, in blocks of ``block_rows`` rows.
+        People-per-pixel GeoTIFF (north-up); default WorldPop 2020 1 km (Hanoi's window, or
+        Vietnam's when the units reach beyond it), read on the units' bounds only.
     cell_m
-        ``None``: the raster's own pixels (≈ 1 km for WorldPop). A smaller value cuts each
-        pixel into sub-cells of at most ``cell_m`` metres (``250`` gives 4 × 4 at Hanoi's
-        latitude), split by area inside the unit. ``method="uniform"``: the grid's side.
+        ``None``: the raster's pixels (≈ 1 km); else sub-cells of at most ``cell_m`` metres
+        (``250``: 4 × 4 a pixel), split by area. ``method="uniform"``: the grid's side.
     population_col
-        Column of ``units`` with each unit's population; every unit's demand sums to it.
+        Column of ``units`` with the population each unit's demand sums to.
     method, points_per_unit
-        ``"raster"`` (dasymetric, default) or ``"uniform"``: no raster, people spread by
-        area over a grid of about ``points_per_unit`` cells per unit.
+        ``"raster"`` (dasymetric) or ``"uniform"`` (by area, ~``points_per_unit`` cells a unit).
     keep_empty, block_rows
-        Keep pieces with zero population (dropped by default: they weigh nothing); raster
-        rows read and processed at a time (bounds memory on large windows).
+        Keep zero-population pieces (dropped by default); raster rows read at a time.
     fine_per_km2
-        With ``cell_m``: cut only the pixels where the raster counts at least this many people
-        per km² into sub-cells; the others stay whole (``None``: every pixel). ``pointplan run``
-        uses ``cell_m=DEFAULT_CELL_M`` (250) with ``fine_per_km2=DEFAULT_FINE_PER_KM2`` (5,000):
-        fine where people are dense (a 300 m move shows in a ward's figures), few points
-        in the countryside.
+        With ``cell_m``: cut only pixels of at least this many people per km² (``None``: all).
+        ``pointplan run`` uses :data:`DEFAULT_CELL_M` with :data:`DEFAULT_FINE_PER_KM2`.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 points strictly inside their units, with ``unit_code``, ``population``
-        (summing to each unit's), ``raster_population``, ``cell_area_km2``, ``flag``,
-        ``pixel_row``/``pixel_col`` and ``attrs["demand_method"]`` (see the module's notes).
+        EPSG:4326 points strictly inside their units, summing to each unit's population
+        (columns: see the module's notes).
 
     Raises
     ------
     InputError, GeometryError, CRSError, DataNotFoundError
-        Bad arguments or units (missing population column, negative populations...);
-        missing or invalid unit geometries; no CRS; no raster given and none shipped.
+        Bad arguments or units; invalid geometries; no CRS; no raster given and none shipped.
 
     Examples
     --------
@@ -405,33 +395,29 @@ def build_demand(
     >>> demand.crs.to_epsg(), demand.attrs["demand_method"]
     (4326, 'raster_native_dasymetric')
 
-    Sub-cells of 50 m split each pixel in 2 × 2 with the same unit total:
+    Sub-cells of 50 m (2 × 2 a pixel), then only the dense pixel (30 people per 0.01 km²) cut:
 
-    >>> fine = build_demand(units, raster=path, cell_m=50)
-    >>> len(fine), float(fine["population"].sum())
-    (6, 100.0)
-
-    Only the dense pixel (30 people per 0.01 km²) cut, the other kept whole:
-
+    >>> len(build_demand(units, raster=path, cell_m=50))
+    6
     >>> dense = build_demand(units, raster=path, cell_m=50, fine_per_km2=2_000)
     >>> dense["pixel_col"].tolist(), dense["population"].round(1).tolist()
     ([0, 1, 1], [40.0, 30.0, 30.0])
     """
-    if units is None:
-        units = load_units()
-    units, codes, pop = _check_units(units, population_col)
-    _check_options(method, cell_m, points_per_unit, block_rows)
+    units, codes, pop = _check_units(load_units() if units is None else units, population_col)
+    _check_options(method, cell_m, points_per_unit, block_rows, fine_per_km2)
     sizes = {"points_per_unit": int(points_per_unit), "block_rows": int(block_rows)}
-    if fine_per_km2 is not None and not (isinstance(fine_per_km2, (int, float)) and fine_per_km2 >= 0):
-        msg = f"fine_per_km2 must be a number of people per km² >= 0 or None, got {fine_per_km2!r}."
-        raise InputError(msg)
     return _demand_points(
         units, codes, pop, method, raster, cell_m=cell_m, keep_empty=keep_empty, fine_per_km2=fine_per_km2, **sizes
     )
 
 
-def _check_options(method: str, cell_m: float | None, points_per_unit: int, block_rows: int) -> None:
-    """Raise an InputError for a bad ``method``, ``cell_m``, ``points_per_unit`` or ``block_rows``."""
+def _check_options(
+    method: str, cell_m: float | None, points_per_unit: int, block_rows: int, fine_per_km2: float | None = None
+) -> None:
+    """Raise an InputError for a bad ``method``, ``cell_m``, ``points_per_unit``, ``block_rows`` or ``fine_per_km2``."""
+    if fine_per_km2 is not None and not (isinstance(fine_per_km2, (int, float)) and fine_per_km2 >= 0):
+        msg = f"fine_per_km2 must be a number of people per km² >= 0 or None, got {fine_per_km2!r}."
+        raise InputError(msg)
     if method not in ("raster", "uniform"):
         msg = f"method must be 'raster' or 'uniform', got {method!r}."
         raise InputError(msg)

@@ -474,7 +474,7 @@ def _better(new: str, current: str) -> bool:
     """Return True when precision ``new`` ranks above ``current`` (LOCATION_PRECISIONS is best first)."""
     from pointplan.points import LOCATION_PRECISIONS
 
-    rank = {p: i for i, p in enumerate(LOCATION_PRECISIONS)}
+    rank: dict[str, int] = {str(p): i for i, p in enumerate(LOCATION_PRECISIONS)}
     return rank.get(new, len(rank)) < rank.get(current, len(rank))
 
 

@@ -209,6 +209,7 @@ def propose_points(
     in_units: Sequence[str] | None = None,
     unit_kind: Literal["xa", "phuong"] | None = None,
     coverage_rule: CoverageRule = "time_or_distance",
+    boundary: Any = None,
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -216,19 +217,16 @@ def propose_points(
     ----------
     assessment
         The assessment of the current points (:func:`pointplan.assess`).
-    k
-        Points to add (``None`` with ``objective="lscp"``: as few as reach ``target_share``).
-    objective
-        ``"pmedian"`` (population-weighted minutes; default), ``"mclp"`` or ``"lscp"``.
+    k, objective
+        Points to add (``None`` with ``"lscp"``: as few as reach ``target_share``); ``"pmedian"``
+        (population-weighted minutes; default), ``"mclp"`` or ``"lscp"``.
     candidates, user_candidates, sites
-        Candidate sites (default :func:`default_candidates` of ``sites``: ``"real"`` named
-        public buildings, ``"grid"`` or ``"both"``), and extra user sites added to them.
+        Candidate sites (default :func:`default_candidates` of ``sites``) and the user's.
     method, time_limit_s, target_share, require_unit_coverage, budget_per_kind, boundary
         As :func:`pointplan.locate.propose` (``"greedy+swap"``, ``"greedy"`` or ``"exact"``; ``boundary``: Hanoi's).
-    reassess, counters_proposed
-        Assess the scenario with the proposed points (of so many counters; default the assessment's).
-    compare_unconstrained
-        With real sites, each building's cost against a 1 km grid (:func:`~pointplan.locate.sites.constraint_cost`).
+    reassess, counters_proposed, compare_unconstrained
+        Assess the scenario with the proposed points (of so many counters); with real sites,
+        each building's cost against a 1 km grid (:func:`~pointplan.locate.sites.constraint_cost`).
     in_units, unit_kind
         Proposals only in these unit codes and/or units of this kind (``"xa"``/``"phuong"``):
         :func:`~pointplan.locate.candidates.restrict_candidates`; people everywhere still count.
@@ -238,8 +236,7 @@ def propose_points(
     Returns
     -------
     pointplan.locate.Proposal
-        Ranked proposed points with their gains; ``candidates`` the sites it chose from;
-        ``before_after`` holds ``{"before", "after", "compare"}`` when ``reassess``.
+        Ranked points with their gains, the ``candidates``, ``before_after`` (with ``reassess``).
 
     Examples
     --------
@@ -254,15 +251,19 @@ def propose_points(
     (9.38, 6.37)
     """
     real_mode = candidates is None and sites in ("real", "both")
-    where = {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
+    where: dict[str, Any] = {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
     candidates = restrict_candidates(
         default_candidates(assessment, user_candidates=user_candidates, sites=sites) if candidates is None
         else candidates, assessment.units, **where)  # fmt: skip
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
                "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
-               "coverage_rule": coverage_rule}  # fmt: skip
+               "coverage_rule": coverage_rule, "boundary": boundary}  # fmt: skip
     prop = _solve(assessment, candidates, k, options)
-    summary = {**prop.summary, "sites_report": list(candidates.attrs.get("sites_report", []))}
+    summary = {
+        **prop.summary,
+        "coverage_rule": coverage_rule,
+        "sites_report": list(candidates.attrs.get("sites_report", [])),
+    }
     prop = dataclasses.replace(prop, points=_name_proposals(prop.points, candidates), summary=summary)
     if real_mode and compare_unconstrained and len(prop.points):
         spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)

@@ -3,9 +3,9 @@
 What :func:`assessment_map` adds from a run: when ``assessment.uncertainty`` is set
 (:func:`pointplan.uncertainty.run_uncertainty`), each unit's popup shows the P5–P95 interval
 beside its coverage and minutes, and a layer shows how uncertain each unit is
-(``uncertainty_minutes``). The per-unit bus access (``assessment.bus``,
+(``uncertainty_minutes``). The per-unit bus access (``assessment.derived["bus"]``,
 :func:`pointplan.report.run_tables.bus_context`) and time to service
-(``assessment.time_to_service``) join the units when present, so ``extra_metrics`` may name
+(``assessment.derived["time_to_service"]``) join the units when present, so ``extra_metrics`` may name
 ``bus_access`` or ``time_to_service_minutes``.
 
 Several metrics are radio buttons (one shown at a time, with its one legend); the layer
@@ -79,7 +79,8 @@ def _finish(m: folium.Map, sources: set[str], lang: str, title: str, point_layer
     """Attribution of the data shown, title box and the layer control (collapsed, grouped)."""
     Attribution(attributions(sources, lang)).add_to(m)
     Legend(title, "topleft", "pp-title").add_to(m)
-    control = folium.LayerControl(collapsed=True).add_to(m)
+    control = folium.LayerControl(collapsed=True)
+    control.add_to(m)
     lab = LABELS[lang]
     titles = {key: lab[f"control.{key}"] for key in ("metrics", "points", "context")}
     GroupedLayerControl(control, dict.fromkeys(point_layers, "points"), titles).add_to(m)
@@ -372,13 +373,14 @@ def _with_run_figures(assessment: Any) -> gpd.GeoDataFrame:
     Coverage, mean and P90 minutes are the central estimates when the draws ran
     (:func:`pointplan.uncertainty.central_units`). The intervals
     (``assessment.uncertainty.units``), the bus access
-    (``assessment.bus.units``) and the time to service (``assessment.time_to_service``),
+    (``assessment.derived["bus"].units``) and the time to service (``assessment.derived["time_to_service"]``),
     each when present.
     """
     units = _walk_coverage(assessment)
     units = _join_columns(units, getattr(getattr(assessment, "uncertainty", None), "units", None))
-    units = _join_columns(units, getattr(getattr(assessment, "bus", None), "units", None))
-    return _join_columns(units, getattr(assessment, "time_to_service", None))
+    derived = getattr(assessment, "derived", None) or {}
+    units = _join_columns(units, getattr(derived.get("bus"), "units", None))
+    return _join_columns(units, derived.get("time_to_service"))
 
 
 def _unit_layers(m: folium.Map, units: gpd.GeoDataFrame, metric: str, extra_metrics: Sequence[str], lang: str) -> None:

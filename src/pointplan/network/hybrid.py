@@ -254,8 +254,8 @@ class HybridEngine(EngineBase):
                     net["i"] = np.flatnonzero(sel)[net["i"].to_numpy()]
                     net["j"] = np.flatnonzero(d_on)[net["j"].to_numpy()]
                     parts.append(net.assign(method=NETWORK))
-        if parts:
-            parts[-1:] = [self._blend_pairs(pd.concat(parts, ignore_index=True), origins, destinations, w, max_minutes)]
+        if parts:  # every network pair once, the handover band's blended
+            parts = [self._blend_pairs(pd.concat(parts, ignore_index=True), origins, destinations, w, max_minutes)]
         crow = self.fallback.od_long(origins, destinations, max_minutes)
         crow = crow[~(o_on[crow["i"].to_numpy()] & d_on[crow["j"].to_numpy()])]
         parts.append(crow.assign(method=FALLBACK))

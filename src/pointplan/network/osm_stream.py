@@ -650,6 +650,10 @@ class ArrayNetworkEngine(NetworkEngine):
         self._g = arrays
         self.conversion_seconds = arrays.seconds
         self.crs = arrays.crs
+        # roads read from OSM files keep every way a mode may use (footways and paths for
+        # walking): a pedestrian network, so no drive-network correction
+        self.pedestrian_ways = mode == "walk"
+        self.walk_correction = 1.0
 
     def __repr__(self) -> str:
         return (

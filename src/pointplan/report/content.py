@@ -70,7 +70,7 @@ def _peak_overloaded(assessment: Any) -> int | None:
 
 
 def _basis_note(assessment: Any, figures: dict[str, Any], lang: str) -> str:
-    """The sentence under the summary table: what the figures are (P50 of the draws, or at the stand-ins)."""
+    """Return the sentence under the summary table: what the figures are (P50 of the draws, or at the stand-ins)."""
     unc = getattr(assessment, "uncertainty", None)
     if figures["figures_basis"] != "monte_carlo_p50" or unc is None:
         return text("basis_standins", lang)

@@ -6,7 +6,7 @@ tables ``pointplan run`` writes (``units.csv``, ``points.csv``, ``findings.csv``
 ``tables.xlsx``) and the report shows, so every format carries the same columns.
 
 The bus network is read once per assessment: :func:`bus_context` keeps its answer on the
-assessment (``assessment.bus``) and every later table, map layer and report section reuses it.
+assessment (``assessment.derived["bus"]``) and every later table, map layer and report section reuses it.
 """
 
 from __future__ import annotations
@@ -100,16 +100,16 @@ def bus_context(assessment: Any, network: Any = None, *, walk_m: float | None = 
     Returns
     -------
     BusContext
-        Also kept as ``assessment.bus``; a later call returns it unchanged. When the bus
+        Also kept as ``assessment.derived["bus"]``; a later call returns it unchanged. When the bus
         data cannot be read, the figures are empty (NaN) and a warning is logged, so the
         rest of a run is still written.
 
     Examples
     --------
-    >>> import copy
+    >>> import dataclasses
     >>> from pointplan.report._demo import demo_assessment
     >>> from pointplan.transit.network import BusNetwork
-    >>> a = copy.copy(demo_assessment())
+    >>> a = dataclasses.replace(demo_assessment())  # a copy: its own memo
     >>> stops = gpd.GeoDataFrame({"stop_id": ["A_S1"], "route_id": ["A"]},
     ...     geometry=gpd.points_from_xy([105.801], [21.001]), crs="EPSG:4326")
     >>> trips = pd.DataFrame({"trips_midday": [14]}, index=pd.Index(["A"], name="route_id"))
@@ -119,12 +119,13 @@ def bus_context(assessment: Any, network: Any = None, *, walk_m: float | None = 
     """
     from pointplan.transit import DEFAULT_WALK_M
 
-    cached = getattr(assessment, "bus", None)
+    memo = _memo(assessment)
+    cached = memo.get("bus")
     if isinstance(cached, BusContext):
         return cached
     walk = float(DEFAULT_WALK_M if walk_m is None else walk_m)
     ctx = _compute_context(assessment, network, walk)
-    assessment.bus = ctx
+    memo["bus"] = ctx
     return ctx
 
 
@@ -162,8 +163,8 @@ def bus_population_share_near(assessment: Any) -> float | None:
     >>> from types import SimpleNamespace
     >>> units = pd.DataFrame({"bus_pop_share_near": [0.75, 0.0]}, index=["U", "V"])
     >>> demand = pd.DataFrame({"unit_code": ["U", "U", "V"], "population": [30.0, 10.0, 50.0]})
-    >>> a = SimpleNamespace(bus=BusContext(None, pd.DataFrame(), units, pd.DataFrame(), None, 400.0),
-    ...                     demand=demand)
+    >>> ctx = BusContext(None, pd.DataFrame(), units, pd.DataFrame(), None, 400.0)
+    >>> a = SimpleNamespace(derived={"bus": ctx}, demand=demand)
     >>> round(bus_population_share_near(a), 4)  # 30 of 90 people
     0.3333
     """
@@ -182,7 +183,7 @@ def bus_population_share_near(assessment: Any) -> float | None:
 def unit_time_to_service(assessment: Any) -> pd.Series:
     """Travel plus expected wait (minutes) per unit code, NaN where a unit's point is overloaded.
 
-    From :func:`pointplan.staffing.time_to_service` (kept on ``assessment.time_to_service``);
+    From :func:`pointplan.staffing.time_to_service` (kept in ``assessment.derived["time_to_service"]``);
     empty (NaN) with a logged warning when the queue model cannot run on these inputs.
 
     Examples
@@ -191,7 +192,8 @@ def unit_time_to_service(assessment: Any) -> pd.Series:
     >>> unit_time_to_service(demo_assessment()).index.tolist()
     ['00001', '00002']
     """
-    cached = getattr(assessment, "time_to_service", None)
+    memo = _memo(assessment)
+    cached = memo.get("time_to_service")
     if isinstance(cached, pd.Series):
         return cached
     from pointplan._errors import PointplanError
@@ -206,8 +208,14 @@ def unit_time_to_service(assessment: Any) -> pd.Series:
         logger.warning("time to service not computed: %s", exc)
         out = pd.Series(np.nan, index=codes)
     out.name = "time_to_service_minutes"
-    assessment.time_to_service = out
+    memo["time_to_service"] = out
     return out
+
+
+def _memo(assessment: Any) -> dict[str, Any]:
+    """Return the assessment's memo of derived figures (a throwaway dict for objects without one)."""
+    memo = getattr(assessment, "derived", None)
+    return memo if isinstance(memo, dict) else {}
 
 
 def run_units_table(assessment: Any, *, bus: bool = True) -> pd.DataFrame:

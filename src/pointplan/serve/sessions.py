@@ -65,21 +65,16 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
 
 def scenario_class() -> Any:
-    """Return :class:`pointplan.Scenario`, or the full re-assessment stand-in while it is missing.
+    """Return the class behind the editor's sessions: :class:`pointplan.assessment.Scenario`.
 
     Examples
     --------
-    >>> hasattr(scenario_class(), "from_inputs")
-    True
+    >>> scenario_class().__name__, hasattr(scenario_class(), "from_inputs")
+    ('Scenario', True)
     """
-    from pointplan import assessment
+    from pointplan.assessment import Scenario
 
-    cls = getattr(assessment, "Scenario", None)
-    if cls is None:
-        from pointplan.serve._adapter import AssessScenario
-
-        return AssessScenario
-    return cls
+    return Scenario
 
 
 @dataclass
@@ -242,9 +237,8 @@ class SessionStore:
                                   **self._restore_kwargs())  # fmt: skip
 
     def _restore_kwargs(self) -> dict[str, Any]:
-        from pointplan.serve._adapter import AssessScenario
-
-        return self._kw if self.cls is AssessScenario else {}
+        """Return what a saved session does not keep: the visits table given to the editor."""
+        return {k: v for k, v in self._kw.items() if k == "visits"}
 
     def _keep(self, s: Session) -> Session:
         with self._lock:

@@ -145,6 +145,15 @@ def sweep(
 
     Examples
     --------
+    Provinces are checked before any worker starts:
+
+    >>> sweep("vn", "Atlantis")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pointplan._errors.InputError: Unknown province 'Atlantis'. Did you mean: ...
+
+    Two provinces on a local cluster of 2 workers (about a minute):
+
     >>> r = sweep("vn", "12,thanh-hoa", workers=2)  # doctest: +SKIP
     >>> r.provinces["status"].tolist(), r.failed  # doctest: +SKIP
     (['ok', 'ok'], [])

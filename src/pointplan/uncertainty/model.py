@@ -112,7 +112,7 @@ class DrawModel:
     [2.5, 52.5]
     >>> draw = model.draw(np.random.default_rng(1))
     >>> draw.unit_factor.round(3).tolist(), model.evaluate(draw)["population_within_standard_share"]
-    ([1.062, 0.79], 0.9)
+    ([1.043, 0.846], 0.9)
     """
 
     #: ``False``: every search asks the engine's ``nearest`` (the previous way, kept for benchmarks).

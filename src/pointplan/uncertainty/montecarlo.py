@@ -67,9 +67,9 @@ class UncertaintyResult:
     >>> r.intervals["population_within_standard_share"]
     [0.9, 0.9, 0.9]
     >>> r.units.loc["00002", ["mean_minutes_p5", "mean_minutes_p95"]].round(1).tolist()
-    [22.2, 42.4]
+    [24.3, 38.3]
     >>> r.summary_items()["uncertainty_travel_time_sigma"]
-    0.1813
+    0.1282
     """
 
     draws: pd.DataFrame

@@ -75,7 +75,8 @@ class NearestSearch:
     >>> pts = gpd.GeoDataFrame({"kind": ["unit_point"]}, geometry=gpd.points_from_xy([1000.0], [0.0]),
     ...     index=["P1"], crs=32648)
     >>> xy = np.array([[1000.0, 0.0]])
-    >>> s = NearestSearch(CrowFliesEngine("bike", speed_kmh=12, circuity=1), dem, np.array([[0.0, 0], [3000, 0]]), pts, xy)
+    >>> eng = CrowFliesEngine("bike", speed_kmh=12, circuity=1)
+    >>> s = NearestSearch(eng, dem, np.array([[0.0, 0], [3000, 0]]), pts, xy)
     >>> s.way, s(np.array([[2000.0, 0.0]]))[1].round(6).tolist()
     ('fallback', [10.0, 5.0])
     """
@@ -114,6 +115,7 @@ class NearestSearch:
             warnings.simplefilter("ignore")
             self.o_on = engine.on_network(self.dem).to_numpy(dtype=bool)
         self.o_pos = np.flatnonzero(self.o_on)
+        self.handover = np.asarray(engine.handover_weight(self.dem).to_numpy(dtype=float))  # 0 on, 1 off
         self._crs = projected_crs()
         self.dem_on = self.dem.iloc[self.o_pos]
         self._on: dict[bytes, bool] = {_key(xy): bool(on) for xy, on in zip(self.dem_xy, self.o_on, strict=True)}
@@ -141,7 +143,7 @@ class NearestSearch:
         logger.info("uncertainty: the %s shortcut differs from the engine's nearest; using the engine's", way)
 
     def frame(self, xy: FloatArray) -> gpd.GeoDataFrame:
-        """The points at coordinates ``xy`` (projected CRS), as a frame the engines take."""
+        """Return the points at coordinates ``xy`` (projected CRS), as a frame the engines take."""
         return gpd.GeoDataFrame(
             {"kind": self.kind}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), index=self.index, crs=projected_crs()
         )
@@ -169,10 +171,11 @@ class NearestSearch:
         """Straight-line nearest among the points ``cols`` (all by default) for demand ``rows``."""
         cols = np.arange(len(xy)) if cols is None else cols
         straight, k = cKDTree(xy[cols]).query(self.dem_xy[rows], k=1)
-        return cols[np.asarray(k, dtype=np.int64)], engine.minutes_for(straight)
+        factor = float(getattr(engine, "nearest_factor", 1.0))  # as the engine's nearest (door to door)
+        return cols[np.asarray(k, dtype=np.int64)], engine.minutes_for(straight) * factor
 
     def _hybrid(self, xy: FloatArray) -> Result:
-        """The hybrid engine's rule (see :meth:`pointplan.network.HybridEngine.nearest`), reusing the demand."""
+        """Apply the hybrid engine's rule (see :meth:`pointplan.network.HybridEngine.nearest`), reusing the demand."""
         eng = self.engine
         n = len(self.dem_xy)
         minutes, j = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
@@ -190,11 +193,19 @@ class NearestSearch:
                 minutes[rows], j[rows], net[rows] = m[ok], cols[near["dest"].to_numpy()[ok].astype(np.int64)], True
         rows = np.flatnonzero(~self.o_on | ~np.isfinite(minutes))  # off the network, or no way on it
         if len(rows):
-            _take(minutes, j, rows, *self._fallback(eng.fallback, xy, rows))
+            net[rows[_take(minutes, j, rows, *self._fallback(eng.fallback, xy, rows))]] = False
         both = np.flatnonzero(self.o_on & net)  # on the network, but a point off it may be quicker
         off = np.flatnonzero(~d_on)
         if len(both) and len(off):
-            _take(minutes, j, both, *self._fallback(eng.fallback, xy, both, off))
+            net[both[_take(minutes, j, both, *self._fallback(eng.fallback, xy, both, off))]] = False
+        mix = np.flatnonzero((self.handover > 0) & net)  # the hand-over band: towards the fallback's time
+        if len(mix):
+            jf, mf = self._fallback(eng.fallback, xy, mix)
+            w = self.handover[mix]
+            ok = np.isfinite(mf)
+            r, w, jf, mf = mix[ok], w[ok], jf[ok], mf[ok]
+            minutes[r] = (1 - w) * minutes[r] + w * mf
+            j[r] = np.where(w >= 0.5, jf, j[r])
         bad = ~np.isfinite(minutes)
         return np.where(bad, -1, j), np.where(bad, np.nan, minutes)
 
@@ -204,8 +215,9 @@ def _key(xy: FloatArray) -> bytes:
     return np.ascontiguousarray(xy, dtype=float).tobytes()
 
 
-def _take(minutes: FloatArray, j: IntArray, rows: IntArray, jj: IntArray, m: FloatArray) -> None:
-    """Keep, row by row, the strictly quicker of the current answer and ``(jj, m)`` (in place)."""
+def _take(minutes: FloatArray, j: IntArray, rows: IntArray, jj: IntArray, m: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keep, row by row, the strictly quicker of the current answer and ``(jj, m)`` (in place); return where taken."""
     ok = np.isfinite(m) & (m < minutes[rows])
     minutes[rows[ok]] = m[ok]
     j[rows[ok]] = jj[ok]
+    return np.asarray(ok)

@@ -70,7 +70,7 @@ class ReusedSiteTimes:
         self.hits = 0
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, **kw: Any) -> pd.DataFrame:
-        """The engine's ``nearest``."""
+        """Return the engine's ``nearest``."""
         return self.engine.nearest(origins, destinations, **kw)
 
     def od_long(

@@ -112,6 +112,16 @@ def site_choices(
     tuple of numpy.ndarray
         ``(k, 2)`` coordinates, the stand-in first, and the cumulative probabilities (the last
         is 1). A stand-in with no populated place around stays where it is: ``([stand_in], [1])``.
+
+    Examples
+    --------
+    A stand-in on a place of 30 people, another place of 10 people 1 km away, an empty one:
+    it stays with probability 30/40, moves with 10/40 (population only, ``radius_m=inf``).
+
+    >>> xy = np.array([[0.0, 0.0], [1000.0, 0.0], [2000.0, 0.0]])
+    >>> sites, cum = site_choices(np.zeros(2), xy, np.array([30.0, 10.0, 0.0]), np.ones(3, bool), np.inf, 250.0)
+    >>> sites.tolist(), cum.tolist()
+    ([[0.0, 0.0], [1000.0, 0.0]], [0.75, 1.0])
     """
     idx = np.flatnonzero(candidate & (pop > 0))
     here = np.asarray(stand_in, dtype=float).reshape(1, 2)

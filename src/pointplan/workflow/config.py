@@ -135,6 +135,15 @@ class RunConfig:
     propose_in_units, propose_unit_kind
         Where proposals may go: only in these unit codes, and/or in units of this kind
         (``"xa"`` or ``"phuong"``) (``--in-units``, ``--unit-kind``).
+    coverage_rule
+        Who MCLP/LSCP proposals count as covered: ``"time_or_distance"`` (the city's "30 minutes
+        or 5 km"), ``"time"`` (the minutes alone), or ``None`` (default): ``"time"`` on foot,
+        where 5 km in a straight line is over an hour's walk, the full standard otherwise
+        (:func:`pointplan.locate.points_proposal.mode_rule`; ``--coverage-rule``).
+    province
+        The province to plan: ``None`` (Hà Nội, with everything that is Hanoi's own) or any of
+        the 34 by code or name (``38``, ``"Thanh Hoá"``, ``thanh-hoa``; see
+        :mod:`pointplan.workflow.province`).
 
     Examples
     --------
@@ -177,6 +186,8 @@ class RunConfig:
     add_points: str | Path | gpd.GeoDataFrame | None = None
     propose_in_units: Sequence[str] | None = None
     propose_unit_kind: UnitKind | None = None
+    coverage_rule: Literal["time", "time_or_distance"] | None = None
+    province: str | int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -221,6 +232,8 @@ class RunConfig:
             raise InputError(msg)
         if self.propose_unit_kind is not None:
             _choice(self.propose_unit_kind, "propose_unit_kind (--unit-kind)", ("xa", "phuong"))
+        if self.coverage_rule is not None:
+            _choice(self.coverage_rule, "coverage_rule (--coverage-rule)", ("time", "time_or_distance"))
         if self.propose_in_units is not None and not self.proposal_codes:
             msg = "--in-units is empty: give at least one unit code where proposals may go."
             raise InputError(msg)
@@ -267,6 +280,20 @@ class RunConfig:
         from pointplan.report import parse_formats
 
         return parse_formats(self.formats)
+
+    def coverage_rule_or_default(self) -> Literal["time", "time_or_distance"]:
+        """Return the coverage rule of the proposals: the one given, else the mode's.
+
+        Examples
+        --------
+        >>> RunConfig("out", mode="walk", uncertainty=False).coverage_rule_or_default()
+        'time'
+        >>> RunConfig("out", mode="walk", coverage_rule="time_or_distance", uncertainty=False).coverage_rule
+        'time_or_distance'
+        """
+        from pointplan.locate.points_proposal import mode_rule
+
+        return self.coverage_rule or mode_rule(self.mode or settings.default_mode)
 
     def options(self) -> dict[str, Any]:
         """Return the options as keywords of :func:`pointplan.run` (every field but ``out_dir``).

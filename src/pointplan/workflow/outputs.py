@@ -19,7 +19,7 @@ import geopandas as gpd
 
 from pointplan import settings
 from pointplan.workflow.config import MAP_METRICS, RunConfig
-from pointplan.workflow.steps import RunState, need
+from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment

@@ -33,7 +33,7 @@ from pointplan.provinces import HANOI_CODE, Province, resolve_province
 
 if TYPE_CHECKING:
     from pointplan.workflow.config import RunConfig
-    from pointplan.workflow.steps import RunState
+    from pointplan.workflow.state import RunState
 
 __all__ = [
     "FALLBACK_NOTE",
@@ -155,7 +155,7 @@ def load_province(config: RunConfig, state: RunState) -> RunState:
     Examples
     --------
     >>> from pointplan.workflow.config import RunConfig
-    >>> from pointplan.workflow.steps import RunState
+    >>> from pointplan.workflow.state import RunState
     >>> s = load_province(RunConfig("out", province="Lai Châu", uncertainty=False), RunState())
     >>> len(s.units), len(s.points), s.points["location_precision"].unique().tolist()
     (38, 38, ['unit_population_centre'])
@@ -208,7 +208,7 @@ def province_units_table(table: pd.DataFrame, state: RunState) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from pointplan.workflow.steps import RunState
+    >>> from pointplan.workflow.state import RunState
     >>> from pointplan import load_units
     >>> units = load_units("12")
     >>> t = province_units_table(pd.DataFrame({"code": units.index[:2]}), RunState(units=units))
@@ -235,7 +235,7 @@ def province_summary(config: RunConfig, state: RunState) -> dict[str, Any]:
     Examples
     --------
     >>> from pointplan.workflow.config import RunConfig
-    >>> from pointplan.workflow.steps import RunState
+    >>> from pointplan.workflow.state import RunState
     >>> from pointplan import load_units
     >>> s = province_summary(RunConfig("out", province="24", uncertainty=False), RunState(units=load_units("24")))
     >>> s["province_code"], s["units_population_estimated"], s["population_sources"]
@@ -293,7 +293,7 @@ def province_proposal_options(config: RunConfig, state: RunState) -> dict[str, A
     Examples
     --------
     >>> from pointplan.workflow.config import RunConfig
-    >>> from pointplan.workflow.steps import RunState
+    >>> from pointplan.workflow.state import RunState
     >>> province_proposal_options(RunConfig("out", uncertainty=False), RunState())
     {'sites': 'real'}
     >>> sorted(province_proposal_options(RunConfig("out", province="12", uncertainty=False), RunState()))
@@ -316,7 +316,7 @@ def report_lines(config: RunConfig, state: RunState) -> list[str]:
     Examples
     --------
     >>> from pointplan.workflow.config import RunConfig
-    >>> from pointplan.workflow.steps import RunState
+    >>> from pointplan.workflow.state import RunState
     >>> report_lines(RunConfig("out", uncertainty=False), RunState())
     []
     """

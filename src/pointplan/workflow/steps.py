@@ -11,9 +11,8 @@ adds. A step can be run alone on a state built by hand (the tests do).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -21,12 +20,10 @@ import pandas as pd
 from pointplan._errors import InputError
 from pointplan.workflow.config import RunConfig
 from pointplan.workflow.engine import travel_engine
+from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
-    from pointplan.assessment import Assessment
-    from pointplan.demand import ConversionResult as Conversion
-    from pointplan.locate import Proposal
-    from pointplan.network import TravelEngine
+    pass
 
 __all__ = [
     "RunState",
@@ -42,66 +39,6 @@ __all__ = [
     "staff_step",
     "uncertainty_step",
 ]
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RunState:
-    """What the steps of a run have produced so far (each step returns a new state).
-
-    Attributes
-    ----------
-    units, points
-        The units studied and the service points (:func:`load_step`, :func:`locate_points_step`).
-    conversion, visits, demand
-        The dossiers matched to units, visits per unit per day, the demand points (:func:`demand_step`).
-    engine
-        The travel-time engine (:func:`engine_step`).
-    assessment, proposal
-        The assessment and the proposal (:func:`assess_step`, :func:`propose_step`,
-        :func:`uncertainty_step`).
-    staffing
-        The staffing figures of ``summary.json`` (:func:`staff_step`).
-    paths, problems
-        Outputs written and the documents that could not be replaced (the write step).
-
-    Examples
-    --------
-    >>> s = RunState()
-    >>> s.assessment is None, s.paths
-    (True, {})
-    """
-
-    units: gpd.GeoDataFrame | None = None
-    points: gpd.GeoDataFrame | None = None
-    conversion: Conversion | None = None
-    visits: pd.Series | None = None
-    demand: gpd.GeoDataFrame | None = None
-    engine: TravelEngine | None = None
-    assessment: Assessment | None = None
-    proposal: Proposal | None = None
-    staffing: dict[str, Any] | None = None
-    paths: dict[str, Path] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
-
-
-def need(value: T | None, what: str) -> T:
-    """Return ``value``; raise a clear error when an earlier step has not produced it.
-
-    Examples
-    --------
-    >>> need(3, "units")
-    3
-    >>> need(None, "units")
-    Traceback (most recent call last):
-    ...
-    RuntimeError: units is not computed yet: run the steps of pointplan.run in order.
-    """
-    if value is None:
-        msg = f"{what} is not computed yet: run the steps of pointplan.run in order."
-        raise RuntimeError(msg)
-    return value
 
 
 def load_step(config: RunConfig, state: RunState) -> RunState:
@@ -231,7 +168,9 @@ def demand_step(config: RunConfig, state: RunState) -> RunState:
         district_col = "district" if "district" in records.columns else None
         conversion = convert_old_units(records, ward_col="ward", district_col=district_col)
         visits = visits_per_day(units, counts=aggregate_dossiers(conversion))
-    if config.demand_cell_m is None:  # 250 m where people are dense, the raster's 1 km elsewhere
+    if state.demand is not None:  # built with the points (another province's stand-ins)
+        demand = state.demand
+    elif config.demand_cell_m is None:  # 250 m where people are dense, the raster's 1 km elsewhere
         demand = build_demand(units, cell_m=DEFAULT_CELL_M, fine_per_km2=DEFAULT_FINE_PER_KM2)
     else:
         demand = build_demand(units, cell_m=config.demand_cell_m)
@@ -270,7 +209,7 @@ def assess_step(config: RunConfig, state: RunState) -> RunState:
     >>> from pointplan.assessment._demo import tiny_city
     >>> t = tiny_city()
     >>> s = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
-    >>> a = assess_step(RunConfig("out", mode="walk", uncertainty=False), s).assessment
+    >>> a = assess_step(RunConfig("out", mode="bike", uncertainty=False), s).assessment
     >>> a.name, round(a.summary["mean_minutes_to_nearest"], 2)
     ('hanoi-2025', 9.38)
     """
@@ -307,6 +246,7 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
     if not config.add:
         return state
     from pointplan.locate import propose_points, read_candidates
+    from pointplan.workflow.province import province_proposal_options
 
     user_cand = read_candidates(config.candidates) if config.candidates is not None else None
     proposal = propose_points(
@@ -315,9 +255,10 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
         objective=config.objective,
         method=config.method,
         user_candidates=user_cand,
-        sites=config.sites,
         in_units=config.proposal_codes,
         unit_kind=config.propose_unit_kind,
+        coverage_rule=config.coverage_rule_or_default(),
+        **province_proposal_options(config, state),
     )
     return dataclasses.replace(state, proposal=proposal)
 

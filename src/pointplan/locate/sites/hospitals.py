@@ -12,23 +12,10 @@ import pandas as pd
 from pointplan import settings
 from pointplan._text import normalize_name
 from pointplan._validate import projected_crs
-from pointplan.locate.sites._common import (  # noqa: F401
-    _ADDRESS_COLS,
+from pointplan.locate.sites._common import (
     _CLINIC,
     _NAME_COLS,
-    DUPLICATE_M,
-    LOCAL_SPOTS,
-    LOCATED_TABLE,
-    NEARBY_M,
-    NO_BUILDING_M,
-    REPORT_COLUMNS,
-    SITE_COLUMNS,
-    SITE_KINDS,
-    SiteKind,
     _blank,
-    _drop_duplicates,
-    _drop_outside,
-    _drop_unnamed,
     _empty_sites,
     _find_col,
     _finish,

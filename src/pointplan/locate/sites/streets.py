@@ -15,28 +15,8 @@ import shapely
 from pointplan import settings
 from pointplan._address import match_address_key, parse_street_address
 from pointplan._validate import projected_crs
-from pointplan.locate.sites._common import (  # noqa: F401
-    _ADDRESS_COLS,
-    _CLINIC,
-    _NAME_COLS,
-    DUPLICATE_M,
-    LOCAL_SPOTS,
-    LOCATED_TABLE,
-    NEARBY_M,
-    NO_BUILDING_M,
-    REPORT_COLUMNS,
-    SITE_COLUMNS,
-    SITE_KINDS,
-    SiteKind,
+from pointplan.locate.sites._common import (
     _blank,
-    _drop_duplicates,
-    _drop_outside,
-    _drop_unnamed,
-    _empty_sites,
-    _find_col,
-    _finish,
-    _issue,
-    _report,
 )
 
 logger = logging.getLogger(__name__)

@@ -12,28 +12,14 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._text import name_key, normalize_name
-from pointplan.locate.sites._common import (  # noqa: F401
+from pointplan.locate.sites._common import (
     _ADDRESS_COLS,
-    _CLINIC,
     _NAME_COLS,
-    DUPLICATE_M,
-    LOCAL_SPOTS,
     LOCATED_TABLE,
-    NEARBY_M,
-    NO_BUILDING_M,
-    REPORT_COLUMNS,
     SITE_COLUMNS,
-    SITE_KINDS,
-    SiteKind,
     _blank,
-    _drop_duplicates,
-    _drop_outside,
-    _drop_unnamed,
-    _empty_sites,
     _find_col,
-    _finish,
     _issue,
-    _report,
 )
 from pointplan.locate.sites.streets import (
     locate_address_sites,

@@ -13,23 +13,11 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError
 from pointplan._text import normalize_name
-from pointplan.locate.sites._common import (  # noqa: F401
+from pointplan.locate.sites._common import (
     _ADDRESS_COLS,
-    _CLINIC,
     _NAME_COLS,
-    DUPLICATE_M,
-    LOCAL_SPOTS,
-    LOCATED_TABLE,
-    NEARBY_M,
-    NO_BUILDING_M,
-    REPORT_COLUMNS,
-    SITE_COLUMNS,
     SITE_KINDS,
-    SiteKind,
     _blank,
-    _drop_duplicates,
-    _drop_outside,
-    _drop_unnamed,
     _empty_sites,
     _find_col,
     _finish,
@@ -42,8 +30,7 @@ from pointplan.locate.sites.hospitals import (
 from pointplan.locate.sites.streets import (
     locate_address_sites,
 )
-from pointplan.locate.sites.table import (  # noqa: F401
-    _other_units,
+from pointplan.locate.sites.table import (
     load_located_table,
     post_office_rows,
 )

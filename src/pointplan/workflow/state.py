@@ -1,0 +1,83 @@
+"""What the steps of a run share: :class:`RunState`, the results so far, and :func:`need`.
+
+A module of its own so that the steps (:mod:`pointplan.workflow.steps`), the province's
+steps (:mod:`pointplan.workflow.province`) and the writing step
+(:mod:`pointplan.workflow.outputs`) import it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from pointplan.assessment import Assessment
+    from pointplan.demand import ConversionResult as Conversion
+    from pointplan.locate import Proposal
+    from pointplan.network import TravelEngine
+
+__all__ = ["RunState", "need"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the steps of a run have produced so far (each step returns a new state).
+
+    Attributes
+    ----------
+    units, points
+        The units studied and the service points (:func:`load_step`, :func:`locate_points_step`).
+    conversion, visits, demand
+        The dossiers matched to units, visits per unit per day, the demand points (:func:`demand_step`).
+    engine
+        The travel-time engine (:func:`engine_step`).
+    assessment, proposal
+        The assessment and the proposal (:func:`assess_step`, :func:`propose_step`,
+        :func:`uncertainty_step`).
+    staffing
+        The staffing figures of ``summary.json`` (:func:`staff_step`).
+    paths, problems
+        Outputs written and the documents that could not be replaced (the write step).
+
+    Examples
+    --------
+    >>> s = RunState()
+    >>> s.assessment is None, s.paths
+    (True, {})
+    """
+
+    units: gpd.GeoDataFrame | None = None
+    points: gpd.GeoDataFrame | None = None
+    conversion: Conversion | None = None
+    visits: pd.Series | None = None
+    demand: gpd.GeoDataFrame | None = None
+    engine: TravelEngine | None = None
+    assessment: Assessment | None = None
+    proposal: Proposal | None = None
+    staffing: dict[str, Any] | None = None
+    paths: dict[str, Path] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+def need(value: T | None, what: str) -> T:
+    """Return ``value``; raise a clear error when an earlier step has not produced it.
+
+    Examples
+    --------
+    >>> need(3, "units")
+    3
+    >>> need(None, "units")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: units is not computed yet: run the steps of pointplan.run in order.
+    """
+    if value is None:
+        msg = f"{what} is not computed yet: run the steps of pointplan.run in order."
+        raise RuntimeError(msg)
+    return value
