@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 import pointplan
-from pointplan.demand import build_demand
+from pointplan.demand import DEFAULT_FINE_PER_KM2, build_demand
 from pointplan.workflow import travel_engine  # as `pointplan run` builds it
 
 
@@ -81,13 +81,20 @@ def _max_summary_gap(a: dict, b: dict) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cell-m", type=float, default=250.0, help="demand cell size (m); default 250")
+    p.add_argument(
+        "--run-demand",
+        action="store_true",
+        help="the demand of `pointplan run`: 250 m cells where >= 5,000 people/km2, 1 km elsewhere",
+    )
     p.add_argument("--ops", type=int, default=100, help="random operations (default 100)")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     warnings.simplefilter("ignore")
     units, _ = _timed("load units", pointplan.load_units)
     points, _ = _timed("load points (hanoi-2025)", pointplan.load_points, units=units)
-    demand, _ = _timed(f"demand {args.cell_m:g} m", build_demand, units, cell_m=args.cell_m)
+    fine = DEFAULT_FINE_PER_KM2 if args.run_demand else None
+    label = f"demand {args.cell_m:g} m" + (" where dense (pointplan run's)" if fine else "")
+    demand, _ = _timed(label, build_demand, units, cell_m=args.cell_m, fine_per_km2=fine)
     engine, _ = _timed("engine (hybrid, as pointplan run)", travel_engine, None, "motorbike")
     a, t_first = _timed("assess (first, motorbike + walk)", pointplan.assess, points, units, demand, engine=engine)
     sc, t_build = _timed("Scenario.from_assessment (route all)", pointplan.Scenario.from_assessment, a)
@@ -106,6 +113,7 @@ def main() -> None:
         json.dumps(
             {
                 "cell_m": args.cell_m,
+                "run_demand": bool(args.run_demand),
                 "demand_places": len(demand),
                 "ops": len(secs),
                 "op_median_s": round(med, 4),

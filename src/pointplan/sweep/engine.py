@@ -120,18 +120,14 @@ def sweep(
         ``national_provinces.csv``, ``national_map.html``, ``national_report.html``.
     provinces
         ``"all"`` or codes / names (a list or a comma-separated string).
-    options
-        What each province is run with (:class:`SweepOptions`).
-    workers
-        Workers of the local cluster (default 1); each runs one province at a time.
-    scheduler
-        Address of an existing Dask scheduler (``tcp://host:8786``) instead.
-    memory_limit
-        Memory of each local worker (e.g. ``"2GiB"``).
-    processes
-        Local workers as processes (default) or threads (tests).
-    job
-        The per-province work (default :func:`pointplan.sweep.province.run_province`).
+    options, job
+        What each province is run with (:class:`SweepOptions`); the per-province work
+        (default :func:`pointplan.sweep.province.run_province`).
+    workers, scheduler
+        Workers of the local cluster (default 1, one province each at a time), or the address
+        of an existing Dask scheduler (``tcp://host:8786``) instead.
+    memory_limit, processes
+        Memory of each local worker (e.g. ``"2GiB"``); processes (default) or threads (tests).
 
     Returns
     -------
@@ -141,18 +137,15 @@ def sweep(
     Raises
     ------
     InputError
-        An unknown province, both ``workers`` and ``scheduler``, a bad ``workers``.
+        An unknown province (checked before any worker starts), both ``workers`` and
+        ``scheduler``, a bad ``workers``.
 
     Examples
     --------
-    Provinces are checked before any worker starts:
-
     >>> sweep("vn", "Atlantis")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     pointplan._errors.InputError: Unknown province 'Atlantis'. Did you mean: ...
-
-    Two provinces on a local cluster of 2 workers (about a minute):
 
     >>> r = sweep("vn", "12,thanh-hoa", workers=2)  # doctest: +SKIP
     >>> r.provinces["status"].tolist(), r.failed  # doctest: +SKIP
