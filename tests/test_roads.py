@@ -15,6 +15,7 @@ from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
@@ -359,7 +360,37 @@ def test_default_engine_uses_downloaded_roads(downloaded, monkeypatch, capsys):
     # a mode not converted yet is built from the downloaded tiles; walking has the pedestrian network
     car, walk = travel_engine("default", "car"), travel_engine(None, "walk")
     assert car.network.mode == "car" and walk.network._g.rev.nnz > eng.network._g.rev.nnz
+    # a motorbike run's walking figures walk on the same downloaded roads
+    from pointplan.assessment.coverage import engine_for_mode
+
+    on_foot = engine_for_mode(eng, "walk", None)
+    assert isinstance(on_foot.network, ArrayNetworkEngine) and on_foot.walk_network_kind == "pedestrian"
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8425, 105.8465], [21.0235, 21.0265]), crs=4326)
     out = eng.nearest(pts.iloc[[0]], pts.iloc[[1]])
     assert out["method"].tolist() == ["network"] and 1 < out["minutes"].iloc[0] < 5
     assert "hanoi motorbike: ok" in roads_summary(str(downloaded)) and "ODbL" in roads_summary(str(downloaded))
+
+
+@pytest.mark.slow
+def test_roads_then_run_routes_on_the_downloaded_roads(downloaded, monkeypatch, tmp_path):
+    """Issue 27: `pointplan roads --download` then `pointplan run`: the run routes on those roads.
+
+    The fake Overpass serves the Văn Miếu extract, whose streets reach every populated place of
+    Phường Cửa Nam (00082): all of its people are routed on them (motorbike on the drive ways,
+    walking on the footways too), none on the straight line, and the run says so.
+    """
+
+    from pointplan import cli, settings
+
+    monkeypatch.setattr(settings, "cache_dir", downloaded)
+    monkeypatch.setattr(settings, "default_network", "osm_inner_drive")
+    summaries = {}
+    for mode in ("motorbike", "walk"):
+        out = tmp_path / mode
+        argv = ["-q", "run", "--out", str(out), "--units", "00082", "--mode", mode, "--no-uncertainty"]
+        assert cli.main([*argv, "--add", "0", "--formats", "html"]) == 0
+        summaries[mode] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str}).set_index("code")
+        assert units.loc["00082", "travel_time_method"] == "network"
+    for s in summaries.values():
+        assert s["travel_time_method"] == "network" and s["network_population_share"] == 1.0

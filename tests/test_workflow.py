@@ -56,6 +56,20 @@ def test_default_run_uses_the_roads_where_they_are(run_dir) -> None:
 
 
 @pytest.mark.slow
+def test_every_headline_figure_lies_within_its_interval(run_dir) -> None:
+    """Issue 24: the first figure is the likely value (P50 of the draws), inside its P5-P95."""
+    s = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert s["figures_basis"] == "monte_carlo_p50"
+    intervals = {k[: -len("_interval")]: v for k, v in s.items() if k.endswith("_interval")}
+    assert {"mean_minutes_to_nearest", "walk_within_minutes_share", "points_idle"} <= set(intervals)
+    for metric, (p5, p50, p95) in intervals.items():
+        assert s[metric] == pytest.approx(p50), metric
+        assert p5 <= s[metric] <= p95, metric
+        assert f"{metric}_at_standins" in s, metric
+    assert abs(s["fallback_heldout_signed_pct_error_median"]) <= 3  # the fallback is unbiased
+
+
+@pytest.mark.slow
 def test_run_writes_every_output(run_dir) -> None:
     names = {p.name for p in run_dir.iterdir()}
     for name in (
@@ -366,3 +380,16 @@ def test_old_import_paths_still_work() -> None:
     assert workflow.propose_points is locate.propose_points is pointplan.propose_points
     assert workflow.default_candidates is locate.default_candidates is pointplan.default_candidates
     assert workflow.run is pointplan.run
+
+
+def test_the_after_of_a_proposal_keeps_the_mode_and_the_engine() -> None:
+    """Issue 24: the re-assessment with the proposals is in the run's mode, on its engine."""
+    from pointplan.assessment._demo import tiny_assessment
+    from pointplan.locate import default_candidates, propose_points
+
+    a = tiny_assessment()  # by bike, walking figures beside
+    cands = default_candidates(a, sites="grid", spacing_m=2000, n_clusters=2)
+    after = propose_points(a, 1, candidates=cands, compare_unconstrained=False).before_after["after"]
+    assert after.mode == a.mode == "bike" and after.engine is a.engine
+    assert set(after.summary["within_minutes_share_by_mode"]) == set(a.summary["within_minutes_share_by_mode"])
+    assert after.summary["mean_minutes_to_nearest"] < a.summary["mean_minutes_to_nearest"]

@@ -149,10 +149,11 @@ def prepare_inputs(
         dem = s.demand
     else:
         user_given = demand is not None
-        if demand is None:
-            from pointplan.demand import build_demand
+        if demand is None:  # as pointplan run: 250 m where people are dense, 1 km elsewhere
+            from pointplan.demand import DEFAULT_CELL_M, DEFAULT_FINE_PER_KM2, build_demand
 
-            demand = build_demand(units, cell_m=demand_cell_m)
+            fine = DEFAULT_FINE_PER_KM2 if demand_cell_m is None else None
+            demand = build_demand(units, cell_m=demand_cell_m or DEFAULT_CELL_M, fine_per_km2=fine)
         dem = prepare_demand(demand, units)
         dem.attrs["demand_method"] = str(demand.attrs.get("demand_method", "user" if user_given else ""))
     engine = s.engine
@@ -241,8 +242,10 @@ def _fallback_error(engine: TravelEngine, mode: str) -> dict[str, Any]:
     except (KeyError, ValueError, OSError):
         return {}
     err = stats.get("heldout_abs_pct_error", {})
+    signed = stats.get("heldout_signed_pct_error", {})
     return {
         "fallback_model": "calibrated on Hanoi's inner-city roads",
+        "fallback_heldout_signed_pct_error_median": signed.get("median"),
         "fallback_heldout_abs_pct_error_median": err.get("median"),
         "fallback_heldout_abs_pct_error_p90": err.get("p90"),
         "fallback_calibration_scope": cal.meta.get("scope", ""),
@@ -380,7 +383,8 @@ def assess(
     units, demand
         The units (default :func:`pointplan.load_units`) and demand points with
         ``population`` and ``unit_code`` (default: WorldPop rescaled to official
-        populations, :func:`pointplan.demand.build_demand`, at ``demand_cell_m``).
+        populations, :func:`pointplan.demand.build_demand`: as ``pointplan run``, 250 m cells
+        where people are dense and 1 km elsewhere; ``demand_cell_m``: that cell everywhere).
     mode, network, engine
         Main travel mode (``walk``, ``bike``, ``motorbike`` or ``car``; default the
         engine's, else ``motorbike``); a road network (graph or ``.osm``/``.graphml``;

@@ -244,6 +244,10 @@ def engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngi
     if getattr(engine, "mode", None) == mode:
         return engine
     if isinstance(engine, HybridEngine):
+        if engine.graph is None:  # roads held as arrays (pointplan roads): the same roads' other mode
+            from pointplan.network import travel_engine
+
+            return travel_engine(None, mode)  # type: ignore[arg-type]
         return make_hybrid_engine(engine.graph, mode=mode)
     graph = getattr(engine, "graph", None)
     if graph is not None:

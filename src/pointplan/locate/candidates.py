@@ -636,8 +636,8 @@ def clean_candidates(
     dropped = pd.DataFrame(cand.loc[dropped_mask, cols]).copy()
     dropped["reason"] = reason[dropped_mask]
     dropped["detail"] = detail[dropped_mask]
-    if dropped_mask.any():
-        logger.info(
+    if dropped_mask.any():  # debug: the rows are in sites_report.csv; the draws re-clean many times
+        logger.debug(
             "clean_candidates dropped %d of %d: %s",
             int(dropped_mask.sum()),
             n,

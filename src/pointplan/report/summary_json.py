@@ -234,7 +234,8 @@ def summary_json(
     unc = getattr(assessment, "uncertainty", None)
     if unc is not None:
         s.update(unc.summary_items())
-    s.update(headline_figures(assessment.summary, unc))  # the likely values first (issue 24)
+    s.update(standards_by_mode(assessment))  # each mode's clauses; on foot the 30-min share is the headline
+    s.update(headline_figures(assessment.summary, unc))  # the likely values first (issue 24), over the above
     if staffing is None:
         from pointplan.staffing.outputs import run_outputs
 
@@ -245,7 +246,6 @@ def summary_json(
     s["rule_findings"] = {sev: int((f["severity"] == sev).sum()) for sev in ("error", "warning", "info")}
     s["findings"] = f[["rule", "severity", "unit_code", "point_id", "message", "message_en"]].to_dict("records")
     s.update(scope_items(assessment))
-    s.update(standards_by_mode(assessment))  # each mode's clauses; on foot the 30-min share is the headline
     if proposal is not None:
         s["proposals_summary"] = _proposal_summary(proposal)
     s["proposals"] = _proposal_records(proposal) if proposal is not None else []
