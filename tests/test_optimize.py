@@ -236,6 +236,18 @@ def test_lscp_matches_brute_force(seed, target):
         assert h.objective == pytest.approx(covered_weight(w, cov, h.selected, fixed))
 
 
+def test_lscp_everyone_needs_no_point_for_a_place_of_no_people():
+    """A place with 0 people only a second candidate reaches: one point is enough, and the bound says so.
+
+    (Khánh Hòa's sweep failed: the MILP covered such places too and proved a bound of 114
+    above the 113 points that cover every person.)
+    """
+    w = np.array([50.0, 40.0, 0.0])
+    cov = np.array([[1, 0], [1, 0], [0, 1]], bool)
+    r = solve_lscp(w, cov, target_share=1.0, method="exact")
+    assert r.selected.tolist() == [0] and r.bound == 1 and r.objective == 90.0
+
+
 def test_lscp_infeasible_target_reports_numbers():
     w = np.array([60.0, 30.0, 10.0])
     cov = np.array([[1, 0], [0, 1], [0, 0]], bool)  # the last 10 people: no candidate

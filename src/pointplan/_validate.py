@@ -31,8 +31,10 @@ __all__ = [
     "to_projected",
 ]
 
-#: Rough bounding box of Vietnam (lon/lat) used to spot swapped coordinates.
-VIETNAM_BBOX = (102.0, 8.0, 110.0, 23.5)
+#: Rough bounding box of Vietnam (lon/lat) used to spot swapped coordinates: the mainland and
+#: the island units, the special zones of Hoàng Sa and Trường Sa included (their units reach
+#: lon 117.8, lat 7.2).
+VIETNAM_BBOX = (102.0, 6.5, 118.5, 23.5)
 #: Bounding box of Hanoi (lon/lat) with a small margin.
 HANOI_BBOX = (105.2, 20.5, 106.1, 21.45)
 

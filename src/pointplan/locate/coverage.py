@@ -522,7 +522,10 @@ def _lscp_run(
             bound = float(np.ceil(lp - 1e-6))
     order, gains, _ = _rank(prob.state(), sel, rules, prob.eps)
     objective = prob.base + float(gains.sum())
-    if objective < target_share * prob.total - _tol(prob):
+    # places of at most eps people each need no point of their own (see _lscp_model)
+    negligible = float(prob.w[prob.w <= prob.eps].sum()) if target_share >= 1.0 else 0.0
+    details["negligible_weight"] = negligible
+    if objective < target_share * prob.total - _tol(prob) - negligible:
         msg = (
             f"the solver stopped before reaching the target ({objective / prob.total:.2%} < "
             f"{target_share:.2%}); raise time_limit_s."
@@ -566,8 +569,9 @@ def _lscp_model(prob: _CoverProblem, need_r: float, full: bool) -> tuple[FloatAr
     """LSCP as a MILP: objective, constraints and number of columns (y first)."""
     a_r, w_r = prob.a, prob.w
     m, n_r = a_r.shape[1], w_r.size
-    if full:
-        cons = [LinearConstraint(a_r.astype(np.float64), np.ones(n_r), np.full(n_r, np.inf))]
+    if full:  # every row that weighs something covered: as _rank, a weight up to eps is nothing
+        heavy = np.flatnonzero(w_r > prob.eps)
+        cons = [LinearConstraint(a_r[heavy].astype(np.float64), np.ones(heavy.size), np.full(heavy.size, np.inf))]
         return np.ones(m), cons, m
     cons = [
         LinearConstraint(
