@@ -172,14 +172,43 @@ def national_units(out_dir: str | Path, provinces: pd.DataFrame) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
+#: Classes of the national map: (upper limit of the share beyond the standard, colour, label).
+GAP_CLASSES: tuple[tuple[float, str, str], ...] = (
+    (0.001, "#1a9850", "< 0,1 %"),
+    (0.01, "#91cf60", "0,1 – 1 %"),
+    (0.03, "#fee08b", "1 – 3 %"),
+    (0.1, "#fc8d59", "3 – 10 %"),
+    (np.inf, "#d73027", "≥ 10 %"),
+)
+
+
 def _gap_colour(share: float) -> str:
     """Colour of a share of people beyond the standard (0 → green, ≥ 10 % → dark red)."""
     if not np.isfinite(share):
         return "#bdbdbd"
-    for limit, colour in ((0.001, "#1a9850"), (0.01, "#91cf60"), (0.03, "#fee08b"), (0.1, "#fc8d59")):
-        if share < limit:
-            return colour
-    return "#d73027"
+    return next(colour for limit, colour, _ in GAP_CLASSES if share < limit)
+
+
+def _map_legend(provinces: pd.DataFrame, units: pd.DataFrame) -> str:
+    """Return the national map's title and legend (HTML): what is shown and what it rests on."""
+    ok = provinces[provinces["status"] == "ok"] if "status" in provinces else provinces
+    beyond = pd.to_numeric(ok.get("population_beyond_standard"), errors="coerce").sum()
+    need = pd.to_numeric(ok.get("lscp_points_needed"), errors="coerce").sum()
+    est = int(pd.to_numeric(ok.get("units_population_estimated"), errors="coerce").fillna(0).sum())
+    rows = "".join(
+        f'<div><span style="background:{c};display:inline-block;width:14px;height:10px"></span> {label}</div>'
+        for _, c, label in GAP_CLASSES
+    )
+
+    def vi(x: float) -> str:  # 698.434: the Vietnamese thousands separator
+        return f"{x:,.0f}".replace(",", ".")
+
+    return (
+        "<b>Người dân ngoài chuẩn 30 phút hoặc 5 km</b><br>"
+        f"{len(ok)} tỉnh/thành; {vi(beyond)} người (giá trị khả dĩ nhất); {vi(need)} điểm cần thêm (LSCP)<br>"
+        f"{vi(est)} đơn vị dùng dân số ước tính (WorldPop)<br>"
+        f"<i>Tỷ lệ dân ngoài chuẩn / share beyond the standard</i>{rows}"
+    )
 
 
 def _layer(gdf: gpd.GeoDataFrame, name: str, fields: list[str], aliases: list[str], weight: float) -> Any:
@@ -275,6 +304,9 @@ def write_national_map(
             ["Đơn vị", "Tỉnh", "Người ngoài chuẩn", "Tỷ lệ", "Nguồn dân số"],
             0.3,
         ).add_to(m)
+    from pointplan.maps.elements import Legend
+
+    Legend(_map_legend(provinces, units), "bottomleft", "pp-legend").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return save_map(m, path)
 
