@@ -321,6 +321,24 @@ def test_sea_aware_engine_places_rows_without_unit_codes_by_their_polygon() -> N
 
 
 @pytest.mark.slow
+def test_run_the_largest_province_and_one_with_islands_far_out(tmp_path: Path) -> None:
+    """HCMC (168 units, the most) and Khánh Hòa (Trường Sa, lon 114): whole runs, with proposals."""
+    import json
+
+    from pointplan.data import load_units
+    from pointplan.workflow import run
+
+    for code, n in (("79", 168), ("56", len(load_units("56")))):
+        out = tmp_path / code
+        run(out, province=code, uncertainty=False, add=1, formats="html")
+        s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        units = pd.read_csv(out / "units.csv", dtype={"code": str}, encoding="utf-8-sig")
+        assert s["province_code"] == code and s["units"] == n == len(units) and s["points"] == n
+        assert set(units["population_source"]) <= {"official", "worldpop_estimate"}
+        assert len(s["proposals"]) == 1
+
+
+@pytest.mark.slow
 def test_run_a_small_province(tmp_path: Path) -> None:
     import json
 
