@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -300,3 +301,33 @@ def test_real_units_move_equals_a_fresh_assessment(tmp_path: Path) -> None:
     assert s["headline"]["mean_minutes_to_nearest"] == pytest.approx(a.summary["mean_minutes_to_nearest"])
     for code in codes:
         assert s["units"][code]["mean_minutes"] == pytest.approx(float(a.units.loc[code, "mean_minutes"]))
+
+
+@pytest.mark.slow
+def test_a_scenario_saved_in_the_editor_gives_the_same_figures_through_run(tmp_path: Path) -> None:
+    """Issue 26: `pointplan serve` and `pointplan run --points` rest on the same inputs.
+
+    The editor is configured by the command line (its load, demand and engine steps are the
+    run's); a point is moved 300 m, the session's points.csv is run, and the figures agree.
+    """
+    from pointplan import cli
+    from pointplan.cli.serve import _config
+
+    args = cli.build_parser().parse_args(["serve", "--state-dir", str(tmp_path / "s"), "--draws", "0", "--no-details"])
+    cfg = _config(args)
+    with TestClient(create_app(cfg), base_url=BASE) as c:
+        dd = cfg.points.to_crs(4326).geometry["DP00235"]
+        r = c.post("/api/move", json={"point_id": "DP00235", "lon": dd.x + 0.0029, "lat": dd.y})
+        assert r.status_code == 200, r.text
+        editor = r.json()["state"]
+        csv = tmp_path / "points.csv"
+        csv.write_bytes(c.get("/api/download/points.csv").content)
+    out = tmp_path / "run"
+    argv = ["-q", "run", "--out", str(out), "--points", str(csv), "--no-uncertainty", "--add", "0"]
+    assert cli.main([*argv, "--formats", "html"]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["points"] == editor["headline"]["points"] == 131
+    assert s["mean_minutes_to_nearest"] == pytest.approx(editor["headline"]["mean_minutes_to_nearest"], rel=1e-9)
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"code": str})
+    dong_da = units.set_index("code").loc["00235", "mean_minutes"]
+    assert dong_da == pytest.approx(editor["units"]["00235"]["mean_minutes"], rel=1e-6)

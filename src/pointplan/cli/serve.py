@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -61,24 +60,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _units(province: str | None) -> Any:
-    from pointplan.data import load_units
-
-    if province is None:
-        return load_units()
-    if "province" not in inspect.signature(load_units).parameters:
-        msg = f"--province {province!r}: this version of pointplan knows only Hà Nội; leave --province out."
-        raise InputError(msg)
-    load: Any = load_units  # takes a province once the country-wide data is in
-    return load(province)
-
-
 def _config(args: argparse.Namespace) -> Any:
-    """Load the starting scenario's inputs and return the editor's configuration."""
-    from pointplan.demand import build_demand
-    from pointplan.network import travel_engine
-    from pointplan.points import load_points, read_points
+    """Load the starting scenario's inputs and return the editor's configuration.
+
+    The units, points, demand and engine are those of ``pointplan run`` with the same options
+    (its load, demand and engine steps), so a scenario saved in the editor gives the same
+    figures through ``pointplan run --points``; ``--province`` opens another province.
+    """
     from pointplan.serve import ServeConfig
+    from pointplan.workflow import RunConfig, RunState
+    from pointplan.workflow.steps import demand_step, engine_step, load_step
 
     if not 0 < args.port < 65536:
         msg = f"--port must be between 1 and 65535, got {args.port}."
@@ -89,20 +80,23 @@ def _config(args: argparse.Namespace) -> Any:
     if args.points and not Path(args.points).expanduser().is_file():
         msg = f"Input file {args.points} does not exist (or is a folder). Check the path."
         raise InputError(msg)
-    units = _units(getattr(args, "province", None))
-    pts = read_points(args.points, units=units) if args.points else load_points(args.scenario, units=units)
-    demand = build_demand(units, cell_m=args.demand_cell_m)
     mode = args.mode or "motorbike"
+    province = getattr(args, "province", None)
+    run = RunConfig(
+        Path(args.state_dir).expanduser(), points=args.points, scenario=args.scenario, mode=cast("Mode", mode),
+        network=args.network, demand_cell_m=args.demand_cell_m, province=province, uncertainty=False,
+    )  # fmt: skip
+    state = engine_step(run, demand_step(run, load_step(run, RunState())))
     kw: dict[str, Any] = {}
     if args.max_minutes is not None:
         kw["max_minutes"] = args.max_minutes
     if args.max_km is not None:
         kw["max_distance_m"] = args.max_km * 1000
-    title = "Hà Nội" if getattr(args, "province", None) is None else str(args.province)
-    engine = travel_engine(args.network, cast("Mode", mode))
+    title = "Hà Nội" if province is None else str(province)
     return ServeConfig(
-        units, pts, demand, engine, mode=mode, state_dir=Path(args.state_dir).expanduser(),
-        token=args.token, draws=args.draws, details=not args.no_details, assess_kwargs=kw, title=title,
+        state.units, state.points, state.demand, state.engine, mode=mode,
+        state_dir=Path(args.state_dir).expanduser(), token=args.token, draws=args.draws,
+        details=not args.no_details, assess_kwargs=kw, title=title,
     )  # fmt: skip
 
 
