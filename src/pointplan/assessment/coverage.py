@@ -239,15 +239,15 @@ def engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngi
     >>> engine_for_mode(CrowFliesEngine("motorbike", circuity=1.2), "walk", None).circuity
     1.2
     """
-    from pointplan.network import HybridEngine, make_engine, make_hybrid_engine
+    from pointplan.network import CrowFliesEngine, HybridEngine, make_engine, make_hybrid_engine
 
     if getattr(engine, "mode", None) == mode:
         return engine
     if isinstance(engine, HybridEngine):
-        if engine.graph is None:  # roads held as arrays (pointplan roads): the same roads' other mode
-            from pointplan.network import travel_engine
-
-            return travel_engine(None, mode)  # type: ignore[arg-type]
+        same_roads = getattr(engine.network, "for_mode", None)  # roads held as arrays (pointplan roads)
+        if engine.graph is None and same_roads is not None:
+            fallback = CrowFliesEngine(mode)  # type: ignore[arg-type]
+            return HybridEngine(same_roads(mode), fallback, snap_m=engine.snap_m, handover_from=engine.handover_from)
         return make_hybrid_engine(engine.graph, mode=mode)
     graph = getattr(engine, "graph", None)
     if graph is not None:

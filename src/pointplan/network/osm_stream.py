@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -612,6 +612,12 @@ class ArrayNetworkEngine(NetworkEngine):
     source
         What the arrays came from (for ``repr`` and reports).
 
+    Attributes
+    ----------
+    for_mode : callable or None
+        ``for_mode(mode)`` returns the engine of the same roads for another mode (set by
+        :func:`pointplan.network.roadcache.roads_engine`; None for arrays built by hand).
+
     Examples
     --------
     >>> import geopandas as gpd
@@ -654,6 +660,7 @@ class ArrayNetworkEngine(NetworkEngine):
         # walking): a pedestrian network, so no drive-network correction
         self.pedestrian_ways = mode == "walk"
         self.walk_correction = 1.0
+        self.for_mode: Callable[[str], ArrayNetworkEngine] | None = None
 
     def __repr__(self) -> str:
         return (

@@ -11,6 +11,7 @@ the sha256 first: an altered or half-written file is rebuilt from the tiles, nev
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -366,7 +367,9 @@ def roads_engine(
         logger.warning("%s; rebuilding it from the downloaded tiles", exc)
         build_roads(name, cache_dir=cache_dir, modes=[mode])
         g = load_arrays(path)
-    return ArrayNetworkEngine(g, mode, source=f"roads {name!r} ({path})", **kw)
+    eng = ArrayNetworkEngine(g, mode, source=f"roads {name!r} ({path})", **kw)
+    eng.for_mode = functools.partial(roads_engine, name=name, cache_dir=cache_dir, **kw)
+    return eng
 
 
 #: Arrays loaded in this process, by (file, modification time, size): a run asks for the
