@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -95,19 +95,7 @@ LocationPrecision = Literal[
 #: - ``unit_representative_point``: a point inside the unit polygon (the weakest stand-in);
 #: - ``proposed``: a site proposed by the optimiser (not a real point yet);
 #: - ``unknown``: nothing is known of how it was located.
-LOCATION_PRECISIONS: tuple[LocationPrecision, ...] = (
-    "surveyed",
-    "reviewed",
-    "geocoded",
-    "osm_mapped",
-    "street_in_unit",
-    "place_in_unit",
-    "unit_population_centre",
-    "old_unit_reference",
-    "unit_representative_point",
-    "proposed",
-    "unknown",
-)
+LOCATION_PRECISIONS: tuple[LocationPrecision, ...] = get_args(LocationPrecision)
 
 #: Precisions whose coordinates are stand-ins, not the real site: the one definition the
 #: assessment, maps, reports and the uncertainty analysis share.
