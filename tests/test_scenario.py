@@ -178,36 +178,21 @@ def test_reassess_same_points_gives_the_same_assessment() -> None:
 
 def test_reassess_moved_points_equals_a_fresh_assess_with_the_same_settings() -> None:
     c = tiny_city()
-    a = pointplan.assess(
-        c["points"],
-        c["units"],
-        c["demand"],
-        engine=c["engine"],
-        visits=c["visits"],
-        modes=("walk",),
-        max_minutes=20,
-        huff_beta_per_min=0.2,
-        visits_per_counter=20,
-        availability={"kiosk": 0.5},
-        counters_default={"unit_point": 5},
-        name="s",
-    )
+    settings = {
+        "engine": c["engine"],
+        "visits": c["visits"],
+        "modes": ("walk",),
+        "max_minutes": 20,
+        "huff_beta_per_min": 0.2,
+        "visits_per_counter": 20,
+        "availability": {"kiosk": 0.5},
+        "counters_default": {"unit_point": 5},
+        "name": "s",
+    }
+    a = pointplan.assess(c["points"], c["units"], c["demand"], **settings)
     moved = c["points"].copy()
     moved["geometry"] = moved.translate(xoff=1500.0)
-    fresh = pointplan.assess(
-        moved,
-        c["units"],
-        c["demand"],
-        engine=c["engine"],
-        visits=c["visits"],
-        modes=("walk",),
-        max_minutes=20,
-        huff_beta_per_min=0.2,
-        visits_per_counter=20,
-        availability={"kiosk": 0.5},
-        counters_default={"unit_point": 5},
-        name="s",
-    )
+    fresh = pointplan.assess(moved, c["units"], c["demand"], **settings)
     again = reassess(a, moved)
     assert_same_assessment(again, fresh)
     # by hand: the point moves from 1 to 2.5 km; demand at 0.5, 1.5, 4, 11.5 km -> 2, 1, 1.5, 9 km at 12 km/h
