@@ -47,7 +47,10 @@ def serve_only(args: argparse.Namespace) -> None:
 
     units = pointplan.load_units()
     points = pointplan.load_points(units=units)
-    demand = pointplan.build_demand(units)
+    from pointplan.demand import DEFAULT_CELL_M, DEFAULT_FINE_PER_KM2
+
+    # the demand `pointplan serve` and `pointplan run` use: 250 m cells where people are dense, 1 km elsewhere
+    demand = pointplan.build_demand(units, cell_m=DEFAULT_CELL_M, fine_per_km2=DEFAULT_FINE_PER_KM2)
     cfg = ServeConfig(units, points, demand, travel_engine(args.network, "motorbike"), state_dir=args.state_dir,
                       draws=args.draws, details=not args.no_details)  # fmt: skip
     serve(cfg, host="127.0.0.1", port=args.port, announce=lambda url: print(f"READY {url}", flush=True))

@@ -388,6 +388,43 @@ def test_points_layer_validates(tiny_points: gpd.GeoDataFrame) -> None:
         pm.points_layer(bad)
 
 
+def _many_kiosks(n: int) -> gpd.GeoDataFrame:
+    """``n`` kiosks on a grid 25 m apart around Hoàn Kiếm, every tenth a stand-in."""
+    side = math.ceil(math.sqrt(n))
+    i = np.arange(n)
+    x, y = 586_000.0 + 25.0 * (i % side), 2_326_000.0 + 25.0 * (i // side)
+    prec = np.where(i % 10 == 0, "unit_representative_point", "surveyed")
+    return gpd.GeoDataFrame(
+        {"point_id": [f"K{k:06d}" for k in i], "name": [f"Ki-ốt {k}" for k in i], "kind": "kiosk",
+         "location_precision": prec, "counters": i % 3, "unit_code": "00001"},
+        geometry=gpd.points_from_xy(x, y), crs=PROJ,
+    ).to_crs(settings.geographic_crs)  # fmt: skip
+
+
+def test_many_points_are_clustered_and_all_kept(tmp_path: Path, tiny_units: gpd.GeoDataFrame) -> None:
+    n = pm.markers.CLUSTER_MIN_POINTS + 1
+    kiosks = _many_kiosks(n)
+    m = pm.units_map(tiny_units, kiosks, tiles=False, roads=False)
+    page = pm.save_map(m, tmp_path / "map.html").read_text(encoding="utf-8")
+    calls = re.findall(r"pointplan\.layer\([^,]+, [^,]+,\s*(\{.*?\}), (\{.*?\})\);\n", page, flags=re.S)
+    kiosk_layers = [(json.loads(d), json.loads(c)) for d, c in calls if '"K000000"' in d]
+    assert len(kiosk_layers) == 1
+    data, config = kiosk_layers[0]
+    assert config["cluster"] == {"px": 60, "maxZoom": 17}
+    assert [f["properties"]["_id"] for f in data["features"]] == kiosks["point_id"].tolist()  # every point, in order
+    # Each point keeps its own marker, tooltip and popup, as without clusters.
+    first, second = data["features"][0]["properties"], data["features"][1]["properties"]
+    assert config["icons"][first["_i"]]["className"] == "pp-marker pp-kind-kiosk pp-standin"
+    assert config["icons"][second["_i"]]["className"] == "pp-marker pp-kind-kiosk"
+    assert first["_t"] == "<b>Ki-ốt 0</b><br>Ki-ốt · <i>vị trí thay thế</i>"
+    assert "Số quầy</td><td>1</td>" in second["_p"] and "Phường Alpha (00001)" in second["_p"]
+    lon, lat = data["features"][-1]["geometry"]["coordinates"]
+    assert (lon, lat) == (round(kiosks.geometry.x.iloc[-1], 5), round(kiosks.geometry.y.iloc[-1], 5))
+    # One fewer point: drawn one by one, without clusters.
+    few = pm.points_layer(kiosks.iloc[:-1], lang="vi")
+    assert "cluster" not in _layers(few[0])[0].config and len(_layers(few[0])[0].data["features"]) == n - 1
+
+
 def test_data_text_is_escaped_everywhere(tiny_units: gpd.GeoDataFrame, tiny_points: gpd.GeoDataFrame) -> None:
     m = pm.units_map(tiny_units, tiny_points, metric="coverage_share")
     # Every tooltip, popup and legend holds the data as text only.
@@ -1034,6 +1071,32 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
     assert page.count(".pp-label") == 0 and page.count("path.pp-outline") == 0
     assert page.count("path.pp-road") == roads
     page.screenshot(ARTIFACTS / "map_offline_vi_roads_only.png")
+    assert page.errors == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_clustered_points_open_when_zoomed_in(
+    chromium: browser.Chromium, tmp_path: Path, tiny_units: gpd.GeoDataFrame
+) -> None:
+    n = 20_000
+    kiosks = _many_kiosks(n)
+    m = pm.units_map(tiny_units, kiosks, tiles=False, roads=False, unit_names=False)
+    page = chromium.open(pm.save_map(m, tmp_path / "many.html"), settle_s=1.0)
+    assert page.errors == [] and page.dialogs == []
+    west, south, east, north = kiosks.total_bounds
+    page.evaluate(f"{_map_var(page)}.fitBounds([[{south}, {west}], [{north}, {east}]], {{animate: false}}) && true")
+    page.settle(0.5)
+    counts = page.evaluate(
+        "Array.from(document.querySelectorAll('.pp-cluster span')).map(e => parseInt(e.textContent, 10))"
+    )
+    assert counts and page.count(".pp-marker") < 50  # the city-wide view: numbered circles, few markers
+    assert sum(counts) + page.count(".pp-marker") == n  # ... that together hold every point
+    lon, lat = kiosks.geometry.x.iloc[n // 2], kiosks.geometry.y.iloc[n // 2]
+    page.evaluate(f"{_map_var(page)}.setView([{lat}, {lon}], 18, {{animate: false}}) && true")
+    page.settle(0.5)
+    assert page.count(".pp-cluster") == 0 and 0 < page.count(".pp-marker") < n  # one marker per point in view
+    page.evaluate("document.querySelector('.pp-marker').click() && true")
     assert page.errors == []
     page.close()
 

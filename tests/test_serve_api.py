@@ -267,6 +267,38 @@ def test_details_walking_share_and_intervals(tmp_path: Path) -> None:
         assert lo <= mid <= hi and not s["details_pending"]
 
 
+def test_details_from_the_child_process_equal_those_computed_in_the_server(tmp_path: Path) -> None:
+    from pointplan.serve.details import DetailsInputs, DetailsRunner
+
+    c = tiny_city()
+    inputs = DetailsInputs(c["units"], c["demand"], c["engine"], {"visits": c["visits"]}, details=True, draws=5)
+    moved = c["points"].copy()
+    moved.geometry = moved.geometry.translate(0.01, 0.0)  # about 1 km east: other figures than the start's
+    child = DetailsRunner(inputs)
+    try:
+        far = child.compute(moved, "bike")
+        assert child._pool is not None  # answered by the child process
+    finally:
+        child.stop()
+    here = DetailsRunner(inputs, in_process=False).compute(moved, "bike")
+    assert far == here
+    assert far[0]["intervals"]["population_within_standard_share"][0] is not None
+
+
+def test_details_of_an_engine_that_cannot_be_sent_are_computed_in_the_server(tmp_path: Path) -> None:
+    import threading
+
+    from pointplan.serve.details import DetailsInputs, DetailsRunner
+
+    c = tiny_city()
+    engine = c["engine"]
+    engine.unpicklable = threading.Lock()  # a user's engine holding a lock: it cannot go to a child
+    runner = DetailsRunner(DetailsInputs(c["units"], c["demand"], engine, {"visits": c["visits"]}, draws=0))
+    det, loads = runner.compute(c["points"], "bike")
+    assert runner._pool is None and not runner._use_child
+    assert det["units"]["walk_share"]["00001"] == pytest.approx(1.0) and "P1" in loads
+
+
 def test_colour_for_matches_the_classes() -> None:
     assert colour_for("mean_minutes", 2.5) == "#4575b4"  # best class
     assert colour_for("mean_minutes", 4250 / 300) == "#fc8d59"  # 10–15 min

@@ -281,12 +281,40 @@ def test_nearest_search_gives_the_engines_answer_as_points_move() -> None:
     fast = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4])
     slow = NearestSearch(eng, dem, dem_xy, pts, dem_xy[:4], shortcuts=False)
     assert (fast.way, slow.way) == ("hybrid", "engine")
-    assert 0 < fast.o_on.sum() < len(dem_xy)  # both kinds of demand place
-    for _ in range(15):
+    assert 0 < fast.roads.o_on.sum() < len(dem_xy)  # both kinds of demand place
+    assert len(fast.roads.site_on) == len(dem_xy)  # the demand places are known sites from the start
+    for k in range(30):
         xy = dem_xy[rng.choice(len(dem_xy), 4, replace=False)]
+        if k % 3 == 0:  # a point at a new site (snapped when first seen), another where a point stands
+            xy[0] = (585000 + rng.uniform(-300, 5300), 2325000 + rng.uniform(-300, 2300))
+            xy[1] = xy[2]
+        fast.roads.monotone = k % 2 == 0  # with and without skipping the search among points off the network
         (jf, mf), (js, ms) = fast(xy), slow(xy)
         assert np.array_equal(jf, js)
         assert np.allclose(mf, ms, rtol=1e-12, equal_nan=True)
+    assert len(fast.roads.site_on) == len(dem_xy) + 10
+
+
+def test_nearest_search_goes_the_engines_way_when_the_network_has_no_arrays(monkeypatch) -> None:
+    """The hybrid way reads the network engine's arrays; if they are not there, the engine's own nearest answers."""
+    import geopandas as gpd
+
+    from pointplan.uncertainty import nearest
+
+    def renamed(self, rows):  # as a network engine whose multi-source pass has another name
+        raise AttributeError("'NetworkEngine' object has no attribute '_from_destinations'")
+
+    monkeypatch.setattr(nearest._RoadPass, "nearest", renamed)
+    eng = _grid_hybrid()
+    dem_xy = np.array([[585000.0, 2325000.0], [586100.0, 2326000.0], [595000.0, 2325000.0]])
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
+    pts = gpd.GeoDataFrame(
+        {"kind": ["unit_point"]}, geometry=gpd.points_from_xy([585000.0], [2326000.0]), index=["P"], crs=32648
+    )
+    s = nearest.NearestSearch(eng, dem, dem_xy, pts, np.array([[585000.0, 2326000.0]]))
+    assert s.way == "engine"
+    j, minutes = s(np.array([[585000.0, 2326000.0]]))
+    assert j.tolist() == [0, 0, 0] and minutes[0] == pytest.approx(2.0)  # 1 km along one street at 30 km/h
 
 
 def test_nearest_search_on_the_grid_by_hand() -> None:
@@ -403,6 +431,140 @@ def test_reused_site_times_answer_as_the_engine_does() -> None:
         assert got[["i", "j", "method"]].equals(want[["i", "j", "method"]])
         assert np.allclose(got["minutes"], want["minutes"], rtol=1e-12)
     assert reused.hits == 3
-    # a site it does not know: the engine answers
+    # a site it does not know: the engine answers (minutes only, as the table keeps them)
     other = gpd.GeoDataFrame(geometry=gpd.points_from_xy([586111.0], [2325000.0]), crs=32648)
-    assert reused.od_long(dem, other, 10).equals(eng.od_long(dem, other, 10)) and reused.hits == 3
+    assert reused.od_long(dem, other, 10).equals(eng.od_long(dem, other, 10, with_distance=False))
+    assert reused.hits == 3
+
+
+def _grid_city():
+    """The 5 x 5 grid (2 x 2 km) with 80 demand places to 3 km east of it, two units and five points.
+
+    Four points are stand-ins (a mobile truck shares P1's site: they move together); P4 stays.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
+
+    x0, y0 = 585000.0, 2325000.0
+    eng = _grid_hybrid()
+    walk = HybridEngine(NetworkEngine(eng.graph, "walk"), CrowFliesEngine("walk", circuity=1.3), snap_m=100)
+    rng = np.random.default_rng(11)
+    xy = np.column_stack([x0 + rng.uniform(0, 4000, 80), y0 + rng.uniform(0, 2000, 80)])
+    xy[:30, 1] = y0 + 500 * rng.integers(0, 5, 30) + rng.uniform(-60, 60, 30)  # by the streets
+    units = gpd.GeoDataFrame(
+        {"name": ["A", "B"], "kind": ["phuong", "xa"], "population": [1000, 1000]},
+        geometry=[shapely.box(x0, y0, x0 + 1250, y0 + 2000), shapely.box(x0 + 1250, y0, x0 + 4000, y0 + 2000)],
+        index=pd.Index(["00001", "00002"], name="code"),
+        crs=32648,
+    )
+    unit = np.where(xy[:, 0] < x0 + 1250, "00001", "00002")
+    dem = gpd.GeoDataFrame(
+        {"population": rng.uniform(10, 100, 80).round(), "unit_code": unit},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=32648,
+    )
+    ids = ["P1", "T1", "P2", "P3", "P4"]
+    pts = gpd.GeoDataFrame(
+        {
+            "point_id": ids,
+            "name": ids,
+            "kind": ["unit_point", "mobile", "unit_point", "unit_point", "unit_point"],
+            "unit_code": ["00001", "00001", "00002", "00002", "00001"],
+            "counters": [2, 1, None, None, 3],
+            "location_precision": ["unit_population_centre"] * 2
+            + ["street_in_unit", "unit_population_centre", "surveyed"],
+        },
+        geometry=gpd.points_from_xy(
+            x0 + np.array([600.0, 600, 2000, 3500, 200]), y0 + np.array([1e3, 1e3, 500, 1500, 300])
+        ),
+        index=ids,
+        crs=32648,
+    )
+    visits = pd.Series({"00001": 400.0, "00002": 300.0})
+    return pointplan.assess(pts, units, demand=dem, engine=eng, visits=visits, modes=()), walk
+
+
+def test_draws_with_reuse_give_the_engines_answers_on_a_road_grid() -> None:
+    """Hybrid engine, stand-ins moving on and off the streets: the same draws and sensitivity as the slow way.
+
+    The slow way asks the engine's ``nearest`` for every draw and remembers nothing but the
+    points as given; the fast way keeps the snapping, the sites, the first draws' answers for
+    the sensitivity and the given points' figures.
+    """
+    a, walk = _grid_city()
+    assert set(a.demand["travel_time_method"]) == {"network", "fallback"}
+    kw = {"draws": 30, "seed": 4, "sensitivity_draws": 10, "walk_engine": walk}
+    kw["assumptions"] = Assumptions(travel_time_sigma=0.3)
+    fast = run_uncertainty(a, **kw)
+    try:
+        DrawModel.shortcuts = False
+        slow = run_uncertainty(a, **kw)
+    finally:
+        DrawModel.shortcuts = True
+    assert fast.intervals == slow.intervals
+    assert np.allclose(fast.draws.to_numpy(float), slow.draws.to_numpy(float), rtol=1e-12, atol=0)
+    assert np.allclose(fast.units.to_numpy(float), slow.units.to_numpy(float), rtol=1e-12, atol=0, equal_nan=True)
+    assert fast.sensitivity.equals(slow.sensitivity)
+    # the draws move the points: the minutes and which points are overloaded (so who is nearest) change
+    assert fast.draws["mean_minutes_to_nearest"].nunique() == 30
+    assert fast.draws["points_overloaded"].nunique() > 1
+    assert (fast.sensitivity.loc["mean_minutes_to_nearest", ["locations", "travel_time"]] > 0).all()
+    # the model kept the first ten draws' layouts (for the sensitivity's locations row) and the given one
+    model = DrawModel(a, kw["assumptions"], walk_engine=walk)
+    model.keep_layouts = 3
+    for s in np.random.SeedSequence(4).spawn(5):
+        model.evaluate(model.draw(np.random.default_rng(s)))
+    assert len(model._layouts) == 3 and {s.way for s in model._searches.values()} == {"hybrid"}
+
+
+def test_p90_of_the_draws_is_the_assessments_weighted_quantile() -> None:
+    """One sort for the whole and the units' P90: the answers of the assessment's own functions."""
+    from pointplan.assessment.stats import group_weighted_quantiles, weighted_quantile
+    from pointplan.uncertainty.model import _WeightedP90
+
+    rng = np.random.default_rng(2)
+    groups = rng.integers(0, 6, 500)  # unit 6 of 7 has no demand place
+    weights = rng.integers(0, 50, 500).astype(float)
+    p90 = _WeightedP90(groups, weights, 7)
+    for _ in range(5):
+        values = rng.integers(0, 40, 500).astype(float)  # many ties
+        values[rng.choice(500, 20, replace=False)] = np.nan  # unreachable places
+        whole, units = p90(values)
+        assert whole == weighted_quantile(values, weights, 0.9)
+        want = group_weighted_quantiles(groups, values, weights, [0.9])[0.9].reindex(range(7)).to_numpy()
+        assert np.array_equal(units, want, equal_nan=True) and np.isnan(units[6])
+    # by hand: weights 1, 3 on 5 and 1 in group 0 -> 5; group 1 holds 2 alone
+    whole, units = _WeightedP90(np.array([0, 0, 1]), np.array([1.0, 3.0, 1.0]), 2)(np.array([5.0, 1.0, 2.0]))
+    assert whole == 5.0 and units.tolist() == [5.0, 2.0]
+
+
+def test_the_model_pickles_without_its_memos(tiny_city) -> None:
+    """A model sent to Dask workers leaves its searches and remembered answers behind (they are rebuilt)."""
+    import pickle
+
+    a = _assess(tiny_city, location_precision=["unit_population_centre"])
+    model = DrawModel(a, Assumptions(), walk_engine=tiny_city["engine"])
+    model.keep_layouts = 5
+    d = model.draw(np.random.default_rng(1))
+    first = model.evaluate(d)
+    assert model._searches and model._layouts
+    copy = pickle.loads(pickle.dumps(model))
+    assert not copy._searches and not copy._layouts and copy.keep_layouts == 5
+    again = copy.evaluate(d)
+    assert again["mean_minutes_to_nearest"] == first["mean_minutes_to_nearest"]
+    assert np.array_equal(again["unit_p90_minutes"], first["unit_p90_minutes"], equal_nan=True)
+
+
+@pytest.mark.slow
+def test_dask_gives_the_same_draws_on_the_road_grid() -> None:
+    """Workers get the model without its memos, rebuild them and give the draws and sensitivity of this process."""
+    pytest.importorskip("dask.distributed", reason="the parallel extra is not installed")
+    a, walk = _grid_city()
+    kw = {"draws": 20, "seed": 9, "sensitivity_draws": 5, "walk_engine": walk}
+    here = run_uncertainty(a, **kw)
+    there = run_uncertainty(a, workers=1, **kw)
+    assert here.intervals == there.intervals
+    assert here.draws.equals(there.draws) and here.sensitivity.equals(there.sensitivity)

@@ -325,6 +325,35 @@ def test_engine_and_assess_steps_on_the_tiny_city() -> None:
     assert assess_step(user, state).assessment.name == "user"
 
 
+def test_assess_step_reads_a_scenario_equal_to_a_fresh_assessment_and_proposals_use_it() -> None:
+    import numpy as np
+
+    import pointplan
+    from pointplan.assessment._demo import tiny_city
+    from pointplan.workflow import RunConfig, RunState, assess_step, propose_step
+
+    t = tiny_city()
+    state = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
+    s = assess_step(RunConfig("o", mode="bike", uncertainty=False), state)
+    fresh = pointplan.assess(t["points"], t["units"], t["demand"], engine=t["engine"], name="hanoi-2025")
+    a = s.assessment
+    assert s.scenario is not None and s.scenario.summary["points"] == 1
+    assert set(a.summary) == set(fresh.summary)
+    for key, value in fresh.summary.items():
+        if isinstance(value, float):
+            assert a.summary[key] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), key
+        else:
+            assert a.summary[key] == value, key
+    num = fresh.units.select_dtypes("number").columns
+    np.testing.assert_allclose(a.units[num].to_numpy(float), fresh.units[num].to_numpy(float), rtol=1e-9, atol=1e-9)
+    # the proposal's after-assessment comes from the scenario's kept times, equal to a fresh one
+    p = propose_step(RunConfig("o", mode="bike", add=1, sites="grid", uncertainty=False), s).proposal
+    after = p.before_after["after"]
+    again = pointplan.reassess(a, after.points, name=after.name)
+    assert after.summary["mean_minutes_to_nearest"] == pytest.approx(again.summary["mean_minutes_to_nearest"], rel=1e-9)
+    assert after.summary["points"] == 2 and s.scenario.summary["points"] == 1  # the scenario is unchanged
+
+
 def test_propose_uncertainty_and_staff_steps_return_new_results() -> None:
     from pointplan.assessment._demo import tiny_assessment
     from pointplan.workflow import RunConfig, RunState, propose_step, staff_step, uncertainty_step

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 from typing import Any
+
+if "numpy" not in sys.modules:  # before numpy loads OpenBLAS (see pointplan._blas)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("POINTPLAN_BLAS_THREADS", "1"))
 
 from pointplan import access, candidates, demand, network, optimize, settings, staffing  # old module paths kept
 from pointplan._errors import (

@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -204,7 +205,12 @@ class Scenario:
         engine: TravelEngine | None = None,
         **assess_kwargs: Any,
     ) -> Scenario:
-        """Start a scenario from the inputs of :func:`pointplan.assess` (assessed once).
+        """Start a scenario from the inputs of :func:`pointplan.assess`.
+
+        The inputs are checked as :func:`pointplan.assess` checks them; the figures then come
+        from the kept times (no separate fresh assessment), so :meth:`assessment` is what
+        :func:`pointplan.assess` of the same inputs returns. ``assess_kwargs`` are
+        :func:`pointplan.assess`'s settings (``max_minutes``, ``visits``, ``modes``, ``name``…).
 
         Examples
         --------
@@ -215,12 +221,19 @@ class Scenario:
         >>> s.summary["population_within_standard_share"]
         0.9
         """
-        from pointplan.assessment.core import assess
+        from pointplan.assessment.core import SETTING_NAMES, prepare_inputs
+        from pointplan.assessment.options import make_settings
 
         if engine is not None and mode is not None and getattr(engine, "mode", mode) != mode:
             mode = None if mode == "motorbike" else mode  # the default gives way to the engine's mode
-        a = assess(points, units, demand, mode, engine=engine, **assess_kwargs)
-        return cls.from_assessment(a)
+        unknown = sorted(set(assess_kwargs) - set(SETTING_NAMES) - {"demand_cell_m"})
+        if unknown:
+            msg = f"Scenario.from_inputs got unknown setting(s) {unknown}; it takes pointplan.assess's settings."
+            raise InputError(msg)
+        cell = assess_kwargs.pop("demand_cell_m", None)
+        s = make_settings(mode=mode, engine=engine, **assess_kwargs)
+        s, pts, _ = prepare_inputs(points, units, demand, s, cell)
+        return cls(s, pts)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -310,6 +323,76 @@ class Scenario:
         [500.0, 500.0, 3000.0, 10500.0]
         """
         return self._figures(with_distance=True)
+
+    def assessment_with(self, points: gpd.GeoDataFrame, *, name: str | None = None) -> Assessment:
+        """Return the full :class:`Assessment` of the current points and ``points``; the scenario is unchanged.
+
+        The added points are routed once (as :meth:`add` routes one point); every other
+        time comes from the kept times. Equal to a fresh :func:`pointplan.assess` of the
+        current points and ``points`` with the same settings. Nothing is added to the
+        history or the undo list.
+
+        Parameters
+        ----------
+        points
+            Points to add (any CRS; the columns :func:`pointplan.read_points` gives); their
+            ``point_id`` (or index) must differ from the current points'.
+        name
+            Name of the returned assessment (default the scenario's).
+
+        Raises
+        ------
+        InputError
+            ``points`` is not a GeoDataFrame with a CRS, is empty, or reuses a current id.
+
+        Examples
+        --------
+        >>> import shapely
+        >>> from pointplan.assessment._demo import tiny_assessment
+        >>> s = Scenario.from_assessment(tiny_assessment())
+        >>> kiosk = gpd.GeoDataFrame({"point_id": ["K1"], "kind": ["kiosk"], "counters": [1]},
+        ...                          geometry=[shapely.Point(105.88, 21.03)], crs="EPSG:4326")
+        >>> a = s.assessment_with(kiosk, name="with a kiosk")
+        >>> a.name, a.summary["points"], s.summary["points"], s.can_undo
+        ('with a kiosk', 2, 1, False)
+        """
+        new = self._added_points(points)
+        after = pd.concat([self._points, new])
+        after = gpd.GeoDataFrame(after, geometry=self._points.geometry.name, crs=self._points.crs)
+        first = self._next_slot
+        slots = list(range(first, first + len(new)))
+        self._next_slot += len(new)
+        self._grow_ids(slots[-1])
+        self._ids[slots] = np.array(list(new.index), dtype=object)
+        before_history, before_redo = list(self._history), list(self._redo)
+        self._do(self._step("add", None, after, slots=slots), time.perf_counter())
+        try:
+            return self._figures(with_distance=True, name=name)
+        finally:
+            self.undo()
+            self._history, self._redo = before_history, before_redo
+
+    def _added_points(self, points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Check the points of :meth:`assessment_with`; return them in the scenario's columns and CRS."""
+        if not isinstance(points, gpd.GeoDataFrame) or points.crs is None or len(points) == 0:
+            msg = "points must be a non-empty GeoDataFrame with a CRS (e.g. read_points('kiosks.csv'))."
+            raise InputError(msg)
+        new = _strip(points)
+        taken = sorted(set(new.index) & (set(self._points.index) | {str(p) for p in self._ids if p is not None}))
+        if taken or new.index.has_duplicates:
+            msg = f"points reuse point ids {taken or sorted(new.index[new.index.duplicated()])}: give new ids."
+            raise InputError(msg)
+        cols = [c for c in self._points.columns if c in new.columns or c == self._points.geometry.name]
+        if new.geometry.name != self._points.geometry.name:
+            new = new.rename_geometry(self._points.geometry.name)
+        new = new.reindex(columns=cols)
+        missing = new["unit_code"].isna().to_numpy() if "unit_code" in new.columns else np.ones(len(new), bool)
+        if missing.any():
+            from pointplan.points import assign_units
+
+            assert self._s.units is not None
+            new.loc[missing, "unit_code"] = assign_units(new[missing], self._s.units).to_numpy()
+        return new
 
     # -- operations ----------------------------------------------------------------------
 
@@ -693,8 +776,8 @@ class Scenario:
             slots = np.array([self._slot_of[p] for p in ids], dtype=np.int64)
             self._own[rows] = main.own_unit(rows, slots)
 
-    def _figures(self, *, with_distance: bool = False) -> Assessment:
-        s = self._s
+    def _figures(self, *, with_distance: bool = False, name: str | None = None) -> Assessment:
+        s = self._s if name is None else dataclasses.replace(self._s, name=name)
         assert s.units is not None and s.demand is not None
         pts = prepare_points_for(self._points, s.units, s)
         dem = s.demand.copy()

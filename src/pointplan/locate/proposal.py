@@ -27,16 +27,17 @@ from pointplan import settings
 from pointplan._errors import InfeasibleError, InputError, MissingColumnError, PrecisionWarning
 from pointplan._validate import check_columns, check_nonnegative, check_unique, ensure_gdf
 from pointplan.locate._inputs import check_method
+from pointplan.locate.candidates import _boundary_geometry, _mark_outside, clean_candidates
 from pointplan.locate.candidates import _xy as _projected_xy
-from pointplan.locate.candidates import clean_candidates
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
 from pointplan.locate.result import BoolArray, FloatArray, IntArray, Objective, SolveMethod, SolveResult
+from pointplan.locate.site_times import SiteTimes
 from pointplan.network.base import EngineBase
 from pointplan.network.factory import make_engine
 from pointplan.network.protocol import TravelEngine
 
-__all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose"]
+__all__ = ["PROPOSAL_COLUMNS", "Proposal", "TravelEngine", "propose", "reusable_candidates"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -83,6 +84,10 @@ class Proposal:
     candidates
         The candidate sites the proposal chose from (set by
         :func:`pointplan.propose_points`; the uncertainty analysis re-solves on them).
+    site_times
+        The :class:`~pointplan.locate.site_times.SiteTimes` the proposal was routed with, when
+        it was given one as its engine (the robustness draws reuse its times); not part of the
+        proposal's repr or equality.
 
     Notes
     -----
@@ -112,6 +117,7 @@ class Proposal:
     summary: dict[str, Any]
     before_after: Mapping[str, Any] | None = None
     candidates: gpd.GeoDataFrame | None = None
+    site_times: SiteTimes | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def _default_engine() -> TravelEngine:
@@ -130,6 +136,43 @@ def _resolve_boundary(boundary: Any) -> Any:
     except (ImportError, FileNotFoundError) as exc:
         logger.warning("city boundary not available (%s); outside-city check skipped", exc)
         return None
+
+
+def reusable_candidates(
+    candidates: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, boundary: Any = None
+) -> gpd.GeoDataFrame:
+    """Return candidates ready for many :func:`propose` calls on ``demand`` whose points move.
+
+    What does not depend on the existing points is done once: the candidates without a
+    geometry or outside ``boundary`` (as :func:`propose` takes it) are dropped, each
+    missing ``unit_code`` is the nearest demand's unit (as :func:`propose` gives it), and
+    ``attrs`` are left behind (pandas copies them at every step). :func:`propose` with
+    these candidates and ``boundary=False`` chooses the same sites as with the original
+    ones (only its report of dropped candidates is shorter).
+
+    Examples
+    --------
+    >>> demand = gpd.GeoDataFrame({"population": [5, 5], "unit_code": ["A", "B"]},
+    ...                           geometry=gpd.points_from_xy([0.0, 4000.0], [0.0, 0.0]), crs=32648)
+    >>> sites = gpd.GeoDataFrame({"candidate_id": ["c1", "c2", "c3"], "kind": "proposed"},
+    ...                          geometry=gpd.points_from_xy([100.0, 3900.0, 9e5], [0.0, 0.0, 0.0]), crs=32648)
+    >>> sites.attrs["note"] = "big"
+    >>> ready = reusable_candidates(sites, demand, boundary=demand.buffer(1000))
+    >>> ready["candidate_id"].tolist(), ready["unit_code"].tolist(), ready.attrs
+    (['c1', 'c2'], ['A', 'B'], {})
+    """
+    cand = ensure_gdf(candidates, "candidates").copy(deep=False)
+    cand.attrs = {}
+    geom = cand.geometry
+    ok = ~(geom.isna() | geom.is_empty).to_numpy()
+    bgeom = _boundary_geometry(_resolve_boundary(boundary))
+    if bgeom is not None and ok.any():
+        xy = np.full((len(cand), 2), np.nan)
+        xy[ok] = _projected_xy(cand.iloc[np.flatnonzero(ok)])
+        ok &= _mark_outside(bgeom, xy, ok, np.full(len(cand), None, dtype=object), np.full(len(cand), "", dtype=object))
+    kept = cand.iloc[np.flatnonzero(ok)].copy()
+    kept["unit_code"] = _candidate_units(kept, ensure_gdf(demand, "demand")) if len(kept) else []
+    return kept
 
 
 def _capacity_array(capacity_per_point: Any, kinds: pd.Series) -> FloatArray:
@@ -171,6 +214,7 @@ def propose(
     od_cutoff_minutes: float | None = None,
     load_column: str = "visits_per_day",
     median_neighbours: int | None = None,
+    compute_bound: bool = True,
 ) -> Proposal:
     """Propose where to add service points.
 
@@ -179,9 +223,8 @@ def propose(
     demand, points, candidates
         Demand points (``population`` as weight, ``unit_code``), existing points (``point_id``, ``unit_code``;
         may be empty) and candidate sites (``candidate_id``, ``kind``, optional ``source``, ``unit_code``); any CRS.
-    k
-        Points to add (``mclp``, ``pmedian``; at most: points that gain nothing are not proposed).
-    objective
+    k, objective
+        Points to add (``mclp``, ``pmedian``; at most: points that gain nothing are not proposed);
         ``"mclp"`` (most people within the standard), ``"lscp"`` (fewest points to reach ``target_share``)
         or ``"pmedian"`` (least person-minutes).
     engine
@@ -190,10 +233,9 @@ def propose(
     max_minutes, max_distance_m
         The standard (defaults in :mod:`pointplan.settings`): within it means ``minutes <= max_minutes``
         **or** straight-line distance ``<= max_distance_m``.
-    target_share
-        LSCP: share of the population to bring within the standard.
-    method, time_limit_s
-        ``"greedy+swap"``, ``"greedy"`` or ``"exact"`` (MILP, HiGHS); the solver's time limit.
+    target_share, method, time_limit_s
+        LSCP: share of the population to bring within the standard; ``"greedy+swap"``, ``"greedy"`` or
+        ``"exact"`` (MILP, HiGHS); the solver's time limit.
     capacity_per_point, load_column
         p-median only: visits per day a new point can take (a number, or one per kind), from the demand's
         ``load_column`` of visits per day.
@@ -207,6 +249,8 @@ def propose(
     median_neighbours
         p-median only: pair each demand with its nearest so many sites (memory ``n x median_neighbours``; the
         bound then refers to those pairs); ``None``: every pair that beats the current point (exact).
+    compute_bound
+        p-median, LSCP heuristics: the bound and gap of the summary (``False``: ``None``, the same sites sooner).
 
     Returns
     -------
@@ -226,7 +270,6 @@ def propose(
     >>> prop = propose(demand, demand.iloc[:0], sites, 1, engine=make_engine(None, "motorbike"), boundary=False)
     >>> prop.points["candidate_id"].tolist(), prop.summary["covered_after"]  # within 30 min or 5 km of most people
     (['c1'], 150.0)
-
     """
     options = _ProposeOptions(**{name: value for name, value in locals().items() if name in _OPTION_NAMES})
     return _propose(demand, points, candidates, k, engine, options)
@@ -250,6 +293,7 @@ class _ProposeOptions:
     od_cutoff_minutes: float | None
     load_column: str
     median_neighbours: int | None
+    compute_bound: bool = True
 
 
 _OPTION_NAMES = frozenset(_ProposeOptions.__dataclass_fields__)
@@ -308,7 +352,8 @@ def _propose(
     if o.capacity_per_point is not None:
         load = check_nonnegative(demand, o.load_column, "demand").to_numpy(dtype=np.float64)
         capacity = (_capacity_array(o.capacity_per_point, kinds), load)
-    res = _solve(objective, args, k, o.target_share, method, o.time_limit_s, o.budget_per_kind, capacity)
+    res = _solve(objective, args, k, o.target_share, method, (o.time_limit_s, o.compute_bound), o.budget_per_kind,
+                 capacity)  # fmt: skip
     minutes_sel = _selected_minutes(demand, kept, engine, res.selected, cutoff)
     if near_only:
         args = dataclasses.replace(args, coverage=_selected_coverage(demand, kept, res.selected, minutes_sel,
@@ -323,7 +368,8 @@ def _propose(
         median_neighbours=std.neighbours,
         engine_method=getattr(engine, "method", type(engine).__name__),
     )
-    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary)
+    times = engine if isinstance(engine, SiteTimes) else None
+    return Proposal(points=out, result=res, dropped=dropped, objective=objective, summary=summary, site_times=times)
 
 
 def _check_inputs(
@@ -567,6 +613,10 @@ def _od_arrays(
     engine: TravelEngine, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, limit: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Pairs ``(i, j, minutes)`` with finite minutes within ``limit`` (no path lengths: only minutes are used)."""
+    if isinstance(engine, SiteTimes):  # times routed once: straight from its arrays
+        oi, oj, om = engine.pairs(demand, sites, limit)
+        good = np.isfinite(om) & (om <= limit)
+        return oi[good], oj[good], om[good]
     if isinstance(engine, EngineBase):  # pointplan's engines: skip the path lengths
         od = engine.od_long(demand, sites, limit, with_distance=False)
     else:  # a user's engine may not take with_distance
@@ -627,10 +677,11 @@ def _solve(
     k: int | None,
     target_share: float,
     method: Any,
-    time_limit_s: float,
+    limits: tuple[float, bool],
     budget_per_kind: Mapping[str, int] | None,
     capacity: tuple[FloatArray, FloatArray] | None = None,
 ) -> SolveResult:
+    time_limit_s, compute_bound = limits  # the time limit, and whether heuristics compute a bound
     rules: dict[str, Any] = {
         "unit_of_candidate": a.unit_codes,
         "require_units": a.require,
@@ -650,13 +701,13 @@ def _solve(
     if objective == "lscp":
         return solve_lscp(
             a.pop, a.coverage, target_share=target_share, fixed_covered=a.fixed_covered, method=method,
-            time_limit_s=time_limit_s,
+            time_limit_s=time_limit_s, compute_bound=compute_bound,
         )  # fmt: skip
     cap, load = capacity if capacity is not None else (None, None)
     return solve_pmedian(
         a.pop, a.cost, int(k or 0), fixed_cost=a.before, method=method, time_limit_s=time_limit_s,
         capacity=cap, demand_load=load, unassigned_cost=a.cutoff if not np.isfinite(a.before).all() else None,
-        **rules,
+        compute_bound=compute_bound, **rules,
     )  # fmt: skip
 
 

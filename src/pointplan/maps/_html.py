@@ -59,6 +59,20 @@ def esc(value: object) -> str:
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
+def esc_many(values: Any) -> list[str]:
+    """Escape many values at once (:func:`esc` of each), each distinct text once.
+
+    Examples
+    --------
+    >>> esc_many(["<b>", None, "<b>", 3, float("nan")])
+    ['&lt;b&gt;', '', '&lt;b&gt;', '3', '']
+
+    """
+    texts = as_str(pd.Series(list(values), dtype=object))
+    codes, uniques = pd.factorize(texts)
+    return np.array([esc(t) for t in uniques], dtype=object)[codes].tolist() if len(codes) else []
+
+
 def script_json(obj: object) -> str:
     r"""Encode strict JSON for inclusion inside ``<script>``: it can never close the script element.
 
@@ -90,6 +104,26 @@ def table_html(rows: Sequence[tuple[str, str]], title: str | None = None) -> str
     return f"{head}<table>{body}</table>" if body else head
 
 
+def table_html_many(rows: Sequence[tuple[str, Sequence[str]]], titles: Sequence[str]) -> list[str]:
+    """Many tables at once: :func:`table_html` of each item, built column by column.
+
+    ``rows`` holds (label, values) pairs, one value per table; all parts already escaped.
+
+    Examples
+    --------
+    >>> table_html_many([("Mã", ["00001", "00002"]), ("Tên", ["", "B"])], ["A", ""])
+    ['<b>A</b><table><tr><td>Mã</td><td>00001</td></tr></table>', \
+'<table><tr><td>Mã</td><td>00002</td></tr><tr><td>Tên</td><td>B</td></tr></table>']
+
+    """
+    head = np.array([f"<b>{t}</b>" if t else "" for t in titles], dtype=object)
+    body = np.full(len(head), "", dtype=object)
+    for label, values in rows:
+        vals = np.asarray(values, dtype=object)
+        body = body + np.where(vals != "", f"<tr><td>{label}</td><td>" + vals + "</td></tr>", "")
+    return np.where(body != "", head + "<table>" + body + "</table>", head).tolist()
+
+
 def features(geoms: Any, props: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Build a GeoJSON FeatureCollection from EPSG:4326 geometries and property dicts.
 
@@ -103,6 +137,15 @@ def features(geoms: Any, props: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     """
     arr = np.asarray(geoms, dtype=object)
+    if (
+        len(arr) and (shapely.get_type_id(arr) == 0).all() and not shapely.has_z(arr).any()
+    ):  # points: no JSON round trip
+        xy = np.round(shapely.get_coordinates(arr), COORD_DECIMALS).tolist()
+        feats = [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": c}, "properties": p}
+            for c, p in zip(xy, props, strict=True)
+        ]
+        return {"type": "FeatureCollection", "features": feats}
     rounded = shapely.transform(arr, lambda xy: np.round(xy, COORD_DECIMALS))
     texts = shapely.to_geojson(rounded)
     feats = [{"type": "Feature", "geometry": json.loads(t), "properties": p} for t, p in zip(texts, props, strict=True)]

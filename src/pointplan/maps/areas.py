@@ -19,7 +19,7 @@ from pointplan.maps.elements import GeoLayer
 from pointplan.maps.labels import LABELS, fmt_number, fmt_value, labels
 from pointplan.maps.markers import unit_names, unit_text
 
-__all__ = ["service_areas_layer", "standard_title", "uncovered_layer"]
+__all__ = ["service_areas_layer", "standard_title", "uncovered_layer", "union_areas"]
 
 _AREA_STYLE = {
     "color": "#00695c",
@@ -49,6 +49,46 @@ def standard_title(key: str, minutes: float, max_km: float | None, lang: str) ->
     if max_km is None:
         return lab[key].format(minutes=mins)
     return lab[f"{key}_km"].format(minutes=mins, km=fmt_number(float(max_km), 0, lang))
+
+
+def union_areas(geoms: Any) -> shapely.Geometry:
+    """Return the union of overlapping areas, the simplest shapes first.
+
+    The service areas of a city are mostly plain discs (the distance part of the standard)
+    and a few detailed network areas made of many raster pieces. Unioning the discs is
+    cheap; each detailed area then only adds what lies outside that union. This gives the
+    union of :func:`shapely.union_all` several times faster. The result is normalised
+    (:func:`shapely.normalize`), so it does not depend on the order of the areas.
+
+    Parameters
+    ----------
+    geoms
+        Polygons or MultiPolygons (invalid ones are repaired first).
+
+    Returns
+    -------
+    shapely.Geometry
+        Their union, normalised.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> disc = shapely.Point(0, 0).buffer(10.0)
+    >>> detailed = shapely.MultiPolygon([shapely.box(0, 0, 5, 5), shapely.box(8, -1, 30, 1)])
+    >>> u = union_areas([disc, detailed, shapely.Point(5, 0).buffer(10.0)])
+    >>> u.equals(shapely.union_all([disc, detailed, shapely.Point(5, 0).buffer(10.0)]))
+    True
+
+    """
+    arr = shapely.make_valid(np.asarray(geoms, dtype=object))
+    arr = arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))]
+    if len(arr) < 3:
+        return shapely.normalize(shapely.union_all(arr))
+    n = shapely.get_num_coordinates(arr)
+    simple = n <= 2 * n.min()
+    base = shapely.union_all(arr[simple])
+    rest = shapely.difference(arr[~simple], base)  # mostly empty: inside the discs already
+    return shapely.normalize(shapely.union_all(np.concatenate([[base], rest])))
 
 
 def service_areas_layer(
@@ -105,7 +145,7 @@ def service_areas_layer(
     check_frame(areas, "service areas", types=("Polygon", "MultiPolygon"))
     minutes = settings.standard_minutes if max_minutes is None else max_minutes
     mode = settings.default_mode if mode is None else mode
-    union = shapely.union_all(shapely.make_valid(areas.geometry.to_crs(settings.projected_crs).values))
+    union = union_areas(areas.geometry.to_crs(settings.projected_crs).values)
     if simplify_m > 0:
         union = shapely.simplify(union, simplify_m, preserve_topology=True)
     area_txt = fmt_value(shapely.area(union) / 1e6, "number", lang) + " " + lab["unit.km2"]

@@ -33,8 +33,15 @@ def template_text(name: str) -> str:
     return resources.files("pointplan.maps").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+@cache
 def _jinja(name: str) -> Template:
+    """Return a template file compiled once (a jinja2 Template renders any number of times)."""
     return Template(template_text(name))
+
+
+@cache
+def _assets_element_text() -> str:
+    return _jinja("assets.html").render(css=template_text("pointplan.css"), js=template_text("pointplan.js"))
 
 
 def find_map(element: Element) -> folium.Map:
@@ -78,9 +85,17 @@ class Assets(MacroElement):
         figure = self.get_root()
         if not isinstance(figure, Figure):
             raise InputError(_NOT_ON_MAP)
-        text = _jinja("assets.html").render(css=template_text("pointplan.css"), js=template_text("pointplan.js"))
-        figure.header.add_child(Element(text), name="pointplan_assets")
+        if "pointplan_assets" not in figure.header._children:  # once per page, however many layers
+            figure.header.add_child(_AssetsText(), name="pointplan_assets")
         super().render(**kwargs)
+
+
+class _AssetsText(Element):
+    """The page header's ``<style>`` and ``<script>`` of pointplan (plain text, not a template)."""
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the assets' HTML."""
+        return _assets_element_text()
 
 
 class GeoLayer(Assets):
@@ -196,6 +211,13 @@ class Attribution(Assets):
         self.texts_json = script_json([esc(t) for t in self.texts])
 
 
+_GROUP_CONTROL_TEMPLATE = Template(
+    "{% macro script(this, kwargs) %}"
+    "pointplan.groupControl({{ this.control.get_name() }}, {{ this.sections_json }}, {{ this.titles_json }});"
+    "{% endmacro %}"
+)
+
+
 class GroupedLayerControl(Assets):
     """Groups the entries of a map's layer control under headings: metrics, points, context.
 
@@ -225,11 +247,7 @@ class GroupedLayerControl(Assets):
     def __init__(self, control: folium.LayerControl, sections: dict[str, str], titles: dict[str, str]) -> None:
         super().__init__()
         self._name = "PointplanGroupedLayerControl"
-        self._template = Template(
-            "{% macro script(this, kwargs) %}"
-            "pointplan.groupControl({{ this.control.get_name() }}, {{ this.sections_json }}, {{ this.titles_json }});"
-            "{% endmacro %}"
-        )
+        self._template = _GROUP_CONTROL_TEMPLATE
         self.control = control
         #: Overlay name -> section, and section -> heading.
         self.sections = dict(sections)

@@ -10,6 +10,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from pointplan._errors import InputError
 from pointplan.maps._html import is_missing
 
@@ -457,6 +460,49 @@ def fmt_value(value: object, fmt: str, lang: str) -> str:
     if fmt == "ratio":
         return fmt_number(x, 2, lang)
     return fmt_number(x, 1, lang)
+
+
+def fmt_values(values: Iterable[object], fmt: str, lang: str) -> list[str]:
+    """Format many values at once, each exactly as :func:`fmt_value` formats it.
+
+    Parameters
+    ----------
+    values
+        Numbers (a Series, an array or a list); missing values read "no data", infinite
+        ones "unreachable".
+    fmt, lang
+        As in :func:`fmt_value`.
+
+    Returns
+    -------
+    list of str
+        One text per value, in order.
+
+    Examples
+    --------
+    >>> fmt_values([0.8534, None, float("inf")], "share", "vi")
+    ['85,3%', 'Không có dữ liệu', 'không tới được']
+    >>> fmt_values(pd.Series([1234.5, 2.5]), "count", "en")
+    ['1,234', '2']
+
+    """
+    arr = pd.Series(values, dtype=object).to_numpy(dtype=float, na_value=np.nan)
+    lab = LABELS[lang]
+    scale, decimals, suffix = {
+        "share": (100.0, 1, "%"),
+        "minutes": (1.0, 1, " " + lab["unit.minutes"]),
+        "count": (1.0, 0, ""),
+        "ratio": (1.0, 2, ""),
+    }.get(fmt, (1.0, 1, ""))
+    spec = f",.{decimals}f"
+    table = str.maketrans(",.", ".,") if lang == "vi" else str.maketrans("", "")
+    out = [
+        format(round(x) if fmt == "count" else scale * x, spec).translate(table) + suffix
+        for x in np.where(np.isfinite(arr), arr, 0.0).tolist()
+    ]
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():  # the few values without a number
+        out[i] = lab["legend.no_data"] if math.isnan(arr[i]) else lab["unreachable"]
+    return out
 
 
 def metric_label(metric: str, lang: str) -> str:

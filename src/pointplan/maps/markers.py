@@ -7,17 +7,35 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError
-from pointplan.maps._html import as_list, check_frame, esc, features, get, is_missing, table_html, text_column
+from pointplan.maps._html import (
+    as_list,
+    check_frame,
+    esc,
+    esc_many,
+    features,
+    get,
+    is_missing,
+    table_html,
+    table_html_many,
+    text_column,
+)
 from pointplan.maps.elements import GeoLayer, Legend
-from pointplan.maps.labels import LABELS, fmt_value, labels
+from pointplan.maps.labels import LABELS, fmt_value, fmt_values, labels
 from pointplan.points import STAND_IN_PRECISIONS
 
-__all__ = ["points_layer", "proposals_layer"]
+__all__ = ["CLUSTER_MIN_POINTS", "points_layer", "proposals_layer"]
 
+#: Above this many points, a layer of one kind draws them in clusters (numbered circles that
+#: open when zoomed in): a browser stays quick with 200,000 kiosks.
+CLUSTER_MIN_POINTS = 2000
+#: Points closer than this many pixels are drawn as one cluster, up to zoom CLUSTER_MAX_ZOOM.
+CLUSTER_PX = 60
+CLUSTER_MAX_ZOOM = 17
 #: Order of the point layers (and of the legend rows).
 KIND_ORDER = ("head_office", "branch", "unit_point", "community", "mobile", "kiosk", "proposed")
 PROPOSED_COLOUR = "#ffd700"
@@ -146,31 +164,6 @@ def _num(row: pd.Series, col: str, fmt: str, lang: str) -> str:
     return "" if is_missing(value) else esc(fmt_value(value, fmt, lang))
 
 
-def _point_popup(row: pd.Series, kind_label: str, standin: bool, names: Mapping[str, str], lang: str) -> str:
-    lab = LABELS[lang]
-    prec = get(row, "location_precision")
-    prec_txt = "" if is_missing(prec) else lab.get(f"precision.{prec}", str(prec))
-    load = get(row, "load_status")
-    rows = [
-        (lab["field.kind"], esc(kind_label)),
-        (lab["field.address"], esc(get(row, "address"))),
-        (lab["field.unit"], esc(unit_text(get(row, "unit_code"), names))),
-        (lab["field.counters"], _num(row, "counters", "count", lang)),
-        (lab["field.visits_per_day"], _num(row, "visits_per_day", "number", lang)),
-        (lab["field.capacity_per_day"], _num(row, "capacity_per_day", "number", lang)),
-        (lab["field.utilisation"], _num(row, "utilisation", "share", lang)),
-        (lab["field.load_status"], "" if is_missing(load) else esc(lab.get(f"load.{load}", str(load)))),
-        (lab["field.population_served"], _num(row, "population_served", "count", lang)),
-        (lab["field.precision"], esc(prec_txt)),
-        (lab["field.notes"], esc(get(row, "notes"))),
-        (lab["field.source"], esc(get(row, "source"))),
-    ]
-    out = table_html([(esc(k), v) for k, v in rows], esc(row["name"]))
-    if standin:
-        out += f'<div class="pp-note">{esc(lab["standin.note"].format(what=prec_txt))}</div>'
-    return out
-
-
 def points_legend(kinds: Sequence[str], lang: str, *, standin: bool, overloaded: bool) -> str:
     """HTML of the marker legend: one row per kind, hollow and red-ring rows if used.
 
@@ -196,30 +189,67 @@ def points_legend(kinds: Sequence[str], lang: str, *, standin: bool, overloaded:
     return "".join(rows)
 
 
+def _num_texts(pts: pd.DataFrame, col: str, fmt: str, lang: str) -> list[str]:
+    """Return a numeric column formatted for the popups (escaped), ``""`` where missing or absent."""
+    if col not in pts:
+        return [""] * len(pts)
+    texts = fmt_values(pts[col], fmt, lang)
+    return esc_many(np.where(pts[col].isna().to_numpy(), "", np.asarray(texts, dtype=object)))
+
+
+def _label_texts(pts: pd.DataFrame, col: str, prefix: str, lang: str) -> list[str]:
+    """Return a coded column as its label (``prefix.code``, else the code), ``""`` where missing."""
+    lab = LABELS[lang]
+    codes = text_column(pts, col)
+    return codes.map(lambda c: lab.get(f"{prefix}.{c}", c) if c else "").tolist()
+
+
+def _point_popups(
+    pts: pd.DataFrame, kind_label: str, standin: np.ndarray, names: Mapping[str, str], lang: str
+) -> list[str]:
+    """Return the popup of each point (a table of its known fields), built column by column."""
+    lab = LABELS[lang]
+    prec_txt = _label_texts(pts, "location_precision", "precision", lang)
+    units = text_column(pts, "unit_code").map(lambda c: unit_text(c, names))
+    rows = [
+        (lab["field.kind"], [esc(kind_label)] * len(pts)),
+        (lab["field.address"], esc_many(text_column(pts, "address"))),
+        (lab["field.unit"], esc_many(units)),
+        (lab["field.counters"], _num_texts(pts, "counters", "count", lang)),
+        (lab["field.visits_per_day"], _num_texts(pts, "visits_per_day", "number", lang)),
+        (lab["field.capacity_per_day"], _num_texts(pts, "capacity_per_day", "number", lang)),
+        (lab["field.utilisation"], _num_texts(pts, "utilisation", "share", lang)),
+        (lab["field.load_status"], esc_many(_label_texts(pts, "load_status", "load", lang))),
+        (lab["field.population_served"], _num_texts(pts, "population_served", "count", lang)),
+        (lab["field.precision"], esc_many(prec_txt)),
+        (lab["field.notes"], esc_many(text_column(pts, "notes"))),
+        (lab["field.source"], esc_many(text_column(pts, "source"))),
+    ]
+    out = np.asarray(table_html_many([(esc(k), v) for k, v in rows], esc_many(pts["name"])), dtype=object)
+    notes = np.asarray(esc_many([lab["standin.note"].format(what=t) for t in prec_txt]), dtype=object)
+    return np.where(standin, out + '<div class="pp-note">' + notes + "</div>", out).tolist()
+
+
 def _kind_group(
     sub: gpd.GeoDataFrame, kind: str, flags: pd.DataFrame, names: Mapping[str, str], lang: str
 ) -> folium.FeatureGroup:
-    """One kind's layer: markers with tooltip and popup."""
+    """One kind's layer: markers with tooltip and popup (clustered above :data:`CLUSTER_MIN_POINTS`)."""
     lab = LABELS[lang]
     kind_label = lab.get(f"kind.{kind}", kind)
-    icons: dict[str, dict[str, Any]] = {}
-    props = []
-    for pid, row in sub.iterrows():
-        is_standin, is_over = bool(flags.at[pid, "standin"]), bool(flags.at[pid, "overloaded"])
-        key = f"{int(is_standin)}{int(is_over)}"
-        if key not in icons:
-            icons[key] = marker_icon(kind_key(kind), standin=is_standin, overloaded=is_over)
-        extra = f" · <i>{esc(lab['standin.short'])}</i>" if is_standin else ""
-        props.append(
-            {
-                "_id": str(row["point_id"]) if "point_id" in sub else str(pid),
-                "_i": key,
-                "_t": f"<b>{esc(row['name'])}</b><br>{esc(kind_label)}{extra}",
-                "_p": _point_popup(row, kind_label, is_standin, names, lang),
-            }
-        )
+    standin = flags["standin"].reindex(sub.index).to_numpy(dtype=bool)
+    over = flags["overloaded"].reindex(sub.index).to_numpy(dtype=bool)
+    keys = np.char.add(standin.astype(int).astype(str), over.astype(int).astype(str)).tolist()
+    icons = {k: marker_icon(kind_key(kind), standin=k[0] == "1", overloaded=k[1] == "1") for k in dict.fromkeys(keys)}
+    ids = (sub["point_id"] if "point_id" in sub else pd.Series(sub.index, index=sub.index)).astype(str).tolist()
+    extra = np.where(standin, f" · <i>{esc(lab['standin.short'])}</i>", "")
+    tips = ("<b>" + np.asarray(esc_many(sub["name"]), dtype=object) + f"</b><br>{esc(kind_label)}" + extra).tolist()
+    popups = _point_popups(sub, kind_label, standin, names, lang)
+    props = [{"_id": i, "_i": k, "_t": t, "_p": p} for i, k, t, p in zip(ids, keys, tips, popups, strict=True)]
+    config: dict[str, Any] = {"icons": icons}
+    if len(sub) > CLUSTER_MIN_POINTS:
+        config["cluster"] = {"px": CLUSTER_PX, "maxZoom": CLUSTER_MAX_ZOOM}
     group = folium.FeatureGroup(name=esc(f"{kind_label} ({len(sub)})"))
-    GeoLayer(features(sub.geometry.values, props), {"icons": icons}).add_to(group)
+    GeoLayer(features(sub.geometry.values, props), config).add_to(group)
     return group
 
 

@@ -22,9 +22,9 @@ import shapely
 
 from pointplan import settings
 from pointplan._errors import InputError, MissingColumnError
-from pointplan.maps._html import check_frame, esc, features, table_html, text_column
+from pointplan.maps._html import check_frame, esc, esc_many, features, table_html, text_column
 from pointplan.maps.elements import GeoLayer, Legend
-from pointplan.maps.labels import LABELS, METRICS, fmt_number, fmt_value, labels, metric_label, metric_style
+from pointplan.maps.labels import LABELS, METRICS, fmt_number, fmt_values, labels, metric_label, metric_style
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +181,9 @@ def ramp_legend(title: str, cmap: bcm.LinearColormap, fmt: str, lang: str, nodat
 def _check_units(units: gpd.GeoDataFrame, metric: str | None) -> gpd.GeoDataFrame:
     """Validate the units (and the metric column) and add a computed density if asked."""
     check_frame(units, "units", types=_POLYGONS, nonempty=True)
-    units = units.copy()
     if metric == "density_per_km2" and metric not in units.columns:
         check_frame(units, "units", types=_POLYGONS, columns=("population", "area_km2"))
-        units[metric] = units["population"] / units["area_km2"].where(units["area_km2"] > 0)
+        units = units.assign(**{metric: units["population"] / units["area_km2"].where(units["area_km2"] > 0)})
     if metric is None:
         return units
     if metric not in units.columns:
@@ -241,61 +240,60 @@ def _colour_by_metric(units: gpd.GeoDataFrame, metric: str, lang: str) -> _Colou
     cmap = colormap(metric, values)
     clipped = np.clip(values, cmap.vmin, cmap.vmax)
     fills = pd.Series([cmap.rgb_hex_str(v) if math.isfinite(v) else NO_DATA_COLOUR for v in clipped], index=units.index)
-    texts = pd.Series([fmt_value(v, spec.fmt, lang) for v in units[metric]], index=units.index)
+    texts = pd.Series(fmt_values(units[metric], spec.fmt, lang), index=units.index)
     label = metric_label(metric, lang)
     legend = ramp_legend(label, cmap, spec.fmt, lang, bool(np.isnan(values).any()))
     return _Colouring(fills, texts, legend, f"{LABELS[lang]['layer.units']}: {label}")
 
 
-def _with_interval(units: pd.DataFrame, code: Any, metric: str, lang: str) -> str:
-    """Return a unit's value of a metric, with its P5–P95 interval when the units carry one.
+def _interval_texts(units: pd.DataFrame, metric: str, lang: str) -> list[str]:
+    """Return each unit's value of a metric, with its P5–P95 interval when the units carry one.
 
     The interval columns are those of :attr:`pointplan.uncertainty.UncertaintyResult.units`
     (``<metric>_p5`` and ``<metric>_p95``).
 
     Examples
     --------
-    >>> u = pd.DataFrame({"mean_minutes": [12.0], "mean_minutes_p5": [10.25], "mean_minutes_p95": [15.0]},
-    ...                  index=["00001"])
-    >>> _with_interval(u, "00001", "mean_minutes", "en")
-    '12.0 min (P5–P95: 10.2 min – 15.0 min)'
+    >>> u = pd.DataFrame({"mean_minutes": [12.0, 8.0], "mean_minutes_p5": [10.25, None],
+    ...                   "mean_minutes_p95": [15.0, 9.0]}, index=["00001", "00002"])
+    >>> _interval_texts(u, "mean_minutes", "en")
+    ['12.0 min (P5–P95: 10.2 min – 15.0 min)', '8.0 min']
     """
     fmt = METRICS[metric].fmt if metric in METRICS else "number"
-    text = fmt_value(units.at[code, metric], fmt, lang)
+    texts = fmt_values(units[metric], fmt, lang)
     lo, hi = f"{metric}_p5", f"{metric}_p95"
-    if lo in units.columns and hi in units.columns:
-        p5, p95 = units.at[code, lo], units.at[code, hi]
-        if not (pd.isna(p5) or pd.isna(p95)):
-            interval = f"{fmt_value(p5, fmt, lang)} – {fmt_value(p95, fmt, lang)}"
-            text += f" ({LABELS[lang]['field.interval']}: {interval})"
-    return text
+    if lo not in units.columns or hi not in units.columns:
+        return texts
+    both = (units[lo].notna() & units[hi].notna()).tolist()
+    label = LABELS[lang]["field.interval"]
+    lows, highs = fmt_values(units[lo], fmt, lang), fmt_values(units[hi], fmt, lang)
+    return [f"{t} ({label}: {a} – {b})" if ok else t for t, a, b, ok in zip(texts, lows, highs, both, strict=True)]
 
 
-def _unit_props(units: gpd.GeoDataFrame, metric: str | None, colouring: _Colouring, lang: str) -> list[dict[str, Any]]:
-    """Tooltip, popup and fill of each unit."""
+def _unit_props(
+    units: gpd.GeoDataFrame, metric: str | None, colouring: _Colouring, lang: str, popups: bool = True
+) -> list[dict[str, Any]]:
+    """Tooltip, popup (unless ``popups`` is False: a layer that reuses shared ones) and fill of each unit."""
     lab = LABELS[lang]
-    titles = unit_titles(units)
-    kind_txt = text_column(units, "kind").map(lambda k: lab.get(f"unit_kind.{k}", k))
-    pop_txt = units["population"].map(lambda v: fmt_value(v, "count", lang)) if "population" in units else None
-    shown = [m for m in METRICS if m in units.columns and m != "area_km2"]
-    props = []
-    for code in units.index:
-        tip_rows = [(esc(lab["field.kind"]), esc(kind_txt[code]))]
-        if pop_txt is not None:
-            tip_rows.append((esc(lab["field.population"]), esc(pop_txt[code])))
-        if metric is not None and metric != "population":
-            tip_rows.append((esc(metric_label(metric, lang)), esc(colouring.values[code])))
-        pop_rows = [(esc(lab["field.code"]), esc(code))] + [
-            (esc(metric_label(m, lang)), esc(_with_interval(units, code, m, lang))) for m in shown
-        ]
-        props.append(
-            {
-                "_id": str(code),
-                "_t": table_html(tip_rows, esc(titles[code])),
-                "_p": table_html(pop_rows, esc(titles[code])),
-                "_s": {"fillColor": colouring.fills[code]},
-            }
-        )
+    titles = esc_many(unit_titles(units))
+    kinds = text_column(units, "kind").map(lambda k: lab.get(f"unit_kind.{k}", k))
+    tip_cols = [(esc(lab["field.kind"]), esc_many(kinds))]
+    if "population" in units:
+        tip_cols.append((esc(lab["field.population"]), esc_many(fmt_values(units["population"], "count", lang))))
+    if metric is not None and metric != "population":
+        tip_cols.append((esc(metric_label(metric, lang)), esc_many(colouring.values)))
+    codes = [str(c) for c in units.index]
+    pop_cols = [(esc(lab["field.code"]), esc_many(codes))]
+    if popups:
+        shown = [m for m in METRICS if m in units.columns and m != "area_km2"]
+        pop_cols += [(esc(metric_label(m, lang)), esc_many(_interval_texts(units, m, lang))) for m in shown]
+    props: list[dict[str, Any]] = []
+    for i, (code, fill) in enumerate(zip(codes, colouring.fills.tolist(), strict=True)):
+        prop: dict[str, Any] = {"_id": code, "_t": table_html([(k, col[i]) for k, col in tip_cols], titles[i])}
+        if popups:
+            prop["_p"] = table_html([(k, col[i]) for k, col in pop_cols], titles[i])
+        prop["_s"] = {"fillColor": fill}
+        props.append(prop)
     return props
 
 
@@ -304,8 +302,6 @@ def _unit_features(
 ) -> dict[str, Any]:
     """Return the units as a FeatureCollection (without shapes and popups when they are shared)."""
     if reuse_shared:
-        for p in props:
-            p.pop("_p", None)
         data = {
             "type": "FeatureCollection",
             "features": [{"type": "Feature", "geometry": None, "properties": p} for p in props],
@@ -382,7 +378,7 @@ def units_layer(
         msg = "reuse_shared=True needs the share key of an earlier units layer."
         raise InputError(msg)
     colouring = _colour_by_kind(units, lab) if metric is None else _colour_by_metric(units, metric, lang)
-    props = _unit_props(units, metric, colouring, lang)
+    props = _unit_props(units, metric, colouring, lang, popups=not reuse_shared)
     data = _unit_features(units, props, reuse_shared, simplify_tolerance_m)
     config = {
         "share": share,

@@ -10,16 +10,19 @@ pointplan layer, so the page stays self-contained (folium's own popups need jQue
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 import folium
+import numpy as np
 import pandas as pd
 
 from pointplan import settings
-from pointplan.maps._html import esc, features, table_html
+from pointplan.maps._html import esc, esc_many, features, table_html_many
 from pointplan.maps.elements import GeoLayer, Legend
 from pointplan.maps.labels import fmt_number, labels
 from pointplan.staffing import StaffingPlan, staffing_plan, wait_colour
+from pointplan.staffing.outputs import run_plan
 
 __all__ = ["wait_layer", "wait_points_layer"]
 
@@ -45,6 +48,39 @@ _WORDS = {
 
 def _minutes(value: object, lang: str) -> str:
     return "" if pd.isna(value) else fmt_number(float(value), 1, lang) + " " + labels(lang)["unit.minutes"]  # type: ignore[arg-type]
+
+
+def _wait_props(table: pd.DataFrame, words: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Tooltip, popup and circle style of each point of the staffing table (built column by column)."""
+    over = (table["queue_status"] == "overloaded at the peak").to_numpy(dtype=bool)
+    p90 = pd.to_numeric(table["wait_p90_min_peak"], errors="coerce").to_numpy(dtype=float)
+    colours = [wait_colour(None if math.isnan(v) else v, o) for v, o in zip(p90.tolist(), over.tolist(), strict=True)]
+    p90_txt = np.where(over, words["over"], np.asarray(_minutes_many(table["wait_p90_min_peak"], lang), dtype=object))
+    mean_txt = np.where(over, "", np.asarray(_minutes_many(table["wait_mean_min_peak"], lang), dtype=object))
+    counters = (
+        table["counters_assumed"].astype(int).astype(str)
+        + " → "
+        + table["counters_recommended"].astype(int).astype(str)
+    )
+    names = np.asarray(esc_many(table["name"]), dtype=object)
+    rows = [
+        (esc(words["p90"]), esc_many(p90_txt)),
+        (esc(words["mean"]), esc_many(mean_txt)),
+        (esc(words["counters"]), esc_many(counters)),
+    ]
+    popups = table_html_many(rows, names.tolist())
+    tips = (names + ": " + np.asarray(esc_many(p90_txt), dtype=object)).tolist()
+    visits = pd.to_numeric(table["visits_per_day"], errors="coerce").to_numpy(dtype=float)
+    radius = np.where(np.isnan(visits), 4.0, 4.0 + np.minimum(visits / 10.0, 8.0))
+    return [
+        {"_id": str(pid), "_t": t, "_p": p, "_s": {"fillColor": c, "radius": round(r, 1)}}
+        for pid, t, p, c, r in zip(table.index, tips, popups, colours, radius.tolist(), strict=True)
+    ]
+
+
+def _minutes_many(values: pd.Series, lang: str) -> list[str]:
+    """:func:`_minutes` of each value (``""`` where missing)."""
+    return [_minutes(v, lang) for v in values.tolist()]
 
 
 def wait_points_layer(
@@ -82,30 +118,10 @@ def wait_points_layer(
     """
     labels(lang)
     words = _WORDS[lang]
-    p = plan if plan is not None else staffing_plan(assessment, zero_counters="overloaded")
+    p = plan if plan is not None else run_plan(assessment)
     table = p.points.reindex(assessment.points.index)
     geo = assessment.points.geometry.to_crs(settings.geographic_crs)
-    props = []
-    for pid, r in table.iterrows():
-        over = r["queue_status"] == "overloaded at the peak"
-        p90 = None if pd.isna(r["wait_p90_min_peak"]) else float(r["wait_p90_min_peak"])
-        colour = wait_colour(p90, over)
-        p90_txt = words["over"] if over else _minutes(p90, lang)
-        counters = f"{int(r['counters_assumed'])} → {int(r['counters_recommended'])}"
-        rows = [
-            (esc(words["p90"]), esc(p90_txt)),
-            (esc(words["mean"]), esc("" if over else _minutes(r["wait_mean_min_peak"], lang))),
-            (esc(words["counters"]), esc(counters)),
-        ]
-        radius = 4.0 + min(float(r["visits_per_day"]) / 10.0, 8.0) if pd.notna(r["visits_per_day"]) else 4.0
-        props.append(
-            {
-                "_id": str(pid),
-                "_t": f"{esc(r['name'])}: {esc(p90_txt)}",
-                "_p": table_html(rows, esc(r["name"])),
-                "_s": {"fillColor": colour, "radius": round(radius, 1)},
-            }
-        )
+    props = _wait_props(table, words, lang)
     config = {
         "pane": "pp-waits",
         "z": 445,

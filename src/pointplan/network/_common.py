@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -169,8 +172,83 @@ def _check_graph(G: object) -> nx.DiGraph:
     return G
 
 
-def _points_xy(gdf: object, what: str, crs: pyproj.CRS | str) -> FloatArray:
-    """Return validated (n, 2) coordinates of representative points in ``crs``."""
+#: Sets of places with at least this many rows have their projected coordinates kept.
+_XY_MEMO_MIN_ROWS = 100
+#: Most sets of places whose projected coordinates are kept, and most rows over all of them.
+_XY_MEMO_ENTRIES, _XY_MEMO_ROWS = 8, 2_000_000
+_XY_MEMO: OrderedDict[bytes, FloatArray] = OrderedDict()
+_XY_LOCK = threading.Lock()
+
+
+def points_key(gdf: object) -> bytes | None:
+    """Memo key of a frame of finite points in its own CRS (None for anything else).
+
+    A hash of the coordinate bytes and the CRS: two frames with the same point
+    coordinates in the same CRS give the same key, whatever their index or other
+    columns. Frames with other geometries, missing or non-finite points get None (they
+    go the long way, and are validated there).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> a = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.0, 2.0], [3.0, 4.0]), crs=32648)
+    >>> b = a.set_index(pd.Index(["x", "y"]))
+    >>> points_key(a) == points_key(b), points_key(a) == points_key(a.to_crs(4326))
+    (True, False)
+    >>> points_key(a.buffer(1.0)) is None
+    True
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+        return None
+    geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    if geom.crs is None or len(geom) == 0:
+        return None
+    values = geom.values
+    if not (shapely.get_type_id(values) == 0).all():
+        return None
+    xy = shapely.get_coordinates(values)
+    if len(xy) != len(values) or not np.isfinite(xy).all():
+        return None
+    h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
+    h.update(str(geom.crs.srs).encode())
+    return h.digest()
+
+
+def clear_points_memo() -> None:
+    """Forget the projected coordinates kept by :func:`_points_xy`."""
+    with _XY_LOCK:
+        _XY_MEMO.clear()
+
+
+def _points_xy(gdf: object, what: str, crs: pyproj.CRS | str, key: bytes | None = None) -> FloatArray:
+    """Return validated (n, 2) coordinates of representative points in ``crs``.
+
+    The coordinates of big sets of finite points (:func:`points_key`, or ``key`` when
+    the caller has it) are kept for the last few sets, read-only, so the same places
+    asked about again are neither validated nor reprojected again.
+    """
+    if key is None:
+        key = points_key(gdf)
+    full = None
+    if key is not None and len(gdf) >= _XY_MEMO_MIN_ROWS:  # type: ignore[arg-type]
+        full = key + str(crs.srs if isinstance(crs, pyproj.CRS) else crs).encode()
+        with _XY_LOCK:
+            hit = _XY_MEMO.get(full)
+            if hit is not None:
+                _XY_MEMO.move_to_end(full)
+                return hit
+    xy = _project_points(gdf, what, crs)
+    if full is not None:
+        xy.flags.writeable = False
+        with _XY_LOCK:
+            _XY_MEMO[full] = xy
+            while len(_XY_MEMO) > _XY_MEMO_ENTRIES or sum(map(len, _XY_MEMO.values())) > _XY_MEMO_ROWS:
+                _XY_MEMO.popitem(last=False)
+    return xy
+
+
+def _project_points(gdf: object, what: str, crs: pyproj.CRS | str) -> FloatArray:
+    """Validate ``gdf`` and return its representative points' coordinates in ``crs``."""
     if isinstance(gdf, gpd.GeoSeries):
         gdf = gpd.GeoDataFrame(geometry=gdf)
     frame = ensure_gdf(gdf, what)

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +19,6 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
@@ -38,10 +38,11 @@ from pointplan.network._common import (
     _labels,
     _points_xy,
     _warn_unreachable,
+    points_key,
 )
 from pointplan.network.base import EngineBase
 from pointplan.network.fallback_model import load_calibration
-from pointplan.network.graph import _CSRGraph, _engine_graph, _tree_sum
+from pointplan.network.graph import _CSRGraph, _engine_graph, _tree_sum, _without_arcs_into
 from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH
@@ -51,27 +52,20 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 
-def _raw_points_key(gdf: object) -> bytes | None:
-    """Memo key of a frame of finite points in its own CRS (None for anything else).
+#: Sets of places whose snapping an engine keeps (the least recently used goes first).
+SNAP_MEMO_ENTRIES = 8
+#: Most places, over every kept set, whose snapping an engine keeps.
+SNAP_MEMO_ROWS = 1_000_000
 
-    Two frames with the same point coordinates in the same CRS snap alike, so a repeated
-    question skips reprojection, validation and snapping. Frames with other geometries,
-    missing or non-finite points go the long way (and are validated there).
-    """
-    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+
+def _memo_get(memo: OrderedDict[bytes, Snapped], key: bytes | None) -> Snapped | None:
+    """Return the memo's entry for ``key`` (None if absent), now the most recently used."""
+    if key is None:
         return None
-    geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    if geom.crs is None:
-        return None
-    values = geom.values
-    if not (shapely.get_type_id(values) == 0).all():
-        return None
-    xy = shapely.get_coordinates(values)
-    if len(xy) != len(values) or not np.isfinite(xy).all():
-        return None
-    h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
-    h.update(str(geom.crs.srs).encode())
-    return b"raw:" + h.digest()
+    hit = memo.get(key)
+    if hit is not None:
+        memo.move_to_end(key)
+    return hit
 
 
 def _walk_kind(G: nx.MultiDiGraph, g: _CSRGraph) -> tuple[bool, bool]:
@@ -105,6 +99,62 @@ def _scaled(g: _CSRGraph, factor: float) -> _CSRGraph:
     out = dataclasses.replace(g, rev=rev, memo={})
     g.memo[key] = out
     return out
+
+
+def _by_origin(
+    parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]],
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Join pieces each sorted by origin then destination, whose origins or destinations do not overlap.
+
+    Pieces for other destinations (chunks) or other origins (limits) hold no pair twice;
+    a stable sort by origin, in the order of the pieces, sorts by origin then destination
+    when each piece's destinations follow the previous one's.
+    """
+    if not parts:
+        e = np.array([], np.int64)
+        return e, e.copy(), np.array([], float), np.array([], float)
+    i, j, minutes, met = (np.concatenate([p[c] for p in parts]) for c in range(4))
+    if len(parts) > 1:
+        order = np.argsort(i, kind="stable")
+        i, j, minutes, met = i[order], j[order], minutes[order], met[order]
+    return i, j, minutes, met
+
+
+def _with_direct(
+    net: tuple[IntArray, IntArray, FloatArray, FloatArray],
+    direct: tuple[IntArray, IntArray, FloatArray, FloatArray],
+    k: int,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Add the same-street pairs to the network pairs (both unique, by origin then destination).
+
+    A pair found both ways keeps the quicker trip (the network's on a tie).
+
+    Examples
+    --------
+    >>> net = (np.array([0, 1]), np.array([1, 0]), np.array([5.0, 3.0]), np.array([50.0, 30.0]))
+    >>> direct = (np.array([1, 0]), np.array([0, 0]), np.array([2.0, 1.0]), np.array([20.0, 10.0]))
+    >>> [x.tolist() for x in _with_direct(net, direct, 2)]
+    [[0, 0, 1], [0, 1, 0], [1.0, 5.0, 2.0], [10.0, 50.0, 20.0]]
+    """
+    i, j, minutes, met = (x.copy() for x in net)
+    di, dj, dm, dd = direct
+    key = i * k + j
+    dkey = di * k + dj
+    order = np.argsort(dkey)
+    di, dj, dm, dd, dkey = di[order], dj[order], dm[order], dd[order], dkey[order]
+    pos = np.searchsorted(key, dkey)
+    found = pos < len(key)
+    found[found] = key[pos[found]] == dkey[found]
+    better = np.zeros(len(dkey), bool)
+    better[found] = dm[found] < minutes[pos[found]]
+    minutes[pos[better]], met[pos[better]] = dm[better], dd[better]
+    new, at = ~found, pos[~found]
+    return (
+        np.insert(i, at, di[new]),
+        np.insert(j, at, dj[new]),
+        np.insert(minutes, at, dm[new]),
+        np.insert(met, at, dd[new]),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -313,25 +363,31 @@ class NetworkEngine(EngineBase):
         return self.access_speed_kmh / 3.6 * self.walk_correction
 
     def _snap(self, gdf: object, what: str) -> Snapped:
-        """Snap to the nearest street, keeping the last few answers.
+        """Snap to the nearest street, keeping the answers for the last few sets of places.
 
-        The assessment asks about the same demand points several times.
+        The assessment asks about the same demand places many times. A set of finite
+        points is keyed by its coordinates and CRS (:func:`points_key`) before it is
+        reprojected, then by its projected coordinates (the same places in another CRS);
+        a changed set has another key. The memo is bounded (:data:`SNAP_MEMO_ENTRIES`
+        sets, :data:`SNAP_MEMO_ROWS` rows in all) and lives with the converted graph.
         """
-        memo = self._g.memo.setdefault("snaps", {})
-        assert isinstance(memo, dict)
-        raw_key = _raw_points_key(gdf)  # finite points: keyed before reprojection and validation
-        hit = memo.get(raw_key) if raw_key is not None else None
-        if isinstance(hit, Snapped):
+        memo = self._g.memo.setdefault("snaps", OrderedDict())
+        assert isinstance(memo, OrderedDict)
+        raw = points_key(gdf)  # finite points: keyed before reprojection and validation
+        raw_key = None if raw is None else b"raw:" + raw
+        hit = _memo_get(memo, raw_key)
+        if hit is not None:
             return hit
-        xy = _points_xy(gdf, what, self.crs)
+        xy = _points_xy(gdf, what, self.crs, key=raw)
         key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
-        hit = memo.get(key)
-        snapped = hit if isinstance(hit, Snapped) else self._g.streets.snap(xy)
-        while len(memo) >= 16:
-            memo.pop(next(iter(memo)))
+        snapped = _memo_get(memo, key)
+        if snapped is None:
+            snapped = self._g.streets.snap(xy)
         memo[key] = snapped
         if raw_key is not None:
             memo[raw_key] = snapped
+        while len(memo) > 2 * SNAP_MEMO_ENTRIES or sum(len(x.street) for x in memo.values()) > 2 * SNAP_MEMO_ROWS:
+            memo.popitem(last=False)  # each set is there twice at most (raw and projected keys)
         return snapped
 
     def _same_street(self, o: Snapped, d: Snapped) -> pd.DataFrame:
@@ -347,6 +403,35 @@ class NetworkEngine(EngineBase):
             memo.pop(next(iter(memo)))
         memo[key] = (o, d, direct)
         return direct
+
+    def _direct_best(self, o: Snapped, d: Snapped) -> tuple[IntArray, IntArray, FloatArray, FloatArray] | None:
+        """Return the quickest same-street trip of each origin that has one: ``i``, ``j``, seconds, metres.
+
+        Seconds and metres include the destination's snap leg (not the origin's); None
+        when no origin shares a street with a destination. Kept for the last few pairs of sets.
+        """
+        direct = self._same_street(o, d)
+        if not len(direct):
+            return None
+        memo = self._g.memo.setdefault("direct_best", {})
+        assert isinstance(memo, dict)
+        key = (id(o), id(d), self._access_mps)
+        hit = memo.get(key)
+        if hit is not None and hit[0] is o and hit[1] is d:  # the entry holds o and d: ids are not reused
+            return hit[2]
+        v = self._access_mps
+        i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
+        dsec = direct["seconds"].to_numpy() + d.snap_m[j] / v
+        dmet = direct["metres"].to_numpy() + d.snap_m[j]
+        first = np.lexsort((dsec, i))
+        first = first[np.r_[True, i[first][1:] != i[first][:-1]]]  # fastest per origin
+        out = (i[first], j[first], dsec[first], dmet[first])
+        for x in out:
+            x.flags.writeable = False
+        while len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = (o, d, out)
+        return out
 
     def _warn_far(self, snap_m: FloatArray, what: str) -> None:
         far = int((snap_m > self.max_snap_m).sum())
@@ -452,9 +537,11 @@ class NetworkEngine(EngineBase):
         network length of the path (snap leg included).
         """
         n, k = self._g.n, len(d.street)
-        A, d_met = self._augmented(d)
+        A, d_met, pruned = self._search_graph(d)
         sources = np.arange(n, n + k)
         dist, pred, src = dijkstra(A, directed=True, indices=sources, min_only=True, return_predecessors=True)
+        if pruned is not None:  # the dead ends left out of the pass
+            self._g.forest.fill(pruned, dist, pred, src)
         which = np.where(src[:n] >= 0, src[:n] - n, -1).astype(np.int64)
         if not lengths:
             return dist[:n], which, None
@@ -464,6 +551,26 @@ class NetworkEngine(EngineBase):
         total = _tree_sum(parent, value)[:n]
         total[~np.isfinite(dist[:n])] = np.inf
         return dist[:n], which, total
+
+    def _search_graph(self, d: Snapped) -> tuple[sparse.csr_matrix, FloatArray, npt.NDArray[np.bool_] | None]:
+        """Return the augmented graph of :meth:`_augmented` without the dead ends no destination lies in.
+
+        Kept for the last few destination sets (the same points are asked about again):
+        the matrix, the metres of the virtual arcs and the nodes left out.
+        """
+        memo = self._g.memo.setdefault("search", {})
+        assert isinstance(memo, dict)
+        hit = memo.get(id(d))
+        if hit is not None and hit[0] is d:  # the entry holds d: its id is not reused
+            return hit[1]
+        A, d_met = self._augmented(d)
+        pruned = self._g.forest.pruned(d.nodes.ravel())
+        if pruned is not None:
+            A = _without_arcs_into(A, pruned)
+        while len(memo) >= 4:
+            memo.pop(next(iter(memo)))
+        memo[id(d)] = (d, (A, d_met, pruned))
+        return A, d_met, pruned
 
     def _node_pass(self, pos: IntArray, *, lengths: bool) -> tuple[FloatArray, IntArray, FloatArray | None]:
         """Multi-source pass from graph nodes themselves (no snapping)."""
@@ -593,15 +700,9 @@ class NetworkEngine(EngineBase):
         self._warn_far(d.snap_m, "destinations")
         node_s, which, node_m = self._from_destinations(d, lengths=with_distance)
         sec, met, dest = self._pick_end(o, node_s, node_m, which)
-        direct = self._same_street(o, d)
-        if len(direct):
-            v = self._access_mps
-            dsec = direct["seconds"].to_numpy() + d.snap_m[direct["j"].to_numpy()] / v
-            dmet = direct["metres"].to_numpy() + d.snap_m[direct["j"].to_numpy()]
-            i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
-            first = np.lexsort((dsec, i))
-            first = first[np.r_[True, i[first][1:] != i[first][:-1]]]  # fastest per origin
-            i, j, dsec, dmet = i[first], j[first], dsec[first], dmet[first]
+        direct = self._direct_best(o, d)
+        if direct is not None:
+            i, j, dsec, dmet = direct
             better = dsec < sec[i]
             sec[i[better]], met[i[better]], dest[i[better]] = dsec[better], dmet[better], j[better]
         sec = sec + o.snap_m / self._access_mps
@@ -689,71 +790,82 @@ class NetworkEngine(EngineBase):
         d = self._snap(destinations, "destinations")
         self._warn_far(o.snap_m, "origins")
         self._warn_far(d.snap_m, "destinations")
-        parts = list(self._od_parts(o, d, limit_s, with_distance))
+        i, j, minutes, met = self._od_arrays(o, d, np.full(len(o.street), limit_s), with_distance)
+        out = pd.DataFrame({"i": i, "j": j, "minutes": minutes, "distance_m": met})
+        out.attrs["method"] = self.method
+        return out
+
+    def _od_arrays(
+        self, o: Snapped, d: Snapped, limit_s: FloatArray, with_distance: bool
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Pairs ``(i, j, minutes, metres)`` within each origin's ``limit_s`` (seconds), sorted by ``i`` then ``j``.
+
+        The quicker of the trip through the network and along one street. Times only:
+        one pass up to the longest limit (a shorter limit finds the same times within
+        it); with path lengths, one pass per limit, so the trees are those of that limit.
+        """
+        groups = [np.arange(len(limit_s))]
+        if with_distance and len(limit_s):
+            levels, which = np.unique(limit_s, return_inverse=True)
+            groups = [np.flatnonzero(which == g) for g in range(len(levels))]
+        parts = []
+        for rows in groups:
+            sub = o if len(rows) == len(limit_s) else o.take(rows)
+            for i, j, minutes, met in self._od_parts(sub, d, limit_s[rows], with_distance):
+                parts.append((rows[i], j, minutes, met))
+        i, j, minutes, met = _by_origin(parts)
         direct = self._same_street(o, d)
         if len(direct):
             v = self._access_mps
-            i, j = direct["i"].to_numpy(), direct["j"].to_numpy()
-            sec = direct["seconds"].to_numpy() + (o.snap_m[i] + d.snap_m[j]) / v
-            met = direct["metres"].to_numpy() + o.snap_m[i] + d.snap_m[j]
-            ok = sec <= limit_s
-            parts.append((i[ok], j[ok], sec[ok] / 60.0, met[ok] if with_distance else np.full(int(ok.sum()), np.nan)))
-        return self._od_frame(parts, len(d.street))
+            di, dj = direct["i"].to_numpy(), direct["j"].to_numpy()
+            sec = direct["seconds"].to_numpy() + (o.snap_m[di] + d.snap_m[dj]) / v
+            dmet = direct["metres"].to_numpy() + o.snap_m[di] + d.snap_m[dj]
+            ok = sec <= limit_s[di]
+            dmet = dmet[ok] if with_distance else np.full(int(ok.sum()), np.nan)
+            i, j, minutes, met = _with_direct(
+                (i, j, minutes, met), (di[ok], dj[ok], sec[ok] / 60.0, dmet), len(d.street)
+            )
+        return i, j, minutes, met
 
     def _od_parts(
-        self, o: Snapped, d: Snapped, limit_s: float, with_distance: bool
+        self, o: Snapped, d: Snapped, limit_s: FloatArray, with_distance: bool
     ) -> Iterator[tuple[IntArray, IntArray, FloatArray, FloatArray]]:
-        """Pairs within ``limit_s`` through the network, chunk by chunk of destinations."""
+        """Pairs within ``limit_s`` (per origin) through the network, chunk by chunk of destinations.
+
+        Each chunk's pairs come sorted by origin, then destination.
+        """
         n, k = self._g.n, len(d.street)
-        A, d_met = self._augmented(d)
+        if len(limit_s) == 0:
+            return
+        A, d_met, pruned = self._search_graph(d)
         leave_s, leave_m = o.leave()
         o_s = o.snap_m / self._access_mps
         ends = o.nodes
         uniq, inv = np.unique(ends, return_inverse=True)
         inv = inv.reshape(ends.shape)
+        top = float(limit_s.max())
         for js in self._chunks(k, max(n + k, len(o.street))):
-            dist, pred = dijkstra(A, directed=True, indices=n + js, limit=limit_s, return_predecessors=True)
+            pred = None
+            if with_distance:
+                dist, pred = dijkstra(A, directed=True, indices=n + js, limit=top, return_predecessors=True)
+            else:
+                dist = dijkstra(A, directed=True, indices=n + js, limit=top)
+            if pruned is not None:  # the dead ends left out of the passes
+                self._g.forest.fill(pruned, dist, pred, limit=top)
             at = dist[:, uniq]
             cand = np.stack([at[:, inv[:, 0]] + leave_s[:, 0], at[:, inv[:, 1]] + leave_s[:, 1]])  # (2, chunk, m)
             c = np.argmin(cand, axis=0)
             sec = np.take_along_axis(cand, c[None], axis=0)[0] + o_s
-            r, i = np.nonzero(sec <= limit_s)
+            i, r = np.nonzero((sec <= limit_s).T)  # by origin, then destination
             if r.size == 0:
                 continue
-            if with_distance:
+            if pred is not None:
                 length = self._chunk_lengths(dist, pred, d, d_met)[:, uniq]
                 cc = c[r, i]
                 met = length[r, inv[i, cc]] + leave_m[i, cc] + o.snap_m[i]
             else:
                 met = np.full(r.size, np.nan)
             yield i.astype(np.int64), js[r], sec[r, i] / 60.0, met
-
-    def _od_frame(self, parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray]], k: int) -> pd.DataFrame:
-        if parts:
-            i_all = np.concatenate([p[0] for p in parts])
-            j_all = np.concatenate([p[1] for p in parts])
-            out = pd.DataFrame(
-                {
-                    "i": i_all,
-                    "j": j_all,
-                    "minutes": np.concatenate([p[2] for p in parts]),
-                    "distance_m": np.concatenate([p[3] for p in parts]),
-                }
-            )
-            # the shortest of a network and a same-street trip; by origin, then destination
-            out = out.sort_values(["i", "j", "minutes"], kind="stable").drop_duplicates(["i", "j"])
-            out = out.reset_index(drop=True)
-        else:
-            out = pd.DataFrame(
-                {
-                    "i": np.array([], np.int64),
-                    "j": np.array([], np.int64),
-                    "minutes": np.array([], float),
-                    "distance_m": np.array([], float),
-                }
-            )
-        out.attrs["method"] = self.method
-        return out
 
     def _chunk_lengths(
         self, dist: FloatArray, pred: npt.NDArray[np.int32], d: Snapped, d_met: FloatArray

@@ -29,6 +29,7 @@ from pointplan.network._common import (
     _CROW,
     TIME_ATTR,
     FloatArray,
+    IntArray,
     Mode,
     _as_float,
     _check_coordinates_fit,
@@ -184,12 +185,12 @@ class CrowFliesEngine(EngineBase):
         """Nearest destination by straight line, with its estimated time (``distance_m`` always computed)."""
         o = _points_xy(origins, "origins", self.crs)
         d = _points_xy(destinations, "destinations", self.crs)
-        straight, j = cKDTree(d).query(o)
+        j, minutes, dist = self._nearest_xy(o, d)
         out = pd.DataFrame(
             {
-                "dest": _labels(destinations.index, np.asarray(j, np.int64)),
-                "minutes": self._minutes(straight) * self.nearest_factor,
-                "distance_m": self.model.distance_m(straight),
+                "dest": _labels(destinations.index, j),
+                "minutes": minutes,
+                "distance_m": dist,
                 "method": self.method,
             },
             index=origins.index,
@@ -197,32 +198,63 @@ class CrowFliesEngine(EngineBase):
         out.attrs["method"] = self.method
         return out
 
+    def _nearest_xy(self, o: FloatArray, d: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+        """Nearest of ``d`` (position), minutes (x ``nearest_factor``) and metres from each of ``o`` (projected)."""
+        straight, j = cKDTree(d).query(o)
+        minutes, dist = self.model.minutes_and_distance(straight)
+        return np.asarray(j, np.int64), minutes * self.nearest_factor, dist
+
     def _od_long(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, *, with_distance: bool
     ) -> pd.DataFrame:
-        """Pairs within ``max_minutes`` by straight line (a k-d tree within the longest reach)."""
+        """Pairs within ``max_minutes`` by straight line (a k-d tree within the longest reach).
+
+        ``distance_m`` is NaN unless ``with_distance``.
+        """
         limit = _check_minutes(max_minutes)
         o = _points_xy(origins, "origins", self.crs)
         d = _points_xy(destinations, "destinations", self.crs)
+        i, j, minutes, dist = self._od_xy(o, d, limit, with_distance=with_distance)
+        out = pd.DataFrame({"i": i, "j": j, "minutes": minutes, "distance_m": dist})
+        out.attrs["method"] = self.method
+        return out
+
+    def _od_xy(
+        self,
+        o: FloatArray,
+        d: FloatArray,
+        limit: float,
+        *,
+        with_distance: bool,
+        skip: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None,
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Pairs ``(i, j, minutes, metres)`` within ``limit`` minutes, sorted by ``i`` then ``j``.
+
+        ``skip = (o_mask, d_mask)`` leaves out the pairs with both masks true (before their
+        times are worked out); the others get the times they have among all pairs.
+        """
         radius_m = self.model.max_straight_m(limit)
         pairs = cKDTree(o).sparse_distance_matrix(cKDTree(d), radius_m * (1 + 1e-12), output_type="ndarray")
         i = pairs["i"].astype(np.int64)
         j = pairs["j"].astype(np.int64)
         straight = pairs["v"].astype(float)
-        minutes = self._minutes(straight)
+        rows = 2 if len(i) > 1 else 1  # the values of a longer array, whatever is skipped
+        skipped = np.array([])
+        if skip is not None:
+            keep = ~(skip[0][i] & skip[1][j])
+            skipped = straight[~keep]
+            i, j, straight = i[keep], j[keep], straight[keep]
+        minutes = self.model.minutes(straight, min_rows=rows)
         ok = minutes <= limit
         i, j, straight, minutes = i[ok], j[ok], straight[ok], minutes[ok]
         order = np.argsort(i * len(d) + j)  # keys are unique
-        out = pd.DataFrame(
-            {
-                "i": i[order],
-                "j": j[order],
-                "minutes": minutes[order],
-                "distance_m": self.model.distance_m(straight[order]),
-            }
-        )
-        out.attrs["method"] = self.method
-        return out
+        if not with_distance:
+            return i[order], j[order], minutes[order], np.full(len(order), np.nan)
+        dist_rows = 1  # one pair left: was its distance worked out among other pairs within the limit?
+        if len(order) == 1 and len(skipped) and (self.model.minutes(skipped, min_rows=rows) <= limit).any():
+            dist_rows = 2
+        dist = self.model.distance_m(straight[order], min_rows=dist_rows)
+        return i[order], j[order], minutes[order], dist
 
     def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float, *, buffer_m: float = 0.0) -> gpd.GeoDataFrame:
         """Disc reached from each point within ``max_minutes``.

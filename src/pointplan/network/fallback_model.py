@@ -50,12 +50,22 @@ WALK_CORRECTION_KEY = "walk_drive_network_correction"
 DEFAULT_CALIBRATION_FILE = Path(__file__).with_name("data") / "hanoi_fallback_2025.json"
 
 
-def _basis(straight_m: FloatArray, knots_m: FloatArray) -> FloatArray:
-    """Part of each distance inside each band: (n, bands); the last band has no end."""
-    d = np.asarray(straight_m, float)[:, None]
+def _basis(straight_m: FloatArray, knots_m: FloatArray, min_rows: int = 1) -> FloatArray:
+    """Part of each distance inside each band: (n, bands); the last band has no end.
+
+    ``min_rows`` pads the table with zero distances up to that many rows: a one-row
+    product takes another path through BLAS than a longer one (last-bit differences), so
+    a distance taken out of a longer array keeps the value it has there.
+    """
+    d = np.asarray(straight_m, float)
+    if len(d) < min_rows:
+        d = np.concatenate([d, np.zeros(min_rows - len(d))])
     lo = knots_m[None, :]
     hi = np.append(knots_m[1:], np.inf)[None, :]
-    return np.clip(d, lo, hi) - lo
+    out = np.maximum(d[:, None], lo)  # np.clip's values, in place (fewer passes over the table)
+    np.minimum(out, hi, out=out)
+    out -= lo
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,13 +103,42 @@ class FallbackModel:
     def _sec_per_m(self) -> FloatArray:
         return self.circuity / (self.speed_kmh / 3.6)
 
-    def minutes(self, straight_m: FloatArray) -> FloatArray:
-        """Travel minutes for straight-line distances (m)."""
-        return _basis(straight_m, self.knots_m) @ self._sec_per_m / 60.0
+    def minutes(self, straight_m: FloatArray, *, min_rows: int = 1) -> FloatArray:
+        """Travel minutes for straight-line distances (m) (``min_rows``: see :meth:`minutes_and_distance`)."""
+        n = len(np.atleast_1d(straight_m))
+        return (_basis(straight_m, self.knots_m, min_rows) @ self._sec_per_m / 60.0)[:n]
 
-    def distance_m(self, straight_m: FloatArray) -> FloatArray:
+    def distance_m(self, straight_m: FloatArray, *, min_rows: int = 1) -> FloatArray:
         """Network distance (m) for straight-line distances (m)."""
-        return _basis(straight_m, self.knots_m) @ self.circuity
+        n = len(np.atleast_1d(straight_m))
+        return (_basis(straight_m, self.knots_m, min_rows) @ self.circuity)[:n]
+
+    def minutes_and_distance(self, straight_m: FloatArray, *, min_rows: int = 1) -> tuple[FloatArray, FloatArray]:
+        """Minutes and network distance (m) for straight-line distances (m), the bands worked out once.
+
+        Parameters
+        ----------
+        straight_m
+            Straight-line distances (m).
+        min_rows
+            Compute as if there were at least this many distances (2: the values a distance
+            has inside a longer array, when it was taken out of one).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The same values as :meth:`minutes` and :meth:`distance_m`.
+
+        Examples
+        --------
+        >>> m = FallbackModel("walk", np.array([0.0, 1000.0]), np.array([1.5, 1.2]), np.array([4.5, 4.5]))
+        >>> [x.round(2).tolist() for x in m.minutes_and_distance(np.array([1000.0, 2000.0]))]
+        [[20.0, 36.0], [1500.0, 2700.0]]
+
+        """
+        n = len(np.atleast_1d(straight_m))
+        basis = _basis(straight_m, self.knots_m, min_rows)
+        return (basis @ self._sec_per_m / 60.0)[:n], (basis @ self.circuity)[:n]
 
     def max_straight_m(self, minutes: float) -> float:
         """Longest straight-line distance reached within ``minutes`` (the inverse of :meth:`minutes`)."""

@@ -79,6 +79,11 @@ class _CSRGraph:
         return values[order].astype(np.int64), order.astype(np.int64)
 
     @cached_property
+    def forest(self) -> _Forest:
+        """The trees hanging off the graph's 2-core (dead ends), worked out once."""
+        return _Forest.build(self.rev)
+
+    @cached_property
     def streets(self) -> StreetIndex:
         """The passable streets with a segment index, for snapping to the nearest edge."""
         t0 = time.perf_counter()
@@ -95,6 +100,149 @@ class _CSRGraph:
             loc = np.minimum(np.searchsorted(keys, arr), len(keys) - 1)
             return np.where(keys[loc] == arr, order[loc], -1)
         return self.nodes.get_indexer(list(ids)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Forest:
+    """The trees hanging off a graph's 2-core: dead ends and the streets that lead only to them.
+
+    A node of such a tree (ignoring directions) is reached from the rest of the graph
+    only through its ``parent``, so a shortest-path pass that does not start inside its
+    subtree gives it ``dist[parent] + w_in`` exactly (the same addition Dijkstra does),
+    and its parent's source and predecessor. Those nodes are left out of the pass and
+    filled in afterwards, round by round (:meth:`fill`).
+
+    Attributes
+    ----------
+    parent : numpy.ndarray
+        Neighbour towards the core (-1 for core nodes and the roots of trees that hang
+        from no core).
+    tree : numpy.ndarray
+        Whether each node is outside the 2-core.
+    order : numpy.ndarray
+        Tree nodes, a parent before its children.
+    bounds : numpy.ndarray
+        ``order[bounds[r]:bounds[r + 1]]`` is one round: none is another's parent.
+    w_in : numpy.ndarray
+        Weight of the search arc ``parent -> node`` (inf where there is none).
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> rows, cols = [0, 1, 1, 2, 2, 0, 3], [1, 0, 2, 1, 0, 2, 2]
+    >>> A = sparse.csr_matrix(([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0], (rows, cols)), (5, 5))
+    >>> f = _Forest.build(A)  # a triangle 0-1-2 with node 3 hanging off 2; node 4 alone
+    >>> f.tree.tolist(), f.parent.tolist(), f.w_in.tolist()[3]
+    ([False, False, False, True, True], [-1, -1, -1, 2, -1], inf)
+    """
+
+    parent: IntArray
+    tree: npt.NDArray[np.bool_]
+    order: IntArray
+    bounds: IntArray
+    w_in: FloatArray
+
+    @classmethod
+    def build(cls, rev: sparse.csr_matrix) -> _Forest:
+        """Peel the leaves of the undirected graph of ``rev`` round by round."""
+        n = rev.shape[0]
+        und = (rev + rev.T).tocsr()
+        und.setdiag(0)
+        und.eliminate_zeros()
+        und.data[:] = 1.0
+        und.eliminate_zeros()
+        row_of = np.repeat(np.arange(n), np.diff(und.indptr))
+        nbr = und.indices.astype(np.int64)
+        deg = np.diff(und.indptr).astype(np.int64)
+        alive = np.ones(n, bool)
+        parent = np.full(n, -1, np.int64)
+        rounds: list[IntArray] = []
+        leaf = deg == 1
+        while leaf.any():
+            arc = leaf[row_of] & alive[nbr]
+            p = np.full(n, -1, np.int64)
+            p[row_of[arc]] = nbr[arc]
+            peel = leaf & ~(leaf[np.maximum(p, 0)] & (p >= 0) & (np.arange(n) > p))  # of two leaves, one stays
+            v = np.flatnonzero(peel)
+            alive[v], parent[v], deg[v] = False, p[v], 0
+            np.subtract.at(deg, p[v], 1)
+            rounds.append(v)
+            leaf = alive & (deg == 1)
+        tree = ~(alive & (deg >= 2))
+        roots = np.flatnonzero(tree & alive)
+        pieces = [roots, *rounds[::-1]]
+        order = np.concatenate(pieces) if pieces else np.array([], np.int64)
+        bounds = np.cumsum([0] + [len(x) for x in pieces])
+        w_in = np.full(n, np.inf)
+        child = np.flatnonzero(parent >= 0)
+        w_in[child] = _arc_weights(rev, parent[child], child)
+        return cls(parent, tree, order, bounds.astype(np.int64), w_in)
+
+    def pruned(self, anchors: IntArray) -> npt.NDArray[np.bool_] | None:
+        """Tree nodes whose subtree holds none of ``anchors`` (None: nothing to leave out)."""
+        if not self.tree.any():
+            return None
+        keep = np.zeros(len(self.tree), bool)
+        x = np.unique(anchors[self.tree[anchors]])
+        while x.size:  # an anchor and the nodes between it and the core stay in the pass
+            keep[x] = True
+            x = self.parent[x]
+            x = x[x >= 0]
+            x = x[self.tree[x] & ~keep[x]]
+        out = self.tree & ~keep
+        return out if out.any() else None
+
+    def fill(
+        self,
+        pruned: npt.NDArray[np.bool_],
+        dist: FloatArray,
+        pred: npt.NDArray[Any] | None = None,
+        src: npt.NDArray[Any] | None = None,
+        limit: float = np.inf,
+    ) -> None:
+        """Give the ``pruned`` nodes their times (and predecessors, sources) from their parents, in place.
+
+        ``dist`` holds one pass per row (or one pass); as scipy's Dijkstra, a node is
+        reached when its time is within ``limit`` (inf, predecessor and source -9999
+        otherwise).
+        """
+        for r in range(len(self.bounds) - 1):
+            v = self.order[self.bounds[r] : self.bounds[r + 1]]
+            v = v[pruned[v]]
+            if v.size == 0:
+                continue
+            p = self.parent[v]
+            pp = np.maximum(p, 0)
+            d = np.where(p >= 0, dist[..., pp] + self.w_in[v], np.inf)
+            ok = d <= limit
+            dist[..., v] = np.where(ok, d, np.inf)
+            if pred is not None:
+                pred[..., v] = np.where(ok, p, -9999)
+            if src is not None:
+                src[..., v] = np.where(ok, src[..., pp], -9999)
+
+
+def _arc_weights(rev: sparse.csr_matrix, rows: IntArray, cols: IntArray) -> FloatArray:
+    """Weights of arcs ``rows -> cols`` of a CSR matrix with sorted indices (inf where absent)."""
+    out = np.full(len(rows), np.inf)
+    n = rev.shape[1]
+    keys = np.repeat(np.arange(rev.shape[0], dtype=np.int64), np.diff(rev.indptr)) * n + rev.indices
+    want = rows * n + cols
+    loc = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    ok = keys[loc] == want if len(keys) else np.zeros(len(rows), bool)
+    out[ok] = rev.data[loc[ok]]
+    return out
+
+
+def _without_arcs_into(A: sparse.csr_matrix, pruned: npt.NDArray[np.bool_]) -> sparse.csr_matrix:
+    """Return ``A`` without the arcs whose head is a ``pruned`` node (rows and columns kept)."""
+    ext = np.zeros(A.shape[1], bool)
+    ext[: len(pruned)] = pruned
+    keep = ~ext[A.indices]
+    cum = np.concatenate([[0], np.cumsum(keep)]).astype(A.indptr.dtype)
+    out = sparse.csr_matrix((A.data[keep], A.indices[keep], cum[A.indptr]), shape=A.shape)
+    out.has_sorted_indices = True
+    return out
 
 
 #: graph object -> {(mode, fingerprint): _CSRGraph}

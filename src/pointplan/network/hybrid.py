@@ -16,10 +16,11 @@ from typing import ClassVar
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pointplan._errors import InputError
-from pointplan.network._common import FloatArray, IntArray, _labels, _points_xy
+from pointplan.network._common import FloatArray, IntArray, _check_minutes, _labels, _points_xy
 from pointplan.network.base import EngineBase
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback import CrowFliesEngine
@@ -136,15 +137,11 @@ class HybridEngine(EngineBase):
             Booleans.
 
         """
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            snap = self.network.snap(gdf)
-        return snap["snap_m"] <= self.snap_m
+        return pd.Series(self._snap_distance(gdf) <= self.snap_m, index=gdf.index, name="snap_m")
 
     def _snap_distance(self, gdf: gpd.GeoDataFrame) -> FloatArray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.network.snap(gdf)["snap_m"].to_numpy(float)
+        """Distance (m) from each point to the nearest street (snapped once per set of places)."""
+        return self.network._snap(gdf, "points").snap_m
 
     def handover_weight(self, gdf: gpd.GeoDataFrame) -> pd.Series:
         """Weight of the fallback in each point's time: 0 near a street, 1 off the network.
@@ -191,28 +188,38 @@ class HybridEngine(EngineBase):
         """Network where both ends are on it; the fallback for the rest, keeping the quicker answer."""
         o_snap = self._snap_distance(origins)
         o_on = o_snap <= self.snap_m
-        d_on = self.on_network(destinations).to_numpy()
+        d_on = self._snap_distance(destinations) <= self.snap_m
         n = len(origins)
         best = _Best(n)
         o_pos, d_all = np.arange(n), np.arange(len(destinations))
-        dests = destinations.set_axis(d_all)  # results name destinations by position
         if o_on.any() and d_on.any():
+            dests = destinations.set_axis(d_all)  # results name destinations by position
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unreachable ones fall back below
-                best.take(
-                    self.network.nearest(origins[o_on], dests[d_on], with_distance=with_distance), o_pos[o_on], NETWORK
-                )
+                res = self.network.nearest(origins[o_on], dests[d_on], with_distance=with_distance)
+            best.take(
+                res["dest"].to_numpy(),
+                res["minutes"].to_numpy(float),
+                res["distance_m"].to_numpy(float),
+                o_pos[o_on],
+                NETWORK,
+            )
+        fb = self.fallback
+        o_xy = _points_xy(origins, "origins", fb.crs)
+        d_xy = _points_xy(destinations, "destinations", fb.crs)
         rows = o_pos[~o_on | ~np.isfinite(best.minutes)]  # off the network, or no way on it
         if len(rows):
-            best.take(self.fallback.nearest(origins.iloc[rows], dests), rows, FALLBACK)
+            best.take(*fb._nearest_xy(o_xy[rows], d_xy), rows, FALLBACK)
         # an origin on the network may be nearer, by the fallback, to a destination off it
         both = o_pos[o_on & (best.used == NETWORK)]
-        if len(both) and (~d_on).any():
-            best.take(self.fallback.nearest(origins.iloc[both], dests[~d_on]), both, FALLBACK)
+        off = np.flatnonzero(~d_on)
+        if len(both) and len(off):
+            j, minutes, dist = fb._nearest_xy(o_xy[both], d_xy[off])
+            best.take(off[j], minutes, dist, both, FALLBACK)
         w = self._weight(o_snap)
         mix = o_pos[(w > 0) & (best.used == NETWORK)]
         if len(mix):
-            best.blend(self.fallback.nearest(origins.iloc[mix], dests), mix, w[mix])
+            best.blend(*fb._nearest_xy(o_xy[mix], d_xy), mix, w[mix])
         return self._frame(origins, destinations, best)
 
     def _frame(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, best: _Best) -> pd.DataFrame:
@@ -240,47 +247,82 @@ class HybridEngine(EngineBase):
         """Network pairs where both ends are on it, fallback pairs for the rest (``method`` per pair).
 
         Origins in the handover band get the blend of both times (:meth:`handover_weight`);
-        their network trips are searched up to twice the cut-off.
+        their network trips are searched up to twice the cut-off. ``distance_m`` is NaN
+        unless ``with_distance``.
         """
         o_snap = self._snap_distance(origins)
         o_on = o_snap <= self.snap_m
-        d_on = self.on_network(destinations).to_numpy()
+        d_on = self._snap_distance(destinations) <= self.snap_m
         w = self._weight(o_snap)
-        parts = []
-        if o_on.any() and d_on.any():
-            for sel, limit in ((o_on & (w == 0), max_minutes), (o_on & (w > 0), 2 * max_minutes)):
-                if sel.any():
-                    net = self.network.od_long(origins[sel], destinations[d_on], limit, with_distance=with_distance)
-                    net["i"] = np.flatnonzero(sel)[net["i"].to_numpy()]
-                    net["j"] = np.flatnonzero(d_on)[net["j"].to_numpy()]
-                    parts.append(net.assign(method=NETWORK))
-        if parts:  # every network pair once, the handover band's blended
-            parts = [self._blend_pairs(pd.concat(parts, ignore_index=True), origins, destinations, w, max_minutes)]
-        crow = self.fallback.od_long(origins, destinations, max_minutes)
-        crow = crow[~(o_on[crow["i"].to_numpy()] & d_on[crow["j"].to_numpy()])]
-        parts.append(crow.assign(method=FALLBACK))
-        out = pd.concat(parts, ignore_index=True).sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+        o_xy = _points_xy(origins, "origins", self.fallback.crs)
+        d_xy = _points_xy(destinations, "destinations", self.fallback.crs)
+        net = self._network_pairs(origins, destinations, (o_on, d_on, w), max_minutes, with_distance)
+        if len(net[0]):
+            net = self._blend_pairs(net, (o_xy, d_xy), w, max_minutes)
+        crow = self.fallback._od_xy(o_xy, d_xy, max_minutes, with_distance=with_distance, skip=(o_on, d_on))
+        i, j, minutes, dist = (np.concatenate([a, b]) for a, b in zip(net, crow, strict=True))
+        method = np.repeat(np.array([NETWORK, FALLBACK], dtype=object), [len(net[0]), len(crow[0])])
+        order = np.argsort(i * len(destinations) + j, kind="stable")  # a pair is listed once
+        out = pd.DataFrame(
+            {
+                "i": i[order],
+                "j": j[order],
+                "minutes": minutes[order],
+                "distance_m": dist[order],
+                "method": method[order],
+            }
+        )
         out.attrs["method"] = self.method
         return out
 
+    def _network_pairs(
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        on: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], FloatArray],
+        max_minutes: float,
+        with_distance: bool,
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Pairs through the network from origins on it to destinations on it (twice the cut-off in the band)."""
+        o_on, d_on, w = on
+        rows, cols = np.flatnonzero(o_on), np.flatnonzero(d_on)
+        if len(rows) == 0 or len(cols) == 0:
+            e = np.array([], np.int64)
+            return e, e.copy(), np.array([], float), np.array([], float)
+        eng = self.network
+        o = eng._snap(origins, "origins").take(rows)
+        d = eng._snap(destinations, "destinations").take(cols)
+        band = w[rows] > 0
+        for sel in (~band, band):  # as two calls of the network engine would warn
+            if sel.any():
+                eng._warn_far(o.snap_m[sel], "origins")
+                eng._warn_far(d.snap_m, "destinations")
+        limit_s = np.where(band, _check_minutes(2 * max_minutes) * 60.0, _check_minutes(max_minutes) * 60.0)
+        i, j, minutes, met = eng._od_arrays(o, d, limit_s, with_distance)
+        return rows[i], cols[j], minutes, met
+
     def _blend_pairs(
-        self, net: pd.DataFrame, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, w: FloatArray, limit: float
-    ) -> pd.DataFrame:
+        self,
+        net: tuple[IntArray, IntArray, FloatArray, FloatArray],
+        xy: tuple[FloatArray, FloatArray],
+        w: FloatArray,
+        limit: float,
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
         """Network pairs with the handover applied (blended minutes), within ``limit``."""
-        i, j = net["i"].to_numpy(), net["j"].to_numpy()
+        i, j, minutes, dist = net
         wi = w[i]
-        if not (wi > 0).any():
-            return net[net["minutes"].to_numpy() <= limit]
-        o = _points_xy(origins, "origins", self.fallback.crs)[i]
-        d = _points_xy(destinations, "destinations", self.fallback.crs)[j]
-        straight = np.hypot(*(o - d).T)
-        fb_min = self.fallback.minutes_for(straight)
-        fb_m = self.fallback.model.distance_m(straight)
-        net = net.assign(
-            minutes=(1 - wi) * net["minutes"].to_numpy() + wi * fb_min,
-            distance_m=(1 - wi) * net["distance_m"].to_numpy() + wi * fb_m,
-        )
-        return net[net["minutes"].to_numpy() <= limit]
+        mix = np.flatnonzero(wi > 0)
+        if len(mix):
+            minutes, dist = minutes.copy(), dist.copy()
+            o, d = xy[0][i[mix]], xy[1][j[mix]]
+            straight = np.hypot(*(o - d).T)
+            rows = 2 if len(i) > 1 else 1  # the values they have among all the pairs
+            wm = wi[mix]
+            minutes[mix] = (1 - wm) * minutes[mix] + wm * self.fallback.model.minutes(straight, min_rows=rows)
+            if np.isfinite(dist[mix]).any():
+                dist[mix] = (1 - wm) * dist[mix] + wm * self.fallback.model.distance_m(straight, min_rows=rows)
+        keep = minutes <= limit
+        return i[keep], j[keep], minutes[keep], dist[keep]
 
     def service_areas(self, points: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
         """Area reached from each point: along the network for points on it, a disc otherwise.
@@ -318,23 +360,21 @@ class _Best:
         self.dest: IntArray = np.full(n, -1, np.int64)
         self.used = np.full(n, FALLBACK, dtype=object)
 
-    def blend(self, res: pd.DataFrame, rows: IntArray, w: FloatArray) -> None:
-        """Move the answers of ``rows`` towards ``res`` by the weights ``w`` (the handover)."""
-        m = res["minutes"].to_numpy(float)
-        ok = np.isfinite(m)
+    def blend(self, dest: npt.ArrayLike, minutes: FloatArray, dist: FloatArray, rows: IntArray, w: FloatArray) -> None:
+        """Move the answers of ``rows`` towards the fallback's by the weights ``w`` (the handover)."""
+        ok = np.isfinite(minutes)
         r, w = rows[ok], w[ok]
-        self.minutes[r] = (1 - w) * self.minutes[r] + w * m[ok]
-        self.dist[r] = (1 - w) * self.dist[r] + w * res["distance_m"].to_numpy(float)[ok]
-        self.dest[r] = np.where(w >= 0.5, res["dest"].to_numpy()[ok].astype(np.int64), self.dest[r])
+        self.minutes[r] = (1 - w) * self.minutes[r] + w * minutes[ok]
+        self.dist[r] = (1 - w) * self.dist[r] + w * dist[ok]
+        self.dest[r] = np.where(w >= 0.5, np.asarray(dest)[ok].astype(np.int64), self.dest[r])
 
-    def take(self, res: pd.DataFrame, rows: IntArray, label: str) -> None:
-        """Keep, row by row, the quicker of the current answer and ``res`` (dest = positions)."""
-        m = res["minutes"].to_numpy(float)
-        ok = np.isfinite(m) & (m < self.minutes[rows])
+    def take(self, dest: npt.ArrayLike, minutes: FloatArray, dist: FloatArray, rows: IntArray, label: str) -> None:
+        """Keep, row by row, the quicker of the current answer and the new one (dest = positions)."""
+        ok = np.isfinite(minutes) & (minutes < self.minutes[rows])
         r = rows[ok]
-        self.minutes[r] = m[ok]
-        self.dist[r] = res["distance_m"].to_numpy(float)[ok]
-        self.dest[r] = res["dest"].to_numpy()[ok].astype(np.int64)
+        self.minutes[r] = minutes[ok]
+        self.dist[r] = dist[ok]
+        self.dest[r] = np.asarray(dest)[ok].astype(np.int64)
         self.used[r] = label
 
 

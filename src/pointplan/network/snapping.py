@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -202,11 +203,29 @@ class Snapped:
     snap_m: FloatArray
     proj_xy: FloatArray
 
-    @property
+    def take(self, rows: IntArray) -> Snapped:
+        """Return the points at positions ``rows``, in that order.
+
+        Examples
+        --------
+        >>> import networkx as nx, numpy as np
+        >>> from pointplan.network import NetworkEngine
+        >>> G = nx.MultiDiGraph(crs="EPSG:32648")
+        >>> G.add_node(1, x=0.0, y=0.0); G.add_node(2, x=1000.0, y=0.0)
+        >>> _ = G.add_edge(1, 2, length=1000.0, highway="primary")
+        >>> s = NetworkEngine(G, "motorbike")._g.streets.snap(np.array([[400.0, -20.0], [900.0, 5.0]]))
+        >>> s.take(np.array([1])).snap_m.tolist()
+        [5.0]
+        """
+        return Snapped(self.streets, self.street[rows], self.frac[rows], self.snap_m[rows], self.proj_xy[rows])
+
+    @cached_property
     def nodes(self) -> IntArray:
-        """(n, 2) end nodes of each point's street: ``a`` then ``b``."""
+        """(n, 2) end nodes of each point's street: ``a`` then ``b`` (worked out once, read-only)."""
         s = self.streets
-        return np.column_stack([s.a[self.street], s.b[self.street]])
+        out = np.column_stack([s.a[self.street], s.b[self.street]])
+        out.flags.writeable = False
+        return out
 
     @property
     def nearest_node(self) -> IntArray:
@@ -220,12 +239,18 @@ class Snapped:
         From the projection to ``a`` goes ``b -> a`` over the fraction ``frac``; to ``b``
         goes ``a -> b`` over ``1 - frac``; inf where that direction is closed.
         """
+        return self._leave
+
+    @cached_property
+    def _leave(self) -> tuple[FloatArray, FloatArray]:
         s, f = self.streets, self.frac
         i = self.street
         with np.errstate(invalid="ignore"):
             sec = np.column_stack([f * s.t_ba[i], (1 - f) * s.t_ab[i]])
             met = np.column_stack([f * s.len_ba[i], (1 - f) * s.len_ab[i]])
-        return _inf_nan(sec), _inf_nan(met)
+        sec, met = _inf_nan(sec), _inf_nan(met)
+        sec.flags.writeable = met.flags.writeable = False
+        return sec, met
 
     def reach(self) -> tuple[FloatArray, FloatArray]:
         """Seconds and metres from each end node to the projection, (n, 2): ``a`` then ``b``."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from pointplan._errors import InputError, OutputError
 from pointplan.report.charts import CHART_FILES, chart_images
+from pointplan.report.content import build_document
 from pointplan.report.labels import check_lang
 
 __all__ = [
@@ -105,7 +106,7 @@ def write_documents(
 ) -> dict[str, Path]:
     """Write the chosen documents into ``out_dir``; return their paths by file name.
 
-    The charts are drawn once and shared by every format.
+    The report (its charts, tables and texts) is built once and rendered in every format.
 
     Parameters
     ----------
@@ -140,27 +141,51 @@ def write_documents(
     >>> sorted(paths)
     ['report.docx', 'report.html', 'tables.xlsx']
     """
-    from pointplan.report.to_docx import write_docx
-    from pointplan.report.to_html import write_html
-    from pointplan.report.to_markdown import write_report
     from pointplan.report.to_xlsx import write_xlsx
 
     chosen = parse_formats(formats)
     check_lang(lang)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if images is None:
-        images = chart_images(assessment, proposal, lang=lang) if set(chosen) - {"xlsx"} else {}
     paths: dict[str, Path] = {}
-    common: dict[str, Any] = {"lang": lang, "images": images, "extra_lines": extra_lines}
-    if "html" in chosen:
-        paths["report.html"] = write_html(assessment, out / "report.html", proposal, map_href=map_href, **common)
-    if "docx" in chosen:
-        paths["report.docx"] = write_docx(assessment, out / "report.docx", proposal, map_href=map_href, **common)
+    if set(chosen) - {"xlsx"}:  # one report (charts, tables, texts) for every document format
+        if images is None:
+            images = chart_images(assessment, proposal, lang=lang)
+        doc = build_document(
+            assessment, proposal, lang=lang, images=images, map_href=map_href, extra_lines=tuple(extra_lines)
+        )
+        md_doc = doc
+        if "md" in chosen and map_href != "map.html":  # report.md always links map.html
+            md_doc = build_document(assessment, proposal, lang=lang, images=images, extra_lines=tuple(extra_lines))
+        paths.update(_render_documents(doc, md_doc, chosen, out, images))
     if "xlsx" in chosen:
         paths["tables.xlsx"] = write_xlsx(assessment, out / "tables.xlsx", proposal, lang=lang)
+    return {name: paths[name] for name in sorted(paths, key=lambda n: _ORDER.get(n, len(_ORDER)))}
+
+
+_ORDER = {"report.html": 0, "report.docx": 1, "tables.xlsx": 2, "report.md": 3}
+
+
+def _render_documents(
+    doc: Any, md_doc: Any, chosen: Sequence[str], out: Path, images: dict[str, bytes]
+) -> dict[str, Path]:
+    """Write the built report in each chosen format (html, docx; ``md_doc`` as md, with its charts)."""
+    from pointplan.io import atomic_path, write_text
+    from pointplan.report.charts import _write_images
+    from pointplan.report.to_docx import render_docx
+    from pointplan.report.to_html import render_html
+    from pointplan.report.to_markdown import render_markdown
+
+    paths: dict[str, Path] = {}
+    if "html" in chosen:
+        paths["report.html"] = write_text(out / "report.html", render_html(doc))
+    if "docx" in chosen:
+        with atomic_path(out / "report.docx") as tmp:
+            render_docx(doc).save(str(tmp))
+        paths["report.docx"] = out / "report.docx"
     if "md" in chosen:
-        paths["report.md"] = write_report(assessment, out, proposal, **common)
+        _write_images(images, out)
+        paths["report.md"] = write_text(out / "report.md", render_markdown(md_doc))
         paths.update({CHART_FILES[name]: out / CHART_FILES[name] for name in images})
     return paths
 

@@ -124,14 +124,16 @@ def _write_sheet(wb: Any, key: str, frame: pd.DataFrame, lang: str) -> list[tupl
     headers = [column_label(str(c), lang, key, with_unit=True) for c in frame.columns]
     ws.append(headers)
     row_formats: list[str] | None = frame.attrs.get("row_formats")
+    formats = [NUMBER_FORMATS.get(info["format"]) for info in infos]
     for r, row in enumerate(frame.itertuples(index=False)):
         ws.append([_cell_value(v) for v in row])
-        for c, (cell, info) in enumerate(zip(ws[ws.max_row], infos, strict=True)):
+        row_format = NUMBER_FORMATS.get(row_formats[r]) if row_formats else None
+        for c, cell in enumerate(ws.cell(row=r + 2, column=col) for col in range(1, len(infos) + 1)):
             if isinstance(cell.value, str) and cell.data_type == "f":
                 cell.data_type = "s"  # data is never run as a formula
-            kind = row_formats[r] if row_formats and c >= 2 else info["format"]
-            if kind in NUMBER_FORMATS and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                cell.number_format = NUMBER_FORMATS[kind]
+            fmt = row_format if row_formats and c >= 2 else formats[c]
+            if fmt is not None and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                cell.number_format = fmt
     for c, header in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=c)
         cell.font = Font(bold=True)

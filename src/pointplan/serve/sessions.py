@@ -25,7 +25,6 @@ import contextlib
 import copy
 import json
 import logging
-import math
 import os
 import re
 import secrets
@@ -39,11 +38,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from pointplan.assessment import assess
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.demand import build_demand
 from pointplan.io import write_json
 from pointplan.points import STAND_IN_PRECISIONS
+from pointplan.serve.details import DetailsInputs, DetailsRunner
 from pointplan.serve.figures import (
     changed_units,
     headline_figures,
@@ -53,8 +52,6 @@ from pointplan.serve.figures import (
     with_details,
 )
 from pointplan.serve.proposals import CandidateSites, default_candidates
-from pointplan.staffing import time_to_service
-from pointplan.uncertainty import run_uncertainty
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +101,9 @@ class ServeConfig:
         Shown in the page's header.
     candidates
         Sites proposals are chosen from (default: the real public buildings of the units).
+    details_process
+        Compute the details in a child process (on another core, not competing with the
+        requests for Python's interpreter lock); ``False``: in the server's thread.
 
     Examples
     --------
@@ -124,6 +124,7 @@ class ServeConfig:
     allowed_hosts: tuple[str, ...] | None = None
     title: str = "Hà Nội"
     candidates: gpd.GeoDataFrame | None = None
+    details_process: bool = True
 
 
 @dataclass
@@ -191,6 +192,8 @@ class SessionStore:
         self._sites_lock = threading.Lock()
         #: Seconds without a change before a session's details are computed.
         self.settle_s = 0.5
+        inputs = DetailsInputs(config.units, config.demand, config.engine, self._kw, config.details, config.draws)
+        self.details = DetailsRunner(inputs, in_process=config.details_process)
 
     # ---- proposals -------------------------------------------------------------------
     @property
@@ -358,6 +361,7 @@ class SessionStore:
         with self._wake:
             self._stop = True
             self._wake.notify_all()
+        self.details.stop()
 
     def _run_jobs(self) -> None:
         with contextlib.suppress(AttributeError, OSError):  # Linux: answering requests comes first
@@ -389,21 +393,16 @@ class SessionStore:
         return self._engines[mode]
 
     def compute_details(self, s: Session) -> dict[str, Any]:
-        """Full assessment of the session's current points; walking share, travel + wait, intervals."""
+        """Full assessment of the session's current points; walking share, travel + wait, intervals.
+
+        Computed by :class:`~pointplan.serve.details.DetailsRunner` (a child process when the
+        configuration allows it), without holding the session.
+        """
         with s.lock:
             version, points = s.version, s.scenario.points
             mode = self.mode_of(s.scenario)
-        kw = {k: v for k, v in self._kw.items() if k != "modes"}
-        keep = ("point_id", "name", "kind", "unit_code", "declared_unit_code", "address", "counters")
-        cols = [c for c in points.columns if c in (*keep, "location_precision", "geometry")]
-        a = assess(points[cols], self.config.units, self.config.demand, mode=mode, engine=self._engine(mode),
-                   modes=("walk",), **kw)  # fmt: skip
-        det: dict[str, Any] = {"version": version, "units": {}, "headline": {}}
-        if self.config.details:
-            det["units"], det["headline"] = _detail_figures(a)
-        loads = point_loads(a.points)
-        if self.config.draws > 0:
-            det["intervals"] = _intervals(a, self.config.draws)
+        det, loads = self.details.compute(points, mode)
+        det = {"version": version, **det}
         if det.get("version") == s.version:
             s.details = det
             with s.lock:
@@ -444,35 +443,3 @@ def _read_only_parts(obj: Any, depth: int = 4) -> list[Any]:
 
     walk(obj, depth)
     return found
-
-
-def _detail_figures(a: Any) -> tuple[dict[str, dict[str, float | None]], dict[str, Any]]:
-    """Return walking share and travel + wait per unit, and the walking headline, of an assessment."""
-    units: dict[str, dict[str, float | None]] = {}
-    walk = [c for c in a.coverage.columns if c.startswith("within_") and c.endswith("_walk")]
-    if walk:
-        units["walk_share"] = {str(k): _num(v) for k, v in a.coverage[walk[0]].items()}
-    try:
-        tts = time_to_service(a)["time_to_service_minutes"]
-        units["time_to_service_minutes"] = {str(k): _num(v) for k, v in tts.items()}
-    except (ValueError, KeyError) as exc:
-        logger.warning("travel + wait not computed: %s", exc)
-    head = {"walk_within_minutes_share": (a.summary.get("within_minutes_share_by_mode") or {}).get("walk")}
-    return units, head
-
-
-def _intervals(a: Any, draws: int) -> dict[str, list[float | None]] | None:
-    try:
-        r = run_uncertainty(a, draws=draws, seed=2025, sensitivity_draws=0)
-    except (ValueError, KeyError) as exc:
-        logger.warning("intervals not computed: %s", exc)
-        return None
-    return {k: [_num(x) for x in v] for k, v in r.intervals.items()}
-
-
-def _num(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None

@@ -2,7 +2,8 @@
 
 * :func:`points_columns` — the four columns ``points.csv`` gains;
 * :func:`summary_figures` — the keys ``summary.json`` gains (``None``, never NaN/Infinity);
-* :func:`wait_colour` — the colour class of a P90 wait (used by the map's wait layers).
+* :func:`wait_colour` — the colour class of a P90 wait (used by the map's wait layers);
+* :func:`run_plan` — the run's staffing plan, computed once per assessment.
 
 The report's tables on queues live in :mod:`pointplan.report.queues` and the folium layer in
 :mod:`pointplan.maps.waits` (a subject never builds what a layer above it shows);
@@ -23,6 +24,7 @@ __all__ = [
     "SUMMARY_KEYS",
     "points_columns",
     "run_outputs",
+    "run_plan",
     "summary_figures",
     "wait_colour",
 ]
@@ -149,9 +151,31 @@ def run_outputs(assessment: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     from pointplan._errors import InputError
 
     try:
-        plan = staffing_plan(assessment, zero_counters="overloaded")
+        plan = run_plan(assessment)
     except InputError as exc:
         logging.getLogger(__name__).warning("queues and staffing not computed: %s", exc)
         empty = pd.DataFrame({c: pd.Series(dtype=float) for c in POINT_COLUMNS}, index=assessment.points.index)
         return empty, dict.fromkeys(SUMMARY_KEYS)
     return points_columns(plan), summary_figures(plan)
+
+
+def run_plan(assessment: Any) -> StaffingPlan:
+    """Return the run's staffing plan (the defaults; a point with visits but no counter is overloaded).
+
+    It is planned once per assessment and kept in ``assessment.derived["staffing_plan"]``:
+    ``points.csv``, ``summary.json``, the report and the map's wait layer all read it.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> a = tiny_assessment()
+    >>> run_plan(a) is run_plan(a), int(run_plan(a).points.loc["P1", "counters_recommended"])
+    (True, 4)
+    """
+    derived = getattr(assessment, "derived", None)
+    if isinstance(derived, dict) and isinstance(derived.get("staffing_plan"), StaffingPlan):
+        return derived["staffing_plan"]
+    plan = staffing_plan(assessment, zero_counters="overloaded")
+    if isinstance(derived, dict):
+        derived["staffing_plan"] = plan
+    return plan

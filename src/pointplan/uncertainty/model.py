@@ -24,10 +24,9 @@ from scipy.spatial import cKDTree
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.assessment.defaults import AVAILABILITY
 from pointplan.assessment.inputs import projected_xy
-from pointplan.assessment.stats import group_weighted_quantiles, weighted_quantile
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import Assumptions
-from pointplan.uncertainty.nearest import NearestSearch
+from pointplan.uncertainty.nearest import NearestSearch, straight_nearest
 from pointplan.uncertainty.sites import demand_spacing, kernel_radius, site_choices
 
 __all__ = ["HEADLINE_METRICS", "UNIT_METRICS", "Draw", "DrawModel"]
@@ -115,8 +114,13 @@ class DrawModel:
     ([1.043, 0.846], 0.9)
     """
 
-    #: ``False``: every search asks the engine's ``nearest`` (the previous way, kept for benchmarks).
+    #: ``False``: every search asks the engine's ``nearest`` and nothing but the points as given is
+    #: remembered (the previous way, kept for benchmarks and as the tests' independent answer).
     shortcuts: bool = True
+    #: How many layouts of the points (besides the one given) keep their nearest points for later
+    #: draws: :func:`~pointplan.uncertainty.run_uncertainty` keeps the first main draws', which
+    #: the sensitivity's "locations" rows draw again (the same seeds).
+    keep_layouts: int = 0
 
     def __init__(self, assessment: Any, assumptions: Assumptions, *, walk_engine: Any | None = None) -> None:
         self.a = assessment
@@ -130,8 +134,20 @@ class DrawModel:
         self._prepare_demand()
         self._prepare_points(params)
         self._prepare_sites()
-        self._unmoved_nearest: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        self._forget()
+
+    def _forget(self) -> None:
+        """Empty the memos: searches per engine, answers per layout of the points, the base draw's figures."""
         self._searches: dict[int, NearestSearch] = {}
+        self._layouts: dict[bytes, dict[Any, Any]] = {}
+        self._kept = 0
+        self._base_travel: dict[str, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the memos (a Dask worker builds its own; they are keyed by object ids)."""
+        state = self.__dict__.copy()
+        state.update(_searches={}, _layouts={}, _kept=0, _base_travel=None)
+        return state
 
     # ---- preparation (once) -------------------------------------------------------------
     def _prepare_demand(self) -> None:
@@ -143,6 +159,7 @@ class DrawModel:
         self.unit_index = pd.Index(sorted(dem["unit_code"].dropna().astype(str).unique()))
         self.dem_unit = self.unit_index.get_indexer(dem["unit_code"].astype(str)).astype(np.int64)
         self.unit_pop = np.bincount(self.dem_unit, weights=self.pop, minlength=len(self.unit_index))
+        self._p90 = _WeightedP90(self.dem_unit, self.pop, len(self.unit_index))
         methods = dem["travel_time_method"] if "travel_time_method" in dem else pd.Series("fallback", index=dem.index)
         self.on_network = (methods.astype(str) == "network").to_numpy()
 
@@ -265,33 +282,58 @@ class DrawModel:
             d.in_person_share = share
         return d
 
-    def _nearest(self, engine: Any, xy: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """Nearest point and minutes for every demand point; remembered for the unmoved points.
+    def _layout(self, xy: FloatArray) -> dict[Any, Any]:
+        """Return the answers kept for one layout of the points (straight-line nearest, nearest per engine).
 
-        Draws that do not move the points (no stand-ins, or ``locations`` not varied, as in
-        most rows of the sensitivity table) reuse one search per engine; the others reuse the
-        demand's snapping (:class:`~pointplan.uncertainty.nearest.NearestSearch`).
+        The points as given are always remembered (draws that do not move them, as most rows
+        of the sensitivity table); the first :attr:`keep_layouts` others too.
         """
-        unmoved = np.array_equal(xy, self.base_xy)
-        if unmoved and id(engine) in self._unmoved_nearest:
-            return self._unmoved_nearest[id(engine)]
+        key = np.ascontiguousarray(xy, dtype=float).tobytes()
+        lay = self._layouts.get(key)
+        if lay is not None:
+            return lay
+        lay = {"unmoved": np.array_equal(xy, self.base_xy)}
+        if lay["unmoved"] or (self.shortcuts and self._kept < self.keep_layouts):
+            self._kept += not lay["unmoved"]
+            self._layouts[key] = lay
+        return lay
+
+    def _nearest(self, engine: Any, xy: FloatArray, lay: dict[Any, Any]) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Nearest point and minutes for every demand point (:class:`~.nearest.NearestSearch`), kept in ``lay``."""
+        if id(engine) in lay:
+            return lay[id(engine)]
         search = self._searches.get(id(engine))
         if search is None:
             search = NearestSearch(engine, self.dem, self.dem_xy, self.pts, self.base_xy, shortcuts=self.shortcuts)
             self._searches[id(engine)] = search
-        result = search(xy)
-        if unmoved:
-            self._unmoved_nearest[id(engine)] = result
-        return result
+        lay[id(engine)] = search(xy, self._straight(xy, lay) if search.way != "engine" else None)
+        return lay[id(engine)]
+
+    def _straight(self, xy: FloatArray, lay: dict[Any, Any]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """Straight distance to the nearest point and that point, once per layout (every engine uses it)."""
+        if "straight" not in lay:
+            lay["straight"] = straight_nearest(xy, self.dem_xy)
+        return lay["straight"]
 
     def evaluate(self, d: Draw) -> dict[str, Any]:
         """Return the headline figures (:data:`HEADLINE_METRICS`) and per-unit arrays of a draw."""
-        j, minutes = self._nearest(self.engine, d.xy)
-        factor = self._demand_factor(d, self.engine, str(self.a.mode))
-        minutes = minutes * factor
-        straight, _ = cKDTree(d.xy).query(self.dem_xy, k=1)
+        lay = self._layout(d.xy)
+        j, _ = self._nearest(self.engine, d.xy, lay)
+        if self.shortcuts and lay["unmoved"] and (d.unit_factor == 1.0).all():  # as given but counters, share
+            if self._base_travel is None:
+                self._base_travel = self._travel(d, lay)
+            travel = self._base_travel
+        else:
+            travel = self._travel(d, lay)
+        return {**travel, **self._load(d, j)}
+
+    def _travel(self, d: Draw, lay: dict[Any, Any]) -> dict[str, Any]:
+        """Return the figures of a draw that rest on travel times: shares, mean and P90 minutes, per unit too."""
+        _, minutes = self._nearest(self.engine, d.xy, lay)
+        minutes = minutes * self._demand_factor(d, self.engine, str(self.a.mode))
+        straight, _ = self._straight(d.xy, lay)
         within = (minutes <= self.max_minutes + _EPS) | (straight <= self.max_distance_m + _EPS)
-        _, walk = self._nearest(self.walk_engine, d.xy)
+        _, walk = self._nearest(self.walk_engine, d.xy, lay)
         walk = walk * self._demand_factor(d, self.walk_engine, "walk")
         pop, total = self.pop, self.pop.sum()
         fin = np.isfinite(minutes)
@@ -299,9 +341,8 @@ class DrawModel:
             "population_within_standard_share": float(pop[within].sum() / total),
             "walk_within_minutes_share": float(pop[walk <= self.max_minutes + _EPS].sum() / total),
             "mean_minutes_to_nearest": float((pop[fin] * minutes[fin]).sum() / pop[fin].sum()),
-            "p90_minutes_to_nearest": weighted_quantile(minutes, pop, 0.9),
         }
-        out.update(self._load(d, j))
+        out["p90_minutes_to_nearest"], out["unit_p90_minutes"] = self._p90(minutes)
         n = len(self.unit_index)
         covered = np.bincount(self.dem_unit, weights=np.where(within, pop, 0.0), minlength=n)
         pm = np.bincount(self.dem_unit, weights=np.where(fin, pop * np.where(fin, minutes, 0), 0.0), minlength=n)
@@ -309,8 +350,6 @@ class DrawModel:
         with np.errstate(invalid="ignore", divide="ignore"):
             out["unit_coverage_share"] = np.where(self.unit_pop > 0, covered / self.unit_pop, np.nan)
             out["unit_mean_minutes"] = np.where(pf > 0, pm / pf, np.nan)
-        q90 = group_weighted_quantiles(self.dem_unit, minutes, pop, [0.9])[0.9]
-        out["unit_p90_minutes"] = q90.reindex(range(n)).to_numpy(dtype=float)
         return out
 
     def _demand_factor(self, d: Draw, engine: Any = None, mode: str | None = None) -> FloatArray:
@@ -350,3 +389,49 @@ class DrawModel:
             "points_overloaded": int((util > OVERLOAD_UTILISATION).sum()),
             "points_idle": int((util < IDLE_UTILISATION).sum()),
         }
+
+
+class _WeightedP90:
+    """The weighted P90 of all the demand places and of each unit's, sorting the minutes once.
+
+    The same answers as :func:`~pointplan.assessment.stats.weighted_quantile` and
+    :func:`~pointplan.assessment.stats.group_weighted_quantiles` (lower, no interpolation), with
+    what does not change between draws (the groups and where each starts) prepared once.
+
+    Examples
+    --------
+    >>> p90 = _WeightedP90(np.array([0, 0, 1, 0]), np.array([1.0, 3.0, 1.0, 1.0]), 3)
+    >>> whole, units = p90(np.array([5.0, 1.0, 2.0, 4.0]))
+    >>> whole, units.tolist()
+    (5.0, [5.0, 2.0, nan])
+    """
+
+    def __init__(self, groups: npt.NDArray[np.int64], weights: FloatArray, n_groups: int, q: float = 0.9) -> None:
+        codes, uniques = pd.factorize(groups, sort=True)
+        self.groups, self.codes, self.w, self.q = groups, codes, weights, q
+        c = np.sort(codes)  # the codes in the order of any sort by (group, value)
+        at = np.arange(len(uniques))
+        self.starts, self.ends = np.searchsorted(c, at, side="left"), np.searchsorted(c, at, side="right")
+        self.slot = np.asarray(uniques, dtype=np.int64)  # where each group's answer goes (0..n_groups-1)
+        self.n = n_groups
+
+    def __call__(self, values: FloatArray) -> tuple[float, FloatArray]:
+        """Return the P90 of all values and the P90 of each group's (NaN for a group without values)."""
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(self.w[order])
+        whole = np.nan
+        if len(values) and cum[-1] > 0:
+            k = int(np.searchsorted(cum, self.q * cum[-1] - 1e-9 * cum[-1], side="left"))
+            whole = float(values[order][min(k, len(values) - 1)])
+        order = order[np.argsort(self.codes[order], kind="stable")]  # by group, then value (a lexsort)
+        v, cum = values[order], np.cumsum(self.w[order])
+        starts, ends = self.starts, self.ends
+        base = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+        base[starts == 0] = 0.0
+        totals = cum[ends - 1] - base
+        target = base + self.q * totals - 1e-9 * np.maximum(totals, 1)
+        at = np.clip(np.searchsorted(cum, target, side="left"), starts, ends - 1)
+        out = np.full(self.n, np.nan)
+        keep = (self.slot >= 0) & (self.slot < self.n)
+        out[self.slot[keep]] = v[at][keep]
+        return whole, out

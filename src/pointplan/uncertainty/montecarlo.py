@@ -256,12 +256,12 @@ def run_uncertainty(
     n = check_draws(draws)
     seed = check_seed(seed)
     _check_dask(workers, scheduler)
+    n_sens = check_draws(sensitivity_draws) if sensitivity_draws else 0
     model = DrawModel(assessment, assumptions or Assumptions(), walk_engine=walk_engine)
+    model.keep_layouts = n_sens  # the sensitivity's "locations" rows draw the first draws' sites again
     results = _run_draws(model, _seeds(seed, n), workers, scheduler)
     table, units = _collect(results, model.unit_index)
-    sens = pd.DataFrame()
-    if sensitivity_draws:
-        sens = _sensitivity(model, seed, check_draws(sensitivity_draws), workers, scheduler)
+    sens = _sensitivity(model, seed, n_sens, workers, scheduler) if n_sens else pd.DataFrame()
     return UncertaintyResult(table, _intervals(table), units, sens, n, seed, model.assumptions, model.sigma())
 
 

@@ -10,6 +10,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pointplan._validate import projected_crs
+from pointplan.locate.proposal import reusable_candidates
+from pointplan.locate.site_times import SiteTimes
 from pointplan.points import STAND_IN_PRECISIONS
 from pointplan.uncertainty.assumptions import Assumptions, check_draws, check_seed
 from pointplan.uncertainty.model import DrawModel
@@ -22,110 +24,8 @@ SAME_PLACE_M = 300.0
 ROBUST_SHARE = 0.5
 
 
-#: Above this many demand × site pairs the table is not kept (memory): the engine answers each time.
-_MAX_PAIRS = 20_000_000
-
-
-class ReusedSiteTimes:
-    """A travel engine whose candidate sites' times are computed once and reused across draws.
-
-    A robustness draw moves the stand-ins and proposes again from the same candidate sites:
-    the travel times between the demand places and the candidate sites do not change, only
-    which pairs the solver keeps. ``od_long`` between (a subset of) the demand places and (a
-    subset of) the candidate sites is answered from one table computed at the first request
-    (with the longest cut-off asked so far; a longer one recomputes it); anything else, and
-    ``nearest``, goes to the engine. A pair's time does not depend on the other points, so the
-    answers are the engine's own.
-
-    Parameters
-    ----------
-    engine
-        The travel engine.
-    demand, sites
-        The demand places and the candidate sites (any CRS; matched by coordinates).
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from pointplan.network import CrowFliesEngine
-    >>> eng = CrowFliesEngine("walk", circuity=1.5)
-    >>> dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 900.0], [0.0, 0.0]), crs=32648)
-    >>> sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 900.0, 1800.0], [0.0, 0.0, 0.0]), crs=32648)
-    >>> reused = ReusedSiteTimes(eng, dem, sites)
-    >>> reused.od_long(dem.iloc[[1]], sites.iloc[[2, 1]], 30)[["i", "j", "minutes"]].values.tolist()
-    [[0.0, 0.0, 18.0], [0.0, 1.0, 0.0]]
-    >>> reused.od_long(dem, sites, 30).equals(eng.od_long(dem, sites, 30)), reused.hits
-    (True, 2)
-    """
-
-    def __init__(self, engine: Any, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
-        self.engine = engine
-        self.mode = engine.mode
-        self.method = getattr(engine, "method", "")
-        self._demand, self._sites = demand, sites
-        self._dem_pos = _positions(demand)
-        self._site_pos = _positions(sites)
-        self._table: pd.DataFrame | None = None
-        self._limit = -np.inf
-        self.hits = 0
-
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, **kw: Any) -> pd.DataFrame:
-        """Return the engine's ``nearest``."""
-        return self.engine.nearest(origins, destinations, **kw)
-
-    def od_long(
-        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, max_minutes: float, **kw: Any
-    ) -> pd.DataFrame:
-        """Pairs within ``max_minutes``, from the table when both ends are known places."""
-        oi = _lookup(self._dem_pos, origins)
-        dj = _lookup(self._site_pos, destinations)
-        big = len(self._demand) * len(self._sites) > _MAX_PAIRS
-        if big or oi is None or dj is None or len(set(oi.tolist())) < len(oi) or kw.get("with_distance") is False:
-            return self.engine.od_long(origins, destinations, max_minutes, **kw)
-        if self._table is None or max_minutes > self._limit:
-            self._table = self.engine.od_long(self._demand, self._sites, max_minutes)
-            self._limit = float(max_minutes)
-        self.hits += 1
-        t = self._table
-        inv_i = np.full(len(self._demand), -1, dtype=np.int64)
-        inv_i[oi] = np.arange(len(oi))
-        cols: dict[int, list[int]] = {}
-        for k, site in enumerate(dj.tolist()):
-            cols.setdefault(site, []).append(k)
-        keep = (
-            (inv_i[t["i"].to_numpy()] >= 0) & np.isin(t["j"].to_numpy(), dj) & (t["minutes"].to_numpy() <= max_minutes)
-        )
-        sub = t[keep]
-        parts = []
-        for site, ks in cols.items():
-            rows = sub[sub["j"].to_numpy() == site]
-            parts += [rows.assign(j=k) for k in ks]
-        out = pd.concat(parts, ignore_index=True) if parts else sub.iloc[:0].copy()
-        out["i"] = inv_i[out["i"].to_numpy()]
-        out = out.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
-        out.attrs["method"] = self.method
-        return out
-
-
-def _positions(gdf: gpd.GeoDataFrame) -> dict[bytes, int]:
-    """Position of each point by its projected coordinates (the first of equal ones)."""
-    g = gdf.geometry.to_crs(projected_crs())
-    xy = np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
-    out: dict[bytes, int] = {}
-    for k, p in enumerate(xy):
-        out.setdefault(p.tobytes(), k)
-    return out
-
-
-def _lookup(positions: dict[bytes, int], gdf: gpd.GeoDataFrame) -> np.ndarray | None:
-    """Positions of ``gdf``'s points among known places, or ``None`` if one is not known."""
-    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries) or len(gdf) == 0:
-        return None
-    g = gdf.geometry.to_crs(projected_crs()) if isinstance(gdf, gpd.GeoDataFrame) else gdf.to_crs(projected_crs())
-    if not (g.geom_type == "Point").all():
-        return None
-    out = [positions.get(p.tobytes()) for p in np.column_stack([g.x.to_numpy(), g.y.to_numpy()])]
-    return None if any(k is None for k in out) else np.asarray(out, dtype=np.int64)
+#: The table of demand x candidate-site times, reused across draws (moved to :mod:`pointplan.locate.site_times`).
+ReusedSiteTimes = SiteTimes
 
 
 def _chosen_in_draw(
@@ -138,7 +38,7 @@ def _chosen_in_draw(
     pts = pts.set_geometry(gpd.points_from_xy(draw_xy[:, 0], draw_xy[:, 1], crs=projected_crs()))
     kw = dict(kw)
     engine = kw.pop("engine", model.engine)
-    prop = propose(model.dem, pts, candidates, k, engine=engine, method="greedy", **kw)
+    prop = propose(model.dem, pts, candidates, k, engine=engine, method="greedy", compute_bound=False, **kw)
     g = prop.points.geometry.to_crs(projected_crs())
     return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
 
@@ -241,7 +141,7 @@ def proposal_robustness(
         )
     g = props.geometry.to_crs(projected_crs())
     pxy = np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
-    hits = _hits(model, pxy, candidates, np.random.SeedSequence(seed).spawn(n), propose_kwargs, same_place_m)
+    hits = _hits(model, proposal, pxy, candidates, np.random.SeedSequence(seed).spawn(n), propose_kwargs, same_place_m)
     out = pd.DataFrame(index=props.index)
     out["robustness"] = hits / n
     return _with_reliance(out, model, pxy)
@@ -249,16 +149,22 @@ def proposal_robustness(
 
 def _hits(
     model: DrawModel,
+    proposal: Any,
     pxy: np.ndarray,
     candidates: gpd.GeoDataFrame,
     seeds: list[np.random.SeedSequence],
     kw: dict[str, Any],
     same_place_m: float,
 ) -> np.ndarray:
-    """How many draws choose a site within ``same_place_m`` of each proposed site."""
+    """Count the draws that choose a site within ``same_place_m`` of each proposed site.
+
+    What does not move between draws is done once: the demand x candidate times (the
+    proposal's own when they fit), the candidates outside the boundary, their units.
+    """
+    times = _site_times(model, proposal, candidates, kw)
+    candidates = reusable_candidates(candidates, model.dem, kw.get("boundary"))
+    kw = {**kw, "engine": times, "boundary": False}  # outside the boundary: dropped just above
     hits = np.zeros(len(pxy))
-    engine = kw.get("engine", model.engine)
-    kw = {**kw, "engine": ReusedSiteTimes(engine, model.dem, candidates)}  # one table of site times for all draws
     for s in seeds:
         d = model.draw(np.random.default_rng(s))
         chosen = _chosen_in_draw(model, d.xy, candidates, len(pxy), kw)
@@ -266,6 +172,16 @@ def _hits(
             dist, _ = cKDTree(chosen).query(pxy, k=1)
             hits += dist <= same_place_m
     return hits
+
+
+def _site_times(model: DrawModel, proposal: Any, candidates: gpd.GeoDataFrame, kw: dict[str, Any]) -> SiteTimes:
+    """Return the demand x candidate times for every draw: the proposal's own when they fit, else a new table."""
+    engine = kw.get("engine", model.engine)
+    times = getattr(proposal, "site_times", None)
+    same_engine = engine is times or engine is getattr(times, "engine", None)
+    if isinstance(times, SiteTimes) and same_engine and times.knows(model.dem, candidates):
+        return times
+    return SiteTimes(engine, model.dem, candidates)
 
 
 def _with_reliance(out: pd.DataFrame, model: DrawModel, pxy: np.ndarray) -> pd.DataFrame:

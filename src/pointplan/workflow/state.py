@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from pointplan.assessment import Assessment
+    from pointplan.assessment import Assessment, Scenario
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
     from pointplan.network import TravelEngine
@@ -40,6 +40,9 @@ class RunState:
     assessment, proposal
         The assessment and the proposal (:func:`assess_step`, :func:`propose_step`,
         :func:`uncertainty_step`).
+    scenario
+        The :class:`~pointplan.assessment.Scenario` the assessment was read from: its kept
+        travel times answer the later steps' what-ifs (the proposals' after-assessment).
     staffing
         The staffing figures of ``summary.json`` (:func:`staff_step`).
     paths, problems
@@ -60,6 +63,7 @@ class RunState:
     engine: TravelEngine | None = None
     assessment: Assessment | None = None
     proposal: Proposal | None = None
+    scenario: Scenario | None = None
     staffing: dict[str, Any] | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     problems: tuple[str, ...] = ()

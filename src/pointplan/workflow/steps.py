@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -201,35 +201,44 @@ def _scenario_name(config: RunConfig) -> str:
     return Path(str(config.points)).stem
 
 
+#: Above this many demand places × points, a run keeps no travel times (:class:`~pointplan.assessment.Scenario`
+#: holds a dense matrix per mode: 8 bytes a pair, twice the points for room to grow).
+SCENARIO_MAX_PAIRS = 5_000_000
+
+
 def assess_step(config: RunConfig, state: RunState) -> RunState:
-    """Assess the points (:func:`pointplan.assess`) with the demand, engine and standard.
+    """Assess the points with the demand, engine and standard; keep the :class:`~pointplan.assessment.Scenario`.
+
+    The assessment is read from a :class:`~pointplan.assessment.Scenario` of the inputs (equal
+    to :func:`pointplan.assess` of them, tested): the travel times it keeps answer the later
+    steps' what-ifs without routing the whole city again.
 
     Examples
     --------
     >>> from pointplan.assessment._demo import tiny_city
     >>> t = tiny_city()
     >>> s = RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"])
-    >>> a = assess_step(RunConfig("out", mode="bike", uncertainty=False), s).assessment
-    >>> a.name, round(a.summary["mean_minutes_to_nearest"], 2)
-    ('hanoi-2025', 9.38)
+    >>> s = assess_step(RunConfig("out", mode="bike", uncertainty=False), s)
+    >>> s.assessment.name, round(s.assessment.summary["mean_minutes_to_nearest"], 2), s.scenario.summary["points"]
+    ('hanoi-2025', 9.38, 1)
     """
-    from pointplan.assessment import assess
+    from pointplan.assessment import Scenario, assess
 
-    a = assess(
-        need(state.points, "points"),
-        need(state.units, "units"),
-        need(state.demand, "demand"),
-        mode=config.mode,
-        engine=state.engine,
-        max_minutes=config.max_minutes,
-        max_distance_m=config.max_distance_m,
-        visits=state.visits,
-        name=_scenario_name(config),
-        max_off_network_share=config.max_off_network_share,
-    )
+    points, units, demand = need(state.points, "points"), need(state.units, "units"), need(state.demand, "demand")
+    kw: dict[str, Any] = {
+        "mode": config.mode, "engine": state.engine, "max_minutes": config.max_minutes,
+        "max_distance_m": config.max_distance_m, "visits": state.visits, "name": _scenario_name(config),
+        "max_off_network_share": config.max_off_network_share,
+    }  # fmt: skip
+    sc = None
+    if len(points) * len(demand) <= SCENARIO_MAX_PAIRS:
+        sc = Scenario.from_inputs(points, units, demand, **kw)
+        a = sc.assessment()
+    else:  # kept times would not fit in memory: the engine answers each question
+        a = assess(points, units, demand, **kw)
     if config.study_codes is not None:  # the report, summary and map speak of these units
         a = dataclasses.replace(a, params={**a.params, "study_units": list(dict.fromkeys(config.study_codes))})
-    return dataclasses.replace(state, assessment=a)
+    return dataclasses.replace(state, assessment=a, scenario=sc)
 
 
 def propose_step(config: RunConfig, state: RunState) -> RunState:
@@ -258,6 +267,7 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
         in_units=config.proposal_codes,
         unit_kind=config.propose_unit_kind,
         coverage_rule=config.coverage_rule_or_default(),
+        scenario=state.scenario,  # its kept times assess the scenario with the proposed points
         **province_proposal_options(config, state),
     )
     return dataclasses.replace(state, proposal=proposal)

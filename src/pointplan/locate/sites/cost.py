@@ -29,6 +29,7 @@ from pointplan.locate.sites._common import (
     NEARBY_M,
     NO_BUILDING_M,
 )
+from pointplan.network.base import EngineBase
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -48,7 +49,10 @@ def _pick_columns(
     n, p = len(demand), len(picks)
     minutes = np.full((n, p), np.inf)
     if p:
-        od = engine.od_long(demand, picks, cutoff)
+        if isinstance(engine, EngineBase):  # pointplan's engines: skip the path lengths (only minutes are read)
+            od = engine.od_long(demand, picks, cutoff, with_distance=False)
+        else:  # a SiteTimes keeps no path lengths; a user's engine may not take with_distance
+            od = engine.od_long(demand, picks, cutoff)
         i = od["i"].to_numpy(dtype=np.int64)
         j = od["j"].to_numpy(dtype=np.int64)
         m = od["minutes"].to_numpy(dtype=np.float64)

@@ -1,5 +1,6 @@
 /* pointplan's small Leaflet helpers: GeoJSON layers with tooltips/popups, legends that
-   follow their layer, attributions, and unit-name labels that appear when zoomed in. */
+   follow their layer, attributions, unit-name labels that appear when zoomed in, and
+   the clustering of many points. */
 var pointplan = window.pointplan || (function () {
   function pane(map, name, z) {
     if (!name) { return; }
@@ -57,24 +58,65 @@ var pointplan = window.pointplan || (function () {
     gj.on('add', update);
     setTimeout(update, 0);
   }
+  function bind(cfg, reset, f, l) {
+    var p = f.properties || {};
+    var sticky = f.geometry.type !== 'Point';
+    if (p._t) { l.bindTooltip((cfg.tipTitle || '') + p._t, {sticky: sticky, className: 'pp-tip'}); }
+    if (p._p) { l.bindPopup(p._p, {maxWidth: 360, className: 'pp-pop'}); }
+    if (cfg.hover && l.setStyle) {
+      l.on('mouseover', function () { l.setStyle(cfg.hover); l.bringToFront(); });
+      l.on('mouseout', function () { reset(l); });
+    }
+  }
+  function clusters(map, group, data, cfg) {
+    // Many points: those closer than cfg.cluster.px pixels are drawn as one numbered circle
+    // (a click zooms in); only the points in view get a marker, made when first shown.
+    var feats = data.features || [], opt = cfg.cluster, made = {};
+    var lls = feats.map(function (f) { return L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]); });
+    var shown = L.layerGroup().addTo(group);
+    function one(i) {
+      if (!made[i]) { made[i] = marker(map, cfg, feats[i], lls[i]); made[i].feature = feats[i]; bind(cfg, null, feats[i], made[i]); }
+      return made[i];
+    }
+    function bubble(idx, z) {
+      var lat = 0, lng = 0, n = idx.length, px = n < 100 ? 30 : (n < 1000 ? 36 : 44);
+      idx.forEach(function (i) { lat += lls[i].lat; lng += lls[i].lng; });
+      var c = L.marker([lat / n, lng / n], {icon: L.divIcon({className: 'pp-cluster',
+        html: '<span>' + n + '</span>', iconSize: [px, px]})});
+      c.on('click', function () { map.setView(c.getLatLng(), Math.min(z + 2, opt.maxZoom)); });
+      return c;
+    }
+    function draw() {
+      shown.clearLayers();
+      if (!map.hasLayer(group)) { return; }
+      var z = map.getZoom(), view = map.getBounds().pad(0.25), cells = {}, i, key;
+      for (i = 0; i < lls.length; i++) {
+        if (!view.contains(lls[i])) { continue; }
+        var xy = map.project(lls[i], z);
+        key = Math.floor(xy.x / opt.px) + ':' + Math.floor(xy.y / opt.px);
+        (cells[key] = cells[key] || []).push(i);
+      }
+      for (key in cells) {
+        var idx = cells[key];
+        if (idx.length === 1 || z >= opt.maxZoom) { idx.forEach(function (j) { shown.addLayer(one(j)); }); }
+        else { shown.addLayer(bubble(idx, z)); }
+      }
+    }
+    map.on('zoomend moveend', draw);
+    group.on('add', draw);
+    setTimeout(draw, 0);
+    return shown;
+  }
   function layer(map, group, data, cfg) {
     pane(map, cfg.pane, cfg.z);
     if (cfg.share) { share(cfg.share, data.features || [], cfg.interactive !== false); }
+    if (cfg.cluster) { return clusters(map, group, data, cfg); }
     var gj = L.geoJSON(data, {
       pane: cfg.pane || 'overlayPane',
       interactive: cfg.interactive !== false,
       style: style(map, cfg),
       pointToLayer: function (f, ll) { return marker(map, cfg, f, ll); },
-      onEachFeature: function (f, l) {
-        var p = f.properties || {};
-        var sticky = f.geometry.type !== 'Point';
-        if (p._t) { l.bindTooltip((cfg.tipTitle || '') + p._t, {sticky: sticky, className: 'pp-tip'}); }
-        if (p._p) { l.bindPopup(p._p, {maxWidth: 360, className: 'pp-pop'}); }
-        if (cfg.hover && l.setStyle) {
-          l.on('mouseover', function () { l.setStyle(cfg.hover); l.bringToFront(); });
-          l.on('mouseout', function () { gj.resetStyle(l); });
-        }
-      }
+      onEachFeature: function (f, l) { bind(cfg, function (x) { gj.resetStyle(x); }, f, l); }
     });
     gj.addTo(group);
     if (cfg.labels) { labelsByZoom(map, gj); }
