@@ -41,6 +41,7 @@ STEP = re.compile(r"^(?P<label>[A-Z][^:…]*?(?:\([^)]*\))?): (?P<s>[0-9.]+) s$"
 
 def _source_of(rev: str, into: Path) -> Path:
     """Extract ``src/`` of git revision ``rev`` into ``into``; return the folder to put on PYTHONPATH."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"

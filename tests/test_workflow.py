@@ -273,7 +273,7 @@ def test_run_phases_call_the_steps_in_order() -> None:
 
     names = [s.__name__ for _, steps in run_phases(RunConfig("o", add=2, draws=5)) for s in steps]
     assert names == [
-        "load_step", "locate_points_step", "demand_step", "engine_step", "assess_step",
+        "load_step", "locate_points_step", "demand_step", "engine_step", "assess_step", "start_uncertainty_step",
         "propose_step", "uncertainty_step", "staff_step", "write_step",
     ]  # fmt: skip
     labels = [label for label, _ in run_phases(RunConfig("o", add=0, draws=5))]
@@ -422,3 +422,38 @@ def test_the_after_of_a_proposal_keeps_the_mode_and_the_engine() -> None:
     assert after.mode == a.mode == "bike" and after.engine is a.engine
     assert set(after.summary["within_minutes_share_by_mode"]) == set(a.summary["within_minutes_share_by_mode"])
     assert after.summary["mean_minutes_to_nearest"] < a.summary["mean_minutes_to_nearest"]
+
+
+def test_the_monte_carlo_forked_beside_the_proposals_equals_the_one_run_in_place(monkeypatch) -> None:
+    import sys
+
+    from pointplan import settings
+    from pointplan.assessment._demo import tiny_assessment
+    from pointplan.workflow import RunConfig, RunState, start_uncertainty_step, uncertainty_step
+
+    a = tiny_assessment()
+    config = RunConfig("o", draws=6)
+    started = start_uncertainty_step(config, RunState(assessment=a))
+    if sys.platform.startswith("linux"):
+        assert started.monte_carlo is not None and started.monte_carlo._proc is not None  # a forked child
+    forked = uncertainty_step(config, started)
+    assert forked.monte_carlo is None
+    monkeypatch.setattr(settings, "run_in_parallel", False)
+    assert start_uncertainty_step(config, RunState(assessment=a)).monte_carlo is None
+    here = uncertainty_step(config, RunState(assessment=a))
+    pd.testing.assert_frame_equal(forked.assessment.uncertainty.draws, here.assessment.uncertainty.draws)
+    assert forked.assessment.uncertainty.intervals == here.assessment.uncertainty.intervals
+
+
+def test_background_work_that_dies_is_a_clear_error() -> None:
+    import os
+    import sys
+
+    from pointplan.workflow.background import Background
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("forking is used on Linux only")
+    job = Background(lambda: os._exit(3), "the Monte Carlo")
+    with pytest.raises(RuntimeError, match=r"the Monte Carlo stopped without an answer \(exit code 3\)"):
+        job.result()
+    assert Background(lambda: {"draws": [1, 2]}, "x").result() == {"draws": [1, 2]}

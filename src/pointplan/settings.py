@@ -99,6 +99,11 @@ uncertainty_draws: int = 100
 #: Draws used to measure how robust each proposal is (each one re-solves the proposal).
 robustness_draws: int = 10
 
+#: ``pointplan run`` overlaps independent steps on a second core: the Monte Carlo of the
+#: assessment runs in a forked child process while the run proposes points (Linux only; the
+#: same answers either way). ``False`` runs every step one after the other.
+run_in_parallel: bool = True
+
 #: The road network that ``pointplan run`` and ``assess`` use by default: hybrid travel
 #: times, on this network where a trip lies on it and the calibrated straight-line fallback
 #: elsewhere. A key of :data:`pointplan.data.DATASETS` or a file path; ``None`` uses the

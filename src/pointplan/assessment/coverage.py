@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -230,19 +231,44 @@ def unit_travel_table(
     return u
 
 
+#: Engines for other modes made by :func:`engine_for_mode`, by (engine, mode, network): the walking
+#: engine of a run is built once, not by each step that asks for it (its engine must still exist).
+_FOR_MODE: dict[tuple[int, str, str], tuple[weakref.ref[Any], TravelEngine]] = {}
+
+
 def engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngine:
-    """Return an engine like ``engine`` for another travel mode (same network or fallback).
+    """Return an engine like ``engine`` for another travel mode (same network or fallback), made once.
 
     Examples
     --------
     >>> from pointplan.network import CrowFliesEngine
-    >>> engine_for_mode(CrowFliesEngine("motorbike", circuity=1.2), "walk", None).circuity
-    1.2
+    >>> bike = CrowFliesEngine("motorbike", circuity=1.2)
+    >>> walk = engine_for_mode(bike, "walk", None)
+    >>> walk.circuity, engine_for_mode(bike, "walk", None) is walk
+    (1.2, True)
     """
-    from pointplan.network import CrowFliesEngine, HybridEngine, make_engine, make_hybrid_engine
-
     if getattr(engine, "mode", None) == mode:
         return engine
+    if not (network is None or isinstance(network, str)):  # a graph given alongside: made each time
+        return _engine_for_mode(engine, mode, network)
+    key = (id(engine), mode, str(network))
+    hit = _FOR_MODE.get(key)
+    if hit is not None and hit[0]() is engine:
+        return hit[1]
+    made = _engine_for_mode(engine, mode, network)
+    try:
+        ref = weakref.ref(engine)
+    except TypeError:  # an engine that cannot be referred to weakly: not kept
+        return made
+    for k in [k for k, (r, _) in _FOR_MODE.items() if r() is None]:
+        del _FOR_MODE[k]  # engines gone
+    _FOR_MODE[key] = (ref, made)
+    return made
+
+
+def _engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEngine:
+    from pointplan.network import CrowFliesEngine, HybridEngine, make_engine, make_hybrid_engine
+
     if isinstance(engine, HybridEngine):
         same_roads = getattr(engine.network, "for_mode", None)  # roads held as arrays (pointplan roads)
         if engine.graph is None and same_roads is not None:

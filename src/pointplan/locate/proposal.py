@@ -500,7 +500,7 @@ def _od_pairs(
         return _median_pairs_near(demand, kept, engine, std, before, pos, dxy, kxy, reach), None
     cov_blocks: list[sp.csc_matrix] = []
     cost_blocks: list[sp.csc_matrix] = []
-    size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 5)  # p-median: long reach
+    size = OD_BLOCK_SITES if before is None else max(1, OD_BLOCK_SITES // 20)  # p-median: long reach
     for start in range(0, len(kept), size):
         block = kept.iloc[start : start + size]
         bxy = kxy[start : start + size]

@@ -92,7 +92,7 @@ def has_pedestrian_ways(G: nx.MultiDiGraph, *, min_share: float = 0.01) -> bool:
 
 
 def _hashable(tag: Any) -> Any:
-    """A ``highway`` tag as a dictionary key (osmnx gives a list where ways were merged)."""
+    """Return a ``highway`` tag as a dictionary key (osmnx gives a list where ways were merged)."""
     return tuple(tag) if isinstance(tag, list | set) else tag
 
 

@@ -8,9 +8,10 @@ named steps in order, each ``step(config, state) -> state`` on a frozen :class:`
 2. :func:`locate_points_step` (geocoding, on request),
 3. :func:`demand_step` (demand points; visits from dossiers),
 4. :func:`engine_step` (travel times: :func:`travel_engine`),
-5. :func:`assess_step` (:func:`pointplan.assess`),
+5. :func:`assess_step` (:func:`pointplan.assess`, read from a :class:`~pointplan.assessment.Scenario`),
+   then :func:`start_uncertainty_step` (the Monte Carlo starts on the second core),
 6. :func:`propose_step` (:func:`propose_points`),
-7. :func:`uncertainty_step` (intervals and robustness),
+7. :func:`uncertainty_step` (intervals, collected; robustness),
 8. :func:`staff_step` (queues and officials),
 9. :func:`write_step` (every output, staged and moved into place together).
 
@@ -69,6 +70,7 @@ from pointplan.workflow.steps import (
     locate_points_step,
     propose_step,
     staff_step,
+    start_uncertainty_step,
     uncertainty_step,
 )
 
@@ -101,6 +103,7 @@ __all__ = [
     "run",
     "run_phases",
     "staff_step",
+    "start_uncertainty_step",
     "travel_engine",
     "uncertainty_step",
     "write_step",

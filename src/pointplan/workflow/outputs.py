@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pointplan.assessment import Assessment
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
+    from pointplan.workflow.background import Background
 
 __all__ = ["RUN_OUTPUTS", "write_step"]
 
@@ -77,12 +78,16 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
 
     a = need(state.assessment, "assessment")
     out, formats = config.out, config.format_list()
+    charts = _start_charts(a, state.proposal, formats, config.lang)  # drawn on the second core meanwhile
     with document_stage(out) as doc_stage:
         with staged_folder(out, config.input_files) as stage, _quiet("pointplan.maps.package"):
             written = _write_data(stage, config, state)
             outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
             extra = [*report_lines(config, state), f"Outputs: {', '.join(outputs)}."]
-            docs = write_documents(a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra)
+            images = charts.result() if charts is not None else None
+            docs = write_documents(
+                a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra, images=images
+            )
         published, problems = publish_documents(doc_stage, out, docs)
     paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
     for name in ("map.html", "map_offline.html"):
@@ -90,6 +95,18 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
             logger.info("wrote %s (%.2f MB)", paths[name], paths[name].stat().st_size / 1e6)
     logger.info("wrote %d outputs into %s", len(paths), out)
     return dataclasses.replace(state, paths=paths, problems=tuple(problems))
+
+
+def _start_charts(
+    a: Assessment, proposal: Proposal | None, formats: Sequence[str], lang: str
+) -> Background[Any] | None:
+    """Start drawing the report's charts in a forked child, when a document needs them and a child can be forked."""
+    from pointplan.report.charts import chart_images
+    from pointplan.workflow.background import Background, can_fork
+
+    if not set(formats) - {"xlsx"} or not can_fork():
+        return None
+    return Background(lambda: chart_images(a, proposal, lang=lang), "the charts")
 
 
 @contextlib.contextmanager

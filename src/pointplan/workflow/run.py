@@ -22,6 +22,7 @@ from pointplan.workflow.steps import (
     locate_points_step,
     propose_step,
     staff_step,
+    start_uncertainty_step,
     uncertainty_step,
 )
 
@@ -45,9 +46,10 @@ def run_phases(config: RunConfig) -> list[tuple[str, tuple[Step, ...]]]:
      ('Assessing', ['demand_step', 'engine_step', 'assess_step']),
      ('Writing outputs', ['staff_step', 'write_step'])]
     """
+    assessing: tuple[Step, ...] = (demand_step, engine_step, assess_step)
     phases: list[tuple[str, tuple[Step, ...]]] = [
         ("Loading units and points", (load_step, locate_points_step)),
-        ("Assessing", (demand_step, engine_step, assess_step)),
+        ("Assessing", (*assessing, start_uncertainty_step) if config.uncertainty else assessing),
     ]
     if config.add > 0:
         phases.append((f"Proposing {config.add} points ({config.objective})", (propose_step,)))

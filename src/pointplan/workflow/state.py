@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
     from pointplan.network import TravelEngine
+    from pointplan.uncertainty import UncertaintyResult
+    from pointplan.workflow.background import Background
 
 __all__ = ["RunState", "need"]
 
@@ -43,6 +45,9 @@ class RunState:
     scenario
         The :class:`~pointplan.assessment.Scenario` the assessment was read from: its kept
         travel times answer the later steps' what-ifs (the proposals' after-assessment).
+    monte_carlo
+        The Monte Carlo of the assessment, started by :func:`start_uncertainty_step` (a
+        :class:`~pointplan.workflow.background.Background`), collected by :func:`uncertainty_step`.
     staffing
         The staffing figures of ``summary.json`` (:func:`staff_step`).
     paths, problems
@@ -64,6 +69,7 @@ class RunState:
     assessment: Assessment | None = None
     proposal: Proposal | None = None
     scenario: Scenario | None = None
+    monte_carlo: Background[UncertaintyResult] | None = None
     staffing: dict[str, Any] | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     problems: tuple[str, ...] = ()

@@ -23,7 +23,8 @@ from pointplan.workflow.engine import travel_engine
 from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
-    pass
+    from pointplan.assessment import Assessment
+    from pointplan.uncertainty import UncertaintyResult
 
 __all__ = [
     "RunState",
@@ -37,6 +38,7 @@ __all__ = [
     "propose_step",
     "read_records",
     "staff_step",
+    "start_uncertainty_step",
     "uncertainty_step",
 ]
 
@@ -273,8 +275,41 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
     return dataclasses.replace(state, proposal=proposal)
 
 
+def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
+    """Start the Monte Carlo of the assessment on the second core (it needs nothing later steps make).
+
+    :func:`uncertainty_step` collects it. With Dask workers (``workers``), or where a child
+    cannot be forked (:func:`~pointplan.workflow.background.can_fork`), it runs there instead.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> s = start_uncertainty_step(RunConfig("out", draws=4), RunState(assessment=tiny_assessment()))
+    >>> len(s.monte_carlo.result().draws)
+    4
+    """
+    if not config.uncertainty or (config.workers or 0) > 1:
+        return state
+    from pointplan.workflow.background import Background, can_fork
+
+    if not can_fork():
+        return state
+    a = need(state.assessment, "assessment")
+    return dataclasses.replace(state, monte_carlo=Background(lambda: _monte_carlo(config, a), "the Monte Carlo"))
+
+
+def _monte_carlo(config: RunConfig, a: Assessment) -> UncertaintyResult:
+    from pointplan.uncertainty import run_uncertainty
+
+    draws = config.draws_or_default()
+    return run_uncertainty(
+        a, draws=draws, seed=config.seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
+        scheduler=config.scheduler,
+    )  # fmt: skip
+
+
 def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
-    """Run the Monte Carlo: a new assessment with its intervals, new proposals with their robustness.
+    """Run the Monte Carlo (or collect it): a new assessment with its intervals, new proposals with their robustness.
 
     Examples
     --------
@@ -286,27 +321,24 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     if not config.uncertainty:
         return state
     from pointplan import settings
-    from pointplan.uncertainty import proposal_robustness, run_uncertainty
+    from pointplan.uncertainty import proposal_robustness
     from pointplan.workflow.province import province_boundary
 
-    draws, seed = config.draws_or_default(), config.seed
     a = need(state.assessment, "assessment")
-    unc = run_uncertainty(
-        a, draws=draws, seed=seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
-        scheduler=config.scheduler,
-    )  # fmt: skip
+    unc = state.monte_carlo.result() if state.monte_carlo is not None else _monte_carlo(config, a)
     a = dataclasses.replace(a, uncertainty=unc)
     proposal = state.proposal
     if proposal is not None and len(proposal.points) and proposal.candidates is not None:
+        draws = min(settings.robustness_draws, config.draws_or_default())
         rob = proposal_robustness(
-            a, proposal, proposal.candidates, draws=min(settings.robustness_draws, draws), seed=seed,
+            a, proposal, proposal.candidates, draws=draws, seed=config.seed,
             objective=proposal.objective, **province_boundary(config),
         )  # fmt: skip
         points = proposal.points.copy()
         for col in rob.columns:
             points[col] = rob[col].to_numpy()
         proposal = dataclasses.replace(proposal, points=points)
-    return dataclasses.replace(state, assessment=a, proposal=proposal)
+    return dataclasses.replace(state, assessment=a, proposal=proposal, monte_carlo=None)
 
 
 def staff_step(config: RunConfig, state: RunState) -> RunState:
