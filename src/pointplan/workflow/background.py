@@ -104,7 +104,7 @@ class Background(Generic[T]):
             self._done = True
         if self._error is not None:
             raise self._error
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
 
 def _child(fn: Callable[[], Any], send: Any) -> None:
