@@ -346,3 +346,79 @@ def test_random_operations_on_real_units_with_the_real_engine() -> None:
     done = _random_ops(sc, np.random.default_rng(11), 22)
     assert len(done) >= 20
     assert_scenario_is_fresh(sc)
+
+
+# -- the kept figures' own paths -------------------------------------------------------------
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    p = gpd.GeoSeries([shapely.Point(x, y)], crs="EPSG:32648").to_crs(4326).iloc[0]
+    return float(p.x), float(p.y)
+
+
+def _assert_kept_is_fresh(sc: Scenario) -> None:
+    fresh = _fresh(sc)
+    assert_same_summary(sc.summary, fresh.summary)
+    assert_same_table(sc.units, fresh.units)
+
+
+def test_a_unit_losing_its_only_points_equals_a_fresh_assessment() -> None:
+    sc = Scenario.from_assessment(_grid_city(CrowFliesEngine("motorbike", circuity=1.3), modes=("walk",)))
+    sc.remove("P1")
+    ch = sc.remove("K1")  # the phường keeps no point: own-unit minutes become inf there
+    assert ch.summary["units_without_point"] == 1 and sc.units.loc["00001", "n_points_all"] == 0
+    assert math.isnan(sc.units.loc["00001", "own_unit_mean_minutes"])
+    _assert_kept_is_fresh(sc)
+    sc.undo()
+    _assert_kept_is_fresh(sc)
+    assert sc.units.loc["00001", "n_points_all"] == 1
+
+
+def test_a_kiosk_in_a_unit_without_demand_equals_a_fresh_assessment() -> None:
+    a = _grid_city(CrowFliesEngine("motorbike", circuity=1.3))
+    demand = a.settings.demand
+    east = demand[demand["unit_code"] == "00002"].to_crs(32648)
+    c = tiny_city()
+    b = pointplan.assess(a.points, c["units"], east, engine=a.settings.engine, visits=c["visits"], modes=())
+    sc = Scenario.from_assessment(b)
+    ch = sc.add(*_lonlat(X0 + 500, Y0 + 500), kind="kiosk", counters=2)  # in the phường, where nobody lives
+    assert sc.units.loc["00001", "n_points_all"] == 3 and sc.units.loc["00001", "counters"] == 5.0
+    assert math.isnan(sc.units.loc["00001", "coverage_share"])
+    assert "00001" in ch.changed_units  # its points and counters changed, not its travel
+    _assert_kept_is_fresh(sc)
+
+
+def test_undo_after_add_and_moves_after_a_mode_change_equal_fresh_assessments() -> None:
+    sc = Scenario.from_assessment(_grid_city(_lattice_hybrid(), modes=("walk",)))
+    base = sc.summary
+    sc.add(*_lonlat(X0 + 4000, Y0 + 1000), kind="kiosk", counters=1)
+    sc.undo()
+    assert_same_summary(sc.summary, base)
+    _assert_kept_is_fresh(sc)
+    sc.set_mode("walk")
+    sc.move("P2", *_lonlat(X0 + 5000, Y0 + 1000))  # the kept figures start again from the walking ones
+    _assert_kept_is_fresh(sc)
+    sc.undo()
+    sc.undo()
+    assert_same_summary(sc.summary, base)
+
+
+def test_changed_units_and_points_are_those_whose_rows_differ_after_many_operations() -> None:
+    sc = Scenario.from_assessment(_grid_city(CrowFliesEngine("motorbike", circuity=1.3)))
+    for x in (X0 + 3000, X0 + 9000, X0 + 500):
+        before_units, before_points = sc.units, sc.assessment().points.set_index("point_id", drop=False)
+        ch = sc.move("P2", *_lonlat(x, Y0 + 900))
+        differs = [
+            str(c)
+            for c in sc.units.index
+            if not sc.units.drop(columns="geometry").loc[[c]].equals(before_units.drop(columns="geometry").loc[[c]])
+        ]
+        assert sorted(ch.changed_units) == sorted(differs) and ch.changed_units
+        load = ["visits_per_day", "visits_per_day_huff", "capacity_per_day"]
+        now = sc.assessment().points.set_index("point_id", drop=False)
+        moved = [
+            p
+            for p in now.index
+            if not np.allclose(now.loc[p, load].astype(float), before_points.loc[p, load].astype(float), rtol=1e-12)
+        ]
+        assert set(moved) <= set(ch.changed_points)

@@ -410,8 +410,23 @@ class KeptTimes:
             return np.full(self.n, "network", dtype=object)
         if self.method != "hybrid":
             return np.full(self.n, "fallback", dtype=object)
-        by_net = self._by_network(np.arange(self.n))
-        return np.where(by_net, "network", "fallback").astype(object)
+        return np.where(self.network_rows(), "network", "fallback").astype(object)
+
+    def network_rows(self) -> npt.NDArray[np.bool_]:
+        """Whether each demand place's nearest trip is on the network (:meth:`nearest_methods` is ``network``).
+
+        Examples
+        --------
+        >>> from pointplan.assessment._demo import tiny_city
+        >>> c = tiny_city()
+        >>> k = KeptTimes(c["engine"], c["demand"])
+        >>> k.set_columns([0], c["points"])
+        >>> k.network_rows().tolist(), k.nearest_methods().tolist()[0]
+        ([False, False, False, False], 'fallback')
+        """
+        if self.method != "hybrid":
+            return np.full(self.n, self.method == "network")
+        return self._by_network(np.arange(self.n))
 
     def own_unit(self, rows: IntArray, slots: IntArray) -> FloatArray:
         """Minutes from ``rows`` to the nearest of ``slots`` (their unit's points), as ``nearest``.

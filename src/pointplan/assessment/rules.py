@@ -22,6 +22,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
@@ -30,7 +31,16 @@ from pointplan.assessment.defaults import IDLE_UTILISATION, RULE_KINDS
 from pointplan.assessment.inputs import projected_xy
 from pointplan.points import is_stand_in
 
-__all__ = ["FINDING_COLUMNS", "check_rules", "finding", "load_findings", "reach_findings", "sort_findings"]
+__all__ = [
+    "FINDING_COLUMNS",
+    "check_rules",
+    "finding",
+    "load_findings",
+    "load_reach_counts",
+    "reach_findings",
+    "rule_counts",
+    "sort_findings",
+]
 
 #: Columns of the findings table.
 FINDING_COLUMNS: tuple[str, ...] = ("rule", "severity", "unit_code", "point_id", "message", "message_en")
@@ -250,6 +260,90 @@ def check_rules(
         *_shared_locations(points, duplicate_m),
     ]
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def rule_counts(
+    points: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    min_points: int | None = None,
+    branches_expected: int | None = None,
+    rule_kinds: Sequence[str] = RULE_KINDS,
+    duplicate_m: float = 10.0,
+    xy: npt.NDArray[np.float64] | None = None,
+) -> dict[str, int]:
+    """Return how many findings of each severity :func:`check_rules` gives, without the table.
+
+    The same rules and arguments as :func:`check_rules`, from arrays (a
+    :class:`pointplan.Scenario` asks after each operation); ``xy`` are the points'
+    projected coordinates when known (:func:`~pointplan.assessment.inputs.projected_xy`).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> units = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)] * 2, index=["A", "B"], crs=32648)
+    >>> pts = gpd.GeoDataFrame({"kind": ["unit_point", "kiosk"], "unit_code": ["A", None]},
+    ...                        geometry=gpd.points_from_xy([585000.0, 585003.0], [2325000.0] * 2),
+    ...                        index=["P1", "K1"], crs=32648)
+    >>> f = check_rules(pts, units, min_points=1, branches_expected=1)
+    >>> rule_counts(pts, units, min_points=1, branches_expected=1) == f["severity"].value_counts().reindex(
+    ...     ["error", "warning", "info"], fill_value=0).to_dict()
+    True
+    """
+    min_points = settings.min_points if min_points is None else min_points
+    branches_expected = settings.branches_expected if branches_expected is None else branches_expected
+    kind = points["kind"].to_numpy(dtype=object)
+    unit = points["unit_code"].to_numpy(dtype=object)
+    rule = np.isin(kind, np.asarray(list(rule_kinds), dtype=object))
+    served = set(pd.Series(unit[rule]).dropna())
+    n_rule = int(rule.sum())
+    errors = sum(code not in served for code in units.index) + int(pd.isna(unit).sum()) + int(n_rule < min_points)
+    warnings_ = int(int((kind == "branch").sum()) < branches_expected)
+    infos = int(n_rule >= min_points)
+    if "declared_unit_code" in points.columns:
+        dec, un = points["declared_unit_code"], points["unit_code"]
+        mism = (dec.notna() & un.notna() & (dec.astype(str) != un.astype(str))).to_numpy()
+        if "location_precision" in points.columns:
+            stand = is_stand_in(points["location_precision"]).to_numpy(dtype=bool)
+        else:
+            stand = np.zeros(len(points), bool)
+        infos += int((mism & stand).sum())
+        warnings_ += int((mism & ~stand).sum())
+    if "location_precision" in points.columns:
+        infos += int(bool(is_stand_in(points["location_precision"]).any()))
+    xy = projected_xy(points) if xy is None else xy
+    infos += len(cKDTree(xy).query_pairs(duplicate_m, output_type="ndarray"))
+    return {"error": int(errors), "warning": warnings_, "info": infos}
+
+
+def load_reach_counts(
+    load_status: npt.NDArray[np.object_],
+    coverage_share: npt.NDArray[np.float64],
+    minutes: npt.NDArray[np.float64],
+    population: npt.NDArray[np.float64],
+) -> dict[str, int]:
+    """Return how many findings of each severity :func:`load_findings` and :func:`reach_findings` give.
+
+    From the points' ``load_status``, the units' ``coverage_share`` and the demand's
+    ``minutes`` and ``population``, without building the findings.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"load_status": ["overloaded", "idle", "idle"], "visits_per_day": [90.0, 1.0, 1.0],
+    ...                   "capacity_per_day": [64.0] * 3, "unit_code": ["A", "B", "B"]}, index=["P1", "P2", "P3"])
+    >>> u = pd.DataFrame({"coverage_share": [1.0, 0.5], "population_beyond_standard": [0.0, 40.0]}, index=["A", "B"])
+    >>> d = pd.DataFrame({"minutes": [5.0, np.inf], "population": [1.0, 2.0]})
+    >>> found = [f["severity"] for f in [*load_findings(p), *reach_findings(u, d, 30, 5000)]]
+    >>> counts = load_reach_counts(p["load_status"].to_numpy(), u["coverage_share"].to_numpy(),
+    ...                            d["minutes"].to_numpy(), d["population"].to_numpy())
+    >>> counts == {s: found.count(s) for s in ("error", "warning", "info")}, counts
+    (True, {'error': 0, 'warning': 3, 'info': 1})
+    """
+    overloaded = int((load_status == "overloaded").sum())
+    idle = int(bool((load_status == "idle").any()))
+    beyond = int((coverage_share < 1 - 1e-9).sum())
+    unreachable = int(bool((~np.isfinite(minutes) & (population > 0)).any()))
+    return {"error": 0, "warning": overloaded + beyond + unreachable, "info": idle}
 
 
 def load_findings(points: pd.DataFrame) -> list[Finding]:

@@ -175,6 +175,7 @@ class Scenario:
             self._kept(m)
         self._own_units(None)
         self._fast: FastFigures | None = None
+        self._geo_units: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
         self._fig = self._full()
 
     # -- construction --------------------------------------------------------------------
@@ -834,7 +835,6 @@ class Scenario:
         old_points, old_s = self._points, self._s
         fast = self._fast if settings_ is old_s else None
         old = fast.before_change(fast_slots) if fast is not None else None
-        snap = self._snapshot() if fast is not None else None
         self._points, self._s = points, settings_
         for pid, slot in zip(self._ids[slots], slots, strict=True):
             if pid in points.index:
@@ -854,13 +854,12 @@ class Scenario:
             self._own_units(None)
         elif len(slots):
             self._own_units(self._point_units(old_points, points, slots))
-        if fast is None or old is None or snap is None:
+        if fast is None or old is None:
             self._fig = self._full()
             return
         assert settings_.units is not None
         fast.after_change(prepare_points_for(points, settings_.units, settings_), old)
-        touched = set(self._point_units(old_points, points, fast_slots)) | self._touched_units(snap)
-        self._fig = fast.figures(self._ids, sorted(touched))
+        self._fig = fast.figures(self._point_units(old_points, points, fast_slots))
 
     def _point_units(self, before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, slots: IntArray) -> list[str]:
         """Units of the points in ``slots``, before and after."""
@@ -870,21 +869,6 @@ class Scenario:
                 if p in df.index and pd.notna(df.loc[p, "unit_code"]):
                     codes.add(str(df.loc[p, "unit_code"]))
         return sorted(codes)
-
-    def _snapshot(self) -> tuple[FloatArray, ...]:
-        assert self._fast is not None
-        f = self._fast
-        return (f.near.astype(float), f.minutes.copy(), self._own.copy(), f.straight.copy())
-
-    def _touched_units(self, snap: tuple[FloatArray, ...]) -> set[str]:
-        """Units holding a demand place whose nearest, minutes, own-unit minutes or straight line changed."""
-        assert self._fast is not None
-        f = self._fast
-        now = (f.near.astype(float), f.minutes, self._own, f.straight)
-        diff = np.zeros(len(self._own), bool)
-        for a, b in zip(snap, now, strict=True):
-            diff |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
-        return {str(c) for c in pd.unique(f.unit_code[diff]) if pd.notna(c)}
 
     def _full(self) -> Figures:
         """Every figure by the full path; (re)start the kept figures from it."""
@@ -904,27 +888,24 @@ class Scenario:
 
     def _change(self, op: str, pid: str | None, before: Figures, t0: float) -> Change:
         after = self._fig
-        cols = [c for c in after.units.columns if c != after.units.geometry.name]
-        ub, ua = pd.DataFrame(before.units[cols]), pd.DataFrame(after.units[cols])
-        same = ((ub == ua) | (ub.isna() & ua.isna())).all(axis=1)
-        changed_units = tuple(str(c) for c in ua.index[~same.reindex(ua.index, fill_value=False)])
-        load = [c for c in LOAD_COLUMNS if c in after.points.columns]
-        pb, pa = pd.DataFrame(before.points[load]), pd.DataFrame(after.points[load])
-        common = pa.index.intersection(pb.index)
-        a_c, b_c = pa.loc[common], pb.loc[common]
-        moved = ~((a_c == b_c) | (a_c.isna() & b_c.isna())).all(axis=1)
-        changed = [*common[moved.to_numpy()], *pa.index.difference(pb.index), *pb.index.difference(pa.index)]
+        ub, ua = before.units, after.units
+        geometry = ua.geometry.name
+        cols = [c for c in ua.columns if c != geometry]
+        changed_units = tuple(str(c) for c in ua.index[~_same_rows(ub, ua, cols)])
+        pb, pa = before.points, after.points
+        load = [c for c in LOAD_COLUMNS if c in pa.columns]
+        moved = ~_same_rows(pb, pa, load)
+        changed = {str(p) for p in pa.index[moved]} | {str(p) for p in pb.index.difference(pa.index)}
         order = {p: k for k, p in enumerate([*pa.index, *pb.index.difference(pa.index)])}
-        changed_points = tuple(sorted({str(p) for p in changed}, key=lambda p: order.get(p, 0)))
+        changed_points = tuple(sorted(changed, key=lambda p: order.get(p, 0)))
+        rows = pa.index.get_indexer([p for p in changed_points if p in pa.index])
         return Change(
             op=op,
             point_id=pid,
             summary=dict(after.summary),
             summary_before=dict(before.summary),
-            units=ua.loc[list(changed_units)],
-            points=pd.DataFrame(after.points.drop(columns=after.points.geometry.name)).loc[
-                [p for p in changed_points if p in pa.index]
-            ],
+            units=pd.DataFrame(ua.iloc[ua.index.get_indexer(list(changed_units))][cols]),
+            points=pd.DataFrame(pa.iloc[rows].drop(columns=pa.geometry.name)),
             changed_units=changed_units,
             changed_points=changed_points,
             seconds=time.perf_counter() - t0,
@@ -946,7 +927,9 @@ class Scenario:
         x, y = float(lon), float(lat)  # type: ignore[arg-type]
         units = self._s.units
         assert units is not None
-        geo = units.to_crs(settings.geographic_crs)
+        if self._geo_units is None or self._geo_units[0] is not units:
+            self._geo_units = (units, units.to_crs(settings.geographic_crs))
+        geo = self._geo_units[1]
         x0, y0, x1, y1 = geo.total_bounds
         point = shapely.Point(x, y)
         hit = (
@@ -976,6 +959,41 @@ class Scenario:
         while f"N{k:03d}" in used:
             k += 1
         return f"N{k:03d}"
+
+
+def _same_rows(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Whether each row of ``after`` equals the row in the same place of ``before`` in ``columns`` (NaN = NaN).
+
+    Rows ``before`` lacks (a different index) count as changed.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"x": [1.0, np.nan, 3.0], "k": ["a", "b", None]}, index=["A", "B", "C"])
+    >>> b = a.assign(x=[1.0, np.nan, 4.0])
+    >>> _same_rows(a, b, ["x", "k"]).tolist()
+    [True, True, False]
+    """
+    same = np.ones(len(after), bool)
+    pos = None
+    if len(before) != len(after) or not before.index.equals(after.index):
+        pos = before.index.get_indexer(after.index)
+        same[pos < 0] = False
+        pos = np.maximum(pos, 0)
+    for c in columns:
+        if c not in before.columns:
+            same[:] = False
+            continue
+        a, b = before[c].to_numpy(), after[c].to_numpy()
+        if pos is not None:
+            a = a[pos]
+        if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+            same &= (a == b) | (np.isnan(a) & np.isnan(b))
+        else:
+            na, nb = pd.isna(a), pd.isna(b)
+            eq = np.zeros(len(a), bool)
+            eq[~na & ~nb] = a[~na & ~nb] == b[~na & ~nb]
+            same &= (na & nb) | eq
+    return same
 
 
 class _KeptTravel:
