@@ -449,7 +449,7 @@ def test_background_work_that_dies_is_a_clear_error() -> None:
     import os
     import sys
 
-    from pointplan.workflow.background import Background
+    from pointplan._fork import Background
 
     if not sys.platform.startswith("linux"):
         pytest.skip("forking is used on Linux only")

@@ -180,6 +180,13 @@ class Assessment:
             msg = "this Assessment has no engine: pass engine=... to pointplan.assess() to draw service areas."
             raise InputError(msg)
         minutes = float(max_minutes or self.params["max_minutes"])
+        key = f"service_areas:{minutes}:{bool(include_distance)}"
+        if key not in self.derived:  # the same points and engine: computed once
+            self.derived[key] = self._service_areas(minutes, include_distance)
+        return self.derived[key].copy()
+
+    def _service_areas(self, minutes: float, include_distance: bool) -> gpd.GeoDataFrame:
+        assert self.engine is not None
         areas = self.engine.service_areas(self.points, minutes)
         attrs: dict[str, Any] = {"max_minutes": minutes}
         if include_distance and self.params.get("max_distance_m", 0) > 0:

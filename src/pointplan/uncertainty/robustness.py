@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from pointplan._fork import Background, can_fork
 from pointplan._validate import projected_crs
 from pointplan.locate.proposal import reusable_candidates
 from pointplan.locate.site_times import SiteTimes
@@ -164,14 +165,22 @@ def _hits(
     times = _site_times(model, proposal, candidates, kw)
     candidates = reusable_candidates(candidates, model.dem, kw.get("boundary"))
     kw = {**kw, "engine": times, "boundary": False}  # outside the boundary: dropped just above
-    hits = np.zeros(len(pxy))
-    for s in seeds:
-        d = model.draw(np.random.default_rng(s))
-        chosen = _chosen_in_draw(model, d.xy, candidates, len(pxy), kw)
-        if len(chosen):
-            dist, _ = cKDTree(chosen).query(pxy, k=1)
-            hits += dist <= same_place_m
-    return hits
+
+    def count(part: list[np.random.SeedSequence]) -> np.ndarray:
+        hits = np.zeros(len(pxy))
+        for s in part:
+            d = model.draw(np.random.default_rng(s))
+            chosen = _chosen_in_draw(model, d.xy, candidates, len(pxy), kw)
+            if len(chosen):
+                dist, _ = cKDTree(chosen).query(pxy, k=1)
+                hits += dist <= same_place_m
+        return hits
+
+    half = len(seeds) // 2
+    if half < 2 or not can_fork():
+        return count(seeds)
+    first = Background(lambda: count(seeds[:half]), "robustness draws")  # the first half on the second core
+    return count(seeds[half:]) + first.result()
 
 
 def _site_times(model: DrawModel, proposal: Any, candidates: gpd.GeoDataFrame, kw: dict[str, Any]) -> SiteTimes:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pointplan.assessment import Assessment
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
-    from pointplan.workflow.background import Background
+    from pointplan._fork import Background
 
 __all__ = ["RUN_OUTPUTS", "write_step"]
 
@@ -102,7 +102,7 @@ def _start_charts(
 ) -> Background[Any] | None:
     """Start drawing the report's charts in a forked child, when a document needs them and a child can be forked."""
     from pointplan.report.charts import chart_images
-    from pointplan.workflow.background import Background, can_fork
+    from pointplan._fork import Background, can_fork
 
     if not set(formats) - {"xlsx"} or not can_fork():
         return None

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pointplan.locate import Proposal
     from pointplan.network import TravelEngine
     from pointplan.uncertainty import UncertaintyResult
-    from pointplan.workflow.background import Background
+    from pointplan._fork import Background
 
 __all__ = ["RunState", "need"]
 
@@ -47,7 +47,7 @@ class RunState:
         travel times answer the later steps' what-ifs (the proposals' after-assessment).
     monte_carlo
         The Monte Carlo of the assessment, started by :func:`start_uncertainty_step` (a
-        :class:`~pointplan.workflow.background.Background`), collected by :func:`uncertainty_step`.
+        :class:`~pointplan._fork.Background`), collected by :func:`uncertainty_step`.
     staffing
         The staffing figures of ``summary.json`` (:func:`staff_step`).
     paths, problems
@@ -69,7 +69,7 @@ class RunState:
     assessment: Assessment | None = None
     proposal: Proposal | None = None
     scenario: Scenario | None = None
-    monte_carlo: Background[UncertaintyResult] | None = None
+    monte_carlo: Background[tuple[UncertaintyResult, dict[str, Any]]] | None = None
     staffing: dict[str, Any] | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     problems: tuple[str, ...] = ()

@@ -279,18 +279,18 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     """Start the Monte Carlo of the assessment on the second core (it needs nothing later steps make).
 
     :func:`uncertainty_step` collects it. With Dask workers (``workers``), or where a child
-    cannot be forked (:func:`~pointplan.workflow.background.can_fork`), it runs there instead.
+    cannot be forked (:func:`~pointplan._fork.can_fork`), it runs there instead.
 
     Examples
     --------
     >>> from pointplan.assessment._demo import tiny_assessment
     >>> s = start_uncertainty_step(RunConfig("out", draws=4), RunState(assessment=tiny_assessment()))
-    >>> len(s.monte_carlo.result().draws)
+    >>> len(s.monte_carlo.result()[0].draws)
     4
     """
     if not config.uncertainty or (config.workers or 0) > 1:
         return state
-    from pointplan.workflow.background import Background, can_fork
+    from pointplan._fork import Background, can_fork
 
     if not can_fork():
         return state
@@ -298,14 +298,18 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     return dataclasses.replace(state, monte_carlo=Background(lambda: _monte_carlo(config, a), "the Monte Carlo"))
 
 
-def _monte_carlo(config: RunConfig, a: Assessment) -> UncertaintyResult:
+def _monte_carlo(config: RunConfig, a: Assessment) -> tuple[UncertaintyResult, dict[str, Any]]:
+    """The Monte Carlo of ``a``; then the map's service areas of ``a`` (its ``derived`` figures), in the same child."""
     from pointplan.uncertainty import run_uncertainty
 
     draws = config.draws_or_default()
-    return run_uncertainty(
+    unc = run_uncertainty(
         a, draws=draws, seed=config.seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
         scheduler=config.scheduler,
     )  # fmt: skip
+    if a.engine is not None:
+        a.service_areas()  # the map's layer: computed while the run proposes
+    return unc, {k: v for k, v in a.derived.items() if k.startswith("service_areas:")}
 
 
 def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
@@ -325,8 +329,9 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     from pointplan.workflow.province import province_boundary
 
     a = need(state.assessment, "assessment")
-    unc = state.monte_carlo.result() if state.monte_carlo is not None else _monte_carlo(config, a)
-    a = dataclasses.replace(a, uncertainty=unc)
+    unc, areas = state.monte_carlo.result() if state.monte_carlo is not None else _monte_carlo(config, a)
+    a = a.with_uncertainty(unc)
+    a.derived.update(areas)
     proposal = state.proposal
     if proposal is not None and len(proposal.points) and proposal.candidates is not None:
         draws = min(settings.robustness_draws, config.draws_or_default())

@@ -1,4 +1,4 @@
-"""Work a run overlaps with its next steps on the second core: :class:`Background`.
+"""Work overlapped on the second core: :class:`Background` (a forked child, or at once).
 
 The Monte Carlo of the assessment needs only the assessment, so it can run while the run
 proposes points. :class:`Background` runs a function in a forked child process (the child
@@ -23,7 +23,7 @@ from pointplan import settings
 
 __all__ = ["Background", "can_fork"]
 
-logger = logging.getLogger("pointplan.workflow")
+logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 T = TypeVar("T")
