@@ -22,10 +22,10 @@ from pointplan.workflow.config import MAP_METRICS, RunConfig
 from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
+    from pointplan._fork import Background
     from pointplan.assessment import Assessment
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
-    from pointplan._fork import Background
 
 __all__ = ["RUN_OUTPUTS", "write_step"]
 
@@ -101,8 +101,8 @@ def _start_charts(
     a: Assessment, proposal: Proposal | None, formats: Sequence[str], lang: str
 ) -> Background[Any] | None:
     """Start drawing the report's charts in a forked child, when a document needs them and a child can be forked."""
-    from pointplan.report.charts import chart_images
     from pointplan._fork import Background, can_fork
+    from pointplan.report.charts import chart_images
 
     if not set(formats) - {"xlsx"} or not can_fork():
         return None

@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from pointplan._fork import Background
     from pointplan.assessment import Assessment, Scenario
     from pointplan.demand import ConversionResult as Conversion
     from pointplan.locate import Proposal
     from pointplan.network import TravelEngine
     from pointplan.uncertainty import UncertaintyResult
-    from pointplan._fork import Background
 
 __all__ = ["RunState", "need"]
 
