@@ -299,7 +299,7 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
 
 
 def _monte_carlo(config: RunConfig, a: Assessment) -> tuple[UncertaintyResult, dict[str, Any]]:
-    """Run the Monte Carlo of ``a``, then draw the map's service areas of ``a`` (its ``derived`` figures) in the same child."""
+    """Run the Monte Carlo of ``a``, then draw its service areas (for the map) in the same child."""
     from pointplan.uncertainty import run_uncertainty
 
     draws = config.draws_or_default()
