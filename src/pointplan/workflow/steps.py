@@ -284,8 +284,9 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     Examples
     --------
     >>> from pointplan.assessment._demo import tiny_assessment
-    >>> s = start_uncertainty_step(RunConfig("out", draws=4), RunState(assessment=tiny_assessment()))
-    >>> len(s.monte_carlo.result()[0].draws)
+    >>> config = RunConfig("out", draws=4)
+    >>> s = start_uncertainty_step(config, RunState(assessment=tiny_assessment()))
+    >>> len(uncertainty_step(config, s).assessment.uncertainty.draws)  # collected (or run there)
     4
     """
     if not config.uncertainty or (config.workers or 0) > 1:
