@@ -43,7 +43,15 @@ _KEEP = ("point_id", "name", "kind", "unit_code", "declared_unit_code", "address
 
 @dataclass
 class DetailsInputs:
-    """What the details of any session are computed from: the starting scenario's inputs and settings."""
+    """What the details of any session are computed from: the starting scenario's inputs and settings.
+
+    Examples
+    --------
+    >>> from pointplan.assessment.demo import tiny_city
+    >>> c = tiny_city()
+    >>> DetailsInputs(c["units"], c["demand"], c["engine"], draws=0).details
+    True
+    """
 
     units: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame | None
@@ -59,6 +67,15 @@ def details_of(
     """Return the details (``units``, ``headline``, ``intervals``) and the points' loads of ``points``.
 
     ``engines`` keeps the engine of each mode between calls (filled here).
+
+    Examples
+    --------
+    >>> from pointplan.assessment.demo import tiny_city
+    >>> c = tiny_city()
+    >>> inputs = DetailsInputs(c["units"], c["demand"], c["engine"], {"visits": c["visits"]}, draws=0)
+    >>> det, loads = details_of(inputs, {}, c["points"], "bike")
+    >>> det["units"]["walk_share"], loads["P1"]["visits"]
+    ({'00001': 1.0, '00002': 0.0}, 40.0)
     """
     from pointplan.assessment import assess
     from pointplan.assessment.coverage import engine_for_mode
@@ -139,6 +156,15 @@ class DetailsRunner:
         The inputs of every session's details.
     in_process
         ``False``: always compute in the calling thread (no child).
+
+    Examples
+    --------
+    >>> from pointplan.assessment.demo import tiny_city
+    >>> c = tiny_city()
+    >>> runner = DetailsRunner(DetailsInputs(c["units"], c["demand"], c["engine"], {"visits": c["visits"]}, draws=0),
+    ...                        in_process=False)
+    >>> sorted(runner.compute(c["points"], "bike")[0])
+    ['headline', 'units']
     """
 
     def __init__(self, inputs: DetailsInputs, *, in_process: bool = True) -> None:
