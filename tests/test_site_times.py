@@ -5,32 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
 import pointplan
 from conftest import X0, Y0
+from grids import grid_hybrid  # tests/grids.py
 from pointplan.locate import propose
 from pointplan.locate.site_times import SiteTimes
-from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
-
-
-def _grid_hybrid() -> HybridEngine:
-    """A 5 x 5 street grid, 500 m apart, and the calibrated straight line beside it."""
-    G = nx.MultiDiGraph(crs="EPSG:32648")
-    for i in range(5):
-        for k in range(5):
-            G.add_node(i * 5 + k, x=585000.0 + 500 * i, y=2325000.0 + 500 * k)
-    for i in range(5):
-        for k in range(5):
-            for di, dk in ((1, 0), (0, 1)):
-                if i + di < 5 and k + dk < 5:
-                    a, b = i * 5 + k, (i + di) * 5 + k + dk
-                    G.add_edge(a, b, length=500.0, highway="primary")
-                    G.add_edge(b, a, length=500.0, highway="primary")
-    return HybridEngine(NetworkEngine(G, "motorbike"), CrowFliesEngine("motorbike", circuity=1.3), snap_m=100)
 
 
 def _places(seed: int = 8, n: int = 60) -> gpd.GeoDataFrame:
@@ -42,7 +25,7 @@ def _places(seed: int = 8, n: int = 60) -> gpd.GeoDataFrame:
 
 def test_random_subsets_are_the_engines_answers() -> None:
     """Subsets of demand and sites in any order, with repeats (or in another CRS): the engine's own pairs."""
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     dem = _places()
     sites = dem.iloc[::3].reset_index(drop=True)
     times = SiteTimes(eng, dem, sites)
@@ -63,7 +46,7 @@ def test_random_subsets_are_the_engines_answers() -> None:
 
 
 def test_longer_cutoff_routes_again_and_unknown_sites_go_to_the_engine() -> None:
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     dem = _places(seed=2, n=30)
     sites = dem.iloc[:10]
     times = SiteTimes(eng, dem, sites)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import pointplan
+from grids import grid_hybrid  # tests/grids.py
 from pointplan import InputError
 from pointplan.uncertainty import Assumptions, DrawModel, known_and_assumed, run_uncertainty
 
@@ -240,33 +241,13 @@ def test_proposal_robustness_by_hand(tiny_city) -> None:
     assert not r["depends_on_guess"].any()
 
 
-def _grid_hybrid():
-    """A 5 × 5 street grid, 500 m apart (1 km/min... 30 km/h on primary roads), and the fallback beside it."""
-    import networkx as nx
-
-    from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
-
-    G = nx.MultiDiGraph(crs="EPSG:32648")
-    for i in range(5):
-        for k in range(5):
-            G.add_node(i * 5 + k, x=585000.0 + 500 * i, y=2325000.0 + 500 * k)
-    for i in range(5):
-        for k in range(5):
-            for di, dk in ((1, 0), (0, 1)):
-                if i + di < 5 and k + dk < 5:
-                    a, b = i * 5 + k, (i + di) * 5 + k + dk
-                    G.add_edge(a, b, length=500.0, highway="primary")
-                    G.add_edge(b, a, length=500.0, highway="primary")
-    return HybridEngine(NetworkEngine(G, "motorbike"), CrowFliesEngine("motorbike", circuity=1.3), snap_m=100)
-
-
 def test_nearest_search_gives_the_engines_answer_as_points_move() -> None:
     """The hybrid shortcut (demand snapped once) equals the engine's own nearest, draw after draw."""
     import geopandas as gpd
 
     from pointplan.uncertainty.nearest import NearestSearch
 
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     rng = np.random.default_rng(3)
     # demand on the streets (within 100 m) and off them (up to 3 km east)
     dem_xy = np.column_stack([585000 + rng.uniform(0, 5000, 60), 2325000 + rng.uniform(-200, 2200, 60)])
@@ -305,7 +286,7 @@ def test_nearest_search_goes_the_engines_way_when_the_network_has_no_arrays(monk
         raise AttributeError("'NetworkEngine' object has no attribute '_from_destinations'")
 
     monkeypatch.setattr(nearest._RoadPass, "nearest", renamed)
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     dem_xy = np.array([[585000.0, 2325000.0], [586100.0, 2326000.0], [595000.0, 2325000.0]])
     dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
     pts = gpd.GeoDataFrame(
@@ -323,7 +304,7 @@ def test_nearest_search_on_the_grid_by_hand() -> None:
 
     from pointplan.uncertainty.nearest import NearestSearch
 
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     dem_xy = np.array([[585000.0, 2325000.0], [595000.0, 2325000.0]])  # on the grid; 10 km east of it
     dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
     pts = gpd.GeoDataFrame(
@@ -415,7 +396,7 @@ def test_reused_site_times_answer_as_the_engine_does() -> None:
 
     from pointplan.uncertainty.robustness import ReusedSiteTimes
 
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     rng = np.random.default_rng(8)
     xy = np.column_stack([585000 + rng.uniform(-500, 3000, 40), 2325000 + rng.uniform(0, 2000, 40)])
     xy[:15, 1] = 2325000 + 500 * rng.integers(0, 5, 15)  # on the streets
@@ -449,7 +430,7 @@ def _grid_city():
     from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
 
     x0, y0 = 585000.0, 2325000.0
-    eng = _grid_hybrid()
+    eng = grid_hybrid()
     walk = HybridEngine(NetworkEngine(eng.graph, "walk"), CrowFliesEngine("walk", circuity=1.3), snap_m=100)
     rng = np.random.default_rng(11)
     xy = np.column_stack([x0 + rng.uniform(0, 4000, 80), y0 + rng.uniform(0, 2000, 80)])
