@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import math
 import multiprocessing
 import pickle
 import threading
@@ -31,7 +30,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from pointplan.serve.figures import point_loads
+from pointplan.serve.figures import _finite, point_loads
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +99,10 @@ def _detail_figures(a: Any) -> tuple[dict[str, dict[str, float | None]], dict[st
     units: dict[str, dict[str, float | None]] = {}
     walk = [c for c in a.coverage.columns if c.startswith("within_") and c.endswith("_walk")]
     if walk:
-        units["walk_share"] = {str(k): _num(v) for k, v in a.coverage[walk[0]].items()}
+        units["walk_share"] = {str(k): _finite(v) for k, v in a.coverage[walk[0]].items()}
     try:
         tts = time_to_service(a)["time_to_service_minutes"]
-        units["time_to_service_minutes"] = {str(k): _num(v) for k, v in tts.items()}
+        units["time_to_service_minutes"] = {str(k): _finite(v) for k, v in tts.items()}
     except (ValueError, KeyError) as exc:
         logger.warning("travel + wait not computed: %s", exc)
     head = {"walk_within_minutes_share": (a.summary.get("within_minutes_share_by_mode") or {}).get("walk")}
@@ -118,15 +117,7 @@ def _intervals(a: Any, draws: int) -> dict[str, list[float | None]] | None:
     except (ValueError, KeyError) as exc:
         logger.warning("intervals not computed: %s", exc)
         return None
-    return {k: [_num(x) for x in v] for k, v in r.intervals.items()}
-
-
-def _num(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+    return {k: [_finite(x) for x in v] for k, v in r.intervals.items()}
 
 
 # ---- the child process ----------------------------------------------------------------------
