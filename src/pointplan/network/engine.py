@@ -46,7 +46,7 @@ from pointplan.network.graph import _CSRGraph, _engine_graph, _tree_sum, _withou
 from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH
-from pointplan.network.walking import has_pedestrian_ways, is_drive_only
+from pointplan.network.walking import walk_kind
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -72,7 +72,7 @@ def _walk_kind(G: nx.MultiDiGraph, g: _CSRGraph) -> tuple[bool, bool]:
     """Whether ``G`` has pedestrian ways, and whether it is drive-only (worked out once per conversion)."""
     hit = g.memo.get("walk_kind")
     if not isinstance(hit, tuple):
-        hit = (has_pedestrian_ways(G), is_drive_only(G))
+        hit = walk_kind(G)
         g.memo["walk_kind"] = hit
     return hit
 

@@ -33,6 +33,7 @@ __all__ = [
     "WalkNetworkKind",
     "has_pedestrian_ways",
     "is_drive_only",
+    "walk_kind",
 ]
 
 logger = logging.getLogger(__name__)
@@ -84,11 +85,44 @@ def has_pedestrian_ways(G: nx.MultiDiGraph, *, min_share: float = 0.01) -> bool:
     (True, False)
 
     """
-    m = G.number_of_edges()
-    # count each distinct tag once (a few dozen values), not a set per edge (170,000 on the inner city)
-    tags = Counter(_hashable(d.get("highway")) for _, _, d in G.edges(data=True))
-    n_ped = sum(n for tag, n in tags.items() if PEDESTRIAN_HIGHWAYS & set(_highway_key(tag)))
+    return _pedestrian(*_edge_tally(G), min_share)
+
+
+def _pedestrian(m: int, n_ped: int, min_share: float = 0.01) -> bool:
     return m > 0 and n_ped >= max(1.0, min_share * m)
+
+
+def walk_kind(G: nx.MultiDiGraph) -> tuple[bool, bool]:
+    """Return ``(has_pedestrian_ways(G), is_drive_only(G))`` from one reading of the edges.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> walk_kind(nx.MultiDiGraph([(1, 2, {"highway": "footway"})]))
+    (True, False)
+    """
+    m, n_ped = _edge_tally(G)
+    ped = _pedestrian(m, n_ped)
+    return ped, m >= DRIVE_ONLY_MIN_EDGES and not ped
+
+
+def _edge_tally(G: nx.MultiDiGraph) -> tuple[int, int]:
+    """Return (edges, pedestrian edges) of ``G``, read once from its adjacency.
+
+    Each distinct ``highway`` tag (a few dozen values) is looked up once, not once per edge
+    (170,000 on the inner city); the adjacency is read directly, as networkx's own
+    ``number_of_edges`` does through slower views.
+    """
+    tags: Counter[Any] = Counter()
+    if not G.is_multigraph():
+        tags.update(_hashable(d.get("highway")) for _, _, d in G.edges(data=True))
+    else:
+        for nbrs in G.adj.values():
+            for keydict in nbrs.values():
+                tags.update(_hashable(d.get("highway")) for d in keydict.values())
+    m = sum(tags.values())
+    n_ped = sum(n for tag, n in tags.items() if PEDESTRIAN_HIGHWAYS & set(_highway_key(tag)))
+    return m, n_ped
 
 
 def _hashable(tag: Any) -> Any:
@@ -118,7 +152,7 @@ def is_drive_only(G: nx.MultiDiGraph) -> bool:
     False
 
     """
-    return G.number_of_edges() >= DRIVE_ONLY_MIN_EDGES and not has_pedestrian_ways(G)
+    return walk_kind(G)[1]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import pickle
 import threading
 from dataclasses import dataclass, field
@@ -124,14 +125,28 @@ def _intervals(a: Any, draws: int) -> dict[str, list[float | None]] | None:
 _CHILD: dict[str, Any] = {}
 
 
-def _child_start(payload: bytes) -> None:
-    """Initialise the child: its own copy of the inputs, at a lower priority than the requests."""
+def _child_start(payload: bytes, parent: int | None = None) -> None:
+    """Initialise the child: its own copy of the inputs, at a lower priority than the requests.
+
+    The child ends itself when the server's process is gone (killed without a chance to
+    stop its pool), instead of computing on for no one.
+    """
     import contextlib
-    import os
 
     _CHILD["inputs"], _CHILD["engines"] = pickle.loads(payload), {}
     with contextlib.suppress(OSError):
-        os.nice(5)  # the requests come first
+        os.nice(19)  # the requests come first: the details use what the requests leave of the cores
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), name="pointplan-details-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this process once ``parent`` is no longer its parent (the server exited or was killed)."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _child_job(points: gpd.GeoDataFrame, mode: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -176,9 +191,16 @@ class DetailsRunner:
                     return None
                 ctx = multiprocessing.get_context("spawn")
                 self._pool = concurrent.futures.ProcessPoolExecutor(
-                    1, mp_context=ctx, initializer=_child_start, initargs=(payload,)
+                    1, mp_context=ctx, initializer=_child_start, initargs=(payload, os.getpid())
                 )
             return self._pool
+
+    def start(self) -> bool:
+        """Send the inputs to the child now (a second or two of pickling the roads), not at the first change.
+
+        Returns whether a child process computes the details.
+        """
+        return self._child() is not None
 
     def compute(self, points: gpd.GeoDataFrame, mode: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         """Return the details and loads of ``points`` by ``mode`` (see :func:`details_of`)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from pointplan._cow import SharedArrays, cow_deepcopy
 from pointplan.assessment.coverage import engine_for_mode
 from pointplan.demand import build_demand
 from pointplan.io import write_json
@@ -55,7 +55,7 @@ from pointplan.serve.proposals import CandidateSites, default_candidates
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SESSION_ID", "ServeConfig", "Session", "SessionStore", "scenario_class"]
+__all__ = ["SESSION_ID", "FifoLock", "ServeConfig", "Session", "SessionStore", "scenario_class"]
 
 #: What a session id looks like (anything else is refused and a new session started).
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
@@ -149,6 +149,60 @@ class Session:
     loads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+class FifoLock:
+    """A lock granted in the order it was asked for (first come, first served).
+
+    The editor's requests run in a pool of threads that share one interpreter lock: twenty
+    edits computed at once all finish late (each gets a twentieth of the processor), while
+    computed one after the other the first answers at once and the last no later than
+    before. Edits and proposals take this lock; reading a session's state does not.
+
+    Examples
+    --------
+    >>> lock = FifoLock()
+    >>> with lock:
+    ...     lock.locked()
+    True
+    >>> lock.locked()
+    False
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        """Wait for every earlier caller, then hold the lock."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder before us, which hands the lock over
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiting caller (or free it)."""
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        """Whether someone holds the lock."""
+        return self._held
+
+    def __enter__(self) -> FifoLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class SessionStore:
     """The sessions of one server, in memory (most recent ``max_in_memory``) and on disk.
 
@@ -176,6 +230,11 @@ class SessionStore:
             config.points, config.units, config.demand, mode=config.mode, engine=config.engine, **self._kw
         )
         self._base_dict = self.base.to_dict()
+        # the kept times, shared by every session's copy until it writes a column (copy on write)
+        self._shared = SharedArrays(self.base, skip=_looks_read_only)
+        self._copy_lock = threading.Lock()
+        #: Edits and proposals are computed one at a time, in the order they came.
+        self.compute_lock = FifoLock()
         self._base_loads = point_loads(self.base.points)
         if not self._base_loads:  # a scenario whose points carry no load: ask its assessment once
             self._base_loads = point_loads(self.base.assessment().points)
@@ -194,6 +253,8 @@ class SessionStore:
         self.settle_s = 0.5
         inputs = DetailsInputs(config.units, config.demand, config.engine, self._kw, config.details, config.draws)
         self.details = DetailsRunner(inputs, in_process=config.details_process)
+        if config.details or config.draws > 0:
+            self.details.start()  # pickling the roads holds the interpreter: before any request, not during one
 
     # ---- proposals -------------------------------------------------------------------
     @property
@@ -227,7 +288,8 @@ class SessionStore:
         """Rank ``n`` sites for the session's current points (the scenario is unchanged)."""
         with s.lock:
             points, mode = s.scenario.points, self.mode_of(s.scenario)
-        return self.sites.propose(points, self._engine(mode), n)
+        with self.compute_lock:
+            return self.sites.propose(points, self._engine(mode), n)
 
     def mode_of(self, scenario: Any) -> str:
         """Return the scenario's current travel mode."""
@@ -261,13 +323,17 @@ class SessionStore:
         return self._keep(s)
 
     def _fresh(self) -> Any:
-        """Copy the starting scenario, sharing what no edit changes (units, demand, engines, graphs)."""
+        """Copy the starting scenario, sharing what no edit changes (units, demand, engines, graphs).
+
+        The kept travel times are copied on write: a session's copy costs no memory until an
+        edit writes a column, and then only the pages of that column.
+        """
         shared = [self.config.engine, self.config.units, self.config.demand, *self._engines.values()]
         shared += _read_only_parts(self.base)
         memo = {id(x): x for x in shared if x is not None}
-        with self._lock:
+        with self._copy_lock:  # not the sessions' lock: requests of other sessions go on meanwhile
             try:
-                return copy.deepcopy(self.base, memo)
+                return cow_deepcopy(self.base, self._shared, memo)
             except Exception as exc:  # a scenario that cannot be copied is rebuilt from its saved form
                 logger.info("copying the starting scenario failed (%s); rebuilding it", exc)
         return self._restore(self._base_dict)
@@ -303,8 +369,11 @@ class SessionStore:
         return write_json(s.dir / "scenario.json", {"version": s.version, "scenario": s.scenario.to_dict()})
 
     def change(self, s: Session, op: Callable[[Any], Any]) -> Any:
-        """Apply ``op(scenario)`` under the session's lock; save; schedule the details."""
-        with s.lock:
+        """Apply ``op(scenario)`` under the session's lock; save; schedule the details.
+
+        Changes are computed one at a time, first come first served (:class:`FifoLock`).
+        """
+        with self.compute_lock, s.lock:
             before = s.figures if s.figures is not None else unit_figures(pd.DataFrame(s.scenario.units))
             change = op(s.scenario)
             s.version += 1
