@@ -463,6 +463,39 @@ print(Background(lambda: {"draws": [1, 2]}, "x").result())
 """
 
 
+_FORKED_PROPOSAL = """
+import pandas as pd
+from pointplan import settings
+from pointplan._fork import Background, can_fork
+from pointplan.assessment._demo import tiny_assessment
+from pointplan.locate import propose_points
+from pointplan.workflow import RunConfig, RunState, start_uncertainty_step
+from pointplan.workflow.state import collect_service_areas
+
+assert can_fork()
+a = tiny_assessment()
+forked = propose_points(a, 1)  # the unconstrained comparison in a forked child
+started = start_uncertainty_step(RunConfig("o", uncertainty=False), RunState(assessment=a))
+assert started.service_areas is not None and started.service_areas._proc is not None
+areas = {k: v for k, v in collect_service_areas(started).assessment.derived.items() if k.startswith("service_areas:")}
+job = Background(lambda: __import__("time").sleep(60), "unwanted")
+job.cancel()  # stopped at once, not waited for
+assert not job._proc.is_alive()
+settings.run_in_parallel = False
+b = tiny_assessment()
+here = propose_points(b, 1)
+assert forked.summary["unconstrained_picks"] == here.summary["unconstrained_picks"]
+assert forked.summary["tradeoff"] == here.summary["tradeoff"]
+pd.testing.assert_frame_equal(forked.points.drop(columns="geometry"), here.points.drop(columns="geometry"))
+assert start_uncertainty_step(RunConfig("o", uncertainty=False), RunState(assessment=b)).service_areas is None
+b.service_areas()
+assert sorted(areas) == sorted(k for k in b.derived if k.startswith("service_areas:")) and areas
+for k in areas:
+    assert areas[k].geometry.geom_equals(b.derived[k].geometry).all()
+print("same")
+"""
+
+
 def _fresh_python(code: str) -> str:
     import subprocess
     import sys
@@ -475,6 +508,11 @@ def _fresh_python(code: str) -> str:
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="forking is used on Linux only")
 def test_the_monte_carlo_forked_beside_the_proposals_equals_the_one_run_in_place() -> None:
     assert _fresh_python(_FORKED_MONTE_CARLO).strip() == "same"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="forking is used on Linux only")
+def test_the_unconstrained_comparison_and_the_service_areas_forked_equal_those_run_in_place() -> None:
+    assert _fresh_python(_FORKED_PROPOSAL).strip() == "same"
 
 
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="forking is used on Linux only")

@@ -106,6 +106,20 @@ class Background(Generic[T]):
             raise self._error
         return self._value
 
+    def cancel(self) -> None:
+        """Stop the child if its answer is no longer wanted (nothing happens when it ran in place).
+
+        Examples
+        --------
+        >>> job = Background(lambda: 2, "unwanted")
+        >>> job.cancel()
+        """
+        if not self._done and self._proc is not None:
+            self._proc.terminate()
+            self._proc.join()
+            self._recv.close()
+            self._done = True
+
 
 def _child(fn: Callable[[], Any], send: Any) -> None:
     """Run ``fn`` in the forked child and send ``(ok, answer or exception)``; never return into the parent's code."""

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError
+from pointplan._fork import Background
 from pointplan.assessment import assess, weighted_quantile
 from pointplan.io import strict_json
 from pointplan.locate.candidates import cluster_candidates, grid_candidates, restrict_candidates, unit_candidates
@@ -264,13 +265,37 @@ def propose_points(
     options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
                "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
                "coverage_rule": coverage_rule, "boundary": boundary}  # fmt: skip
-    prop = _solve_named(assessment, candidates, k, options)
-    if real_mode and compare_unconstrained and len(prop.points):
-        spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)
-        free = _solve(assessment, spots, k, {**options, "compute_bound": False})  # only its points are read
-        prop = _compare_unconstrained(prop, free, candidates, spots, assessment)
-    prop = dataclasses.replace(prop, candidates=candidates)  # the sites it chose from
-    return _with_before_after(assessment, prop, counters_proposed, scenario) if reassess and len(prop.points) else prop
+    free = _start_unconstrained(assessment, k, options, where) if real_mode and compare_unconstrained else None
+    prop = dataclasses.replace(_solve_named(assessment, candidates, k, options), candidates=candidates)
+    if reassess and len(prop.points):  # while the comparison runs (it adds columns, not points)
+        prop = _with_before_after(assessment, prop, counters_proposed, scenario)
+    return prop if free is None else _finish_unconstrained(prop, free, candidates, assessment)
+
+
+def _start_unconstrained(
+    assessment: Assessment, k: int | None, options: Mapping[str, Any], where: Mapping[str, Any]
+) -> tuple[gpd.GeoDataFrame, Background[gpd.GeoDataFrame]]:
+    """Start the unconstrained comparison (thousands of grid spots to route) on the second core.
+
+    Returns the spots and the job whose answer is the points chosen among them (only those are read).
+    """
+    spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)
+    opts = {**options, "compute_bound": False}
+    return spots, Background(lambda: _solve(assessment, spots, k, opts).points, "the unconstrained comparison")
+
+
+def _finish_unconstrained(
+    prop: Proposal,
+    free: tuple[gpd.GeoDataFrame, Background[gpd.GeoDataFrame]],
+    candidates: gpd.GeoDataFrame,
+    assessment: Assessment,
+) -> Proposal:
+    """Compare the proposal with the unconstrained one (:func:`_start_unconstrained`); nothing to compare: stop it."""
+    spots, job = free
+    if not len(prop.points):
+        job.cancel()
+        return prop
+    return _compare_unconstrained(prop, job.result(), candidates, spots, assessment)
 
 
 def _solve_named(
@@ -462,7 +487,11 @@ def _unconstrained_candidates(assessment: Assessment) -> gpd.GeoDataFrame:
 
 
 def _compare_unconstrained(
-    prop: Proposal, free: Proposal, candidates: gpd.GeoDataFrame, spots: gpd.GeoDataFrame, assessment: Assessment
+    prop: Proposal,
+    free_points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    spots: gpd.GeoDataFrame,
+    assessment: Assessment,
 ) -> Proposal:
     """Return the proposal with what the real buildings cost against the unconstrained (grid) solution."""
     from pointplan.locate.sites import constraint_cost
@@ -475,7 +504,7 @@ def _compare_unconstrained(
     pts, picks, totals = constraint_cost(
         assessment.demand,
         prop.points,
-        free.points,
+        free_points,
         real_sites,
         engine=prop.site_times if prop.site_times is not None else assessment.engine,  # the real picks: routed
         max_minutes=params["max_minutes"],

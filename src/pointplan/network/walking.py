@@ -113,13 +113,12 @@ def _edge_tally(G: nx.MultiDiGraph) -> tuple[int, int]:
     (170,000 on the inner city); the adjacency is read directly, as networkx's own
     ``number_of_edges`` does through slower views.
     """
-    tags: Counter[Any] = Counter()
-    if not G.is_multigraph():
-        tags.update(_hashable(d.get("highway")) for _, _, d in G.edges(data=True))
+    raw = getattr(G, "_adj", None)  # networkx's own dicts: its views wrap every entry read
+    if G.is_multigraph() and isinstance(raw, dict):
+        data = (d for nbrs in raw.values() for keydict in nbrs.values() for d in keydict.values())
     else:
-        for nbrs in G.adj.values():
-            for keydict in nbrs.values():
-                tags.update(_hashable(d.get("highway")) for d in keydict.values())
+        data = (d for _, _, d in G.edges(data=True))
+    tags = Counter([_hashable(d.get("highway")) for d in data])
     m = sum(tags.values())
     n_ped = sum(n for tag, n in tags.items() if PEDESTRIAN_HIGHWAYS & set(_highway_key(tag)))
     return m, n_ped

@@ -19,7 +19,7 @@ import geopandas as gpd
 
 from pointplan import settings
 from pointplan.workflow.config import MAP_METRICS, RunConfig
-from pointplan.workflow.state import RunState, need
+from pointplan.workflow.state import RunState, collect_service_areas, need
 
 if TYPE_CHECKING:
     from pointplan._fork import Background
@@ -76,6 +76,7 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     from pointplan.report.documents import FORMAT_FILES, document_stage, publish_documents, write_documents
     from pointplan.workflow.province import report_lines
 
+    state = collect_service_areas(state)  # drawn on the second core while the run proposed
     a = need(state.assessment, "assessment")
     out, formats = config.out, config.format_list()
     charts = _start_charts(a, state.proposal, formats, config.lang)  # drawn on the second core meanwhile

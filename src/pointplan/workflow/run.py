@@ -43,13 +43,13 @@ def run_phases(config: RunConfig) -> list[tuple[str, tuple[Step, ...]]]:
     >>> phases = run_phases(RunConfig("out", add=0, uncertainty=False))
     >>> [(label, [s.__name__ for s in steps]) for label, steps in phases]  # doctest: +NORMALIZE_WHITESPACE
     [('Loading units and points', ['load_step', 'locate_points_step']),
-     ('Assessing', ['demand_step', 'engine_step', 'assess_step']),
+     ('Assessing', ['demand_step', 'engine_step', 'assess_step', 'start_uncertainty_step']),
      ('Writing outputs', ['staff_step', 'write_step'])]
     """
-    assessing: tuple[Step, ...] = (demand_step, engine_step, assess_step)
+    assessing: tuple[Step, ...] = (demand_step, engine_step, assess_step)  # then the second core's work
     phases: list[tuple[str, tuple[Step, ...]]] = [
         ("Loading units and points", (load_step, locate_points_step)),
-        ("Assessing", (*assessing, start_uncertainty_step) if config.uncertainty else assessing),
+        ("Assessing", (*assessing, start_uncertainty_step)),
     ]
     if config.add > 0:
         phases.append((f"Proposing {config.add} points ({config.objective})", (propose_step,)))

@@ -7,6 +7,7 @@ steps (:mod:`pointplan.workflow.province`) and the writing step
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pointplan.network import TravelEngine
     from pointplan.uncertainty import UncertaintyResult
 
-__all__ = ["RunState", "need"]
+__all__ = ["RunState", "collect_service_areas", "need"]
 
 T = TypeVar("T")
 
@@ -48,6 +49,9 @@ class RunState:
     monte_carlo
         The Monte Carlo of the assessment, started by :func:`start_uncertainty_step` (a
         :class:`~pointplan._fork.Background`), collected by :func:`uncertainty_step`.
+    service_areas
+        Without a Monte Carlo, the map's service areas drawn on the second core while the run
+        proposes (:func:`start_uncertainty_step`), collected by the write step.
     staffing
         The staffing figures of ``summary.json`` (:func:`staff_step`).
     paths, problems
@@ -70,6 +74,7 @@ class RunState:
     proposal: Proposal | None = None
     scenario: Scenario | None = None
     monte_carlo: Background[tuple[UncertaintyResult, dict[str, Any]]] | None = None
+    service_areas: Background[dict[str, Any]] | None = None
     staffing: dict[str, Any] | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
@@ -91,3 +96,21 @@ def need(value: T | None, what: str) -> T:
         msg = f"{what} is not computed yet: run the steps of pointplan.run in order."
         raise RuntimeError(msg)
     return value
+
+
+def collect_service_areas(state: RunState) -> RunState:
+    """Put the service areas drawn beside the run (:func:`start_uncertainty_step`) into the assessment.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_assessment
+    >>> s = collect_service_areas(RunState(assessment=tiny_assessment()))  # none were started
+    >>> s.service_areas is None
+    True
+    """
+    if state.service_areas is None:
+        return state
+    areas = state.service_areas.result()
+    if state.assessment is not None:
+        state.assessment.derived.update(areas)
+    return dataclasses.replace(state, service_areas=None)

@@ -279,7 +279,8 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     """Start the Monte Carlo of the assessment on the second core (it needs nothing later steps make).
 
     :func:`uncertainty_step` collects it. With Dask workers (``workers``), or where a child
-    cannot be forked (:func:`~pointplan._fork.can_fork`), it runs there instead.
+    cannot be forked (:func:`~pointplan._fork.can_fork`), it runs there instead. Without a
+    Monte Carlo, the map's service areas are drawn there instead (collected by the write step).
 
     Examples
     --------
@@ -289,14 +290,24 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     >>> len(uncertainty_step(config, s).assessment.uncertainty.draws)  # collected (or run there)
     4
     """
-    if not config.uncertainty or (config.workers or 0) > 1:
+    if (config.workers or 0) > 1:
         return state
     from pointplan._fork import Background, can_fork
 
     if not can_fork():
         return state
     a = need(state.assessment, "assessment")
+    if not config.uncertainty:
+        if a.engine is None:
+            return state
+        return dataclasses.replace(state, service_areas=Background(lambda: _areas(a), "the service areas"))
     return dataclasses.replace(state, monte_carlo=Background(lambda: _monte_carlo(config, a), "the Monte Carlo"))
+
+
+def _areas(a: Assessment) -> dict[str, Any]:
+    """Draw the map's service areas of ``a``; return them as kept in ``a.derived``."""
+    a.service_areas()
+    return {k: v for k, v in a.derived.items() if k.startswith("service_areas:")}
 
 
 def _monte_carlo(config: RunConfig, a: Assessment) -> tuple[UncertaintyResult, dict[str, Any]]:
@@ -308,9 +319,7 @@ def _monte_carlo(config: RunConfig, a: Assessment) -> tuple[UncertaintyResult, d
         a, draws=draws, seed=config.seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
         scheduler=config.scheduler,
     )  # fmt: skip
-    if a.engine is not None:
-        a.service_areas()  # the map's layer: computed while the run proposes
-    return unc, {k: v for k, v in a.derived.items() if k.startswith("service_areas:")}
+    return unc, (_areas(a) if a.engine is not None else {})  # the map's layer: drawn while the run proposes
 
 
 def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
