@@ -391,3 +391,37 @@ def test_standins_does_not_import_points() -> None:
     tree = ast.parse(pathlib.Path(pointplan.standins.__file__).read_text(encoding="utf-8"))
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "pointplan.points" not in mods
+
+
+def test_an_early_comparison_is_used_only_on_the_same_inputs(caplog: pytest.LogCaptureFixture) -> None:
+    """The unconstrained comparison started before the assessment gives the same proposal as the one started after."""
+    import logging
+
+    import pointplan
+    from pointplan.assessment._demo import tiny_city
+    from pointplan.locate import propose_points, start_comparison
+
+    c = tiny_city()
+
+    def tiny_assessment() -> pointplan.Assessment:  # on the same engine as the comparisons
+        return pointplan.assess(
+            c["points"], c["units"], c["demand"], engine=c["engine"], mode="bike", visits=c["visits"]
+        )
+
+    plain = propose_points(tiny_assessment(), 1)
+    same = start_comparison(
+        c["demand"], c["points"], c["units"], c["engine"], 1, max_minutes=30.0, max_distance_m=5000.0
+    )
+    other = start_comparison(
+        c["demand"], c["points"], c["units"], c["engine"], 1, max_minutes=20.0, max_distance_m=5000.0
+    )
+    with caplog.at_level(logging.INFO, logger="pointplan.locate.points_proposal"):
+        early = propose_points(tiny_assessment(), 1, comparison=same)
+        assert "other inputs" not in caplog.text
+        again = propose_points(tiny_assessment(), 1, comparison=other)  # another standard: started again
+        assert "other inputs" in caplog.text
+    # xã B's 100 people (d2, d3 at 4 and 11.5 km): the best spot is d3's cell, 2,100 person-minutes saved
+    assert plain.summary["unconstrained_picks"][0]["candidate_id"] == "spot-0004"
+    for p in (early, again):
+        assert p.summary["unconstrained_picks"] == plain.summary["unconstrained_picks"]
+        assert p.summary["tradeoff"] == plain.summary["tradeoff"]

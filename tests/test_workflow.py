@@ -478,6 +478,18 @@ forked = propose_points(a, 1)  # the unconstrained comparison in a forked child
 started = start_uncertainty_step(RunConfig("o", uncertainty=False), RunState(assessment=a))
 assert started.service_areas is not None and started.service_areas._proc is not None
 areas = {k: v for k, v in collect_service_areas(started).assessment.derived.items() if k.startswith("service_areas:")}
+import io, logging
+from pointplan.assessment._demo import tiny_city
+from pointplan.workflow.steps import assess_step, propose_step
+t = tiny_city()
+cfg = RunConfig("o", mode="bike", add=1, uncertainty=False)
+st = assess_step(cfg, RunState(units=t["units"], points=t["points"], demand=t["demand"], engine=t["engine"]))
+assert st.comparison is not None and st.comparison.job._proc is not None  # started beside the assessment
+log = io.StringIO()
+logging.getLogger("pointplan.locate.points_proposal").addHandler(logging.StreamHandler(log))
+logging.getLogger("pointplan.locate.points_proposal").setLevel(logging.INFO)
+assert propose_step(cfg, st).proposal.summary["unconstrained_picks"]
+assert "other inputs" not in log.getvalue(), log.getvalue()  # the early comparison was the one used
 job = Background(lambda: __import__("time").sleep(60), "unwanted")
 job.cancel()  # stopped at once, not waited for
 assert not job._proc.is_alive()

@@ -33,7 +33,12 @@ from pointplan.locate.candidates import (
 )
 from pointplan.locate.coverage import solve_lscp, solve_mclp
 from pointplan.locate.median import solve_pmedian
-from pointplan.locate.points_proposal import default_candidates, propose_points
+from pointplan.locate.points_proposal import (
+    UnconstrainedComparison,
+    default_candidates,
+    propose_points,
+    start_comparison,
+)
 from pointplan.locate.proposal import PROPOSAL_COLUMNS, Proposal, TravelEngine, propose
 from pointplan.locate.result import MIP_REL_GAP, SolveResult, check_bound, gap_pct
 from pointplan.locate.sites import SITE_KINDS, constraint_cost, real_sites
@@ -46,6 +51,7 @@ __all__ = [
     "Proposal",
     "SolveResult",
     "TravelEngine",
+    "UnconstrainedComparison",
     "check_bound",
     "clean_candidates",
     "cluster_candidates",
@@ -60,5 +66,6 @@ __all__ = [
     "solve_lscp",
     "solve_mclp",
     "solve_pmedian",
+    "start_comparison",
     "unit_candidates",
 ]

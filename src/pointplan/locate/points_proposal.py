@@ -10,10 +10,12 @@ before/after comparison).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from pointplan import settings
@@ -25,6 +27,8 @@ from pointplan.locate.candidates import cluster_candidates, grid_candidates, res
 from pointplan.locate.proposal import Proposal, propose
 from pointplan.locate.site_times import SiteTimes
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment, Scenario
 
@@ -35,11 +39,13 @@ __all__ = [
     "UNCONSTRAINED_SPACING_M",
     "CandidateSites",
     "CoverageRule",
+    "UnconstrainedComparison",
     "default_candidates",
     "mode_rule",
     "propose_points",
     "proposed_points",
     "reassess_with",
+    "start_comparison",
 ]
 
 #: Which candidate sites ``propose``/``run`` use: real places, grid cells, or both.
@@ -213,6 +219,7 @@ def propose_points(
     coverage_rule: CoverageRule = "time_or_distance",
     boundary: Any = None,
     scenario: Scenario | None = None,
+    comparison: UnconstrainedComparison | None = None,
 ) -> Proposal:
     """Propose new points for an assessed scenario and assess the scenario with them.
 
@@ -238,6 +245,9 @@ def propose_points(
     scenario
         The assessment's :class:`~pointplan.assessment.Scenario`: its ``assessment_with`` (kept times)
         then assesses the scenario with the points, instead of :func:`reassess_with` (same figures, sooner).
+    comparison
+        The unconstrained comparison started before the assessment (:func:`start_comparison`);
+        used when it was started on the same inputs and options, else started again.
 
     Returns
     -------
@@ -258,14 +268,12 @@ def propose_points(
     (9.38, 6.37)
     """
     real_mode = candidates is None and sites in ("real", "both")
-    where: dict[str, Any] = {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
+    options, where = _options(objective, target_share, method, time_limit_s, require_unit_coverage, budget_per_kind,
+                              coverage_rule, boundary, in_units, unit_kind)  # fmt: skip
     candidates = restrict_candidates(
         default_candidates(assessment, user_candidates=user_candidates, sites=sites) if candidates is None
         else candidates, assessment.units, **where)  # fmt: skip
-    options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
-               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
-               "coverage_rule": coverage_rule, "boundary": boundary}  # fmt: skip
-    free = _start_unconstrained(assessment, k, options, where) if real_mode and compare_unconstrained else None
+    free = _comparison_for(comparison, assessment, k, options, where) if real_mode and compare_unconstrained else None
     prop = dataclasses.replace(_solve_named(assessment, candidates, k, options), candidates=candidates)
     if reassess and len(prop.points):  # while the comparison runs (it adds columns, not points)
         prop = _with_before_after(assessment, prop, counters_proposed, scenario)
@@ -296,6 +304,135 @@ def _finish_unconstrained(
         job.cancel()
         return prop
     return _compare_unconstrained(prop, job.result(), candidates, spots, assessment)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnconstrainedComparison:
+    """The unconstrained comparison of a proposal, started early (:func:`start_comparison`).
+
+    Attributes
+    ----------
+    key
+        What it was started on (inputs and options): :func:`propose_points` uses it only
+        when its own are the same.
+    spots
+        The grid spots it chooses among.
+    job
+        Its answer: the points chosen among the spots.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> c = tiny_city()
+    >>> comp = start_comparison(c["demand"], c["points"], c["units"], c["engine"], 1, max_minutes=30.0,
+    ...                         max_distance_m=5000.0)
+    >>> len(comp.spots) > 0, len(comp.job.result())
+    (True, 1)
+    """
+
+    key: tuple[Any, ...]
+    spots: gpd.GeoDataFrame
+    job: Background[gpd.GeoDataFrame]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inputs:
+    """What the comparison reads of an assessment, before there is one."""
+
+    demand: gpd.GeoDataFrame
+    points: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame
+    engine: Any
+    params: dict[str, Any]
+
+
+def start_comparison(
+    demand: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    engine: Any,
+    k: int | None,
+    *,
+    max_minutes: float,
+    max_distance_m: float,
+    **options: Any,
+) -> UnconstrainedComparison:
+    """Start the unconstrained comparison of :func:`propose_points` before the assessment is made.
+
+    It needs only the inputs (the grid spots are routed from the demand; the current points'
+    minutes are the engine's), so it can use the second core while the scenario is assessed.
+    ``options`` are those of :func:`propose_points` (``objective``, ``method``, ``in_units``...);
+    give the result to ``propose_points(comparison=...)``.
+
+    Examples
+    --------
+    >>> from pointplan.assessment._demo import tiny_city
+    >>> c = tiny_city()
+    >>> comp = start_comparison(c["demand"], c["points"], c["units"], c["engine"], 1, max_minutes=30.0,
+    ...                         max_distance_m=5000.0)
+    >>> a = assess(c["points"], c["units"], c["demand"], engine=c["engine"], mode="bike", visits=c["visits"])
+    >>> prop = propose_points(a, 1, comparison=comp)  # the same inputs: the comparison started above
+    >>> prop.summary["unconstrained_picks"][0]["candidate_id"]
+    'spot-0004'
+    """
+    opts, where = _options(**options)
+    geo = settings.geographic_crs  # the assessment's tables are in it: the same coordinates to the last bit
+    params = {"max_minutes": max_minutes, "max_distance_m": max_distance_m}
+    inputs = _Inputs(demand.to_crs(geo), points.to_crs(geo), units.to_crs(geo), engine, params)
+    spots, job = _start_unconstrained(cast("Any", inputs), k, opts, where)
+    return UnconstrainedComparison(_key(inputs, k, opts, where), spots, job)
+
+
+def _options(
+    objective: str = "pmedian",
+    target_share: float = 1.0,
+    method: str = "greedy+swap",
+    time_limit_s: float = 60.0,
+    require_unit_coverage: bool = False,
+    budget_per_kind: Mapping[str, int] | None = None,
+    coverage_rule: str = "time_or_distance",
+    boundary: Any = None,
+    in_units: Sequence[str] | None = None,
+    unit_kind: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the solver's options and the ``where`` of the candidates, as :func:`propose_points` builds them."""
+    options = {"objective": objective, "target_share": target_share, "method": method, "time_limit_s": time_limit_s,
+               "require_unit_coverage": require_unit_coverage, "budget_per_kind": budget_per_kind,
+               "coverage_rule": coverage_rule, "boundary": boundary}  # fmt: skip
+    return options, {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
+
+
+def _key(a: Any, k: int | None, options: Mapping[str, Any], where: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Return what a comparison depends on: demand and points (places, people), engine, standard, options."""
+    import hashlib
+
+    from pointplan.assessment.inputs import projected_xy
+
+    def digest(gdf: gpd.GeoDataFrame, *cols: str) -> str:
+        h = hashlib.sha1(np.round(projected_xy(gdf), 1).tobytes())
+        for c in cols:
+            h.update(np.asarray(gdf[c], dtype=float).tobytes())
+        return h.hexdigest()
+
+    opts = {n: (getattr(v, "wkb_hex", v) if n == "boundary" else v) for n, v in options.items()}
+    return (digest(a.demand, "population"), digest(a.points), id(a.engine), float(a.params["max_minutes"]),
+            float(a.params["max_distance_m"]), k, repr(sorted(opts.items())), repr(sorted(where.items())))  # fmt: skip
+
+
+def _comparison_for(
+    comparison: UnconstrainedComparison | None,
+    assessment: Assessment,
+    k: int | None,
+    options: Mapping[str, Any],
+    where: Mapping[str, Any],
+) -> tuple[gpd.GeoDataFrame, Background[gpd.GeoDataFrame]]:
+    """Return the early comparison's spots and job when it was started on these inputs; else start one now."""
+    if comparison is not None and comparison.key == _key(assessment, k, options, where):
+        return comparison.spots, comparison.job
+    if comparison is not None:
+        logger.info("the comparison started early was on other inputs: started again")
+        comparison.job.cancel()
+    return _start_unconstrained(assessment, k, options, where)
 
 
 def _solve_named(

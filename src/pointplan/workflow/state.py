@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pointplan._fork import Background
     from pointplan.assessment import Assessment, Scenario
     from pointplan.demand import ConversionResult as Conversion
-    from pointplan.locate import Proposal
+    from pointplan.locate import Proposal, UnconstrainedComparison
     from pointplan.network import TravelEngine
     from pointplan.uncertainty import UncertaintyResult
 
@@ -52,6 +52,9 @@ class RunState:
     service_areas
         Without a Monte Carlo, the map's service areas drawn on the second core while the run
         proposes (:func:`start_uncertainty_step`), collected by the write step.
+    comparison
+        The proposals' unconstrained comparison, started on the second core while the
+        scenario is assessed (:func:`assess_step`), used by :func:`propose_step`.
     staffing
         The staffing figures of ``summary.json`` (:func:`staff_step`).
     paths, problems
@@ -75,6 +78,7 @@ class RunState:
     scenario: Scenario | None = None
     monte_carlo: Background[tuple[UncertaintyResult, dict[str, Any]]] | None = None
     service_areas: Background[dict[str, Any]] | None = None
+    comparison: UnconstrainedComparison | None = None
     staffing: dict[str, Any] | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     problems: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
+    from pointplan.locate import UnconstrainedComparison
     from pointplan.uncertainty import UncertaintyResult
 
 __all__ = [
@@ -232,6 +233,7 @@ def assess_step(config: RunConfig, state: RunState) -> RunState:
         "max_distance_m": config.max_distance_m, "visits": state.visits, "name": _scenario_name(config),
         "max_off_network_share": config.max_off_network_share,
     }  # fmt: skip
+    state = dataclasses.replace(state, comparison=_start_comparison(config, state))
     sc = None
     if len(points) * len(demand) <= SCENARIO_MAX_PAIRS:
         sc = Scenario.from_inputs(points, units, demand, **kw)
@@ -241,6 +243,26 @@ def assess_step(config: RunConfig, state: RunState) -> RunState:
     if config.study_codes is not None:  # the report, summary and map speak of these units
         a = dataclasses.replace(a, params={**a.params, "study_units": list(dict.fromkeys(config.study_codes))})
     return dataclasses.replace(state, assessment=a, scenario=sc)
+
+
+def _start_comparison(config: RunConfig, state: RunState) -> UnconstrainedComparison | None:
+    """Start the proposals' unconstrained comparison on the second core (Hanoi's real sites only)."""
+    from pointplan._fork import can_fork
+    from pointplan.workflow.province import is_other_province
+
+    if not config.add or config.sites not in ("real", "both") or is_other_province(config) or not can_fork():
+        return None
+    from pointplan import settings
+    from pointplan.locate import start_comparison
+
+    minutes = settings.standard_minutes if config.max_minutes is None else config.max_minutes  # as the assessment's
+    metres = settings.standard_distance_m if config.max_distance_m is None else config.max_distance_m
+    return start_comparison(
+        need(state.demand, "demand"), need(state.points, "points"), need(state.units, "units"), state.engine,
+        config.add, max_minutes=minutes, max_distance_m=metres, objective=config.objective,
+        method=config.method, in_units=config.proposal_codes, unit_kind=config.propose_unit_kind,
+        coverage_rule=config.coverage_rule_or_default(),
+    )  # fmt: skip
 
 
 def propose_step(config: RunConfig, state: RunState) -> RunState:
@@ -270,6 +292,7 @@ def propose_step(config: RunConfig, state: RunState) -> RunState:
         unit_kind=config.propose_unit_kind,
         coverage_rule=config.coverage_rule_or_default(),
         scenario=state.scenario,  # its kept times assess the scenario with the proposed points
+        comparison=state.comparison,  # started while the scenario was assessed
         **province_proposal_options(config, state),
     )
     return dataclasses.replace(state, proposal=proposal)
