@@ -230,14 +230,14 @@ class SessionStore:
             config.points, config.units, config.demand, mode=config.mode, engine=config.engine, **self._kw
         )
         self._base_dict = self.base.to_dict()
-        # the kept times, shared by every session's copy until it writes a column (copy on write)
+        self._base_loads = point_loads(self.base.points)
+        if not self._base_loads:  # a scenario whose points carry no load: ask its assessment once
+            self._base_loads = point_loads(self.base.assessment().points)
+        # the kept times (read-only from here on), shared by every session's copy until it writes a column
         self._shared = SharedArrays(self.base, skip=_looks_read_only)
         self._copy_lock = threading.Lock()
         #: Edits and proposals are computed one at a time, in the order they came.
         self.compute_lock = FifoLock()
-        self._base_loads = point_loads(self.base.points)
-        if not self._base_loads:  # a scenario whose points carry no load: ask its assessment once
-            self._base_loads = point_loads(self.base.assessment().points)
         self._sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._engines: dict[str, Any] = {}

@@ -46,10 +46,9 @@ def run_phases(config: RunConfig) -> list[tuple[str, tuple[Step, ...]]]:
      ('Assessing', ['demand_step', 'engine_step', 'assess_step', 'start_uncertainty_step']),
      ('Writing outputs', ['staff_step', 'write_step'])]
     """
-    assessing: tuple[Step, ...] = (demand_step, engine_step, assess_step)  # then the second core's work
     phases: list[tuple[str, tuple[Step, ...]]] = [
         ("Loading units and points", (load_step, locate_points_step)),
-        ("Assessing", (*assessing, start_uncertainty_step)),
+        ("Assessing", (demand_step, engine_step, assess_step, start_uncertainty_step)),  # then the second core's
     ]
     if config.add > 0:
         phases.append((f"Proposing {config.add} points ({config.objective})", (propose_step,)))

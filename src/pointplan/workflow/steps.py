@@ -252,15 +252,15 @@ def _start_comparison(config: RunConfig, state: RunState) -> UnconstrainedCompar
 
     if not config.add or config.sites not in ("real", "both") or is_other_province(config) or not can_fork():
         return None
-    from pointplan import settings
+    from pointplan.assessment.options import make_settings
     from pointplan.locate import start_comparison
 
-    minutes = settings.standard_minutes if config.max_minutes is None else config.max_minutes  # as the assessment's
-    metres = settings.standard_distance_m if config.max_distance_m is None else config.max_distance_m
+    standard = make_settings(max_minutes=config.max_minutes, max_distance_m=config.max_distance_m)  # the assessment's
     return start_comparison(
         need(state.demand, "demand"), need(state.points, "points"), need(state.units, "units"), state.engine,
-        config.add, max_minutes=minutes, max_distance_m=metres, objective=config.objective,
-        method=config.method, in_units=config.proposal_codes, unit_kind=config.propose_unit_kind,
+        config.add, max_minutes=standard.max_minutes, max_distance_m=standard.max_distance_m,
+        objective=config.objective, method=config.method, in_units=config.proposal_codes,
+        unit_kind=config.propose_unit_kind,
         coverage_rule=config.coverage_rule_or_default(),
     )  # fmt: skip
 
