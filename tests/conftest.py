@@ -33,6 +33,7 @@ def network_cache(tmp_path_factory):
 def _isolated_settings(tmp_path_factory, monkeypatch, network_cache):
     """Keep every test offline and away from the user's cache; restore settings after."""
     monkeypatch.setattr(settings, "allow_downloads", False)
+    monkeypatch.setattr(settings, "result_cache", False)  # tests of the kept results turn it on
     monkeypatch.setattr(settings, "cache_dir", tmp_path_factory.mktemp("cache"))
     monkeypatch.setattr(settings, "data_dir", settings.data_dir)
     monkeypatch.setattr(settings, "verify_checksums", settings.verify_checksums)

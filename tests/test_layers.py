@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("assessment",),
     ("network", "demand", "transit", "geocode"),
     ("data", "points", "standins", "provinces", "io"),
-    ("_version", "_errors", "settings", "_validate", "_text", "_address", "_fork", "_cow"),
+    ("_version", "_errors", "settings", "_validate", "_text", "_address", "_fork", "_cow", "_results"),
 )
 
 #: The old import paths, kept for users; the library never imports them.

@@ -45,6 +45,7 @@ from pointplan._errors import (
     GeometryError,
     InputError,
 )
+from pointplan._results import cached, digest, frame_digest
 from pointplan._text import name_key, normalize_name, strip_unit_prefix
 from pointplan._validate import check_nonnegative, projected_crs
 from pointplan.provinces import HANOI_CODE, check_populations, province_slug, resolve_province, unit_worldpop
@@ -699,6 +700,21 @@ def _load_units_cached(path: Path, validate: bool) -> gpd.GeoDataFrame:
 
 
 def _validate_units(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Raise a DataIntegrityError unless ``gdf`` matches the official figures (checked once per file)."""
+    frame = frame_digest(gdf)
+    key = None if frame is None else digest("units-check", frame)
+    problems: list[str] = cached("units_check", key, lambda: _unit_problems(gdf), min_seconds=0.0)
+    if problems:
+        msg = (
+            f"The units file {path} does not match the official 2025 figures: "
+            + "; ".join(problems)
+            + ". Restore the original file (see data/README.md)."
+        )
+        raise DataIntegrityError(msg)
+
+
+def _unit_problems(gdf: gpd.GeoDataFrame) -> list[str]:
+    """List what keeps ``gdf`` from matching the official 2025 figures (counts, population, geometry)."""
     problems = []
     if len(gdf) != HANOI_UNITS:
         problems.append(f"{len(gdf)} units instead of {HANOI_UNITS}")
@@ -721,13 +737,7 @@ def _validate_units(gdf: gpd.GeoDataFrame, path: Path) -> None:
         gaps = _gaps(proj, gdf.index, GAP_OVERLAP_TOLERANCE_M2)
         if gaps:
             problems.append("gaps between units " + "; ".join(gaps[:10]))
-    if problems:
-        msg = (
-            f"The units file {path} does not match the official 2025 figures: "
-            + "; ".join(problems)
-            + ". Restore the original file (see data/README.md)."
-        )
-        raise DataIntegrityError(msg)
+    return problems
 
 
 #: Overlaps and gaps smaller than this (m²) are digitising noise, not errors (0.1 ha).

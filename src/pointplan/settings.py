@@ -104,6 +104,16 @@ robustness_draws: int = 10
 #: same answers either way). ``False`` runs every step one after the other.
 run_in_parallel: bool = True
 
+#: Keep results that take seconds to compute (travel times between the same places on the
+#: same roads) on disk under ``cache_dir / "results"``, keyed by their inputs and pointplan's
+#: own source, so the next run reads them back (:mod:`pointplan._results`). ``False`` (or the
+#: environment variable ``POINTPLAN_RESULT_CACHE=0``, or ``pointplan run --no-cache``)
+#: computes everything afresh.
+result_cache: bool = os.environ.get("POINTPLAN_RESULT_CACHE", "1") != "0"
+
+#: Size (MB) the results folder is kept under; the least recently used go first.
+result_cache_mb: float = 2048.0
+
 #: The road network that ``pointplan run`` and ``assess`` use by default: hybrid travel
 #: times, on this network where a trip lies on it and the calibrated straight-line fallback
 #: elsewhere. A key of :data:`pointplan.data.DATASETS` or a file path; ``None`` uses the

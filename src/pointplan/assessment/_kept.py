@@ -43,8 +43,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pointplan._results import cached, digest
 from pointplan.assessment._engine import TravelEngine
 from pointplan.assessment.inputs import projected_xy
+from pointplan.network import points_key
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -75,8 +77,7 @@ class KeptTimes:
         self.w = np.zeros(self.n)  # the hybrid's handover weight per demand place
         self.pair_count = 1.0  # times the hybrid's od_long lists a pair of ``dup_rows``
         if self.method == "hybrid":
-            self.o_on = engine.on_network(demand).to_numpy(dtype=bool)  # type: ignore[attr-defined]
-            self.w = np.asarray(engine.handover_weight(demand).to_numpy(dtype=float))  # type: ignore[attr-defined]
+            self.o_on, self.w = cached("kept_reach", self._key("reach"), self._reach)
         else:
             self.o_on = np.full(self.n, self.method == "network")
         self.band_rows = np.flatnonzero(self.o_on & (self.w > 0)) if self.method == "hybrid" else np.empty(0, np.int64)
@@ -87,7 +88,7 @@ class KeptTimes:
         self.n_net = np.zeros(len(self.on_rows), np.int64)
         self.dem_on = demand.iloc[self.on_rows]
         if len(self.dup_rows):
-            self.pair_count = self._count_pairs()
+            self.pair_count = cached("kept_pairs", self._key("pairs"), self._count_pairs, min_seconds=0.0)
         # column-major: an operation reads and writes whole columns (one point's times)
         self.M = np.full((self.n, capacity), np.inf, order="F")
         self.FB = np.full((len(self.on_rows), capacity), np.inf, order="F") if self.method == "hybrid" else None
@@ -100,6 +101,20 @@ class KeptTimes:
         # the fallback's nearest point over all points (kept for ``band_rows`` only), unfactored
         self.fb_near = np.full(self.n, -1, np.int64)
         self.fb_min = np.full(self.n, np.inf)
+
+    def _key(self, *parts: object) -> bytes | None:
+        """Key of a result kept on disk: the engine, the demand places, ``parts`` (None: not kept)."""
+        fp = getattr(self.engine, "fingerprint", None)
+        dem = points_key(self.demand)
+        if not isinstance(fp, bytes) or dem is None:
+            return None
+        return digest("kept", type(self.engine).__name__, fp, dem, *parts)
+
+    def _reach(self) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+        """Whether each demand place is on the hybrid's network, and its hand-over weight."""
+        engine: Any = self.engine
+        on = engine.on_network(self.demand).to_numpy(dtype=bool)
+        return on, np.asarray(engine.handover_weight(self.demand).to_numpy(dtype=float))
 
     def _count_pairs(self) -> float:
         """How many times the hybrid's ``od_long`` lists a network pair of an origin outside the band.
@@ -150,11 +165,14 @@ class KeptTimes:
         out[od["i"].to_numpy(), od["j"].to_numpy()] = od["minutes"].to_numpy(dtype=float)
         return out
 
-    def columns(self, points: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np.bool_]]:
+    def columns(
+        self, points: gpd.GeoDataFrame, *, keep: bool = False
+    ) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np.bool_]]:
         """Route ``points``: the od minutes (n, k), the fallback minutes of on-network rows, d_on.
 
         The od minutes are those of ``od_long`` without a cut-off and before the hybrid's
-        handover blend (:meth:`od_minutes` applies it).
+        handover blend (:meth:`od_minutes` applies it). ``keep``: keep the answer on disk
+        for the next run (:mod:`pointplan._results`; many points at once, not one edit's).
 
         Examples
         --------
@@ -164,6 +182,11 @@ class KeptTimes:
         >>> m[:, 0].round(6).tolist(), fb, on.tolist()
         ([2.5, 2.5, 15.0, 52.5], None, [False])
         """
+        pts = points_key(points) if keep else None
+        key = None if pts is None else self._key("columns", pts)
+        return cached("kept_columns", key, lambda: self._columns(points), min_seconds=0.0)
+
+    def _columns(self, points: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray | None, npt.NDArray[np.bool_]]:
         if self.method == "network":
             return self._network_minutes(self.demand, points, self.engine), None, np.ones(len(points), bool)
         fb = self._fallback_minutes(points)
@@ -261,11 +284,14 @@ class KeptTimes:
         if len(live) and len(self.on_rows):
             self.n_net += sign * np.isfinite(self.M[np.ix_(self.on_rows, live)]).sum(axis=1)
 
-    def set_columns(self, slots: Sequence[int] | IntArray, points: gpd.GeoDataFrame | None) -> None:
+    def set_columns(
+        self, slots: Sequence[int] | IntArray, points: gpd.GeoDataFrame | None, *, keep: bool = False
+    ) -> None:
         """Give ``slots`` the points ``points`` (routed now), or deactivate them (``None``).
 
         Only the rows whose nearest or second-nearest was one of ``slots``, whose
         network reach changes, or that a new column brings nearer are recomputed.
+        ``keep``: keep the routed columns on disk for the next run (see :meth:`columns`).
 
         Examples
         --------
@@ -278,7 +304,7 @@ class KeptTimes:
         [-1, -1, -1, -1]
         """
         slots_a = np.asarray(list(slots), np.int64)
-        cols = None if points is None else self.columns(points)
+        cols = None if points is None else self.columns(points, keep=keep)
         self.put_columns(slots_a, cols)
 
     def put_columns(

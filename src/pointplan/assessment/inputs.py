@@ -11,7 +11,9 @@ Examples
 
 from __future__ import annotations
 
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -30,6 +32,7 @@ from pointplan._validate import (
 )
 from pointplan.assessment._engine import TravelEngine
 from pointplan.assessment.defaults import DEFAULT_COUNTERS
+from pointplan.network import points_key
 
 __all__ = ["check_network_covers", "prepare_demand", "prepare_points", "projected_xy"]
 
@@ -44,8 +47,30 @@ def projected_xy(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> npt.NDArray[np.float6
     [[585000.0, 2325000.0]]
     """
     geo = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    proj = geo.to_crs(projected_crs())
-    return np.column_stack([proj.x.to_numpy(), proj.y.to_numpy()])
+    crs = projected_crs()
+    key = points_key(geo) if len(geo) >= _XY_MIN_ROWS else None
+    if key is not None:
+        key += str(crs.srs).encode()
+        with _XY_LOCK:
+            hit = _XY_KEPT.get(key)
+            if hit is not None:
+                _XY_KEPT.move_to_end(key)
+                return hit.copy()
+    proj = geo.to_crs(crs)
+    xy = np.column_stack([proj.x.to_numpy(), proj.y.to_numpy()])
+    if key is not None:
+        with _XY_LOCK:
+            _XY_KEPT[key] = xy.copy()
+            while len(_XY_KEPT) > _XY_ENTRIES:
+                _XY_KEPT.popitem(last=False)
+    return xy
+
+
+#: The projected coordinates of the last few sets of at least ``_XY_MIN_ROWS`` points are kept
+#: (the demand places are asked about many times in one run).
+_XY_MIN_ROWS, _XY_ENTRIES = 1000, 6
+_XY_KEPT: OrderedDict[bytes, npt.NDArray[np.float64]] = OrderedDict()
+_XY_LOCK = threading.Lock()
 
 
 def _check_points_frame(points: object) -> gpd.GeoDataFrame:

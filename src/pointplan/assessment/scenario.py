@@ -758,7 +758,7 @@ class Scenario:
         if mode not in self._times:
             assert self._s.demand is not None
             k = KeptTimes(self._engine_for(mode), self._s.demand, capacity=max(16, 2 * self._next_slot))
-            k.set_columns(self._active_slots(), self._points)
+            k.set_columns(self._active_slots(), self._points, keep=True)
             self._times[mode] = k
         return self._times[mode]
 
@@ -847,7 +847,7 @@ class Scenario:
                 k.put_columns(slots, cols[m])
             elif len(slots):
                 ids = [str(p) for p in self._ids[slots] if p in points.index]
-                k.set_columns(slots, points.loc[ids] if ids else None)
+                k.set_columns(slots, points.loc[ids] if ids else None, keep=len(ids) > 1)  # many at once: kept
         for m in self._modes(settings_):
             self._kept(m)
         if settings_.mode != old_s.mode:

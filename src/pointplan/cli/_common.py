@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every travel time afresh and keep none for the next run (see settings.result_cache)",
+    )
     p.add_argument("--points", help="your points file (CSV with lon/lat, GeoJSON, GeoPackage): replaces the scenario's")
     p.add_argument(
         "--add-points",
@@ -173,6 +178,11 @@ def _with_downloads(func: Callable[[argparse.Namespace], int]) -> Callable[[argp
     def wrapped(args: argparse.Namespace) -> int:
         if getattr(args, "allow_downloads", False):
             settings.allow_downloads = True
-        return func(args)
+        kept = settings.result_cache
+        settings.result_cache = kept and not getattr(args, "no_cache", False)
+        try:
+            return func(args)
+        finally:
+            settings.result_cache = kept
 
     return wrapped

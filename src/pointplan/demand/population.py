@@ -16,10 +16,11 @@ area.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +33,7 @@ import shapely
 
 from pointplan import settings
 from pointplan._errors import CRSError, DataNotFoundError, InputError
+from pointplan._results import cached, digest, frame_digest
 from pointplan._validate import projected_crs
 from pointplan.data import data_file, load_units
 from pointplan.demand._pieces import (
@@ -406,9 +408,21 @@ def build_demand(
     units, codes, pop = _check_units(load_units() if units is None else units, population_col)
     _check_options(method, cell_m, points_per_unit, block_rows, fine_per_km2)
     sizes = {"points_per_unit": int(points_per_unit), "block_rows": int(block_rows)}
-    return _demand_points(
-        units, codes, pop, method, raster, cell_m=cell_m, keep_empty=keep_empty, fine_per_km2=fine_per_km2, **sizes
-    )
+    options = {"cell_m": cell_m, "keep_empty": keep_empty, "fine_per_km2": fine_per_km2}
+    key = _demand_key(units, raster, (method, population_col, *options.values(), *sizes.values()))
+    return cached("demand", key, lambda: _demand_points(units, codes, pop, method, raster, **options, **sizes))  # type: ignore[arg-type]
+
+
+def _demand_key(units: gpd.GeoDataFrame, raster: str | Path | None, options: tuple[Any, ...]) -> bytes | None:
+    """Key of the demand kept on disk: the units, the raster's bytes, the options (None: not kept)."""
+    try:
+        path = _raster_path(units, raster)
+        data = path.read_bytes()
+    except Exception:
+        return None
+    h = hashlib.blake2b(data, digest_size=20).digest()
+    frame = frame_digest(units)
+    return None if frame is None else digest("demand", frame, h, repr(options))
 
 
 def _check_options(

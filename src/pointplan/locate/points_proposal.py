@@ -21,6 +21,7 @@ import pandas as pd
 from pointplan import settings
 from pointplan._errors import InputError
 from pointplan._fork import Background
+from pointplan._results import cached, digest, frame_digest
 from pointplan.assessment import assess, weighted_quantile
 from pointplan.io import strict_json
 from pointplan.locate.candidates import cluster_candidates, grid_candidates, restrict_candidates, unit_candidates
@@ -289,7 +290,23 @@ def _start_unconstrained(
     """
     spots = restrict_candidates(_unconstrained_candidates(assessment), assessment.units, **where)
     opts = {**options, "compute_bound": False}
-    return spots, Background(lambda: _solve(assessment, spots, k, opts).points, "the unconstrained comparison")
+    key = _stored_key(assessment, spots, k, opts)
+
+    def chosen() -> gpd.GeoDataFrame:
+        return cached("comparison", key, lambda: _solve(assessment, spots, k, opts).points)
+
+    return spots, Background(chosen, "the unconstrained comparison")
+
+
+def _stored_key(a: Any, spots: gpd.GeoDataFrame, k: int | None, options: Mapping[str, Any]) -> bytes | None:
+    """Key of the comparison's chosen spots kept on disk: every input of :func:`_solve` (None: not kept)."""
+    fp = getattr(a.engine, "fingerprint", None)
+    frames = [frame_digest(f) for f in (a.demand, a.points, spots)]
+    if not isinstance(fp, bytes) or any(f is None for f in frames):
+        return None
+    opts = {n: (getattr(v, "wkb_hex", v) if n == "boundary" else v) for n, v in options.items()}
+    params = (float(a.params["max_minutes"]), float(a.params["max_distance_m"]))
+    return digest("comparison", fp, *frames, k, *params, repr(sorted(opts.items())))
 
 
 def _finish_unconstrained(

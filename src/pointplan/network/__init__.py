@@ -51,7 +51,7 @@ low-level tables, and an :class:`~pointplan.UnreachableWarning` counts them.
 
 from __future__ import annotations
 
-from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, Mode, _highway_key
+from pointplan.network._common import MODES, SPEED_ATTR, TIME_ATTR, Mode, _highway_key, points_key
 from pointplan.network.base import EngineBase
 from pointplan.network.calibration import (
     FALLBACK_METHOD_TEXT,
@@ -116,6 +116,7 @@ __all__ = [
     "load_network",
     "make_engine",
     "make_hybrid_engine",
+    "points_key",
     "summarise_methods",
     "travel_engine",
 ]

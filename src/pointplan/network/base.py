@@ -13,9 +13,24 @@ from typing import ClassVar
 import geopandas as gpd
 import pandas as pd
 
-from pointplan.network._common import Mode, _check_minutes, _check_mode
+from pointplan._results import cached, digest
+from pointplan.network._common import Mode, _check_minutes, _check_mode, points_key
 
 __all__ = ["EngineBase"]
+
+
+#: Answers for at least this many origin-destination pairs are kept on disk however quickly
+#: they came (the first such question of a run also pays for indexing the streets).
+KEEP_PAIRS = 100_000
+
+
+def _quick(origins: object, destinations: object) -> float | None:
+    """Seconds under which an answer is not kept: 0 for big questions, else the default (None)."""
+    try:
+        pairs = len(origins) * len(destinations)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return 0.0 if pairs >= KEEP_PAIRS else None
 
 
 class EngineBase:
@@ -50,6 +65,22 @@ class EngineBase:
     def mode(self) -> Mode:
         """Travel mode the engine computes times for (read-only)."""
         return self._mode
+
+    @property
+    def fingerprint(self) -> bytes | None:
+        """Hash of everything the engine's answers depend on (``None``: not known, never stored).
+
+        Two engines with the same fingerprint give the same times for the same places, so
+        :meth:`od_long` keeps its answers on disk under it (:mod:`pointplan._results`).
+
+        Examples
+        --------
+        >>> from pointplan.network import CrowFliesEngine
+        >>> a, b = CrowFliesEngine("walk", circuity=1.5), CrowFliesEngine("walk", circuity=1.5)
+        >>> a.fingerprint == b.fingerprint, a.fingerprint == CrowFliesEngine("walk", circuity=1.4).fingerprint
+        (True, False)
+        """
+        return None
 
     def nearest(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool = True
@@ -87,7 +118,12 @@ class EngineBase:
         0    P     20.0      1500.0
 
         """
-        out = self._nearest(origins, destinations, with_distance=bool(with_distance))
+        dist = bool(with_distance)
+        key = self._answer_key("_nearest", origins, destinations, 0.0, dist)
+        quick = _quick(origins, destinations)
+        out = cached(
+            "nearest", key, lambda: self._nearest(origins, destinations, with_distance=dist), min_seconds=quick
+        )
         out.attrs["method"] = self.method
         return out
 
@@ -131,9 +167,28 @@ class EngineBase:
 
         """
         limit = _check_minutes(max_minutes)
-        out = self._od_long(origins, destinations, limit, with_distance=bool(with_distance))
+        dist = bool(with_distance)
+        key = self._answer_key("_od_long", origins, destinations, limit, dist)
+        quick = _quick(origins, destinations)
+        out = cached(
+            "od_long", key, lambda: self._od_long(origins, destinations, limit, with_distance=dist), min_seconds=quick
+        )
         out.attrs["method"] = self.method
         return out
+
+    def _answer_key(self, how: str, origins: object, destinations: object, limit: float, dist: bool) -> bytes | None:
+        """Key of an answer of ``how`` (``_nearest``, ``_od_long``) kept on disk (None: not kept).
+
+        The engine's fingerprint, both sets of points and the options; an engine whose
+        ``how`` was replaced on the instance computes afresh.
+        """
+        fp = self.fingerprint
+        if fp is None or how in vars(self):
+            return None
+        o, d = points_key(origins), points_key(destinations)
+        if o is None or d is None:
+            return None
+        return digest(type(self).__name__, how, fp, o, d, float(limit), dist)
 
     def _nearest(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, with_distance: bool

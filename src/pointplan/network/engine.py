@@ -27,6 +27,7 @@ from pointplan._errors import (
     InputError,
     PrecisionWarning,
 )
+from pointplan._results import cached, digest, frame_digest
 from pointplan.network._common import (
     _NETWORK,
     FloatArray,
@@ -340,6 +341,13 @@ class NetworkEngine(EngineBase):
             self.walk_correction = _check_ratio(walk_correction)
             if self.walk_correction != 1.0:
                 self._g = _scaled(self._g, 1.0 / self.walk_correction)
+
+    @property
+    def fingerprint(self) -> bytes | None:
+        """Hash of the converted graph and the engine's options (see :attr:`EngineBase.fingerprint`)."""
+        return digest(
+            "network", self.mode, self.access_speed_kmh, self.max_snap_m, self.walk_correction, self._g.fingerprint
+        )
 
     @property
     def walk_network_kind(self) -> str | None:
@@ -923,6 +931,14 @@ class NetworkEngine(EngineBase):
         """
         from pointplan.network.service_areas import network_service_areas
 
-        return network_service_areas(
-            self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m, fill_holes_m2=fill_holes_m2
-        )
+        def areas() -> gpd.GeoDataFrame:
+            return network_service_areas(
+                self, points, max_minutes, buffer_m=buffer_m, cell_m=cell_m, fill_holes_m2=fill_holes_m2
+            )
+
+        pts = points_key(points)
+        labels = frame_digest(pd.DataFrame(index=points.index)) if isinstance(points, pd.DataFrame) else None
+        options = (float(max_minutes), float(buffer_m), cell_m, float(fill_holes_m2))
+        key = None if pts is None or labels is None else digest("areas", self.fingerprint, pts, labels, *options)
+        out: gpd.GeoDataFrame = cached("service_areas", key, areas)
+        return out

@@ -24,6 +24,7 @@ from pointplan._errors import (
     InputError,
     NetworkError,
 )
+from pointplan._results import digest
 from pointplan._validate import projected_crs
 from pointplan.network._common import (
     _CROW,
@@ -133,6 +134,24 @@ class CrowFliesEngine(EngineBase):
         self.circuity, self.speed_kmh = c, v
         self.nearest_factor = 1.0
         self.model = FallbackModel(self.mode, np.array([0.0]), np.array([c]), np.array([v]))
+
+    @property
+    def fingerprint(self) -> bytes | None:
+        """Hash of the model and the options (see :attr:`EngineBase.fingerprint`)."""
+        m = self.model
+        return digest(
+            "crow",
+            self.mode,
+            self.calibrated,
+            self.circuity,
+            self.speed_kmh,
+            self.nearest_factor,
+            m.mode,
+            m.knots_m,
+            m.circuity,
+            m.speed_kmh,
+            str(self.crs),
+        )
 
     @property
     def walk_network_kind(self) -> str | None:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
+import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -25,6 +26,7 @@ from pointplan._errors import (
     NetworkError,
     PrecisionWarning,
 )
+from pointplan._results import digest
 from pointplan._validate import projected_crs
 from pointplan.network._common import (
     _MODE_KEY,
@@ -68,6 +70,26 @@ class _CSRGraph:
     @property
     def n(self) -> int:
         return len(self.nodes)
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """Hash of what routing on this graph reads: node positions, arcs, times, lengths, geometries."""
+        has = np.array([isinstance(g, shapely.LineString) for g in self.rev_geom], dtype=bool)
+        coords, owner = shapely.get_coordinates(self.rev_geom[has], return_index=True)
+        rev = self.rev
+        return digest(
+            "csr-graph",
+            self.x,
+            self.y,
+            rev.indptr,
+            rev.indices,
+            rev.data,
+            self.rev_len,
+            has,
+            coords,
+            owner,
+            self.crs.to_wkt(),
+        )
 
     @cached_property
     def _int_lookup(self) -> tuple[IntArray, IntArray] | None:

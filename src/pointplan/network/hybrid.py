@@ -20,7 +20,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pointplan._errors import InputError
-from pointplan.network._common import FloatArray, IntArray, _check_minutes, _labels, _points_xy
+from pointplan._results import cached, digest
+from pointplan.network._common import FloatArray, IntArray, _check_minutes, _labels, _points_xy, points_key
 from pointplan.network.base import EngineBase
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback import CrowFliesEngine
@@ -112,6 +113,14 @@ class HybridEngine(EngineBase):
         self.graph = network.graph  # so callers can build the same engine for another mode
 
     @property
+    def fingerprint(self) -> bytes | None:
+        """Hash of both engines and the hand-over (see :attr:`EngineBase.fingerprint`)."""
+        net, fb = self.network.fingerprint, self.fallback.fingerprint
+        if net is None or fb is None:
+            return None
+        return digest("hybrid", net, fb, self.snap_m, self.handover_from)
+
+    @property
     def walk_network_kind(self) -> str | None:
         """How walking times are computed on the network part (None for other modes).
 
@@ -140,8 +149,16 @@ class HybridEngine(EngineBase):
         return pd.Series(self._snap_distance(gdf) <= self.snap_m, index=gdf.index, name="snap_m")
 
     def _snap_distance(self, gdf: gpd.GeoDataFrame) -> FloatArray:
-        """Distance (m) from each point to the nearest street (snapped once per set of places)."""
-        return self.network._snap(gdf, "points").snap_m
+        """Distance (m) from each point to the nearest street (snapped once per set of places).
+
+        Kept on disk for big sets (:mod:`pointplan._results`): a run that asks about the same
+        places again need not index the streets at all.
+        """
+        fp, pts = self.network.fingerprint, points_key(gdf)
+        key = None if fp is None or pts is None else digest("snap_m", fp, pts)
+        quick = 0.0 if len(gdf) > 1 else None  # sets of places: kept even when the streets are indexed
+        out: FloatArray = cached("snap_m", key, lambda: self.network._snap(gdf, "points").snap_m, min_seconds=quick)
+        return out
 
     def handover_weight(self, gdf: gpd.GeoDataFrame) -> pd.Series:
         """Weight of the fallback in each point's time: 0 near a street, 1 off the network.

@@ -82,13 +82,14 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     charts = _start_charts(a, state.proposal, formats, config.lang)  # drawn on the second core meanwhile
     with document_stage(out) as doc_stage:
         with staged_folder(out, config.input_files) as stage, _quiet("pointplan.maps.package"):
-            written = _write_data(stage, config, state)
-            outputs = sorted([*written, *(FORMAT_FILES[fmt][0] for fmt in formats)])
-            extra = [*report_lines(config, state), f"Outputs: {', '.join(outputs)}."]
+            written, map_job = _write_data(stage, config, state)
+            names = [*written, *_map_names(config), *(FORMAT_FILES[fmt][0] for fmt in formats)]
+            extra = [*report_lines(config, state), f"Outputs: {', '.join(sorted(names))}."]
             images = charts.result() if charts is not None else None
             docs = write_documents(
                 a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra, images=images
             )
+            written.update(map_job.result())
         published, problems = publish_documents(doc_stage, out, docs)
     paths = {name: out / Path(path).name for name, path in {**written, **published}.items()}
     for name in ("map.html", "map_offline.html"):
@@ -122,13 +123,25 @@ def _quiet(name: str) -> Iterator[None]:
         log.setLevel(level)
 
 
-def _write_data(out: Path, config: RunConfig, state: RunState) -> dict[str, Path]:
-    """Write the tables, JSON, GeoJSON, map and GeoPackage into ``out`` (the staging folder)."""
+def _write_data(out: Path, config: RunConfig, state: RunState) -> tuple[dict[str, Path], Background[dict[str, Path]]]:
+    """Write the tables, JSON, GeoJSON and GeoPackage into ``out`` (the staging folder); start the map.
+
+    The map is drawn on the second core (a forked child writes it into ``out``) while the
+    GeoPackage and the documents are written; the job's answer is its paths.
+    """
+    from pointplan._fork import Background
+    from pointplan.report.run_tables import bus_context
+
     a = need(state.assessment, "assessment")
     paths = _write_tables(out, config, a, state.proposal, state.conversion, state.staffing)
-    paths.update(_write_maps(out, config, a, state.proposal))
+    bus_stops = bus_context(a).stops  # worked out once, here: the child inherits it
+    job = Background(lambda: _write_maps(out, config, a, state.proposal, bus_stops), "the map")
     paths["scenario.gpkg"] = _write_scenario(out, config, a, state.proposal)
-    return paths
+    return paths, job
+
+
+def _map_names(config: RunConfig) -> list[str]:
+    return ["map.html", "map_offline.html"] if config.offline_map else ["map.html"]
 
 
 def _write_tables(
@@ -178,17 +191,18 @@ def _write_tables(
     return paths
 
 
-def _write_maps(out: Path, config: RunConfig, a: Assessment, proposal: Proposal | None) -> dict[str, Path]:
+def _write_maps(
+    out: Path, config: RunConfig, a: Assessment, proposal: Proposal | None, bus_stops: Any
+) -> dict[str, Path]:
     """Write ``map.html`` (and ``map_offline.html`` when asked)."""
     from pointplan import maps
     from pointplan.maps.transit import BUS_MAP_MIN_TRIPS_PER_HOUR
-    from pointplan.report.run_tables import bus_context
 
     metric = config.map_metric
     extra = [x for x in (*MAP_METRICS, "time_to_service_minutes", "bus_access") if x != metric]
     prop_pts = proposal.points if proposal is not None else None
     layers: dict[str, Any] = {
-        "bus_stops": bus_context(a).stops,
+        "bus_stops": bus_stops,
         "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR,
         "waits": True,
     }
