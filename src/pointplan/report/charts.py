@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pointplan._results import cached, digest, frame_digest
 from pointplan.io import atomic_path
 from pointplan.report.labels import text
 
@@ -220,6 +221,25 @@ def chart_images(assessment: Any, proposal: Any = None, *, lang: str = "vi") -> 
     >>> sorted(images), images["overview"][:4]
     (['minutes_cdf', 'overview', 'p90_units', 'utilisation'], b'\x89PNG')
     """
+    return cached("charts", _charts_key(assessment, proposal, lang), lambda: _draw_all(assessment, proposal, lang))
+
+
+def _charts_key(assessment: Any, proposal: Any, lang: str) -> bytes | None:
+    """Key of the charts kept on disk: every table they draw, the options, matplotlib's version (None: not kept)."""
+    import matplotlib
+
+    try:
+        frames = [frame_digest(getattr(assessment, n)) for n in ("units", "points", "demand")]
+        frames.append(frame_digest(proposal.points) if proposal is not None else b"none")
+        params = repr(sorted((str(k), repr(v)) for k, v in dict(assessment.params).items()))
+    except (AttributeError, TypeError):
+        return None
+    if any(f is None for f in frames):
+        return None
+    return digest("charts", *frames, params, str(assessment.mode), lang, matplotlib.__version__)
+
+
+def _draw_all(assessment: Any, proposal: Any, lang: str) -> dict[str, bytes]:
     draw: dict[str, Callable[[], Any]] = {
         "overview": lambda: overview_map(assessment, proposal, lang=lang),
         "minutes_cdf": lambda: _minutes_cdf(assessment, lang),

@@ -131,6 +131,7 @@ def bus_context(assessment: Any, network: Any = None, *, walk_m: float | None = 
 
 def _compute_context(a: Any, network: Any, walk: float) -> BusContext:
     from pointplan._errors import PointplanError
+    from pointplan._results import cached, digest, frame_digest
     from pointplan.transit import (
         load_bus_network,
         no_bus_stop_findings,
@@ -143,9 +144,14 @@ def _compute_context(a: Any, network: Any, walk: float) -> BusContext:
         net = load_bus_network() if network is None else network
         pts = point_bus_access(a.points, net, walk_m=walk)
         demand = getattr(a, "demand", None)
-        uts = unit_bus_access(a.units, net, demand=demand, walk_m=walk)
+        # the shipped feed's figures of the same units and demand are kept on disk (pointplan._results)
+        units_key = None if network is not None else frame_digest(a.units)
+        dem_key = frame_digest(demand) if demand is not None else b"none"
+        key = None if units_key is None or dem_key is None else digest("bus-units", units_key, dem_key, walk)
+        uts = cached("bus_units", key, lambda: unit_bus_access(a.units, net, demand=demand, walk_m=walk))
         findings = no_bus_stop_findings(a.points, net, walk_m=walk, access=pts)
-        stops = stop_frequency(net, a.units)
+        key = None if units_key is None else digest("bus-stops", units_key)
+        stops = cached("bus_stops", key, lambda: stop_frequency(net, a.units))
     except (PointplanError, OSError, ValueError) as exc:
         logger.warning("bus access not computed: %s", exc)
         return _empty_context(a, walk)

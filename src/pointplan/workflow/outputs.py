@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,15 +79,14 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     state = collect_service_areas(state)  # drawn on the second core while the run proposed
     a = need(state.assessment, "assessment")
     out, formats = config.out, config.format_list()
-    charts = _start_charts(a, state.proposal, formats, config.lang)  # drawn on the second core meanwhile
     with document_stage(out) as doc_stage:
         with staged_folder(out, config.input_files) as stage, _quiet("pointplan.maps.package"):
-            written, map_job = _write_data(stage, config, state)
-            names = [*written, *_map_names(config), *(FORMAT_FILES[fmt][0] for fmt in formats)]
-            extra = [*report_lines(config, state), f"Outputs: {', '.join(sorted(names))}."]
-            images = charts.result() if charts is not None else None
+            map_job = _start_maps(stage, config, state)  # drawn on the second core meanwhile
+            written = _write_data(stage, config, state)
+            outputs = sorted([*written, *_map_names(config), *(FORMAT_FILES[fmt][0] for fmt in formats)])
+            extra = [*report_lines(config, state), f"Outputs: {', '.join(outputs)}."]
             docs = write_documents(
-                a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra, images=images
+                a, doc_stage, state.proposal, formats=formats, lang=config.lang, extra_lines=extra, images=None
             )
             written.update(map_job.result())
         published, problems = publish_documents(doc_stage, out, docs)
@@ -99,16 +98,22 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
     return dataclasses.replace(state, paths=paths, problems=tuple(problems))
 
 
-def _start_charts(
-    a: Assessment, proposal: Proposal | None, formats: Sequence[str], lang: str
-) -> Background[Any] | None:
-    """Start drawing the report's charts in a forked child, when a document needs them and a child can be forked."""
-    from pointplan._fork import Background, can_fork
-    from pointplan.report.charts import chart_images
+def _start_maps(out: Path, config: RunConfig, state: RunState) -> Background[dict[str, Path]]:
+    """Start drawing the map into ``out`` in a forked child (or draw it at once); the job's answer is its paths.
 
-    if not set(formats) - {"xlsx"} or not can_fork():
-        return None
-    return Background(lambda: chart_images(a, proposal, lang=lang), "the charts")
+    The bus figures the map shows are worked out first, here, so the tables read the same
+    ones (the child's memory is its own).
+    """
+    from pointplan._fork import Background
+    from pointplan.report.run_tables import bus_context
+
+    a = need(state.assessment, "assessment")
+    bus_context(a)
+    return Background(lambda: _write_maps(out, config, a, state.proposal), "the map")
+
+
+def _map_names(config: RunConfig) -> list[str]:
+    return ["map.html", "map_offline.html"] if config.offline_map else ["map.html"]
 
 
 @contextlib.contextmanager
@@ -123,25 +128,12 @@ def _quiet(name: str) -> Iterator[None]:
         log.setLevel(level)
 
 
-def _write_data(out: Path, config: RunConfig, state: RunState) -> tuple[dict[str, Path], Background[dict[str, Path]]]:
-    """Write the tables, JSON, GeoJSON and GeoPackage into ``out`` (the staging folder); start the map.
-
-    The map is drawn on the second core (a forked child writes it into ``out``) while the
-    GeoPackage and the documents are written; the job's answer is its paths.
-    """
-    from pointplan._fork import Background
-    from pointplan.report.run_tables import bus_context
-
+def _write_data(out: Path, config: RunConfig, state: RunState) -> dict[str, Path]:
+    """Write the tables, JSON, GeoJSON and GeoPackage into ``out`` (the staging folder; the map: ``_start_maps``)."""
     a = need(state.assessment, "assessment")
     paths = _write_tables(out, config, a, state.proposal, state.conversion, state.staffing)
-    bus_stops = bus_context(a).stops  # worked out once, here: the child inherits it
-    job = Background(lambda: _write_maps(out, config, a, state.proposal, bus_stops), "the map")
     paths["scenario.gpkg"] = _write_scenario(out, config, a, state.proposal)
-    return paths, job
-
-
-def _map_names(config: RunConfig) -> list[str]:
-    return ["map.html", "map_offline.html"] if config.offline_map else ["map.html"]
+    return paths
 
 
 def _write_tables(
@@ -191,18 +183,17 @@ def _write_tables(
     return paths
 
 
-def _write_maps(
-    out: Path, config: RunConfig, a: Assessment, proposal: Proposal | None, bus_stops: Any
-) -> dict[str, Path]:
+def _write_maps(out: Path, config: RunConfig, a: Assessment, proposal: Proposal | None) -> dict[str, Path]:
     """Write ``map.html`` (and ``map_offline.html`` when asked)."""
     from pointplan import maps
     from pointplan.maps.transit import BUS_MAP_MIN_TRIPS_PER_HOUR
+    from pointplan.report.run_tables import bus_context
 
     metric = config.map_metric
     extra = [x for x in (*MAP_METRICS, "time_to_service_minutes", "bus_access") if x != metric]
     prop_pts = proposal.points if proposal is not None else None
     layers: dict[str, Any] = {
-        "bus_stops": bus_stops,
+        "bus_stops": bus_context(a).stops,
         "bus_min_trips_per_hour": BUS_MAP_MIN_TRIPS_PER_HOUR,
         "waits": True,
     }
