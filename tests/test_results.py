@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from grids import grid_hybrid
-from pointplan import _results, settings
+from pointplan import InputError, _results, settings
 from pointplan.network import CrowFliesEngine, HybridEngine, NetworkEngine
 
 
@@ -212,13 +212,20 @@ def test_a_second_run_reads_its_routing_back_and_writes_the_same_tables(kept: Pa
 
     osm = str(data_file("osm_vanmieu"))
     common = ["--network", osm, "--mode", "walk", "--units", "00226,00070", "--demand-cell-m", "250"]
-    common += ["--add", "1", "--no-uncertainty", "--formats", "xlsx"]
+    common += ["--add", "2", "--no-uncertainty", "--formats", "xlsx"]
     assert cli.main(["-q", "run", "--out", str(tmp_path / "a"), *common]) == 0
     stored = sorted(p.relative_to(kept) for p in kept.rglob("*.pkl"))
     assert {p.parts[0] for p in stored} >= {"od_long", "kept_columns", "kept_reach"}
     for p in kept.rglob("*.pkl"):
         os.utime(p, (1.0, 1.0))
-    assert cli.main(["-q", "run", "--out", str(tmp_path / "b"), *common]) == 0
+    from pointplan.network import cache as network_cache
+
+    reads: list[object] = []
+    real_read = network_cache.read_entry
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(network_cache, "read_entry", lambda path: reads.append(path) or real_read(path))
+        assert cli.main(["-q", "run", "--out", str(tmp_path / "b"), *common]) == 0
+    assert reads == []  # every answer read back: the roads were never read
     assert sorted(p.relative_to(kept) for p in kept.rglob("*.pkl")) == stored  # nothing new to keep
     read = {p.parts[0] for p in stored if (kept / p).stat().st_mtime > 1.0}  # read back: touched
     assert read >= {"od_long", "kept_columns", "kept_reach"}
@@ -249,3 +256,57 @@ def test_a_file_the_cache_did_not_sign_is_never_unpickled(kept: Path, tmp_path: 
     assert _results.cached("p", b"key", lambda: 2, min_seconds=0.0) == 2
     assert not marker.exists()
     assert (kept / ".key").stat().st_mode & 0o077 == 0  # the key is the user's alone
+
+
+def _vanmieu_engines() -> tuple[object, object]:
+    from pointplan.data import data_file
+    from pointplan.network import load_network, travel_engine
+
+    osm = data_file("osm_vanmieu")
+    eager = NetworkEngine(load_network(osm, mode="walk"), "walk")  # also stores the converted roads
+    return eager, travel_engine(osm, "walk", fallback=False)
+
+
+def test_a_deferred_engine_reads_its_roads_at_first_use_and_answers_as_the_eager_one() -> None:
+    from pointplan.network import DeferredNetworkEngine
+
+    eager, lazy = _vanmieu_engines()
+    assert isinstance(lazy, DeferredNetworkEngine) and not lazy.loaded
+    _, again = _vanmieu_engines()
+    assert again.fingerprint == lazy.fingerprint  # the same file, mode and options
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8355, 105.8372], [21.0285, 21.0262]), crs=4326)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8362], [21.0275]), index=["P"], crs=4326)
+    assert not lazy.loaded
+    pd.testing.assert_frame_equal(lazy.nearest(dem, pts), eager.nearest(dem, pts))
+    assert lazy.loaded and lazy.graph.number_of_edges() == eager.graph.number_of_edges()
+    pd.testing.assert_frame_equal(lazy.od_long(dem, pts, 30), eager.od_long(dem, pts, 30))
+    assert lazy.walk_network_kind == eager.walk_network_kind
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(again))  # read before it is sent anywhere
+    pd.testing.assert_frame_equal(copy.nearest(dem, pts), eager.nearest(dem, pts))
+
+
+def test_another_mode_of_a_deferred_hybrid_is_the_one_the_graph_gives() -> None:
+    from pointplan.assessment.coverage import engine_for_mode
+    from pointplan.data import data_file
+    from pointplan.network import DeferredNetworkEngine, load_network, make_hybrid_engine, travel_engine
+
+    osm = data_file("osm_vanmieu")
+    load_network(osm, mode="motorbike"), load_network(osm, mode="walk")  # both stored
+    hybrid = travel_engine(osm, "motorbike")
+    walk = engine_for_mode(hybrid, "walk", None)
+    assert isinstance(walk.network, DeferredNetworkEngine) and not hybrid.network.loaded
+    eager = make_hybrid_engine(load_network(osm, mode="motorbike"), mode="walk")
+    dem = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy([105.8355, 105.8372, 105.85], [21.0285, 21.0262, 21.03]), crs=4326
+    )
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([105.8362], [21.0275]), index=["P"], crs=4326)
+    pd.testing.assert_frame_equal(walk.nearest(dem, pts), eager.nearest(dem, pts))
+    assert (walk.snap_m, walk.handover_from, walk.fallback.fingerprint) == (
+        eager.snap_m,
+        eager.handover_from,
+        eager.fallback.fingerprint,
+    )
+    with pytest.raises(InputError, match="max_snap_m"):
+        travel_engine(osm, "walk", max_snap_m=-1)

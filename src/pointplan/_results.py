@@ -55,7 +55,7 @@ import numpy as np
 
 from pointplan import settings
 
-__all__ = ["cached", "digest", "frame_digest"]
+__all__ = ["cached", "digest", "frame_digest", "settings_digest"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -159,6 +159,26 @@ def frame_digest(frame: object) -> bytes | None:
         h.update(str(getattr(g, "crs", None)).encode())
         h.update(b"".join(shapely.to_wkb(np.asarray(g.values), hex=False, include_srid=False).tolist()))
     return h.digest()
+
+
+def settings_digest() -> bytes:
+    """Hash of :mod:`pointplan.settings`' plain values (numbers, text, paths): a changed setting keys afresh.
+
+    Examples
+    --------
+    >>> from pointplan import settings
+    >>> before = settings_digest()
+    >>> old, settings.uncertainty_draws = settings.uncertainty_draws, settings.uncertainty_draws + 1
+    >>> settings_digest() == before
+    False
+    >>> settings.uncertainty_draws = old
+    """
+    plain = {
+        k: repr(v)
+        for k, v in vars(settings).items()
+        if not k.startswith("_") and isinstance(v, bool | int | float | str | Path | type(None))
+    }
+    return digest("settings", repr(sorted(plain.items())))
 
 
 def _folder() -> Path:

@@ -270,7 +270,9 @@ def _engine_for_mode(engine: TravelEngine, mode: str, network: Any) -> TravelEng
     from pointplan.network import CrowFliesEngine, HybridEngine, make_engine, make_hybrid_engine
 
     if isinstance(engine, HybridEngine):
-        same_roads = getattr(engine.network, "for_mode", None)  # roads held as arrays (pointplan roads)
+        same_roads = getattr(engine.network, "for_mode", None)  # roads held as arrays, or of a road file
+        if same_roads is not None and getattr(engine.network, "from_file", False):  # as make_hybrid_engine(graph, mode)
+            return HybridEngine(same_roads(mode), CrowFliesEngine(mode))  # type: ignore[arg-type]
         if engine.graph is None and same_roads is not None:
             fallback = CrowFliesEngine(mode)  # type: ignore[arg-type]
             return HybridEngine(same_roads(mode), fallback, snap_m=engine.snap_m, handover_from=engine.handover_from)

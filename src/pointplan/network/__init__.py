@@ -63,6 +63,7 @@ from pointplan.network.calibration import (
     fit_walk_correction,
     load_calibration,
 )
+from pointplan.network.deferred import DeferredNetworkEngine
 from pointplan.network.engine import NetworkEngine, NodeTimes
 from pointplan.network.factory import NETWORK_KEYWORDS, make_engine, make_hybrid_engine, travel_engine
 from pointplan.network.fallback import DEFAULT_CIRCUITY, CrowFliesEngine, calibrate_circuity
@@ -93,6 +94,7 @@ __all__ = [
     "SPEED_ATTR",
     "TIME_ATTR",
     "CrowFliesEngine",
+    "DeferredNetworkEngine",
     "EngineBase",
     "FallbackCalibration",
     "FallbackModel",

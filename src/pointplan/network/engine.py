@@ -9,7 +9,7 @@ import hashlib
 import logging
 import warnings
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -342,9 +342,19 @@ class NetworkEngine(EngineBase):
             if self.walk_correction != 1.0:
                 self._g = _scaled(self._g, 1.0 / self.walk_correction)
 
+    #: Set for an engine of a road file (:func:`~pointplan.network.travel_engine`): the hash of
+    #: the file's disk-cache entry name and the options, used as :attr:`fingerprint`.
+    entry_fingerprint: bytes | None = None
+    #: Set for an engine of a road file: ``for_mode(mode)`` gives the engine of the same roads for another mode.
+    for_mode: Callable[[str], NetworkEngine] | None = None
+    #: Whether :attr:`for_mode` is the way to another mode of these roads (rather than :attr:`graph`).
+    from_file: bool = False
+
     @property
     def fingerprint(self) -> bytes | None:
         """Hash of the converted graph and the engine's options (see :attr:`EngineBase.fingerprint`)."""
+        if self.entry_fingerprint is not None:
+            return self.entry_fingerprint
         return digest(
             "network", self.mode, self.access_speed_kmh, self.max_snap_m, self.walk_correction, self._g.fingerprint
         )

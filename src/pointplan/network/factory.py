@@ -33,10 +33,11 @@ import shapely
 from pointplan import settings
 from pointplan.data import DATASETS, data_file
 from pointplan.network._common import Mode, _check_mode
+from pointplan.network.deferred import DeferredNetworkEngine, entry_fingerprint
 from pointplan.network.engine import NetworkEngine
 from pointplan.network.fallback import CrowFliesEngine
 from pointplan.network.hybrid import DEFAULT_NETWORK, HybridEngine
-from pointplan.network.loading import load_network
+from pointplan.network.loading import cached_entry, entry_name, load_network
 from pointplan.network.speeds import add_travel_times
 
 __all__ = ["NETWORK_KEYWORDS", "EngineSource", "make_engine", "make_hybrid_engine", "travel_engine"]
@@ -77,9 +78,27 @@ def _network(source: EngineSource, mode: Mode, kw: dict[str, Any]) -> NetworkEng
     cache = bool(kw.pop("cache", True))
     if isinstance(source, nx.DiGraph):
         G = source if speeds is None else add_travel_times(source.copy(), mode, speeds)
-    else:
+        return NetworkEngine(G, mode, cache=cache, **kw)
+
+    def build() -> NetworkEngine:
         G = load_network(source, mode=mode, speeds_kmh=speeds, cache=cache, retain_all=retain_all)
-    return NetworkEngine(G, mode, cache=cache, **kw)
+        return NetworkEngine(G, mode, cache=cache, **kw)
+
+    name = entry_name(source, mode, speeds_kmh=speeds, retain_all=retain_all) if cache else None
+    if name is None:  # not a file (a place name, a polygon), or no cache: as it is
+        return build()
+
+    def for_mode(other: str) -> NetworkEngine:  # as graph_for_mode builds it from the graph: default options
+        return _network(source, _check_mode(other), {"speeds_kmh": speeds, "retain_all": retain_all})
+
+    if cached_entry(source, mode, speeds_kmh=speeds, retain_all=retain_all) is not None:  # read when first needed
+        return DeferredNetworkEngine(build, mode, name, for_mode=for_mode, **kw)
+    engine = build()  # converted (and stored) now: the file's errors show here
+    engine.entry_fingerprint = entry_fingerprint(
+        name, mode, kw.get("access_speed_kmh"), kw.get("max_snap_m", 500.0), kw.get("walk_correction")
+    )
+    engine.for_mode, engine.from_file = for_mode, True
+    return engine
 
 
 def _default_source() -> Path | None:

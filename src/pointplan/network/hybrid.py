@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +110,11 @@ class HybridEngine(EngineBase):
             raise InputError(msg)
         self.handover_from = float(handover_from)
         self.crs = network.crs
-        self.graph = network.graph  # so callers can build the same engine for another mode
+
+    @property
+    def graph(self) -> Any:
+        """The network engine's road graph, so callers can build the same engine for another mode."""
+        return self.network.graph
 
     @property
     def fingerprint(self) -> bytes | None:

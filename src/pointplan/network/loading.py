@@ -350,6 +350,35 @@ def _build(source: object, mode: Mode, cache: bool, options: dict[str, Any]) -> 
     return G
 
 
+def cached_entry(source: object, mode: Mode, *, speeds_kmh: Any = None, retain_all: bool = False) -> str | None:
+    """Name of the disk-cache entry holding ``source``'s graph for ``mode``, if it is stored (else None).
+
+    The name hashes the file's bytes, the mode and the options: the same name, the same graph.
+
+    Examples
+    --------
+    >>> cached_entry("no-such-file.graphml", "walk") is None
+    True
+    """
+    name = entry_name(source, mode, speeds_kmh=speeds_kmh, retain_all=retain_all)
+    folder = Path(settings.network_cache_dir or Path(settings.cache_dir) / "networks")
+    return name if name is not None and (folder / f"{name}.pickle").is_file() else None
+
+
+def entry_name(source: object, mode: Mode, *, speeds_kmh: Any = None, retain_all: bool = False) -> str | None:
+    """Name of the disk-cache entry of a road file's graph for ``mode`` (None: ``source`` is not a file).
+
+    Examples
+    --------
+    >>> entry_name("no-such-file.graphml", "walk") is None
+    True
+    """
+    path = Path(source).expanduser() if isinstance(source, str | Path) else None
+    if path is None or not path.is_file():
+        return None
+    return _file_key(path, mode, {"speeds_kmh": speeds_kmh, "retain_all": retain_all, "recompute": False})
+
+
 def _disk_cached(path: Path, mode: Mode, options: dict[str, Any]) -> nx.MultiDiGraph:
     """Load the mode graph of a file from the disk cache, or build and store it."""
     from pointplan.network.cache import read_entry, write_entry

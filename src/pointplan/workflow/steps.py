@@ -18,13 +18,14 @@ import geopandas as gpd
 import pandas as pd
 
 from pointplan._errors import InputError
+from pointplan._results import cached, digest, frame_digest, settings_digest
 from pointplan.workflow.config import RunConfig
 from pointplan.workflow.engine import travel_engine
 from pointplan.workflow.state import RunState, need
 
 if TYPE_CHECKING:
     from pointplan.assessment import Assessment
-    from pointplan.locate import UnconstrainedComparison
+    from pointplan.locate import Proposal, UnconstrainedComparison
     from pointplan.uncertainty import UncertaintyResult
 
 __all__ = [
@@ -338,11 +339,26 @@ def _monte_carlo(config: RunConfig, a: Assessment) -> tuple[UncertaintyResult, d
     from pointplan.uncertainty import run_uncertainty
 
     draws = config.draws_or_default()
-    unc = run_uncertainty(
-        a, draws=draws, seed=config.seed, sensitivity_draws=max(10, draws // 4), workers=config.workers,
-        scheduler=config.scheduler,
+    options = {"draws": draws, "seed": config.seed, "sensitivity_draws": max(10, draws // 4)}
+    key = _assessment_key(a, repr(sorted(options.items()))) if not config.workers and not config.scheduler else None
+    unc = cached(
+        "monte_carlo", key,
+        lambda: run_uncertainty(a, **options, workers=config.workers, scheduler=config.scheduler),  # type: ignore[arg-type]
     )  # fmt: skip
     return unc, (_areas(a) if a.engine is not None else {})  # the map's layer: drawn while the run proposes
+
+
+def _assessment_key(a: Assessment, *parts: object) -> bytes | None:
+    """Key of a result of ``a`` kept on disk: its tables, options, engine and pointplan's settings (None: not kept)."""
+    fp = getattr(a.engine, "fingerprint", None)
+    visits = None if a.settings is None else a.settings.visits
+    frames = [frame_digest(f) for f in (a.units, a.points, a.demand, a.findings)]
+    frames.append(b"none" if visits is None else frame_digest(pd.DataFrame(visits)))
+    network = None if a.settings is None else a.settings.network
+    if not isinstance(fp, bytes) or any(f is None for f in frames) or not (network is None or isinstance(network, str)):
+        return None
+    plain = (repr(a.settings), repr(sorted((str(k), repr(v)) for k, v in a.params.items())), a.mode, network)
+    return digest("assessment", fp, *frames, *plain, settings_digest(), *parts)
 
 
 def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
@@ -357,26 +373,37 @@ def uncertainty_step(config: RunConfig, state: RunState) -> RunState:
     """
     if not config.uncertainty:
         return state
-    from pointplan import settings
-    from pointplan.uncertainty import proposal_robustness
-    from pointplan.workflow.province import province_boundary
-
     a = need(state.assessment, "assessment")
     unc, areas = state.monte_carlo.result() if state.monte_carlo is not None else _monte_carlo(config, a)
     a = a.with_uncertainty(unc)
     a.derived.update(areas)
     proposal = state.proposal
     if proposal is not None and len(proposal.points) and proposal.candidates is not None:
-        draws = min(settings.robustness_draws, config.draws_or_default())
-        rob = proposal_robustness(
-            a, proposal, proposal.candidates, draws=draws, seed=config.seed,
-            objective=proposal.objective, **province_boundary(config),
-        )  # fmt: skip
+        rob = _robustness(config, a, proposal)
         points = proposal.points.copy()
         for col in rob.columns:
             points[col] = rob[col].to_numpy()
         proposal = dataclasses.replace(proposal, points=points)
     return dataclasses.replace(state, assessment=a, proposal=proposal, monte_carlo=None)
+
+
+def _robustness(config: RunConfig, a: Assessment, proposal: Proposal) -> pd.DataFrame:
+    """How often each proposed point is chosen again under the draws (kept on disk for the same inputs)."""
+    from pointplan import settings
+    from pointplan.uncertainty import proposal_robustness
+    from pointplan.workflow.province import province_boundary
+
+    draws = min(settings.robustness_draws, config.draws_or_default())
+    where = province_boundary(config)
+    shape = repr(sorted((k, getattr(v, "wkb_hex", repr(v))) for k, v in where.items()))
+    frames = (frame_digest(proposal.points), frame_digest(proposal.candidates))
+    key = None if None in frames else _assessment_key(a, *frames, draws, config.seed, proposal.objective, shape)
+    out: pd.DataFrame = cached(
+        "robustness", key, lambda: proposal_robustness(
+            a, proposal, proposal.candidates, draws=draws, seed=config.seed, objective=proposal.objective, **where,
+        ),
+    )  # fmt: skip
+    return out
 
 
 def staff_step(config: RunConfig, state: RunState) -> RunState:
