@@ -134,6 +134,12 @@ def inner_bias(cal_path: Path | None, before: bool) -> pd.DataFrame:
 
 
 def main() -> None:
+    import os as _os
+
+    from pointplan import settings as _settings
+
+    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
+    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write the refit to the shipped calibration file")
     ap.add_argument("--seed", type=int, default=0)

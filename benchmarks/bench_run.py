@@ -7,8 +7,10 @@ version runs from its own source tree (``git archive`` into a temporary folder) 
 installed dependencies. Each run's ``-v`` log gives the seconds of each step ("Assessing:
 5.2 s"); the peak memory is the child process's own ``ru_maxrss``.
 
-Prints, per step, the median seconds of both and the ratio (previous / now); the last line
-is one JSON object.
+Prints, per step, the median seconds of the previous version, of this one computing
+everything afresh (``--no-cache``), and of this one with the results of an earlier run of the
+same inputs kept on disk (``pointplan._results``; one untimed run first), with each ratio
+(previous / now); the last line is one JSON object.
 
     python benchmarks/bench_run.py                         # default run (100 draws), 1 repeat
     python benchmarks/bench_run.py --no-uncertainty --repeat 3
@@ -32,9 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The last commit before this wave's speed work on the run (assess via Scenario, one table of site times).
 DEFAULT_BASELINE = "b379fe1"
 #: The child: ``pointplan`` of the source on PYTHONPATH, then its own peak memory on stderr.
+#: Both versions end as the ``pointplan`` command now does (``os._exit`` once the outputs are
+#: written): the table compares the work, not the interpreter's teardown.
 CHILD = (
-    "import resource, sys\nfrom pointplan.cli import main\ntry:\n    sys.exit(main())\nfinally:\n"
-    "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    "import os, resource, sys\nfrom pointplan.cli import main\nrc = main()\n"
+    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.stdout.flush(); sys.stderr.flush(); os._exit(rc)"
 )
 STEP = re.compile(r"^(?P<label>[A-Z][^:…]*?(?:\([^)]*\))?): (?P<s>[0-9.]+) s$")
 
@@ -90,15 +95,18 @@ def main() -> None:
         tmp = Path(d)
         old_src = _source_of(args.baseline, tmp / "baseline")
         old = _series(old_src, options, args.repeat, tmp, "previous")
+        fresh = _series(ROOT / "src", [*options, "--no-cache"], args.repeat, tmp, "now-fresh")
+        _run_once(ROOT / "src", tmp / "warm-up", options)  # keeps this version's results for the next runs
         new = _series(ROOT / "src", options, args.repeat, tmp, "now")
-    print(f"\n{'step':<44s} {'previous s':>11s} {'now s':>8s} {'ratio':>7s}")
+    head = f"{'step':<44s} {'previous s':>11s} {'fresh s':>8s} {'ratio':>6s} {'kept s':>7s} {'ratio':>6s}"
+    print(f"\n{head}")
     result = {}
-    for label in dict.fromkeys([*new, *old]):
-        a = statistics.median(old[label]) if label in old else float("nan")
-        b = statistics.median(new[label]) if label in new else float("nan")
-        ratio = a / b if b > 0 else float("nan")
-        result[label] = {"previous": round(a, 2), "now": round(b, 2), "ratio": round(ratio, 2)}
-        print(f"{label:<44s} {a:11.2f} {b:8.2f} {ratio:7.2f}")
+    for label in dict.fromkeys([*new, *fresh, *old]):
+        a, f, b = (statistics.median(x[label]) if label in x else float("nan") for x in (old, fresh, new))
+        rf, rb = (a / v if v > 0 else float("nan") for v in (f, b))
+        result[label] = {"previous": round(a, 2), "now_fresh": round(f, 2), "ratio_fresh": round(rf, 2),
+                         "now": round(b, 2), "ratio": round(rb, 2)}  # fmt: skip
+        print(f"{label:<44s} {a:11.2f} {f:8.2f} {rf:6.2f} {b:7.2f} {rb:6.2f}")
     print(json.dumps({"baseline": args.baseline, "options": options, "steps": result}, ensure_ascii=False))
 
 

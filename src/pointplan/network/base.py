@@ -13,6 +13,7 @@ from typing import ClassVar
 import geopandas as gpd
 import pandas as pd
 
+from pointplan import settings
 from pointplan._results import cached, digest
 from pointplan.network._common import Mode, _check_minutes, _check_mode, points_key
 
@@ -182,6 +183,8 @@ class EngineBase:
         The engine's fingerprint, both sets of points and the options; an engine whose
         ``how`` was replaced on the instance computes afresh.
         """
+        if not settings.result_cache:
+            return None
         fp = self.fingerprint
         if fp is None or how in vars(self):
             return None
