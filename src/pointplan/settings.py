@@ -61,6 +61,17 @@ min_points: int = 126
 #: Branches the Centre keeps (Plan 322/KH-UBND).
 branches_expected: int = 12
 
+#: Above this many service points, an assessment routes its floating catchments (2SFCA,
+#: E2SFCA) and Huff loads to the points grouped into grid cells
+#: (:mod:`pointplan.assessment.catchment`) instead of to every point: the nearest point,
+#: its travel time and the loads via the nearest point stay exact. The summary's
+#: ``catchment_method`` says so. Ordinary scenarios (a few hundred points) route every pair.
+catchment_max_points: int = 2000
+
+#: Above this many service points, no per-point service area is drawn (a run's map shows
+#: the demand's own travel times instead); the summary's ``service_areas_drawn`` says so.
+service_areas_max_points: int = 2000
+
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
 language: Lang = "vi"
 

@@ -833,7 +833,8 @@ class Scenario:
     ) -> None:
         """Make ``points`` and ``settings_`` current, updating only the kept times and figures they touch."""
         old_points, old_s = self._points, self._s
-        fast = self._fast if settings_ is old_s else None
+        grouped = len(points) > settings.catchment_max_points  # the catchments of grouped points: the full path
+        fast = self._fast if settings_ is old_s and not grouped else None
         old = fast.before_change(fast_slots) if fast is not None else None
         self._points, self._s = points, settings_
         for pid, slot in zip(self._ids[slots], slots, strict=True):
@@ -1022,6 +1023,9 @@ class _KeptTravel:
 
     def od(self) -> pd.DataFrame:
         return self.main.od(self.sc._active_slots(), self.sc._s.od_minutes)
+
+    def od_to(self, positions: IntArray) -> pd.DataFrame:
+        return self.main.od(self.sc._active_slots()[positions], self.sc._s.od_minutes)
 
     def mode_minutes(self, mode: str) -> FloatArray:
         return self.sc._kept(mode).nearest_minutes()
