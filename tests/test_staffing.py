@@ -513,3 +513,16 @@ def test_run_outputs_with_zero_counters(tiny_city) -> None:
     assert keys["points_overloaded_at_peak"] == 1 and keys["wait_p90_min_peak_max"] is None
     assert keys["officials_assumed"] == 0 and keys["officials_needed"] == cols.loc["P1", "counters_recommended"] >= 2
     assert math.isnan(cols.loc["P1", "wait_p90_min_peak"])
+
+
+def test_waiting_cost_is_the_table_column_at_each_points_counters() -> None:
+    from pointplan.staffing import waiting_cost, waiting_cost_table
+
+    rng = np.random.default_rng(1)
+    lam = rng.uniform(0, 20, (300, 12))
+    lam[rng.random(lam.shape) < 0.2] = 0.0
+    c = rng.integers(0, 6, 300)
+    table, _ = waiting_cost_table(lam, 12.0, 5)
+    got = waiting_cost(lam, 12.0, c)
+    assert np.array_equal(got, table[np.arange(300), c])  # the same figures, bit for bit
+    assert np.isinf(got).any() and np.isfinite(got).any()  # both overloaded and served points in the draw

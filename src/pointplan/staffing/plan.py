@@ -16,7 +16,7 @@ from pointplan.staffing.allocate import (
     allocate_counters,
     counter_bounds,
     counters_for_target,
-    waiting_cost_table,
+    waiting_cost,
 )
 from pointplan.staffing.profiles import DEFAULT_SERVICE_MINUTES, ArrivalProfile, default_profile, mean_service_minutes
 from pointplan.staffing.queue import (
@@ -273,11 +273,8 @@ def _summary(
     """City-wide figures of a plan (JSON-ready: ``None`` instead of NaN or infinity)."""
     over_now = t["queue_status"].eq("overloaded at the peak")
     over_rec = t["queue_status_recommended"].eq("overloaded at the peak")
-    cmax = int(max(t["counters_assumed"].max(), t["counters_recommended"].max(), 0))
-    wait, _ = waiting_cost_table(lam, minutes, cmax)
-    rows = np.arange(len(t))
-    w_now = float(wait[rows, t["counters_assumed"].to_numpy()].sum())
-    w_rec = float(wait[rows, t["counters_recommended"].to_numpy()].sum())
+    w_now = float(waiting_cost(lam, minutes, t["counters_assumed"].to_numpy()).sum())
+    w_rec = float(waiting_cost(lam, minutes, t["counters_recommended"].to_numpy()).sum())
     return {
         "officials_assumed": int(t["counters_assumed"].sum()),
         "officials_needed": int(t["counters_needed"].sum()),
