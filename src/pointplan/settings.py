@@ -72,6 +72,17 @@ catchment_max_points: int = 2000
 #: the demand's own travel times instead); the summary's ``service_areas_drawn`` says so.
 service_areas_max_points: int = 2000
 
+#: Above this many service points, a run's findings of points without a bus stop nearby
+#: come one per unit (how many, the farthest named) instead of one per point; the
+#: summary's ``bus_findings_by_unit`` says so.
+point_findings_max_points: int = 2000
+
+#: Above this many points of one kind, a map draws that kind as one marker per grid cell
+#: (how many points, their counters and load) instead of one per point, and above this many
+#: points in all it leaves out the layer of each point's wait; the summary's
+#: ``map_markers_by_cell`` says so.
+map_markers_max_points: int = 5000
+
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
 language: Lang = "vi"
 

@@ -39,7 +39,14 @@ import numpy.typing as npt
 from pointplan import settings
 from pointplan._errors import InputError
 
-__all__ = ["FIRST_CELL_M", "PointGroups", "catchment_summary", "draws_service_areas", "group_points"]
+__all__ = [
+    "FIRST_CELL_M",
+    "PointGroups",
+    "catchment_summary",
+    "draws_service_areas",
+    "group_points",
+    "per_point_findings",
+]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -174,6 +181,8 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
     >>> s = catchment_summary(3, PointGroups(np.array([0, 0, 1]), np.array([0, 2]), 500.0))
     >>> s["catchment_method"], s["catchment_groups"], s["catchment_cell_m"], "service_areas_drawn" in s
     ('grid cells', 2, 500.0, False)
+    >>> catchment_summary(200_000, None)
+    {'service_areas_drawn': False, 'bus_findings_by_unit': True, 'map_markers_by_cell': True}
     """
     out: dict[str, Any] = {}
     if groups is not None:
@@ -185,7 +194,24 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
         }
     if not draws_service_areas(n_points):
         out["service_areas_drawn"] = False
+    if not per_point_findings(n_points):
+        out["bus_findings_by_unit"] = True
+    if int(n_points) > int(settings.map_markers_max_points):
+        out["map_markers_by_cell"] = True
     return out
+
+
+def per_point_findings(n_points: int) -> bool:
+    """Say whether a run reports points without a bus stop nearby one by one (else one finding per unit).
+
+    Not above :data:`pointplan.settings.point_findings_max_points`.
+
+    Examples
+    --------
+    >>> per_point_findings(131), per_point_findings(200_000)
+    (True, False)
+    """
+    return int(n_points) <= int(settings.point_findings_max_points)
 
 
 def draws_service_areas(n_points: int) -> bool:

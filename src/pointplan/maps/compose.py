@@ -433,7 +433,12 @@ def _add_point_layers(
 ) -> list[str]:
     """Add the layers of the points, their waits, the bus stops and the proposals, in this order; return their names."""
     groups = list(points_layer(assessment.points, lang=lang, units=units, legend=False))
-    if waits:
+    if waits and len(assessment.points) > settings.map_markers_max_points:
+        logger.info(
+            "%d points (more than settings.map_markers_max_points = %d): the map has no layer of each point's wait",
+            len(assessment.points), settings.map_markers_max_points,
+        )  # fmt: skip
+    elif waits:
         groups.append(wait_points_layer(assessment, lang=lang))
     if bus_stops is not None:
         groups.append(bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour))

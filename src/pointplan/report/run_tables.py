@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from pointplan.assessment.catchment import per_point_findings
 from pointplan.report.tables import points_table, units_table
 from pointplan.uncertainty.central import central_units
 
@@ -144,7 +145,8 @@ def _compute_context(a: Any, network: Any, walk: float) -> BusContext:
         pts = point_bus_access(a.points, net, walk_m=walk)
         demand = getattr(a, "demand", None)
         uts = unit_bus_access(a.units, net, demand=demand, walk_m=walk)
-        findings = no_bus_stop_findings(a.points, net, walk_m=walk, access=pts)
+        by_unit = not per_point_findings(len(a.points))
+        findings = no_bus_stop_findings(a.points, net, walk_m=walk, access=pts, by_unit=by_unit)
         stops = stop_frequency(net, a.units)
     except (PointplanError, OSError, ValueError) as exc:
         logger.warning("bus access not computed: %s", exc)
