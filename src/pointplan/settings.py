@@ -83,6 +83,11 @@ point_findings_max_points: int = 2000
 #: ``map_markers_by_cell`` says so.
 map_markers_max_points: int = 5000
 
+#: A table of more than this many rows (the points of a city of kiosks) is left out of
+#: ``tables.xlsx``: its sheet names the CSV file that holds it (the summary's
+#: ``xlsx_points_in_csv_only`` says so for the points).
+xlsx_max_rows: int = 20_000
+
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
 language: Lang = "vi"
 

@@ -182,7 +182,8 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
     >>> s["catchment_method"], s["catchment_groups"], s["catchment_cell_m"], "service_areas_drawn" in s
     ('grid cells', 2, 500.0, False)
     >>> catchment_summary(200_000, None)
-    {'service_areas_drawn': False, 'bus_findings_by_unit': True, 'map_markers_by_cell': True}
+    {'service_areas_drawn': False, 'bus_findings_by_unit': True, 'map_markers_by_cell': True, \
+'xlsx_points_in_csv_only': True}
     """
     out: dict[str, Any] = {}
     if groups is not None:
@@ -198,6 +199,8 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
         out["bus_findings_by_unit"] = True
     if int(n_points) > int(settings.map_markers_max_points):
         out["map_markers_by_cell"] = True
+    if int(n_points) > int(settings.xlsx_max_rows):
+        out["xlsx_points_in_csv_only"] = True
     return out
 
 
