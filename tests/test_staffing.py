@@ -526,3 +526,21 @@ def test_waiting_cost_is_the_table_column_at_each_points_counters() -> None:
     got = waiting_cost(lam, 12.0, c)
     assert np.array_equal(got, table[np.arange(300), c])  # the same figures, bit for bit
     assert np.isinf(got).any() and np.isfinite(got).any()  # both overloaded and served points in the draw
+
+
+def test_erlang_b_steps_only_where_they_apply_same_figures() -> None:
+    # the plain recursion over every element, to each element's own c
+    def recursion(c: np.ndarray, a: np.ndarray) -> np.ndarray:
+        b = np.ones(c.shape)
+        for k in range(1, int(c.max()) + 1):
+            b = np.where(k <= c, a * b / (k + a * b), b)
+        return b
+
+    rng = np.random.default_rng(5)
+    c = rng.integers(0, 15, (400, 12))
+    c[rng.random(c.shape) < 0.8] = 1  # mostly one-counter kiosks, some big points, some closed
+    a = rng.uniform(0, 20, (400, 12))
+    a[:3] = 0.0
+    assert np.array_equal(st.erlang_b(c, a), recursion(c, a))
+    assert st.erlang_b(c[:, :1], a).shape == (400, 12)  # broadcast
+    assert st.erlang_b(1, 1.0) == pytest.approx(0.5) and st.erlang_b(0, 3.0) == 1.0
