@@ -544,3 +544,14 @@ def test_erlang_b_steps_only_where_they_apply_same_figures() -> None:
     assert np.array_equal(st.erlang_b(c, a), recursion(c, a))
     assert st.erlang_b(c[:, :1], a).shape == (400, 12)  # broadcast
     assert st.erlang_b(1, 1.0) == pytest.approx(0.5) and st.erlang_b(0, 3.0) == 1.0
+
+
+def test_peak_queues_is_the_peak_of_queue_table() -> None:
+    from pointplan.staffing.queue import peak_queues
+
+    visits = {"P1": 24.0, "P2": 80.0, "P3": 0.0, "P4": 12.0}
+    counters = {"P1": 3, "P2": 3, "P3": 1, "P4": 0}  # P2 overloaded, P3 idle, P4 without a counter
+    full = st.queue_table(visits, counters, zero_counters="overloaded").peak
+    peak = peak_queues(visits, counters, zero_counters="overloaded")
+    pd.testing.assert_frame_equal(peak, full)
+    assert peak["queue_status"].tolist() == ["ok", "overloaded at the peak", "no demand", "overloaded at the peak"]

@@ -25,7 +25,7 @@ from pointplan.staffing.queue import (
     arrival_matrix,
     assessment_availability,
     assessment_visits,
-    queue_table,
+    peak_queues,
 )
 
 __all__ = ["DEFAULT_IN_PERSON_SHARES", "StaffingPlan", "WhatIf", "online_whatif", "staffing_plan"]
@@ -248,13 +248,13 @@ def staffing_plan(
     kw = _queue_options(assessment, profile, service_minutes, group_shares, zero_counters)
     prof, minutes, avail = kw["profile"], kw["service_minutes"], kw["availability"]
     assumed = pd.to_numeric(pts["counters_used"], errors="coerce").fillna(0.0)
-    now = queue_table(v, assumed, **kw).peak
+    now = peak_queues(v, assumed, **kw)
     assumed = assumed.astype(int)  # whole numbers: checked by queue_table
     b = counter_bounds(pts, bounds)
     lam = arrival_matrix(v, prof, avail)
     needed = counters_for_target(lam, minutes, target_p90_min=target_p90_min, minimum=b["counters_min"].to_numpy())
     rec, info = _recommend(lam, needed, b, officials, objective, minutes)
-    after = queue_table(v, pd.Series(rec, index=v.index), **kw).peak
+    after = peak_queues(v, pd.Series(rec, index=v.index), **kw)
     table = _plan_table(pts, v, now, assumed, b, needed, rec, after)
     params = _plan_params(minutes, target_p90_min, prof, allocation, in_person_share)
     params["objective"] = objective if officials is not None else "target"
