@@ -555,3 +555,15 @@ def test_peak_queues_is_the_peak_of_queue_table() -> None:
     peak = peak_queues(visits, counters, zero_counters="overloaded")
     pd.testing.assert_frame_equal(peak, full)
     assert peak["queue_status"].tolist() == ["ok", "overloaded at the peak", "no demand", "overloaded at the peak"]
+
+
+def test_peak_and_waiting_gives_the_waiting_cost_at_the_points_counters() -> None:
+    from pointplan.staffing.queue import arrival_matrix, default_profile, peak_and_waiting, peak_queues
+
+    visits = pd.Series({"P1": 24.0, "P2": 80.0, "P3": 0.0, "P4": 12.0, "P5": 10.0})
+    counters = pd.Series({"P1": 3, "P2": 3, "P3": 0, "P4": 0, "P5": 2})
+    peak, wait = peak_and_waiting(visits, counters, zero_counters="overloaded")
+    pd.testing.assert_frame_equal(peak, peak_queues(visits, counters, zero_counters="overloaded"))
+    lam = arrival_matrix(visits, default_profile(), None)
+    assert np.array_equal(wait, st.waiting_cost(lam, 15.0, counters.to_numpy()))  # bit for bit
+    assert np.isinf(wait[[1, 3]]).all() and wait[2] == 0.0 and np.isfinite(wait[[0, 4]]).all()

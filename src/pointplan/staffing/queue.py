@@ -35,6 +35,7 @@ __all__ = [
     "OVERLOADED_STATUS",
     "PointQueues",
     "arrival_matrix",
+    "peak_and_waiting",
     "peak_queues",
     "point_queues",
     "queue_table",
@@ -279,6 +280,37 @@ def peak_queues(
         visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
     )
     return _peak(v, c, lam, m, lam.shape[1])
+
+
+def peak_and_waiting(
+    visits_per_day: pd.Series | Mapping[Any, float],
+    counters: pd.Series | Mapping[Any, float] | npt.ArrayLike,
+    *,
+    profile: ArrivalProfile | None = None,
+    service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
+    group_shares: Mapping[str, float] | None = None,
+    availability: pd.Series | None = None,
+    zero_counters: ZeroCounters = "raise",
+) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
+    """Return :func:`peak_queues` and each point's person-minutes waiting a week, from one M/M/c pass.
+
+    The waiting is that of :func:`~pointplan.staffing.waiting_cost` at the point's counters
+    (``inf`` when an hour is overloaded); the options are those of :func:`peak_queues`.
+
+    Examples
+    --------
+    >>> peak, wait = peak_and_waiting({"P1": 24.0, "P2": 80.0}, {"P1": 3, "P2": 3})
+    >>> peak["queue_status"].tolist(), bool(wait[0] > 0), float(wait[1])
+    (['ok', 'overloaded at the peak'], True, inf)
+    """
+    v, c, lam, m, _, _ = _hourly(
+        visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
+    )
+    wq = m["wait_mean_min"].to_numpy().reshape(lam.shape)
+    cc = c.to_numpy(dtype=float)[:, None]
+    wq = np.where(lam == 0, 0.0, np.where(cc == 0, np.nan, wq))  # as waiting_cost reads the table
+    wait: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, lam * wq).sum(axis=1)
+    return _peak(v, c, lam, m, lam.shape[1]), wait
 
 
 def _peak(v: pd.Series, c: pd.Series, lam: npt.NDArray[np.float64], m: pd.DataFrame, n_slots: int) -> pd.DataFrame:
