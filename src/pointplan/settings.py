@@ -88,6 +88,11 @@ map_markers_max_points: int = 5000
 #: ``xlsx_points_in_csv_only`` says so for the points).
 xlsx_max_rows: int = 20_000
 
+#: Most demand places × points a :class:`pointplan.Scenario` accepts: it keeps a dense matrix
+#: of travel times per mode (8 bytes a pair, room for twice the points). Above it, assess with
+#: :func:`pointplan.assess` (``pointplan run`` keeps no times above 5 million pairs).
+scenario_max_pairs: int = 100_000_000
+
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
 language: Lang = "vi"
 

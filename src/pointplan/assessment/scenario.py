@@ -160,6 +160,7 @@ class Scenario:
         if settings_.units is None or settings_.demand is None or settings_.engine is None:
             msg = "a Scenario needs complete settings: build it with Scenario.from_assessment(pointplan.assess(...))."
             raise InputError(msg)
+        _check_pairs(len(settings_.demand), len(points))
         self._s = settings_
         self._points = _strip(points)
         self._slot_of = {pid: k for k, pid in enumerate(self._points.index)}
@@ -995,6 +996,20 @@ def _same_rows(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]
             eq[~na & ~nb] = a[~na & ~nb] == b[~na & ~nb]
             same &= (na & nb) | eq
     return same
+
+
+def _check_pairs(n_demand: int, n_points: int) -> None:
+    """Refuse a scenario whose kept times would not fit (``settings.scenario_max_pairs``), with the way out."""
+    pairs = n_demand * n_points
+    if pairs > settings.scenario_max_pairs:
+        gb = pairs * 8 * 2 / 1e9
+        msg = (
+            f"a Scenario keeps a travel time for every demand place and point ({n_demand:,} x {n_points:,} = "
+            f"{pairs:,} pairs, about {gb:,.0f} GB a mode), more than settings.scenario_max_pairs = "
+            f"{settings.scenario_max_pairs:,}. Assess these points with pointplan.assess (or pointplan run), "
+            "which keeps no such matrix, or use a coarser demand."
+        )
+        raise InputError(msg)
 
 
 class _KeptTravel:
