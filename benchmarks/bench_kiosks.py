@@ -93,7 +93,15 @@ def run_once(kiosks: Path, out: Path, options: list[str]) -> dict[str, object]:
             peak = max(float(x) for x in line.split()[1:]) / 1024.0
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    keys = ("catchment_method", "catchment_groups", "catchment_cell_m", "service_areas_drawn", "map_points")
+    keys = (
+        "catchment_method",
+        "catchment_groups",
+        "catchment_cell_m",
+        "service_areas_drawn",
+        "point_findings_by_unit",
+        "map_markers_by_cell",
+        "xlsx_points_in_csv_only",
+    )
     return {
         "steps": steps,
         "wall_s": round(wall, 1),

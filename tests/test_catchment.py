@@ -98,3 +98,33 @@ def test_huff_groups_share_by_counters() -> None:
                       group_of=np.array([0, 0, 1]))  # fmt: skip
     # group 0: 4 x 1, group 1: 4 x 1/2 -> 8 and 4 visits; group 0 split 1:3
     np.testing.assert_allclose(out, [2.0, 6.0, 4.0])
+
+
+def test_very_many_points_shared_locations_one_finding_per_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan.assessment.rules import check_rules, rule_counts
+
+    c = tiny_city()
+    # three pairs within 10 m: two in unit 00001, one in unit 00002; one lone point
+    pts = _points([X0 + 100, X0 + 105, X0 + 900, X0 + 903, X0 + 5000, X0 + 5004, X0 + 9000], [1] * 7)
+    per_point = check_rules(pts, c["units"], min_points=1, branches_expected=0)
+    monkeypatch.setattr(settings, "point_findings_max_points", 6)
+    by_unit = check_rules(pts, c["units"], min_points=1, branches_expected=0)
+    shared = by_unit[by_unit["rule"] == "shared_location"]
+    assert (per_point["rule"] == "shared_location").sum() == 3
+    assert shared["unit_code"].tolist() == ["00001", "00002"]
+    assert shared["message_en"].str.startswith("2 pairs").tolist() == [True, False]
+    assert shared["point_id"].tolist() == ["K0,K1", "K4,K5"]
+    counts = rule_counts(pts, c["units"], min_points=1, branches_expected=0)
+    assert counts == by_unit["severity"].value_counts().reindex(["error", "warning", "info"], fill_value=0).to_dict()
+
+
+def test_very_many_points_the_idle_finding_names_the_first_ten(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan.assessment.rules import load_findings
+
+    ids = [f"K{k}" for k in range(12)]
+    p = pd.DataFrame({"load_status": ["idle"] * 12, "visits_per_day": 1.0, "capacity_per_day": 64.0, "unit_code": "A"},
+                     index=ids)  # fmt: skip
+    assert load_findings(p)[0]["point_id"] == ",".join(ids)
+    monkeypatch.setattr(settings, "point_findings_max_points", 11)
+    f = load_findings(p)[0]
+    assert f["point_id"] == ",".join(ids[:10]) and "12 points" in f["message_en"] and "(+2)" in f["message_en"]

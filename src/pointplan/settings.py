@@ -72,9 +72,11 @@ catchment_max_points: int = 2000
 #: the demand's own travel times instead); the summary's ``service_areas_drawn`` says so.
 service_areas_max_points: int = 2000
 
-#: Above this many service points, a run's findings of points without a bus stop nearby
-#: come one per unit (how many, the farthest named) instead of one per point; the
-#: summary's ``bus_findings_by_unit`` says so.
+#: Above this many service points, findings come one per unit instead of one per point:
+#: points without a bus stop nearby (how many, the farthest named) and points sharing a
+#: location (how many pairs, the first named); the idle points' finding lists the first 10
+#: ids (``load_status`` in the points table has them all). The summary's
+#: ``point_findings_by_unit`` says so.
 point_findings_max_points: int = 2000
 
 #: Above this many points of one kind, a map draws that kind as one marker per grid cell

@@ -182,7 +182,7 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
     >>> s["catchment_method"], s["catchment_groups"], s["catchment_cell_m"], "service_areas_drawn" in s
     ('grid cells', 2, 500.0, False)
     >>> catchment_summary(200_000, None)
-    {'service_areas_drawn': False, 'bus_findings_by_unit': True, 'map_markers_by_cell': True, \
+    {'service_areas_drawn': False, 'point_findings_by_unit': True, 'map_markers_by_cell': True, \
 'xlsx_points_in_csv_only': True}
     """
     out: dict[str, Any] = {}
@@ -196,7 +196,7 @@ def catchment_summary(n_points: int, groups: PointGroups | None) -> dict[str, An
     if not draws_service_areas(n_points):
         out["service_areas_drawn"] = False
     if not per_point_findings(n_points):
-        out["bus_findings_by_unit"] = True
+        out["point_findings_by_unit"] = True
     if int(n_points) > int(settings.map_markers_max_points):
         out["map_markers_by_cell"] = True
     if int(n_points) > int(settings.xlsx_max_rows):
