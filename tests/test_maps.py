@@ -1077,9 +1077,10 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
 
 @pytest.mark.browser
 def test_clustered_points_open_when_zoomed_in(
-    chromium: browser.Chromium, tmp_path: Path, tiny_units: gpd.GeoDataFrame
+    chromium: browser.Chromium, tmp_path: Path, tiny_units: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     n = 20_000
+    monkeypatch.setattr(settings, "map_markers_max_points", n)  # one marker per point (not per grid cell)
     kiosks = _many_kiosks(n)
     m = pm.units_map(tiny_units, kiosks, tiles=False, roads=False, unit_names=False)
     page = chromium.open(pm.save_map(m, tmp_path / "many.html"), settle_s=1.0)
