@@ -1077,9 +1077,10 @@ def test_self_contained_assessment_map_offline_in_headless_chromium(
 
 @pytest.mark.browser
 def test_clustered_points_open_when_zoomed_in(
-    chromium: browser.Chromium, tmp_path: Path, tiny_units: gpd.GeoDataFrame
+    chromium: browser.Chromium, tmp_path: Path, tiny_units: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     n = 20_000
+    monkeypatch.setattr(settings, "map_markers_max_points", n)  # one marker per point (not per grid cell)
     kiosks = _many_kiosks(n)
     m = pm.units_map(tiny_units, kiosks, tiles=False, roads=False, unit_names=False)
     page = chromium.open(pm.save_map(m, tmp_path / "many.html"), settle_s=1.0)
@@ -1162,3 +1163,30 @@ def test_map_without_tiles_uses_no_network_at_all(
     assert page.count("path.pp-road") == len(pm.load_roads()["features"])
     page.screenshot(ARTIFACTS / "units_offline_vi.png")
     page.close()
+
+
+def test_very_many_points_of_a_kind_are_drawn_by_grid_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 kiosks in four clumps 3 km apart (10 each, 1-2 counters), 1 unit point; at most 8 markers a kind
+    monkeypatch.setattr(settings, "map_markers_max_points", 8)
+    rng = np.random.default_rng(2)
+    x = np.repeat(585_000.0 + 3000.0 * np.arange(4), 10) + rng.uniform(0, 50, 40)
+    counters = rng.integers(1, 3, 40)
+    kiosks = gpd.GeoDataFrame(
+        {"name": [f"K{i}" for i in range(40)], "kind": "kiosk", "counters": counters, "visits_per_day": 2.5},
+        geometry=gpd.points_from_xy(x, np.full(40, 2_325_000.0)),
+        crs="EPSG:32648",
+    )
+    unit = gpd.GeoDataFrame({"name": ["U"], "kind": ["unit_point"]}, geometry=[shapely.Point(590_000, 2_326_000)],
+                            crs="EPSG:32648")  # fmt: skip
+    groups = pm.points_layer(pd.concat([kiosks, unit], ignore_index=True), lang="en")
+    names = [g.layer_name for g in groups]
+    assert names == ["Unit service point (1)", "Kiosk (40)"]  # the layer still counts every point
+    feats = _layers(groups[1])[0].data["features"]
+    assert len(feats) == 4  # one marker per clump (250-m cells)
+    popups = [f["properties"]["_p"] for f in feats]
+    assert all("<td>Points</td><td>10</td>" in p for p in popups)
+    shown = sum(int(re.search(r"<td>Counters</td><td>(\d+)</td>", p).group(1)) for p in popups)
+    assert shown == int(counters.sum())
+    assert all("<td>Visits/day</td><td>25.0</td>" in p for p in popups)  # 10 x 2.5
+    assert all("<td>Points overloaded</td><td>0</td>" in p for p in popups)
+    assert len(_layers(groups[0])[0].data["features"]) == 1  # a small kind keeps its marker

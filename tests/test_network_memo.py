@@ -215,3 +215,54 @@ def test_forest_of_a_triangle_with_a_tail():
     f = _Forest.build(A)
     assert f.tree.tolist() == [False, False, False, True]
     assert f.parent[3] == 2 and f.w_in[3] == pytest.approx(3.0)
+
+
+def test_a_large_set_close_to_a_kept_one_snaps_only_its_changed_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan.network import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "SNAP_REUSE_MIN_ROWS", 20)
+    eng = net.NetworkEngine(tree_city(), "motorbike")
+    fresh = net.NetworkEngine(tree_city(), "motorbike")  # its own memo: every set snapped in full
+    rng = np.random.default_rng(8)
+    base = rng.uniform(-50, 600, (40, 2))
+    eng._snap(pts(base), "points")
+    sets, xy = [], base
+    for k in range(3):
+        xy = xy.copy()
+        xy[[k, 10 + k]] = rng.uniform(-50, 600, (2, 2))  # two more places move
+        sets.append((xy, fresh._snap(pts(xy), "points")))
+    cls = type(eng._g.streets)
+    asked: list[int] = []
+    snap = cls.snap
+    monkeypatch.setattr(cls, "snap", lambda self, xy: asked.append(len(xy)) or snap(self, xy))
+    for xy, want in sets:
+        got = eng._snap(pts(xy), "points")
+        for name in ("street", "frac", "snap_m", "proj_xy"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
+    assert asked == [2, 2, 2]  # only the rows moved since the closest kept set were snapped
+    eng._snap(pts(rng.uniform(-50, 600, (40, 2))), "points")  # a set unlike any kept: snapped in full
+    assert asked[-1] == 40
+
+
+def test_places_all_among_a_kept_set_take_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan.network import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "SNAP_REUSE_MIN_ROWS", 20)
+    eng = net.NetworkEngine(tree_city(), "motorbike")
+    fresh = net.NetworkEngine(tree_city(), "motorbike")
+    rng = np.random.default_rng(9)
+    base = rng.uniform(-50, 600, (40, 2))
+    base[7] = base[3]  # a place twice
+    eng._snap(pts(base), "points")
+    part = base[[33, 7, 3, 0, 21, 21]]  # some places of the set, in another order, one twice
+    other = np.vstack([base[:5], [[250.0, 250.0]]])  # one place the set does not have
+    want_part, want_other = fresh._snap(pts(part), "points"), fresh._snap(pts(other), "points")
+    cls = type(eng._g.streets)
+    asked: list[int] = []
+    snap = cls.snap
+    monkeypatch.setattr(cls, "snap", lambda self, xy: asked.append(len(xy)) or snap(self, xy))
+    for xy, want in ((part, want_part), (other, want_other)):
+        got = eng._snap(pts(xy), "points")
+        for name in ("street", "frac", "snap_m", "proj_xy"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
+    assert asked == [6]  # the part took the kept rows; the other set was snapped in full

@@ -319,6 +319,20 @@ def test_xlsx_never_runs_data_as_a_formula(tmp_path: Path) -> None:
     assert openpyxl.load_workbook(out).sheetnames[-1] == "Columns"
 
 
+def test_xlsx_leaves_out_a_table_of_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan import settings
+
+    a = _demo.demo_assessment()
+    monkeypatch.setattr(settings, "xlsx_max_rows", len(a.units) - 1)  # the units: one row too many
+    wb = openpyxl.load_workbook(report.write_xlsx(a, tmp_path / "tables.xlsx", lang="en"))
+    assert [c.value for c in wb["Units"]["A"]] == [
+        f"{len(a.units)} rows: too many for this workbook (at most {len(a.units) - 1}); the full table is in units.csv."
+    ]
+    assert wb["Points"].max_row == len(a.points) + 1  # a short table is written as before
+    explained = {row[0].value for row in wb["Columns"].iter_rows(min_row=2)}
+    assert "Units" not in explained and "Points" in explained
+
+
 # ------------------------------------------------------------------ Markdown
 
 

@@ -422,3 +422,14 @@ def test_changed_units_and_points_are_those_whose_rows_differ_after_many_operati
             if not np.allclose(now.loc[p, load].astype(float), before_points.loc[p, load].astype(float), rtol=1e-12)
         ]
         assert set(moved) <= set(ch.changed_points)
+
+
+def test_a_scenario_too_large_to_keep_its_times_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointplan import settings
+
+    a = tiny_assessment()  # 4 demand places x 1 point
+    monkeypatch.setattr(settings, "scenario_max_pairs", 3)
+    with pytest.raises(InputError, match=r"4 x 1 = 4 pairs.*scenario_max_pairs = 3.*pointplan.assess"):
+        Scenario.from_assessment(a)
+    monkeypatch.setattr(settings, "scenario_max_pairs", 4)
+    assert Scenario.from_assessment(a).summary["points"] == 1

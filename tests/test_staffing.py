@@ -513,3 +513,57 @@ def test_run_outputs_with_zero_counters(tiny_city) -> None:
     assert keys["points_overloaded_at_peak"] == 1 and keys["wait_p90_min_peak_max"] is None
     assert keys["officials_assumed"] == 0 and keys["officials_needed"] == cols.loc["P1", "counters_recommended"] >= 2
     assert math.isnan(cols.loc["P1", "wait_p90_min_peak"])
+
+
+def test_waiting_cost_is_the_table_column_at_each_points_counters() -> None:
+    from pointplan.staffing import waiting_cost, waiting_cost_table
+
+    rng = np.random.default_rng(1)
+    lam = rng.uniform(0, 20, (300, 12))
+    lam[rng.random(lam.shape) < 0.2] = 0.0
+    c = rng.integers(0, 6, 300)
+    table, _ = waiting_cost_table(lam, 12.0, 5)
+    got = waiting_cost(lam, 12.0, c)
+    assert np.array_equal(got, table[np.arange(300), c])  # the same figures, bit for bit
+    assert np.isinf(got).any() and np.isfinite(got).any()  # both overloaded and served points in the draw
+
+
+def test_erlang_b_steps_only_where_they_apply_same_figures() -> None:
+    # the plain recursion over every element, to each element's own c
+    def recursion(c: np.ndarray, a: np.ndarray) -> np.ndarray:
+        b = np.ones(c.shape)
+        for k in range(1, int(c.max()) + 1):
+            b = np.where(k <= c, a * b / (k + a * b), b)
+        return b
+
+    rng = np.random.default_rng(5)
+    c = rng.integers(0, 15, (400, 12))
+    c[rng.random(c.shape) < 0.8] = 1  # mostly one-counter kiosks, some big points, some closed
+    a = rng.uniform(0, 20, (400, 12))
+    a[:3] = 0.0
+    assert np.array_equal(st.erlang_b(c, a), recursion(c, a))
+    assert st.erlang_b(c[:, :1], a).shape == (400, 12)  # broadcast
+    assert st.erlang_b(1, 1.0) == pytest.approx(0.5) and st.erlang_b(0, 3.0) == 1.0
+
+
+def test_peak_queues_is_the_peak_of_queue_table() -> None:
+    from pointplan.staffing.queue import peak_queues
+
+    visits = {"P1": 24.0, "P2": 80.0, "P3": 0.0, "P4": 12.0}
+    counters = {"P1": 3, "P2": 3, "P3": 1, "P4": 0}  # P2 overloaded, P3 idle, P4 without a counter
+    full = st.queue_table(visits, counters, zero_counters="overloaded").peak
+    peak = peak_queues(visits, counters, zero_counters="overloaded")
+    pd.testing.assert_frame_equal(peak, full)
+    assert peak["queue_status"].tolist() == ["ok", "overloaded at the peak", "no demand", "overloaded at the peak"]
+
+
+def test_peak_and_waiting_gives_the_waiting_cost_at_the_points_counters() -> None:
+    from pointplan.staffing.queue import arrival_matrix, default_profile, peak_and_waiting, peak_queues
+
+    visits = pd.Series({"P1": 24.0, "P2": 80.0, "P3": 0.0, "P4": 12.0, "P5": 10.0})
+    counters = pd.Series({"P1": 3, "P2": 3, "P3": 0, "P4": 0, "P5": 2})
+    peak, wait = peak_and_waiting(visits, counters, zero_counters="overloaded")
+    pd.testing.assert_frame_equal(peak, peak_queues(visits, counters, zero_counters="overloaded"))
+    lam = arrival_matrix(visits, default_profile(), None)
+    assert np.array_equal(wait, st.waiting_cost(lam, 15.0, counters.to_numpy()))  # bit for bit
+    assert np.isinf(wait[[1, 3]]).all() and wait[2] == 0.0 and np.isfinite(wait[[0, 4]]).all()

@@ -141,6 +141,25 @@ def test_findings_name_far_points_and_stand_ins(small_net):
     assert no_bus_stop_findings(pts, small_net, walk_m=3000).empty
 
 
+def test_findings_by_unit_count_the_points_per_unit(small_net):
+    # the same three places, two more points in V: one far (1,000 m), one next to the stop
+    pts = _pts(
+        [585_100, 586_500, 588_000, 586_500, 585_050],
+        [2_320_000] * 5,
+        point_id=["P1", "P2", "P3", "P4", "P5"],
+        name=["Điểm 1", "Điểm 2", "Điểm 3", "Điểm 4", "Điểm 5"],
+        unit_code=["U", "V", "W", "V", "V"],
+    )
+    per_point = no_bus_stop_findings(pts, small_net)
+    f = no_bus_stop_findings(pts, small_net, by_unit=True)
+    assert per_point["unit_code"].tolist() == ["V", "W", "V"]
+    assert f["unit_code"].tolist() == ["V", "W"]  # one finding per unit, as many as the per-point ones in all
+    assert f["point_id"].isna().all()
+    assert f["nearest_bus_stop_m"].tolist() == [1000.0, 2500.0]  # the farthest point of each unit
+    assert f["message_en"].iloc[0].startswith("2 of 3 points of the unit")
+    assert "Điểm 2" in f["message"].iloc[0] and "1.000 m" in f["message"].iloc[0]
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [

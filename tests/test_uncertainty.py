@@ -549,3 +549,28 @@ def test_dask_gives_the_same_draws_on_the_road_grid() -> None:
     there = run_uncertainty(a, workers=1, **kw)
     assert here.intervals == there.intervals
     assert here.draws.equals(there.draws) and here.sensitivity.equals(there.sensitivity)
+
+
+def test_road_pass_looks_up_only_the_points_that_moved() -> None:
+    import geopandas as gpd
+
+    from pointplan.uncertainty.nearest import NearestSearch
+
+    eng = grid_hybrid()
+    rng = np.random.default_rng(4)
+    dem_xy = np.column_stack([585000 + rng.uniform(0, 5000, 40), 2325000 + rng.uniform(-200, 2200, 40)])
+    dem = gpd.GeoDataFrame(geometry=gpd.points_from_xy(dem_xy[:, 0], dem_xy[:, 1]), crs=32648)
+    base = dem_xy[:6].copy()
+    pts = gpd.GeoDataFrame(
+        {"kind": ["kiosk"] * 6}, geometry=gpd.points_from_xy(base[:, 0], base[:, 1]), index=list("ABCDEF"), crs=32648
+    )
+    roads = NearestSearch(eng, dem, dem_xy, pts, base).roads
+    calls: list[int] = []
+    full = roads._site_rows
+    roads._site_rows = lambda xy: calls.append(len(xy)) or full(xy)  # type: ignore[method-assign]
+    for k in range(5):
+        xy = base.copy()
+        xy[k % 6] = dem_xy[10 + k]  # one point moves to a demand place ...
+        xy[5] = (585000 + rng.uniform(0, 5000), 2325000 + rng.uniform(0, 2000)) if k else xy[5]  # ... one to a new site
+        assert np.array_equal(roads.sites(xy), full(xy))
+    assert calls == [1, 2, 2, 2, 2]  # the first coordinates asked about (the base) were looked up in the search's check

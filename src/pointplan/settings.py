@@ -61,6 +61,40 @@ min_points: int = 126
 #: Branches the Centre keeps (Plan 322/KH-UBND).
 branches_expected: int = 12
 
+#: Above this many service points, an assessment routes its floating catchments (2SFCA,
+#: E2SFCA) and Huff loads to the points grouped into grid cells
+#: (:mod:`pointplan.assessment.catchment`) instead of to every point: the nearest point,
+#: its travel time and the loads via the nearest point stay exact. The summary's
+#: ``catchment_method`` says so. Ordinary scenarios (a few hundred points) route every pair.
+catchment_max_points: int = 2000
+
+#: Above this many service points, no per-point service area is drawn (a run's map shows
+#: the demand's own travel times instead); the summary's ``service_areas_drawn`` says so.
+service_areas_max_points: int = 2000
+
+#: Above this many service points, findings come one per unit instead of one per point:
+#: points without a bus stop nearby (how many, the farthest named) and points sharing a
+#: location (how many pairs, the first named); the idle points' finding lists the first 10
+#: ids (``load_status`` in the points table has them all). The summary's
+#: ``point_findings_by_unit`` says so.
+point_findings_max_points: int = 2000
+
+#: Above this many points of one kind, a map draws that kind as one marker per grid cell
+#: (how many points, their counters and load) instead of one per point, and above this many
+#: points in all it leaves out the layer of each point's wait; the summary's
+#: ``map_markers_by_cell`` says so.
+map_markers_max_points: int = 5000
+
+#: A table of more than this many rows (the points of a city of kiosks) is left out of
+#: ``tables.xlsx``: its sheet names the CSV file that holds it (the summary's
+#: ``xlsx_points_in_csv_only`` says so for the points).
+xlsx_max_rows: int = 20_000
+
+#: Most demand places × points a :class:`pointplan.Scenario` accepts: it keeps a dense matrix
+#: of travel times per mode (8 bytes a pair, room for twice the points). Above it, assess with
+#: :func:`pointplan.assess` (``pointplan run`` keeps no times above 5 million pairs).
+scenario_max_pairs: int = 100_000_000
+
 #: Language of labels: ``"vi"`` (default) or ``"en"``.
 language: Lang = "vi"
 

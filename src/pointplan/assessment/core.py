@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan.assessment._engine import TravelEngine
+from pointplan.assessment.catchment import PointGroups, catchment_summary, group_points
 from pointplan.assessment.coverage import (
     apply_nearest,
     coverage_by_mode,
@@ -42,7 +44,7 @@ from pointplan.assessment.coverage import (
 from pointplan.assessment.defaults import RULE_KINDS, VISITS_PER_COUNTER_PER_DAY
 from pointplan.assessment.equity import equity_table, unit_gini
 from pointplan.assessment.fca import demand_access, unit_access
-from pointplan.assessment.inputs import check_network_covers, prepare_demand, prepare_points
+from pointplan.assessment.inputs import check_network_covers, prepare_demand, prepare_points, projected_xy
 from pointplan.assessment.load import demand_visits_step, point_load, supply_counters, unit_load
 from pointplan.assessment.options import AssessSettings, make_settings
 from pointplan.assessment.result import Assessment
@@ -50,6 +52,9 @@ from pointplan.assessment.rules import check_rules, load_findings, reach_finding
 from pointplan.assessment.summary import build_summary
 
 __all__ = ["assess"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
 
 #: The parameters of :func:`assess` that :func:`~pointplan.assessment.options.make_settings` checks.
 SETTING_NAMES: tuple[str, ...] = (
@@ -85,6 +90,10 @@ class Travel(Protocol):
         """Pairs within :attr:`AssessSettings.od_minutes`: ``i``, ``j``, ``minutes``."""
         ...
 
+    def od_to(self, positions: npt.NDArray[np.int64]) -> pd.DataFrame:
+        """As :meth:`od`, to the points at ``positions`` only (``j``: position among them)."""
+        ...
+
     def mode_minutes(self, mode: str) -> npt.NDArray[np.float64]:
         """Minutes to the nearest point by another mode."""
         ...
@@ -106,8 +115,12 @@ class EngineTravel:
         return own_unit_minutes(self.demand, self.points, self.engine)
 
     def od(self) -> pd.DataFrame:
+        """See :class:`Travel` (the times only: the catchments read no path lengths)."""
+        return self.engine.od_long(self.demand, self.points, self.s.od_minutes, with_distance=False)
+
+    def od_to(self, positions: npt.NDArray[np.int64]) -> pd.DataFrame:
         """See :class:`Travel`."""
-        return self.engine.od_long(self.demand, self.points, self.s.od_minutes)
+        return self.engine.od_long(self.demand, self.points.iloc[positions], self.s.od_minutes, with_distance=False)
 
     def mode_minutes(self, mode: str) -> npt.NDArray[np.float64]:
         """See :class:`Travel`."""
@@ -283,10 +296,10 @@ def assessment_figures(s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDat
     # 2. The nearest point anywhere (no administrative boundary), the standard, own unit.
     dem = apply_nearest(dem, pts, travel.nearest(), method, s.max_minutes, s.max_distance_m)
     dem["own_unit_minutes"] = travel.own_unit()
-    # 3. Floating-catchment access.
+    # 3. Floating-catchment access (very many points: grouped into grid cells).
     supply = supply_counters(pts, s.availability)
-    od = travel.od()
-    dem = demand_access(dem, od, supply, s.max_minutes)
+    od, groups = _catchment_pairs(travel, pts, supply)
+    dem = demand_access(dem, od, supply if groups is None else groups.group_sum(supply), s.max_minutes)
     # 4. Visits and load.
     dem = demand_visits_step(dem, s.units, s.visits)
     pts = point_load(
@@ -297,6 +310,7 @@ def assessment_figures(s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDat
         availability=s.availability,
         visits_per_counter=s.visits_per_counter,
         huff_beta_per_min=s.huff_beta_per_min,
+        group_of=None if groups is None else groups.of_point,
     )
     pts["travel_time_method"] = method
     # 5. Units, coverage by mode, equity.
@@ -306,7 +320,29 @@ def assessment_figures(s: AssessSettings, pts: gpd.GeoDataFrame, dem: gpd.GeoDat
     )
     equity = equity_table(dem, u, method)
     # 6. Findings and summary.
-    return _summarise(s, u, pts, dem, coverage, equity, within_by_mode, method)
+    a = _summarise(s, u, pts, dem, coverage, equity, within_by_mode, method)
+    a.summary.update(catchment_summary(len(pts), groups))
+    return a
+
+
+def _catchment_pairs(
+    travel: Travel, pts: gpd.GeoDataFrame, supply: npt.NDArray[np.float64]
+) -> tuple[pd.DataFrame, PointGroups | None]:
+    """Step 3: the catchment pairs, to every point or (very many points) to their groups.
+
+    Groups above :data:`pointplan.settings.catchment_max_points` points; see
+    :mod:`pointplan.assessment.catchment`. The choice is logged once per assessment.
+    """
+    limit = int(settings.catchment_max_points)
+    if len(pts) <= limit:
+        return travel.od(), None
+    groups = group_points(projected_xy(pts), np.maximum(supply, 1e-9), limit)
+    logger.info(
+        "%d points (more than settings.catchment_max_points = %d): the floating catchments and Huff loads "
+        "route to %d grid cells of %.0f m (the nearest point stays exact)",
+        len(pts), limit, groups.n_groups, groups.cell_m,
+    )  # fmt: skip
+    return travel.od_to(groups.representative), groups
 
 
 def _summarise(

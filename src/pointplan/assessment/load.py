@@ -136,6 +136,8 @@ def huff_visits(
     attractiveness: FloatArray,
     nearest_j: npt.NDArray[np.int64],
     beta_per_min: float,
+    *,
+    group_of: npt.NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """Huff model: ``P_ij ∝ A_j exp(-β t_ij)`` over points in reach; else the nearest point.
 
@@ -152,6 +154,10 @@ def huff_visits(
         point in reach goes there.
     beta_per_min
         Distance decay per minute.
+    group_of
+        Group of each point (:class:`~pointplan.assessment.catchment.PointGroups`): then
+        ``od``'s ``j`` are groups, a group attracts with its points' summed ``A_j`` and its
+        visits are shared among its points by ``A_j`` (exact for co-located points).
 
     Returns
     -------
@@ -167,14 +173,27 @@ def huff_visits(
     >>> od = pd.DataFrame({"i": [0, 0], "j": [0, 1], "minutes": [10.0, 10.0]})
     >>> huff_visits(od, np.array([10.0]), np.array([1.0, 3.0]), np.array([0]), 0.1).tolist()
     [2.5, 7.5]
+
+    The same two points grouped as one (the group is 10 minutes away):
+
+    >>> od_g = pd.DataFrame({"i": [0], "j": [0], "minutes": [10.0]})
+    >>> two = np.array([0, 0])
+    >>> huff_visits(od_g, np.array([10.0]), np.array([1.0, 3.0]), np.array([0]), 0.1, group_of=two).tolist()
+    [2.5, 7.5]
     """
     i = od["i"].to_numpy()
     j = od["j"].to_numpy()
-    u = attractiveness[j] * np.exp(-beta_per_min * od["minutes"].to_numpy(dtype=float))
+    attract: FloatArray = attractiveness
+    if group_of is not None:
+        n_groups = int(group_of.max(initial=-1)) + 1
+        attract = np.bincount(group_of, weights=attractiveness, minlength=n_groups).astype(float)
+    u = attract[j] * np.exp(-beta_per_min * od["minutes"].to_numpy(dtype=float))
     denom = np.bincount(i, weights=u, minlength=visits.size)
     share = np.where(denom[i] > 0, u / np.where(denom[i] > 0, denom[i], 1.0), 0.0)
     # float even when nobody is in reach (bincount of nothing is an integer array)
-    out = np.bincount(j, weights=share * visits[i], minlength=attractiveness.size).astype(float)
+    out = np.bincount(j, weights=share * visits[i], minlength=attract.size).astype(float)
+    if group_of is not None:  # each group's visits shared by its points' attractiveness
+        out = out[group_of] * attractiveness / attract[group_of]
     ok = (denom <= 0) & (nearest_j >= 0)  # nobody in reach: they go to the nearest point
     out += np.bincount(nearest_j[ok], weights=visits[ok], minlength=attractiveness.size)
     return out
@@ -194,8 +213,12 @@ def point_load(
     availability: Mapping[str, float],
     visits_per_counter: float,
     huff_beta_per_min: float,
+    group_of: npt.NDArray[np.int64] | None = None,
 ) -> gpd.GeoDataFrame:
     """Add the load columns to the points (in place; the frame is returned).
+
+    With ``group_of`` (each point's group), ``od`` holds pairs to the groups and the Huff
+    visits are those of :func:`huff_visits` with groups.
 
     ``visits_per_day`` (nearest point), ``visits_per_day_huff``, ``population_served``,
     ``capacity_per_day``, ``utilisation``, ``utilisation_huff`` (``inf`` for a point
@@ -220,7 +243,9 @@ def point_load(
     v = demand["visits_per_day"].to_numpy(dtype=float)
     pop = demand["population"].to_numpy(dtype=float)
     points["visits_per_day"] = np.bincount(nearest_j[reach], weights=v[reach], minlength=len(points))
-    points["visits_per_day_huff"] = huff_visits(od, v, np.maximum(supply, 1e-9), nearest_j, huff_beta_per_min)
+    points["visits_per_day_huff"] = huff_visits(
+        od, v, np.maximum(supply, 1e-9), nearest_j, huff_beta_per_min, group_of=group_of
+    )
     points["population_served"] = np.bincount(nearest_j[reach], weights=pop[reach], minlength=len(points))
     points["capacity_per_day"] = supply * visits_per_counter
     points["utilisation"] = _utilisation(points["visits_per_day"], points["capacity_per_day"])

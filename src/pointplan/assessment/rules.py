@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pointplan import settings
+from pointplan.assessment.catchment import per_point_findings
 from pointplan.assessment.defaults import IDLE_UTILISATION, RULE_KINDS
 from pointplan.assessment.inputs import projected_xy
 from pointplan.points import is_stand_in
@@ -184,8 +185,35 @@ def _stand_ins(points: pd.DataFrame) -> list[Finding]:
     ]
 
 
+def _pair_units(points: gpd.GeoDataFrame, pairs: npt.NDArray[np.int64]) -> pd.Series:
+    """Return the unit of the first point of each pair (one finding per unit for very many points)."""
+    return pd.Series(points["unit_code"].to_numpy(dtype=object)[pairs[:, 0]] if len(pairs) else [], dtype=object)
+
+
+def _shared_by_unit(points: gpd.GeoDataFrame, pairs: npt.NDArray[np.int64], duplicate_m: float) -> list[Finding]:
+    """One ``shared_location`` finding per unit: how many pairs, the first named (very many points)."""
+    units = _pair_units(points, pairs).fillna("")
+    rows = []
+    for code, where in units.groupby(units, sort=True).groups.items():
+        a, b = pairs[where[0]]
+        pa, pb, n = points.index[a], points.index[b], len(where)
+        rows.append(
+            finding(
+                "shared_location",
+                "info",
+                f"{n} cặp điểm trùng vị trí (cách nhau < {duplicate_m:g} m), ví dụ {pa} và {pb}.",
+                f"{n} pairs of points share a location (< {duplicate_m:g} m apart), e.g. {pa} and {pb}.",
+                unit_code=code or None,
+                point_id=f"{pa},{pb}",
+            )
+        )
+    return rows
+
+
 def _shared_locations(points: gpd.GeoDataFrame, duplicate_m: float) -> list[Finding]:
     pairs = cKDTree(projected_xy(points)).query_pairs(duplicate_m, output_type="ndarray")
+    if not per_point_findings(len(points)):
+        return _shared_by_unit(points, pairs, duplicate_m)
     rows = []
     for a, b in pairs:
         pa, pb = points.index[a], points.index[b]
@@ -312,7 +340,8 @@ def rule_counts(
     if "location_precision" in points.columns:
         infos += int(bool(is_stand_in(points["location_precision"]).any()))
     xy = projected_xy(points) if xy is None else xy
-    infos += len(cKDTree(xy).query_pairs(duplicate_m, output_type="ndarray"))
+    pairs = cKDTree(xy).query_pairs(duplicate_m, output_type="ndarray")
+    infos += len(pairs) if per_point_findings(len(points)) else _pair_units(points, pairs).fillna("").nunique()
     return {"error": int(errors), "warning": warnings_, "info": infos}
 
 
@@ -390,7 +419,7 @@ def load_findings(points: pd.DataFrame) -> list[Finding]:
                 "info",
                 f"{len(idle)} điểm dùng dưới {IDLE_UTILISATION:.0%} công suất: {shown}.",
                 f"{len(idle)} points use less than {IDLE_UTILISATION:.0%} of their capacity: {shown}.",
-                point_id=",".join(map(str, idle)),
+                point_id=",".join(map(str, idle if per_point_findings(len(points)) else idle[:10])),
             )
         )
     return rows

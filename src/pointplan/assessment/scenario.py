@@ -160,6 +160,7 @@ class Scenario:
         if settings_.units is None or settings_.demand is None or settings_.engine is None:
             msg = "a Scenario needs complete settings: build it with Scenario.from_assessment(pointplan.assess(...))."
             raise InputError(msg)
+        _check_pairs(len(settings_.demand), len(points))
         self._s = settings_
         self._points = _strip(points)
         self._slot_of = {pid: k for k, pid in enumerate(self._points.index)}
@@ -833,7 +834,8 @@ class Scenario:
     ) -> None:
         """Make ``points`` and ``settings_`` current, updating only the kept times and figures they touch."""
         old_points, old_s = self._points, self._s
-        fast = self._fast if settings_ is old_s else None
+        grouped = len(points) > settings.catchment_max_points  # the catchments of grouped points: the full path
+        fast = self._fast if settings_ is old_s and not grouped else None
         old = fast.before_change(fast_slots) if fast is not None else None
         self._points, self._s = points, settings_
         for pid, slot in zip(self._ids[slots], slots, strict=True):
@@ -996,6 +998,20 @@ def _same_rows(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]
     return same
 
 
+def _check_pairs(n_demand: int, n_points: int) -> None:
+    """Refuse a scenario whose kept times would not fit (``settings.scenario_max_pairs``), with the way out."""
+    pairs = n_demand * n_points
+    if pairs > settings.scenario_max_pairs:
+        gb = pairs * 8 * 2 / 1e9
+        msg = (
+            f"a Scenario keeps a travel time for every demand place and point ({n_demand:,} x {n_points:,} = "
+            f"{pairs:,} pairs, about {gb:,.0f} GB a mode), more than settings.scenario_max_pairs = "
+            f"{settings.scenario_max_pairs:,}. Assess these points with pointplan.assess (or pointplan run), "
+            "which keeps no such matrix, or use a coarser demand."
+        )
+        raise InputError(msg)
+
+
 class _KeptTravel:
     """The travel times of a scenario's current points, read from its kept times."""
 
@@ -1022,6 +1038,9 @@ class _KeptTravel:
 
     def od(self) -> pd.DataFrame:
         return self.main.od(self.sc._active_slots(), self.sc._s.od_minutes)
+
+    def od_to(self, positions: IntArray) -> pd.DataFrame:
+        return self.main.od(self.sc._active_slots()[positions], self.sc._s.od_minutes)
 
     def mode_minutes(self, mode: str) -> FloatArray:
         return self.sc._kept(mode).nearest_minutes()

@@ -16,6 +16,7 @@ and their neighbours, and its title names them.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import pandas as pd
 
 from pointplan import settings
 from pointplan._errors import InputError
+from pointplan.assessment.catchment import draws_service_areas
 from pointplan.locate.points_proposal import TIME_ONLY_MODES
 from pointplan.maps._html import check_frame, esc, text_column
 from pointplan.maps.areas import service_areas_layer, standard_title, uncovered_layer
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
     from pointplan.assessment import Assessment
 
 __all__ = ["assessment_map", "study_codes", "units_map"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
 
 _POLYGONS = ("Polygon", "MultiPolygon")
 _TRANSIT_MODES = ("bus", "transit")
@@ -183,7 +188,8 @@ def _standard(assessment: Any) -> _Standard:
     return _Standard(minutes, mode, float(dist_m) / 1000.0 if dist_m else None)
 
 
-def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) -> None:
+def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) -> bool:
+    """Check the assessment has what the layers asked for; return whether service areas are drawn."""
     for attr in ("units", "points"):
         if getattr(assessment, attr, None) is None:
             msg = (
@@ -198,6 +204,18 @@ def _check_assessment(assessment: Any, *, service_areas: bool, uncovered: bool) 
         msg = "assessment has no service_areas() method: pass service_areas=False."
         raise InputError(msg)
     check_frame(assessment.units, "assessment.units", types=_POLYGONS, nonempty=True)
+    return service_areas and _draws_areas(assessment)
+
+
+def _draws_areas(assessment: Any) -> bool:
+    """Whether the map can draw the points' service areas (not above ``settings.service_areas_max_points``)."""
+    if draws_service_areas(len(assessment.points)):
+        return True
+    logger.info(
+        "%d points (more than settings.service_areas_max_points = %d): the map draws no service areas",
+        len(assessment.points), settings.service_areas_max_points,
+    )  # fmt: skip
+    return False
 
 
 def _area_layers(
@@ -415,7 +433,12 @@ def _add_point_layers(
 ) -> list[str]:
     """Add the layers of the points, their waits, the bus stops and the proposals, in this order; return their names."""
     groups = list(points_layer(assessment.points, lang=lang, units=units, legend=False))
-    if waits:
+    if waits and len(assessment.points) > settings.map_markers_max_points:
+        logger.info(
+            "%d points (more than settings.map_markers_max_points = %d): the map has no layer of each point's wait",
+            len(assessment.points), settings.map_markers_max_points,
+        )  # fmt: skip
+    elif waits:
         groups.append(wait_points_layer(assessment, lang=lang))
     if bus_stops is not None:
         groups.append(bus_stops_layer(bus_stops, lang=lang, min_trips_per_hour=bus_min_trips_per_hour))
@@ -458,7 +481,7 @@ def assessment_map(
     lang
         ``"vi"`` (default) or ``"en"``.
     service_areas, uncovered
-        Draw the area reachable within the standard; the demand beyond it as cells.
+        Draw the area within the standard (up to ``settings.service_areas_max_points`` points); the demand beyond it.
     tiles, roads, unit_names
         Add the OpenStreetMap tiles (online); the main roads, the unit names (shipped, offline).
     sources
@@ -493,7 +516,7 @@ def assessment_map(
     ['Units: Population share within the standard', 'Unit service point (1)', 'Unit outlines and names']
     """
     labels(lang)
-    _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
+    service_areas = _check_assessment(assessment, service_areas=service_areas, uncovered=uncovered)
     units, std = _with_run_figures(assessment), _standard(assessment)
     m = _open_map(units, bool(study_codes(assessment)), tiles, lang)
     _unit_layers(m, units, metric, extra_metrics, lang)

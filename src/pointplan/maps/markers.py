@@ -230,10 +230,57 @@ def _point_popups(
     return np.where(standin, out + '<div class="pp-note">' + notes + "</div>", out).tolist()
 
 
+#: Words of the grid-cell markers (a kind of more than ``settings.map_markers_max_points`` points).
+_CELL_WORDS = {
+    "vi": {"points": "Số điểm", "cell": "ô lưới {m} m", "over": "Điểm quá tải"},
+    "en": {"points": "Points", "cell": "grid cell of {m} m", "over": "Points overloaded"},
+}
+
+
+def _cell_group(sub: gpd.GeoDataFrame, kind: str, flags: pd.DataFrame, lang: str) -> folium.FeatureGroup:
+    """One kind's layer for very many points: one marker per grid cell (its count, counters and load).
+
+    The cells are those of :func:`pointplan.assessment.catchment.group_points` (at most
+    ``settings.map_markers_max_points``), each marker at the cell's representative point.
+    """
+    from pointplan.assessment.catchment import group_points
+
+    lab, words = LABELS[lang], _CELL_WORDS[lang]
+    kind_label = lab.get(f"kind.{kind}", kind)
+    proj = sub.geometry.to_crs(settings.projected_crs)
+    counters = pd.to_numeric(sub.get("counters", pd.Series(1.0, index=sub.index)), errors="coerce").fillna(0.0)
+    g = group_points(np.column_stack([proj.x, proj.y]), counters.to_numpy(dtype=float), settings.map_markers_max_points)
+    n = np.bincount(g.of_point, minlength=g.n_groups)
+    over = np.bincount(g.of_point, weights=flags["overloaded"].reindex(sub.index).to_numpy(dtype=float))
+    visits = pd.to_numeric(sub.get("visits_per_day", pd.Series(np.nan, index=sub.index)), errors="coerce")
+    cols = [
+        (words["points"], n.astype(float), "count"),
+        (lab["field.counters"], g.group_sum(counters.to_numpy(dtype=float)), "count"),
+        (lab["field.visits_per_day"], g.group_sum(visits.fillna(0.0).to_numpy(dtype=float)), "number"),
+        (words["over"], over, "count"),
+    ]
+    rows = [(esc(k), esc_many(fmt_values(pd.Series(v), f, lang))) for k, v, f in cols]
+    title = f"{kind_label} · {words['cell'].format(m=f'{g.cell_m:,.0f}')}"
+    popups = table_html_many(rows, [esc(title)] * g.n_groups)
+    tips = [f"<b>{k}</b> × {esc(kind_label)}" for k in n.tolist()]
+    props = [
+        {"_id": f"cell-{k}", "_i": "00", "_t": t, "_p": p} for k, (t, p) in enumerate(zip(tips, popups, strict=True))
+    ]
+    config = {"icons": {"00": marker_icon(kind_key(kind), standin=False)}, "cluster": {"px": CLUSTER_PX, "maxZoom": 14}}
+    group = folium.FeatureGroup(name=esc(f"{kind_label} ({len(sub)})"))
+    GeoLayer(features(sub.geometry.values[g.representative], props), config).add_to(group)
+    return group
+
+
 def _kind_group(
     sub: gpd.GeoDataFrame, kind: str, flags: pd.DataFrame, names: Mapping[str, str], lang: str
 ) -> folium.FeatureGroup:
-    """One kind's layer: markers with tooltip and popup (clustered above :data:`CLUSTER_MIN_POINTS`)."""
+    """One kind's layer: markers with tooltip and popup (clustered above :data:`CLUSTER_MIN_POINTS`).
+
+    A kind of more than ``settings.map_markers_max_points`` points: one marker per grid cell.
+    """
+    if len(sub) > settings.map_markers_max_points:
+        return _cell_group(sub, kind, flags, lang)
     lab = LABELS[lang]
     kind_label = lab.get(f"kind.{kind}", kind)
     standin = flags["standin"].reindex(sub.index).to_numpy(dtype=bool)

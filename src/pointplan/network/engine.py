@@ -57,6 +57,44 @@ logger.addHandler(logging.NullHandler())
 SNAP_MEMO_ENTRIES = 8
 #: Most places, over every kept set, whose snapping an engine keeps.
 SNAP_MEMO_ROWS = 1_000_000
+#: A set of at least this many places is kept with its coordinates (the last
+#: :data:`SNAP_REUSE_SETS` such sets): a later set whose places are all among a kept set's
+#: (the points of one unit) takes their rows, and one of as many places that differs in at most
+#: a tenth of the rows (a draw moving a few stand-ins among 200,000 kiosks) snaps only those.
+SNAP_REUSE_MIN_ROWS = 10_000
+#: How many large sets of places an engine keeps with their coordinates.
+SNAP_REUSE_SETS = 4
+
+
+class _KeptSet:
+    """A large set of places with its snapping, and (worked out when first asked) its rows sorted."""
+
+    def __init__(self, xy: FloatArray, snapped: Snapped) -> None:
+        self.xy, self.snapped = np.array(xy, dtype=float), snapped
+        self._sorted: tuple[npt.NDArray[np.complex128], IntArray] | None = None
+
+    def rows_of(self, xy: FloatArray) -> IntArray | None:
+        """Position in this set of each place of ``xy`` (None if one of them is not in it)."""
+        if self._sorted is None:
+            keys = self.xy[:, 0] + 1j * self.xy[:, 1]
+            order = np.argsort(keys, kind="stable")
+            self._sorted = (keys[order], order)
+        keys, order = self._sorted
+        q = xy[:, 0] + 1j * xy[:, 1]
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        if not len(keys) or not bool((keys[pos] == q).all()):
+            return None
+        return order[pos]
+
+
+def _with_rows(prev: Snapped, rows: IntArray, new: Snapped) -> Snapped:
+    """Return ``prev`` with the places at ``rows`` snapped as ``new`` (snapping is place by place)."""
+    parts = {}
+    for name in ("street", "frac", "snap_m", "proj_xy"):
+        arr = getattr(prev, name).copy()
+        arr[rows] = getattr(new, name)
+        parts[name] = arr
+    return dataclasses.replace(prev, **parts)
 
 
 def _memo_get(memo: OrderedDict[bytes, Snapped], key: bytes | None) -> Snapped | None:
@@ -400,12 +438,43 @@ class NetworkEngine(EngineBase):
         key = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
         snapped = _memo_get(memo, key)
         if snapped is None:
-            snapped = self._g.streets.snap(xy)
+            snapped = self._snap_new(xy, key)
         memo[key] = snapped
         if raw_key is not None:
             memo[raw_key] = snapped
         while len(memo) > 2 * SNAP_MEMO_ENTRIES or sum(len(x.street) for x in memo.values()) > 2 * SNAP_MEMO_ROWS:
             memo.popitem(last=False)  # each set is there twice at most (raw and projected keys)
+        return snapped
+
+    def _snap_new(self, xy: FloatArray, key: bytes) -> Snapped:
+        """Snap places not seen as a set, reusing a kept large set (snapping is place by place).
+
+        Places all among a kept set's take its rows; a large set close to a kept one snaps
+        only its changed rows; anything else is snapped in full.
+        """
+        streets = self._g.streets
+        kept = self._g.memo.setdefault("snap_xy", OrderedDict())
+        assert isinstance(kept, OrderedDict)
+        for entry in reversed(kept.values()):
+            rows = entry.rows_of(xy) if len(xy) <= len(entry.xy) else None
+            if rows is not None:
+                return entry.snapped.take(rows)
+        if len(xy) < SNAP_REUSE_MIN_ROWS:
+            return streets.snap(xy)
+        best: tuple[IntArray, Snapped] | None = None  # the kept set with the fewest changed rows
+        for entry in kept.values():
+            if entry.xy.shape == xy.shape:
+                moved = np.flatnonzero((xy != entry.xy).any(axis=1))
+                if len(moved) <= len(xy) // 10 and (best is None or len(moved) < len(best[0])):
+                    best = (moved, entry.snapped)
+        if best is None:
+            snapped = streets.snap(xy)
+        else:
+            moved, prev = best
+            snapped = _with_rows(prev, moved, streets.snap(xy[moved])) if len(moved) else prev
+        kept[key] = _KeptSet(xy, snapped)
+        while len(kept) > SNAP_REUSE_SETS:
+            kept.popitem(last=False)
         return snapped
 
     def _same_street(self, o: Snapped, d: Snapped) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from pointplan.assessment.catchment import per_point_findings
 from pointplan.report.tables import points_table, units_table
 from pointplan.uncertainty.central import central_units
 
@@ -149,7 +150,8 @@ def _compute_context(a: Any, network: Any, walk: float) -> BusContext:
         dem_key = frame_digest(demand) if demand is not None else b"none"
         key = None if units_key is None or dem_key is None else digest("bus-units", units_key, dem_key, walk)
         uts = cached("bus_units", key, lambda: unit_bus_access(a.units, net, demand=demand, walk_m=walk))
-        findings = no_bus_stop_findings(a.points, net, walk_m=walk, access=pts)
+        by_unit = not per_point_findings(len(a.points))
+        findings = no_bus_stop_findings(a.points, net, walk_m=walk, access=pts, by_unit=by_unit)
         key = None if units_key is None else digest("bus-stops", units_key)
         stops = cached("bus_stops", key, lambda: stop_frequency(net, a.units))
     except (PointplanError, OSError, ValueError) as exc:

@@ -150,6 +150,24 @@ def _write_sheet(wb: Any, key: str, frame: pd.DataFrame, lang: str) -> list[tupl
     ]
 
 
+#: The file beside the workbook that holds each table in full.
+CSV_OF_SHEET = {"units": "units.csv", "points": "points.csv", "findings": "findings.csv"}
+
+_TOO_MANY = {
+    "vi": "{n:,} dòng: quá nhiều cho bảng tính này (tối đa {limit:,}); bảng đầy đủ ở {csv}.",
+    "en": "{n:,} rows: too many for this workbook (at most {limit:,}); the full table is in {csv}.",
+}
+
+
+def _note_sheet(wb: Any, key: str, n: int, lang: str) -> None:
+    """Add a sheet saying its table of ``n`` rows is left out (above ``settings.xlsx_max_rows``), and where it is."""
+    from pointplan import settings
+
+    ws = wb.create_sheet(text(f"sheet.{key}", lang))
+    csv = CSV_OF_SHEET.get(key, "the CSV files" if lang == "en" else "các tệp CSV")
+    ws.append([_TOO_MANY[lang].format(n=n, limit=int(settings.xlsx_max_rows), csv=csv)])
+
+
 def _write_columns_sheet(wb: Any, rows: list[tuple[str, str, str, str, str]], lang: str) -> None:
     from openpyxl.styles import Alignment, Font
 
@@ -185,7 +203,8 @@ def write_xlsx(assessment: Any, path: str | Path, proposal: Any = None, *, lang:
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written. A table of more than :data:`pointplan.settings.xlsx_max_rows`
+        rows gets a sheet saying which CSV file holds it instead.
 
     Examples
     --------
@@ -201,11 +220,16 @@ def write_xlsx(assessment: Any, path: str | Path, proposal: Any = None, *, lang:
     """
     from openpyxl import Workbook
 
+    from pointplan import settings
+
     check_lang(lang)
     wb = Workbook()
     wb.remove(wb.active)
     explained: list[tuple[str, str, str, str, str]] = []
     for key, frame in workbook_tables(assessment, proposal, lang=lang).items():
+        if len(frame) > settings.xlsx_max_rows:  # e.g. 200,000 kiosks: the CSV holds them
+            _note_sheet(wb, key, len(frame), lang)
+            continue
         explained += _write_sheet(wb, key, frame, lang)
     _write_columns_sheet(wb, explained, lang)
     wb.properties.title = text("title", lang)

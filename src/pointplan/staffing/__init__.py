@@ -32,6 +32,7 @@ from pointplan.staffing.allocate import (
     allocate_counters,
     counter_bounds,
     counters_for_target,
+    waiting_cost,
     waiting_cost_table,
 )
 from pointplan.staffing.erlang import erlang_b, erlang_c, min_counters, mmc_metrics
@@ -93,5 +94,6 @@ __all__ = [
     "summary_figures",
     "time_to_service",
     "wait_colour",
+    "waiting_cost",
     "waiting_cost_table",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "allocate_counters",
     "counter_bounds",
     "counters_for_target",
+    "waiting_cost",
     "waiting_cost_table",
 ]
 
@@ -135,6 +136,40 @@ def waiting_cost_table(
     mu = 60.0 / service_minutes
     excess = np.clip(grid_l - grid_c * mu, 0.0, None).sum(axis=2)
     return wait, excess
+
+
+def waiting_cost(arrivals: npt.ArrayLike, service_minutes: float, counters: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Return the waiting cost of each point at its own counters: one column of :func:`waiting_cost_table`.
+
+    Equal to ``waiting_cost_table(arrivals, service_minutes, c.max())[0][rows, c]``, without
+    tabulating the counters a point does not have (a city of 200,000 kiosks).
+
+    Parameters
+    ----------
+    arrivals
+        Arrivals an hour, points × opening hours.
+    service_minutes
+        Mean service time per dossier.
+    counters
+        Counters of each point (whole numbers >= 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Person-minutes waiting a week at each point (``inf`` when any hour is overloaded).
+
+    Examples
+    --------
+    >>> waiting_cost([[6.0], [6.0], [0.0]], 10.0, [1, 2, 0]).round(2).tolist()
+    [inf, 20.0, 0.0]
+    """
+    lam = np.atleast_2d(np.asarray(arrivals, dtype=float))
+    c = np.broadcast_to(np.asarray(counters, dtype=np.int64).reshape(-1, 1), lam.shape)
+    m = mmc_metrics(lam.ravel(), np.maximum(c.ravel(), 1), service_minutes)
+    wq = m["wait_mean_min"].to_numpy().reshape(lam.shape)
+    wq = np.where(lam == 0, 0.0, np.where(c == 0, np.nan, wq))
+    out: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, lam * wq).sum(axis=1)
+    return out
 
 
 def _greedy(

@@ -74,12 +74,19 @@ def erlang_b(counters: npt.ArrayLike, load: npt.ArrayLike) -> npt.NDArray[np.flo
     True
     """
     c, a = np.broadcast_arrays(_counters_array(counters), _load_array(load))
-    b = np.ones(c.shape, dtype=float)
-    for k in range(1, int(c.max(initial=0)) + 1):
-        step = k <= c
-        ab = a * b
-        b = np.where(step, ab / (k + ab), b)
-    return b
+    out = np.where(c >= 1, a / (1.0 + a), 1.0).ravel()  # B(1) = a·1 / (1 + a·1), the first step (loads are finite)
+    flat_c = c.ravel()
+    idx = np.flatnonzero(flat_c >= 2)  # the later steps only where they apply (one-counter kiosks stop at 1)
+    c_i, a_i, b_i = flat_c[idx], a.ravel()[idx], out[idx]
+    for k in range(2, int(c.max(initial=0)) + 1):
+        done = c_i < k
+        if done.any():
+            out[idx[done]] = b_i[done]
+            idx, c_i, a_i, b_i = idx[~done], c_i[~done], a_i[~done], b_i[~done]
+        ab = a_i * b_i
+        b_i = ab / (k + ab)
+    out[idx] = b_i
+    return out.reshape(c.shape)
 
 
 def erlang_c(counters: npt.ArrayLike, load: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -16,7 +16,6 @@ from pointplan.staffing.allocate import (
     allocate_counters,
     counter_bounds,
     counters_for_target,
-    waiting_cost_table,
 )
 from pointplan.staffing.profiles import DEFAULT_SERVICE_MINUTES, ArrivalProfile, default_profile, mean_service_minutes
 from pointplan.staffing.queue import (
@@ -25,7 +24,7 @@ from pointplan.staffing.queue import (
     arrival_matrix,
     assessment_availability,
     assessment_visits,
-    queue_table,
+    peak_and_waiting,
 )
 
 __all__ = ["DEFAULT_IN_PERSON_SHARES", "StaffingPlan", "WhatIf", "online_whatif", "staffing_plan"]
@@ -248,36 +247,34 @@ def staffing_plan(
     kw = _queue_options(assessment, profile, service_minutes, group_shares, zero_counters)
     prof, minutes, avail = kw["profile"], kw["service_minutes"], kw["availability"]
     assumed = pd.to_numeric(pts["counters_used"], errors="coerce").fillna(0.0)
-    now = queue_table(v, assumed, **kw).peak
+    now, wait_now = peak_and_waiting(v, assumed, **kw)
     assumed = assumed.astype(int)  # whole numbers: checked by queue_table
     b = counter_bounds(pts, bounds)
     lam = arrival_matrix(v, prof, avail)
     needed = counters_for_target(lam, minutes, target_p90_min=target_p90_min, minimum=b["counters_min"].to_numpy())
     rec, info = _recommend(lam, needed, b, officials, objective, minutes)
-    after = queue_table(v, pd.Series(rec, index=v.index), **kw).peak
+    after, wait_rec = peak_and_waiting(v, pd.Series(rec, index=v.index), **kw)
     table = _plan_table(pts, v, now, assumed, b, needed, rec, after)
     params = _plan_params(minutes, target_p90_min, prof, allocation, in_person_share)
     params["objective"] = objective if officials is not None else "target"
-    summary = _summary(table, lam, minutes, officials, info, params)
+    summary = _summary(table, (float(wait_now.sum()), float(wait_rec.sum())), officials, info, params)
     return StaffingPlan(points=table, summary=summary, params=params)
 
 
 def _summary(
     t: pd.DataFrame,
-    lam: np.ndarray,
-    minutes: float,
+    waiting: tuple[float, float],
     officials: int | None,
     info: Mapping[str, Any],
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """City-wide figures of a plan (JSON-ready: ``None`` instead of NaN or infinity)."""
+    """City-wide figures of a plan (JSON-ready: ``None`` instead of NaN or infinity).
+
+    ``waiting``: the week's person-minutes waiting with the counters assumed and recommended.
+    """
     over_now = t["queue_status"].eq("overloaded at the peak")
     over_rec = t["queue_status_recommended"].eq("overloaded at the peak")
-    cmax = int(max(t["counters_assumed"].max(), t["counters_recommended"].max(), 0))
-    wait, _ = waiting_cost_table(lam, minutes, cmax)
-    rows = np.arange(len(t))
-    w_now = float(wait[rows, t["counters_assumed"].to_numpy()].sum())
-    w_rec = float(wait[rows, t["counters_recommended"].to_numpy()].sum())
+    w_now, w_rec = waiting
     return {
         "officials_assumed": int(t["counters_assumed"].sum()),
         "officials_needed": int(t["counters_needed"].sum()),

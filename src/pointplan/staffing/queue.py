@@ -35,6 +35,8 @@ __all__ = [
     "OVERLOADED_STATUS",
     "PointQueues",
     "arrival_matrix",
+    "peak_and_waiting",
+    "peak_queues",
     "point_queues",
     "queue_table",
 ]
@@ -210,18 +212,10 @@ def queue_table(
     >>> queue_table({"P1": 80.0}, {"P1": 3}).peak.loc["P1", "queue_status"]
     'overloaded at the peak'
     """
-    v = _series(visits_per_day, None, "visits_per_day")
-    c, zero = _checked_counters(v, counters, zero_counters)
-    prof = profile or default_profile()
-    minutes = mean_service_minutes(service_minutes, group_shares)
-    lam = arrival_matrix(v, prof, availability)
+    v, c, lam, m, prof, minutes = _hourly(
+        visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
+    )
     n_pts, n_slots = lam.shape
-    m = mmc_metrics(lam.ravel(), np.repeat(np.where(zero, 1.0, c.to_numpy(dtype=float)), n_slots), minutes)
-    if zero.any():  # no counter at all: every hour with arrivals is overloaded
-        rows = np.repeat(zero.to_numpy(), n_slots) & (lam.ravel() > 0)
-        m.loc[rows, "overloaded"] = True
-        m.loc[rows, ["utilisation", "prob_wait", "wait_mean_min", "wait_p90_min", "queue_mean"]] = np.nan
-        m.loc[np.repeat(zero.to_numpy(), n_slots), "counters"] = 0
     slots = prof.slots()
     by_hour = pd.concat(
         [
@@ -238,6 +232,85 @@ def queue_table(
     )
     peak = _peak(v, c, lam, m, n_slots)
     return PointQueues(peak=peak, by_hour=by_hour, profile=prof, service_minutes=minutes)
+
+
+def _hourly(
+    visits_per_day: pd.Series | Mapping[Any, float],
+    counters: pd.Series | Mapping[Any, float] | npt.ArrayLike,
+    profile: ArrivalProfile | None,
+    service_minutes: float | Mapping[str, float],
+    group_shares: Mapping[str, float] | None,
+    availability: pd.Series | None,
+    zero_counters: ZeroCounters,
+) -> tuple[pd.Series, pd.Series, npt.NDArray[np.float64], pd.DataFrame, ArrivalProfile, float]:
+    """Return the checked visits and counters, the arrivals (points × hours) and their hourly M/M/c figures."""
+    v = _series(visits_per_day, None, "visits_per_day")
+    c, zero = _checked_counters(v, counters, zero_counters)
+    prof = profile or default_profile()
+    minutes = mean_service_minutes(service_minutes, group_shares)
+    lam = arrival_matrix(v, prof, availability)
+    n_slots = lam.shape[1]
+    m = mmc_metrics(lam.ravel(), np.repeat(np.where(zero, 1.0, c.to_numpy(dtype=float)), n_slots), minutes)
+    if zero.any():  # no counter at all: every hour with arrivals is overloaded
+        rows = np.repeat(zero.to_numpy(), n_slots) & (lam.ravel() > 0)
+        m.loc[rows, "overloaded"] = True
+        m.loc[rows, ["utilisation", "prob_wait", "wait_mean_min", "wait_p90_min", "queue_mean"]] = np.nan
+        m.loc[np.repeat(zero.to_numpy(), n_slots), "counters"] = 0
+    return v, c, lam, m, prof, minutes
+
+
+def peak_queues(
+    visits_per_day: pd.Series | Mapping[Any, float],
+    counters: pd.Series | Mapping[Any, float] | npt.ArrayLike,
+    *,
+    profile: ArrivalProfile | None = None,
+    service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
+    group_shares: Mapping[str, float] | None = None,
+    availability: pd.Series | None = None,
+    zero_counters: ZeroCounters = "raise",
+) -> pd.DataFrame:
+    """Return ``queue_table(...).peak`` without the table of every point and hour (many points).
+
+    Examples
+    --------
+    >>> peak_queues({"P1": 24.0}, {"P1": 3}).equals(queue_table({"P1": 24.0}, {"P1": 3}).peak)
+    True
+    """
+    v, c, lam, m, _, _ = _hourly(
+        visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
+    )
+    return _peak(v, c, lam, m, lam.shape[1])
+
+
+def peak_and_waiting(
+    visits_per_day: pd.Series | Mapping[Any, float],
+    counters: pd.Series | Mapping[Any, float] | npt.ArrayLike,
+    *,
+    profile: ArrivalProfile | None = None,
+    service_minutes: float | Mapping[str, float] = DEFAULT_SERVICE_MINUTES,
+    group_shares: Mapping[str, float] | None = None,
+    availability: pd.Series | None = None,
+    zero_counters: ZeroCounters = "raise",
+) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
+    """Return :func:`peak_queues` and each point's person-minutes waiting a week, from one M/M/c pass.
+
+    The waiting is that of :func:`~pointplan.staffing.waiting_cost` at the point's counters
+    (``inf`` when an hour is overloaded); the options are those of :func:`peak_queues`.
+
+    Examples
+    --------
+    >>> peak, wait = peak_and_waiting({"P1": 24.0, "P2": 80.0}, {"P1": 3, "P2": 3})
+    >>> peak["queue_status"].tolist(), bool(wait[0] > 0), float(wait[1])
+    (['ok', 'overloaded at the peak'], True, inf)
+    """
+    v, c, lam, m, _, _ = _hourly(
+        visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
+    )
+    wq = m["wait_mean_min"].to_numpy().reshape(lam.shape)
+    cc = c.to_numpy(dtype=float)[:, None]
+    wq = np.where(lam == 0, 0.0, np.where(cc == 0, np.nan, wq))  # as waiting_cost reads the table
+    wait: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, lam * wq).sum(axis=1)
+    return _peak(v, c, lam, m, lam.shape[1]), wait
 
 
 def _peak(v: pd.Series, c: pd.Series, lam: npt.NDArray[np.float64], m: pd.DataFrame, n_slots: int) -> pd.DataFrame:

@@ -284,6 +284,7 @@ def no_bus_stop_findings(
     *,
     walk_m: float = DEFAULT_WALK_M,
     access: pd.DataFrame | None = None,
+    by_unit: bool = False,
 ) -> pd.DataFrame:
     """Report the service points with no bus stop within walking distance (findings).
 
@@ -298,11 +299,14 @@ def no_bus_stop_findings(
         Walking distance to a stop, metres in a straight line.
     access
         :func:`point_bus_access` output for ``points`` if already computed.
+    by_unit
+        One finding per unit (how many of its points have no stop nearby, the farthest
+        named, ``point_id`` empty) instead of one per point: for very many points.
 
     Returns
     -------
     pandas.DataFrame
-        One row per point without a stop nearby, in the columns of
+        One row per point (or unit) without a stop nearby, in the columns of
         :attr:`pointplan.access.Assessment.findings` (``rule`` =
         ``"no_bus_stop_nearby"``, ``severity`` = ``"warning"``, ``unit_code``,
         ``point_id``, ``message`` in Vietnamese, ``message_en``) plus
@@ -327,6 +331,8 @@ def no_bus_stop_findings(
     assert walk is not None
     if access is None:
         access = point_bus_access(points, network, walk_m=walk)
+    if by_unit:
+        return _findings_by_unit(points, access, walk)
     far = access.index[access["bus_stops_near"].to_numpy() == 0]
     rows = points.loc[far]
     ids = rows["point_id"].astype(str) if "point_id" in rows else pd.Series(rows.index.astype(str), index=far)
@@ -351,4 +357,39 @@ def no_bus_stop_findings(
             }
         )
     cols = ["rule", "severity", "unit_code", "point_id", "message", "message_en", "nearest_bus_stop_m"]
+    return pd.DataFrame(records, columns=cols)
+
+
+def _findings_by_unit(points: gpd.GeoDataFrame, access: pd.DataFrame, walk: float) -> pd.DataFrame:
+    """One ``no_bus_stop_nearby`` finding per unit: its points without a stop nearby, counted."""
+    cols = ["rule", "severity", "unit_code", "point_id", "message", "message_en", "nearest_bus_stop_m"]
+    unit = points["unit_code"].astype(str) if "unit_code" in points else pd.Series("", index=points.index)
+    names = points["name"].astype(str) if "name" in points else pd.Series(points.index.astype(str), index=points.index)
+    t = pd.DataFrame(
+        {
+            "unit": unit.to_numpy(),
+            "far": access["bus_stops_near"].reindex(points.index).to_numpy() == 0,
+            "m": access["nearest_bus_stop_m"].reindex(points.index).round().to_numpy(),
+            "name": names.to_numpy(),
+        }
+    )
+    total = t.groupby("unit", sort=True).size()
+    far = t[t["far"]].sort_values(["unit", "m"], ascending=[True, False], kind="stable")
+    records = []
+    for code, g in far.groupby("unit", sort=True):
+        n, top = len(g), g.iloc[0]
+        d = f"{top['m']:,.0f}"
+        records.append(
+            {
+                "rule": RULE_NO_BUS_STOP,
+                "severity": "warning",
+                "unit_code": None if code == "" else code,
+                "point_id": None,
+                "message": f"{n}/{total[code]} điểm của đơn vị không có điểm dừng xe buýt trong {walk:,.0f} m "
+                f"(xa nhất: {top['name']}, {d.replace(',', '.')} m; mạng 2018).",
+                "message_en": f"{n} of {total[code]} points of the unit: no bus stop within {walk:,.0f} m "
+                f"(farthest: {top['name']}, {d} m; 2018 network).",
+                "nearest_bus_stop_m": float(top["m"]),
+            }
+        )
     return pd.DataFrame(records, columns=cols)

@@ -268,6 +268,7 @@ class _RoadPass:
         self._row: dict[bytes, int] = {}
         self._snapped = net._g.streets.snap(np.empty((0, 2)))
         self.site_on = np.zeros(0, dtype=bool)
+        self._ref: tuple[FloatArray, IntArray] | None = None  # the first coordinates asked about, and their rows
         self._seed(o, dem_xy)
 
     def _seed(self, o: Any, dem_xy: FloatArray) -> None:
@@ -283,7 +284,25 @@ class _RoadPass:
         self.site_on = o.snap_m <= self.snap_m
 
     def sites(self, xy: FloatArray) -> IntArray:
-        """Row of each point's site in the table of snapped sites (new sites snapped and added)."""
+        """Row of each point's site in the table of snapped sites (new sites snapped and added).
+
+        Only the points that moved since the first coordinates asked about are looked up (a draw
+        moves a few stand-ins among 200,000 kiosks); the others keep their rows.
+        """
+        xy = np.ascontiguousarray(xy, dtype=float)
+        ref = self._ref
+        if ref is None or ref[0].shape != xy.shape:
+            rows = self._site_rows(xy)
+            self._ref = (xy.copy(), rows)
+            return rows.copy()
+        moved = np.flatnonzero((xy != ref[0]).any(axis=1))
+        rows = ref[1].copy()
+        if len(moved):
+            rows[moved] = self._site_rows(xy[moved])
+        return rows
+
+    def _site_rows(self, xy: FloatArray) -> IntArray:
+        """Row of each of these coordinates in the table of snapped sites (new sites snapped and added)."""
         keys = [p.tobytes() for p in np.ascontiguousarray(xy, dtype=float)]
         new = {}
         for i, key in enumerate(keys):

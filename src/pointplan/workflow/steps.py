@@ -329,7 +329,14 @@ def start_uncertainty_step(config: RunConfig, state: RunState) -> RunState:
 
 
 def _areas(a: Assessment) -> dict[str, Any]:
-    """Draw the map's service areas of ``a``; return them as kept in ``a.derived``."""
+    """Draw the map's service areas of ``a``; return them as kept in ``a.derived``.
+
+    None above :data:`pointplan.settings.service_areas_max_points` points (the map draws none).
+    """
+    from pointplan.assessment.catchment import draws_service_areas
+
+    if not draws_service_areas(len(a.points)):
+        return {}
     a.service_areas()
     return {k: v for k, v in a.derived.items() if k.startswith("service_areas:")}
 
