@@ -543,3 +543,15 @@ def test_background_work_runs_in_place_where_it_cannot_fork(monkeypatch) -> None
     assert job._proc is None and job.result() == 45
     with pytest.raises(ZeroDivisionError):
         Background(lambda: 1 / 0, "a division").result()
+
+
+def test_the_command_ends_with_main_s_exit_code_and_flushed_output(tmp_path) -> None:
+    """The console script (`command`) exits at once after `main`: same codes, nothing lost on the way out."""
+    import subprocess
+    import sys
+
+    code = "import sys; from pointplan.cli import command; sys.argv[0] = 'pointplan'; command()"
+    usage = subprocess.run([sys.executable, "-c", code, "run"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "--out" in usage.stderr
+    info = subprocess.run([sys.executable, "-c", code, "info"], capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0 and "units_2025" in info.stdout + info.stderr

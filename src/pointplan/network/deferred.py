@@ -116,7 +116,7 @@ class DeferredNetworkEngine(NetworkEngine):
         """Read the roads before being copied or sent to another process (the builder stays here)."""
         if not self.loaded:
             self.__getattr__("_g")
-        return {**self.__dict__, "for_mode": None}  # another mode: built from the graph, as for any engine
+        return dict(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

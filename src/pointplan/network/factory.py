@@ -24,6 +24,7 @@ wrappers (their ``None`` keeps its old meaning, documented on each).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
@@ -88,9 +89,7 @@ def _network(source: EngineSource, mode: Mode, kw: dict[str, Any]) -> NetworkEng
     if name is None:  # not a file (a place name, a polygon), or no cache: as it is
         return build()
 
-    def for_mode(other: str) -> NetworkEngine:  # as graph_for_mode builds it from the graph: default options
-        return _network(source, _check_mode(other), {"speeds_kmh": speeds, "retain_all": retain_all})
-
+    for_mode = _SameRoads(source, speeds, retain_all)
     if cached_entry(source, mode, speeds_kmh=speeds, retain_all=retain_all) is not None:  # read when first needed
         return DeferredNetworkEngine(build, mode, name, for_mode=for_mode, **kw)
     engine = build()  # converted (and stored) now: the file's errors show here
@@ -99,6 +98,21 @@ def _network(source: EngineSource, mode: Mode, kw: dict[str, Any]) -> NetworkEng
     )
     engine.for_mode, engine.from_file = for_mode, True
     return engine
+
+
+@dataclass(frozen=True)
+class _SameRoads:
+    """The engine of the same road file for another mode, as ``graph_for_mode`` builds it (default options).
+
+    A plain object, not a closure: an engine sent to another process keeps it.
+    """
+
+    source: Any
+    speeds: Any
+    retain_all: bool
+
+    def __call__(self, other: str) -> NetworkEngine:
+        return _network(self.source, _check_mode(other), {"speeds_kmh": self.speeds, "retain_all": self.retain_all})
 
 
 def _default_source() -> Path | None:
