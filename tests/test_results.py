@@ -310,3 +310,13 @@ def test_another_mode_of_a_deferred_hybrid_is_the_one_the_graph_gives() -> None:
     )
     with pytest.raises(InputError, match="max_snap_m"):
         travel_engine(osm, "walk", max_snap_m=-1)
+
+
+def test_a_result_computed_inside_another_is_kept_with_it_only(kept: Path) -> None:
+    def inner() -> int:
+        return _results.cached("inner", b"i", lambda: 1, min_seconds=0.0)
+
+    assert _results.cached("outer", b"o", lambda: inner() + 1, min_seconds=0.0) == 2
+    assert _files(kept, "inner") == [] and len(_files(kept, "outer")) == 1
+    assert _results.cached("inner", b"i", lambda: 5, min_seconds=0.0) == 5  # on its own: kept
+    assert _results.cached("outer", b"other", lambda: inner() + 1, min_seconds=0.0) == 6  # read back inside

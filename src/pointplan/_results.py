@@ -44,6 +44,7 @@ import os
 import pickle
 import secrets
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -257,6 +258,10 @@ def _store(path: Path, value: object) -> None:
 
 _last_prune = [-float("inf")]
 
+#: How many kept computations this thread is inside (a result computed inside another is read
+#: back when it was kept on its own, but stored only as part of the outer one).
+_NESTED = threading.local()
+
 
 def _prune(folder: Path, limit: float) -> None:
     """Remove the least recently used entries until ``folder`` holds at most ``limit`` bytes."""
@@ -276,7 +281,9 @@ def cached(namespace: str, key: bytes | None, compute: Callable[[], T], *, min_s
     """Return ``compute()``, read back from disk when a result of the same ``key`` is stored.
 
     Warnings that ``compute`` raised are stored with the result and raised again when it is
-    read back, so a stored result says what the computed one said.
+    read back, so a stored result says what the computed one said. A result computed inside
+    another kept computation is read back if it was kept on its own, but not stored: the outer
+    result holds it.
 
     Parameters
     ----------
@@ -310,12 +317,17 @@ def cached(namespace: str, key: bytes | None, compute: Callable[[], T], *, min_s
         logger.debug("%s: read back %s", namespace, name[:12])
     else:
         t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as record:
-            warnings.simplefilter("always")
-            value = compute()
+        depth = getattr(_NESTED, "depth", 0)
+        _NESTED.depth = depth + 1
+        try:
+            with warnings.catch_warnings(record=True) as record:
+                warnings.simplefilter("always")
+                value = compute()
+        finally:
+            _NESTED.depth = depth
         caught = [(w.category, str(w.message)) for w in record]
-        if time.perf_counter() - t0 >= (MIN_SECONDS if min_seconds is None else min_seconds):
-            _store(path, (value, caught))
+        if depth == 0 and time.perf_counter() - t0 >= (MIN_SECONDS if min_seconds is None else min_seconds):
+            _store(path, (value, caught))  # a result computed inside another is kept with that one only
     for category, message in caught:
         warnings.warn(message, category, stacklevel=3)
     return value
