@@ -320,3 +320,12 @@ def test_a_result_computed_inside_another_is_kept_with_it_only(kept: Path) -> No
     assert _files(kept, "inner") == [] and len(_files(kept, "outer")) == 1
     assert _results.cached("inner", b"i", lambda: 5, min_seconds=0.0) == 5  # on its own: kept
     assert _results.cached("outer", b"other", lambda: inner() + 1, min_seconds=0.0) == 6  # read back inside
+
+
+def test_settings_of_how_pointplan_works_do_not_key_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _results.settings_digest()
+    monkeypatch.setattr(settings, "progress", not settings.progress)  # a terminal or -q
+    monkeypatch.setattr(settings, "run_in_parallel", not settings.run_in_parallel)
+    assert _results.settings_digest() == before
+    monkeypatch.setattr(settings, "standard_minutes", 45.0)  # the standard changes the figures
+    assert _results.settings_digest() != before

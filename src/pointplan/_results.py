@@ -162,8 +162,21 @@ def frame_digest(frame: object) -> bytes | None:
     return h.digest()
 
 
+#: Settings that change how pointplan works, never what it computes (left out of :func:`settings_digest`).
+_NOT_RESULTS = frozenset(
+    {
+        "progress", "run_in_parallel", "allow_downloads", "result_cache", "result_cache_mb", "cache_dir",
+        "network_cache_dir", "data_dir", "verify_checksums", "geocode_min_interval_s", "geocode_timeout_s",
+        "geocode_max_retries", "geocode_backoff_s",
+    }
+)  # fmt: skip
+
+
 def settings_digest() -> bytes:
-    """Hash of :mod:`pointplan.settings`' plain values (numbers, text, paths): a changed setting keys afresh.
+    """Hash of :mod:`pointplan.settings`' plain values that can change a result: a changed one keys afresh.
+
+    Settings of how pointplan works (progress bars, the second core, downloads, folders) are
+    left out: a run with ``-q`` reads back what a run in a terminal kept.
 
     Examples
     --------
@@ -177,7 +190,9 @@ def settings_digest() -> bytes:
     plain = {
         k: repr(v)
         for k, v in vars(settings).items()
-        if not k.startswith("_") and isinstance(v, bool | int | float | str | Path | type(None))
+        if not k.startswith("_")
+        and k not in _NOT_RESULTS
+        and isinstance(v, bool | int | float | str | Path | type(None))
     }
     return digest("settings", repr(sorted(plain.items())))
 

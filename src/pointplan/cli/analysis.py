@@ -246,7 +246,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check the rules (one point per unit, at least 126, branches)")
     _common(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when a rule is broken")
-    p.set_defaults(func=_cmd_check)
+    p.set_defaults(func=_with_downloads(_cmd_check))  # --no-cache as for the other commands
 
     p = sub.add_parser("assess", help="coverage, travel times and load tables")
     _common(p)
