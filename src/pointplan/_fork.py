@@ -127,7 +127,7 @@ def _child(fn: Callable[[], Any], send: Any) -> None:
     try:
         try:
             answer: tuple[bool, Any] = (True, fn())
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:  # an interrupt in the child interrupts the run, as in place
             answer = (False, exc)
         send.send(answer)
     except BaseException:  # the answer could not be sent (it does not pickle): the parent says so

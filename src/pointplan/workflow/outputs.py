@@ -101,14 +101,15 @@ def write_step(config: RunConfig, state: RunState) -> RunState:
 def _start_maps(out: Path, config: RunConfig, state: RunState) -> Background[dict[str, Path]]:
     """Start drawing the map into ``out`` in a forked child (or draw it at once); the job's answer is its paths.
 
-    The bus figures the map shows are worked out first, here, so the tables read the same
-    ones (the child's memory is its own).
+    The bus figures and the time to service the map shows are worked out first, here, so the
+    tables read the same ones (the child's memory is its own).
     """
     from pointplan._fork import Background
-    from pointplan.report.run_tables import bus_context
+    from pointplan.report.run_tables import bus_context, unit_time_to_service
 
     a = need(state.assessment, "assessment")
     bus_context(a)
+    unit_time_to_service(a)  # the map's units show it (the tables would work it out, but in this process)
     return Background(lambda: _write_maps(out, config, a, state.proposal), "the map")
 
 
