@@ -329,3 +329,21 @@ def test_settings_of_how_pointplan_works_do_not_key_results(monkeypatch: pytest.
     assert _results.settings_digest() == before
     monkeypatch.setattr(settings, "standard_minutes", 45.0)  # the standard changes the figures
     assert _results.settings_digest() != before
+
+
+def test_a_deferred_engine_whose_roads_fail_to_read_tries_again() -> None:
+    from pointplan.network import DeferredNetworkEngine
+
+    G = _line_graph(2.0)
+    tries: list[int] = []
+
+    def build() -> NetworkEngine:
+        tries.append(1)
+        if len(tries) == 1:
+            raise OSError("the cache file is being written")
+        return NetworkEngine(G, "motorbike")
+
+    eng = DeferredNetworkEngine(build, "motorbike", "line")
+    with pytest.raises(OSError, match="being written"):
+        _ = eng.graph
+    assert not eng.loaded and eng.graph is G and eng.loaded and len(tries) == 2

@@ -107,7 +107,8 @@ class DeferredNetworkEngine(NetworkEngine):
         """Read the roads when something only they give is asked for (then answer as the built engine)."""
         if name not in _READ_ON_USE or "_build" not in self.__dict__:
             raise AttributeError(name)
-        built = self.__dict__.pop("_build")()
+        built = self.__dict__["_build"]()  # a failed read leaves the builder: the next use tries again
+        del self.__dict__["_build"]
         kept = ("for_mode", "_mode", "from_file", "entry_fingerprint")
         self.__dict__.update({k: v for k, v in vars(built).items() if k not in kept})
         return self.__dict__[name]
