@@ -304,7 +304,7 @@ def _stored_key(a: Any, spots: gpd.GeoDataFrame, k: int | None, options: Mapping
     frames = [frame_digest(f) for f in (a.demand, a.points, spots)]
     if not isinstance(fp, bytes) or any(f is None for f in frames):
         return None
-    opts = {n: (getattr(v, "wkb_hex", v) if n == "boundary" else v) for n, v in options.items()}
+    opts = _plain_options(options)
     params = (float(a.params["max_minutes"]), float(a.params["max_distance_m"]))
     return digest("comparison", fp, *frames, k, *params, repr(sorted(opts.items())))
 
@@ -417,6 +417,11 @@ def _options(
     return options, {"in_units": None if in_units is None else list(in_units), "unit_kind": unit_kind}
 
 
+def _plain_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options with the boundary as its WKB (its ``repr`` is shortened): what keys a comparison."""
+    return {n: (getattr(v, "wkb_hex", v) if n == "boundary" else v) for n, v in options.items()}
+
+
 def _key(a: Any, k: int | None, options: Mapping[str, Any], where: Mapping[str, Any]) -> tuple[Any, ...]:
     """Return what a comparison depends on: demand and points (places, people), engine, standard, options."""
     import hashlib
@@ -429,7 +434,7 @@ def _key(a: Any, k: int | None, options: Mapping[str, Any], where: Mapping[str, 
             h.update(np.asarray(gdf[c], dtype=float).tobytes())
         return h.hexdigest()
 
-    opts = {n: (getattr(v, "wkb_hex", v) if n == "boundary" else v) for n, v in options.items()}
+    opts = _plain_options(options)
     return (digest(a.demand, "population"), digest(a.points), id(a.engine), float(a.params["max_minutes"]),
             float(a.params["max_distance_m"]), k, repr(sorted(opts.items())), repr(sorted(where.items())))  # fmt: skip
 
