@@ -22,7 +22,7 @@ every demand point on it (warm, as on the grid; and cold) against networkx (osmn
 installs), and the service areas of every point on it; and synthetic grids up to the
 size of all Hanoi (about 300,000 nodes): load, routing time and memory.
 
-Run: ``python benchmarks/bench_network.py [--side 141] [--points 150] [--skip grid,inner,city]``
+Run: ``python benchmarks/bench_network.py [--side 141] [--points 150] [--inner-rounds 10] [--skip grid,inner,city]``
 """
 
 from __future__ import annotations
@@ -538,6 +538,12 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=3, help="networkx calls per round")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--inner-rounds",
+        type=int,
+        default=10,
+        help="rounds on the inner-city network (each: one networkx call, five of each pointplan call)",
+    )
     ap.add_argument("--network", default=str(Path(__file__).parents[1] / "data/osm/hanoi_inner_drive_2025.graphml.gz"))
     ap.add_argument("--city-sides", default="274,548", help="synthetic grid sides (548: about 300,000 nodes)")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: grid, inner, city")
@@ -547,7 +553,7 @@ def main() -> None:
     if "grid" not in skip:
         result["grid"] = grid_benchmark(args)
     if "inner" not in skip:
-        result["inner_city"] = inner_city_benchmark(Path(args.network), args.repeat)
+        result["inner_city"] = inner_city_benchmark(Path(args.network), args.inner_rounds)
     if "city" not in skip:
         result["city_scale"] = city_scale_benchmark(tuple(int(s) for s in args.city_sides.split(",")))
     inner = result.get("inner_city", {})

@@ -11,6 +11,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from pointplan import network as net
 from pointplan._errors import UnreachableWarning
@@ -90,7 +91,7 @@ def test_node_times_with_dead_ends_left_out_equal_networkx():
         got = eng.nearest(o, pts(targets), with_distance=True)
     assert eng._g.memo["search"]  # the pass ran without the dead ends
     d = eng._snap(pts(targets), "d")
-    pruned = next(iter(eng._g.memo["search"].values()))[1][2]
+    pruned = next(iter(eng._g.memo["search"].values()))[1][2].mask
     assert pruned is not None and pruned.sum() == eng._g.forest.tree.sum()
     # the dead ends' times are those of a full pass (networkx, from the street ends)
     node_s, _, _ = eng._from_destinations(d, lengths=False)
@@ -266,3 +267,65 @@ def test_places_all_among_a_kept_set_take_its_rows(monkeypatch: pytest.MonkeyPat
         for name in ("street", "frac", "snap_m", "proj_xy"):
             assert np.array_equal(getattr(got, name), getattr(want, name))
     assert asked == [6]  # the part took the kept rows; the other set was snapped in full
+
+
+def test_points_key_known_by_its_objects_is_the_key_of_its_coordinates():
+    """A set seen before is known by its geometry objects; any change gives the fresh key."""
+    _common.clear_points_memo()
+    rng = np.random.default_rng(11)
+    a = pts(rng.uniform(0, 500, (300, 2)) + [585_000.0, 2_320_000.0])
+    first = _common.points_key(a)
+    assert _common._KEY_MEMO  # kept by its objects
+    assert _common.points_key(a) == first == _common.points_key(a.copy())
+    fresh = pts(a.get_coordinates().to_numpy())  # other objects, same coordinates
+    assert _common.points_key(fresh) == first
+    b = a.copy()
+    b.loc[b.index[5], "geometry"] = shapely.Point(585_001.0, 2_320_001.0)  # one place moved in place
+    _common.clear_points_memo()
+    moved = _common.points_key(b)
+    assert moved != first and moved == _common.points_key(pts(b.get_coordinates().to_numpy()))
+    assert _common.points_key(b) == moved  # now from the memo
+    assert _common.points_key(a.to_crs(4326)) != first  # the CRS is part of the key
+    with_empty = a.copy()
+    with_empty.loc[with_empty.index[0], "geometry"] = shapely.Point()
+    assert _common.points_key(with_empty) is None
+
+
+def test_nearest_frame_labels_and_method_are_fresh_and_typed():
+    """String labels with gaps are missing, integer labels stay integers; no two frames share a column."""
+    idx = pd.Index(["P1", "P2", "P3"], dtype="str")
+    pos = np.array([2, -1, 0])
+    got = pd.Series(_common._labels(idx, pos))
+    assert got.isna().tolist() == [False, True, False] and got.dropna().tolist() == ["P3", "P1"]
+    assert isinstance(got.dtype, pd.StringDtype)
+    ints = pd.Series(_common._labels(pd.Index([7, 8, 9]), pos))
+    assert str(ints.dtype) == "Int64" and ints.tolist()[0] == 9 and ints.isna().tolist() == [False, True, False]
+    a, b = _common._constant_column("network", 4), _common._constant_column("network", 4)
+    a[0] = "changed"
+    assert list(b) == ["network"] * 4
+    assert (
+        pd.DataFrame({"m": _common._constant_column("network", 2)})["m"].dtype
+        == pd.DataFrame({"m": "network"}, index=range(2))["m"].dtype
+    )
+
+
+@pytest.mark.filterwarnings("ignore::pointplan.UnreachableWarning")
+def test_fill_plan_equals_round_by_round_parents():
+    """The kept plan fills each left-out node with its parent's time plus the arc, as a pass would."""
+    G = tree_city(seed=4)
+    eng = net.NetworkEngine(G, "motorbike", cache=False)
+    f = eng._g.forest
+    anchors = np.flatnonzero(~f.tree)[:3]
+    mask = f.pruned(anchors)
+    assert mask is not None and mask.sum() > 5
+    plan = f.plan(mask)
+    from scipy.sparse.csgraph import dijkstra
+
+    dist, pred, src = dijkstra(eng._g.rev, indices=anchors, min_only=True, return_predecessors=True)
+    want = dist.copy()
+    filled = dist.copy()
+    filled[mask] = -1.0  # the plan must write every left-out node
+    plan.fill(filled, pred.copy(), src.copy())
+    np.testing.assert_array_equal(filled, want)  # dead ends reached only through their parents: the same sums
+    ok = mask & np.isfinite(want) & (f.parent >= 0)
+    np.testing.assert_array_equal(want[ok], want[f.parent[ok]] + f.w_in[ok])

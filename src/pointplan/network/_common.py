@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import math
@@ -203,21 +204,53 @@ def points_key(gdf: object) -> bytes | None:
     geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if geom.crs is None or len(geom) == 0:
         return None
-    values = geom.values
-    if not (shapely.get_type_id(values) == 0).all():
+    values = np.asarray(geom.values)
+    srs = str(geom.crs.srs).encode()
+    same = _same_objects(values, srs)
+    with _XY_LOCK:
+        hit = _KEY_MEMO.get(same) if same is not None else None
+        if hit is not None:
+            _KEY_MEMO.move_to_end(same)  # type: ignore[arg-type]
+            return hit[0]
+    if not (shapely.get_type_id(values) == 0).all() or shapely.is_empty(values).any():
         return None
-    xy = shapely.get_coordinates(values)
-    if len(xy) != len(values) or not np.isfinite(xy).all():
+    xy = np.column_stack((shapely.get_x(values), shapely.get_y(values)))  # as get_coordinates, quicker
+    if not np.isfinite(xy).all():
         return None
-    h = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
-    h.update(str(geom.crs.srs).encode())
-    return h.digest()
+    h = hashlib.blake2b(xy.tobytes(), digest_size=16)
+    h.update(srs)
+    key = h.digest()
+    if same is not None:
+        with _XY_LOCK:
+            _KEY_MEMO[same] = (key, values.copy())  # the copy keeps the geometries (and their addresses)
+            while len(_KEY_MEMO) > _KEY_MEMO_ENTRIES or sum(len(v) for _, v in _KEY_MEMO.values()) > _KEY_MEMO_ROWS:
+                _KEY_MEMO.popitem(last=False)
+    return key
+
+
+#: Keys of the last few sets of places by the identity of their geometry objects (see :func:`_same_objects`),
+#: at most this many rows in all (the geometries they keep alive take about 100 bytes each).
+_KEY_MEMO_ENTRIES, _KEY_MEMO_ROWS = 16, 500_000
+_KEY_MEMO: OrderedDict[bytes, tuple[bytes, npt.NDArray[np.object_]]] = OrderedDict()
+
+
+def _same_objects(values: npt.NDArray[Any], srs: bytes) -> bytes | None:
+    """Return the addresses of an object array's elements, and ``srs``: who holds them holds these very objects.
+
+    Shapely geometries cannot change, so a set of places whose geometry array holds the
+    same objects as one seen before (kept alive in :data:`_KEY_MEMO`, so no address is
+    reused) has the same coordinates: its key is found without reading them again.
+    """
+    if values.dtype != object or values.ndim != 1 or not values.flags.c_contiguous:
+        return None
+    return ctypes.string_at(values.ctypes.data, values.nbytes) + srs
 
 
 def clear_points_memo() -> None:
-    """Forget the projected coordinates kept by :func:`_points_xy`."""
+    """Forget the projected coordinates kept by :func:`_points_xy`, and the keys of :func:`points_key`."""
     with _XY_LOCK:
         _XY_MEMO.clear()
+        _KEY_MEMO.clear()
 
 
 def _points_xy(gdf: object, what: str, crs: pyproj.CRS | str, key: bytes | None = None) -> FloatArray:
@@ -273,12 +306,34 @@ def _labels(index: pd.Index, pos: IntArray) -> Any:
     present, nullable ``Int64`` for integer labels with gaps, NaN gaps otherwise.
     """
     ok = pos >= 0
-    taken = index[np.where(ok, pos, 0)]
     if ok.all():
-        return taken
+        return index[pos]
+    if isinstance(index.dtype, pd.StringDtype):
+        return index.take(np.where(ok, pos, -1), allow_fill=True, fill_value=np.nan)  # the same, faster
+    taken = index[np.where(ok, pos, 0)]
     if pd.api.types.is_integer_dtype(taken.dtype):
         taken = taken.astype("Int64")
     return pd.Series(taken).where(ok).array
+
+
+_CONSTANT_COLUMNS: OrderedDict[tuple[str, int], Any] = OrderedDict()
+
+
+def _constant_column(value: str, n: int) -> Any:
+    """Return a column of ``n`` times ``value``, as a DataFrame would make of the scalar (a fresh copy).
+
+    Making a string column from a scalar checks every element; the last few are kept
+    and copied, which is much quicker.
+    """
+    key = (value, n)
+    with _XY_LOCK:
+        col = _CONSTANT_COLUMNS.get(key)
+        if col is None:
+            col = pd.Series(value, index=pd.RangeIndex(n)).array
+            _CONSTANT_COLUMNS[key] = col
+            while len(_CONSTANT_COLUMNS) > 8:
+                _CONSTANT_COLUMNS.popitem(last=False)
+        return col.copy()
 
 
 def _warn_unreachable(n_bad: int, n_all: int) -> None:

@@ -36,6 +36,7 @@ from pointplan.network._common import (
     _check_graph,
     _check_minutes,
     _check_speed,
+    _constant_column,
     _labels,
     _points_xy,
     _warn_unreachable,
@@ -43,7 +44,7 @@ from pointplan.network._common import (
 )
 from pointplan.network.base import EngineBase
 from pointplan.network.fallback_model import load_calibration
-from pointplan.network.graph import _CSRGraph, _engine_graph, _tree_sum, _without_arcs_into
+from pointplan.network.graph import _CSRGraph, _engine_graph, _FillPlan, _tree_sum, _without_arcs_into
 from pointplan.network.loading import graph_for_mode
 from pointplan.network.snapping import Snapped, same_street_trips
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH
@@ -628,7 +629,7 @@ class NetworkEngine(EngineBase):
         sources = np.arange(n, n + k)
         dist, pred, src = dijkstra(A, directed=True, indices=sources, min_only=True, return_predecessors=True)
         if pruned is not None:  # the dead ends left out of the pass
-            self._g.forest.fill(pruned, dist, pred, src)
+            pruned.fill(dist, pred, src)
         which = np.where(src[:n] >= 0, src[:n] - n, -1).astype(np.int64)
         if not lengths:
             return dist[:n], which, None
@@ -639,11 +640,11 @@ class NetworkEngine(EngineBase):
         total[~np.isfinite(dist[:n])] = np.inf
         return dist[:n], which, total
 
-    def _search_graph(self, d: Snapped) -> tuple[sparse.csr_matrix, FloatArray, npt.NDArray[np.bool_] | None]:
+    def _search_graph(self, d: Snapped) -> tuple[sparse.csr_matrix, FloatArray, _FillPlan | None]:
         """Return the augmented graph of :meth:`_augmented` without the dead ends no destination lies in.
 
         Kept for the last few destination sets (the same points are asked about again):
-        the matrix, the metres of the virtual arcs and the nodes left out.
+        the matrix, the metres of the virtual arcs and how to fill in the nodes left out.
         """
         memo = self._g.memo.setdefault("search", {})
         assert isinstance(memo, dict)
@@ -651,9 +652,11 @@ class NetworkEngine(EngineBase):
         if hit is not None and hit[0] is d:  # the entry holds d: its id is not reused
             return hit[1]
         A, d_met = self._augmented(d)
-        pruned = self._g.forest.pruned(d.nodes.ravel())
-        if pruned is not None:
-            A = _without_arcs_into(A, pruned)
+        mask = self._g.forest.pruned(d.nodes.ravel())
+        pruned = None
+        if mask is not None:
+            A = _without_arcs_into(A, mask)
+            pruned = self._g.forest.plan(mask)
         while len(memo) >= 4:
             memo.pop(next(iter(memo)))
         memo[id(d)] = (d, (A, d_met, pruned))
@@ -813,9 +816,10 @@ class NetworkEngine(EngineBase):
                 "minutes": np.where(bad, np.nan, sec / 60.0),
                 "distance_m": np.where(bad, np.nan, met),
                 "reachable": ~bad,
-                "method": self.method,
+                "method": _constant_column(self.method, len(sec)),
             },
             index=origins.index,
+            copy=False,  # every column is made here
         )
         out.attrs["method"] = self.method
         out.attrs["n_unreachable"] = int(bad.sum())
@@ -938,7 +942,7 @@ class NetworkEngine(EngineBase):
             else:
                 dist = dijkstra(A, directed=True, indices=n + js, limit=top)
             if pruned is not None:  # the dead ends left out of the passes
-                self._g.forest.fill(pruned, dist, pred, limit=top)
+                pruned.fill(dist, pred, limit=top)
             at = dist[:, uniq]
             cand = np.stack([at[:, inv[:, 0]] + leave_s[:, 0], at[:, inv[:, 1]] + leave_s[:, 1]])  # (2, chunk, m)
             c = np.argmin(cand, axis=0)

@@ -214,6 +214,20 @@ class _Forest:
         out = self.tree & ~keep
         return out if out.any() else None
 
+    def plan(self, pruned: npt.NDArray[np.bool_]) -> _FillPlan:
+        """Work out the rounds that fill the ``pruned`` nodes in (once per set of destinations)."""
+        v = self.order[pruned[self.order]]
+        p = self.parent[v]
+        rounds = []
+        cut = np.searchsorted(np.flatnonzero(pruned[self.order]), self.bounds)
+        for r in range(len(self.bounds) - 1):
+            a, b = cut[r], cut[r + 1]
+            ok = p[a:b] >= 0
+            if ok.any():
+                vr = v[a:b][ok]
+                rounds.append((vr, p[a:b][ok], self.w_in[vr]))
+        return _FillPlan(pruned, v[p < 0], rounds)
+
     def fill(
         self,
         pruned: npt.NDArray[np.bool_],
@@ -224,24 +238,66 @@ class _Forest:
     ) -> None:
         """Give the ``pruned`` nodes their times (and predecessors, sources) from their parents, in place.
 
+        See :meth:`_FillPlan.fill`.
+        """
+        self.plan(pruned).fill(dist, pred, src, limit)
+
+
+@dataclass(frozen=True)
+class _FillPlan:
+    """How to fill in the nodes a pass left out: the nodes with no parent, then round by round.
+
+    Attributes
+    ----------
+    mask : numpy.ndarray
+        The nodes left out.
+    orphans : numpy.ndarray
+        Those with no parent: never reached.
+    rounds : list of tuple
+        Per round, the nodes, their parents and the weights of the arcs between, as
+        arrays: every parent is reached by the pass or filled in an earlier round.
+    """
+
+    mask: npt.NDArray[np.bool_]
+    orphans: IntArray
+    rounds: list[tuple[IntArray, IntArray, FloatArray]]
+
+    def fill(
+        self,
+        dist: FloatArray,
+        pred: npt.NDArray[Any] | None = None,
+        src: npt.NDArray[Any] | None = None,
+        limit: float = np.inf,
+    ) -> None:
+        """Fill the left-out nodes' times (and predecessors, sources) from their parents, in place.
+
         ``dist`` holds one pass per row (or one pass); as scipy's Dijkstra, a node is
         reached when its time is within ``limit`` (inf, predecessor and source -9999
-        otherwise).
+        otherwise). A node whose parent is unreached gets inf, the parent as predecessor
+        and the parent's source.
         """
-        for r in range(len(self.bounds) - 1):
-            v = self.order[self.bounds[r] : self.bounds[r + 1]]
-            v = v[pruned[v]]
-            if v.size == 0:
+        v = self.orphans
+        dist[..., v] = np.inf
+        if pred is not None:
+            pred[..., v] = -9999
+        if src is not None:
+            src[..., v] = -9999
+        bounded = limit < np.inf
+        for v, p, w in self.rounds:
+            d = dist[..., p] + w
+            if bounded:
+                ok = d <= limit
+                dist[..., v] = np.where(ok, d, np.inf)
+                if pred is not None:
+                    pred[..., v] = np.where(ok, p, -9999)
+                if src is not None:
+                    src[..., v] = np.where(ok, src[..., p], -9999)
                 continue
-            p = self.parent[v]
-            pp = np.maximum(p, 0)
-            d = np.where(p >= 0, dist[..., pp] + self.w_in[v], np.inf)
-            ok = d <= limit
-            dist[..., v] = np.where(ok, d, np.inf)
+            dist[..., v] = d
             if pred is not None:
-                pred[..., v] = np.where(ok, p, -9999)
+                pred[..., v] = p
             if src is not None:
-                src[..., v] = np.where(ok, src[..., pp], -9999)
+                src[..., v] = src[..., p]
 
 
 def _arc_weights(rev: sparse.csr_matrix, rows: IntArray, cols: IntArray) -> FloatArray:
