@@ -132,7 +132,7 @@ class _Forest:
     only through its ``parent``, so a shortest-path pass that does not start inside its
     subtree gives it ``dist[parent] + w_in`` exactly (the same addition Dijkstra does),
     and its parent's source and predecessor. Those nodes are left out of the pass and
-    filled in afterwards, round by round (:meth:`fill`).
+    filled in afterwards, round by round (:meth:`plan`, then :meth:`_FillPlan.fill`).
 
     Attributes
     ----------
@@ -227,20 +227,6 @@ class _Forest:
                 vr = v[a:b][ok]
                 rounds.append((vr, p[a:b][ok], self.w_in[vr]))
         return _FillPlan(pruned, v[p < 0], rounds)
-
-    def fill(
-        self,
-        pruned: npt.NDArray[np.bool_],
-        dist: FloatArray,
-        pred: npt.NDArray[Any] | None = None,
-        src: npt.NDArray[Any] | None = None,
-        limit: float = np.inf,
-    ) -> None:
-        """Give the ``pruned`` nodes their times (and predecessors, sources) from their parents, in place.
-
-        See :meth:`_FillPlan.fill`.
-        """
-        self.plan(pruned).fill(dist, pred, src, limit)
 
 
 @dataclass(frozen=True)
