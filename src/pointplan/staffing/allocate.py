@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pointplan._errors import InputError
-from pointplan.staffing.erlang import mmc_metrics
+from pointplan.staffing.erlang import _weekly_wait, mmc_metrics
 
 __all__ = [
     "DEFAULT_COUNTER_BOUNDS",
@@ -130,9 +130,7 @@ def waiting_cost_table(
     grid_l = np.broadcast_to(lam[:, None, :], (n, cs.size, s))
     # Zero counters with arrivals cannot be evaluated: give them one, then mark them overloaded.
     m = mmc_metrics(grid_l.ravel(), np.maximum(grid_c.ravel(), 1), service_minutes)
-    wq = m["wait_mean_min"].to_numpy().reshape(n, cs.size, s)
-    wq = np.where(grid_l == 0, 0.0, np.where(grid_c == 0, np.nan, wq))
-    wait = np.where(np.isnan(wq), np.inf, grid_l * wq).sum(axis=2)
+    wait = _weekly_wait(grid_l, grid_c, m["wait_mean_min"].to_numpy().reshape(n, cs.size, s))
     mu = 60.0 / service_minutes
     excess = np.clip(grid_l - grid_c * mu, 0.0, None).sum(axis=2)
     return wait, excess
@@ -166,10 +164,7 @@ def waiting_cost(arrivals: npt.ArrayLike, service_minutes: float, counters: npt.
     lam = np.atleast_2d(np.asarray(arrivals, dtype=float))
     c = np.broadcast_to(np.asarray(counters, dtype=np.int64).reshape(-1, 1), lam.shape)
     m = mmc_metrics(lam.ravel(), np.maximum(c.ravel(), 1), service_minutes)
-    wq = m["wait_mean_min"].to_numpy().reshape(lam.shape)
-    wq = np.where(lam == 0, 0.0, np.where(c == 0, np.nan, wq))
-    out: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, lam * wq).sum(axis=1)
-    return out
+    return _weekly_wait(lam, c, m["wait_mean_min"].to_numpy().reshape(lam.shape))
 
 
 def _greedy(

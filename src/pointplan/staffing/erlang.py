@@ -222,6 +222,25 @@ def mmc_metrics(
     )
 
 
+def _weekly_wait(
+    arrivals: npt.NDArray[np.float64], counters: npt.ArrayLike, wait_mean_min: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Return the person-minutes waiting over the hours (the last axis): arrivals × mean wait.
+
+    An hour with no arrivals costs nothing; an hour with arrivals and no counter, or an
+    overloaded one (``NaN`` wait), makes the sum ``inf``. ``arrivals``, ``counters`` and
+    ``wait_mean_min`` (:func:`mmc_metrics`'s, same shape) broadcast together.
+
+    Examples
+    --------
+    >>> _weekly_wait(np.array([[6.0, 0.0], [6.0, 3.0]]), [[1], [2]], np.array([[np.nan, 0.0], [10 / 3, 1.0]])).tolist()
+    [inf, 23.0]
+    """
+    wq = np.where(arrivals == 0, 0.0, np.where(np.asarray(counters) == 0, np.nan, wait_mean_min))
+    out: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, arrivals * wq).sum(axis=-1)
+    return out
+
+
 def min_counters(
     arrivals_per_hour: float,
     service_minutes: float,

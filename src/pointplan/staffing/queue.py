@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pointplan._errors import InputError, MissingColumnError
-from pointplan.staffing.erlang import mmc_metrics
+from pointplan.staffing.erlang import _weekly_wait, mmc_metrics
 from pointplan.staffing.profiles import (
     DEFAULT_SERVICE_MINUTES,
     ArrivalProfile,
@@ -306,10 +306,7 @@ def peak_and_waiting(
     v, c, lam, m, _, _ = _hourly(
         visits_per_day, counters, profile, service_minutes, group_shares, availability, zero_counters
     )
-    wq = m["wait_mean_min"].to_numpy().reshape(lam.shape)
-    cc = c.to_numpy(dtype=float)[:, None]
-    wq = np.where(lam == 0, 0.0, np.where(cc == 0, np.nan, wq))  # as waiting_cost reads the table
-    wait: npt.NDArray[np.float64] = np.where(np.isnan(wq), np.inf, lam * wq).sum(axis=1)
+    wait = _weekly_wait(lam, c.to_numpy(dtype=float)[:, None], m["wait_mean_min"].to_numpy().reshape(lam.shape))
     return _peak(v, c, lam, m, lam.shape[1]), wait
 
 
