@@ -26,12 +26,9 @@ def _timed(label: str, fn, *args, **kw):
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     units, t_units = _timed("load units (126, validated)", pointplan.load_units)
     points, t_points = _timed("load points (hanoi-2025)", pointplan.load_points, units=units)
     demand, t_demand = _timed("demand 1 km", build_demand, units)

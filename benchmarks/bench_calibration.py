@@ -134,12 +134,9 @@ def inner_bias(cal_path: Path | None, before: bool) -> pd.DataFrame:
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write the refit to the shipped calibration file")
     ap.add_argument("--seed", type=int, default=0)

@@ -213,12 +213,9 @@ def run_case(case: str, repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap cases")
     parser.add_argument("--skip-peer", action="store_true", help="skip the geopandas peer")

@@ -527,12 +527,9 @@ def city_scale_benchmark(sides: tuple[int, ...]) -> dict:
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     ap = argparse.ArgumentParser()
     ap.add_argument("--side", type=int, default=141)
     ap.add_argument("--points", type=int, default=150)

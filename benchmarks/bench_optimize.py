@@ -273,12 +273,9 @@ def bench_site_times(n_sites: int, draws: int = 10, k: int = 10, seed: int = 0, 
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--propose-sites", type=int, default=0, help="propose among N sites on the 250 m grid")
     ap.add_argument("--objective", default="mclp", choices=["mclp", "pmedian"], help="with --propose-sites")

@@ -79,12 +79,9 @@ def _max_summary_gap(a: dict, b: dict) -> float:
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cell-m", type=float, default=250.0, help="demand cell size (m); default 250")
     p.add_argument(

@@ -52,12 +52,9 @@ def _sweep(provinces: str, workers: int, options: SweepOptions) -> tuple[float, 
 
 def main() -> None:
     """Run the benchmark and print its figures."""
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--province", default="79", help="the single province timed (default 79, the largest)")
     parser.add_argument("--provinces", default="all")

@@ -39,12 +39,9 @@ def _timed(name: str, fn: Callable[[], Any], out: dict[str, Any]) -> Any:
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     import pointplan
     from pointplan.points import is_stand_in
     from pointplan.transit import load_bus_network, point_bus_access, stop_frequency, unit_bus_access

@@ -62,12 +62,9 @@ def _timed(a, draws: int, sensitivity: int, *, shortcuts: bool):
 
 
 def main() -> None:
-    import os as _os
+    from pointplan._results import compute_afresh
 
-    from pointplan import settings as _settings
-
-    _settings.result_cache = False  # time the computing itself: results kept on disk would answer repeats at once
-    _os.environ["POINTPLAN_RESULT_CACHE"] = "0"  # and in the processes it starts
+    compute_afresh()  # time the computing itself, here and in the processes it starts
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=100)
     ap.add_argument("--sensitivity", type=int, default=25, help="draws per assumption of the sensitivity table")

@@ -76,6 +76,24 @@ PRUNE_EVERY_S = 30.0
 MAX_ENTRY_MB = 512.0
 
 
+def compute_afresh() -> None:
+    """Keep no results and read none back, in this process and in the processes it starts.
+
+    For timing the computing itself (the benchmarks): kept results would answer repeats
+    at once.
+
+    Examples
+    --------
+    >>> saved_env, saved = dict(os.environ), settings.result_cache
+    >>> compute_afresh()
+    >>> settings.result_cache, os.environ["POINTPLAN_RESULT_CACHE"]
+    (False, '0')
+    >>> os.environ.clear(); os.environ.update(saved_env); settings.result_cache = saved
+    """
+    settings.result_cache = False
+    os.environ["POINTPLAN_RESULT_CACHE"] = "0"
+
+
 @lru_cache(maxsize=1)
 def code_digest() -> bytes:
     """Hash of pointplan's own Python source files: a changed pointplan keys its results afresh."""
