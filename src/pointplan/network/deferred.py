@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pointplan._errors import InputError
 from pointplan._results import digest
 from pointplan._validate import projected_crs
-from pointplan.network._common import Mode, _check_speed
+from pointplan.network._common import Mode
 from pointplan.network.base import EngineBase
-from pointplan.network.engine import NetworkEngine, _check_ratio
+from pointplan.network.engine import NetworkEngine, _check_ratio, _checked_options
 from pointplan.network.speeds import ACCESS_SPEEDS_KMH
 
 __all__ = ["DeferredNetworkEngine", "entry_fingerprint"]
@@ -85,14 +84,9 @@ class DeferredNetworkEngine(NetworkEngine):
     ) -> None:
         EngineBase.__init__(self, mode)
         self.__dict__["_build"] = build
-        speed = ACCESS_SPEEDS_KMH[self.mode] if access_speed_kmh is None else access_speed_kmh
-        self.access_speed_kmh = _check_speed(speed, "access_speed_kmh")
-        if not (isinstance(max_snap_m, int | float) and max_snap_m >= 0):
-            msg = f"max_snap_m must be a number >= 0, got {max_snap_m!r}."
-            raise InputError(msg)
+        self.access_speed_kmh, self.max_snap_m = _checked_options(self.mode, access_speed_kmh, max_snap_m)
         if walk_correction is not None:
             _check_ratio(walk_correction)
-        self.max_snap_m = float(max_snap_m)
         self.crs = projected_crs()  # load_network projects every graph to it
         self.for_mode = for_mode
         self.from_file = True

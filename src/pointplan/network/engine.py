@@ -117,6 +117,15 @@ def _walk_kind(G: nx.MultiDiGraph, g: _CSRGraph) -> tuple[bool, bool]:
     return hit
 
 
+def _checked_options(mode: str, access_speed_kmh: float | None, max_snap_m: float) -> tuple[float, float]:
+    """Return a network engine's access speed (the mode's default if None) and largest snap, checked."""
+    speed = _check_speed(ACCESS_SPEEDS_KMH[mode] if access_speed_kmh is None else access_speed_kmh, "access_speed_kmh")
+    if not (isinstance(max_snap_m, int | float) and max_snap_m >= 0):
+        msg = f"max_snap_m must be a number >= 0, got {max_snap_m!r}."
+        raise InputError(msg)
+    return speed, float(max_snap_m)
+
+
 def _check_ratio(walk_correction: float | None) -> float:
     if walk_correction is None:
         shipped = load_calibration().walk_correction
@@ -361,14 +370,7 @@ class NetworkEngine(EngineBase):
     ) -> None:
         _check_graph(G)
         super().__init__(mode)
-        self.access_speed_kmh = _check_speed(
-            ACCESS_SPEEDS_KMH[mode] if access_speed_kmh is None else access_speed_kmh,
-            "access_speed_kmh",
-        )
-        if not (isinstance(max_snap_m, int | float) and max_snap_m >= 0):
-            msg = f"max_snap_m must be a number >= 0, got {max_snap_m!r}."
-            raise InputError(msg)
-        self.max_snap_m = float(max_snap_m)
+        self.access_speed_kmh, self.max_snap_m = _checked_options(self.mode, access_speed_kmh, max_snap_m)
         G = graph_for_mode(G, self.mode)
         self.graph = G
         self._g, cached = _engine_graph(G, mode, cache)
