@@ -329,3 +329,13 @@ def test_fill_plan_equals_round_by_round_parents():
     np.testing.assert_array_equal(filled, want)  # dead ends reached only through their parents: the same sums
     ok = mask & np.isfinite(want) & (f.parent >= 0)
     np.testing.assert_array_equal(want[ok], want[f.parent[ok]] + f.w_in[ok])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "word"), [("max_snap_m", -1, "max_snap_m"), ("access_speed_kmh", 0, "access_speed_kmh")]
+)
+def test_engine_options_are_checked_with_the_argument_named(option, value, word):
+    from pointplan._errors import InputError
+
+    with pytest.raises(InputError, match=word):
+        net.NetworkEngine(tree_city(), "motorbike", **{option: value})
